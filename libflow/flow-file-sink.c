@@ -1,0 +1,388 @@
+/* flow-file-sink.c: one line per item to a file, exactly-once on resume
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "flow-private.h"
+
+/**
+ * FlowFileSink:
+ *
+ * A sink writing one line per item to a file: a string item is written as
+ * it is, any other item as its repr (see [func@Flow.item_repr]), so a keyed
+ * item is written `('key', 12)`.
+ *
+ * It is exactly-once across a resume. At the end of every epoch it makes
+ * what it wrote durable (fdatasync()) and snapshots its byte offset; a
+ * resumed run truncates the file back to the offset of the epoch it resumes
+ * from, so the lines of an epoch that was replayed are written once. If the
+ * file became shorter than that offset, the output was changed by someone
+ * else and the run fails with %FLOW_ERROR_OUTPUT_CHANGED rather than
+ * guessing.
+ *
+ * A run that does not resume appends to the file, so nothing existing is
+ * ever overwritten.
+ */
+
+struct _FlowFileSink
+{
+  FlowSink  parent_instance;
+
+  char     *path;
+};
+
+enum {
+  PROP_0,
+  PROP_PATH,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (FlowFileSink, flow_file_sink, FLOW_TYPE_SINK)
+
+#define FLOW_TYPE_FILE_SINK_PARTITION (flow_file_sink_partition_get_type ())
+G_DECLARE_FINAL_TYPE (FlowFileSinkPartition, flow_file_sink_partition, FLOW, FILE_SINK_PARTITION, FlowSinkPartition)
+
+struct _FlowFileSinkPartition
+{
+  FlowSinkPartition  parent_instance;
+
+  char              *path;
+  int                fd;
+  guint64            offset;   /* bytes written (file size) */
+  GString           *buffer;
+};
+
+G_DEFINE_FINAL_TYPE (FlowFileSinkPartition, flow_file_sink_partition, FLOW_TYPE_SINK_PARTITION)
+
+static gboolean
+io_error (FlowFileSinkPartition  *self,
+          const char             *what,
+          int                     saved_errno,
+          GError                **error)
+{
+  g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
+               "%s %s: %s", what, self->path, g_strerror (saved_errno));
+  return FALSE;
+}
+
+static gboolean
+flush_buffer (FlowFileSinkPartition  *self,
+              GError                **error)
+{
+  const char *p = self->buffer->str;
+  gsize left = self->buffer->len;
+
+  while (left > 0)
+    {
+      ssize_t n = write (self->fd, p, left);
+
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return io_error (self, "writing to", errno, error);
+        }
+      p += n;
+      left -= n;
+      self->offset += n;
+    }
+  g_string_truncate (self->buffer, 0);
+  return TRUE;
+}
+
+static void
+append_line (GString  *buffer,
+             GVariant *value,
+             const char *key)
+{
+  if (key == NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+    g_string_append (buffer, g_variant_get_string (value, NULL));
+  else if (key == NULL)
+    flow_repr_append (buffer, value);
+  else
+    {
+      FlowItem item = { (char *) key, value };
+      g_autofree char *repr = flow_item_repr_split (&item);
+      g_string_append (buffer, repr);
+    }
+  g_string_append_c (buffer, '\n');
+}
+
+static gboolean
+file_sink_fast_write (FlowSinkPartition  *part,
+                      const FlowBatch    *batch,
+                      GError            **error)
+{
+  FlowFileSinkPartition *self = FLOW_FILE_SINK_PARTITION (part);
+
+  for (guint i = 0; i < batch->len; i++)
+    append_line (self->buffer, batch->items[i].value, batch->items[i].key);
+  return flush_buffer (self, error);
+}
+
+static gboolean
+flow_file_sink_partition_write_batch (FlowSinkPartition  *part,
+                                      GPtrArray          *items,
+                                      GError            **error)
+{
+  FlowFileSinkPartition *self = FLOW_FILE_SINK_PARTITION (part);
+
+  for (guint i = 0; i < items->len; i++)
+    append_line (self->buffer, g_ptr_array_index (items, i), NULL);
+  return flush_buffer (self, error);
+}
+
+static GVariant *
+flow_file_sink_partition_snapshot (FlowSinkPartition  *part,
+                                   GError            **error)
+{
+  FlowFileSinkPartition *self = FLOW_FILE_SINK_PARTITION (part);
+
+  if (!flush_buffer (self, error))
+    return NULL;
+  if (fdatasync (self->fd) != 0)
+    {
+      io_error (self, "syncing", errno, error);
+      return NULL;
+    }
+  return g_variant_ref_sink (g_variant_new_uint64 (self->offset));
+}
+
+static gboolean
+flow_file_sink_partition_close (FlowSinkPartition  *part,
+                                GError            **error)
+{
+  FlowFileSinkPartition *self = FLOW_FILE_SINK_PARTITION (part);
+  gboolean ok = TRUE;
+
+  if (self->fd < 0)
+    return TRUE;
+  ok = flush_buffer (self, error);
+  if (close (self->fd) != 0 && ok)
+    ok = io_error (self, "closing", errno, error);
+  self->fd = -1;
+  return ok;
+}
+
+static void
+flow_file_sink_partition_finalize (GObject *object)
+{
+  FlowFileSinkPartition *self = FLOW_FILE_SINK_PARTITION (object);
+
+  if (self->fd >= 0)
+    close (self->fd);
+  g_string_free (self->buffer, TRUE);
+  g_free (self->path);
+
+  G_OBJECT_CLASS (flow_file_sink_partition_parent_class)->finalize (object);
+}
+
+static void
+flow_file_sink_partition_class_init (FlowFileSinkPartitionClass *klass)
+{
+  FlowSinkPartitionClass *part_class = FLOW_SINK_PARTITION_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->finalize = flow_file_sink_partition_finalize;
+  part_class->write_batch = flow_file_sink_partition_write_batch;
+  part_class->snapshot = flow_file_sink_partition_snapshot;
+  part_class->close = flow_file_sink_partition_close;
+}
+
+static void
+flow_file_sink_partition_init (FlowFileSinkPartition *self)
+{
+  self->fd = -1;
+  self->buffer = g_string_sized_new (64 * 1024);
+  flow_sink_partition_set_fast_path (FLOW_SINK_PARTITION (self), file_sink_fast_write);
+}
+
+static char **
+flow_file_sink_list_parts (FlowSink *sink)
+{
+  char **parts = g_new0 (char *, 2);
+
+  parts[0] = g_path_get_basename (FLOW_FILE_SINK (sink)->path);
+  return parts;
+}
+
+static FlowSinkPartition *
+flow_file_sink_build_part (FlowSink    *sink,
+                           const char  *step_id,
+                           const char  *part_key,
+                           GVariant    *resume_state,
+                           GError     **error)
+{
+  FlowFileSink *self = FLOW_FILE_SINK (sink);
+  g_autoptr(FlowFileSinkPartition) part = NULL;
+  struct stat st;
+
+  part = g_object_new (FLOW_TYPE_FILE_SINK_PARTITION, NULL);
+  part->path = g_strdup (self->path);
+  part->fd = g_open (self->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+  if (part->fd < 0)
+    {
+      io_error (part, "opening", errno, error);
+      return NULL;
+    }
+  if (fstat (part->fd, &st) != 0)
+    {
+      io_error (part, "inspecting", errno, error);
+      return NULL;
+    }
+  part->offset = st.st_size;
+
+  if (resume_state != NULL)
+    {
+      guint64 offset;
+
+      if (!g_variant_is_of_type (resume_state, G_VARIANT_TYPE_UINT64))
+        {
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                       "the resume state of a file sink must be t, not %s",
+                       g_variant_get_type_string (resume_state));
+          return NULL;
+        }
+      offset = g_variant_get_uint64 (resume_state);
+      if ((guint64) st.st_size < offset)
+        {
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_OUTPUT_CHANGED,
+                       "%s is %" G_GUINT64_FORMAT " bytes long, but %" G_GUINT64_FORMAT
+                       " bytes were written to it by the epochs this run resumes from: it was "
+                       "truncated or replaced, so resuming would lose output; restore it, or "
+                       "start over with a new recovery directory",
+                       self->path, (guint64) st.st_size, offset);
+          return NULL;
+        }
+      if ((guint64) st.st_size > offset)
+        {
+          g_debug ("%s: dropping %" G_GUINT64_FORMAT " bytes written after the resumed epoch",
+                   self->path, (guint64) st.st_size - offset);
+          if (ftruncate (part->fd, (off_t) offset) != 0)
+            {
+              io_error (part, "truncating", errno, error);
+              return NULL;
+            }
+        }
+      part->offset = offset;
+    }
+
+  if (lseek (part->fd, (off_t) part->offset, SEEK_SET) < 0)
+    {
+      io_error (part, "seeking in", errno, error);
+      return NULL;
+    }
+  return FLOW_SINK_PARTITION (g_steal_pointer (&part));
+}
+
+static void
+flow_file_sink_finalize (GObject *object)
+{
+  g_free (FLOW_FILE_SINK (object)->path);
+
+  G_OBJECT_CLASS (flow_file_sink_parent_class)->finalize (object);
+}
+
+static void
+flow_file_sink_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      g_value_set_string (value, FLOW_FILE_SINK (object)->path);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+flow_file_sink_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      FLOW_FILE_SINK (object)->path = g_value_dup_string (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+flow_file_sink_class_init (FlowFileSinkClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  FlowSinkClass *sink_class = FLOW_SINK_CLASS (klass);
+
+  object_class->finalize = flow_file_sink_finalize;
+  object_class->get_property = flow_file_sink_get_property;
+  object_class->set_property = flow_file_sink_set_property;
+  sink_class->list_parts = flow_file_sink_list_parts;
+  sink_class->build_part = flow_file_sink_build_part;
+
+  /**
+   * FlowFileSink:path:
+   *
+   * The path of the file to write.
+   */
+  properties[PROP_PATH] =
+    g_param_spec_string ("path", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+flow_file_sink_init (FlowFileSink *self)
+{
+}
+
+/**
+ * flow_file_sink_new:
+ * @path: (type filename): the file to write
+ *
+ * Creates a sink writing to @path. The file is created (or opened for
+ * appending) when a run starts.
+ *
+ * Returns: (transfer full): a new file sink
+ */
+FlowFileSink *
+flow_file_sink_new (const char *path)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+
+  return g_object_new (FLOW_TYPE_FILE_SINK, "path", path, NULL);
+}
+
+/**
+ * flow_file_sink_get_path:
+ * @self: a file sink
+ *
+ * Returns: (type filename): the path of the file
+ */
+const char *
+flow_file_sink_get_path (FlowFileSink *self)
+{
+  g_return_val_if_fail (FLOW_IS_FILE_SINK (self), NULL);
+
+  return self->path;
+}

@@ -1,0 +1,506 @@
+/* flow-file-source.c: the lines of a text file, resumable
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
+
+#include "flow-private.h"
+
+/**
+ * FlowFileSource:
+ *
+ * A source emitting the lines of a UTF-8 text file as strings (without
+ * their line ending), [property@Flow.FileSource:batch-size] lines at a
+ * time, in one partition named after the file's basename.
+ *
+ * It resumes at the byte offset after the last line it emitted in a
+ * committed epoch. Its snapshot also keeps fingerprints of the file's first
+ * bytes and of the bytes just before that offset: if on resume the file is
+ * shorter than the offset (truncated) or those bytes differ (replaced by
+ * another file), the file is new data and is read from its start. A file
+ * that only grew is read on from where the last run stopped.
+ *
+ * A line that is not valid UTF-8 fails the run with an error naming the
+ * file, the line number and the byte offset.
+ */
+
+#define FINGERPRINT_BYTES 4096
+#define DEFAULT_BATCH_SIZE 1000
+
+struct _FlowFileSource
+{
+  FlowSource  parent_instance;
+
+  char       *path;
+  guint       batch_size;
+};
+
+enum {
+  PROP_0,
+  PROP_PATH,
+  PROP_BATCH_SIZE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (FlowFileSource, flow_file_source, FLOW_TYPE_SOURCE)
+
+#define FLOW_TYPE_FILE_SOURCE_PARTITION (flow_file_source_partition_get_type ())
+G_DECLARE_FINAL_TYPE (FlowFileSourcePartition, flow_file_source_partition, FLOW, FILE_SOURCE_PARTITION, FlowSourcePartition)
+
+struct _FlowFileSourcePartition
+{
+  FlowSourcePartition  parent_instance;
+
+  char                *step_id;
+  char                *path;
+  FILE                *file;
+  guint                batch_size;
+  guint64              offset;
+  guint64              line_number;
+  char                *line;
+  size_t               line_alloc;
+  gboolean             eof;
+};
+
+G_DEFINE_FINAL_TYPE (FlowFileSourcePartition, flow_file_source_partition, FLOW_TYPE_SOURCE_PARTITION)
+
+/* Hashes up to @len bytes of @file at @offset. */
+static gboolean
+hash_range (FILE     *file,
+            guint64   offset,
+            gsize     len,
+            guint64  *hash)
+{
+  char buf[FINGERPRINT_BYTES];
+
+  g_assert (len <= sizeof buf);
+  if (fseeko (file, (off_t) offset, SEEK_SET) != 0)
+    return FALSE;
+  if (len > 0 && fread (buf, 1, len, file) != len)
+    return FALSE;
+  *hash = flow_hash_bytes (FLOW_HASH_SEED, buf, len);
+  return TRUE;
+}
+
+static gboolean
+fingerprints (FILE    *file,
+              guint64  offset,
+              guint64 *head,
+              guint64 *tail)
+{
+  gsize head_len = MIN (offset, FINGERPRINT_BYTES);
+  gsize tail_len = MIN (offset, FINGERPRINT_BYTES);
+
+  return hash_range (file, 0, head_len, head) &&
+         hash_range (file, offset - tail_len, tail_len, tail);
+}
+
+static gboolean
+io_error (FlowFileSourcePartition  *self,
+          const char               *what,
+          int                       saved_errno,
+          GError                  **error)
+{
+  g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
+               "%s %s: %s", what, self->path, g_strerror (saved_errno));
+  return FALSE;
+}
+
+static gboolean
+file_fast_next (FlowSourcePartition  *part,
+                FlowBatch            *out,
+                gboolean             *eof,
+                GError              **error)
+{
+  FlowFileSourcePartition *self = FLOW_FILE_SOURCE_PARTITION (part);
+
+  *eof = FALSE;
+  if (self->eof)
+    {
+      *eof = TRUE;
+      return TRUE;
+    }
+
+  flow_batch_reserve (out, out->len + self->batch_size);
+  for (guint i = 0; i < self->batch_size; i++)
+    {
+      ssize_t n;
+      gsize len;
+
+      errno = 0;
+      n = getline (&self->line, &self->line_alloc, self->file);
+      if (n < 0)
+        {
+          if (ferror (self->file))
+            return io_error (self, "reading", errno, error);
+          self->eof = TRUE;
+          *eof = TRUE;
+          return TRUE;
+        }
+
+      len = n;
+      self->line_number++;
+      if (len > 0 && self->line[len - 1] == '\n')
+        len--;
+      if (len > 0 && self->line[len - 1] == '\r')
+        len--;
+
+      if (!g_utf8_validate_len (self->line, len, NULL) || memchr (self->line, '\0', len) != NULL)
+        {
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+                       "%s: line %" G_GUINT64_FORMAT " (at byte %" G_GUINT64_FORMAT ") is not valid "
+                       "UTF-8 text",
+                       self->path, self->line_number, self->offset);
+          return FALSE;
+        }
+
+      flow_batch_push_take (out, NULL,
+                            g_variant_ref_sink (g_variant_new_take_string (g_strndup (self->line, len))));
+      self->offset += n;
+    }
+  return TRUE;
+}
+
+static GVariant *
+flow_file_source_partition_next_batch (FlowSourcePartition  *part,
+                                       GError              **error)
+{
+  FlowBatch batch;
+  gboolean eof;
+  GVariantBuilder builder;
+
+  flow_batch_init (&batch);
+  if (!file_fast_next (part, &batch, &eof, error))
+    {
+      flow_batch_destroy (&batch);
+      return NULL;
+    }
+  if (eof && batch.len == 0)
+    {
+      flow_batch_destroy (&batch);
+      return NULL;
+    }
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_STRING_ARRAY);
+  for (guint i = 0; i < batch.len; i++)
+    g_variant_builder_add_value (&builder, batch.items[i].value);
+  flow_batch_destroy (&batch);
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
+
+static GVariant *
+flow_file_source_partition_snapshot (FlowSourcePartition  *part,
+                                     GError              **error)
+{
+  FlowFileSourcePartition *self = FLOW_FILE_SOURCE_PARTITION (part);
+  guint64 head = 0, tail = 0;
+  FILE *check;
+  gboolean ok;
+
+  /* Fingerprints are read through another handle, so the reading position
+   * of the partition is not disturbed. */
+  errno = 0;
+  check = fopen (self->path, "rb");
+  ok = check != NULL && fingerprints (check, self->offset, &head, &tail);
+  if (!ok)
+    io_error (self, "fingerprinting", errno ? errno : EIO, error);
+  if (check != NULL)
+    fclose (check);
+  if (!ok)
+    return NULL;
+  return g_variant_ref_sink (g_variant_new ("(tttt)", self->offset, self->line_number, head, tail));
+}
+
+static gboolean
+flow_file_source_partition_close (FlowSourcePartition  *part,
+                                  GError              **error)
+{
+  FlowFileSourcePartition *self = FLOW_FILE_SOURCE_PARTITION (part);
+
+  if (self->file != NULL && fclose (self->file) != 0)
+    {
+      self->file = NULL;
+      return io_error (self, "closing", errno, error);
+    }
+  self->file = NULL;
+  return TRUE;
+}
+
+static void
+flow_file_source_partition_finalize (GObject *object)
+{
+  FlowFileSourcePartition *self = FLOW_FILE_SOURCE_PARTITION (object);
+
+  if (self->file != NULL)
+    fclose (self->file);
+  free (self->line);
+  g_free (self->path);
+  g_free (self->step_id);
+
+  G_OBJECT_CLASS (flow_file_source_partition_parent_class)->finalize (object);
+}
+
+static void
+flow_file_source_partition_class_init (FlowFileSourcePartitionClass *klass)
+{
+  FlowSourcePartitionClass *part_class = FLOW_SOURCE_PARTITION_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->finalize = flow_file_source_partition_finalize;
+  part_class->next_batch = flow_file_source_partition_next_batch;
+  part_class->snapshot = flow_file_source_partition_snapshot;
+  part_class->close = flow_file_source_partition_close;
+}
+
+static void
+flow_file_source_partition_init (FlowFileSourcePartition *self)
+{
+  flow_source_partition_set_fast_path (FLOW_SOURCE_PARTITION (self), file_fast_next);
+}
+
+static char **
+flow_file_source_list_parts (FlowSource *source)
+{
+  FlowFileSource *self = FLOW_FILE_SOURCE (source);
+  char **parts = g_new0 (char *, 2);
+
+  parts[0] = g_path_get_basename (self->path);
+  return parts;
+}
+
+static FlowSourcePartition *
+flow_file_source_build_part (FlowSource  *source,
+                             const char  *step_id,
+                             const char  *part_key,
+                             GVariant    *resume_state,
+                             GError     **error)
+{
+  FlowFileSource *self = FLOW_FILE_SOURCE (source);
+  g_autoptr(FlowFileSourcePartition) part = NULL;
+
+  part = g_object_new (FLOW_TYPE_FILE_SOURCE_PARTITION, NULL);
+  part->step_id = g_strdup (step_id);
+  part->path = g_strdup (self->path);
+  part->batch_size = self->batch_size;
+  part->file = fopen (self->path, "rb");
+  if (part->file == NULL)
+    {
+      io_error (part, "opening", errno, error);
+      return NULL;
+    }
+
+  if (resume_state != NULL)
+    {
+      guint64 offset, line_number, head, tail, now_head, now_tail;
+      struct stat st;
+
+      if (!g_variant_is_of_type (resume_state, G_VARIANT_TYPE ("(tttt)")))
+        {
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                       "the resume state of a file source must be (tttt), not %s",
+                       g_variant_get_type_string (resume_state));
+          return NULL;
+        }
+      g_variant_get (resume_state, "(tttt)", &offset, &line_number, &head, &tail);
+
+      if (fstat (fileno (part->file), &st) != 0)
+        {
+          io_error (part, "inspecting", errno, error);
+          return NULL;
+        }
+
+      if ((guint64) st.st_size < offset)
+        g_debug ("%s: %s is shorter than the %" G_GUINT64_FORMAT " bytes read before: "
+                 "it was truncated or replaced, reading it from its start",
+                 step_id, self->path, offset);
+      else if (!fingerprints (part->file, offset, &now_head, &now_tail))
+        {
+          io_error (part, "reading", errno ? errno : EIO, error);
+          return NULL;
+        }
+      else if (now_head != head || now_tail != tail)
+        g_debug ("%s: %s is not the file read before (its content differs): reading it "
+                 "from its start", step_id, self->path);
+      else
+        {
+          part->offset = offset;
+          part->line_number = line_number;
+          g_debug ("%s: resuming %s at byte %" G_GUINT64_FORMAT ", line %" G_GUINT64_FORMAT,
+                   step_id, self->path, offset, line_number + 1);
+        }
+
+      if (fseeko (part->file, (off_t) part->offset, SEEK_SET) != 0)
+        {
+          io_error (part, "seeking in", errno, error);
+          return NULL;
+        }
+    }
+
+  return FLOW_SOURCE_PARTITION (g_steal_pointer (&part));
+}
+
+static void
+flow_file_source_finalize (GObject *object)
+{
+  g_free (FLOW_FILE_SOURCE (object)->path);
+
+  G_OBJECT_CLASS (flow_file_source_parent_class)->finalize (object);
+}
+
+static void
+flow_file_source_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  FlowFileSource *self = FLOW_FILE_SOURCE (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      g_value_set_string (value, self->path);
+      break;
+    case PROP_BATCH_SIZE:
+      g_value_set_uint (value, self->batch_size);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+flow_file_source_set_property (GObject      *object,
+                               guint         prop_id,
+                               const GValue *value,
+                               GParamSpec   *pspec)
+{
+  FlowFileSource *self = FLOW_FILE_SOURCE (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      self->path = g_value_dup_string (value);
+      break;
+    case PROP_BATCH_SIZE:
+      flow_file_source_set_batch_size (self, g_value_get_uint (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+flow_file_source_class_init (FlowFileSourceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  FlowSourceClass *source_class = FLOW_SOURCE_CLASS (klass);
+
+  object_class->finalize = flow_file_source_finalize;
+  object_class->get_property = flow_file_source_get_property;
+  object_class->set_property = flow_file_source_set_property;
+  source_class->list_parts = flow_file_source_list_parts;
+  source_class->build_part = flow_file_source_build_part;
+
+  /**
+   * FlowFileSource:path:
+   *
+   * The path of the file to read.
+   */
+  properties[PROP_PATH] =
+    g_param_spec_string ("path", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * FlowFileSource:batch-size:
+   *
+   * The largest number of lines in one batch.
+   */
+  properties[PROP_BATCH_SIZE] =
+    g_param_spec_uint ("batch-size", NULL, NULL,
+                       1, G_MAXUINT, DEFAULT_BATCH_SIZE,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+flow_file_source_init (FlowFileSource *self)
+{
+  self->batch_size = DEFAULT_BATCH_SIZE;
+}
+
+/**
+ * flow_file_source_new:
+ * @path: (type filename): the file to read
+ *
+ * Creates a source reading the lines of @path. The file is opened when a
+ * run starts; a missing file fails the run then.
+ *
+ * Returns: (transfer full): a new file source
+ */
+FlowFileSource *
+flow_file_source_new (const char *path)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+
+  return g_object_new (FLOW_TYPE_FILE_SOURCE, "path", path, NULL);
+}
+
+/**
+ * flow_file_source_get_path:
+ * @self: a file source
+ *
+ * Returns: (type filename): the path of the file
+ */
+const char *
+flow_file_source_get_path (FlowFileSource *self)
+{
+  g_return_val_if_fail (FLOW_IS_FILE_SOURCE (self), NULL);
+
+  return self->path;
+}
+
+/**
+ * flow_file_source_get_batch_size:
+ * @self: a file source
+ *
+ * Returns: the largest number of lines in one batch
+ */
+guint
+flow_file_source_get_batch_size (FlowFileSource *self)
+{
+  g_return_val_if_fail (FLOW_IS_FILE_SOURCE (self), 0);
+
+  return self->batch_size;
+}
+
+/**
+ * flow_file_source_set_batch_size:
+ * @self: a file source
+ * @batch_size: the largest number of lines in one batch, at least 1
+ *
+ * Sets [property@Flow.FileSource:batch-size].
+ */
+void
+flow_file_source_set_batch_size (FlowFileSource *self,
+                                 guint           batch_size)
+{
+  g_return_if_fail (FLOW_IS_FILE_SOURCE (self));
+  g_return_if_fail (batch_size > 0);
+
+  if (self->batch_size != batch_size)
+    {
+      self->batch_size = batch_size;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BATCH_SIZE]);
+    }
+}

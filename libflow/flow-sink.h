@@ -1,0 +1,101 @@
+/* flow-sink.h: partitioned output connectors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined(FLOW_INSIDE) && !defined(FLOW_COMPILATION)
+#error "Only <flow.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+
+#include "flow-types.h"
+
+G_BEGIN_DECLS
+
+#define FLOW_TYPE_SINK_PARTITION (flow_sink_partition_get_type ())
+
+FLOW_AVAILABLE_IN_1_0
+G_DECLARE_DERIVABLE_TYPE (FlowSinkPartition, flow_sink_partition, FLOW, SINK_PARTITION, GObject)
+
+/**
+ * FlowSinkPartitionClass:
+ * @parent_class: the parent class
+ * @write_batch: writes a batch of items
+ * @snapshot: makes what was written so far durable and returns the state to
+ *   resume this partition from (%NULL for a stateless sink)
+ * @close: flushes and releases what the partition holds; called once, at
+ *   the end of a run
+ *
+ * The virtual methods of a [class@Flow.SinkPartition]. Only @write_batch
+ * must be implemented.
+ */
+struct _FlowSinkPartitionClass
+{
+  GObjectClass parent_class;
+
+  gboolean  (*write_batch) (FlowSinkPartition  *self,
+                            GPtrArray          *items,
+                            GError            **error);
+  GVariant *(*snapshot)    (FlowSinkPartition  *self,
+                            GError            **error);
+  gboolean  (*close)       (FlowSinkPartition  *self,
+                            GError            **error);
+
+  /*< private >*/
+  gpointer _reserved[12];
+};
+
+FLOW_AVAILABLE_IN_1_0
+gboolean  flow_sink_partition_write_batch (FlowSinkPartition  *self,
+                                           GPtrArray          *items,
+                                           GError            **error);
+FLOW_AVAILABLE_IN_1_0
+GVariant *flow_sink_partition_snapshot    (FlowSinkPartition  *self,
+                                           GError            **error);
+FLOW_AVAILABLE_IN_1_0
+gboolean  flow_sink_partition_close       (FlowSinkPartition  *self,
+                                           GError            **error);
+
+#define FLOW_TYPE_SINK (flow_sink_get_type ())
+
+FLOW_AVAILABLE_IN_1_0
+G_DECLARE_DERIVABLE_TYPE (FlowSink, flow_sink, FLOW, SINK, GObject)
+
+/**
+ * FlowSinkClass:
+ * @parent_class: the parent class
+ * @list_parts: returns the keys of all partitions of the sink
+ * @build_part: builds the partition with a given key, resuming it from its
+ *   snapshot when there is one
+ *
+ * The virtual methods of a [class@Flow.Sink]. @build_part must be
+ * implemented; by default a sink has one partition, named `"0"`.
+ */
+struct _FlowSinkClass
+{
+  GObjectClass parent_class;
+
+  char              **(*list_parts) (FlowSink    *self);
+  FlowSinkPartition  *(*build_part) (FlowSink    *self,
+                                     const char  *step_id,
+                                     const char  *part_key,
+                                     GVariant    *resume_state,
+                                     GError     **error);
+
+  /*< private >*/
+  gpointer _reserved[12];
+};
+
+FLOW_AVAILABLE_IN_1_0
+char              **flow_sink_list_parts (FlowSink    *self);
+FLOW_AVAILABLE_IN_1_0
+FlowSinkPartition  *flow_sink_build_part (FlowSink    *self,
+                                          const char  *step_id,
+                                          const char  *part_key,
+                                          GVariant    *resume_state,
+                                          GError     **error);
+
+G_END_DECLS

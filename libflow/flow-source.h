@@ -1,0 +1,101 @@
+/* flow-source.h: partitioned input connectors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined(FLOW_INSIDE) && !defined(FLOW_COMPILATION)
+#error "Only <flow.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+
+#include "flow-types.h"
+
+G_BEGIN_DECLS
+
+#define FLOW_TYPE_SOURCE_PARTITION (flow_source_partition_get_type ())
+
+FLOW_AVAILABLE_IN_1_0
+G_DECLARE_DERIVABLE_TYPE (FlowSourcePartition, flow_source_partition, FLOW, SOURCE_PARTITION, GObject)
+
+/**
+ * FlowSourcePartitionClass:
+ * @parent_class: the parent class
+ * @next_batch: returns the next batch of items, or %NULL at the end of input
+ * @next_awake: returns when @next_batch should be called next
+ * @snapshot: returns the state to resume this partition from
+ * @close: releases what the partition holds; called once, at the end of a run
+ *
+ * The virtual methods of a [class@Flow.SourcePartition]. Only @next_batch
+ * must be implemented.
+ */
+struct _FlowSourcePartitionClass
+{
+  GObjectClass parent_class;
+
+  GVariant *(*next_batch) (FlowSourcePartition  *self,
+                           GError              **error);
+  gint64    (*next_awake) (FlowSourcePartition  *self);
+  GVariant *(*snapshot)   (FlowSourcePartition  *self,
+                           GError              **error);
+  gboolean  (*close)      (FlowSourcePartition  *self,
+                           GError              **error);
+
+  /*< private >*/
+  gpointer _reserved[12];
+};
+
+FLOW_AVAILABLE_IN_1_0
+GVariant *flow_source_partition_next_batch (FlowSourcePartition  *self,
+                                            GError              **error);
+FLOW_AVAILABLE_IN_1_0
+gint64    flow_source_partition_next_awake (FlowSourcePartition  *self);
+FLOW_AVAILABLE_IN_1_0
+GVariant *flow_source_partition_snapshot   (FlowSourcePartition  *self,
+                                            GError              **error);
+FLOW_AVAILABLE_IN_1_0
+gboolean  flow_source_partition_close      (FlowSourcePartition  *self,
+                                            GError              **error);
+
+#define FLOW_TYPE_SOURCE (flow_source_get_type ())
+
+FLOW_AVAILABLE_IN_1_0
+G_DECLARE_DERIVABLE_TYPE (FlowSource, flow_source, FLOW, SOURCE, GObject)
+
+/**
+ * FlowSourceClass:
+ * @parent_class: the parent class
+ * @list_parts: returns the keys of all partitions of the source
+ * @build_part: builds the partition with a given key, resuming it from its
+ *   snapshot when there is one
+ *
+ * The virtual methods of a [class@Flow.Source]. @build_part must be
+ * implemented; by default a source has one partition, named `"0"`.
+ */
+struct _FlowSourceClass
+{
+  GObjectClass parent_class;
+
+  char                **(*list_parts) (FlowSource  *self);
+  FlowSourcePartition  *(*build_part) (FlowSource  *self,
+                                       const char  *step_id,
+                                       const char  *part_key,
+                                       GVariant    *resume_state,
+                                       GError     **error);
+
+  /*< private >*/
+  gpointer _reserved[12];
+};
+
+FLOW_AVAILABLE_IN_1_0
+char                **flow_source_list_parts (FlowSource  *self);
+FLOW_AVAILABLE_IN_1_0
+FlowSourcePartition  *flow_source_build_part (FlowSource  *self,
+                                              const char  *step_id,
+                                              const char  *part_key,
+                                              GVariant    *resume_state,
+                                              GError     **error);
+
+G_END_DECLS

@@ -1,0 +1,111 @@
+/* flow-store-private.h: the SQLite recovery partitions of a directory
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "flow-exec-private.h"
+
+G_BEGIN_DECLS
+
+#define FLOW_STORE_FORMAT_VERSION 1
+
+typedef struct _FlowStore FlowStore;
+
+typedef struct
+{
+  guint64 ex_num;
+  guint   worker_count;
+  guint64 resume_epoch;
+  gint64  started_at;        /* unix time, µs */
+  guint64 frontier;          /* the newest epoch it committed (min over partitions) */
+} FlowStoreExecution;
+
+typedef struct
+{
+  char    *path;
+  guint    index;
+  guint    count;
+  guint    format_version;
+  char    *flow_id;          /* NULL before the first run */
+  guint64  frontier;         /* newest committed epoch in this partition */
+  guint64  gc_epoch;         /* snapshots before it were garbage collected */
+  guint64  n_rows;
+} FlowStorePartitionInfo;
+
+typedef gboolean (*FlowStoreRowFunc) (const char  *step_id,
+                                      const char  *key,
+                                      guint64      epoch,
+                                      GVariant    *state,   /* NULL: tombstone */
+                                      gpointer     user_data,
+                                      GError     **error);
+
+typedef void (*FlowStoreCommitFunc) (guint64       epoch,
+                                     const GError *error,
+                                     gpointer      user_data);
+
+/* Opens and validates every partition of @directory without changing
+ * anything on disk. */
+FlowStore  *flow_store_open              (const char           *directory,
+                                          GError              **error);
+void        flow_store_free              (FlowStore            *store);
+
+guint       flow_store_get_n_partitions  (FlowStore            *store);
+const FlowStorePartitionInfo *
+            flow_store_get_partition     (FlowStore            *store,
+                                          guint                 index);
+/* The flow id recorded in the partitions, or NULL if none ran yet. */
+const char *flow_store_get_flow_id       (FlowStore            *store);
+/* The epoch a new execution resumes from: the newest epoch that every
+ * partition committed (0: nothing committed). */
+guint64     flow_store_get_resume_epoch  (FlowStore            *store);
+GArray     *flow_store_list_executions   (FlowStore            *store,
+                                          GError              **error);
+
+/* Checks that @flow_id may resume from these partitions. */
+gboolean    flow_store_check_resumable   (FlowStore            *store,
+                                          const char           *flow_id,
+                                          GError              **error);
+
+/* Calls @func for the newest row of every (step, key) at or before
+ * @epoch. With @with_tombstones, also for keys whose newest row is a
+ * tombstone (state NULL). */
+gboolean    flow_store_load              (FlowStore            *store,
+                                          guint64               epoch,
+                                          gboolean              with_tombstones,
+                                          FlowStoreRowFunc      func,
+                                          gpointer              user_data,
+                                          GError              **error);
+
+/* Starts a new execution resuming from the resume epoch: discards what
+ * uncommitted epochs left behind, records the execution, and starts the
+ * writer thread. Commit callbacks are invoked on @context. */
+gboolean    flow_store_begin_execution   (FlowStore            *store,
+                                          const char           *flow_id,
+                                          guint                 worker_count,
+                                          gint64                backup_interval_us,
+                                          GMainContext         *context,
+                                          FlowStoreCommitFunc   func,
+                                          gpointer              user_data,
+                                          GError              **error);
+guint64     flow_store_get_execution     (FlowStore            *store);
+
+/* Hands the rows of epoch @epoch (FlowSnapRow, taken) to the writer
+ * thread. Waits first if the previous commit is still in flight. */
+void        flow_store_commit_async      (FlowStore            *store,
+                                          guint64               epoch,
+                                          GArray               *rows);
+/* Blocks until no commit is in flight. */
+void        flow_store_wait              (FlowStore            *store);
+gboolean    flow_store_is_busy           (FlowStore            *store);
+
+char       *flow_store_partition_path    (const char           *directory,
+                                          guint                 index);
+
+/* Partition of a (step, key), by a stable hash. */
+guint       flow_store_partition_for     (guint                 n_partitions,
+                                          const char           *step_id,
+                                          const char           *key);
+
+G_END_DECLS

@@ -1,0 +1,1185 @@
+/* flow-store.c: the SQLite recovery partitions of a directory
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The format is documented in docs/recovery-format.md. In short, every
+ * partition file holds:
+ *
+ *   meta        (name TEXT PRIMARY KEY, value)   format, partition_index,
+ *                                                partition_count, flow_id,
+ *                                                gc_epoch, created_at
+ *   executions  (ex_num, worker_count, resume_epoch, started_at)
+ *   fronts      (ex_num, worker_index, epoch, committed_at)
+ *   epochs      (epoch, committed_at)
+ *   snaps       (step_id, state_key, epoch, ser)  ser: a serialised `v`,
+ *                                                 NULL for a tombstone
+ *
+ * A row of snaps lives in the partition its (step_id, state_key) hashes
+ * to. A partition's frontier (the newest epoch in fronts) says up to which
+ * epoch all its rows are there: every epoch is written to a partition in
+ * one transaction, with its front. A new execution resumes from the
+ * smallest frontier over all partitions.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
+#include "flow-store-private.h"
+
+typedef struct
+{
+  FlowStorePartitionInfo  info;
+  sqlite3                *db;
+  sqlite3_stmt           *insert_snap;
+  sqlite3_stmt           *insert_front;
+  sqlite3_stmt           *insert_epoch;
+} Partition;
+
+typedef struct
+{
+  guint64  epoch;
+  GArray  *rows;   /* FlowSnapRow */
+} Job;
+
+struct _FlowStore
+{
+  char                *directory;
+  GPtrArray           *parts;   /* Partition* */
+  char                *flow_id;
+  guint64              resume_epoch;
+
+  /* execution */
+  guint64              ex_num;
+  gint64               backup_usec;
+  GMainContext        *context;
+  FlowStoreCommitFunc  commit_func;
+  gpointer             commit_data;
+
+  /* writer thread */
+  GThread             *thread;
+  GAsyncQueue         *jobs;
+  GMutex               lock;
+  GCond                cond;
+  gboolean             busy;
+  GSList              *pending;  /* GSource* of callbacks not yet dispatched */
+};
+
+static const Job stop_job;
+
+/* ------------------------------------------------------------------------
+ * SQLite helpers
+ * ------------------------------------------------------------------------ */
+
+static gboolean
+sql_error (Partition   *p,
+           int          code,
+           const char  *what,
+           GError     **error)
+{
+  int flow_code = FLOW_ERROR_FAILED;
+
+  if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+    flow_code = FLOW_ERROR_CORRUPT_PARTITION;
+  else if (code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN ||
+           code == SQLITE_READONLY || code == SQLITE_BUSY || code == SQLITE_LOCKED)
+    flow_code = FLOW_ERROR_IO;
+
+  g_set_error (error, FLOW_ERROR, flow_code,
+               "recovery partition %s: %s failed: %s",
+               p->info.path, what,
+               p->db ? sqlite3_errmsg (p->db) : sqlite3_errstr (code));
+  return FALSE;
+}
+
+static gboolean
+sql_exec (Partition   *p,
+          const char  *sql,
+          GError     **error)
+{
+  int rc = sqlite3_exec (p->db, sql, NULL, NULL, NULL);
+
+  if (rc != SQLITE_OK)
+    return sql_error (p, rc, sql, error);
+  return TRUE;
+}
+
+static sqlite3_stmt *
+sql_prepare (Partition   *p,
+             const char  *sql,
+             GError     **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2 (p->db, sql, -1, &stmt, NULL);
+
+  if (rc != SQLITE_OK)
+    {
+      sql_error (p, rc, sql, error);
+      return NULL;
+    }
+  return stmt;
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+
+static void
+partition_free (Partition *p)
+{
+  g_clear_pointer (&p->insert_snap, sqlite3_finalize);
+  g_clear_pointer (&p->insert_front, sqlite3_finalize);
+  g_clear_pointer (&p->insert_epoch, sqlite3_finalize);
+  if (p->db != NULL)
+    sqlite3_close (p->db);
+  g_free (p->info.path);
+  g_free (p->info.flow_id);
+  g_free (p);
+}
+
+guint
+flow_store_partition_for (guint       n_partitions,
+                          const char *step_id,
+                          const char *key)
+{
+  guint64 h = flow_hash_string (FLOW_HASH_SEED, step_id);
+
+  h = flow_hash_string (h, key);
+  return (guint) (h % n_partitions);
+}
+
+/* ------------------------------------------------------------------------
+ * Creating
+ * ------------------------------------------------------------------------ */
+
+static const char *schema =
+  "PRAGMA journal_mode = WAL;"
+  "BEGIN;"
+  "CREATE TABLE meta (name TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID;"
+  "CREATE TABLE executions (ex_num INTEGER PRIMARY KEY NOT NULL,"
+  "                         worker_count INTEGER NOT NULL,"
+  "                         resume_epoch INTEGER NOT NULL,"
+  "                         started_at INTEGER NOT NULL);"
+  "CREATE TABLE fronts (ex_num INTEGER NOT NULL,"
+  "                     worker_index INTEGER NOT NULL,"
+  "                     epoch INTEGER NOT NULL,"
+  "                     committed_at INTEGER NOT NULL,"
+  "                     PRIMARY KEY (ex_num, worker_index)) WITHOUT ROWID;"
+  "CREATE TABLE epochs (epoch INTEGER PRIMARY KEY NOT NULL,"
+  "                     committed_at INTEGER NOT NULL);"
+  "CREATE TABLE snaps (step_id TEXT NOT NULL,"
+  "                    state_key TEXT NOT NULL,"
+  "                    epoch INTEGER NOT NULL,"
+  "                    ser BLOB,"
+  "                    PRIMARY KEY (step_id, state_key, epoch)) WITHOUT ROWID;"
+  "CREATE INDEX snaps_epoch ON snaps (epoch);";
+
+char *
+flow_store_partition_path (const char *directory,
+                           guint       index)
+{
+  g_autofree char *name = g_strdup_printf ("part-%u.sqlite3", index);
+
+  return g_build_filename (directory, name, NULL);
+}
+
+static gboolean
+create_partition (const char  *path,
+                  guint        index,
+                  guint        count,
+                  GError     **error)
+{
+  Partition p = { { (char *) path, index, count, 0, NULL, 0, 0, 0 }, NULL, NULL, NULL, NULL };
+  g_autofree char *meta = NULL;
+  int rc;
+  gboolean ok;
+
+  rc = sqlite3_open_v2 (path, &p.db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXCLUSIVE,
+                        NULL);
+  if (rc != SQLITE_OK)
+    {
+      ok = sql_error (&p, rc, "creating the file", error);
+      goto out;
+    }
+
+  meta = g_strdup_printf ("INSERT INTO meta (name, value) VALUES"
+                          " ('application', 'libflow'),"
+                          " ('format', %d),"
+                          " ('partition_index', %u),"
+                          " ('partition_count', %u),"
+                          " ('flow_id', NULL),"
+                          " ('gc_epoch', 0),"
+                          " ('created_at', %" G_GINT64_FORMAT ");"
+                          "COMMIT;",
+                          FLOW_STORE_FORMAT_VERSION, index, count, g_get_real_time ());
+  ok = sql_exec (&p, schema, error) && sql_exec (&p, meta, error);
+
+out:
+  if (p.db != NULL)
+    sqlite3_close (p.db);
+  return ok;
+}
+
+/**
+ * flow_recovery_init_dir:
+ * @directory: (type filename): an existing directory
+ * @n_partitions: the number of partitions, at least 1
+ * @error: return location for a #GError
+ *
+ * Creates the recovery partitions `part-0.sqlite3` … `part-{N-1}.sqlite3`
+ * in @directory, as `flow-recovery init DIR N` and Python's
+ * `python3 -m flow.recovery DIR N` do. The number of partitions is fixed
+ * from then on; state keys are spread over them by a stable hash.
+ *
+ * Nothing is created (and nothing is touched) if @directory does not exist
+ * or already holds partitions.
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ */
+gboolean
+flow_recovery_init_dir (const char  *directory,
+                        guint        n_partitions,
+                        GError     **error)
+{
+  g_autoptr(GDir) dir = NULL;
+  GError *local = NULL;
+  const char *name;
+
+  g_return_val_if_fail (directory != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (n_partitions == 0)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "the number of recovery partitions must be at least 1");
+      return FALSE;
+    }
+
+  dir = g_dir_open (directory, 0, &local);
+  if (dir == NULL)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_NO_PARTITIONS,
+                   "recovery directory %s cannot be used: %s (create it first)",
+                   directory, local->message);
+      g_error_free (local);
+      return FALSE;
+    }
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_prefix (name, "part-") && g_str_has_suffix (name, ".sqlite3"))
+      {
+        g_set_error (error, FLOW_ERROR, FLOW_ERROR_PARTITIONS_EXIST,
+                     "recovery directory %s already holds partitions (%s); "
+                     "refusing to overwrite them",
+                     directory, name);
+        return FALSE;
+      }
+
+  for (guint i = 0; i < n_partitions; i++)
+    {
+      g_autofree char *path = flow_store_partition_path (directory, i);
+
+      if (!create_partition (path, i, n_partitions, error))
+        {
+          /* Remove only what this call created. */
+          for (guint j = 0; j <= i; j++)
+            {
+              g_autofree char *created = flow_store_partition_path (directory, j);
+              g_autofree char *wal = g_strconcat (created, "-wal", NULL);
+              g_autofree char *shm = g_strconcat (created, "-shm", NULL);
+              if (j < i || g_file_test (created, G_FILE_TEST_EXISTS))
+                {
+                  g_unlink (created);
+                  g_unlink (wal);
+                  g_unlink (shm);
+                }
+            }
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------
+ * Opening
+ * ------------------------------------------------------------------------ */
+
+static gboolean
+read_meta (Partition  *p,
+           GError    **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  gboolean has_format = FALSE, has_index = FALSE, has_count = FALSE, is_libflow = FALSE;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (p->db, "SELECT name, value FROM meta", -1, &stmt, NULL);
+  if (rc == SQLITE_ERROR)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                   "recovery partition %s is not a libflow recovery partition (%s)",
+                   p->info.path, sqlite3_errmsg (p->db));
+      return FALSE;
+    }
+  if (rc != SQLITE_OK)
+    return sql_error (p, rc, "reading its metadata", error);
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      const char *name = (const char *) sqlite3_column_text (stmt, 0);
+
+      if (name == NULL)
+        continue;
+      if (g_str_equal (name, "application"))
+        is_libflow = g_strcmp0 ((const char *) sqlite3_column_text (stmt, 1), "libflow") == 0;
+      else if (g_str_equal (name, "format"))
+        {
+          p->info.format_version = sqlite3_column_int (stmt, 1);
+          has_format = TRUE;
+        }
+      else if (g_str_equal (name, "partition_index"))
+        {
+          p->info.index = sqlite3_column_int (stmt, 1);
+          has_index = TRUE;
+        }
+      else if (g_str_equal (name, "partition_count"))
+        {
+          p->info.count = sqlite3_column_int (stmt, 1);
+          has_count = TRUE;
+        }
+      else if (g_str_equal (name, "flow_id"))
+        {
+          g_free (p->info.flow_id);
+          p->info.flow_id = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+        }
+      else if (g_str_equal (name, "gc_epoch"))
+        p->info.gc_epoch = sqlite3_column_int64 (stmt, 1);
+    }
+  if (rc != SQLITE_DONE)
+    return sql_error (p, rc, "reading its metadata", error);
+
+  if (!is_libflow || !has_format || !has_index || !has_count)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                   "recovery partition %s is not a libflow recovery partition "
+                   "(its metadata is incomplete)", p->info.path);
+      return FALSE;
+    }
+  if (p->info.format_version != FLOW_STORE_FORMAT_VERSION)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_UNSUPPORTED_FORMAT,
+                   "recovery partition %s has format version %u; this libflow (%s) "
+                   "reads only version %d",
+                   p->info.path, p->info.format_version, FLOW_VERSION_S,
+                   FLOW_STORE_FORMAT_VERSION);
+      return FALSE;
+    }
+  if (p->info.count == 0)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                   "recovery partition %s says the directory has 0 partitions",
+                   p->info.path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+read_frontier (Partition  *p,
+               GError    **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  stmt = sql_prepare (p, "SELECT MAX(epoch), (SELECT COUNT(*) FROM snaps) FROM fronts", error);
+  if (stmt == NULL)
+    return FALSE;
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW)
+    return sql_error (p, rc, "reading its frontier", error);
+  p->info.frontier = sqlite3_column_int64 (stmt, 0);
+  p->info.n_rows = sqlite3_column_int64 (stmt, 1);
+  return TRUE;
+}
+
+static gboolean
+parse_part_name (const char *name,
+                 guint      *index)
+{
+  const char *digits;
+  guint64 value;
+  char *end;
+
+  if (!g_str_has_prefix (name, "part-") || !g_str_has_suffix (name, ".sqlite3"))
+    return FALSE;
+  digits = name + strlen ("part-");
+  if (!g_ascii_isdigit (*digits))
+    return FALSE;
+  value = g_ascii_strtoull (digits, &end, 10);
+  if (!g_str_equal (end, ".sqlite3") || value > G_MAXUINT)
+    return FALSE;
+  *index = (guint) value;
+  return TRUE;
+}
+
+static int
+compare_parts (gconstpointer a,
+               gconstpointer b)
+{
+  const Partition *pa = *(Partition * const *) a;
+  const Partition *pb = *(Partition * const *) b;
+
+  return pa->info.index < pb->info.index ? -1 : pa->info.index > pb->info.index;
+}
+
+FlowStore *
+flow_store_open (const char  *directory,
+                 GError     **error)
+{
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GPtrArray) parts = NULL;
+  g_autoptr(GArray) indices = NULL;
+  GError *local = NULL;
+  const char *name;
+  guint count;
+  FlowStore *store;
+
+  dir = g_dir_open (directory, 0, &local);
+  if (dir == NULL)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_NO_PARTITIONS,
+                   "recovery directory %s cannot be used: %s; create it and its partitions "
+                   "with 'flow-recovery init %s N'",
+                   directory, local->message, directory);
+      g_error_free (local);
+      return NULL;
+    }
+
+  parts = g_ptr_array_new_with_free_func ((GDestroyNotify) partition_free);
+  indices = g_array_new (FALSE, FALSE, sizeof (guint));
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      guint index;
+
+      if (parse_part_name (name, &index))
+        g_array_append_val (indices, index);
+    }
+
+  if (indices->len == 0)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_NO_PARTITIONS,
+                   "recovery directory %s has no recovery partitions; create them with "
+                   "'flow-recovery init %s N'",
+                   directory, directory);
+      return NULL;
+    }
+
+  for (guint i = 0; i < indices->len; i++)
+    {
+      Partition *p = g_new0 (Partition, 1);
+      guint index = g_array_index (indices, guint, i);
+      int rc;
+
+      p->info.path = flow_store_partition_path (directory, index);
+      g_ptr_array_add (parts, p);
+
+      rc = sqlite3_open_v2 (p->info.path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+      if (rc != SQLITE_OK)
+        {
+          sql_error (p, rc, "opening", error);
+          return NULL;
+        }
+      sqlite3_busy_timeout (p->db, 10000);
+      sqlite3_extended_result_codes (p->db, 0);
+
+      if (!read_meta (p, error))
+        return NULL;
+      if (p->info.index != index)
+        {
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_INCONSISTENT_PARTITIONS,
+                       "recovery partition %s says it is partition %u, not %u: partition "
+                       "files were renamed or mixed up",
+                       p->info.path, p->info.index, index);
+          return NULL;
+        }
+      if (!read_frontier (p, error))
+        return NULL;
+    }
+
+  g_ptr_array_sort (parts, compare_parts);
+
+  /* Every partition must agree on the count, and all must be there. */
+  count = ((Partition *) g_ptr_array_index (parts, 0))->info.count;
+  for (guint i = 0; i < parts->len; i++)
+    {
+      Partition *p = g_ptr_array_index (parts, i);
+
+      if (p->info.count != count)
+        {
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_INCONSISTENT_PARTITIONS,
+                       "recovery partitions of %s disagree on their number: %s says %u, "
+                       "%s says %u",
+                       directory, ((Partition *) g_ptr_array_index (parts, 0))->info.path, count,
+                       p->info.path, p->info.count);
+          return NULL;
+        }
+      if (p->info.index >= count)
+        {
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_INCONSISTENT_PARTITIONS,
+                       "recovery partition %s is partition %u, but the directory has only "
+                       "%u partitions",
+                       p->info.path, p->info.index, count);
+          return NULL;
+        }
+    }
+  if (parts->len != count)
+    {
+      GString *missing = g_string_new (NULL);
+
+      for (guint i = 0, j = 0; i < count; i++)
+        {
+          if (j < parts->len && ((Partition *) g_ptr_array_index (parts, j))->info.index == i)
+            j++;
+          else
+            g_string_append_printf (missing, "%spart-%u.sqlite3", missing->len ? ", " : "", i);
+        }
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_MISSING_PARTITIONS,
+                   "recovery directory %s should have %u partitions, but %s %s missing",
+                   directory, count, missing->str,
+                   strchr (missing->str, ',') ? "are" : "is");
+      g_string_free (missing, TRUE);
+      return NULL;
+    }
+
+  store = g_new0 (FlowStore, 1);
+  store->directory = g_strdup (directory);
+  store->parts = g_steal_pointer (&parts);
+  g_mutex_init (&store->lock);
+  g_cond_init (&store->cond);
+
+  store->resume_epoch = G_MAXUINT64;
+  for (guint i = 0; i < store->parts->len; i++)
+    {
+      Partition *p = g_ptr_array_index (store->parts, i);
+
+      store->resume_epoch = MIN (store->resume_epoch, p->info.frontier);
+      if (p->info.flow_id != NULL && store->flow_id == NULL)
+        store->flow_id = g_strdup (p->info.flow_id);
+    }
+  return store;
+}
+
+void
+flow_store_free (FlowStore *store)
+{
+  if (store == NULL)
+    return;
+
+  if (store->thread != NULL)
+    {
+      flow_store_wait (store);
+      g_async_queue_push (store->jobs, (gpointer) &stop_job);
+      g_thread_join (store->thread);
+    }
+  g_clear_pointer (&store->jobs, g_async_queue_unref);
+
+  g_mutex_lock (&store->lock);
+  for (GSList *l = store->pending; l != NULL; l = l->next)
+    {
+      g_source_destroy (l->data);
+      g_source_unref (l->data);
+    }
+  g_slist_free (store->pending);
+  store->pending = NULL;
+  g_mutex_unlock (&store->lock);
+
+  g_clear_pointer (&store->parts, g_ptr_array_unref);
+  g_clear_pointer (&store->context, g_main_context_unref);
+  g_mutex_clear (&store->lock);
+  g_cond_clear (&store->cond);
+  g_free (store->flow_id);
+  g_free (store->directory);
+  g_free (store);
+}
+
+guint
+flow_store_get_n_partitions (FlowStore *store)
+{
+  return store->parts->len;
+}
+
+const FlowStorePartitionInfo *
+flow_store_get_partition (FlowStore *store,
+                          guint      index)
+{
+  g_return_val_if_fail (index < store->parts->len, NULL);
+
+  return &((Partition *) g_ptr_array_index (store->parts, index))->info;
+}
+
+const char *
+flow_store_get_flow_id (FlowStore *store)
+{
+  return store->flow_id;
+}
+
+guint64
+flow_store_get_resume_epoch (FlowStore *store)
+{
+  return store->resume_epoch;
+}
+
+guint64
+flow_store_get_execution (FlowStore *store)
+{
+  return store->ex_num;
+}
+
+gboolean
+flow_store_check_resumable (FlowStore   *store,
+                            const char  *flow_id,
+                            GError     **error)
+{
+  for (guint i = 0; i < store->parts->len; i++)
+    {
+      Partition *p = g_ptr_array_index (store->parts, i);
+
+      if (p->info.flow_id != NULL && !g_str_equal (p->info.flow_id, flow_id))
+        {
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_FOREIGN_PARTITIONS,
+                       "recovery partition %s belongs to dataflow '%s', not '%s'; use "
+                       "another recovery directory for this dataflow",
+                       p->info.path, p->info.flow_id, flow_id);
+          return FALSE;
+        }
+    }
+
+  for (guint i = 0; i < store->parts->len; i++)
+    {
+      Partition *p = g_ptr_array_index (store->parts, i);
+
+      if (p->info.gc_epoch > store->resume_epoch)
+        {
+          Partition *oldest = NULL;
+
+          for (guint j = 0; j < store->parts->len; j++)
+            {
+              Partition *q = g_ptr_array_index (store->parts, j);
+              if (q->info.frontier == store->resume_epoch)
+                oldest = q;
+            }
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_PARTITIONS_TOO_OLD,
+                       "recovery partitions of %s cannot resume without losing state: "
+                       "%s has committed only up to epoch %" G_GUINT64_FORMAT ", but %s "
+                       "has already garbage collected the snapshots before epoch %"
+                       G_GUINT64_FORMAT " (restore a newer backup of the older partition, "
+                       "or use a longer backup interval)",
+                       store->directory, oldest ? oldest->info.path : "a partition",
+                       store->resume_epoch, p->info.path, p->info.gc_epoch);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------
+ * Reading
+ * ------------------------------------------------------------------------ */
+
+gboolean
+flow_store_load (FlowStore         *store,
+                 guint64            epoch,
+                 gboolean           with_tombstones,
+                 FlowStoreRowFunc   func,
+                 gpointer           user_data,
+                 GError           **error)
+{
+  for (guint i = 0; i < store->parts->len; i++)
+    {
+      Partition *p = g_ptr_array_index (store->parts, i);
+      g_autoptr(sqlite3_stmt) stmt = NULL;
+      int rc;
+
+      /* SQLite fills bare columns from the row that has the MAX(). */
+      stmt = sql_prepare (p,
+                          "SELECT step_id, state_key, MAX(epoch), ser FROM snaps NOT INDEXED "
+                          "WHERE epoch <= ?1 GROUP BY step_id, state_key",
+                          error);
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) epoch);
+
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          const char *step_id = (const char *) sqlite3_column_text (stmt, 0);
+          const char *key = (const char *) sqlite3_column_text (stmt, 1);
+          guint64 row_epoch = sqlite3_column_int64 (stmt, 2);
+          g_autoptr(GVariant) state = NULL;
+
+          if (sqlite3_column_type (stmt, 3) != SQLITE_NULL)
+            {
+              const void *data = sqlite3_column_blob (stmt, 3);
+              int size = sqlite3_column_bytes (stmt, 3);
+              GError *local = NULL;
+
+              state = flow_variant_deserialize (data, size, &local);
+              if (state == NULL)
+                {
+                  g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                               "recovery partition %s: the state of step '%s', key '%s' "
+                               "(epoch %" G_GUINT64_FORMAT ") is corrupt: %s",
+                               p->info.path, step_id, key, row_epoch, local->message);
+                  g_error_free (local);
+                  return FALSE;
+                }
+            }
+          else if (!with_tombstones)
+            continue;
+
+          if (!func (step_id, key, row_epoch, state, user_data, error))
+            return FALSE;
+        }
+      if (rc != SQLITE_DONE)
+        return sql_error (p, rc, "reading snapshots", error);
+    }
+  return TRUE;
+}
+
+static int
+compare_executions (gconstpointer a,
+                    gconstpointer b)
+{
+  const FlowStoreExecution *ea = a, *eb = b;
+
+  return ea->ex_num < eb->ex_num ? -1 : ea->ex_num > eb->ex_num;
+}
+
+GArray *
+flow_store_list_executions (FlowStore  *store,
+                            GError    **error)
+{
+  g_autoptr(GArray) list = g_array_new (FALSE, TRUE, sizeof (FlowStoreExecution));
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_int64_hash, g_int64_equal);
+
+  for (guint i = 0; i < store->parts->len; i++)
+    {
+      Partition *p = g_ptr_array_index (store->parts, i);
+      g_autoptr(sqlite3_stmt) stmt = NULL;
+      int rc;
+
+      stmt = sql_prepare (p,
+                          "SELECT e.ex_num, e.worker_count, e.resume_epoch, e.started_at,"
+                          " (SELECT MIN(f.epoch) FROM fronts AS f WHERE f.ex_num = e.ex_num)"
+                          " FROM executions AS e ORDER BY e.ex_num",
+                          error);
+      if (stmt == NULL)
+        return NULL;
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          FlowStoreExecution ex;
+          FlowStoreExecution *known;
+
+          ex.ex_num = sqlite3_column_int64 (stmt, 0);
+          ex.worker_count = sqlite3_column_int (stmt, 1);
+          ex.resume_epoch = sqlite3_column_int64 (stmt, 2);
+          ex.started_at = sqlite3_column_int64 (stmt, 3);
+          ex.frontier = sqlite3_column_int64 (stmt, 4);
+
+          known = g_hash_table_lookup (seen, &ex.ex_num);
+          if (known == NULL)
+            {
+              g_array_append_val (list, ex);
+              g_hash_table_insert (seen, &g_array_index (list, FlowStoreExecution, list->len - 1).ex_num,
+                                   GUINT_TO_POINTER (list->len));
+            }
+          else
+            {
+              FlowStoreExecution *e = &g_array_index (list, FlowStoreExecution, GPOINTER_TO_UINT (known) - 1);
+              e->frontier = MIN (e->frontier, ex.frontier);
+            }
+          /* The array may have moved: rebuild the index. */
+          g_hash_table_remove_all (seen);
+          for (guint j = 0; j < list->len; j++)
+            g_hash_table_insert (seen, &g_array_index (list, FlowStoreExecution, j).ex_num,
+                                 GUINT_TO_POINTER (j + 1));
+        }
+      if (rc != SQLITE_DONE)
+        {
+          sql_error (p, rc, "reading executions", error);
+          return NULL;
+        }
+    }
+  g_array_sort (list, compare_executions);
+  return g_steal_pointer (&list);
+}
+
+/* ------------------------------------------------------------------------
+ * Writing
+ * ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  FlowStore *store;
+  guint64    epoch;
+  GError    *error;
+  GSource   *source;
+} Done;
+
+static void
+done_free (gpointer data)
+{
+  Done *done = data;
+
+  g_clear_error (&done->error);
+  g_free (done);
+}
+
+static gboolean
+done_dispatch (gpointer data)
+{
+  Done *done = data;
+  FlowStore *store = done->store;
+
+  g_mutex_lock (&store->lock);
+  store->pending = g_slist_remove (store->pending, done->source);
+  g_mutex_unlock (&store->lock);
+  g_source_unref (done->source);
+
+  store->commit_func (done->epoch, done->error, store->commit_data);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+write_partition (FlowStore    *store,
+                 Partition    *p,
+                 guint64       epoch,
+                 GPtrArray    *rows,
+                 gint64        now,
+                 GError      **error)
+{
+  sqlite3_stmt *stmt = p->insert_snap;
+  gint64 horizon_time;
+  guint64 horizon = 0;
+  int rc;
+
+  if (!sql_exec (p, "BEGIN IMMEDIATE", error))
+    return FALSE;
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      FlowSnapRow *row = g_ptr_array_index (rows, i);
+      g_autoptr(GBytes) bytes = NULL;
+
+      sqlite3_bind_text (stmt, 1, row->step_id, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 2, row->key, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) epoch);
+      if (row->state != NULL)
+        {
+          gsize size;
+          gconstpointer data;
+
+          bytes = flow_variant_serialize (row->state);
+          data = g_bytes_get_data (bytes, &size);
+          sqlite3_bind_blob64 (stmt, 4, data ? data : "", size, SQLITE_STATIC);
+        }
+      else
+        sqlite3_bind_null (stmt, 4);
+
+      rc = sqlite3_step (stmt);
+      sqlite3_reset (stmt);
+      if (rc != SQLITE_DONE)
+        goto failed;
+    }
+  sqlite3_clear_bindings (stmt);
+
+  sqlite3_bind_int64 (p->insert_front, 1, (sqlite3_int64) store->ex_num);
+  sqlite3_bind_int64 (p->insert_front, 2, (sqlite3_int64) epoch);
+  sqlite3_bind_int64 (p->insert_front, 3, now);
+  rc = sqlite3_step (p->insert_front);
+  sqlite3_reset (p->insert_front);
+  if (rc != SQLITE_DONE)
+    goto failed;
+
+  sqlite3_bind_int64 (p->insert_epoch, 1, (sqlite3_int64) epoch);
+  sqlite3_bind_int64 (p->insert_epoch, 2, now);
+  rc = sqlite3_step (p->insert_epoch);
+  sqlite3_reset (p->insert_epoch);
+  if (rc != SQLITE_DONE)
+    goto failed;
+
+  /* Garbage collection. The horizon is the newest epoch committed at least
+   * a backup interval ago, and never the epoch being committed: another
+   * partition may not have it yet, and a crash now must leave an epoch
+   * every partition can resume from. */
+  horizon_time = now - store->backup_usec;
+  {
+    g_autoptr(sqlite3_stmt) q = sql_prepare (p, "SELECT MAX(epoch) FROM epochs "
+                                                "WHERE committed_at <= ?1 AND epoch < ?2",
+                                             error);
+    if (q == NULL)
+      goto rollback;
+    sqlite3_bind_int64 (q, 1, horizon_time);
+    sqlite3_bind_int64 (q, 2, (sqlite3_int64) epoch);
+    if (sqlite3_step (q) == SQLITE_ROW)
+      horizon = sqlite3_column_int64 (q, 0);
+  }
+
+  if (horizon > p->info.gc_epoch)
+    {
+      g_autoptr(sqlite3_stmt) del_old = NULL;
+      g_autoptr(sqlite3_stmt) del_tomb = NULL;
+      g_autoptr(sqlite3_stmt) del_epochs = NULL;
+      g_autoptr(sqlite3_stmt) set_gc = NULL;
+
+      /* Rows superseded by a row at or before the horizon. */
+      del_old = sql_prepare (p,
+                             "DELETE FROM snaps WHERE (step_id, state_key, epoch) IN ("
+                             " SELECT old.step_id, old.state_key, old.epoch"
+                             " FROM snaps AS new INDEXED BY snaps_epoch"
+                             " JOIN snaps AS old ON old.step_id = new.step_id"
+                             "  AND old.state_key = new.state_key AND old.epoch < new.epoch"
+                             " WHERE new.epoch > ?1 AND new.epoch <= ?2)",
+                             error);
+      /* Tombstones at or before the horizon hide nothing any more. */
+      del_tomb = sql_prepare (p,
+                              "DELETE FROM snaps WHERE ser IS NULL AND epoch > ?1 AND epoch <= ?2",
+                              error);
+      del_epochs = sql_prepare (p, "DELETE FROM epochs WHERE epoch < ?2", error);
+      set_gc = sql_prepare (p, "UPDATE meta SET value = ?2 WHERE name = 'gc_epoch'", error);
+      if (del_old == NULL || del_tomb == NULL || del_epochs == NULL || set_gc == NULL)
+        goto rollback;
+
+      for (guint i = 0; i < 4; i++)
+        {
+          sqlite3_stmt *s = (sqlite3_stmt *[]) { del_old, del_tomb, del_epochs, set_gc }[i];
+
+          if (i < 2)
+            sqlite3_bind_int64 (s, 1, (sqlite3_int64) p->info.gc_epoch);
+          sqlite3_bind_int64 (s, 2, (sqlite3_int64) horizon);
+          rc = sqlite3_step (s);
+          if (rc != SQLITE_DONE)
+            goto failed;
+        }
+    }
+
+  rc = sqlite3_exec (p->db, "COMMIT", NULL, NULL, NULL);
+  if (rc != SQLITE_OK)
+    goto failed;
+  if (horizon > p->info.gc_epoch)
+    p->info.gc_epoch = horizon;
+  p->info.frontier = epoch;
+  return TRUE;
+
+failed:
+  sql_error (p, rc, "committing a snapshot", error);
+rollback:
+  sqlite3_exec (p->db, "ROLLBACK", NULL, NULL, NULL);
+  return FALSE;
+}
+
+static gpointer
+writer_thread (gpointer data)
+{
+  FlowStore *store = data;
+  guint n = store->parts->len;
+  g_autofree GPtrArray **by_part = g_new0 (GPtrArray *, n);
+
+  for (guint i = 0; i < n; i++)
+    by_part[i] = g_ptr_array_new ();
+
+  for (;;)
+    {
+      Job *job = g_async_queue_pop (store->jobs);
+      GError *error = NULL;
+      gint64 now = g_get_real_time ();
+      Done *done;
+
+      if (job == &stop_job)
+        break;
+
+      for (guint i = 0; i < job->rows->len; i++)
+        {
+          FlowSnapRow *row = &g_array_index (job->rows, FlowSnapRow, i);
+          guint target = n == 1 ? 0 : flow_store_partition_for (n, row->step_id, row->key);
+          g_ptr_array_add (by_part[target], row);
+        }
+
+      for (guint i = 0; i < n; i++)
+        {
+          if (error == NULL)
+            write_partition (store, g_ptr_array_index (store->parts, i), job->epoch,
+                             by_part[i], now, &error);
+          g_ptr_array_set_size (by_part[i], 0);
+        }
+
+      g_array_unref (job->rows);
+
+      done = g_new0 (Done, 1);
+      done->store = store;
+      done->epoch = job->epoch;
+      done->error = error;
+      done->source = g_idle_source_new ();
+      g_source_set_priority (done->source, G_PRIORITY_DEFAULT);
+      g_source_set_static_name (done->source, "[libflow] snapshot committed");
+      g_source_set_callback (done->source, done_dispatch, done, done_free);
+      g_free (job);
+
+      g_mutex_lock (&store->lock);
+      store->pending = g_slist_prepend (store->pending, g_source_ref (done->source));
+      g_source_attach (done->source, store->context);
+      store->busy = FALSE;
+      g_cond_broadcast (&store->cond);
+      g_mutex_unlock (&store->lock);
+      g_source_unref (done->source);
+    }
+
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_unref (by_part[i]);
+  return NULL;
+}
+
+gboolean
+flow_store_begin_execution (FlowStore            *store,
+                            const char           *flow_id,
+                            guint                 worker_count,
+                            gint64                backup_interval_us,
+                            GMainContext         *context,
+                            FlowStoreCommitFunc   func,
+                            gpointer              user_data,
+                            GError              **error)
+{
+  guint64 resume = store->resume_epoch;
+  gint64 now = g_get_real_time ();
+  guint64 ex_num = 0;
+
+  g_return_val_if_fail (store->thread == NULL, FALSE);
+
+  /* The new execution number is after every one any partition knows. */
+  for (guint i = 0; i < store->parts->len; i++)
+    {
+      Partition *p = g_ptr_array_index (store->parts, i);
+      g_autoptr(sqlite3_stmt) stmt = sql_prepare (p, "SELECT MAX(ex_num) FROM executions", error);
+
+      if (stmt == NULL)
+        return FALSE;
+      if (sqlite3_step (stmt) == SQLITE_ROW)
+        ex_num = MAX (ex_num, (guint64) sqlite3_column_int64 (stmt, 0));
+    }
+  store->ex_num = ex_num + 1;
+
+  for (guint i = 0; i < store->parts->len; i++)
+    {
+      Partition *p = g_ptr_array_index (store->parts, i);
+      g_autofree char *sql = NULL;
+      g_autoptr(sqlite3_stmt) set_flow = NULL;
+      int rc;
+
+      sqlite3_exec (p->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+
+      /* Epochs after the resume epoch were not committed by every
+       * partition (or come from a newer backup than the others): they are
+       * discarded, so that rows written again for them are all there is. */
+      sql = g_strdup_printf ("BEGIN IMMEDIATE;"
+                             "DELETE FROM snaps WHERE epoch > %" G_GUINT64_FORMAT ";"
+                             "DELETE FROM epochs WHERE epoch > %" G_GUINT64_FORMAT ";"
+                             "UPDATE fronts SET epoch = %" G_GUINT64_FORMAT " WHERE epoch > %" G_GUINT64_FORMAT ";"
+                             "INSERT INTO executions (ex_num, worker_count, resume_epoch, started_at)"
+                             " VALUES (%" G_GUINT64_FORMAT ", %u, %" G_GUINT64_FORMAT ", %" G_GINT64_FORMAT ");"
+                             "INSERT OR REPLACE INTO fronts (ex_num, worker_index, epoch, committed_at)"
+                             " VALUES (%" G_GUINT64_FORMAT ", 0, %" G_GUINT64_FORMAT ", %" G_GINT64_FORMAT ");",
+                             resume, resume, resume, resume,
+                             store->ex_num, worker_count, resume, now,
+                             store->ex_num, resume, now);
+      if (!sql_exec (p, sql, error))
+        {
+          sqlite3_exec (p->db, "ROLLBACK", NULL, NULL, NULL);
+          return FALSE;
+        }
+
+      set_flow = sql_prepare (p, "UPDATE meta SET value = ?1 WHERE name = 'flow_id'", error);
+      if (set_flow == NULL)
+        {
+          sqlite3_exec (p->db, "ROLLBACK", NULL, NULL, NULL);
+          return FALSE;
+        }
+      sqlite3_bind_text (set_flow, 1, flow_id, -1, SQLITE_STATIC);
+      rc = sqlite3_step (set_flow);
+      if (rc != SQLITE_DONE || !sql_exec (p, "COMMIT", error))
+        {
+          if (rc != SQLITE_DONE)
+            sql_error (p, rc, "recording the dataflow", error);
+          sqlite3_exec (p->db, "ROLLBACK", NULL, NULL, NULL);
+          return FALSE;
+        }
+
+      g_free (p->info.flow_id);
+      p->info.flow_id = g_strdup (flow_id);
+      p->info.frontier = resume;
+
+      p->insert_snap = sql_prepare (p,
+                                    "INSERT OR REPLACE INTO snaps (step_id, state_key, epoch, ser)"
+                                    " VALUES (?1, ?2, ?3, ?4)",
+                                    error);
+      p->insert_front = sql_prepare (p,
+                                     "INSERT OR REPLACE INTO fronts (ex_num, worker_index, epoch, committed_at)"
+                                     " VALUES (?1, 0, ?2, ?3)",
+                                     error);
+      p->insert_epoch = sql_prepare (p,
+                                     "INSERT OR REPLACE INTO epochs (epoch, committed_at) VALUES (?1, ?2)",
+                                     error);
+      if (p->insert_snap == NULL || p->insert_front == NULL || p->insert_epoch == NULL)
+        return FALSE;
+    }
+
+  g_free (store->flow_id);
+  store->flow_id = g_strdup (flow_id);
+  store->backup_usec = backup_interval_us;
+  store->context = g_main_context_ref (context);
+  store->commit_func = func;
+  store->commit_data = user_data;
+  store->jobs = g_async_queue_new ();
+  store->thread = g_thread_new ("flow-store", writer_thread, store);
+  return TRUE;
+}
+
+void
+flow_store_commit_async (FlowStore *store,
+                         guint64    epoch,
+                         GArray    *rows)
+{
+  Job *job;
+
+  g_return_if_fail (store->thread != NULL);
+
+  g_mutex_lock (&store->lock);
+  while (store->busy)
+    g_cond_wait (&store->cond, &store->lock);
+  store->busy = TRUE;
+  g_mutex_unlock (&store->lock);
+
+  job = g_new0 (Job, 1);
+  job->epoch = epoch;
+  job->rows = rows;
+  g_async_queue_push (store->jobs, job);
+}
+
+void
+flow_store_wait (FlowStore *store)
+{
+  g_mutex_lock (&store->lock);
+  while (store->busy)
+    g_cond_wait (&store->cond, &store->lock);
+  g_mutex_unlock (&store->lock);
+}
+
+gboolean
+flow_store_is_busy (FlowStore *store)
+{
+  gboolean busy;
+
+  g_mutex_lock (&store->lock);
+  busy = store->busy;
+  g_mutex_unlock (&store->lock);
+  return busy;
+}

@@ -1,0 +1,28 @@
+/* flow.h: libflow, stream processing with recovery for GLib
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#define FLOW_INSIDE
+
+#include "flow-version.h"
+#include "flow-version-macros.h"
+#include "flow-enums.h"
+#include "flow-error.h"
+#include "flow-types.h"
+#include "flow-item.h"
+#include "flow-dataflow.h"
+#include "flow-stream.h"
+#include "flow-source.h"
+#include "flow-sink.h"
+#include "flow-testing-source.h"
+#include "flow-testing-sink.h"
+#include "flow-std-out-sink.h"
+#include "flow-file-source.h"
+#include "flow-file-sink.h"
+#include "flow-runner.h"
+#include "flow-recovery.h"
+
+#undef FLOW_INSIDE
