@@ -339,9 +339,11 @@ flow_dataflow_input (FlowDataflow *self,
  * @error: return location for a #GError
  *
  * Checks that the dataflow can run: no mistake was made while building it
- * (a bad or duplicate step id, a stream of another dataflow), it has at
- * least one input and at least one output. A [class@Flow.Runner] makes the
- * same check when a run starts.
+ * (a bad or duplicate step id, a stream of another dataflow), and it has at
+ * least one input and at least one output (%FLOW_ERROR_INCOMPLETE_FLOW
+ * otherwise; building mistakes are reported first, so a binding can check
+ * after every step it adds and ignore only that code). A
+ * [class@Flow.Runner] makes the same check when a run starts.
  *
  * Returns: %TRUE if the dataflow can run
  */
@@ -368,14 +370,14 @@ flow_dataflow_check (FlowDataflow  *self,
 
   if (!has_input)
     {
-      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_FLOW,
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INCOMPLETE_FLOW,
                    "dataflow '%s' has no input step; add one with flow_dataflow_input()",
                    self->id);
       return FALSE;
     }
   if (!has_output)
     {
-      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_FLOW,
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INCOMPLETE_FLOW,
                    "dataflow '%s' has no output step; add one with flow_stream_output()",
                    self->id);
       return FALSE;

@@ -28,8 +28,8 @@ G_BEGIN_DECLS
  * @FLOW_ERROR_FAILED: a failure that has no more specific code
  * @FLOW_ERROR_INVALID_STEP_ID: a step id is empty or contains a `.`
  * @FLOW_ERROR_DUPLICATE_STEP_ID: two steps of one dataflow have the same id
- * @FLOW_ERROR_INVALID_FLOW: the dataflow cannot run: it has no input or no
- *   output, or an operator was given a stream of another dataflow
+ * @FLOW_ERROR_INVALID_FLOW: an operator was given a stream of another
+ *   dataflow, or a bad argument while building
  * @FLOW_ERROR_NOT_KEYED: a stateful step received an item that is not a
  *   keyed `(sv)` item
  * @FLOW_ERROR_USER_FUNCTION: a function given to an operator failed or
@@ -59,6 +59,8 @@ G_BEGIN_DECLS
  *   behind its back (for example a file shorter than its snapshot)
  * @FLOW_ERROR_WRONG_TYPE: an item has a type the step cannot handle (for
  *   example [method@Flow.Stream.flatten] given an item that is not an array)
+ * @FLOW_ERROR_INCOMPLETE_FLOW: the dataflow cannot run yet: it has no input
+ *   step or no output step
  *
  * Error codes of the %FLOW_ERROR domain. New codes are only ever appended.
  */
@@ -83,6 +85,7 @@ typedef enum {
   FLOW_ERROR_NOT_SUPPORTED,
   FLOW_ERROR_OUTPUT_CHANGED,
   FLOW_ERROR_WRONG_TYPE,
+  FLOW_ERROR_INCOMPLETE_FLOW,
 } FlowError;
 
 FLOW_AVAILABLE_IN_1_0
