@@ -1,0 +1,68 @@
+/* flow-test-utils.h: helpers shared by the C tests of libflow
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <string.h>
+
+#include <flow.h>
+
+G_BEGIN_DECLS
+
+/* Items */
+GVariant          *flow_test_parse             (const char         *text);
+char              *flow_test_repr_text         (const char         *text);
+
+/* Sources and sinks */
+FlowTestingSource *flow_test_source_new_int64  (const gint64       *values,
+                                                gsize               n_values);
+FlowTestingSource *flow_test_source_new_parse  (const char         *text);
+char              *flow_test_sink_repr         (FlowTestingSink    *sink);
+char             **flow_test_sink_reprs        (FlowTestingSink    *sink);
+char              *flow_test_sink_repr_sorted  (FlowTestingSink    *sink);
+
+/* Running */
+gboolean           flow_test_run               (FlowDataflow       *flow,
+                                                GError            **error);
+gboolean           flow_test_run_with          (FlowRunner         *runner,
+                                                GError            **error);
+
+#define flow_test_assert_error_has(err, part)                              \
+  G_STMT_START {                                                           \
+    g_assert_nonnull (err);                                                \
+    if (strstr ((err)->message, (part)) == NULL)                           \
+      g_error ("error message '%s' does not contain '%s'",                 \
+               (err)->message, (part));                                    \
+  } G_STMT_END
+
+/* A harness for one operator, in the idea of GstHarness: a dataflow "test"
+ * with an input step "inp" reading a FlowTestingSource, the step under
+ * test added by the test on `h->input`, and an output step "out" into a
+ * FlowTestingSink. Usable as a g_test_add() fixture. */
+typedef struct
+{
+  FlowDataflow      *flow;
+  FlowTestingSource *source;
+  FlowTestingSink   *sink;
+  FlowStream        *input;
+  GError            *error;
+} FlowHarness;
+
+void      flow_harness_setup     (FlowHarness   *h,
+                                  gconstpointer  data);
+void      flow_harness_teardown  (FlowHarness   *h,
+                                  gconstpointer  data);
+/* Adds the input step over the GVariant @text (an array). */
+FlowStream *flow_harness_input   (FlowHarness   *h,
+                                  const char    *text);
+/* Adds the output step on @stream, runs, asserts success, and returns the
+ * repr of every item the sink got, as one Python-style list. */
+char     *flow_harness_run       (FlowHarness   *h,
+                                  FlowStream    *stream);
+/* Same, but the run must fail; returns the error (also kept in h->error). */
+const GError *flow_harness_run_error (FlowHarness *h,
+                                      FlowStream  *stream);
+
+G_END_DECLS
