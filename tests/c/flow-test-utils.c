@@ -127,6 +127,7 @@ flow_harness_setup (FlowHarness   *h,
   h->source = NULL;
   h->input = NULL;
   h->error = NULL;
+  h->extra = g_ptr_array_new ();
 }
 
 void
@@ -139,6 +140,18 @@ flow_harness_teardown (FlowHarness   *h,
   if (h->source != NULL)
     g_assert_finalize_object (h->source);
   g_assert_finalize_object (h->sink);
+  for (guint i = 0; i < h->extra->len; i++)
+    g_assert_finalize_object (g_ptr_array_index (h->extra, i));
+  g_ptr_array_unref (h->extra);
+}
+
+gpointer
+flow_harness_track (FlowHarness *h,
+                    gpointer     object)
+{
+  g_assert_true (G_IS_OBJECT (object));
+  g_ptr_array_add (h->extra, object);
+  return object;
 }
 
 FlowStream *

@@ -48,12 +48,17 @@ typedef struct
   FlowTestingSink   *sink;
   FlowStream        *input;
   GError            *error;
+  GPtrArray         *extra;   /* more objects that must be finalized */
 } FlowHarness;
 
 void      flow_harness_setup     (FlowHarness   *h,
                                   gconstpointer  data);
 void      flow_harness_teardown  (FlowHarness   *h,
                                   gconstpointer  data);
+/* Takes @object (a source, sink...) and asserts in teardown that it is
+ * finalized once the dataflow is. Returns @object. */
+gpointer  flow_harness_track     (FlowHarness   *h,
+                                  gpointer       object);
 /* Adds the input step over the GVariant @text (an array). */
 FlowStream *flow_harness_input   (FlowHarness   *h,
                                   const char    *text);
