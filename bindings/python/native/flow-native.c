@@ -1,0 +1,1531 @@
+/* flow-native.c: flow._native, the native fast path of libflow's Python binding
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * PyGObject calls a Python function from C through a GI callback: it builds
+ * and tears down argument wrappers for every call, and the override then
+ * converts each GVariant to a Python value and back. That costs microseconds
+ * per item. This module gives libflow plain C callbacks instead: each calls
+ * the Python function directly (vectorcall) and converts GVariant ⇄ Python
+ * values in C, with the same rules as the override's pure-Python
+ * `Flow.to_variant()` / `Flow.from_variant()`.
+ *
+ * The GI override (gi/overrides/Flow.py) calls `_native.<op>(stream,
+ * step_id, *callables)` and gets the new Flow.Stream back. When a Python
+ * function raises, its exception (with its traceback) is stashed for
+ * take_pending_exception() and the step fails with a GError in the
+ * FlowError domain, code FLOW_ERROR_USER_FUNCTION, message
+ * "<ExcType>: <str(exc)>"; libflow prefixes it with the step id and key.
+ *
+ * Threads: callbacks take the GIL with PyGILState_Ensure(). Under
+ * Flow.Runner.run() PyGObject has released the GIL, so each callback
+ * re-acquires it; under run() of this module the GIL stays held while
+ * items are processed and is released only while the main context blocks
+ * in poll(), which makes PyGILState_Ensure() nearly free.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <pygobject.h>
+
+#include <string.h>
+
+#include <flow.h>
+
+#define PICKLE_TAG "python:pickle"
+#define PICKLE_TYPE ((const GVariantType *) "(ssay)")
+
+/* Module globals. The module supports one interpreter (as PyGObject does);
+ * every access happens with the GIL held. */
+static PyObject *variant_class;      /* gi.repository.GLib.Variant */
+static PyObject *pickle_dumps;       /* pickle.dumps, imported on first use */
+static PyObject *pickle_loads;       /* pickle.loads, imported on first use */
+static PyObject *pending_exception;  /* raised by a Python function, not taken yet */
+
+/* ------------------------------------------------------------------------
+ * Python -> GVariant
+ *
+ * py_to_variant() returns a floating reference (or NULL with a Python
+ * exception set): libflow sinks what callbacks return, and containers sink
+ * their children, so a floating reference is right in every place.
+ * ------------------------------------------------------------------------ */
+
+static GVariant *py_to_variant (PyObject *obj);
+
+static gboolean
+ensure_pickle (void)
+{
+  PyObject *pickle;
+
+  if (pickle_dumps != NULL)
+    return TRUE;
+
+  pickle = PyImport_ImportModule ("pickle");
+  if (pickle == NULL)
+    return FALSE;
+  pickle_dumps = PyObject_GetAttrString (pickle, "dumps");
+  pickle_loads = PyObject_GetAttrString (pickle, "loads");
+  Py_DECREF (pickle);
+  if (pickle_dumps == NULL || pickle_loads == NULL)
+    {
+      Py_CLEAR (pickle_dumps);
+      Py_CLEAR (pickle_loads);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A string variant from UTF-8 that Python already validated: no second
+ * validation as g_variant_new_string() would do. */
+static GVariant *
+string_variant (const char *str,
+                Py_ssize_t  len)
+{
+  GBytes *bytes = g_bytes_new (str, (gsize) len + 1);
+  GVariant *v = g_variant_new_from_bytes (G_VARIANT_TYPE_STRING, bytes, TRUE);
+
+  g_bytes_unref (bytes);
+  return v;
+}
+
+/* The UTF-8 of a str, refusing a NUL character (a GVariant string cannot
+ * hold one). */
+static const char *
+str_utf8 (PyObject   *obj,
+          Py_ssize_t *len)
+{
+  const char *str = PyUnicode_AsUTF8AndSize (obj, len);
+
+  if (str == NULL)
+    return NULL;
+  if (memchr (str, '\0', (size_t) *len) != NULL)
+    {
+      PyErr_SetString (PyExc_ValueError,
+                       "a str with a NUL character cannot become a GVariant string");
+      return NULL;
+    }
+  return str;
+}
+
+static GVariant *
+str_to_variant (PyObject *obj)
+{
+  Py_ssize_t len;
+  const char *str = str_utf8 (obj, &len);
+
+  return str != NULL ? string_variant (str, len) : NULL;
+}
+
+/* ('python:pickle', repr(obj), pickle.dumps(obj)) */
+static GVariant *
+pickle_to_variant (PyObject *obj)
+{
+  PyObject *repr = NULL, *data = NULL;
+  GVariant *children[3];
+  const char *repr_str;
+  Py_ssize_t repr_len;
+  GVariant *result = NULL;
+
+  if (!ensure_pickle ())
+    return NULL;
+
+  data = PyObject_CallOneArg (pickle_dumps, obj);
+  if (data == NULL)
+    goto out;
+  if (!PyBytes_Check (data))
+    {
+      PyErr_SetString (PyExc_TypeError, "pickle.dumps() did not return bytes");
+      goto out;
+    }
+  repr = PyObject_Repr (obj);
+  if (repr == NULL)
+    goto out;
+  repr_str = PyUnicode_AsUTF8AndSize (repr, &repr_len);
+  if (repr_str == NULL)
+    goto out;
+  /* The repr is only shown to people: cut it at a NUL rather than fail. */
+  repr_len = (Py_ssize_t) strnlen (repr_str, (size_t) repr_len);
+
+  children[0] = string_variant (PICKLE_TAG, strlen (PICKLE_TAG));
+  children[1] = string_variant (repr_str, repr_len);
+  children[2] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE,
+                                           PyBytes_AS_STRING (data),
+                                           (gsize) PyBytes_GET_SIZE (data), 1);
+  result = g_variant_new_tuple (children, 3);
+
+out:
+  Py_XDECREF (data);
+  Py_XDECREF (repr);
+  return result;
+}
+
+static GVariant *
+long_to_variant (PyObject *obj)
+{
+  int overflow = 0;
+  long long value = PyLong_AsLongLongAndOverflow (obj, &overflow);
+
+  if (overflow != 0)
+    return pickle_to_variant (obj);
+  if (value == -1 && PyErr_Occurred ())
+    return NULL;
+  return g_variant_new_int64 (value);
+}
+
+static void
+unref_variants (GVariant **variants,
+                Py_ssize_t n)
+{
+  for (Py_ssize_t i = 0; i < n; i++)
+    g_variant_unref (variants[i]);
+}
+
+/* Converts the n objects of @items into boxed (`v`) children. */
+static GVariant **
+boxed_children (PyObject  **items,
+                Py_ssize_t  n)
+{
+  GVariant **children = g_new (GVariant *, MAX (n, 1));
+
+  for (Py_ssize_t i = 0; i < n; i++)
+    {
+      GVariant *child = py_to_variant (items[i]);
+
+      if (child == NULL)
+        {
+          unref_variants (children, i);
+          g_free (children);
+          return NULL;
+        }
+      children[i] = g_variant_new_variant (child);
+    }
+  return children;
+}
+
+static GVariant *
+tuple_to_variant (PyObject *obj)
+{
+  Py_ssize_t n = PyTuple_GET_SIZE (obj);
+  GVariant **children;
+  GVariant *result;
+
+  if (n == 2 && PyUnicode_Check (PyTuple_GET_ITEM (obj, 0)))
+    {
+      /* (key, value): a keyed item, `(sv)` */
+      GVariant *pair[2];
+      Py_ssize_t len;
+      const char *key = str_utf8 (PyTuple_GET_ITEM (obj, 0), &len);
+      GVariant *value;
+
+      if (key == NULL)
+        return NULL;
+      value = py_to_variant (PyTuple_GET_ITEM (obj, 1));
+      if (value == NULL)
+        return NULL;
+      pair[0] = string_variant (key, len);
+      pair[1] = g_variant_new_variant (value);
+      return g_variant_new_tuple (pair, 2);
+    }
+
+  if (Py_EnterRecursiveCall (" while converting a tuple to a GVariant"))
+    return NULL;
+  children = boxed_children (&PyTuple_GET_ITEM (obj, 0), n);
+  Py_LeaveRecursiveCall ();
+  if (children == NULL)
+    return NULL;
+  result = g_variant_new_tuple (children, (gsize) n);
+  g_free (children);
+  return result;
+}
+
+/* An `av` array of the elements of a sequence (a list or a tuple). */
+static GVariant *
+sequence_to_av (PyObject *seq)
+{
+  PyObject *fast;
+  GVariant **children;
+  GVariant *result = NULL;
+
+  if (Py_EnterRecursiveCall (" while converting a list to a GVariant"))
+    return NULL;
+  /* A snapshot, so that Python code run by the conversion (pickling) cannot
+   * change the list under our feet. */
+  fast = PyList_CheckExact (seq) ? PyList_GetSlice (seq, 0, PY_SSIZE_T_MAX)
+                                 : PySequence_Fast (seq, "expected a sequence");
+  if (fast != NULL)
+    {
+      Py_ssize_t n = PySequence_Fast_GET_SIZE (fast);
+
+      children = boxed_children (PySequence_Fast_ITEMS (fast), n);
+      if (children != NULL)
+        {
+          result = g_variant_new_array (G_VARIANT_TYPE_VARIANT, children, (gsize) n);
+          g_free (children);
+        }
+      Py_DECREF (fast);
+    }
+  Py_LeaveRecursiveCall ();
+  return result;
+}
+
+/* A dict with only str keys: `a{sv}`. Any other dict is pickled (GVariant
+ * dictionary keys must be basic types, so there is no `a{vv}`). */
+static GVariant *
+dict_to_variant (PyObject *obj)
+{
+  PyObject *items;
+  Py_ssize_t n;
+  GVariant **entries;
+  GVariant *result = NULL;
+
+  if (Py_EnterRecursiveCall (" while converting a dict to a GVariant"))
+    return NULL;
+  items = PyDict_Items (obj);  /* a snapshot, for the same reason as above */
+  if (items == NULL)
+    goto out;
+
+  n = PyList_GET_SIZE (items);
+  for (Py_ssize_t i = 0; i < n; i++)
+    if (!PyUnicode_Check (PyTuple_GET_ITEM (PyList_GET_ITEM (items, i), 0)))
+      {
+        result = pickle_to_variant (obj);
+        goto out;
+      }
+
+  entries = g_new (GVariant *, MAX (n, 1));
+  for (Py_ssize_t i = 0; i < n; i++)
+    {
+      PyObject *pair = PyList_GET_ITEM (items, i);
+      GVariant *key, *value;
+
+      key = str_to_variant (PyTuple_GET_ITEM (pair, 0));
+      value = key != NULL ? py_to_variant (PyTuple_GET_ITEM (pair, 1)) : NULL;
+      if (value == NULL)
+        {
+          if (key != NULL)
+            g_variant_unref (g_variant_ref_sink (key));
+          unref_variants (entries, i);
+          g_free (entries);
+          goto out;
+        }
+      entries[i] = g_variant_new_dict_entry (key, g_variant_new_variant (value));
+    }
+  result = g_variant_new_array (G_VARIANT_TYPE ("{sv}"), entries, (gsize) n);
+  g_free (entries);
+
+out:
+  Py_XDECREF (items);
+  Py_LeaveRecursiveCall ();
+  return result;
+}
+
+static gboolean
+is_variant_wrapper (PyObject *obj)
+{
+  int r;
+
+  if (variant_class == NULL)
+    return FALSE;
+  if (Py_TYPE (obj) == (PyTypeObject *) variant_class)
+    return TRUE;
+  r = PyObject_IsInstance (obj, variant_class);
+  if (r < 0)
+    PyErr_Clear ();
+  return r > 0;
+}
+
+/* A GLib.Variant given by Python code: a new floating variant that shares
+ * its (serialised) data, so the wrapper keeps its own reference. */
+static GVariant *
+wrapper_to_variant (PyObject *obj)
+{
+  GVariant *v = pyg_pointer_get_ptr (obj);
+  GBytes *bytes;
+  GVariant *copy;
+
+  if (v == NULL)
+    {
+      PyErr_SetString (PyExc_ValueError, "this GLib.Variant holds no value");
+      return NULL;
+    }
+  bytes = g_variant_get_data_as_bytes (v);
+  copy = g_variant_new_from_bytes (g_variant_get_type (v), bytes, FALSE);
+  g_bytes_unref (bytes);
+  return copy;
+}
+
+static GVariant *
+py_to_variant_slow (PyObject *obj)
+{
+  if (PyBool_Check (obj))
+    return g_variant_new_boolean (obj == Py_True);
+  if (PyLong_Check (obj))
+    return long_to_variant (obj);
+  if (PyFloat_Check (obj))
+    return g_variant_new_double (PyFloat_AsDouble (obj));
+  if (PyUnicode_Check (obj))
+    return str_to_variant (obj);
+  if (PyBytes_Check (obj))
+    return g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, PyBytes_AS_STRING (obj),
+                                      (gsize) PyBytes_GET_SIZE (obj), 1);
+  if (PyByteArray_Check (obj))
+    return g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, PyByteArray_AS_STRING (obj),
+                                      (gsize) PyByteArray_GET_SIZE (obj), 1);
+  if (PyTuple_Check (obj))
+    return tuple_to_variant (obj);
+  if (PyList_Check (obj))
+    return sequence_to_av (obj);
+  if (PyDict_Check (obj))
+    return dict_to_variant (obj);
+  if (is_variant_wrapper (obj))
+    return wrapper_to_variant (obj);
+  return pickle_to_variant (obj);
+}
+
+static GVariant *
+py_to_variant (PyObject *obj)
+{
+  /* The common exact types first, without isinstance() checks. */
+  if (PyLong_CheckExact (obj))
+    return long_to_variant (obj);
+  if (PyUnicode_CheckExact (obj))
+    return str_to_variant (obj);
+  if (PyFloat_CheckExact (obj))
+    return g_variant_new_double (PyFloat_AS_DOUBLE (obj));
+  if (obj == Py_None)
+    return flow_item_new_none ();
+  if (PyTuple_CheckExact (obj))
+    return tuple_to_variant (obj);
+  return py_to_variant_slow (obj);
+}
+
+/* The `av` array of the elements of any iterable (what flat_map returns). */
+static GVariant *
+iterable_to_av (PyObject *obj)
+{
+  PyObject *iter, *item;
+  GPtrArray *children;
+  GVariant *result;
+
+  if (PyList_CheckExact (obj) || PyTuple_CheckExact (obj))
+    return sequence_to_av (obj);
+
+  iter = PyObject_GetIter (obj);
+  if (iter == NULL)
+    return NULL;
+  children = g_ptr_array_new ();
+  while ((item = PyIter_Next (iter)) != NULL)
+    {
+      GVariant *child = py_to_variant (item);
+
+      Py_DECREF (item);
+      if (child == NULL)
+        break;
+      g_ptr_array_add (children, g_variant_new_variant (child));
+    }
+  Py_DECREF (iter);
+  if (PyErr_Occurred ())
+    {
+      unref_variants ((GVariant **) children->pdata, children->len);
+      g_ptr_array_unref (children);
+      return NULL;
+    }
+  result = g_variant_new_array (G_VARIANT_TYPE_VARIANT,
+                                (GVariant **) children->pdata, children->len);
+  g_ptr_array_unref (children);
+  return result;
+}
+
+/* ------------------------------------------------------------------------
+ * GVariant -> Python
+ * ------------------------------------------------------------------------ */
+
+static PyObject *variant_to_py (GVariant *v);
+
+static PyObject *
+child_to_py (GVariant *v,
+             gsize     i)
+{
+  GVariant *child = g_variant_get_child_value (v, i);
+  PyObject *result = variant_to_py (child);
+
+  g_variant_unref (child);
+  return result;
+}
+
+static gboolean
+is_pickled (GVariant *v)
+{
+  GVariant *tag;
+  gboolean result;
+
+  if (!g_variant_is_of_type (v, PICKLE_TYPE))
+    return FALSE;
+  tag = g_variant_get_child_value (v, 0);
+  result = strcmp (g_variant_get_string (tag, NULL), PICKLE_TAG) == 0;
+  g_variant_unref (tag);
+  return result;
+}
+
+static PyObject *
+unpickle (GVariant *v)
+{
+  GVariant *data_v;
+  gconstpointer data;
+  gsize len;
+  PyObject *bytes, *result = NULL;
+
+  if (!ensure_pickle ())
+    return NULL;
+  data_v = g_variant_get_child_value (v, 2);
+  data = g_variant_get_fixed_array (data_v, &len, 1);
+  bytes = PyBytes_FromStringAndSize (data ? data : "", (Py_ssize_t) len);
+  g_variant_unref (data_v);
+  if (bytes != NULL)
+    {
+      result = PyObject_CallOneArg (pickle_loads, bytes);
+      Py_DECREF (bytes);
+    }
+  return result;
+}
+
+static PyObject *
+array_to_py (GVariant *v)
+{
+  const GVariantType *element = g_variant_type_element (g_variant_get_type (v));
+  gsize n = g_variant_n_children (v);
+  PyObject *result;
+
+  if (g_variant_type_equal (element, G_VARIANT_TYPE_BYTE))
+    {
+      gsize len;
+      const char *data = g_variant_get_fixed_array (v, &len, 1);
+      return PyBytes_FromStringAndSize (data ? data : "", (Py_ssize_t) len);
+    }
+
+  if (g_variant_type_is_dict_entry (element))
+    {
+      result = PyDict_New ();
+      for (gsize i = 0; result != NULL && i < n; i++)
+        {
+          GVariant *entry = g_variant_get_child_value (v, i);
+          PyObject *key = child_to_py (entry, 0);
+          PyObject *value = key ? child_to_py (entry, 1) : NULL;
+
+          if (value == NULL || PyDict_SetItem (result, key, value) < 0)
+            Py_CLEAR (result);
+          Py_XDECREF (key);
+          Py_XDECREF (value);
+          g_variant_unref (entry);
+        }
+      return result;
+    }
+
+  result = PyList_New ((Py_ssize_t) n);
+  if (result == NULL)
+    return NULL;
+  if (g_variant_type_equal (element, G_VARIANT_TYPE_INT64))
+    {
+      /* The common `ax` without a GVariant per element. */
+      gsize len;
+      const gint64 *ints = g_variant_get_fixed_array (v, &len, sizeof (gint64));
+
+      for (gsize i = 0; i < len; i++)
+        {
+          PyObject *item = PyLong_FromLongLong (ints[i]);
+          if (item == NULL)
+            {
+              Py_DECREF (result);
+              return NULL;
+            }
+          PyList_SET_ITEM (result, (Py_ssize_t) i, item);
+        }
+      return result;
+    }
+  for (gsize i = 0; i < n; i++)
+    {
+      PyObject *item = child_to_py (v, i);
+      if (item == NULL)
+        {
+          Py_DECREF (result);
+          return NULL;
+        }
+      PyList_SET_ITEM (result, (Py_ssize_t) i, item);
+    }
+  return result;
+}
+
+static PyObject *
+tuple_to_py (GVariant *v)
+{
+  gsize n = g_variant_n_children (v);
+  PyObject *result;
+
+  if (is_pickled (v))
+    return unpickle (v);
+
+  result = PyTuple_New ((Py_ssize_t) n);
+  if (result == NULL)
+    return NULL;
+  for (gsize i = 0; i < n; i++)
+    {
+      PyObject *item = child_to_py (v, i);
+      if (item == NULL)
+        {
+          Py_DECREF (result);
+          return NULL;
+        }
+      PyTuple_SET_ITEM (result, (Py_ssize_t) i, item);
+    }
+  return result;
+}
+
+static PyObject *
+container_to_py (GVariant *v)
+{
+  PyObject *result = NULL;
+
+  if (Py_EnterRecursiveCall (" while converting a GVariant to Python"))
+    return NULL;
+
+  switch (g_variant_classify (v))
+    {
+    case G_VARIANT_CLASS_VARIANT:
+      {
+        GVariant *inner = g_variant_get_variant (v);
+        result = variant_to_py (inner);
+        g_variant_unref (inner);
+      }
+      break;
+    case G_VARIANT_CLASS_MAYBE:
+      if (g_variant_n_children (v) == 0)
+        result = Py_NewRef (Py_None);
+      else
+        result = child_to_py (v, 0);
+      break;
+    case G_VARIANT_CLASS_ARRAY:
+      result = array_to_py (v);
+      break;
+    case G_VARIANT_CLASS_TUPLE:
+      result = tuple_to_py (v);
+      break;
+    case G_VARIANT_CLASS_DICT_ENTRY:
+      {
+        PyObject *key = child_to_py (v, 0);
+        PyObject *value = key ? child_to_py (v, 1) : NULL;
+        if (value != NULL)
+          result = PyTuple_Pack (2, key, value);
+        Py_XDECREF (key);
+        Py_XDECREF (value);
+      }
+      break;
+    default:
+      PyErr_Format (PyExc_TypeError, "cannot convert a GVariant of type %s",
+                    g_variant_get_type_string (v));
+      break;
+    }
+
+  Py_LeaveRecursiveCall ();
+  return result;
+}
+
+static PyObject *
+variant_to_py (GVariant *v)
+{
+  switch (g_variant_classify (v))
+    {
+    case G_VARIANT_CLASS_INT64:
+      return PyLong_FromLongLong (g_variant_get_int64 (v));
+    case G_VARIANT_CLASS_STRING:
+    case G_VARIANT_CLASS_OBJECT_PATH:
+    case G_VARIANT_CLASS_SIGNATURE:
+      {
+        gsize len;
+        const char *str = g_variant_get_string (v, &len);
+        return PyUnicode_FromStringAndSize (str, (Py_ssize_t) len);
+      }
+    case G_VARIANT_CLASS_DOUBLE:
+      return PyFloat_FromDouble (g_variant_get_double (v));
+    case G_VARIANT_CLASS_BOOLEAN:
+      return PyBool_FromLong (g_variant_get_boolean (v));
+    case G_VARIANT_CLASS_BYTE:
+      return PyLong_FromLong (g_variant_get_byte (v));
+    case G_VARIANT_CLASS_INT16:
+      return PyLong_FromLong (g_variant_get_int16 (v));
+    case G_VARIANT_CLASS_UINT16:
+      return PyLong_FromLong (g_variant_get_uint16 (v));
+    case G_VARIANT_CLASS_INT32:
+      return PyLong_FromLong (g_variant_get_int32 (v));
+    case G_VARIANT_CLASS_UINT32:
+      return PyLong_FromUnsignedLong (g_variant_get_uint32 (v));
+    case G_VARIANT_CLASS_UINT64:
+      return PyLong_FromUnsignedLongLong (g_variant_get_uint64 (v));
+    case G_VARIANT_CLASS_HANDLE:
+      return PyLong_FromLong (g_variant_get_handle (v));
+    default:
+      return container_to_py (v);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------ */
+
+static char *
+utf8_of (PyObject   *obj,
+         const char *fallback)
+{
+  const char *str = NULL;
+
+  if (obj != NULL && PyUnicode_Check (obj))
+    str = PyUnicode_AsUTF8 (obj);
+  if (str == NULL)
+    {
+      PyErr_Clear ();
+      return g_strdup (fallback);
+    }
+  return g_strdup (str);
+}
+
+/* Takes the raised Python exception: stashes it (with its traceback) for
+ * take_pending_exception() and sets @error to
+ * FLOW_ERROR_USER_FUNCTION "<ExcType>: <str(exc)>". */
+static void
+fail_from_python (GError **error)
+{
+  PyObject *exc, *name, *text;
+  char *name_utf8, *text_utf8;
+
+#if PY_VERSION_HEX >= 0x030C0000
+  exc = PyErr_GetRaisedException ();
+#else
+  {
+    PyObject *type, *tb;
+
+    PyErr_Fetch (&type, &exc, &tb);
+    if (type != NULL)
+      {
+        PyErr_NormalizeException (&type, &exc, &tb);
+        if (tb != NULL && exc != NULL)
+          PyException_SetTraceback (exc, tb);
+      }
+    Py_XDECREF (type);
+    Py_XDECREF (tb);
+  }
+#endif
+
+  if (exc == NULL)
+    {
+      g_set_error_literal (error, FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
+                           "SystemError: the function failed without an exception");
+      return;
+    }
+
+  name = PyObject_GetAttrString ((PyObject *) Py_TYPE (exc), "__name__");
+  name_utf8 = utf8_of (name, Py_TYPE (exc)->tp_name);
+  text = PyObject_Str (exc);
+  text_utf8 = utf8_of (text, "<exception str() failed>");
+  g_set_error (error, FLOW_ERROR, FLOW_ERROR_USER_FUNCTION, "%s: %s", name_utf8, text_utf8);
+  Py_XDECREF (name);
+  Py_XDECREF (text);
+  g_free (name_utf8);
+  g_free (text_utf8);
+
+  Py_XSETREF (pending_exception, exc);
+}
+
+/* ------------------------------------------------------------------------
+ * The callbacks handed to libflow
+ * ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  PyObject   *fn;
+  const char *step_id;   /* inspect: the step id last seen, and its str */
+  PyObject   *step_str;
+} Callable;
+
+static Callable *
+callable_new (PyObject *fn)
+{
+  Callable *c = g_new0 (Callable, 1);
+
+  c->fn = Py_NewRef (fn);
+  return c;
+}
+
+static void
+callable_free (gpointer data)
+{
+  Callable *c = data;
+
+  /* After the interpreter is gone there is nothing left to release. */
+  if (Py_IsInitialized ())
+    {
+      PyGILState_STATE gil = PyGILState_Ensure ();
+      Py_CLEAR (c->fn);
+      Py_CLEAR (c->step_str);
+      PyGILState_Release (gil);
+    }
+  g_free (c);
+}
+
+static PyObject *
+call1 (Callable *c,
+       GVariant *item)
+{
+  PyObject *arg = variant_to_py (item);
+  PyObject *ret;
+
+  if (arg == NULL)
+    return NULL;
+  ret = PyObject_CallOneArg (c->fn, arg);
+  Py_DECREF (arg);
+  return ret;
+}
+
+static PyObject *
+call2 (Callable *c,
+       GVariant *a,
+       GVariant *b)
+{
+  PyObject *args[2];
+  PyObject *ret = NULL;
+
+  args[0] = a != NULL ? variant_to_py (a) : Py_NewRef (Py_None);
+  if (args[0] == NULL)
+    return NULL;
+  args[1] = variant_to_py (b);
+  if (args[1] != NULL)
+    {
+      ret = PyObject_Vectorcall (c->fn, args, 2, NULL);
+      Py_DECREF (args[1]);
+    }
+  Py_DECREF (args[0]);
+  return ret;
+}
+
+/* map, map_value, and the `by` of max_final/min_final */
+static GVariant *
+map_cb (GVariant  *item,
+        gpointer   user_data,
+        GError   **error)
+{
+  PyGILState_STATE gil = PyGILState_Ensure ();
+  PyObject *ret = call1 (user_data, item);
+  GVariant *result = NULL;
+
+  if (ret != NULL)
+    {
+      result = py_to_variant (ret);
+      Py_DECREF (ret);
+    }
+  if (result == NULL)
+    fail_from_python (error);
+  PyGILState_Release (gil);
+  return result;
+}
+
+/* filter_map: None drops the item */
+static GVariant *
+filter_map_cb (GVariant  *item,
+               gpointer   user_data,
+               GError   **error)
+{
+  PyGILState_STATE gil = PyGILState_Ensure ();
+  PyObject *ret = call1 (user_data, item);
+  GVariant *result = NULL;
+
+  if (ret != NULL)
+    {
+      if (ret != Py_None)
+        result = py_to_variant (ret);
+      Py_DECREF (ret);
+    }
+  if (result == NULL && PyErr_Occurred ())
+    fail_from_python (error);
+  PyGILState_Release (gil);
+  return result;
+}
+
+/* filter, filter_value, branch */
+static gboolean
+predicate_cb (GVariant  *item,
+              gpointer   user_data,
+              GError   **error)
+{
+  PyGILState_STATE gil = PyGILState_Ensure ();
+  PyObject *ret = call1 (user_data, item);
+  int truth = -1;
+
+  if (ret != NULL)
+    {
+      truth = PyObject_IsTrue (ret);
+      Py_DECREF (ret);
+    }
+  if (truth < 0)
+    fail_from_python (error);
+  PyGILState_Release (gil);
+  return truth > 0;
+}
+
+/* flat_map, flat_map_value: any iterable */
+static GVariant *
+flat_map_cb (GVariant  *item,
+             gpointer   user_data,
+             GError   **error)
+{
+  PyGILState_STATE gil = PyGILState_Ensure ();
+  PyObject *ret = call1 (user_data, item);
+  GVariant *result = NULL;
+
+  if (ret != NULL)
+    {
+      result = iterable_to_av (ret);
+      Py_DECREF (ret);
+    }
+  if (result == NULL)
+    fail_from_python (error);
+  PyGILState_Release (gil);
+  return result;
+}
+
+/* key_on, count_final: a str */
+static char *
+key_cb (GVariant  *item,
+        gpointer   user_data,
+        GError   **error)
+{
+  PyGILState_STATE gil = PyGILState_Ensure ();
+  PyObject *ret = call1 (user_data, item);
+  char *key = NULL;
+
+  if (ret != NULL)
+    {
+      if (PyUnicode_Check (ret))
+        {
+          Py_ssize_t len;
+          const char *str = str_utf8 (ret, &len);
+          if (str != NULL)
+            key = g_strndup (str, (gsize) len);
+        }
+      else
+        PyErr_Format (PyExc_TypeError, "the key function must return a str, not %.200s",
+                      Py_TYPE (ret)->tp_name);
+      Py_DECREF (ret);
+    }
+  if (key == NULL)
+    fail_from_python (error);
+  PyGILState_Release (gil);
+  return key;
+}
+
+/* inspect: fn(step_id, item) */
+static gboolean
+inspect_cb (const char  *step_id,
+            GVariant    *item,
+            gpointer     user_data,
+            GError     **error)
+{
+  Callable *c = user_data;
+  PyGILState_STATE gil = PyGILState_Ensure ();
+  PyObject *args[2] = { NULL, NULL };
+  PyObject *ret = NULL;
+
+  if (c->step_str == NULL || c->step_id != step_id)
+    {
+      Py_CLEAR (c->step_str);
+      c->step_str = PyUnicode_FromString (step_id);
+      c->step_id = step_id;
+    }
+  if (c->step_str != NULL)
+    {
+      args[0] = c->step_str;
+      args[1] = variant_to_py (item);
+      if (args[1] != NULL)
+        {
+          ret = PyObject_Vectorcall (c->fn, args, 2, NULL);
+          Py_DECREF (args[1]);
+        }
+    }
+  if (ret == NULL)
+    fail_from_python (error);
+  Py_XDECREF (ret);
+  PyGILState_Release (gil);
+  return ret != NULL;
+}
+
+/* the builder of stateful_map, stateful_flat_map and fold_final */
+static GVariant *
+builder_cb (gpointer   user_data,
+            GError   **error)
+{
+  Callable *c = user_data;
+  PyGILState_STATE gil = PyGILState_Ensure ();
+  PyObject *ret = PyObject_CallNoArgs (c->fn);
+  GVariant *result = NULL;
+
+  if (ret != NULL)
+    {
+      result = py_to_variant (ret);
+      Py_DECREF (ret);
+    }
+  if (result == NULL)
+    fail_from_python (error);
+  PyGILState_Release (gil);
+  return result;
+}
+
+/* mapper(state_or_None, value) -> (new_state_or_None, emit) */
+static GVariant *
+stateful_common (GVariant  *state,
+                 GVariant  *value,
+                 GVariant **emit,
+                 gpointer   user_data,
+                 gboolean   flat,
+                 GError   **error)
+{
+  PyGILState_STATE gil = PyGILState_Ensure ();
+  PyObject *ret = call2 (user_data, state, value);
+  GVariant *new_state = NULL, *emitted = NULL;
+  gboolean ok = FALSE;
+
+  if (ret != NULL)
+    {
+      if (PyTuple_Check (ret) && PyTuple_GET_SIZE (ret) == 2)
+        {
+          PyObject *state_obj = PyTuple_GET_ITEM (ret, 0);
+          PyObject *emit_obj = PyTuple_GET_ITEM (ret, 1);
+
+          ok = TRUE;
+          if (state_obj != Py_None)
+            ok = (new_state = py_to_variant (state_obj)) != NULL;
+          if (ok)
+            ok = (emitted = flat ? iterable_to_av (emit_obj) : py_to_variant (emit_obj)) != NULL;
+        }
+      else
+        PyErr_Format (PyExc_TypeError,
+                      "the mapper of %s must return a (new_state, %s) tuple, not %.200s",
+                      flat ? "stateful_flat_map" : "stateful_map",
+                      flat ? "values" : "value", Py_TYPE (ret)->tp_name);
+      Py_DECREF (ret);
+    }
+
+  if (!ok)
+    {
+      if (new_state != NULL)
+        g_variant_unref (g_variant_ref_sink (new_state));
+      new_state = NULL;
+      fail_from_python (error);
+    }
+  if (emit != NULL)
+    *emit = emitted;
+  else if (emitted != NULL)
+    g_variant_unref (g_variant_ref_sink (emitted));
+  PyGILState_Release (gil);
+  return new_state;
+}
+
+static GVariant *
+stateful_map_cb (GVariant  *state,
+                 GVariant  *value,
+                 GVariant **emit,
+                 gpointer   user_data,
+                 GError   **error)
+{
+  return stateful_common (state, value, emit, user_data, FALSE, error);
+}
+
+static GVariant *
+stateful_flat_map_cb (GVariant  *state,
+                      GVariant  *value,
+                      GVariant **emit,
+                      gpointer   user_data,
+                      GError   **error)
+{
+  return stateful_common (state, value, emit, user_data, TRUE, error);
+}
+
+/* fold_final's folder and reduce_final's reducer: fn(acc, value) -> acc */
+static GVariant *
+fold_cb (GVariant  *acc,
+         GVariant  *value,
+         gpointer   user_data,
+         GError   **error)
+{
+  PyGILState_STATE gil = PyGILState_Ensure ();
+  PyObject *ret = call2 (user_data, acc, value);
+  GVariant *result = NULL;
+
+  if (ret != NULL)
+    {
+      result = py_to_variant (ret);
+      Py_DECREF (ret);
+    }
+  if (result == NULL)
+    fail_from_python (error);
+  PyGILState_Release (gil);
+  return result;
+}
+
+/* ------------------------------------------------------------------------
+ * The operators: _native.<op>(stream, step_id, *callables) -> Flow.Stream
+ * ------------------------------------------------------------------------ */
+
+static FlowStream *
+get_stream (PyObject *obj)
+{
+  FlowStream *stream;
+
+  if (!PyObject_TypeCheck (obj, &PyGObject_Type) ||
+      !FLOW_IS_STREAM (pygobject_get (obj)))
+    {
+      PyErr_Format (PyExc_TypeError, "expected a Flow.Stream, not %.200s", Py_TYPE (obj)->tp_name);
+      return NULL;
+    }
+  stream = FLOW_STREAM (pygobject_get (obj));
+  if (flow_stream_get_dataflow (stream) == NULL)
+    {
+      PyErr_SetString (PyExc_ValueError, "the dataflow of this stream was finalized");
+      return NULL;
+    }
+  return stream;
+}
+
+static gboolean
+check_callable (PyObject   *fn,
+                const char *what,
+                gboolean    nullable)
+{
+  if ((nullable && fn == Py_None) || PyCallable_Check (fn))
+    return TRUE;
+  PyErr_Format (PyExc_TypeError, "%s must be callable%s, not %.200s",
+                what, nullable ? " or None" : "", Py_TYPE (fn)->tp_name);
+  return FALSE;
+}
+
+static PyObject *
+wrap_stream (FlowStream *stream)
+{
+  if (stream == NULL)
+    {
+      PyErr_SetString (PyExc_RuntimeError, "libflow did not create the step");
+      return NULL;
+    }
+  return pygobject_new (G_OBJECT (stream));
+}
+
+/* Parses (stream, step_id, fn): the common arguments of the operators. */
+static gboolean
+parse_op (PyObject     *args,
+          const char   *format,
+          FlowStream  **stream,
+          const char  **step_id,
+          PyObject    **builder,
+          PyObject    **fn,
+          gboolean      nullable)
+{
+  PyObject *stream_obj;
+  gboolean ok;
+
+  if (builder != NULL)
+    ok = PyArg_ParseTuple (args, format, &stream_obj, step_id, builder, fn);
+  else
+    ok = PyArg_ParseTuple (args, format, &stream_obj, step_id, fn);
+  if (!ok || (*stream = get_stream (stream_obj)) == NULL)
+    return FALSE;
+  if (builder != NULL && !check_callable (*builder, "the builder", nullable))
+    return FALSE;
+  return check_callable (*fn, "the function", builder != NULL ? FALSE : nullable);
+}
+
+/* An operator with one function: _native.<name>(stream, step_id, fn). A
+ * nullable function may be None (max_final/min_final's `by`). */
+#define UNARY(name, callback, nullable)                                         \
+  static PyObject *                                                             \
+  native_##name (PyObject *self,                                                \
+                 PyObject *args)                                                \
+  {                                                                             \
+    FlowStream *stream;                                                         \
+    const char *step_id;                                                        \
+    PyObject *fn;                                                               \
+                                                                                \
+    if (!parse_op (args, "OsO:" #name, &stream, &step_id, NULL, &fn, nullable)) \
+      return NULL;                                                              \
+    if (fn == Py_None)                                                          \
+      return wrap_stream (flow_stream_##name (stream, step_id, NULL, NULL, NULL)); \
+    return wrap_stream (flow_stream_##name (stream, step_id, callback,          \
+                                            callable_new (fn), callable_free)); \
+  }
+
+UNARY (map, map_cb, FALSE)
+UNARY (filter, predicate_cb, FALSE)
+UNARY (filter_map, filter_map_cb, FALSE)
+UNARY (flat_map, flat_map_cb, FALSE)
+UNARY (key_on, key_cb, FALSE)
+UNARY (map_value, map_cb, FALSE)
+UNARY (filter_value, predicate_cb, FALSE)
+UNARY (flat_map_value, flat_map_cb, FALSE)
+UNARY (inspect, inspect_cb, FALSE)
+UNARY (reduce_final, fold_cb, FALSE)
+UNARY (count_final, key_cb, FALSE)
+UNARY (max_final, map_cb, TRUE)
+UNARY (min_final, map_cb, TRUE)
+
+/* An operator with a builder and a function:
+ * _native.<name>(stream, step_id, builder, fn). */
+#define WITH_BUILDER(name, callback, nullable)                                  \
+  static PyObject *                                                             \
+  native_##name (PyObject *self,                                                \
+                 PyObject *args)                                                \
+  {                                                                             \
+    FlowStream *stream;                                                         \
+    const char *step_id;                                                        \
+    PyObject *builder, *fn;                                                     \
+    gboolean has_builder;                                                       \
+                                                                                \
+    if (!parse_op (args, "OsOO:" #name, &stream, &step_id, &builder, &fn, nullable)) \
+      return NULL;                                                              \
+    has_builder = builder != Py_None;                                           \
+    return wrap_stream (flow_stream_##name (stream, step_id,                    \
+                                            has_builder ? builder_cb : NULL,    \
+                                            has_builder ? callable_new (builder) : NULL, \
+                                            has_builder ? callable_free : NULL, \
+                                            callback, callable_new (fn),        \
+                                            callable_free));                    \
+  }
+
+WITH_BUILDER (stateful_map, stateful_map_cb, TRUE)
+WITH_BUILDER (stateful_flat_map, stateful_flat_map_cb, TRUE)
+WITH_BUILDER (fold_final, fold_cb, FALSE)
+
+static PyObject *
+native_branch (PyObject *self,
+               PyObject *args)
+{
+  PyObject *stream_obj, *fn, *trues_obj, *falses_obj, *result;
+  FlowStream *stream, *trues = NULL, *falses = NULL;
+  const char *step_id;
+
+  if (!PyArg_ParseTuple (args, "OsO:branch", &stream_obj, &step_id, &fn))
+    return NULL;
+  if ((stream = get_stream (stream_obj)) == NULL || !check_callable (fn, "the predicate", FALSE))
+    return NULL;
+
+  flow_stream_branch (stream, step_id, predicate_cb, callable_new (fn), callable_free,
+                      &trues, &falses);
+  trues_obj = wrap_stream (trues);
+  falses_obj = trues_obj ? wrap_stream (falses) : NULL;
+  result = falses_obj ? PyTuple_Pack (2, trues_obj, falses_obj) : NULL;
+  Py_XDECREF (trues_obj);
+  Py_XDECREF (falses_obj);
+  return result;
+}
+
+/* ------------------------------------------------------------------------
+ * Conversions and exceptions, for the override and its tests
+ * ------------------------------------------------------------------------ */
+
+static gboolean
+ensure_variant_class (void)
+{
+  PyObject *glib;
+
+  if (variant_class != NULL)
+    return TRUE;
+  glib = PyImport_ImportModule ("gi.repository.GLib");
+  if (glib == NULL)
+    return FALSE;
+  variant_class = PyObject_GetAttrString (glib, "Variant");
+  Py_DECREF (glib);
+  return variant_class != NULL;
+}
+
+static PyObject *
+native_to_variant (PyObject *self,
+                   PyObject *obj)
+{
+  GValue value = G_VALUE_INIT;
+  GVariant *v = py_to_variant (obj);
+  PyObject *result;
+
+  if (v == NULL)
+    return NULL;
+  g_value_init (&value, G_TYPE_VARIANT);
+  g_value_set_variant (&value, v);  /* sinks the floating reference */
+  result = pyg_value_as_pyobject (&value, FALSE);
+  g_value_unset (&value);
+  return result;
+}
+
+static PyObject *
+native_from_variant (PyObject *self,
+                     PyObject *obj)
+{
+  GVariant *v;
+
+  if (!is_variant_wrapper (obj))
+    {
+      PyErr_Format (PyExc_TypeError, "expected a GLib.Variant, not %.200s", Py_TYPE (obj)->tp_name);
+      return NULL;
+    }
+  v = pyg_pointer_get_ptr (obj);
+  if (v == NULL)
+    {
+      PyErr_SetString (PyExc_ValueError, "this GLib.Variant holds no value");
+      return NULL;
+    }
+  return variant_to_py (v);
+}
+
+static PyObject *
+native_take_pending_exception (PyObject *self,
+                               PyObject *unused)
+{
+  PyObject *exc = pending_exception;
+
+  pending_exception = NULL;
+  return exc != NULL ? exc : Py_NewRef (Py_None);
+}
+
+/* ------------------------------------------------------------------------
+ * run(): a blocking run that keeps the GIL while items are processed
+ * ------------------------------------------------------------------------ */
+
+/* Releases the GIL while the main context blocks (an input waiting for its
+ * next_awake, a commit in flight), so other Python threads run meanwhile. */
+static gint
+gil_releasing_poll (GPollFD *fds,
+                    guint    n_fds,
+                    gint     timeout)
+{
+  PyThreadState *state;
+  gint result;
+
+  if (timeout == 0 || !PyGILState_Check ())
+    return g_poll (fds, n_fds, timeout);
+
+  state = PyEval_SaveThread ();
+  result = g_poll (fds, n_fds, timeout);
+  PyEval_RestoreThread (state);
+  return result;
+}
+
+static void
+run_done_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+static void
+forward_cancel_cb (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  g_cancellable_cancel (user_data);
+}
+
+static PyObject *
+native_run (PyObject *self,
+            PyObject *args,
+            PyObject *kwargs)
+{
+  static const char *keywords[] = { "runner", "cancellable", NULL };
+  PyObject *runner_obj, *cancellable_obj = Py_None;
+  FlowRunner *runner;
+  GCancellable *user_cancellable = NULL, *cancellable;
+  GMainContext *context;
+  GAsyncResult *result = NULL;
+  GError *error = NULL;
+  gulong handler = 0;
+  PyObject *interrupted = NULL;
+  gboolean ok;
+
+  if (!PyArg_ParseTupleAndKeywords (args, kwargs, "O|O:run", (char **) keywords,
+                                    &runner_obj, &cancellable_obj))
+    return NULL;
+  if (!PyObject_TypeCheck (runner_obj, &PyGObject_Type) ||
+      !FLOW_IS_RUNNER (pygobject_get (runner_obj)))
+    {
+      PyErr_Format (PyExc_TypeError, "expected a Flow.Runner, not %.200s",
+                    Py_TYPE (runner_obj)->tp_name);
+      return NULL;
+    }
+  if (cancellable_obj != Py_None)
+    {
+      if (!PyObject_TypeCheck (cancellable_obj, &PyGObject_Type) ||
+          !G_IS_CANCELLABLE (pygobject_get (cancellable_obj)))
+        {
+          PyErr_Format (PyExc_TypeError, "expected a Gio.Cancellable or None, not %.200s",
+                        Py_TYPE (cancellable_obj)->tp_name);
+          return NULL;
+        }
+      user_cancellable = G_CANCELLABLE (pygobject_get (cancellable_obj));
+    }
+  runner = g_object_ref (FLOW_RUNNER (pygobject_get (runner_obj)));
+
+  /* Our own cancellable, so that Ctrl-C can stop the run without
+   * cancelling the caller's. */
+  cancellable = g_cancellable_new ();
+  if (user_cancellable != NULL)
+    handler = g_cancellable_connect (user_cancellable, G_CALLBACK (forward_cancel_cb),
+                                     g_object_ref (cancellable), g_object_unref);
+
+  context = g_main_context_new ();
+  g_main_context_set_poll_func (context, gil_releasing_poll);
+  g_main_context_push_thread_default (context);
+  flow_runner_run_async (runner, cancellable, run_done_cb, &result);
+  while (result == NULL)
+    {
+      g_main_context_iteration (context, TRUE);
+      if (interrupted == NULL && PyErr_CheckSignals () < 0)
+        {
+#if PY_VERSION_HEX >= 0x030C0000
+          interrupted = PyErr_GetRaisedException ();
+#else
+          PyObject *type, *tb;
+          PyErr_Fetch (&type, &interrupted, &tb);
+          PyErr_NormalizeException (&type, &interrupted, &tb);
+          if (tb != NULL && interrupted != NULL)
+            PyException_SetTraceback (interrupted, tb);
+          Py_XDECREF (type);
+          Py_XDECREF (tb);
+#endif
+          g_cancellable_cancel (cancellable);
+        }
+    }
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+
+  ok = flow_runner_run_finish (runner, result, &error);
+  g_object_unref (result);
+  if (handler != 0)
+    g_cancellable_disconnect (user_cancellable, handler);
+  g_object_unref (cancellable);
+  g_object_unref (runner);
+
+  if (interrupted != NULL)
+    {
+      /* A signal handler raised (KeyboardInterrupt): that, not the
+       * cancellation it caused, is what the caller wants to see. */
+      g_clear_error (&error);
+#if PY_VERSION_HEX >= 0x030C0000
+      PyErr_SetRaisedException (interrupted);
+#else
+      PyErr_SetObject ((PyObject *) Py_TYPE (interrupted), interrupted);
+      Py_DECREF (interrupted);
+#endif
+      return NULL;
+    }
+  if (!ok)
+    {
+      pyg_error_check (&error);  /* raises GLib.Error, as Flow.Runner.run() would */
+      return NULL;
+    }
+  Py_RETURN_TRUE;
+}
+
+/* ------------------------------------------------------------------------
+ * The module
+ * ------------------------------------------------------------------------ */
+
+#define OP_DOC(sig, text) sig "\n--\n\n" text
+
+static PyMethodDef native_methods[] = {
+  { "map", native_map, METH_VARARGS,
+    OP_DOC ("map(stream, step_id, mapper)", "Flow.Stream.map with mapper(item) -> item.") },
+  { "filter", native_filter, METH_VARARGS,
+    OP_DOC ("filter(stream, step_id, predicate)", "Keeps the items for which predicate(item) is true.") },
+  { "filter_map", native_filter_map, METH_VARARGS,
+    OP_DOC ("filter_map(stream, step_id, mapper)", "mapper(item) -> item, or None to drop it.") },
+  { "flat_map", native_flat_map, METH_VARARGS,
+    OP_DOC ("flat_map(stream, step_id, mapper)", "mapper(item) -> any iterable of items.") },
+  { "key_on", native_key_on, METH_VARARGS,
+    OP_DOC ("key_on(stream, step_id, key)", "key(item) -> str; emits (key, item).") },
+  { "map_value", native_map_value, METH_VARARGS,
+    OP_DOC ("map_value(stream, step_id, mapper)", "mapper(value) -> value, on a keyed stream.") },
+  { "filter_value", native_filter_value, METH_VARARGS,
+    OP_DOC ("filter_value(stream, step_id, predicate)", "predicate(value) -> bool, on a keyed stream.") },
+  { "flat_map_value", native_flat_map_value, METH_VARARGS,
+    OP_DOC ("flat_map_value(stream, step_id, mapper)", "mapper(value) -> iterable of values, on a keyed stream.") },
+  { "inspect", native_inspect, METH_VARARGS,
+    OP_DOC ("inspect(stream, step_id, inspector)", "Calls inspector(step_id, item) for each item.") },
+  { "branch", native_branch, METH_VARARGS,
+    OP_DOC ("branch(stream, step_id, predicate)", "Returns the (trues, falses) streams.") },
+  { "stateful_map", native_stateful_map, METH_VARARGS,
+    OP_DOC ("stateful_map(stream, step_id, builder, mapper)",
+            "builder() -> state, or None; mapper(state_or_None, value) -> (new_state_or_None, emit).") },
+  { "stateful_flat_map", native_stateful_flat_map, METH_VARARGS,
+    OP_DOC ("stateful_flat_map(stream, step_id, builder, mapper)",
+            "Like stateful_map, but emit is an iterable of values.") },
+  { "fold_final", native_fold_final, METH_VARARGS,
+    OP_DOC ("fold_final(stream, step_id, builder, folder)", "folder(acc, value) -> acc; emits at EOF.") },
+  { "reduce_final", native_reduce_final, METH_VARARGS,
+    OP_DOC ("reduce_final(stream, step_id, reducer)", "reducer(acc, value) -> acc; emits at EOF.") },
+  { "count_final", native_count_final, METH_VARARGS,
+    OP_DOC ("count_final(stream, step_id, key)", "Counts items by key(item) -> str; emits at EOF.") },
+  { "max_final", native_max_final, METH_VARARGS,
+    OP_DOC ("max_final(stream, step_id, by)", "The maximum value per key, compared by by(value) (or the value if by is None).") },
+  { "min_final", native_min_final, METH_VARARGS,
+    OP_DOC ("min_final(stream, step_id, by)", "The minimum value per key, compared by by(value) (or the value if by is None).") },
+  { "to_variant", native_to_variant, METH_O,
+    OP_DOC ("to_variant(obj)", "Converts a Python value to a GLib.Variant, as Flow.to_variant does.") },
+  { "from_variant", native_from_variant, METH_O,
+    OP_DOC ("from_variant(variant)", "Converts a GLib.Variant to a Python value, as Flow.from_variant does.") },
+  { "take_pending_exception", native_take_pending_exception, METH_NOARGS,
+    OP_DOC ("take_pending_exception()",
+            "Returns and forgets the exception a Python function raised during a run (or None).") },
+  { "run", (PyCFunction) (void (*) (void)) native_run, METH_VARARGS | METH_KEYWORDS,
+    OP_DOC ("run(runner, cancellable=None)",
+            "Runs like Flow.Runner.run(), but keeps the GIL while items are processed\n"
+            "(it is released while the runner waits), which makes every Python callback\n"
+            "cheaper. Returns True or raises GLib.Error; a signal handler's exception\n"
+            "(KeyboardInterrupt) stops the run and is raised.") },
+  { NULL, NULL, 0, NULL }
+};
+
+static int
+native_clear (PyObject *module)
+{
+  Py_CLEAR (pending_exception);
+  return 0;
+}
+
+static struct PyModuleDef native_module = {
+  PyModuleDef_HEAD_INIT,
+  .m_name = "flow._native",
+  .m_doc = "The native fast path of libflow's Python binding: C callbacks that call\n"
+           "Python functions directly and convert GVariant <-> Python values in C.\n"
+           "Used by gi.overrides.Flow unless FLOW_PYTHON_NATIVE=0.",
+  .m_size = -1,
+  .m_methods = native_methods,
+  .m_clear = native_clear,
+};
+
+PyMODINIT_FUNC PyInit__native (void);
+
+PyMODINIT_FUNC
+PyInit__native (void)
+{
+  PyObject *module, *gobject;
+
+  gobject = pygobject_init (3, 0, 0);
+  if (gobject == NULL)
+    return NULL;
+  Py_DECREF (gobject);
+  if (!ensure_variant_class ())
+    return NULL;
+
+  module = PyModule_Create (&native_module);
+  if (module == NULL)
+    return NULL;
+  if (PyModule_AddIntConstant (module, "ABI_VERSION", 1) < 0)
+    {
+      Py_DECREF (module);
+      return NULL;
+    }
+  return module;
+}
