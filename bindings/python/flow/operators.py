@@ -1,0 +1,316 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Built-in operators, as :mod:`bytewax.operators`.
+
+Every operator takes a unique ``step_id`` (no ``.``), the upstream
+:class:`~flow.dataflow.Stream` (or, for :func:`input`, the
+:class:`~flow.dataflow.Dataflow`) and plain Python functions, and returns
+the downstream :class:`~flow.dataflow.Stream`::
+
+    import flow.operators as op
+
+    nums = op.input("inp", flow, TestingSource([1, 2, 3]))
+    keyed = op.key_on("key", nums, lambda x: "even" if x % 2 == 0 else "odd")
+    sums = op.reduce_final("sum", keyed, lambda acc, x: acc + x)
+    op.output("out", sums, StdOutSink())
+
+Items are plain Python values; a *keyed* stream carries ``(key, value)``
+2-tuples whose key is a ``str``, made by :func:`key_on`. Building
+mistakes (a step id used twice or containing ``.``, a stream of another
+dataflow) raise :class:`ValueError` at once; an exception raised by a
+function while the dataflow runs stops the run and is re-raised from
+:func:`flow.testing.run_main` or :func:`flow.run.cli_main`, with a note
+naming the step and the key.
+"""
+
+import builtins
+import datetime
+from dataclasses import dataclass
+
+from ._gi import GLib
+from .dataflow import Dataflow, Stream, _build_error, _gi_flow, _gi_stream, _wrap
+
+__all__ = [
+    "BranchOut",
+    "branch",
+    "collect",
+    "count_final",
+    "filter",
+    "filter_map",
+    "filter_map_value",
+    "filter_value",
+    "flat_map",
+    "flat_map_value",
+    "flatten",
+    "fold_final",
+    "input",
+    "inspect",
+    "key_on",
+    "key_rm",
+    "map",
+    "map_value",
+    "max_final",
+    "merge",
+    "min_final",
+    "output",
+    "raises",
+    "redistribute",
+    "reduce_final",
+    "stateful_flat_map",
+    "stateful_map",
+]
+
+
+def _build(up, call):
+    """Calls ``call(gi_stream)`` on the GI stream of ``up``, raising
+    building mistakes as ValueError, and wraps the resulting stream."""
+    stream = _gi_stream(up)
+    try:
+        result = call(stream)
+    except GLib.Error as e:
+        exc = _build_error(e)
+        if exc is e:
+            raise
+        raise exc from e
+    if result is None:
+        return None
+    return _wrap(result, up)
+
+
+def input(step_id, flow, source):  # noqa: A001
+    """Introduces the items of ``source`` into ``flow``.
+
+    ``source`` is a :class:`flow.inputs.Source` (for instance
+    :class:`flow.testing.TestingSource` or
+    :class:`flow.connectors.files.FileSource`) or a ``Flow.Source``.
+    """
+    gflow = _gi_flow(flow)
+    try:
+        stream = gflow.input(step_id, source)
+    except GLib.Error as e:
+        exc = _build_error(e)
+        if exc is e:
+            raise
+        raise exc from e
+    return Stream(stream, flow if isinstance(flow, Dataflow) else None)
+
+
+def output(step_id, up, sink):
+    """Writes the items of ``up`` to ``sink``: a :class:`flow.outputs.Sink`
+    (for instance :class:`flow.connectors.stdio.StdOutSink` or
+    :class:`flow.testing.TestingSink`) or a ``Flow.Sink``."""
+    _build(up, lambda s: s.output(step_id, sink))
+
+
+def map(step_id, up, mapper):  # noqa: A001
+    """Transforms each item 1-to-1: ``mapper(item) -> new_item``."""
+    return _build(up, lambda s: s.map(step_id, mapper))
+
+
+def filter(step_id, up, predicate):  # noqa: A001
+    """Keeps only the items for which ``predicate(item)`` is true."""
+    return _build(up, lambda s: s.filter(step_id, predicate))
+
+
+def filter_map(step_id, up, mapper):
+    """Transforms each item, dropping it when ``mapper`` returns ``None``."""
+    return _build(up, lambda s: s.filter_map(step_id, mapper))
+
+
+def flat_map(step_id, up, mapper):
+    """Transforms each item 1-to-many: ``mapper(item)`` returns an
+    iterable whose every element is emitted."""
+    return _build(up, lambda s: s.flat_map(step_id, mapper))
+
+
+def flatten(step_id, up):
+    """Emits each element of each item, which must be a list."""
+    return _build(up, lambda s: s.flatten(step_id))
+
+
+def _default_inspector(step_id, item):
+    builtins.print(f"{step_id}: {item!r}", flush=True)
+
+
+def inspect(step_id, up, inspector=_default_inspector):
+    """Calls ``inspector(step_id, item)`` (``step_id`` is the full id,
+    ``flow_id.step_id``) on each item and passes the items on unchanged.
+    By default prints ``flow_id.step_id: repr(item)``."""
+    return _build(up, lambda s: s.inspect(step_id, inspector))
+
+
+def merge(step_id, *ups):
+    """Combines several streams of one dataflow into one."""
+    if not ups:
+        raise TypeError("merge needs at least one upstream")
+    first = _gi_stream(ups[0])
+    others = [_gi_stream(u) for u in ups[1:]]
+    return _build(ups[0], lambda s: first.merge(step_id, *others))
+
+
+@dataclass(frozen=True)
+class BranchOut:
+    """The two streams :func:`branch` returns."""
+
+    trues: Stream
+    falses: Stream
+
+
+def branch(step_id, up, predicate):
+    """Divides the items in two streams: ``trues``, the items for which
+    ``predicate(item)`` is true, and ``falses``, the others."""
+    stream = _gi_stream(up)
+    try:
+        trues, falses = stream.branch(step_id, predicate)
+    except GLib.Error as e:
+        exc = _build_error(e)
+        if exc is e:
+            raise
+        raise exc from e
+    return BranchOut(_wrap(trues, up), _wrap(falses, up))
+
+
+def redistribute(step_id, up):
+    """Spreads the items over the workers (with one worker, passes them
+    on)."""
+    return _build(up, lambda s: s.redistribute(step_id))
+
+
+def raises(step_id, up):
+    """Stops the run with a :class:`RuntimeError` at the first item."""
+    def _raise(item):
+        raise RuntimeError(f"step {step_id!r} raises on every item; got {item!r}")
+    return _build(up, lambda s: s.map(step_id, _raise))
+
+
+def key_on(step_id, up, key):
+    """Makes each item the keyed item ``(key(item), item)``; ``key`` must
+    return a ``str``."""
+    return _build(up, lambda s: s.key_on(step_id, key))
+
+
+def key_rm(step_id, up):
+    """Drops the key of each ``(key, value)`` item, emitting the value."""
+    return _build(up, lambda s: s.key_rm(step_id))
+
+
+def map_value(step_id, up, mapper):
+    """Transforms the value of each ``(key, value)`` item."""
+    return _build(up, lambda s: s.map_value(step_id, mapper))
+
+
+def filter_value(step_id, up, predicate):
+    """Keeps the ``(key, value)`` items whose value passes ``predicate``."""
+    return _build(up, lambda s: s.filter_value(step_id, predicate))
+
+
+def filter_map_value(step_id, up, mapper):
+    """Transforms the value of each ``(key, value)`` item, dropping the
+    item when ``mapper`` returns ``None``."""
+    if not callable(mapper):
+        raise TypeError(f"filter_map_value: mapper must be callable, not {type(mapper).__qualname__}")
+
+    def shim(value):
+        result = mapper(value)
+        return () if result is None else (result,)
+    return _build(up, lambda s: s.flat_map_value(step_id, shim))
+
+
+def flat_map_value(step_id, up, mapper):
+    """Emits ``(key, w)`` for every ``w`` of the iterable
+    ``mapper(value)``, for each ``(key, value)`` item."""
+    return _build(up, lambda s: s.flat_map_value(step_id, mapper))
+
+
+def _builder_mapper(name, args, kwargs):
+    builder = kwargs.pop("builder", None)
+    mapper = kwargs.pop("mapper", None)
+    if kwargs:
+        raise TypeError(f"{name}() got unexpected keyword arguments {sorted(kwargs)}")
+    if len(args) == 2:
+        if builder is not None or mapper is not None:
+            raise TypeError(f"{name}() got builder/mapper twice")
+        builder, mapper = args
+    elif len(args) == 1:
+        if mapper is not None:
+            builder, mapper = args[0], mapper
+        else:
+            mapper = args[0]
+    elif len(args) != 0:
+        raise TypeError(f"{name}() takes (step_id, up, mapper) or "
+                        f"(step_id, up, builder, mapper)")
+    if mapper is None:
+        raise TypeError(f"{name}() needs a mapper")
+    return builder, mapper
+
+
+def stateful_map(step_id, up, *args, **kwargs):
+    """Keeps a state per key and emits a value per item.
+
+    Two forms::
+
+        op.stateful_map(step_id, up, mapper)
+        op.stateful_map(step_id, up, builder, mapper)
+
+    ``mapper(state, value)`` returns ``(new_state, emit)``: ``emit`` is
+    emitted with the key, and ``new_state`` is kept for the key (``None``
+    discards it). The state of a key seen for the first time (or after it
+    was discarded) is ``builder()`` in the second form, ``None`` in the
+    first. States are snapshotted by recovery; they must be plain values
+    or picklable.
+    """
+    builder, mapper = _builder_mapper("stateful_map", args, kwargs)
+    return _build(up, lambda s: s.stateful_map(step_id, builder, mapper))
+
+
+def stateful_flat_map(step_id, up, *args, **kwargs):
+    """Like :func:`stateful_map`, but ``mapper(state, value)`` returns
+    ``(new_state, iterable)`` and every element of the iterable is
+    emitted with the key."""
+    builder, mapper = _builder_mapper("stateful_flat_map", args, kwargs)
+    return _build(up, lambda s: s.stateful_flat_map(step_id, builder, mapper))
+
+
+def fold_final(step_id, up, builder, folder):
+    """Folds the values of each key, starting from ``builder()``, with
+    ``folder(acc, value) -> acc``, and emits ``(key, acc)`` for every key
+    at the end of input."""
+    return _build(up, lambda s: s.fold_final(step_id, builder, folder))
+
+
+def reduce_final(step_id, up, reducer):
+    """Reduces the values of each key with ``reducer(acc, value) -> acc``
+    (the first value is the first accumulator) and emits ``(key, acc)``
+    for every key at the end of input."""
+    return _build(up, lambda s: s.reduce_final(step_id, reducer))
+
+
+def count_final(step_id, up, key):
+    """Counts the items per ``key(item)`` (a ``str``) and emits
+    ``(key, count)`` for every key at the end of input."""
+    return _build(up, lambda s: s.count_final(step_id, key))
+
+
+def max_final(step_id, up, by=None):
+    """Emits ``(key, greatest value)`` for every key at the end of input,
+    comparing ``by(value)`` when ``by`` is given."""
+    return _build(up, lambda s: s.max_final(step_id, by))
+
+
+def min_final(step_id, up, by=None):
+    """Emits ``(key, smallest value)`` for every key at the end of input,
+    comparing ``by(value)`` when ``by`` is given."""
+    return _build(up, lambda s: s.min_final(step_id, by))
+
+
+def collect(step_id, up, timeout, max_size):
+    """Collects the values of each key into lists, emitting
+    ``(key, [values])`` when a list has ``max_size`` values, when
+    ``timeout`` (a :class:`datetime.timedelta`) passed since its first
+    value, or at the end of input."""
+    if isinstance(timeout, datetime.timedelta):
+        seconds = timeout.total_seconds()
+    else:
+        seconds = float(timeout)
+    if not isinstance(max_size, int) or max_size < 0:
+        raise ValueError(f"collect: max_size must be an int >= 0, not {max_size!r}")
+    return _build(up, lambda s: s.collect(step_id, seconds, max_size))

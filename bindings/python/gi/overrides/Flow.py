@@ -1,0 +1,1039 @@
+# Flow.py: the PyGObject override of libflow
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Pythonic libflow.
+
+With this override, the functions given to the operators of a
+``Flow.Stream`` take and return plain Python values (int, float, str, bool,
+bytes, None, tuple, list, dict; anything else picklable travels pickled),
+``flat_map`` functions may return any iterable, and an exception raised in
+any of them (or in a ``do_*`` method of a Python source or sink) stops the
+run and is re-raised, the same exception object, from ``Runner.run()``
+with a note naming the step and the key.
+
+How Python values map to items (``to_variant`` / ``from_variant``):
+
+======================================  ================================
+Python                                  GVariant
+======================================  ================================
+``int`` (in the int64 range)            ``x``
+``float``                               ``d``
+``str`` (without NUL)                   ``s``
+``bool``                                ``b``
+``bytes``, ``bytearray``                ``ay`` (comes back as ``bytes``)
+``None``                                ``mv`` nothing
+``(str, value)``                        ``(sv)``: a keyed item
+any other ``tuple``                     ``(v…)``
+``list``                                ``av``
+``dict`` with ``str`` keys              ``a{sv}``
+``dict`` with ``int``/``bool``/         ``a{xv}`` / ``a{bv}`` / ``a{dv}``
+``float`` keys (all of one type)
+``GLib.Variant``                        itself
+anything else                           ``('python:pickle', repr, pickle)``
+                                        as ``(ssay)``
+======================================  ================================
+
+(GVariant dictionary keys must be of a basic type, so a dict whose keys are
+of another type, or of mixed types, is pickled as a whole.)
+
+A native fast path (the ``flow._native`` extension, when it is built) is
+used for the per-item operators; ``FLOW_PYTHON_NATIVE=0`` disables it. The
+pure-Python path below is the reference.
+"""
+
+import datetime as _datetime
+import os
+import pickle
+import sys
+import threading
+import traceback
+
+from gi.repository import GLib
+
+from ..module import get_introspection_module
+from ..overrides import override
+
+Flow = get_introspection_module("Flow")
+
+__all__ = []
+
+_PICKLE_TAG = "python:pickle"
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
+
+_Variant = GLib.Variant
+_VariantType = GLib.VariantType
+_new_int64 = _Variant.new_int64
+_new_double = _Variant.new_double
+_new_boolean = _Variant.new_boolean
+_new_string = _Variant.new_string
+_new_variant = _Variant.new_variant
+_new_array = _Variant.new_array
+_new_dict_entry = _Variant.new_dict_entry
+_new_tuple = GLib.Variant.new_tuple  # the override's: takes *elements
+_T_V = _VariantType.new("v")
+_T_AY = _VariantType.new("ay")
+_DICT_TYPES = {
+    str: _VariantType.new("{sv}"),
+    int: _VariantType.new("{xv}"),
+    bool: _VariantType.new("{bv}"),
+    float: _VariantType.new("{dv}"),
+}
+_NONE = _Variant.new_maybe(_T_V, None)
+
+
+# ---------------------------------------------------------------------------
+# Python values <-> GVariant items
+# ---------------------------------------------------------------------------
+
+def _str_ok(s):
+    """Whether a str can be a GVariant string exactly (UTF-8, no NUL)."""
+    if "\0" in s:
+        return False
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _pickled(obj):
+    try:
+        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as e:
+        raise TypeError(
+            f"cannot carry a {type(obj).__qualname__} as a libflow item: it is "
+            f"not one of the plain types and it cannot be pickled ({e})") from e
+    text = repr(obj)
+    if not _str_ok(text):
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\0", "\\x00")
+    return _new_tuple(_new_string(_PICKLE_TAG), _new_string(text),
+                      _Variant.new_from_bytes(_T_AY, GLib.Bytes.new(data), True))
+
+
+def _from_int(i):
+    if _INT64_MIN <= i <= _INT64_MAX:
+        return _new_int64(i)
+    return _pickled(i)
+
+
+def _from_str(s):
+    if _str_ok(s):
+        return _new_string(s)
+    return _pickled(s)
+
+
+def _from_bytes(b):
+    return _Variant.new_from_bytes(_T_AY, GLib.Bytes.new(bytes(b)), True)
+
+
+def _from_tuple(t):
+    if len(t) == 2 and type(t[0]) is str and _str_ok(t[0]):
+        return _new_tuple(_new_string(t[0]), _new_variant(to_variant(t[1])))
+    return _new_tuple(*[_new_variant(to_variant(x)) for x in t])
+
+
+def _from_list(values):
+    return _new_array(_T_V, [_new_variant(to_variant(x)) for x in values])
+
+
+def _from_dict(d):
+    if not d:
+        return _new_array(_DICT_TYPES[str], [])
+    key_types = {type(k) for k in d}
+    if len(key_types) == 1:
+        kt = key_types.pop()
+        entry_type = _DICT_TYPES.get(kt)
+        if entry_type is not None:
+            if kt is str:
+                if all(_str_ok(k) for k in d):
+                    return _new_array(entry_type, [
+                        _new_dict_entry(_new_string(k), _new_variant(to_variant(v)))
+                        for k, v in d.items()])
+            elif kt is int:
+                if all(_INT64_MIN <= k <= _INT64_MAX for k in d):
+                    return _new_array(entry_type, [
+                        _new_dict_entry(_new_int64(k), _new_variant(to_variant(v)))
+                        for k, v in d.items()])
+            elif kt is bool:
+                return _new_array(entry_type, [
+                    _new_dict_entry(_new_boolean(k), _new_variant(to_variant(v)))
+                    for k, v in d.items()])
+            else:
+                return _new_array(entry_type, [
+                    _new_dict_entry(_new_double(k), _new_variant(to_variant(v)))
+                    for k, v in d.items()])
+    return _pickled(d)
+
+
+_TO_VARIANT = {
+    int: _from_int,
+    float: _new_double,
+    str: _from_str,
+    bool: _new_boolean,
+    bytes: _from_bytes,
+    bytearray: _from_bytes,
+    type(None): lambda _: _NONE,
+    tuple: _from_tuple,
+    list: _from_list,
+    dict: _from_dict,
+}
+
+
+def to_variant(obj):
+    """Converts a plain Python value to the GVariant item libflow carries.
+
+    See the module documentation for the mapping. Values of other types
+    (including subclasses of the plain types, such as named tuples) are
+    pickled, so they come back as what they were.
+
+    Raises:
+        TypeError: if the value is of no plain type and cannot be pickled
+    """
+    conv = _TO_VARIANT.get(type(obj))
+    if conv is not None:
+        return conv(obj)
+    if isinstance(obj, _Variant):
+        return obj
+    return _pickled(obj)
+
+
+def _to_bytes(v):
+    return v.get_data_as_bytes().get_data()
+
+
+def _to_maybe(v):
+    if v.n_children() == 0:
+        return None
+    return from_variant(v.get_child_value(0))
+
+
+def _to_keyed(v):
+    return (v.get_child_value(0).get_string(),
+            from_variant(v.get_child_value(1).get_variant()))
+
+
+def _to_list(v):
+    return [from_variant(v.get_child_value(i)) for i in range(v.n_children())]
+
+
+_FROM_VARIANT = {
+    "x": _Variant.get_int64,
+    "i": _Variant.get_int32,
+    "u": _Variant.get_uint32,
+    "t": _Variant.get_uint64,
+    "n": _Variant.get_int16,
+    "q": _Variant.get_uint16,
+    "y": _Variant.get_byte,
+    "h": _Variant.get_handle,
+    "b": _Variant.get_boolean,
+    "d": _Variant.get_double,
+    "s": _Variant.get_string,
+    "o": _Variant.get_string,
+    "g": _Variant.get_string,
+    "v": lambda v: from_variant(v.get_variant()),
+    "mv": _to_maybe,
+    "(sv)": _to_keyed,
+    "ay": _to_bytes,
+    "av": _to_list,
+}
+
+
+def from_variant(v):
+    """Converts a GVariant item to a plain Python value.
+
+    The reverse of :func:`to_variant`; it also accepts GVariants made
+    elsewhere: every integer type becomes an ``int``, object paths and
+    signatures ``str``, a maybe ``None`` or its value, a boxed ``v`` its
+    content, other arrays lists, dictionaries dicts and other tuples
+    tuples.
+    """
+    if v is None:
+        return None
+    ts = v.get_type_string()
+    conv = _FROM_VARIANT.get(ts)
+    if conv is not None:
+        return conv(v)
+    c = ts[0]
+    if c == "(":
+        if ts == "(ssay)" and v.get_child_value(0).get_string() == _PICKLE_TAG:
+            return pickle.loads(_to_bytes(v.get_child_value(2)))
+        return tuple(from_variant(v.get_child_value(i)) for i in range(v.n_children()))
+    if c == "a":
+        if ts[1] == "{":
+            d = {}
+            for i in range(v.n_children()):
+                entry = v.get_child_value(i)
+                d[from_variant(entry.get_child_value(0))] = from_variant(entry.get_child_value(1))
+            return d
+        return _to_list(v)
+    if c == "m":
+        return _to_maybe(v)
+    if c == "{":
+        return (from_variant(v.get_child_value(0)), from_variant(v.get_child_value(1)))
+    return v.unpack()
+
+
+__all__ += ["to_variant", "from_variant"]
+
+
+def _to_array(values, what):
+    """An iterable of Python values as an ``av`` array of items."""
+    if isinstance(values, _Variant):
+        return values
+    try:
+        it = iter(values)
+    except TypeError:
+        raise TypeError(f"{what} must return an iterable of items, "
+                        f"not {type(values).__qualname__}") from None
+    return _new_array(_T_V, [_new_variant(to_variant(x)) for x in it])
+
+
+# ---------------------------------------------------------------------------
+# Exceptions raised in Python code called by libflow
+# ---------------------------------------------------------------------------
+#
+# PyGObject turns a GLib.Error raised in a callback into its GError, but only
+# prints any other exception. Every function and method libflow calls is
+# therefore wrapped: an exception is stashed here and a GLib.Error with its
+# description (``Type: message``) goes to libflow, which stops the run and
+# prefixes the step (and key) to the message. At the end of the run the
+# stashed exception whose description ends the run's error is re-raised.
+
+_pending_lock = threading.Lock()
+_pending = []          # [(description, exception)], newest last
+_PENDING_MAX = 64
+
+
+def _describe(exc):
+    try:
+        text = str(exc)
+    except Exception:
+        text = ""
+    name = type(exc).__qualname__
+    return f"{name}: {text}" if text else name
+
+
+def _user_error(exc):
+    """Stashes ``exc`` and returns the GLib.Error to raise to libflow."""
+    if isinstance(exc, GLib.Error):
+        text, err = exc.message, exc
+    else:
+        text = _describe(exc)
+        err = GLib.Error.new_literal(Flow.error_quark(), text, Flow.Error.USER_FUNCTION)
+    with _pending_lock:
+        _pending.append((text, exc))
+        del _pending[:-_PENDING_MAX]
+    return err
+
+
+def _take_pending(message):
+    """Takes the stashed exception that caused the error ``message``."""
+    found = None
+    with _pending_lock:
+        for i in range(len(_pending) - 1, -1, -1):
+            text, exc = _pending[i]
+            if message.endswith(text):
+                found = (text, exc)
+                del _pending[i]
+                break
+    native_exc = None
+    if _native is not None:
+        native_exc = _native.take_pending_exception()
+    if found is not None:
+        return found
+    if native_exc is not None:
+        return _describe(native_exc), native_exc
+    return None
+
+
+def _raise_run_error(error):
+    """Raises what a failed run's GLib.Error stands for.
+
+    The original exception of a Python function when one caused the error,
+    with a note naming the step (and key); the GLib.Error otherwise.
+    """
+    taken = _take_pending(error.message)
+    if taken is None:
+        raise error
+    text, exc = taken
+    where = error.message
+    if where.endswith(text):
+        where = where[:len(where) - len(text)].rstrip().rstrip(":")
+    note = f"libflow: {where}"
+    if note not in (getattr(exc, "__notes__", None) or ()):
+        exc.add_note(note)
+    raise exc.with_traceback(exc.__traceback__) from None
+
+
+def _check_flow(dataflow):
+    """Raises a building mistake of ``dataflow``, at build time."""
+    try:
+        dataflow.check()
+    except GLib.Error as e:
+        if not e.matches(Flow.error_quark(), Flow.Error.INCOMPLETE_FLOW):
+            raise
+
+
+# ---------------------------------------------------------------------------
+# Callback wrappers (the pure-Python path)
+# ---------------------------------------------------------------------------
+#
+# Each takes the user's function and returns the callback handed to libflow
+# through GI. Extra positional arguments are PyGObject's user_data.
+
+def _cb_map(fn):
+    def map_cb(item, *_):
+        try:
+            return to_variant(fn(from_variant(item)))
+        except BaseException as e:
+            raise _user_error(e) from None
+    return map_cb
+
+
+def _cb_predicate(fn):
+    def predicate_cb(item, *_):
+        try:
+            return bool(fn(from_variant(item)))
+        except BaseException as e:
+            raise _user_error(e) from None
+    return predicate_cb
+
+
+def _cb_filter_map(fn):
+    def filter_map_cb(item, *_):
+        try:
+            result = fn(from_variant(item))
+            return None if result is None else to_variant(result)
+        except BaseException as e:
+            raise _user_error(e) from None
+    return filter_map_cb
+
+
+def _cb_flat_map(fn):
+    def flat_map_cb(item, *_):
+        try:
+            return _to_array(fn(from_variant(item)), "a flat_map function")
+        except BaseException as e:
+            raise _user_error(e) from None
+    return flat_map_cb
+
+
+def _cb_key(fn):
+    def key_cb(item, *_):
+        try:
+            key = fn(from_variant(item))
+            if type(key) is not str:
+                raise TypeError(f"a key function must return a str, not "
+                                f"{type(key).__qualname__} ({key!r})")
+            return key
+        except BaseException as e:
+            raise _user_error(e) from None
+    return key_cb
+
+
+def _cb_inspect(fn):
+    def inspect_cb(step_id, item, *_):
+        try:
+            fn(step_id, from_variant(item))
+            return True
+        except BaseException as e:
+            raise _user_error(e) from None
+    return inspect_cb
+
+
+def _cb_builder(fn):
+    def builder_cb(*_):
+        try:
+            return to_variant(fn())
+        except BaseException as e:
+            raise _user_error(e) from None
+    return builder_cb
+
+
+def _split_pair(result, what):
+    try:
+        state, emit = result
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} must return a 2-tuple (new_state, emit), not "
+                        f"{type(result).__qualname__} ({result!r})") from None
+    return state, emit
+
+
+def _cb_stateful_map(fn):
+    def stateful_map_cb(state, value, *_):
+        try:
+            new_state, emit = _split_pair(
+                fn(None if state is None else from_variant(state), from_variant(value)),
+                "a stateful_map mapper")
+            return (None if new_state is None else to_variant(new_state),
+                    to_variant(emit))
+        except BaseException as e:
+            raise _user_error(e) from None
+    return stateful_map_cb
+
+
+def _cb_stateful_flat_map(fn):
+    def stateful_flat_map_cb(state, value, *_):
+        try:
+            new_state, emits = _split_pair(
+                fn(None if state is None else from_variant(state), from_variant(value)),
+                "a stateful_flat_map mapper")
+            return (None if new_state is None else to_variant(new_state),
+                    _to_array(emits, "a stateful_flat_map mapper"))
+        except BaseException as e:
+            raise _user_error(e) from None
+    return stateful_flat_map_cb
+
+
+def _cb_fold(fn):
+    def fold_cb(acc, value, *_):
+        try:
+            return to_variant(fn(from_variant(acc), from_variant(value)))
+        except BaseException as e:
+            raise _user_error(e) from None
+    return fold_cb
+
+
+# The pure-Python implementation of each operator that takes Python
+# functions: (stream, step_id, *functions) -> what the operator returns.
+# Functions that are optional (inspect's inspector, max/min_final's by,
+# stateful_map's builder) may be None.
+
+_S = Flow.Stream
+
+_PYTHON_OPS = {
+    "map": lambda s, i, f: _S.map(s, i, _cb_map(f)),
+    "filter": lambda s, i, f: _S.filter(s, i, _cb_predicate(f)),
+    "filter_map": lambda s, i, f: _S.filter_map(s, i, _cb_filter_map(f)),
+    "flat_map": lambda s, i, f: _S.flat_map(s, i, _cb_flat_map(f)),
+    "inspect": lambda s, i, f: _S.inspect(s, i, None if f is None else _cb_inspect(f)),
+    "branch": lambda s, i, f: tuple(_S.branch(s, i, _cb_predicate(f))),
+    "key_on": lambda s, i, f: _S.key_on(s, i, _cb_key(f)),
+    "map_value": lambda s, i, f: _S.map_value(s, i, _cb_map(f)),
+    "filter_value": lambda s, i, f: _S.filter_value(s, i, _cb_predicate(f)),
+    "flat_map_value": lambda s, i, f: _S.flat_map_value(s, i, _cb_flat_map(f)),
+    # PyGObject needs the user_data of a callback without other arguments
+    # (the builder) to be a tuple, and passes the mapper's as an argument.
+    "stateful_map": lambda s, i, b, f: _S.stateful_map(
+        s, i, None if b is None else _cb_builder(b), (), _cb_stateful_map(f), None),
+    "stateful_flat_map": lambda s, i, b, f: _S.stateful_flat_map(
+        s, i, None if b is None else _cb_builder(b), (), _cb_stateful_flat_map(f), None),
+    "fold_final": lambda s, i, b, f: _S.fold_final(s, i, _cb_builder(b), (), _cb_fold(f), None),
+    "reduce_final": lambda s, i, f: _S.reduce_final(s, i, _cb_fold(f)),
+    "count_final": lambda s, i, f: _S.count_final(s, i, _cb_key(f)),
+    "max_final": lambda s, i, f: _S.max_final(s, i, None if f is None else _cb_map(f)),
+    "min_final": lambda s, i, f: _S.min_final(s, i, None if f is None else _cb_map(f)),
+}
+
+# The operators the native fast path implements, called as
+# ``_native.<name>(stream, step_id, *functions)`` with the same arguments
+# as the pure-Python implementation above, optional functions being None
+# (except that inspect, max_final and min_final without a function never
+# reach it: libflow's own default needs no Python). It returns what the
+# operator returns: a Flow.Stream, or (trues, falses) for branch.
+_NATIVE_OPS = frozenset(_PYTHON_OPS)
+
+# Optional functions never handed to the native path when missing.
+_NATIVE_NEEDS_FUNCTION = frozenset({"inspect", "max_final", "min_final"})
+
+_native = None          # set at the end of this module
+
+
+def _apply(stream, name, step_id, *functions):
+    native = _native
+    if (native is not None and name in _NATIVE_OPS
+            and not (name in _NATIVE_NEEDS_FUNCTION and functions[0] is None)):
+        impl = getattr(native, name, None)
+        if impl is not None:
+            result = impl(stream, step_id, *functions)
+            _check_flow(stream.get_dataflow())
+            return result
+    result = _PYTHON_OPS[name](stream, step_id, *functions)
+    _check_flow(stream.get_dataflow())
+    return result
+
+
+def _need_callable(op, what, fn, optional=False):
+    if fn is None and optional:
+        return
+    if not callable(fn):
+        raise TypeError(f"{op}: {what} must be callable, not {type(fn).__qualname__}")
+
+
+_MISSING = object()
+
+
+class Stream(Flow.Stream):
+    """A stream of items; its operators take plain Python functions."""
+
+    def map(self, step_id, mapper):
+        """Transforms each item: ``mapper(item) -> new item``."""
+        _need_callable("map", "mapper", mapper)
+        return _apply(self, "map", step_id, mapper)
+
+    def filter(self, step_id, predicate):
+        """Keeps the items for which ``predicate(item)`` is true."""
+        _need_callable("filter", "predicate", predicate)
+        return _apply(self, "filter", step_id, predicate)
+
+    def filter_map(self, step_id, mapper):
+        """Transforms each item; a ``None`` result drops it."""
+        _need_callable("filter_map", "mapper", mapper)
+        return _apply(self, "filter_map", step_id, mapper)
+
+    def flat_map(self, step_id, mapper):
+        """Emits every element of the iterable ``mapper(item)`` returns."""
+        _need_callable("flat_map", "mapper", mapper)
+        return _apply(self, "flat_map", step_id, mapper)
+
+    def flatten(self, step_id):
+        """Emits the elements of each item, which must be a list."""
+        result = Flow.Stream.flatten(self, step_id)
+        _check_flow(self.get_dataflow())
+        return result
+
+    def inspect(self, step_id, inspector=None):
+        """Calls ``inspector(full_step_id, item)`` on each item and passes
+        the items on; without an inspector, prints ``step_id: repr``."""
+        _need_callable("inspect", "inspector", inspector, optional=True)
+        return _apply(self, "inspect", step_id, inspector)
+
+    def merge(self, step_id, *others):
+        """Combines this stream and ``others`` into one stream."""
+        if len(others) == 1 and isinstance(others[0], (list, tuple)):
+            others = tuple(others[0])
+        result = Flow.Stream.merge(self, step_id, list(others))
+        _check_flow(self.get_dataflow())
+        return result
+
+    def branch(self, step_id, predicate):
+        """Splits the stream: returns ``(trues, falses)``."""
+        _need_callable("branch", "predicate", predicate)
+        return _apply(self, "branch", step_id, predicate)
+
+    def redistribute(self, step_id):
+        """Spreads items over the workers (passes them on with one)."""
+        result = Flow.Stream.redistribute(self, step_id)
+        _check_flow(self.get_dataflow())
+        return result
+
+    def key_on(self, step_id, key_func):
+        """Makes each item the keyed item ``(key_func(item), item)``; the
+        key must be a ``str``."""
+        _need_callable("key_on", "key_func", key_func)
+        return _apply(self, "key_on", step_id, key_func)
+
+    def key_rm(self, step_id):
+        """Drops the key of each keyed item."""
+        result = Flow.Stream.key_rm(self, step_id)
+        _check_flow(self.get_dataflow())
+        return result
+
+    def map_value(self, step_id, mapper):
+        """Transforms the value of each keyed item."""
+        _need_callable("map_value", "mapper", mapper)
+        return _apply(self, "map_value", step_id, mapper)
+
+    def filter_value(self, step_id, predicate):
+        """Keeps the keyed items whose value passes ``predicate``."""
+        _need_callable("filter_value", "predicate", predicate)
+        return _apply(self, "filter_value", step_id, predicate)
+
+    def flat_map_value(self, step_id, mapper):
+        """Emits ``(key, v)`` for every ``v`` of ``mapper(value)``."""
+        _need_callable("flat_map_value", "mapper", mapper)
+        return _apply(self, "flat_map_value", step_id, mapper)
+
+    def stateful_map(self, step_id, builder, mapper=_MISSING):
+        """Keeps a state per key: ``mapper(state, value)`` returns
+        ``(new_state, emit)``; a ``None`` new state discards the key's
+        state. ``builder()`` makes the state of a new key; with ``None``
+        (or called as ``stateful_map(step_id, mapper)``) the mapper gets
+        ``None`` for a new key."""
+        if mapper is _MISSING:
+            builder, mapper = None, builder
+        _need_callable("stateful_map", "builder", builder, optional=True)
+        _need_callable("stateful_map", "mapper", mapper)
+        return _apply(self, "stateful_map", step_id, builder, mapper)
+
+    def stateful_flat_map(self, step_id, builder, mapper=_MISSING):
+        """Like :meth:`stateful_map`, but ``mapper`` returns
+        ``(new_state, iterable of values to emit)``."""
+        if mapper is _MISSING:
+            builder, mapper = None, builder
+        _need_callable("stateful_flat_map", "builder", builder, optional=True)
+        _need_callable("stateful_flat_map", "mapper", mapper)
+        return _apply(self, "stateful_flat_map", step_id, builder, mapper)
+
+    def fold_final(self, step_id, builder, folder):
+        """Folds each key's values, ``folder(acc, value) -> acc`` starting
+        from ``builder()``, and emits ``(key, acc)`` at the end of input."""
+        _need_callable("fold_final", "builder", builder)
+        _need_callable("fold_final", "folder", folder)
+        return _apply(self, "fold_final", step_id, builder, folder)
+
+    def reduce_final(self, step_id, reducer):
+        """Reduces each key's values with ``reducer(acc, value) -> acc``
+        and emits ``(key, acc)`` at the end of input."""
+        _need_callable("reduce_final", "reducer", reducer)
+        return _apply(self, "reduce_final", step_id, reducer)
+
+    def count_final(self, step_id, key_func):
+        """Counts the items per ``key_func(item)`` and emits
+        ``(key, count)`` at the end of input."""
+        _need_callable("count_final", "key_func", key_func)
+        return _apply(self, "count_final", step_id, key_func)
+
+    def max_final(self, step_id, by=None):
+        """Emits ``(key, greatest value)`` per key at the end of input,
+        comparing ``by(value)`` when ``by`` is given."""
+        _need_callable("max_final", "by", by, optional=True)
+        return _apply(self, "max_final", step_id, by)
+
+    def min_final(self, step_id, by=None):
+        """Emits ``(key, smallest value)`` per key at the end of input."""
+        _need_callable("min_final", "by", by, optional=True)
+        return _apply(self, "min_final", step_id, by)
+
+    def collect(self, step_id, timeout, max_size=0):
+        """Collects each key's values into lists, emitted when
+        ``max_size`` is reached, ``timeout`` (seconds or a timedelta)
+        passed, or at the end of input."""
+        if isinstance(timeout, _datetime.timedelta):
+            timeout = timeout.total_seconds()
+        result = Flow.Stream.collect(self, step_id, float(timeout), int(max_size))
+        _check_flow(self.get_dataflow())
+        return result
+
+    def output(self, step_id, sink):
+        """Writes the items to ``sink``."""
+        Flow.Stream.output(self, step_id, _as_sink(sink))
+        _check_flow(self.get_dataflow())
+
+
+Stream = override(Stream)
+__all__.append("Stream")
+
+
+def _as_source(source):
+    if isinstance(source, Flow.Source):
+        return source
+    to_flow = getattr(source, "_to_flow_source", None)
+    if to_flow is not None:
+        return to_flow()
+    raise TypeError(f"expected a Flow.Source, not {type(source).__qualname__}")
+
+
+def _as_sink(sink):
+    if isinstance(sink, Flow.Sink):
+        return sink
+    to_flow = getattr(sink, "_to_flow_sink", None)
+    if to_flow is not None:
+        return to_flow()
+    raise TypeError(f"expected a Flow.Sink, not {type(sink).__qualname__}")
+
+
+class Dataflow(Flow.Dataflow):
+    """A named graph of steps: ``Flow.Dataflow("id")`` or
+    ``Flow.Dataflow.new("id")``."""
+
+    def __init__(self, id=None, **kwargs):
+        if id is not None:
+            kwargs["id"] = id
+        super().__init__(**kwargs)
+
+    def input(self, step_id, source):
+        """Adds an input step reading from ``source``."""
+        result = Flow.Dataflow.input(self, step_id, _as_source(source))
+        _check_flow(self)
+        return result
+
+
+Dataflow = override(Dataflow)
+__all__.append("Dataflow")
+
+
+# ---------------------------------------------------------------------------
+# Runner
+# ---------------------------------------------------------------------------
+
+class Runner(Flow.Runner):
+    """Runs a dataflow. A failed run raises: the exception a Python
+    function raised (with a note naming the step and key), or the
+    ``GLib.Error`` of libflow."""
+
+    def __init__(self, dataflow=None, **kwargs):
+        if dataflow is not None:
+            kwargs["dataflow"] = dataflow
+        super().__init__(**kwargs)
+
+    def run(self, cancellable=None):
+        """Runs the dataflow until all its input ended."""
+        try:
+            return Flow.Runner.run(self, cancellable)
+        except GLib.Error as e:
+            _raise_run_error(e)
+
+    def run_finish(self, result):
+        """Gets the result of :meth:`run_async`, raising like :meth:`run`."""
+        try:
+            return Flow.Runner.run_finish(self, result)
+        except GLib.Error as e:
+            _raise_run_error(e)
+
+    def run_with_args(self, argv=None):
+        """Parses the standard options in ``argv`` (default ``sys.argv``)
+        and runs; returns the exit status (0, 1 if the run failed, 2 for bad
+        arguments). An exception of a Python function is printed with its
+        traceback."""
+        argv = list(sys.argv if argv is None else argv)
+        if any(a in ("-h", "--help", "-?") for a in argv[1:]):
+            return Flow.Runner.run_with_args(self, argv)
+        prog = argv[0] if argv else "flow"
+        try:
+            rest = Flow.Runner.parse_args(self, argv)
+            if isinstance(rest, tuple):
+                rest = rest[-1]
+        except GLib.Error as e:
+            print(f"{prog}: {e.message}\nTry '{prog} --help'.", file=sys.stderr)
+            return 2
+        if len(rest) > 1:
+            print(f"{prog}: unexpected argument '{rest[1]}'\nTry '{prog} --help'.",
+                  file=sys.stderr)
+            return 2
+        try:
+            self.run(None)
+        except GLib.Error as e:
+            sys.stdout.flush()
+            print(f"{prog}: {e.message}", file=sys.stderr)
+            return 1
+        except Exception:
+            sys.stdout.flush()
+            traceback.print_exc()
+            return 1
+        return 0
+
+
+Runner = override(Runner)
+__all__.append("Runner")
+
+
+# ---------------------------------------------------------------------------
+# Sources and sinks implemented in Python
+# ---------------------------------------------------------------------------
+#
+# The do_* methods of Python subclasses are wrapped when the subclass is
+# made (before PyGObject hooks them up): exceptions go to the run's error,
+# and results may be plain Python values.
+
+_LIST_PARTS_FAILED = "(list_parts failed)"
+
+
+def _monotonic_from(when):
+    """A next_awake value: monotonic µs from an int, a datetime or None."""
+    if when is None:
+        return 0
+    if isinstance(when, _datetime.datetime):
+        now = _datetime.datetime.now(when.tzinfo)
+        delta = when - now
+        return GLib.get_monotonic_time() + max(0, int(delta / _datetime.timedelta(microseconds=1)))
+    return int(when)
+
+
+def _wrap_vfunc(name, fn):
+    if getattr(fn, "_flow_wrapped", False):
+        return fn
+
+    if name == "do_next_batch":
+        def vfunc(self, *args):
+            try:
+                result = fn(self, *args)
+                return None if result is None else _to_array(result, "next_batch()")
+            except BaseException as e:
+                raise _user_error(e) from None
+    elif name == "do_snapshot":
+        def vfunc(self, *args):
+            try:
+                result = fn(self, *args)
+                return None if result is None else to_variant(result)
+            except BaseException as e:
+                raise _user_error(e) from None
+    elif name in ("do_close", "do_write_batch"):
+        def vfunc(self, *args):
+            try:
+                result = fn(self, *args)
+                return True if result is None else bool(result)
+            except BaseException as e:
+                raise _user_error(e) from None
+    elif name == "do_next_awake":
+        # No GError here: a failure is raised by the next next_batch().
+        def vfunc(self, *args):
+            try:
+                return _monotonic_from(fn(self, *args))
+            except BaseException as e:
+                self._flow_failure = e
+                return 0
+    elif name == "do_list_parts":
+        # No GError here either: a failure is raised when the partition
+        # this returns instead is built.
+        def vfunc(self, *args):
+            try:
+                return [str(p) for p in fn(self, *args)]
+            except BaseException as e:
+                self._flow_failure = e
+                return [_LIST_PARTS_FAILED]
+    elif name == "do_build_part":
+        def vfunc(self, *args):
+            try:
+                failure = self.__dict__.pop("_flow_failure", None)
+                if failure is not None:
+                    raise failure
+                return fn(self, *args)
+            except BaseException as e:
+                raise _user_error(e) from None
+    else:
+        return fn
+
+    vfunc._flow_wrapped = True
+    vfunc.__name__ = fn.__name__
+    vfunc.__qualname__ = getattr(fn, "__qualname__", fn.__name__)
+    vfunc.__doc__ = fn.__doc__
+    vfunc.__wrapped__ = fn
+    return vfunc
+
+
+def _wrap_next_batch_failure(fn):
+    # A partition's next_awake failure is raised by its next next_batch.
+    def vfunc(self, *args):
+        failure = self.__dict__.pop("_flow_failure", None)
+        if failure is not None:
+            raise _user_error(failure) from None
+        return fn(self, *args)
+    vfunc._flow_wrapped = True
+    vfunc.__name__ = fn.__name__
+    vfunc.__wrapped__ = getattr(fn, "__wrapped__", fn)
+    return vfunc
+
+
+def _wrap_vfuncs(cls, names):
+    for name in names:
+        fn = cls.__dict__.get(name)
+        if fn is None or not callable(fn):
+            continue
+        wrapped = _wrap_vfunc(name, fn)
+        if name == "do_next_batch" and not getattr(fn, "_flow_next_batch", False):
+            wrapped = _wrap_next_batch_failure(wrapped)
+            wrapped._flow_next_batch = True
+        setattr(cls, name, wrapped)
+
+
+class SourcePartition(Flow.SourcePartition):
+    """Subclass and implement ``do_next_batch`` (returning a list of items,
+    or None at the end of input), and optionally ``do_snapshot``,
+    ``do_next_awake`` (monotonic µs or a datetime; 0 or None: at once)
+    and ``do_close``."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _wrap_vfuncs(cls, ("do_next_batch", "do_snapshot", "do_next_awake", "do_close"))
+
+
+SourcePartition = override(SourcePartition)
+__all__.append("SourcePartition")
+
+
+class Source(Flow.Source):
+    """Subclass and implement ``do_build_part(step_id, part_key,
+    resume_state)``, and ``do_list_parts`` for more than one partition."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _wrap_vfuncs(cls, ("do_list_parts", "do_build_part"))
+
+
+Source = override(Source)
+__all__.append("Source")
+
+
+class SinkPartition(Flow.SinkPartition):
+    """Subclass and implement ``do_write_batch(items)`` (a list of
+    GLib.Variant items; ``Flow.from_variant`` makes them plain values),
+    and optionally ``do_snapshot`` and ``do_close``."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _wrap_vfuncs(cls, ("do_write_batch", "do_snapshot", "do_close"))
+
+
+SinkPartition = override(SinkPartition)
+__all__.append("SinkPartition")
+
+
+class Sink(Flow.Sink):
+    """Subclass and implement ``do_build_part(step_id, part_key,
+    resume_state)``, and ``do_list_parts`` for more than one partition."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _wrap_vfuncs(cls, ("do_list_parts", "do_build_part"))
+
+
+Sink = override(Sink)
+__all__.append("Sink")
+
+
+# ---------------------------------------------------------------------------
+# Testing connectors
+# ---------------------------------------------------------------------------
+
+class TestingSource(Flow.TestingSource):
+    """``Flow.TestingSource([1, 2, 3], batch_size=1)``: a source over a
+    list of plain values (or an array GLib.Variant)."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, items=None, batch_size=1, **kwargs):
+        if items is not None:
+            kwargs["items"] = items if isinstance(items, _Variant) else _from_list(list(items))
+        kwargs.setdefault("batch_size", batch_size)
+        super().__init__(**kwargs)
+
+    @classmethod
+    def new(cls, items):
+        """Creates a testing source over ``items``: an array GLib.Variant
+        or a list of plain values."""
+        return cls(items)
+
+
+TestingSource = override(TestingSource)
+__all__.append("TestingSource")
+
+
+class TestingSink(Flow.TestingSink):
+    """Collects items; :meth:`get_values` returns them as plain values."""
+
+    __test__ = False  # not a pytest test class
+
+    def get_values(self):
+        """Returns the items collected so far as plain Python values."""
+        return from_variant(self.get_items())
+
+
+TestingSink = override(TestingSink)
+__all__.append("TestingSink")
+
+
+# ---------------------------------------------------------------------------
+# The native fast path
+# ---------------------------------------------------------------------------
+#
+# Imported last, so that an extension importing gi.repository.Flow while it
+# initialises gets the classes above (but not yet the module functions of
+# __all__, which PyGObject adds once this module is done).
+
+if os.environ.get("FLOW_PYTHON_NATIVE", "") != "0":
+    try:
+        from flow import _native
+    except ImportError:
+        _native = None
