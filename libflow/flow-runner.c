@@ -351,11 +351,24 @@ epoch_timer_cb (gpointer data)
   else
     {
       run->epoch_deadline = g_get_monotonic_time () + run->epoch_usec;
+      /* With a snapshot interval of 0 the input arms the timer after each
+       * batch (see run_batch_done); a timer due at once would close empty
+       * epochs forever and starve the input. */
       if (run->epoch_timer != NULL)
-        g_source_set_ready_time (run->epoch_timer, run->epoch_deadline);
+        g_source_set_ready_time (run->epoch_timer,
+                                 run->epoch_usec > 0 ? run->epoch_deadline : -1);
     }
   run_unref (run);
   return G_SOURCE_CONTINUE;
+}
+
+/* A batch was processed: with a snapshot interval of 0 it is an epoch of
+ * its own, closed before the next batch. */
+static void
+run_batch_done (FlowRun *run)
+{
+  if (run->epoch_usec == 0 && run->epoch_timer != NULL)
+    g_source_set_ready_time (run->epoch_timer, 0);
 }
 
 static void
@@ -590,6 +603,9 @@ input_dispatch_cb (gpointer data)
           break;
         }
 
+      if (n > 0)
+        run_batch_done (run);
+
       awake = flow_source_partition_next_awake (ip->part);
       now = g_get_monotonic_time ();
       if (awake > now)
@@ -637,7 +653,10 @@ node_timer_cb (gpointer data)
   if (!flow_node_wake (node, g_get_real_time (), &error))
     run_fail (run, error);
   else
-    flow_exec_schedule_wake (&run->exec, node);
+    {
+      run_batch_done (run);
+      flow_exec_schedule_wake (&run->exec, node);
+    }
   run_unref (run);
   return G_SOURCE_CONTINUE;
 }
@@ -877,7 +896,8 @@ run_start (FlowRun  *run,
   run->epoch_usec = (gint64) (runner->snapshot_interval * G_USEC_PER_SEC);
   run->epoch_deadline = g_get_monotonic_time () + run->epoch_usec;
   run->epoch_timer = run_add_source (run, "[libflow] epoch timer", G_PRIORITY_DEFAULT - 1,
-                                     run->epoch_deadline, epoch_timer_cb, run);
+                                     run->epoch_usec > 0 ? run->epoch_deadline : -1,
+                                     epoch_timer_cb, run);
 
   run->n_live = run->inputs->len;
   for (guint i = 0; i < run->inputs->len; i++)
