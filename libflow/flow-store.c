@@ -993,6 +993,7 @@ writer_thread (gpointer data)
       Job *job = g_async_queue_pop (store->jobs);
       GError *error = NULL;
       gint64 now = g_get_real_time ();
+      GSource *source;
       Done *done;
 
       if (job == &stop_job)
@@ -1019,19 +1020,21 @@ writer_thread (gpointer data)
       done->store = store;
       done->epoch = job->epoch;
       done->error = error;
-      done->source = g_idle_source_new ();
-      g_source_set_priority (done->source, G_PRIORITY_DEFAULT);
-      g_source_set_static_name (done->source, "[libflow] snapshot committed");
-      g_source_set_callback (done->source, done_dispatch, done, done_free);
+      done->source = source = g_idle_source_new ();
+      g_source_set_priority (source, G_PRIORITY_DEFAULT);
+      g_source_set_static_name (source, "[libflow] snapshot committed");
+      g_source_set_callback (source, done_dispatch, done, done_free);
       g_free (job);
 
       g_mutex_lock (&store->lock);
-      store->pending = g_slist_prepend (store->pending, g_source_ref (done->source));
-      g_source_attach (done->source, store->context);
+      store->pending = g_slist_prepend (store->pending, g_source_ref (source));
+      g_source_attach (source, store->context);
       store->busy = FALSE;
       g_cond_broadcast (&store->cond);
       g_mutex_unlock (&store->lock);
-      g_source_unref (done->source);
+      /* Not done->source: once the lock is released the main context may
+       * have dispatched the source already, and freed done with it. */
+      g_source_unref (source);
     }
 
   for (guint i = 0; i < n; i++)
