@@ -1,0 +1,92 @@
+/* crash-flow.c: the dataflow the crash test kills and resumes.
+ *
+ *   crash-flow INPUT OUTPUT [RUNNER OPTIONS]   lines of INPUT (numbers) keyed
+ *                                             on n % 100, a running sum per
+ *                                             key, to the file OUTPUT
+ *   crash-flow INPUT - [RUNNER OPTIONS]       the same to standard output
+ *
+ * Environment: CRASH_FLOW_BATCH sets the file source's batch size.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <flow.h>
+
+#define N_KEYS 100
+
+static char *
+key_of (GVariant  *item,
+        gpointer   user_data,
+        GError   **error)
+{
+  const char *line = g_variant_get_string (item, NULL);
+  guint64 n;
+
+  if (!g_ascii_string_to_unsigned (line, 10, 0, G_MAXUINT64, &n, error))
+    return NULL;
+  return g_strdup_printf ("k%02u", (guint) (n % N_KEYS));
+}
+
+static GVariant *
+zero (gpointer   user_data,
+      GError   **error)
+{
+  return g_variant_new_int64 (0);
+}
+
+static GVariant *
+add (GVariant  *sum,
+     GVariant  *line,
+     GVariant **emit,
+     gpointer   user_data,
+     GError   **error)
+{
+  guint64 n;
+  gint64 updated;
+
+  if (!g_ascii_string_to_unsigned (g_variant_get_string (line, NULL), 10, 0, G_MAXINT32, &n, error))
+    return NULL;
+  updated = g_variant_get_int64 (sum) + (gint64) n;
+  *emit = g_variant_new_int64 (updated);
+  return g_variant_new_int64 (updated);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(FlowDataflow) flow = flow_dataflow_new ("crash");
+  g_autoptr(FlowFileSource) source = NULL;
+  g_autoptr(FlowSink) sink = NULL;
+  g_autoptr(FlowRunner) runner = NULL;
+  const char *batch = g_getenv ("CRASH_FLOW_BATCH");
+  FlowStream *lines, *keyed, *sums;
+
+  if (argc < 3)
+    {
+      g_printerr ("usage: %s INPUT OUTPUT|- [RUNNER OPTIONS]\n", argv[0]);
+      return 2;
+    }
+
+  source = flow_file_source_new (argv[1]);
+  if (batch != NULL)
+    flow_file_source_set_batch_size (source, (guint) atoi (batch));
+  if (g_str_equal (argv[2], "-"))
+    sink = FLOW_SINK (flow_std_out_sink_new ());
+  else
+    sink = FLOW_SINK (flow_file_sink_new (argv[2]));
+
+  lines = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
+  keyed = flow_stream_key_on (lines, "key", key_of, NULL, NULL);
+  sums = flow_stream_stateful_map (keyed, "sum", zero, NULL, NULL, add, NULL, NULL);
+  flow_stream_output (sums, "out", sink);
+
+  runner = flow_runner_new (flow);
+  /* argv[1] and argv[2] are ours: the runner sees the program name and
+   * the options after them. */
+  argv[2] = argv[0];
+  return flow_runner_run_with_args (runner, argc - 2, argv + 2);
+}
