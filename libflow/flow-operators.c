@@ -791,7 +791,7 @@ process_stateful_map (FlowNode   *node,
             return FALSE;
         }
 
-      new_state = fn (built ? built : st->state, item->value, &emit, data, &local);
+      new_state = fn (built ? built : (st ? st->state : NULL), item->value, &emit, data, &local);
       g_clear_pointer (&built, g_variant_unref);
       if (local != NULL)
         {

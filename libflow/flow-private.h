@@ -81,6 +81,11 @@ GBytes   *flow_variant_serialize   (GVariant   *value);
 GVariant *flow_variant_deserialize (const void *data,
                                     gsize       size,
                                     GError    **error);
+/* The same, remembering the last type string in *@last_type (free it). */
+GVariant *flow_variant_deserialize_cached (const void *data,
+                                           gsize       size,
+                                           char      **last_type,
+                                           GError    **error);
 
 /* -------------------------------------------------------------------------
  * The dataflow graph (the definition; immutable once run).

@@ -855,6 +855,8 @@ run_start (FlowRun  *run,
   runner->resume_epoch = 0;
   if (runner->recovery_directory != NULL)
     {
+      gint64 t0 = g_get_monotonic_time ();
+
       run->store = flow_store_open (runner->recovery_directory, error);
       if (run->store == NULL)
         return FALSE;
@@ -862,9 +864,13 @@ run_start (FlowRun  *run,
         return FALSE;
 
       runner->resume_epoch = flow_store_get_resume_epoch (run->store);
+      g_debug ("recovery: opened %s in %.3f s; resuming from epoch %" G_GUINT64_FORMAT,
+               runner->recovery_directory, (g_get_monotonic_time () - t0) / 1e6, runner->resume_epoch);
+      t0 = g_get_monotonic_time ();
       if (runner->resume_epoch > 0 &&
           !flow_store_load (run->store, runner->resume_epoch, FALSE, restore_row_cb, run, error))
         return FALSE;
+      g_debug ("recovery: loaded the snapshots in %.3f s", (g_get_monotonic_time () - t0) / 1e6);
 
       exec->track_changes = TRUE;
     }
@@ -883,11 +889,17 @@ run_start (FlowRun  *run,
         return FALSE;
     }
 
-  if (run->store != NULL &&
-      !flow_store_begin_execution (run->store, flow_id, runner->workers,
-                                   (gint64) (runner->backup_interval * G_USEC_PER_SEC),
-                                   exec->context, commit_cb, run, error))
-    return FALSE;
+  if (run->store != NULL)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+
+      if (!flow_store_begin_execution (run->store, flow_id, runner->workers,
+                                       (gint64) (runner->backup_interval * G_USEC_PER_SEC),
+                                       exec->context, commit_cb, run, error))
+        return FALSE;
+      g_debug ("recovery: execution %" G_GUINT64_FORMAT " recorded in %.3f s",
+               flow_store_get_execution (run->store), (g_get_monotonic_time () - t0) / 1e6);
+    }
 
   g_debug ("run of '%s' starts at epoch %" G_GUINT64_FORMAT " (resuming from %" G_GUINT64_FORMAT ")",
            flow_id, exec->epoch, runner->resume_epoch);

@@ -31,7 +31,6 @@ typedef struct
   char    *flow_id;          /* NULL before the first run */
   guint64  frontier;         /* newest committed epoch in this partition */
   guint64  gc_epoch;         /* snapshots before it were garbage collected */
-  guint64  n_rows;
 } FlowStorePartitionInfo;
 
 typedef gboolean (*FlowStoreRowFunc) (const char  *step_id,
@@ -56,6 +55,10 @@ const FlowStorePartitionInfo *
             flow_store_get_partition     (FlowStore            *store,
                                           guint                 index);
 /* The flow id recorded in the partitions, or NULL if none ran yet. */
+/* The number of snapshot rows in a partition (a full scan: for tools). */
+gint64      flow_store_count_rows        (FlowStore            *store,
+                                          guint                 index,
+                                          GError              **error);
 const char *flow_store_get_flow_id       (FlowStore            *store);
 /* The epoch a new execution resumes from: the newest epoch that every
  * partition committed (0: nothing committed). */

@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <glib/gstdio.h>
 #include <sqlite3.h>
@@ -154,6 +155,31 @@ flow_store_partition_for (guint       n_partitions,
  * Creating
  * ------------------------------------------------------------------------ */
 
+static gboolean
+check_directory (const char  *directory,
+                 const char  *hint,
+                 GError     **error)
+{
+  GStatBuf st;
+
+  if (g_stat (directory, &st) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_NO_PARTITIONS,
+                   "recovery directory %s %s%s", directory,
+                   saved == ENOENT ? "does not exist" : g_strerror (saved),
+                   saved == ENOENT ? hint : "");
+      return FALSE;
+    }
+  if (!S_ISDIR (st.st_mode))
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_NO_PARTITIONS,
+                   "recovery directory %s is not a directory", directory);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static const char *schema =
   "PRAGMA journal_mode = WAL;"
   "BEGIN;"
@@ -191,7 +217,7 @@ create_partition (const char  *path,
                   guint        count,
                   GError     **error)
 {
-  Partition p = { { (char *) path, index, count, 0, NULL, 0, 0, 0 }, NULL, NULL, NULL, NULL };
+  Partition p = { { (char *) path, index, count, 0, NULL, 0, 0 }, NULL, NULL, NULL, NULL };
   g_autofree char *meta = NULL;
   int rc;
   gboolean ok;
@@ -258,12 +284,13 @@ flow_recovery_init_dir (const char  *directory,
       return FALSE;
     }
 
+  if (!check_directory (directory, "; create it first", error))
+    return FALSE;
   dir = g_dir_open (directory, 0, &local);
   if (dir == NULL)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_NO_PARTITIONS,
-                   "recovery directory %s cannot be used: %s (create it first)",
-                   directory, local->message);
+                   "recovery directory %s cannot be read: %s", directory, local->message);
       g_error_free (local);
       return FALSE;
     }
@@ -392,14 +419,13 @@ read_frontier (Partition  *p,
   g_autoptr(sqlite3_stmt) stmt = NULL;
   int rc;
 
-  stmt = sql_prepare (p, "SELECT MAX(epoch), (SELECT COUNT(*) FROM snaps) FROM fronts", error);
+  stmt = sql_prepare (p, "SELECT MAX(epoch) FROM fronts", error);
   if (stmt == NULL)
     return FALSE;
   rc = sqlite3_step (stmt);
   if (rc != SQLITE_ROW)
     return sql_error (p, rc, "reading its frontier", error);
   p->info.frontier = sqlite3_column_int64 (stmt, 0);
-  p->info.n_rows = sqlite3_column_int64 (stmt, 1);
   return TRUE;
 }
 
@@ -445,13 +471,17 @@ flow_store_open (const char  *directory,
   guint count;
   FlowStore *store;
 
+  {
+    g_autofree char *hint = g_strdup_printf ("; create it and its partitions with "
+                                             "'flow-recovery init %s N'", directory);
+    if (!check_directory (directory, hint, error))
+      return NULL;
+  }
   dir = g_dir_open (directory, 0, &local);
   if (dir == NULL)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_NO_PARTITIONS,
-                   "recovery directory %s cannot be used: %s; create it and its partitions "
-                   "with 'flow-recovery init %s N'",
-                   directory, local->message, directory);
+                   "recovery directory %s cannot be read: %s", directory, local->message);
       g_error_free (local);
       return NULL;
     }
@@ -618,6 +648,26 @@ flow_store_get_partition (FlowStore *store,
   return &((Partition *) g_ptr_array_index (store->parts, index))->info;
 }
 
+gint64
+flow_store_count_rows (FlowStore  *store,
+                       guint       index,
+                       GError    **error)
+{
+  Partition *p = g_ptr_array_index (store->parts, index);
+  g_autoptr(sqlite3_stmt) stmt = sql_prepare (p, "SELECT COUNT(*) FROM snaps", error);
+  int rc;
+
+  if (stmt == NULL)
+    return -1;
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW)
+    {
+      sql_error (p, rc, "counting rows", error);
+      return -1;
+    }
+  return sqlite3_column_int64 (stmt, 0);
+}
+
 const char *
 flow_store_get_flow_id (FlowStore *store)
 {
@@ -699,12 +749,19 @@ flow_store_load (FlowStore         *store,
     {
       Partition *p = g_ptr_array_index (store->parts, i);
       g_autoptr(sqlite3_stmt) stmt = NULL;
+      g_autofree char *prev_step = NULL;
+      g_autoptr(GString) prev_key = g_string_new (NULL);
+      g_autofree char *last_type = NULL;
+      gboolean have_prev = FALSE;
       int rc;
 
-      /* SQLite fills bare columns from the row that has the MAX(). */
+      /* A scan of the primary key backwards: the first row of each
+       * (step, key) is its newest at or before @epoch. No sorting, no
+       * aggregation copies. */
       stmt = sql_prepare (p,
-                          "SELECT step_id, state_key, MAX(epoch), ser FROM snaps NOT INDEXED "
-                          "WHERE epoch <= ?1 GROUP BY step_id, state_key",
+                          "SELECT step_id, state_key, epoch, ser FROM snaps "
+                          "WHERE epoch <= ?1 "
+                          "ORDER BY step_id DESC, state_key DESC, epoch DESC",
                           error);
       if (stmt == NULL)
         return FALSE;
@@ -717,13 +774,31 @@ flow_store_load (FlowStore         *store,
           guint64 row_epoch = sqlite3_column_int64 (stmt, 2);
           g_autoptr(GVariant) state = NULL;
 
+          if (step_id == NULL || key == NULL)
+            {
+              g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                           "recovery partition %s has a snapshot row without a step or key",
+                           p->info.path);
+              return FALSE;
+            }
+
+          if (have_prev && strcmp (key, prev_key->str) == 0 && strcmp (step_id, prev_step) == 0)
+            continue;  /* an older row of the same key */
+          have_prev = TRUE;
+          g_string_assign (prev_key, key);
+          if (prev_step == NULL || strcmp (step_id, prev_step) != 0)
+            {
+              g_free (prev_step);
+              prev_step = g_strdup (step_id);
+            }
+
           if (sqlite3_column_type (stmt, 3) != SQLITE_NULL)
             {
               const void *data = sqlite3_column_blob (stmt, 3);
               int size = sqlite3_column_bytes (stmt, 3);
               GError *local = NULL;
 
-              state = flow_variant_deserialize (data, size, &local);
+              state = flow_variant_deserialize_cached (data, size, &last_type, &local);
               if (state == NULL)
                 {
                   g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,

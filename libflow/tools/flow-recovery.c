@@ -154,10 +154,16 @@ cmd_show (int    argc,
     {
       const FlowStorePartitionInfo *p = flow_store_get_partition (store, i);
       g_autofree char *base = g_path_get_basename (p->path);
+      gint64 n_rows = flow_store_count_rows (store, i, &error);
 
+      if (n_rows < 0)
+        {
+          flow_store_free (store);
+          return fail ("show", error);
+        }
       g_print ("  %s: partition %u of %u, format %u, committed up to epoch %" G_GUINT64_FORMAT
-               ", garbage collected before epoch %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT " rows\n",
-               base, p->index, p->count, p->format_version, p->frontier, p->gc_epoch, p->n_rows);
+               ", garbage collected before epoch %" G_GUINT64_FORMAT ", %" G_GINT64_FORMAT " rows\n",
+               base, p->index, p->count, p->format_version, p->frontier, p->gc_epoch, n_rows);
     }
 
   executions = flow_store_list_executions (store, &error);
