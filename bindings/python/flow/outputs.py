@@ -13,7 +13,7 @@ raise stops the run and is re-raised from it.
 import abc
 import zlib
 
-from ._gi import Flow
+from ._gi import Flow, sink_partition
 
 __all__ = [
     "DynamicSink",
@@ -136,13 +136,12 @@ class _FixedSink(Flow.Sink):
             raise TypeError(f"build_part() must return a StatefulSinkPartition, "
                             f"not {type(part).__qualname__}")
         self._parts[part_key] = part
-        return _FixedPartition(self, part)
+        return sink_partition(self._route, part.snapshot, part.close)
 
     def _route(self, items):
         order = self._order
         by_part = {}
-        for item in items:
-            kv = Flow.from_variant(item)
+        for kv in items:
             if not (type(kv) is tuple and len(kv) == 2 and isinstance(kv[0], str)):
                 raise TypeError(f"a FixedPartitionedSink needs (key, value) 2-tuples "
                                 f"with a str key, not {kv!r}")
@@ -157,22 +156,6 @@ class _FixedSink(Flow.Sink):
             part.write_batch(values)
 
 
-class _FixedPartition(Flow.SinkPartition):
-    def __init__(self, sink, part):
-        super().__init__()
-        self._sink = sink
-        self._part = part
-
-    def do_write_batch(self, items):
-        self._sink._route(items)
-
-    def do_snapshot(self):
-        return Flow.to_variant(self._part.snapshot())
-
-    def do_close(self):
-        self._part.close()
-
-
 class _DynamicSink(Flow.Sink):
     def __init__(self, sink):
         super().__init__()
@@ -183,17 +166,4 @@ class _DynamicSink(Flow.Sink):
         if not isinstance(part, StatelessSinkPartition):
             raise TypeError(f"build() must return a StatelessSinkPartition, "
                             f"not {type(part).__qualname__}")
-        return _DynamicPartition(part)
-
-
-class _DynamicPartition(Flow.SinkPartition):
-    def __init__(self, part):
-        super().__init__()
-        self._part = part
-
-    def do_write_batch(self, items):
-        from_variant = Flow.from_variant
-        self._part.write_batch([from_variant(item) for item in items])
-
-    def do_close(self):
-        self._part.close()
+        return sink_partition(part.write_batch, None, part.close)

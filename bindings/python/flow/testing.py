@@ -15,7 +15,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from ._gi import Flow, GLib, is_flow_error
+from ._gi import Flow, GLib, is_flow_error, sink_partition
 from .dataflow import Dataflow
 from .inputs import Source
 from .recovery import RecoveryConfig, _translate
@@ -88,16 +88,6 @@ class TestingSource(Source):
         return self._source
 
 
-class _ListSinkPartition(Flow.SinkPartition):
-    def __init__(self, ls):
-        super().__init__()
-        self._ls = ls
-
-    def do_write_batch(self, items):
-        from_variant = Flow.from_variant
-        self._ls.extend(from_variant(item) for item in items)
-
-
 class TestingSink(Flow.Sink):
     """Appends each item, as a plain value, to the list ``ls`` as it is
     written. The list is not cleared between executions, so a resumed run
@@ -110,7 +100,7 @@ class TestingSink(Flow.Sink):
         self._ls = ls
 
     def do_build_part(self, step_id, part_key, resume_state):
-        return _ListSinkPartition(self._ls)
+        return sink_partition(self._ls.extend)
 
 
 def _gi_dataflow(flow):
