@@ -301,7 +301,8 @@ def _to_array(values, what):
 # stashed exception whose description ends the run's error is re-raised.
 
 _pending_lock = threading.Lock()
-_pending = []          # [(description, exception)], newest last
+_pending = []          # [(sequence number, description, exception)], newest last
+_pending_seq = 0
 _PENDING_MAX = 64
 
 
@@ -321,10 +322,26 @@ def _user_error(exc):
     else:
         text = _describe(exc)
         err = GLib.Error.new_literal(Flow.error_quark(), text, Flow.Error.USER_FUNCTION)
+    global _pending_seq
     with _pending_lock:
-        _pending.append((text, exc))
+        _pending_seq += 1
+        _pending.append((_pending_seq, text, exc))
         del _pending[:-_PENDING_MAX]
     return err
+
+
+def _pending_mark():
+    """A mark to give :func:`_forget_pending` at the end of a run."""
+    with _pending_lock:
+        return _pending_seq
+
+
+def _forget_pending(mark):
+    """Drops what was stashed before ``mark`` (a run's start) and was not
+    taken: exceptions of functions called while a failed run was shut down
+    (close() of its partitions) must not keep their frames alive."""
+    with _pending_lock:
+        _pending[:] = [p for p in _pending if p[0] > mark]
 
 
 def _take_pending(message):
@@ -332,7 +349,7 @@ def _take_pending(message):
     found = None
     with _pending_lock:
         for i in range(len(_pending) - 1, -1, -1):
-            text, exc = _pending[i]
+            _, text, exc = _pending[i]
             if message.endswith(text):
                 found = (text, exc)
                 del _pending[i]
@@ -771,6 +788,7 @@ class Runner(Flow.Runner):
     def run(self, cancellable=None):
         """Runs the dataflow until all its input ended."""
         native_run = getattr(_native, "run", None)
+        mark = _pending_mark()
         try:
             if native_run is not None:
                 # Keeps the GIL while items are processed: cheaper callbacks.
@@ -778,6 +796,8 @@ class Runner(Flow.Runner):
             return Flow.Runner.run(self, cancellable)
         except GLib.Error as e:
             _raise_run_error(e)
+        finally:
+            _forget_pending(mark)
 
     def run_finish(self, result):
         """Gets the result of :meth:`run_async`, raising like :meth:`run`."""
