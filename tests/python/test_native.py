@@ -1,0 +1,582 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The native fast path (flow._native) against the pure-Python reference.
+
+Each operator is run twice on the same input, once through flow._native's C
+callbacks and once through the override's pure-Python GI callbacks, and the
+outputs must be equal; the conversions must give the very same GVariants as
+Flow.to_variant / Flow.from_variant; exceptions must carry the same message
+and come back from run(); and references must not leak.
+"""
+
+import collections
+import datetime
+import decimal
+import fractions
+import gc
+import os
+import signal
+import sys
+import threading
+import time
+import weakref
+
+import gi
+import pytest
+
+gi.require_version("Flow", "1")
+from gi.repository import Flow, Gio, GLib  # noqa: E402
+
+_native = pytest.importorskip("flow._native", reason="flow._native is not built")
+import gi.overrides.Flow as override  # noqa: E402
+
+Point = collections.namedtuple("Point", "x y")
+
+# Runner.run() of the override re-raises the exceptions flow._native stashed
+# only when the override uses flow._native (not with FLOW_PYTHON_NATIVE=0).
+needs_override_native = pytest.mark.skipif(
+    override._native is None, reason="the override does not use flow._native")
+
+
+class Custom:
+    def __init__(self, a):
+        self.a = a
+
+    def __eq__(self, other):
+        return type(other) is Custom and other.a == self.a
+
+    def __repr__(self):
+        return f"Custom({self.a!r})"
+
+
+class IntSub(int):
+    pass
+
+
+class StrSub(str):
+    pass
+
+
+VALUES = [
+    0, 1, -5, 2**63 - 1, -(2**63), 2**63, -(2**63) - 1, 2**100, IntSub(3),
+    1.5, -0.0, float("inf"), 1e300,
+    "", "text", "héllo wörld ✓", "nul\x00inside", "lone \udcff surrogate", StrSub("s"),
+    True, False, None,
+    b"", b"raw\x00bytes\xff", bytearray(b"ab\x00"),
+    ("key", 12), ("key", None), ("key", ("inner", [1, 2])), ("nul\x00key", 1), (StrSub("k"), 1),
+    (), ("only",), (1, "a", 2.5), (None, None), Point(1, 2), Point("x", 2),
+    [], [1, "a", None, [2, 3]], [[[[1]]]], list(range(100)),
+    {}, {"a": 1, "b": [1, 2], "c": {"d": None}}, {1: "one", -2: "minus two"},
+    {True: 1, False: 0}, {1.5: "x"}, {1: "int", "a": "mixed"}, {2**70: "big"},
+    {(1, 2): "tuple key"}, {"nul\x00": 1}, {IntSub(1): 2},
+    collections.OrderedDict(a=1), Custom([1, 2]), complex(1, 2),
+    datetime.datetime(2024, 5, 1, 12, 30, tzinfo=datetime.timezone.utc),
+    decimal.Decimal("1.10"), fractions.Fraction(1, 3), {1, 2, 3}, frozenset({"a"}),
+    GLib.Variant("u", 7), GLib.Variant("a{sv}", {"x": GLib.Variant("i", 1)}),
+    [GLib.Variant("q", 3), ("k", GLib.Variant("s", "v"))],
+]
+
+
+def same_variant(a, b):
+    return a.get_type_string() == b.get_type_string() and a.equal(b)
+
+
+@pytest.mark.parametrize("value", VALUES, ids=repr)
+def test_to_variant_is_the_reference(value):
+    reference = Flow.to_variant(value)
+    native = _native.to_variant(value)
+    assert isinstance(native, GLib.Variant)
+    assert same_variant(native, reference), (native, reference)
+
+
+@pytest.mark.parametrize("value", VALUES, ids=repr)
+def test_from_variant_is_the_reference(value):
+    v = Flow.to_variant(value)
+    reference = Flow.from_variant(v)
+    native = _native.from_variant(v)
+    assert type(native) is type(reference)
+    assert repr(native) == repr(reference)
+
+
+@pytest.mark.parametrize("variant", [
+    GLib.Variant("y", 200), GLib.Variant("n", -3), GLib.Variant("q", 3),
+    GLib.Variant("i", -7), GLib.Variant("u", 7), GLib.Variant("x", -(2**63)),
+    GLib.Variant("t", 2**64 - 1), GLib.Variant("h", 3), GLib.Variant("d", 0.25),
+    GLib.Variant("o", "/org/gnome/Flow"), GLib.Variant("g", "a{sv}"),
+    GLib.Variant("v", GLib.Variant("s", "boxed")), GLib.Variant("v", GLib.Variant("v", GLib.Variant("b", True))),
+    GLib.Variant("mi", 5), GLib.Variant("mi", None), GLib.Variant("mmi", None),
+    GLib.Variant("ms", "x"), GLib.Variant("mv", GLib.Variant("i", 1)),
+    GLib.Variant("ai", [1, 2]), GLib.Variant("ax", []), GLib.Variant("ax", [1, -2, 2**62]),
+    GLib.Variant("ad", [0.5]), GLib.Variant("ab", [True, False]), GLib.Variant("as", ["a", "b"]),
+    GLib.Variant("aay", [b"a", b"b"]), GLib.Variant("ay", b""), GLib.Variant("aax", [[1], [2, 3]]),
+    GLib.Variant("a{si}", {"a": 1}), GLib.Variant("a{is}", {1: "a"}),
+    GLib.Variant("a{sa{sv}}", {"a": {"b": GLib.Variant("i", 1)}}),
+    GLib.Variant("a{ys}", {1: "a"}), GLib.Variant("a{ov}", {"/a": GLib.Variant("i", 1)}),
+    GLib.Variant("(is)", (1, "a")), GLib.Variant("()", ()), GLib.Variant("((ii)s)", ((1, 2), "x")),
+    GLib.Variant("(ssay)", ("not-pickle", "x", b"y")), GLib.Variant("(sv)", ("k", GLib.Variant("i", 1))),
+    GLib.Variant("{sv}", ("k", GLib.Variant("i", 1))), GLib.Variant("a(sv)", [("k", GLib.Variant("i", 1))]),
+])
+def test_variants_made_elsewhere(variant):
+    reference = Flow.from_variant(variant)
+    native = _native.from_variant(variant)
+    assert type(native) is type(reference)
+    assert repr(native) == repr(reference)
+
+
+def test_from_variant_none_and_errors():
+    assert _native.from_variant(None) is None
+    with pytest.raises(TypeError):
+        _native.from_variant(42)
+
+
+def test_variant_passes_through():
+    v = GLib.Variant("u", 7)
+    assert _native.to_variant(v) is v
+
+
+def test_unpicklable_value_is_the_same_type_error():
+    with pytest.raises(TypeError) as reference:
+        Flow.to_variant(lambda x: x)
+    with pytest.raises(TypeError) as native:
+        _native.to_variant(lambda x: x)
+    assert str(native.value) == str(reference.value)
+    assert native.value.__cause__ is not None
+
+
+def test_deep_nesting_raises_recursion_error():
+    deep = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(RecursionError):
+        _native.to_variant(deep)
+
+
+def test_a_list_that_contains_itself_raises():
+    loop = []
+    loop.append(loop)
+    with pytest.raises(RecursionError):
+        _native.to_variant(loop)
+
+
+# ---------------------------------------------------------------------------
+# Every operator, native against pure Python
+# ---------------------------------------------------------------------------
+
+def run_impl(ops, items, build, runner="run", batch_size=3):
+    """Runs items -> build(ops, stream) -> TestingSink(s) with the operator
+    implementations ``ops`` (name -> fn(stream, step_id, *functions))."""
+    flow = Flow.Dataflow("t")
+    stream = flow.input("inp", Flow.TestingSource(items, batch_size=batch_size))
+    out = build(ops, stream)
+    outs = out if isinstance(out, tuple) else (out,)
+    sinks = []
+    for i, s in enumerate(outs):
+        sink = Flow.TestingSink()
+        s.output(f"out{i}", sink)
+        sinks.append(sink)
+    r = Flow.Runner.new(flow)
+    if runner == "native":
+        assert _native.run(r) is True
+    else:
+        r.run()
+    values = [s.get_values() for s in sinks]
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+class Native:
+    def __getitem__(self, name):
+        return getattr(_native, name)
+
+
+NATIVE = Native()
+PYTHON = override._PYTHON_OPS
+
+
+def keyed(o, s, n=3):
+    return o["key_on"](s, "key", lambda x: str(x % n))
+
+
+OPERATORS = {
+    "map": lambda o, s: o["map"](s, "m", lambda x: {"n": x, "s": str(x), "l": [x] * (x % 3)}),
+    "filter": lambda o, s: o["filter"](s, "f", lambda x: x % 3),
+    "filter_map": lambda o, s: o["filter_map"](s, "fm", lambda x: None if x % 2 else ("k", x)),
+    "flat_map": lambda o, s: o["flat_map"](s, "fm", lambda x: range(x % 4)),
+    "flat_map_generator": lambda o, s: o["flat_map"](s, "fm", lambda x: (str(i) for i in range(x % 3))),
+    "flat_map_variant": lambda o, s: o["flat_map"](s, "fm", lambda x: GLib.Variant("ax", [x, x])),
+    "branch": lambda o, s: o["branch"](s, "b", lambda x: x > 6),
+    "key_on": lambda o, s: keyed(o, s),
+    "map_value": lambda o, s: o["map_value"](keyed(o, s), "mv", lambda v: (v, Point(v, v))),
+    "filter_value": lambda o, s: o["filter_value"](keyed(o, s), "fv", lambda v: v > 4),
+    "flat_map_value": lambda o, s: o["flat_map_value"](keyed(o, s), "fmv", lambda v: [v] * (v % 3)),
+    "stateful_map": lambda o, s: o["stateful_map"](
+        keyed(o, s), "sm", lambda: 100, lambda st, v: (st + v, (st, v))),
+    "stateful_map_no_builder": lambda o, s: o["stateful_map"](
+        keyed(o, s), "sm", None, lambda st, v: (None if v == 4 else (st or 0) + v, st)),
+    "stateful_map_list_pair": lambda o, s: o["stateful_map"](
+        keyed(o, s), "sm", None, lambda st, v: [v, st]),
+    "stateful_flat_map": lambda o, s: o["stateful_flat_map"](
+        keyed(o, s), "sfm", lambda: [], lambda st, v: (st + [v], st[-2:])),
+    "fold_final": lambda o, s: o["fold_final"](keyed(o, s), "ff", lambda: [], lambda acc, v: acc + [v]),
+    "reduce_final": lambda o, s: o["reduce_final"](keyed(o, s), "rf", lambda a, v: a + v),
+    "count_final": lambda o, s: o["count_final"](s, "cf", lambda x: "even" if x % 2 == 0 else "odd"),
+    "max_final": lambda o, s: o["max_final"](keyed(o, s), "mx", lambda v: -v),
+    "min_final": lambda o, s: o["min_final"](keyed(o, s), "mn", lambda v: (v % 4, v)),
+}
+ITEMS = list(range(12))
+
+
+@pytest.mark.parametrize("runner", ["run", "native"])
+@pytest.mark.parametrize("name", OPERATORS)
+def test_operator_matches_pure_python(name, runner):
+    build = OPERATORS[name]
+    expected = run_impl(PYTHON, ITEMS, build)
+    assert run_impl(NATIVE, ITEMS, build, runner=runner) == expected
+
+
+def test_inspect_sees_full_step_id():
+    seen = []
+    out = run_impl(NATIVE, [1, 2], lambda o, s: o["inspect"](s, "look", lambda sid, x: seen.append((sid, x))))
+    assert out == [1, 2]
+    assert seen == [("t.look", 1), ("t.look", 2)]
+
+
+def test_plain_values_in_and_out():
+    values = [v for v in VALUES if not isinstance(v, GLib.Variant)]
+    seen = []
+
+    def identity(x):
+        seen.append(x)
+        return x
+
+    out = run_impl(NATIVE, values, lambda o, s: o["map"](s, "m", identity))
+    reference = [Flow.from_variant(Flow.to_variant(v)) for v in values]
+    assert repr(seen) == repr(reference)
+    assert repr(out) == repr(reference)
+
+
+def test_the_override_uses_the_native_path():
+    if os.environ.get("FLOW_PYTHON_NATIVE") == "0":
+        pytest.skip("FLOW_PYTHON_NATIVE=0")
+    assert override._native is _native
+
+
+def test_bad_arguments():
+    flow = Flow.Dataflow("t")
+    s = flow.input("inp", Flow.TestingSource([1]))
+    with pytest.raises(TypeError, match="Flow.Stream"):
+        _native.map(42, "m", lambda x: x)
+    with pytest.raises(TypeError, match="callable"):
+        _native.map(s, "m", 42)
+    with pytest.raises(TypeError, match="callable"):
+        _native.fold_final(s, "f", None, lambda a, v: a)
+    with pytest.raises(TypeError):
+        _native.map(s, "m")
+    with pytest.raises(TypeError, match="Flow.Runner"):
+        _native.run(flow)
+
+
+# ---------------------------------------------------------------------------
+# Exceptions
+# ---------------------------------------------------------------------------
+
+class Boom(Exception):
+    pass
+
+
+def boom(*args):
+    raise Boom("bang")
+
+
+FAILING = {
+    "map": (lambda s: _native.map(s, "step", boom), "map step 't.step' failed on item 0: Boom: bang"),
+    "filter": (lambda s: _native.filter(s, "step", boom), None),
+    "filter_map": (lambda s: _native.filter_map(s, "step", boom), None),
+    "flat_map": (lambda s: _native.flat_map(s, "step", boom), None),
+    "inspect": (lambda s: _native.inspect(s, "step", boom), None),
+    "branch": (lambda s: _native.branch(s, "step", boom)[0], None),
+    "key_on": (lambda s: _native.key_on(s, "step", boom), None),
+    "map_value": (lambda s: _native.map_value(_native.key_on(s, "k", str), "step", boom),
+                  "map_value step 't.step' failed for key '0': Boom: bang"),
+    "filter_value": (lambda s: _native.filter_value(_native.key_on(s, "k", str), "step", boom), None),
+    "flat_map_value": (lambda s: _native.flat_map_value(_native.key_on(s, "k", str), "step", boom), None),
+    "stateful_map": (lambda s: _native.stateful_map(_native.key_on(s, "k", str), "step", None, boom), None),
+    "stateful_map_builder": (lambda s: _native.stateful_map(
+        _native.key_on(s, "k", str), "step", boom, lambda st, v: (st, v)), None),
+    "stateful_flat_map": (lambda s: _native.stateful_flat_map(
+        _native.key_on(s, "k", str), "step", None, boom), None),
+    "fold_final": (lambda s: _native.fold_final(_native.key_on(s, "k", str), "step", boom,
+                                                lambda a, v: a), None),
+    "fold_final_folder": (lambda s: _native.fold_final(_native.key_on(s, "k", str), "step",
+                                                       lambda: 0, boom), None),
+    "reduce_final": (lambda s: _native.reduce_final(_native.key_on(s, "k", lambda x: "one"),
+                                                    "step", boom), None),
+    "count_final": (lambda s: _native.count_final(s, "step", boom), None),
+    "max_final": (lambda s: _native.max_final(_native.key_on(s, "k", lambda x: "one"), "step", boom), None),
+    "min_final": (lambda s: _native.min_final(_native.key_on(s, "k", lambda x: "one"), "step", boom), None),
+}
+
+
+def failing_flow(build):
+    flow = Flow.Dataflow("t")
+    s = flow.input("inp", Flow.TestingSource([0, 1, 2]))
+    build(s).output("out", Flow.TestingSink())
+    return Flow.Runner.new(flow)
+
+
+@needs_override_native
+@pytest.mark.parametrize("name", FAILING)
+def test_exception_stops_the_run_and_is_reraised(name):
+    build, message = FAILING[name]
+    assert _native.take_pending_exception() is None
+    with pytest.raises(Boom, match="bang") as info:
+        failing_flow(build).run()
+    assert "t.step" in info.value.__notes__[0]
+    # The traceback goes down to the user's function.
+    tb = info.value.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    assert tb.tb_frame.f_code is boom.__code__
+    assert _native.take_pending_exception() is None
+
+
+@pytest.mark.parametrize("name", FAILING)
+def test_exception_message_with_native_run(name):
+    build, message = FAILING[name]
+    with pytest.raises(GLib.Error) as info:
+        _native.run(failing_flow(build))
+    assert info.value.matches(Flow.error_quark(), Flow.Error.USER_FUNCTION)
+    assert info.value.message.endswith("Boom: bang")
+    assert "'t.step'" in info.value.message
+    if message is not None:
+        assert info.value.message == message
+    exc = _native.take_pending_exception()
+    assert isinstance(exc, Boom) and exc.__traceback__ is not None
+    assert _native.take_pending_exception() is None
+
+
+def test_exception_without_text_is_its_name():
+    def fail(x):
+        raise KeyError
+
+    with pytest.raises(GLib.Error) as info:
+        _native.run(failing_flow(lambda s: _native.map(s, "step", fail)))
+    assert info.value.message.endswith(": KeyError")
+    assert isinstance(_native.take_pending_exception(), KeyError)
+
+
+def test_glib_error_goes_through_as_it_is():
+    def fail(x):
+        raise GLib.Error.new_literal(Gio.io_error_quark(), "no such thing", Gio.IOErrorEnum.NOT_FOUND)
+
+    with pytest.raises(GLib.Error) as info:
+        _native.run(failing_flow(lambda s: _native.map(s, "step", fail)))
+    assert info.value.matches(Gio.io_error_quark(), Gio.IOErrorEnum.NOT_FOUND)
+    assert info.value.message.endswith("no such thing")
+    _native.take_pending_exception()
+
+
+@needs_override_native
+@pytest.mark.parametrize("build,reference_build", [
+    (lambda s: _native.key_on(s, "step", lambda x: x),
+     lambda s: PYTHON["key_on"](s, "step", lambda x: x)),
+    (lambda s: _native.stateful_map(_native.key_on(s, "k", str), "step", None, lambda st, v: v),
+     lambda s: PYTHON["stateful_map"](PYTHON["key_on"](s, "k", str), "step", None, lambda st, v: v)),
+    (lambda s: _native.stateful_map(_native.key_on(s, "k", str), "step", None, lambda st, v: (1, 2, 3)),
+     lambda s: PYTHON["stateful_map"](PYTHON["key_on"](s, "k", str), "step", None,
+                                      lambda st, v: (1, 2, 3))),
+    (lambda s: _native.flat_map(s, "step", lambda x: 42),
+     lambda s: PYTHON["flat_map"](s, "step", lambda x: 42)),
+    (lambda s: _native.stateful_flat_map(_native.key_on(s, "k", str), "step", None, lambda st, v: (st, 1)),
+     lambda s: PYTHON["stateful_flat_map"](PYTHON["key_on"](s, "k", str), "step", None,
+                                           lambda st, v: (st, 1))),
+    (lambda s: _native.map(s, "step", lambda x: lambda: x),
+     lambda s: PYTHON["map"](s, "step", lambda x: lambda: x)),
+], ids=["key-not-str", "pair-not-tuple", "pair-of-three", "not-iterable", "emit-not-iterable",
+        "unpicklable"])
+def test_bad_results_fail_like_the_reference(build, reference_build):
+    with pytest.raises(TypeError) as reference:
+        failing_flow(reference_build).run()
+    with pytest.raises(TypeError) as native:
+        failing_flow(build).run()
+    assert str(native.value) == str(reference.value)
+    assert native.value.__notes__ == reference.value.__notes__
+
+
+# ---------------------------------------------------------------------------
+# References
+# ---------------------------------------------------------------------------
+
+class Fn:
+    """A callable that can be weakly referenced."""
+
+    def __init__(self, result=None):
+        self.result = result
+
+    def __call__(self, *args):
+        return args[-1] if self.result is None else self.result
+
+
+def test_functions_are_released_with_the_dataflow():
+    fns = [Fn(), Fn((1, 2)), Fn(), Fn(True)]
+    refs = [weakref.ref(f) for f in fns]
+    flow = Flow.Dataflow("t")
+    s = flow.input("inp", Flow.TestingSource([1, 2]))
+    s = _native.map(s, "m", fns[0])
+    s = _native.key_on(s, "k", lambda x: str(x))
+    s = _native.stateful_map(s, "sm", Fn(0), fns[1])
+    s = _native.fold_final(s, "ff", Fn(0), fns[2])
+    trues, falses = _native.branch(s, "b", fns[3])
+    trues.output("out", Flow.TestingSink())
+    falses.output("out2", Flow.TestingSink())
+    _native.run(Flow.Runner.new(flow))
+    del fns, s, trues, falses
+    gc.collect()
+    assert all(r() is not None for r in refs)
+    del flow
+    gc.collect()
+    assert all(r() is None for r in refs)
+
+
+def test_values_do_not_leak():
+    class Tracked:
+        pass
+
+    marker = Tracked()
+    before = sys.getrefcount(marker)
+    out = run_impl(NATIVE, [1, 2, 3], lambda o, s: o["map"](s, "m", lambda x: (marker, x)[1]))
+    assert out == [1, 2, 3]
+    gc.collect()
+    assert sys.getrefcount(marker) == before
+
+
+# ---------------------------------------------------------------------------
+# run(), threads and the GIL
+# ---------------------------------------------------------------------------
+
+def test_run_raises_glib_errors_of_libflow():
+    flow = Flow.Dataflow("t")
+    flow.input("inp", Flow.TestingSource([1]))
+    with pytest.raises(GLib.Error) as info:
+        _native.run(Flow.Runner.new(flow))
+    assert info.value.matches(Flow.error_quark(), Flow.Error.INCOMPLETE_FLOW)
+
+
+def paused_flow(seconds, fn=lambda x: x):
+    src = Flow.TestingSource([1, 2, 3])
+    src.add_marker(1, Flow.TestingMarker.PAUSE, seconds)
+    flow = Flow.Dataflow("t")
+    sink = Flow.TestingSink()
+    _native.map(flow.input("inp", src), "m", fn).output("out", sink)
+    return Flow.Runner.new(flow), sink
+
+
+def test_run_releases_the_gil_while_waiting():
+    runner, sink = paused_flow(0.5)
+    ticks = []
+    stop = threading.Event()
+
+    def tick():
+        while not stop.is_set():
+            ticks.append(1)
+            time.sleep(0.01)
+
+    t = threading.Thread(target=tick)
+    t.start()
+    try:
+        start = time.monotonic()
+        assert _native.run(runner)
+        elapsed = time.monotonic() - start
+    finally:
+        stop.set()
+        t.join()
+    assert sink.get_values() == [1, 2, 3]
+    assert elapsed >= 0.4
+    assert len(ticks) >= 10  # the thread ran while the flow waited
+
+
+def test_run_with_cancellable():
+    runner, sink = paused_flow(30)
+    cancellable = Gio.Cancellable()
+    timer = threading.Timer(0.1, cancellable.cancel)
+    timer.start()
+    start = time.monotonic()
+    try:
+        with pytest.raises(GLib.Error) as info:
+            _native.run(runner, cancellable)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - start < 10
+    assert info.value.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED)
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
+                    reason="signals go to the main thread")
+def test_ctrl_c_stops_native_run():
+    runner, sink = paused_flow(30)
+    timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _native.run(runner)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - start < 10
+
+
+def test_callbacks_from_a_flow_run_in_another_thread():
+    results = {}
+
+    def work(n):
+        results[n] = run_impl(NATIVE, list(range(50)), lambda o, s: o["stateful_map"](
+            keyed(o, s), "sm", None, lambda st, v: ((st or 0) + v, (st or 0) + v)))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    expected = run_impl(PYTHON, list(range(50)), lambda o, s: o["stateful_map"](
+        keyed(o, s), "sm", None, lambda st, v: ((st or 0) + v, (st or 0) + v)))
+    assert all(results[i] == expected for i in range(4))
+
+
+# ---------------------------------------------------------------------------
+# sink_partition()
+# ---------------------------------------------------------------------------
+
+class ListSink(Flow.Sink):
+    def __init__(self, fail=False):
+        super().__init__()
+        self.values = []
+        self.closed = False
+        self.fail = fail
+
+    def do_build_part(self, step_id, part_key, resume_state):
+        def write_batch(items):
+            if self.fail:
+                raise Boom("cannot write")
+            self.values.extend(items)
+
+        def close():
+            self.closed = True
+
+        return _native.sink_partition(write_batch, lambda: len(self.values), close)
+
+
+def test_sink_partition_gets_plain_values():
+    values = [v for v in VALUES if not isinstance(v, GLib.Variant)]
+    flow = Flow.Dataflow("t")
+    sink = ListSink()
+    flow.input("inp", Flow.TestingSource(values, batch_size=7)).output("out", sink)
+    assert _native.run(Flow.Runner.new(flow))
+    assert repr(sink.values) == repr([Flow.from_variant(Flow.to_variant(v)) for v in values])
+    assert sink.closed
+
+
+@needs_override_native
+def test_sink_partition_failure_stops_the_run():
+    flow = Flow.Dataflow("t")
+    flow.input("inp", Flow.TestingSource([1])).output("out", ListSink(fail=True))
+    with pytest.raises(Boom, match="cannot write") as info:
+        Flow.Runner.new(flow).run()
+    assert "t.out" in info.value.__notes__[0]
