@@ -209,10 +209,15 @@ def test_partitions_of_another_dataflow(recovery_config):
     assert (recovery_config.db_dir / "part-0.sqlite3").read_bytes() == before
 
 
-def test_init_db_dir_errors(tmp_path):
-    with pytest.raises(FileNotFoundError):
-        init_db_dir(tmp_path / "missing", 1)
+def test_init_db_dir_creates_the_directory_but_not_its_parents(tmp_path):
+    init_db_dir(tmp_path / "new", 1)
+    assert [p.name for p in (tmp_path / "new").iterdir()] == ["part-0.sqlite3"]
+    with pytest.raises(FileNotFoundError, match="parent"):
+        init_db_dir(tmp_path / "missing" / "db", 1)
     assert not (tmp_path / "missing").exists()
+
+
+def test_init_db_dir_errors(tmp_path):
     for bad in (0, -1, "2", 1.0, True):
         with pytest.raises(ValueError):
             init_db_dir(tmp_path, bad)
@@ -234,8 +239,15 @@ def test_recovery_tool_creates_partitions(tmp_path):
         "part-0.sqlite3", "part-1.sqlite3", "part-2.sqlite3"]
 
 
+def test_recovery_tool_creates_the_directory(tmp_path):
+    r = run_python("-m", "flow.recovery", "db_dir/", "1", cwd=tmp_path)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+    assert [p.name for p in (tmp_path / "db_dir").iterdir()] == ["part-0.sqlite3"]
+
+
 @pytest.mark.parametrize("args,message", [
-    (["missing", "1"], "missing"),
+    (["missing/db_dir", "1"], "parent"),
+    (["db_dir", "0"], "positive"),
     ([".", "0"], "positive"),
     ([".", "x"], "integer"),
     ([".", "-3"], "positive"),

@@ -5,7 +5,7 @@ A stateful dataflow snapshots its state into a fixed set of SQLite
 *recovery partitions*; a later run against the same partitions resumes
 from the last snapshot instead of re-reading all its input.
 
-Create the partitions once, in an existing directory::
+Create the partitions once (the directory is created if needed)::
 
     python3 -m flow.recovery db_dir/ 1
 
@@ -144,10 +144,11 @@ class RecoveryConfig:
 
 def init_db_dir(db_dir, count):
     """Creates ``count`` empty recovery partitions,
-    ``part-0.sqlite3`` … ``part-{count-1}.sqlite3``, in the existing
-    directory ``db_dir``.
+    ``part-0.sqlite3`` … ``part-{count-1}.sqlite3``, in the directory
+    ``db_dir``, which is created if it does not exist yet (its parent
+    must).
 
-    :raises FileNotFoundError: if ``db_dir`` does not exist
+    :raises FileNotFoundError: if the parent of ``db_dir`` does not exist
     :raises PartitionsExistError: if it already holds partitions (they are
         left untouched)
     :raises ValueError: if ``count`` is not a positive integer
@@ -155,12 +156,23 @@ def init_db_dir(db_dir, count):
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"the number of partitions must be a positive integer, not {count!r}")
     path = Path(db_dir)
+    created = False
     if not path.is_dir():
-        raise FileNotFoundError(f"recovery directory {str(db_dir)!r} does not exist "
-                                f"(create it first)")
+        try:
+            path.mkdir()
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"cannot create recovery directory {str(db_dir)!r}: its parent "
+                f"directory does not exist") from None
+        created = True
     try:
         Flow.recovery_init_dir(str(path), count)
     except GLib.Error as e:
+        if created:
+            try:
+                path.rmdir()
+            except OSError:
+                pass
         exc = _translate(e)
         if exc is None and is_flow_error(e, Flow.Error.INVALID_ARGUMENT):
             exc = ValueError(e.message)
@@ -187,7 +199,8 @@ def _main(argv=None):
         description="Create and init a set of empty recovery partitions.",
     )
     parser.add_argument("db_dir", type=Path,
-                        help="Local directory to create partitions in; it must exist")
+                        help="Local directory to create partitions in (created if it "
+                             "does not exist; its parent must)")
     parser.add_argument("part_count", type=_positive_int,
                         help="Number of partitions to create")
     args = parser.parse_args(argv)
