@@ -378,8 +378,12 @@ def _raise_run_error(error):
     if where.endswith(text):
         where = where[:len(where) - len(text)].rstrip().rstrip(":")
     note = f"libflow: {where}"
-    if note not in (getattr(exc, "__notes__", None) or ()):
-        exc.add_note(note)
+    notes = getattr(exc, "__notes__", None)
+    if notes is None or note not in notes:
+        try:
+            exc.add_note(note)
+        except AttributeError:      # before Python 3.11
+            exc.__notes__ = list(notes or ()) + [note]
     raise exc.with_traceback(exc.__traceback__) from None
 
 
