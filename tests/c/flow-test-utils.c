@@ -3,10 +3,12 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <gio/gio.h>
+
 #include "flow-test-utils.h"
 
-/* Parses GVariant text; the test fails on a syntax error. Returns a full
- * (sunk) reference. */
+/* Parses GVariant text; the test fails on a syntax error. Returns a full,
+ * non-floating reference (as g_variant_parse() does). */
 GVariant *
 flow_test_parse (const char *text)
 {
@@ -15,7 +17,8 @@ flow_test_parse (const char *text)
 
   g_assert_no_error (error);
   g_assert_nonnull (value);
-  return g_variant_ref_sink (value);
+  g_assert_false (g_variant_is_floating (value));
+  return value;
 }
 
 char *
@@ -187,5 +190,9 @@ flow_harness_run_error (FlowHarness *h,
   flow_stream_output (stream, "out", FLOW_SINK (h->sink));
   g_assert_false (flow_test_run (h->flow, &h->error));
   g_assert_nonnull (h->error);
+  /* With non-fatal assertions the test goes on: give it an error to look
+   * at, which matches nothing it expects. */
+  if (h->error == NULL)
+    h->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, "(the run did not fail)");
   return h->error;
 }

@@ -7,11 +7,12 @@
 
 #include "flow-test-utils.h"
 
+/* Takes @value (a floating or a full reference). */
 static void
 assert_repr (GVariant   *value,
              const char *expected)
 {
-  g_autoptr(GVariant) owned = g_variant_ref_sink (value);
+  g_autoptr(GVariant) owned = g_variant_take_ref (value);
   g_autofree char *repr = flow_item_repr (owned);
 
   g_assert_cmpstr (repr, ==, expected);
@@ -264,7 +265,7 @@ test_repr_keyed (void)
 {
   assert_repr (flow_item_new_keyed ("ALL", g_variant_new_int64 (0)), "('ALL', 0)");
   assert_repr (flow_item_new_keyed ("it's", g_variant_new_string ("v")), "(\"it's\", 'v')");
-  assert_repr (flow_item_new_keyed ("k", flow_test_parse ("[<1>, <(2, 'x')>]")),
+  assert_repr (flow_item_new_keyed ("k", g_variant_new_parsed ("[<1>, <(2, 'x')>]")),
                "('k', [1, (2, 'x')])");
   assert_repr (flow_item_new_keyed ("k", flow_item_new_none ()), "('k', None)");
 }

@@ -800,6 +800,154 @@ test_destroy_notify (void)
   g_assert_finalize_object (sink);
 }
 
+/* ------------------------------------------------------------------------
+ * Ownership of what functions return
+ *
+ * A function returns a full reference: a floating one (a new variant) or
+ * a normal one (a variant that already exists: the item itself, a child of
+ * it, the state...). libflow must take either without adding a reference
+ * (g_variant_take_ref()), or the value leaks. The values returned here
+ * wrap GBytes that count how many are still alive.
+ * ------------------------------------------------------------------------ */
+
+static guint tracked_alive;
+
+static void
+tracked_free (gpointer data)
+{
+  tracked_alive--;
+  g_free (data);
+}
+
+/* A new normal (non-floating) reference to an x variant. */
+static GVariant *
+tracked_int (gint64 value)
+{
+  gint64 *copy = g_memdup2 (&value, sizeof value);
+  g_autoptr(GBytes) bytes = g_bytes_new_with_free_func (copy, sizeof value, tracked_free, copy);
+
+  tracked_alive++;
+  return g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_INT64, bytes, TRUE));
+}
+
+static GVariant *
+tracked_array (gint64 value)
+{
+  g_autoptr(GVariant) inner = tracked_int (value);
+  GVariant *child = g_variant_new_variant (inner);
+
+  /* once inner is released, the array holds the only reference to it */
+  return g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, &child, 1));
+}
+
+static GVariant *
+t_map (GVariant *item, gpointer data, GError **error)
+{
+  return tracked_int (int_of (item));
+}
+
+static GVariant *
+t_flat_map (GVariant *item, gpointer data, GError **error)
+{
+  return tracked_array (int_of (item));
+}
+
+static GVariant *
+t_builder (gpointer data, GError **error)
+{
+  return tracked_int (0);
+}
+
+static GVariant *
+t_stateful (GVariant *state, GVariant *value, GVariant **emit, gpointer data, GError **error)
+{
+  *emit = tracked_int (int_of (value));
+  return tracked_int (int_of (state) + int_of (value));
+}
+
+static GVariant *
+t_stateful_flat (GVariant *state, GVariant *value, GVariant **emit, gpointer data, GError **error)
+{
+  *emit = tracked_array (int_of (value));
+  return tracked_int (int_of (state) + int_of (value));
+}
+
+static GVariant *
+t_stateful_keep (GVariant *state, GVariant *value, GVariant **emit, gpointer data, GError **error)
+{
+  /* returning the state it was given, as a new normal reference */
+  *emit = NULL;
+  return g_variant_ref (state);
+}
+
+static GVariant *
+t_fold (GVariant *acc, GVariant *value, gpointer data, GError **error)
+{
+  return tracked_int (int_of (acc) + int_of (value));
+}
+
+static FlowStream *tr_map (FlowStream *s) { return flow_stream_map (s, "step", t_map, NULL, NULL); }
+static FlowStream *tr_filter_map (FlowStream *s) { return flow_stream_filter_map (s, "step", t_map, NULL, NULL); }
+static FlowStream *tr_flat_map (FlowStream *s) { return flow_stream_flat_map (s, "step", t_flat_map, NULL, NULL); }
+static FlowStream *tr_map_value (FlowStream *s) { return flow_stream_map_value (s, "step", t_map, NULL, NULL); }
+static FlowStream *tr_flat_map_value (FlowStream *s) { return flow_stream_flat_map_value (s, "step", t_flat_map, NULL, NULL); }
+static FlowStream *tr_stateful_map (FlowStream *s) { return flow_stream_stateful_map (s, "step", t_builder, NULL, NULL, t_stateful, NULL, NULL); }
+static FlowStream *tr_stateful_keep (FlowStream *s) { return flow_stream_stateful_map (s, "step", t_builder, NULL, NULL, t_stateful_keep, NULL, NULL); }
+static FlowStream *tr_stateful_flat_map (FlowStream *s) { return flow_stream_stateful_flat_map (s, "step", t_builder, NULL, NULL, t_stateful_flat, NULL, NULL); }
+static FlowStream *tr_fold_final (FlowStream *s) { return flow_stream_fold_final (s, "step", t_builder, NULL, NULL, t_fold, NULL, NULL); }
+static FlowStream *tr_reduce_final (FlowStream *s) { return flow_stream_reduce_final (s, "step", t_fold, NULL, NULL); }
+static FlowStream *tr_max_final (FlowStream *s) { return flow_stream_max_final (s, "step", t_map, NULL, NULL); }
+static FlowStream *tr_min_final (FlowStream *s) { return flow_stream_min_final (s, "step", t_map, NULL, NULL); }
+
+typedef struct
+{
+  const char *name;
+  FlowStream *(*add) (FlowStream *s);
+  gboolean    keyed;
+  const char *output;
+} TransferCase;
+
+static const TransferCase transfer_cases[] = {
+  { "map", tr_map, FALSE, "[1, 2, 3]" },
+  { "filter-map", tr_filter_map, FALSE, "[1, 2, 3]" },
+  { "flat-map", tr_flat_map, FALSE, "[1, 2, 3]" },
+  { "map-value", tr_map_value, TRUE, "[('a', 1), ('b', 2), ('a', 3)]" },
+  { "flat-map-value", tr_flat_map_value, TRUE, "[('a', 1), ('b', 2), ('a', 3)]" },
+  { "stateful-map", tr_stateful_map, TRUE, "[('a', 1), ('b', 2), ('a', 3)]" },
+  { "stateful-map-same-state", tr_stateful_keep, TRUE, "[]" },
+  { "stateful-flat-map", tr_stateful_flat_map, TRUE, "[('a', 1), ('b', 2), ('a', 3)]" },
+  { "fold-final", tr_fold_final, TRUE, "[('a', 4), ('b', 2)]" },
+  { "reduce-final", tr_reduce_final, TRUE, "[('a', 4), ('b', 2)]" },
+  { "max-final-by", tr_max_final, TRUE, "[('a', 3), ('b', 2)]" },
+  { "min-final-by", tr_min_final, TRUE, "[('a', 1), ('b', 2)]" },
+};
+
+static void
+test_transfer_full (gconstpointer data)
+{
+  const TransferCase *c = data;
+  FlowDataflow *flow = flow_dataflow_new ("test");
+  FlowTestingSource *source =
+    flow_test_source_new_parse (c->keyed ? "[('a', <int64 1>), ('b', <int64 2>), ('a', <int64 3>)]"
+                                         : "@ax [1, 2, 3]");
+  FlowTestingSink *sink = flow_testing_sink_new ();
+  FlowStream *s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
+  g_autofree char *repr = NULL;
+
+  tracked_alive = 0;
+  flow_stream_output (c->add (s), "out", FLOW_SINK (sink));
+  g_assert_true (flow_test_run (flow, NULL));
+  repr = flow_test_sink_repr (sink);
+  g_assert_cmpstr (repr, ==, c->output);
+
+  flow_testing_sink_clear (sink);
+  g_assert_finalize_object (flow);
+  g_assert_finalize_object (source);
+  g_assert_finalize_object (sink);
+  /* Every value the functions returned was released. */
+  g_assert_cmpuint (tracked_alive, ==, 0);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -851,6 +999,11 @@ main (int    argc,
   ADD ("/operators/collect/timeout", test_collect_timeout);
   ADD ("/operators/collect/eof", test_collect_eof);
   g_test_add_func ("/operators/destroy-notify", test_destroy_notify);
+  for (gsize i = 0; i < G_N_ELEMENTS (transfer_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/operators/transfer-full/%s", transfer_cases[i].name);
+      g_test_add_data_func (path, &transfer_cases[i], test_transfer_full);
+    }
 
   return g_test_run ();
 }

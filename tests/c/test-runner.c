@@ -681,7 +681,10 @@ test_parse_args (FlowHarness *h, gconstpointer data)
   FlowRunner *runner = flow_runner_new (h->flow);
   char *args[] = { (char *) "prog", (char *) "-r", (char *) "rec", (char *) "--snapshot-interval=0.25",
                    (char *) "extra", (char *) "-b", (char *) "180", (char *) "-w", (char *) "1", NULL };
-  char **argv = g_strdupv (args);
+  /* parse_args() removes options from argv without freeing them, as
+   * g_option_context_parse() does: keep them to free them. */
+  g_auto(GStrv) all = g_strdupv (args);
+  char **argv = g_memdup2 (all, sizeof args);
   char **orig = argv;
   int argc = g_strv_length (argv);
   g_autoptr(GError) error = NULL;
@@ -697,7 +700,7 @@ test_parse_args (FlowHarness *h, gconstpointer data)
   g_assert_cmpstr (argv[0], ==, "prog");
   g_assert_cmpstr (argv[1], ==, "extra");
   g_assert_true (argv == orig);
-  g_strfreev (argv);
+  g_free (argv);
   g_assert_finalize_object (runner);
 }
 
@@ -732,7 +735,8 @@ test_parse_args_bad (FlowHarness *h, gconstpointer data)
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       char *args[] = { (char *) "prog", (char *) "-s", (char *) "3", (char *) cases[i].arg, NULL };
-      char **argv = g_strdupv (args);
+      g_auto(GStrv) all = g_strdupv (args);
+      char **argv = g_memdup2 (all, sizeof args);
       int argc = 4;
       g_autoptr(GError) error = NULL;
 
@@ -742,7 +746,7 @@ test_parse_args_bad (FlowHarness *h, gconstpointer data)
       /* A bad command line changes nothing. */
       g_assert_cmpfloat (flow_runner_get_snapshot_interval (runner), ==, 10.0);
       g_assert_cmpuint (flow_runner_get_workers (runner), ==, 1);
-      g_strfreev (argv);
+      g_free (argv);
     }
   g_assert_finalize_object (runner);
 }
