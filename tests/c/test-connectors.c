@@ -597,6 +597,183 @@ test_sink_default_partition (FlowHarness *h, gconstpointer data)
 }
 
 /* ------------------------------------------------------------------------
+ * Ownership of what connectors return
+ *
+ * next_batch() and snapshot() return a full reference, which may be a
+ * normal (non-floating) one. libflow must take it without adding one.
+ * ------------------------------------------------------------------------ */
+
+static guint tracked_alive;
+
+static void
+tracked_free (gpointer data)
+{
+  tracked_alive--;
+  g_free (data);
+}
+
+/* A new normal reference to a variant of @type over a copy of @data */
+static GVariant *
+tracked_variant (const GVariantType *type,
+                 gconstpointer       data,
+                 gsize               size)
+{
+  gpointer copy = g_memdup2 (data, size);
+  g_autoptr(GBytes) bytes = g_bytes_new_with_free_func (copy, size, tracked_free, copy);
+
+  tracked_alive++;
+  return g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, TRUE));
+}
+
+#define TEST_TYPE_OWNED_PART (test_owned_part_get_type ())
+G_DECLARE_FINAL_TYPE (TestOwnedPart, test_owned_part, TEST, OWNED_PART, FlowSourcePartition)
+struct _TestOwnedPart
+{
+  FlowSourcePartition parent_instance;
+  gint64 next;
+};
+G_DEFINE_FINAL_TYPE (TestOwnedPart, test_owned_part, FLOW_TYPE_SOURCE_PARTITION)
+
+static GVariant *
+test_owned_part_next_batch (FlowSourcePartition *part, GError **error)
+{
+  TestOwnedPart *self = TEST_OWNED_PART (part);
+  gint64 batch[2];
+
+  if (self->next >= 4)
+    return NULL;
+  batch[0] = self->next++;
+  batch[1] = self->next++;
+  return tracked_variant (G_VARIANT_TYPE ("ax"), batch, sizeof batch);
+}
+
+static void
+test_owned_part_class_init (TestOwnedPartClass *klass)
+{
+  FLOW_SOURCE_PARTITION_CLASS (klass)->next_batch = test_owned_part_next_batch;
+}
+
+static void
+test_owned_part_init (TestOwnedPart *self)
+{
+}
+
+#define TEST_TYPE_OWNED_SOURCE (test_owned_source_get_type ())
+G_DECLARE_FINAL_TYPE (TestOwnedSource, test_owned_source, TEST, OWNED_SOURCE, FlowSource)
+struct _TestOwnedSource
+{
+  FlowSource parent_instance;
+};
+G_DEFINE_FINAL_TYPE (TestOwnedSource, test_owned_source, FLOW_TYPE_SOURCE)
+
+static FlowSourcePartition *
+test_owned_source_build_part (FlowSource *source, const char *step_id, const char *key,
+                              GVariant *resume_state, GError **error)
+{
+  return g_object_new (TEST_TYPE_OWNED_PART, NULL);
+}
+
+static void
+test_owned_source_class_init (TestOwnedSourceClass *klass)
+{
+  FLOW_SOURCE_CLASS (klass)->build_part = test_owned_source_build_part;
+}
+
+static void
+test_owned_source_init (TestOwnedSource *self)
+{
+}
+
+#define TEST_TYPE_OWNED_SINK_PART (test_owned_sink_part_get_type ())
+G_DECLARE_FINAL_TYPE (TestOwnedSinkPart, test_owned_sink_part, TEST, OWNED_SINK_PART, FlowSinkPartition)
+struct _TestOwnedSinkPart
+{
+  FlowSinkPartition parent_instance;
+};
+G_DEFINE_FINAL_TYPE (TestOwnedSinkPart, test_owned_sink_part, FLOW_TYPE_SINK_PARTITION)
+
+static gboolean
+test_owned_sink_part_write_batch (FlowSinkPartition *part, GPtrArray *items, GError **error)
+{
+  return TRUE;
+}
+
+static GVariant *
+test_owned_sink_part_snapshot (FlowSinkPartition *part, GError **error)
+{
+  gint64 offset = 42;
+
+  return tracked_variant (G_VARIANT_TYPE_INT64, &offset, sizeof offset);
+}
+
+static void
+test_owned_sink_part_class_init (TestOwnedSinkPartClass *klass)
+{
+  FLOW_SINK_PARTITION_CLASS (klass)->write_batch = test_owned_sink_part_write_batch;
+  FLOW_SINK_PARTITION_CLASS (klass)->snapshot = test_owned_sink_part_snapshot;
+}
+
+static void
+test_owned_sink_part_init (TestOwnedSinkPart *self)
+{
+}
+
+#define TEST_TYPE_OWNED_SINK (test_owned_sink_get_type ())
+G_DECLARE_FINAL_TYPE (TestOwnedSink, test_owned_sink, TEST, OWNED_SINK, FlowSink)
+struct _TestOwnedSink
+{
+  FlowSink parent_instance;
+};
+G_DEFINE_FINAL_TYPE (TestOwnedSink, test_owned_sink, FLOW_TYPE_SINK)
+
+static FlowSinkPartition *
+test_owned_sink_build_part (FlowSink *sink, const char *step_id, const char *key,
+                            GVariant *resume_state, GError **error)
+{
+  return g_object_new (TEST_TYPE_OWNED_SINK_PART, NULL);
+}
+
+static void
+test_owned_sink_class_init (TestOwnedSinkClass *klass)
+{
+  FLOW_SINK_CLASS (klass)->build_part = test_owned_sink_build_part;
+}
+
+static void
+test_owned_sink_init (TestOwnedSink *self)
+{
+}
+
+static void
+test_next_batch_transfer_full (FlowHarness *h, gconstpointer data)
+{
+  FlowSource *source = flow_harness_track (h, g_object_new (TEST_TYPE_OWNED_SOURCE, NULL));
+  g_autofree char *repr = NULL;
+
+  tracked_alive = 0;
+  flow_stream_output (flow_dataflow_input (h->flow, "inp", source), "out", FLOW_SINK (h->sink));
+  g_assert_true (flow_test_run (h->flow, NULL));
+  repr = flow_test_sink_repr (h->sink);
+  g_assert_cmpstr (repr, ==, "[0, 1, 2, 3]");
+  flow_testing_sink_clear (h->sink);
+  /* Both batches were released once their items were. */
+  g_assert_cmpuint (tracked_alive, ==, 0);
+}
+
+static void
+test_sink_snapshot_transfer_full (FlowHarness *h, gconstpointer data)
+{
+  FlowSink *sink = flow_harness_track (h, g_object_new (TEST_TYPE_OWNED_SINK, NULL));
+
+  tracked_alive = 0;
+  flow_stream_output (flow_harness_input (h, "@ax [1, 2]"), "out", sink);
+  g_assert_true (flow_test_run (h->flow, NULL));
+  /* Without recovery the snapshot (taken at the end of each epoch to
+   * flush the sink) is dropped. */
+  g_assert_cmpuint (tracked_alive, ==, 0);
+}
+
+/* ------------------------------------------------------------------------
  * FlowTestingSource
  * ------------------------------------------------------------------------ */
 
@@ -899,6 +1076,8 @@ main (int    argc,
   ADD ("/connectors/close-once-on-failure", test_close_once_on_failure);
   ADD ("/connectors/sink/routed-by-key", test_sink_routed_by_key);
   ADD ("/connectors/sink/default-partition", test_sink_default_partition);
+  ADD ("/connectors/source/next-batch-transfer-full", test_next_batch_transfer_full);
+  ADD ("/connectors/sink/snapshot-transfer-full", test_sink_snapshot_transfer_full);
   ADD ("/connectors/testing-source/eof", test_testing_source_eof);
   ADD ("/connectors/testing-source/eof-first", test_testing_source_eof_first);
   ADD ("/connectors/testing-source/pause", test_testing_source_pause);
