@@ -281,12 +281,14 @@ def _to_array(values, what):
     """An iterable of Python values as an ``av`` array of items."""
     if isinstance(values, _Variant):
         return values
-    try:
-        it = iter(values)
-    except TypeError:
-        raise TypeError(f"{what} must return an iterable of items, "
-                        f"not {type(values).__qualname__}") from None
-    return _new_array(_T_V, [_new_variant(to_variant(x)) for x in it])
+    if type(values) is not list:
+        try:
+            it = iter(values)
+        except TypeError:
+            raise TypeError(f"{what} must return an iterable of items, "
+                            f"not {type(values).__qualname__}") from None
+        values = list(it)
+    return to_variant(values)       # a list is an av array
 
 
 # ---------------------------------------------------------------------------
