@@ -212,7 +212,9 @@ def _main(argv=None):
     recovery_config = None
     if args.recovery_directory is not None:
         recovery_config = RecoveryConfig(args.recovery_directory, args.backup_interval)
-    epoch_interval = args.snapshot_interval or timedelta(seconds=10)
+    epoch_interval = args.snapshot_interval
+    if epoch_interval is None:
+        epoch_interval = timedelta(seconds=10)
     try:
         completed = _run(dataflow, epoch_interval=epoch_interval,
                          recovery_config=recovery_config,
