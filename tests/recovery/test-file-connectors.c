@@ -1,0 +1,453 @@
+/* test-file-connectors.c: FileSource and FileSink across resumes
+ *
+ * The source resumes at its byte offset, restarts a truncated or replaced
+ * file from its start and continues a grown one; the sink truncates to its
+ * snapshotted offset on resume (exactly-once) and refuses a file that was
+ * shortened behind its back.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "recovery-common.h"
+
+typedef struct
+{
+  char *dir;       /* recovery directory */
+  char *work;      /* input and output files */
+  char *input;
+  char *output;
+} Fixture;
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  f->dir = rec_init_dir (2);
+  f->work = rec_tmpdir ();
+  f->input = g_build_filename (f->work, "input.txt", NULL);
+  f->output = g_build_filename (f->work, "output.txt", NULL);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  rec_rm_rf (f->dir);
+  rec_rm_rf (f->work);
+  g_free (f->dir);
+  g_free (f->work);
+  g_free (f->input);
+  g_free (f->output);
+}
+
+/* "prefix{from}\n" … "prefix{to - 1}\n" */
+static char *
+numbered_lines (const char *prefix,
+                guint       from,
+                guint       to)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = from; i < to; i++)
+    g_string_append_printf (s, "%s%u\n", prefix, i);
+  return g_string_free (s, FALSE);
+}
+
+/* The lines of @text as Python reprs of strings, as a testing sink shows
+ * the items of a file source. */
+static GStrv
+line_reprs (const char *text)
+{
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  g_auto(GStrv) split = g_strsplit (text, "\n", -1);
+
+  for (guint i = 0; split[i] != NULL; i++)
+    if (split[i + 1] != NULL || split[i][0] != '\0')
+      rec_add (lines, "'%s'", split[i]);
+  return rec_strv (lines);
+}
+
+static void
+append_file (const char *path,
+             const char *text)
+{
+  g_autofree char *old = rec_read_file (path);
+  g_autofree char *all = g_strconcat (old, text, NULL);
+
+  rec_write_file (path, all);
+}
+
+/* Runs FileSource(input) → [FileSink(output)] and a testing sink; returns
+ * what the testing sink got. */
+static GStrv
+run_copy (Fixture   *f,
+          gboolean   to_file,
+          guint      batch_size,
+          GError   **error)
+{
+  g_autoptr(FlowFileSource) source = flow_file_source_new (f->input);
+  g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
+  g_autoptr(FlowFileSink) file_sink = flow_file_sink_new (f->output);
+  g_autoptr(FlowDataflow) flow = flow_dataflow_new ("files");
+  FlowStream *s;
+
+  flow_file_source_set_batch_size (source, batch_size);
+  s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
+  flow_stream_output (s, "out", FLOW_SINK (sink));
+  if (to_file)
+    flow_stream_output (s, "file", FLOW_SINK (file_sink));
+  if (!rec_run (flow, f->dir, 0, 0, NULL, error))
+    return NULL;
+  return rec_sink_reprs (sink);
+}
+
+static GStrv
+run_copy_ok (Fixture  *f,
+             gboolean  to_file,
+             guint     batch_size)
+{
+  g_autoptr(GError) error = NULL;
+  GStrv got = run_copy (f, to_file, batch_size, &error);
+
+  g_assert_no_error (error);
+  return got;
+}
+
+/* ------------------------------------------------------------------------
+ * FileSource
+ * ------------------------------------------------------------------------ */
+
+static void
+test_source_grown (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *first = numbered_lines ("", 1, 11);
+  g_autofree char *more = numbered_lines ("", 11, 14);
+  g_auto(GStrv) expected1 = line_reprs (first);
+  g_auto(GStrv) expected2 = line_reprs (more);
+  g_auto(GStrv) got1 = NULL;
+  g_auto(GStrv) got2 = NULL;
+  g_auto(GStrv) got3 = NULL;
+  g_autofree char *states = NULL;
+  g_autofree char *offset = NULL;
+
+  rec_write_file (f->input, first);
+  got1 = run_copy_ok (f, FALSE, 4);
+  rec_assert_strv (got1, expected1);
+
+  /* The source remembers the byte offset it reached: the file's size. */
+  states = rec_show_states (f->dir);
+  offset = g_strdup_printf ("    'input.txt': (%zu, 10, ", strlen (first));
+  g_assert_nonnull (strstr (states, offset));
+
+  /* Grown: only the new lines. */
+  append_file (f->input, more);
+  got2 = run_copy_ok (f, FALSE, 4);
+  rec_assert_strv (got2, expected2);
+
+  /* Unchanged: nothing. */
+  got3 = run_copy_ok (f, FALSE, 4);
+  g_assert_cmpuint (g_strv_length (got3), ==, 0);
+}
+
+static void
+test_source_truncated (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *first = numbered_lines ("", 1, 11);
+  g_auto(GStrv) got = NULL;
+  g_auto(GStrv) expected = line_reprs ("a\nb\n");
+
+  rec_write_file (f->input, first);
+  g_strfreev (run_copy_ok (f, FALSE, 1000));
+
+  /* Shorter than what was read: it starts over. */
+  rec_write_file (f->input, "a\nb\n");
+  got = run_copy_ok (f, FALSE, 1000);
+  rec_assert_strv (got, expected);
+}
+
+static void
+test_source_replaced (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autofree char *first = numbered_lines ("", 10, 30);
+  /* Longer than the fingerprinted head (4 KiB) of a file. */
+  g_autofree char *longer = numbered_lines ("x", 0, 3000);
+  g_autofree char *same_size = numbered_lines ("y", 0, 3000);
+
+  rec_write_file (f->input, first);
+  g_strfreev (run_copy_ok (f, FALSE, 7));
+
+  /* Another, longer file: read from its start. */
+  rec_write_file (f->input, longer);
+  {
+    g_auto(GStrv) got = run_copy_ok (f, FALSE, 7);
+    g_auto(GStrv) expected = line_reprs (longer);
+    rec_assert_strv (got, expected);
+  }
+
+  /* Another file of the same size: read from its start. */
+  rec_write_file (f->input, same_size);
+  {
+    g_auto(GStrv) got = run_copy_ok (f, FALSE, 7);
+    g_auto(GStrv) expected = line_reprs (same_size);
+    rec_assert_strv (got, expected);
+  }
+
+  /* Its last line changed in place, same size, same first 4 KiB: read
+   * from its start. */
+  g_assert_true (g_str_has_suffix (same_size, "y2999\n"));
+  same_size[strlen (same_size) - 2] = '7';
+  rec_write_file (f->input, same_size);
+  {
+    g_auto(GStrv) got = run_copy_ok (f, FALSE, 7);
+    g_auto(GStrv) expected = line_reprs (same_size);
+    rec_assert_strv (got, expected);
+  }
+}
+
+/* A failure in the middle of the file: the resumed run starts at the byte
+ * offset of the last committed epoch, in the middle of the file. The step
+ * that fails comes after the outputs, so the failing batch was written to
+ * the output file before the failure: the resumed run truncates it away
+ * and writes it again, once. */
+static gboolean fail_once_armed;
+
+static gboolean
+fail_once_on_8 (const char  *step_id,
+                GVariant    *item,
+                gpointer     user_data,
+                GError     **error)
+{
+  if (fail_once_armed && g_str_equal (g_variant_get_string (item, NULL), "8"))
+    {
+      fail_once_armed = FALSE;
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_FAILED, "failing once on 8");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+test_source_sink_mid_file (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autofree char *all = numbered_lines ("", 1, 21);
+  g_autoptr(GError) error = NULL;
+  GStrv got[2] = { NULL, NULL };
+  g_auto(GStrv) expected1 = NULL;
+  g_auto(GStrv) expected2 = NULL;
+  g_autofree char *after_failure = NULL;
+  g_autofree char *output = NULL;
+
+  rec_write_file (f->input, all);
+  fail_once_armed = TRUE;
+
+  for (guint run = 0; run < 2; run++)
+    {
+      g_autoptr(FlowFileSource) source = flow_file_source_new (f->input);
+      g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
+      g_autoptr(FlowFileSink) file_sink = flow_file_sink_new (f->output);
+      g_autoptr(FlowDataflow) flow = flow_dataflow_new ("files");
+      FlowStream *s;
+      gboolean ok;
+
+      flow_file_source_set_batch_size (source, 3);
+      s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
+      flow_stream_output (s, "out", FLOW_SINK (sink));
+      flow_stream_output (s, "file", FLOW_SINK (file_sink));
+      flow_stream_inspect (s, "check", fail_once_on_8, NULL, NULL);
+
+      ok = rec_run (flow, f->dir, 0, 0, NULL, &error);
+      if (run == 0)
+        {
+          g_assert_false (ok);
+          g_assert_error (error, FLOW_ERROR, FLOW_ERROR_FAILED);
+          g_assert_nonnull (strstr (error->message, "files.check"));
+          g_clear_error (&error);
+          after_failure = rec_read_file (f->output);
+        }
+      else
+        g_assert_no_error (error);
+      got[run] = rec_sink_reprs (sink);
+    }
+
+  /* Batches of 3, an epoch each: 1-3, 4-6 committed; 7-9 written, then 8
+   * failed. */
+  {
+    g_autofree char *seen = numbered_lines ("", 1, 10);
+    g_autofree char *rest = numbered_lines ("", 7, 21);
+    expected1 = line_reprs (seen);
+    expected2 = line_reprs (rest);
+    g_assert_cmpstr (after_failure, ==, seen);
+  }
+  rec_assert_strv (got[0], expected1);
+  rec_assert_strv (got[1], expected2);
+
+  /* Exactly once in the file. */
+  output = rec_read_file (f->output);
+  g_assert_cmpstr (output, ==, all);
+
+  g_strfreev (got[0]);
+  g_strfreev (got[1]);
+}
+
+/* ------------------------------------------------------------------------
+ * FileSink
+ * ------------------------------------------------------------------------ */
+
+/* Bytes after the snapshotted offset (as an uncommitted epoch leaves them)
+ * are dropped by the resumed run. */
+static void
+test_sink_truncates_uncommitted (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autofree char *first = numbered_lines ("", 1, 6);
+  g_autofree char *more = numbered_lines ("", 6, 9);
+  g_autofree char *all = numbered_lines ("", 1, 9);
+  g_autofree char *output = NULL;
+
+  rec_write_file (f->input, first);
+  g_strfreev (run_copy_ok (f, TRUE, 2));
+  output = rec_read_file (f->output);
+  g_assert_cmpstr (output, ==, first);
+  g_clear_pointer (&output, g_free);
+
+  append_file (f->output, "written by an epoch that was not committed\n");
+  append_file (f->input, more);
+  g_strfreev (run_copy_ok (f, TRUE, 2));
+  output = rec_read_file (f->output);
+  g_assert_cmpstr (output, ==, all);
+}
+
+static GVariant *
+to_text (GVariant  *item,
+         gpointer   user_data,
+         GError   **error)
+{
+  return g_variant_new_take_string (g_strdup_printf ("%" G_GINT64_FORMAT, g_variant_get_int64 (item)));
+}
+
+/* An abort before the first snapshot: the resumed run replays all of the
+ * input, and the file holds its output once (with what the file held
+ * before the first run kept in front of it). */
+static void
+test_sink_abort_before_first_snapshot (Fixture       *f,
+                                       gconstpointer  data)
+{
+  static const gint64 values[] = { 0, 1, 2, 3, 4 };
+  g_autoptr(FlowTestingSource) source = NULL;
+  g_autoptr(FlowFileSink) sink = flow_file_sink_new (f->output);
+  g_autoptr(FlowDataflow) flow = flow_dataflow_new ("files");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *output = NULL;
+  FlowStream *s;
+
+  rec_write_file (f->output, "before\n");
+  source = flow_testing_source_new (g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, values, 5,
+                                                               sizeof (gint64)));
+  flow_testing_source_add_marker (source, 3, FLOW_TESTING_MARKER_ABORT, 0);
+  s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
+  s = flow_stream_map (s, "text", to_text, NULL, NULL);
+  flow_stream_output (s, "file", FLOW_SINK (sink));
+
+  /* Epochs of an hour: nothing is committed before the abort. */
+  g_assert_false (rec_run (flow, f->dir, 3600, 0, NULL, &error));
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_ABORTED);
+  g_clear_error (&error);
+  output = rec_read_file (f->output);
+  g_assert_cmpstr (output, ==, "before\n0\n1\n2\n");
+  g_clear_pointer (&output, g_free);
+
+  rec_run (flow, f->dir, 3600, 0, NULL, &error);
+  g_assert_no_error (error);
+  output = rec_read_file (f->output);
+  g_assert_cmpstr (output, ==, "before\n0\n1\n2\n3\n4\n");
+}
+
+/* The output file is shorter than what the committed epochs wrote to it:
+ * resuming would lose output, so the run fails and changes nothing. */
+static void
+test_sink_shortened (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autofree char *first = numbered_lines ("", 1, 30);
+  g_autofree char *output = NULL;
+  g_autofree char *before_dir = NULL;
+  g_autofree char *before_out = NULL;
+  g_autofree char *after_dir = NULL;
+  g_autofree char *after_out = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) got = NULL;
+
+  rec_write_file (f->input, first);
+  g_strfreev (run_copy_ok (f, TRUE, 5));
+  output = rec_read_file (f->output);
+  output[strlen (output) / 2] = '\0';
+  rec_write_file (f->output, output);
+  append_file (f->input, "30\n");
+
+  before_dir = rec_dir_state (f->dir);
+  before_out = rec_file_state (f->output);
+  got = run_copy (f, TRUE, 5, &error);
+  g_assert_null (got);
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_OUTPUT_CHANGED);
+  g_assert_nonnull (strstr (error->message, f->output));
+  after_dir = rec_dir_state (f->dir);
+  after_out = rec_file_state (f->output);
+  g_assert_cmpstr (after_dir, ==, before_dir);
+  g_assert_cmpstr (after_out, ==, before_out);
+}
+
+/* The output file was deleted: the same error, and no new empty file. */
+static void
+test_sink_deleted (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *first = numbered_lines ("", 1, 30);
+  g_autofree char *before_dir = NULL;
+  g_autofree char *after_dir = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) got = NULL;
+
+  rec_write_file (f->input, first);
+  g_strfreev (run_copy_ok (f, TRUE, 5));
+  g_assert_cmpint (g_remove (f->output), ==, 0);
+
+  before_dir = rec_dir_state (f->dir);
+  got = run_copy (f, TRUE, 5, &error);
+  g_assert_null (got);
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_OUTPUT_CHANGED);
+  g_assert_nonnull (strstr (error->message, f->output));
+  after_dir = rec_dir_state (f->dir);
+  g_assert_cmpstr (after_dir, ==, before_dir);
+  g_assert_false (g_file_test (f->output, G_FILE_TEST_EXISTS));
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+
+  ADD ("/files/source/grown", test_source_grown);
+  ADD ("/files/source/truncated", test_source_truncated);
+  ADD ("/files/source/replaced", test_source_replaced);
+  ADD ("/files/source-and-sink/mid-file-failure", test_source_sink_mid_file);
+  ADD ("/files/sink/truncates-uncommitted", test_sink_truncates_uncommitted);
+  ADD ("/files/sink/abort-before-first-snapshot", test_sink_abort_before_first_snapshot);
+  ADD ("/files/sink/shortened", test_sink_shortened);
+  ADD ("/files/sink/deleted", test_sink_deleted);
+
+#undef ADD
+
+  return g_test_run ();
+}
