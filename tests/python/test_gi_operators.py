@@ -213,6 +213,13 @@ def test_step_id_with_a_dot_raises_at_build_time():
     assert info.value.matches(Flow.error_quark(), Flow.Error.INVALID_STEP_ID)
 
 
+def test_bad_dataflow_id_raises_at_once():
+    with pytest.raises(GLib.Error) as info:
+        Flow.Dataflow("a.b")
+    assert info.value.matches(Flow.error_quark(), Flow.Error.INVALID_STEP_ID)
+    assert "a.b" in info.value.message
+
+
 def test_stream_of_another_dataflow_raises_at_build_time():
     a = Flow.Dataflow("a")
     b = Flow.Dataflow("b")

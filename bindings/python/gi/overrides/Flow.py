@@ -765,6 +765,7 @@ class Dataflow(Flow.Dataflow):
         if id is not None:
             kwargs["id"] = id
         super().__init__(**kwargs)
+        _check_flow(self)           # a bad dataflow id raises here
 
     def input(self, step_id, source):
         """Adds an input step reading from ``source``."""
