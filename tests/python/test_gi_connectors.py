@@ -232,3 +232,22 @@ def test_std_out_sink_prints_reprs(capfd):
         "out", Flow.StdOutSink.new())
     Flow.Runner.new(flow).run()
     assert capfd.readouterr().out == "('ALL', 0)\n'text'\n2.5\n[1, 2]\nNone\n"
+
+
+def test_run_can_be_cancelled_from_another_thread():
+    import threading
+    from gi.repository import Gio
+
+    src = Flow.TestingSource([0, 1, 2, 3])
+    src.add_marker(2, Flow.TestingMarker.PAUSE, 30.0)
+    flow = Flow.Dataflow("t")
+    sink = Flow.TestingSink()
+    flow.input("inp", src).output("out", sink)
+    cancellable = Gio.Cancellable()
+    threading.Timer(0.2, cancellable.cancel).start()
+    start = time.monotonic()
+    with pytest.raises(GLib.Error) as info:
+        Flow.Runner.new(flow).run(cancellable)
+    assert info.value.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED)
+    assert time.monotonic() - start < 10
+    assert sink.get_values() == [0, 1]
