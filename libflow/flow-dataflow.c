@@ -269,7 +269,9 @@ flow_dataflow_add_step (FlowDataflow *self,
 
   if (!check_id ("step", step_id, &error))
     {
-      g_prefix_error (&error, "%s '%s': ", flow_op_kind_name (kind), step->full_id);
+      g_autofree char *shown = g_utf8_make_valid (step->full_id, -1);
+
+      g_prefix_error (&error, "%s '%s': ", flow_op_kind_name (kind), shown);
       flow_dataflow_set_error (self, g_steal_pointer (&error));
     }
   else if (g_hash_table_contains (self->ids, step->id))

@@ -333,7 +333,11 @@ append_py_string (GString    *s,
         g_string_append_printf (s, "\\x%02x", c);
       else if (c < 0x80)
         g_string_append_c (s, (char) c);
-      else if (!g_unichar_isprint (c) || g_unichar_type (c) == G_UNICODE_SPACE_SEPARATOR)
+      else if (!g_unichar_isprint (c) ||
+               g_unichar_type (c) == G_UNICODE_SPACE_SEPARATOR ||
+               g_unichar_type (c) == G_UNICODE_LINE_SEPARATOR ||
+               g_unichar_type (c) == G_UNICODE_PARAGRAPH_SEPARATOR ||
+               g_unichar_type (c) == G_UNICODE_PRIVATE_USE)
         {
           if (c <= 0xff)
             g_string_append_printf (s, "\\x%02x", c);

@@ -202,7 +202,7 @@ process_map (FlowNode   *node,
           g_clear_pointer (&result, g_variant_unref);
           return fail_user (node, item, NULL, error, local);
         }
-      flow_batch_push_take (out, NULL, g_variant_ref_sink (result));
+      flow_batch_push_take (out, NULL, g_variant_take_ref (result));
     }
   return flow_node_emit (node, 0, error);
 }
@@ -253,7 +253,7 @@ process_filter_map (FlowNode   *node,
           return fail_user (node, item, NULL, error, local);
         }
       if (result != NULL)
-        flow_batch_push_take (&node->out[0], NULL, g_variant_ref_sink (result));
+        flow_batch_push_take (&node->out[0], NULL, g_variant_take_ref (result));
     }
   return flow_node_emit (node, 0, error);
 }
@@ -301,7 +301,7 @@ process_flat_map (FlowNode   *node,
         return fail_user (node, item, NULL, error, local);
       if (result != NULL)
         {
-          g_variant_ref_sink (result);
+          g_variant_take_ref (result);
           if (!push_array (node, item, NULL, result, error))
             return FALSE;
         }
@@ -457,7 +457,7 @@ process_map_value (FlowNode   *node,
           g_clear_pointer (&result, g_variant_unref);
           return fail_user (node, item, item->key, error, local);
         }
-      flow_batch_push_take (out, g_ref_string_acquire (item->key), g_variant_ref_sink (result));
+      flow_batch_push_take (out, g_ref_string_acquire (item->key), g_variant_take_ref (result));
     }
   return flow_node_emit (node, 0, error);
 }
@@ -508,7 +508,7 @@ process_flat_map_value (FlowNode   *node,
         return fail_user (node, item, item->key, error, local);
       if (result != NULL)
         {
-          g_variant_ref_sink (result);
+          g_variant_take_ref (result);
           if (!push_array (node, NULL, item->key, result, error))
             return FALSE;
         }
@@ -755,7 +755,7 @@ build_state (FlowNode   *node,
       g_prefix_error (&local, "builder: ");
       return fail_user (node, item, item->key, error, local);
     }
-  g_variant_ref_sink (*state);
+  g_variant_take_ref (*state);
   return TRUE;
 }
 
@@ -801,7 +801,7 @@ process_stateful_map (FlowNode   *node,
         }
 
       if (new_state != NULL)
-        g_variant_ref_sink (new_state);
+        g_variant_take_ref (new_state);
       if (st == NULL)
         {
           if (new_state == NULL && !node->exec->track_changes)
@@ -813,7 +813,7 @@ process_stateful_map (FlowNode   *node,
     emit:
       if (emit != NULL)
         {
-          g_variant_ref_sink (emit);
+          g_variant_take_ref (emit);
           if (flat)
             {
               gboolean ok = push_array (node, NULL, item->key, emit, error);
@@ -872,7 +872,7 @@ process_fold (FlowNode   *node,
         }
       if (st == NULL)
         st = state_ensure (node, item->key);
-      state_set (node, item->key, st, g_variant_ref_sink (result));
+      state_set (node, item->key, st, g_variant_take_ref (result));
     }
   return TRUE;
 }
@@ -903,6 +903,10 @@ process_count (FlowNode   *node,
                                  "the key function returned no key");
           return fail_user (node, item, NULL, error, local);
         }
+      if (!g_utf8_validate (key, -1, NULL))
+        return fail_user (node, item, NULL, error,
+                          g_error_new (FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
+                                       "the key function returned a key that is not UTF-8"));
 
       st = state_lookup (node, key);
       if (st != NULL && st->state != NULL)
@@ -937,7 +941,7 @@ compare_key (FlowNode   *node,
       g_clear_pointer (by_value, g_variant_unref);
       return fail_user (node, item, item->key, error, local);
     }
-  g_variant_ref_sink (*by_value);
+  g_variant_take_ref (*by_value);
   return TRUE;
 }
 

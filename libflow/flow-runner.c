@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "flow-store-private.h"
 
@@ -291,11 +292,11 @@ run_close_epoch (FlowRun  *run,
           if (state != NULL && rows != NULL)
             {
               FlowSnapRow row = { node->step->full_id, g_ref_string_new (op->key),
-                                  g_variant_ref_sink (state) };
+                                  g_variant_take_ref (state) };
               g_array_append_val (rows, row);
             }
           else if (state != NULL)
-            g_variant_unref (g_variant_ref_sink (state));
+            g_variant_unref (g_variant_take_ref (state));
         }
     }
 
@@ -318,7 +319,7 @@ run_close_epoch (FlowRun  *run,
           if (state != NULL)
             {
               FlowSnapRow row = { ip->node->step->full_id, g_ref_string_new (ip->key),
-                                  g_variant_ref_sink (state) };
+                                  g_variant_take_ref (state) };
               g_array_append_val (rows, row);
             }
         }
@@ -536,7 +537,7 @@ read_batch (FlowInputPart  *ip,
           *eof = TRUE;
           return TRUE;
         }
-      g_variant_ref_sink (array);
+      g_variant_take_ref (array);
       if (!g_variant_is_of_type (array, G_VARIANT_TYPE_ARRAY))
         {
           g_set_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
@@ -591,6 +592,14 @@ input_dispatch_cb (gpointer data)
         }
       n = batch.len;
       flow_batch_clear (&batch);
+
+      if (run->task != NULL &&
+          g_cancellable_set_error_if_cancelled (g_task_get_cancellable (run->task), &error))
+        {
+          run_fail (run, error);
+          keep = FALSE;
+          break;
+        }
 
       if (eof)
         {
@@ -1426,6 +1435,9 @@ flow_runner_run_async (FlowRunner          *self,
   g_task_set_source_tag (task, flow_runner_run_async);
   g_task_set_name (task, "[libflow] run");
 
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
   if (self->run != NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING,
@@ -1559,11 +1571,64 @@ flow_runner_run (FlowRunner    *self,
 
 typedef struct
 {
-  char   *recovery;
-  double  snapshot;
-  double  backup;
-  int     workers;
+  char     *recovery;
+  double    snapshot;
+  double    backup;
+  int       workers;
+  gboolean  has_snapshot;
+  gboolean  has_backup;
+  gboolean  has_workers;
 } Options;
+
+/* The values are parsed here rather than by G_OPTION_ARG_DOUBLE/INT, so
+ * that every value given (-1 included) is seen and checked: no value is
+ * a "not given" sentinel. */
+static gboolean
+option_cb (const char  *name,
+           const char  *value,
+           gpointer     data,
+           GError     **error)
+{
+  Options *o = data;
+  char *end = NULL;
+
+  if (g_str_equal (name, "-w") || g_str_equal (name, "--workers"))
+    {
+      gint64 workers;
+
+      if (!g_ascii_string_to_signed (value, 10, G_MININT, G_MAXINT, &workers, NULL))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "Cannot parse integer value “%s” for %s", value, name);
+          return FALSE;
+        }
+      o->workers = workers;
+      o->has_workers = TRUE;
+      return TRUE;
+    }
+
+  {
+    double seconds = g_ascii_strtod (value, &end);
+
+    if (*value == '\0' || *end != '\0')
+      {
+        g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                     "Cannot parse double value “%s” for %s", value, name);
+        return FALSE;
+      }
+    if (g_str_equal (name, "-s") || g_str_equal (name, "--snapshot-interval"))
+      {
+        o->snapshot = seconds;
+        o->has_snapshot = TRUE;
+      }
+    else
+      {
+        o->backup = seconds;
+        o->has_backup = TRUE;
+      }
+  }
+  return TRUE;
+}
 
 static GOptionContext *
 options_context (Options *o)
@@ -1571,23 +1636,23 @@ options_context (Options *o)
   GOptionEntry entries[] = {
     { "recovery-directory", 'r', 0, G_OPTION_ARG_FILENAME, &o->recovery,
       "Resume from and snapshot into the recovery partitions in DIR", "DIR" },
-    { "snapshot-interval", 's', 0, G_OPTION_ARG_DOUBLE, &o->snapshot,
+    { "snapshot-interval", 's', 0, G_OPTION_ARG_CALLBACK, (gpointer) option_cb,
       "Close an epoch (and snapshot it) every SECONDS (default 10)", "SECONDS" },
-    { "backup-interval", 'b', 0, G_OPTION_ARG_DOUBLE, &o->backup,
+    { "backup-interval", 'b', 0, G_OPTION_ARG_CALLBACK, (gpointer) option_cb,
       "Keep older snapshots for SECONDS (default 0)", "SECONDS" },
-    { "workers", 'w', 0, G_OPTION_ARG_INT, &o->workers,
+    { "workers", 'w', 0, G_OPTION_ARG_CALLBACK, (gpointer) option_cb,
       "Number of workers (default 1)", "N" },
     G_OPTION_ENTRY_NULL
   };
   GOptionContext *context;
+  GOptionGroup *group;
 
-  o->recovery = NULL;
-  o->snapshot = -1;
-  o->backup = -1;
-  o->workers = -1;
+  memset (o, 0, sizeof *o);
   context = g_option_context_new (NULL);
   g_option_context_set_help_enabled (context, FALSE);
-  g_option_context_add_main_entries (context, entries, NULL);
+  group = g_option_group_new (NULL, NULL, NULL, o, NULL);
+  g_option_group_add_entries (group, entries);
+  g_option_context_set_main_group (context, group);
   return context;
 }
 
@@ -1596,19 +1661,19 @@ options_apply (FlowRunner  *self,
                Options     *o,
                GError     **error)
 {
-  if (o->snapshot != -1 && !(o->snapshot >= 0 && isfinite (o->snapshot)))
+  if (o->has_snapshot && !(o->snapshot >= 0 && isfinite (o->snapshot)))
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
                    "the snapshot interval must be a number of seconds >= 0, not %g", o->snapshot);
       return FALSE;
     }
-  if (o->backup != -1 && !(o->backup >= 0 && isfinite (o->backup)))
+  if (o->has_backup && !(o->backup >= 0 && isfinite (o->backup)))
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
                    "the backup interval must be a number of seconds >= 0, not %g", o->backup);
       return FALSE;
     }
-  if (o->workers != -1 && o->workers < 1)
+  if (o->has_workers && o->workers < 1)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
                    "the number of workers must be at least 1, not %d", o->workers);
@@ -1617,11 +1682,11 @@ options_apply (FlowRunner  *self,
 
   if (o->recovery != NULL)
     flow_runner_set_recovery_directory (self, o->recovery);
-  if (o->snapshot != -1)
+  if (o->has_snapshot)
     flow_runner_set_snapshot_interval (self, o->snapshot);
-  if (o->backup != -1)
+  if (o->has_backup)
     flow_runner_set_backup_interval (self, o->backup);
-  if (o->workers != -1)
+  if (o->has_workers)
     flow_runner_set_workers (self, o->workers);
   return TRUE;
 }
