@@ -215,6 +215,9 @@ flow_dataflow_new (const char *id)
  * flow_dataflow_get_id:
  * @self: a dataflow
  *
+ * Gets the id of the dataflow ([property@Flow.Dataflow:id]): the first
+ * part of the full id of each of its steps.
+ *
  * Returns: the id of the dataflow
  */
 const char *

@@ -7,4 +7,12 @@
 
 #include "flow-error.h"
 
+/**
+ * flow_error_quark:
+ *
+ * Gets the error domain of libflow, %FLOW_ERROR, whose codes are the
+ * [error@Flow.Error] enumeration.
+ *
+ * Returns: the quark of the libflow error domain
+ */
 G_DEFINE_QUARK (flow-error-quark, flow_error)

@@ -460,6 +460,8 @@ flow_file_source_new (const char *path)
  * flow_file_source_get_path:
  * @self: a file source
  *
+ * Gets the path of the file the source reads.
+ *
  * Returns: (type filename): the path of the file
  */
 const char *
@@ -473,6 +475,8 @@ flow_file_source_get_path (FlowFileSource *self)
 /**
  * flow_file_source_get_batch_size:
  * @self: a file source
+ *
+ * Gets [property@Flow.FileSource:batch-size].
  *
  * Returns: the largest number of lines in one batch
  */

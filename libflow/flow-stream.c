@@ -144,6 +144,8 @@ flow_stream_get_port (FlowStream *self)
  * flow_stream_get_dataflow:
  * @self: a stream
  *
+ * Gets the dataflow the stream belongs to.
+ *
  * Returns: (transfer none) (nullable): the dataflow of the stream, or %NULL
  *   if it was finalized
  */
@@ -158,6 +160,9 @@ flow_stream_get_dataflow (FlowStream *self)
 /**
  * flow_stream_get_step_id:
  * @self: a stream
+ *
+ * Gets the full id (`dataflow_id.step_id`) of the step whose output the
+ * stream is.
  *
  * Returns: (nullable): the full id of the step that produces the stream, or
  *   %NULL if its dataflow was finalized

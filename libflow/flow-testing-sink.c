@@ -167,6 +167,8 @@ flow_testing_sink_get_items (FlowTestingSink *self)
  * flow_testing_sink_get_n_items:
  * @self: a testing sink
  *
+ * Counts the items written to the sink so far, by every run.
+ *
  * Returns: the number of items written so far
  */
 guint
@@ -187,6 +189,8 @@ flow_testing_sink_get_n_items (FlowTestingSink *self)
  * @self: a testing sink
  * @position: the index of an item, less than
  *   [method@Flow.TestingSink.get_n_items]
+ *
+ * Gets one of the items written to the sink so far.
  *
  * Returns: (transfer full): the item written at @position
  */

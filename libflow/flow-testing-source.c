@@ -449,6 +449,9 @@ flow_testing_source_new (GVariant *items)
  * flow_testing_source_get_items:
  * @self: a testing source
  *
+ * Gets [property@Flow.TestingSource:items], the array of items the source
+ * emits.
+ *
  * Returns: (transfer none): the array of items
  */
 GVariant *
@@ -462,6 +465,8 @@ flow_testing_source_get_items (FlowTestingSource *self)
 /**
  * flow_testing_source_get_batch_size:
  * @self: a testing source
+ *
+ * Gets [property@Flow.TestingSource:batch-size].
  *
  * Returns: the largest number of items in one batch
  */
