@@ -230,7 +230,17 @@ flow_file_sink_build_part (FlowSink    *sink,
 
   part = g_object_new (FLOW_TYPE_FILE_SINK_PARTITION, NULL);
   part->path = g_strdup (self->path);
-  part->fd = g_open (self->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+  /* Resuming, the file must be there: it holds the output of the epochs
+   * resumed from. */
+  part->fd = g_open (self->path, O_WRONLY | O_CLOEXEC | (resume_state ? 0 : O_CREAT), 0666);
+  if (part->fd < 0 && errno == ENOENT && resume_state != NULL)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_OUTPUT_CHANGED,
+                   "%s was deleted, but it holds the output of the epochs this run resumes "
+                   "from; restore it, or start over with a new recovery directory",
+                   self->path);
+      return NULL;
+    }
   if (part->fd < 0)
     {
       io_error (part, "opening", errno, error);

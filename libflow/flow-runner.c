@@ -95,6 +95,7 @@ typedef struct
   gint64        epoch_usec;
   gint64        epoch_deadline;
   FlowStore    *store;
+  GArray       *initial_rows; /* FlowSnapRow of sinks starting afresh */
   GError       *error;
   gboolean      stopping;   /* no more input is processed */
   gboolean      completed;
@@ -142,6 +143,7 @@ run_unref (FlowRun *run)
 
   run_stop_sources (run);
   g_clear_pointer (&run->store, flow_store_free);
+  g_clear_pointer (&run->initial_rows, g_array_unref);
   g_clear_pointer (&run->exec.nodes, g_ptr_array_unref);
   g_clear_pointer (&run->exec.by_id, g_hash_table_unref);
   g_clear_pointer (&run->inputs, g_ptr_array_unref);
@@ -817,6 +819,31 @@ build_outputs (FlowRun   *run,
       op->fast = flow_sink_partition_get_fast_path (part);
       flow_batch_init (&op->pending);
       g_ptr_array_add (node->outputs, op);
+
+      /* A partition that starts without a resume state must still be
+       * rolled back to where it starts if this execution crashes before
+       * its first commit: its initial state is recorded as of the resume
+       * epoch, when the execution begins. */
+      if (run->initial_rows != NULL &&
+          !g_hash_table_contains (node->resume, keys[i]))
+        {
+          GVariant *state = flow_sink_partition_snapshot (part, &local);
+
+          if (local != NULL)
+            {
+              g_clear_pointer (&state, g_variant_unref);
+              g_prefix_error (&local, "output step '%s' (partition '%s') failed to snapshot: ",
+                              step->full_id, keys[i]);
+              g_propagate_error (error, local);
+              return FALSE;
+            }
+          if (state != NULL)
+            {
+              FlowSnapRow row = { step->full_id, g_ref_string_new (keys[i]),
+                                  g_variant_take_ref (state) };
+              g_array_append_val (run->initial_rows, row);
+            }
+        }
     }
   return TRUE;
 }
@@ -876,12 +903,15 @@ run_start (FlowRun  *run,
       g_debug ("recovery: opened %s in %.3f s; resuming from epoch %" G_GUINT64_FORMAT,
                runner->recovery_directory, (g_get_monotonic_time () - t0) / 1e6, runner->resume_epoch);
       t0 = g_get_monotonic_time ();
-      if (runner->resume_epoch > 0 &&
-          !flow_store_load (run->store, runner->resume_epoch, FALSE, restore_row_cb, run, error))
+      /* Even at epoch 0 there may be rows: the initial state of sinks of an
+       * execution that crashed before its first commit. */
+      if (!flow_store_load (run->store, runner->resume_epoch, FALSE, restore_row_cb, run, error))
         return FALSE;
       g_debug ("recovery: loaded the snapshots in %.3f s", (g_get_monotonic_time () - t0) / 1e6);
 
       exec->track_changes = TRUE;
+      run->initial_rows = g_array_new (FALSE, TRUE, sizeof (FlowSnapRow));
+      g_array_set_clear_func (run->initial_rows, snap_row_clear);
     }
   exec->epoch = runner->resume_epoch + 1;
   runner->epoch = exec->epoch;
@@ -904,6 +934,7 @@ run_start (FlowRun  *run,
 
       if (!flow_store_begin_execution (run->store, flow_id, runner->workers,
                                        (gint64) (runner->backup_interval * G_USEC_PER_SEC),
+                                       run->initial_rows,
                                        exec->context, commit_cb, run, error))
         return FALSE;
       g_debug ("recovery: execution %" G_GUINT64_FORMAT " recorded in %.3f s",

@@ -82,12 +82,14 @@ gboolean    flow_store_load              (FlowStore            *store,
                                           GError              **error);
 
 /* Starts a new execution resuming from the resume epoch: discards what
- * uncommitted epochs left behind, records the execution, and starts the
- * writer thread. Commit callbacks are invoked on @context. */
+ * uncommitted epochs left behind, records the execution and
+ * @initial_rows (FlowSnapRow, may be NULL) as of the resume epoch, and
+ * starts the writer thread. Commit callbacks are invoked on @context. */
 gboolean    flow_store_begin_execution   (FlowStore            *store,
                                           const char           *flow_id,
                                           guint                 worker_count,
                                           gint64                backup_interval_us,
+                                          GArray               *initial_rows,
                                           GMainContext         *context,
                                           FlowStoreCommitFunc   func,
                                           gpointer              user_data,

@@ -1122,6 +1122,7 @@ flow_store_begin_execution (FlowStore            *store,
                             const char           *flow_id,
                             guint                 worker_count,
                             gint64                backup_interval_us,
+                            GArray               *initial_rows,
                             GMainContext         *context,
                             FlowStoreCommitFunc   func,
                             gpointer              user_data,
@@ -1183,6 +1184,33 @@ flow_store_begin_execution (FlowStore            *store,
         }
       sqlite3_bind_text (set_flow, 1, flow_id, -1, SQLITE_STATIC);
       rc = sqlite3_step (set_flow);
+
+      for (guint j = 0; rc == SQLITE_DONE && initial_rows != NULL && j < initial_rows->len; j++)
+        {
+          FlowSnapRow *row = &g_array_index (initial_rows, FlowSnapRow, j);
+          g_autoptr(sqlite3_stmt) insert = NULL;
+          g_autoptr(GBytes) bytes = NULL;
+          gsize size;
+          gconstpointer data;
+
+          if (flow_store_partition_for (store->parts->len, row->step_id, row->key) != i)
+            continue;
+          insert = sql_prepare (p, "INSERT OR REPLACE INTO snaps (step_id, state_key, epoch, ser)"
+                                   " VALUES (?1, ?2, ?3, ?4)", error);
+          if (insert == NULL)
+            {
+              sqlite3_exec (p->db, "ROLLBACK", NULL, NULL, NULL);
+              return FALSE;
+            }
+          bytes = flow_variant_serialize (row->state);
+          data = g_bytes_get_data (bytes, &size);
+          sqlite3_bind_text (insert, 1, row->step_id, -1, SQLITE_STATIC);
+          sqlite3_bind_text (insert, 2, row->key, -1, SQLITE_STATIC);
+          sqlite3_bind_int64 (insert, 3, (sqlite3_int64) resume);
+          sqlite3_bind_blob64 (insert, 4, data ? data : "", size, SQLITE_STATIC);
+          rc = sqlite3_step (insert);
+        }
+
       if (rc != SQLITE_DONE || !sql_exec (p, "COMMIT", error))
         {
           if (rc != SQLITE_DONE)
