@@ -124,20 +124,21 @@ file_size (const char *path)
   return st.st_size;
 }
 
-/* Spawns crash-flow INPUT OUTPUT -r DIR -s 0.02 with standard output to
+/* Spawns crash-flow INPUT OUTPUT -r DIR -s 0.02 -b BACKUP with standard output to
  * @stdout_path (and standard error to @stderr_path). */
 static GPid
 spawn_flow (Crash      *c,
             const char *output,
             const char *dir,
             guint       batch,
+            const char *backup,
             const char *stdout_path,
             const char *stderr_path)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *batch_s = g_strdup_printf ("%u", batch);
   g_auto(GStrv) envp = g_environ_setenv (g_get_environ (), "CRASH_FLOW_BATCH", batch_s, TRUE);
-  const char *argv[] = { c->program, c->input, output, "-r", dir, "-s", "0.02", NULL };
+  const char *argv[] = { c->program, c->input, output, "-r", dir, "-s", "0.02", "-b", backup, NULL };
   int out_fd = g_open (stdout_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int err_fd = g_open (stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   GPid pid = 0;
@@ -260,6 +261,11 @@ committed (const char *dir,
 }
 
 static const guint batch_sizes[] = { 1, 7, 64, 1000 };
+/* Backup intervals: mostly none, sometimes about an epoch or two (so
+ * garbage collection runs on a time horizon), sometimes longer than the
+ * test. */
+static const char *backups[] = { "0", "0", "0.03", "3600" };
+#define DRAW(rand, array) (array[g_rand_int_range (rand, 0, G_N_ELEMENTS (array))])
 
 /* Where attempt @k of @n is killed: a point of the expected output,
  * stratified so the kills spread over the whole run, or (one time in
@@ -332,7 +338,7 @@ test_crash_file_sink (void)
   ref_work = g_build_filename (c.work, "ref", NULL);
   g_assert_cmpint (g_mkdir (ref_work, 0755), ==, 0);
   ref_out = g_build_filename (ref_work, "out.txt", NULL);
-  wait_exit (spawn_flow (&c, ref_out, ref_dir, 1000, log, err_log), err_log);
+  wait_exit (spawn_flow (&c, ref_out, ref_dir, 1000, "0", log, err_log), err_log);
   ref_text = rec_read_file (ref_out);
   assert_same_lines ("the uninterrupted run's output", ref_text, c.expected);
   ref_states = rec_show_states (ref_dir);
@@ -343,12 +349,13 @@ test_crash_file_sink (void)
   out = g_build_filename (c.work, "out.txt", NULL);
   while (kills < c.kills && attempts < 3 * c.kills)
     {
-      guint batch = batch_sizes[g_rand_int_range (rand, 0, G_N_ELEMENTS (batch_sizes))];
+      guint batch = DRAW (rand, batch_sizes);
+      const char *backup = DRAW (rand, backups);
       gint64 target, early;
       GPid pid;
 
       draw_kill (rand, kills, c.kills, c.expected_len, &target, &early);
-      pid = spawn_flow (&c, out, dir, batch, log, err_log);
+      pid = spawn_flow (&c, out, dir, batch, backup, log, err_log);
       attempts++;
       if (kill_at (pid, out, target, early, rand, err_log))
         kills++;
@@ -389,7 +396,7 @@ test_crash_file_sink (void)
     }
 
   /* The last run completes. */
-  wait_exit (spawn_flow (&c, out, dir, 64, log, err_log), err_log);
+  wait_exit (spawn_flow (&c, out, dir, 64, "0", log, err_log), err_log);
   attempts++;
 
   out_text = rec_read_file (out);
@@ -470,7 +477,7 @@ test_crash_stdout (void)
   seen = g_new0 (guint8, c.lines);
 
   ref_dir = rec_init_dir (c.partitions);
-  wait_exit (spawn_flow (&c, "-", ref_dir, 1000, log, err_log), err_log);
+  wait_exit (spawn_flow (&c, "-", ref_dir, 1000, "0", log, err_log), err_log);
   ref_text = rec_read_file (log);
   assert_same_lines ("the uninterrupted run's standard output", ref_text, c.expected);
   ref_states = rec_show_states (ref_dir);
@@ -478,7 +485,8 @@ test_crash_stdout (void)
   dir = rec_init_dir (c.partitions);
   while (!done)
     {
-      guint batch = batch_sizes[g_rand_int_range (rand, 0, G_N_ELEMENTS (batch_sizes))];
+      guint batch = DRAW (rand, batch_sizes);
+      const char *backup = DRAW (rand, backups);
       gboolean last = kills >= c.kills || attempts >= 3 * c.kills;
       gboolean killed = FALSE;
       g_autofree char *text = NULL;
@@ -490,7 +498,7 @@ test_crash_stdout (void)
       /* The watched file is this attempt's output, which starts at the
        * committed line. */
       target = MAX (0, target - (gint64) c.line_offset[from]);
-      pid = spawn_flow (&c, "-", dir, batch, log, err_log);
+      pid = spawn_flow (&c, "-", dir, batch, backup, log, err_log);
       attempts++;
       if (last)
         wait_exit (pid, err_log);
