@@ -580,3 +580,33 @@ def test_sink_partition_failure_stops_the_run():
     with pytest.raises(Boom, match="cannot write") as info:
         Flow.Runner.new(flow).run()
     assert "t.out" in info.value.__notes__[0]
+
+
+def test_batch_is_a_lazy_read_only_sequence():
+    kept = []
+
+    class Sink(Flow.Sink):
+        def do_build_part(self, step_id, part_key, resume_state):
+            def write_batch(items):
+                assert isinstance(items, _native.Batch)
+                assert len(items) == 4
+                assert items[0] == ("k", 0) and items[-1] == ("k", [3])
+                assert items[1:3] == [("k", 1.5), ("k", "two")]
+                assert items[::-2] == [("k", [3]), ("k", 1.5)]
+                assert list(items) == [("k", 0), ("k", 1.5), ("k", "two"), ("k", [3])]
+                assert repr(items).startswith("Batch([('k', 0)")
+                with pytest.raises(IndexError):
+                    items[4]
+                with pytest.raises(TypeError):
+                    items["x"]
+                kept.append(items)  # kept beyond write_batch
+            return _native.sink_partition(write_batch)
+
+    flow = Flow.Dataflow("t")
+    s = flow.input("inp", Flow.TestingSource([0, 1.5, "two", [3]], batch_size=4))
+    _native.key_on(s, "k", lambda x: "k").output("out", Sink())
+    assert _native.run(Flow.Runner.new(flow))
+    del flow
+    gc.collect()
+    # Still valid after the run and the dataflow are gone.
+    assert list(kept[0]) == [("k", 0), ("k", 1.5), ("k", "two"), ("k", [3])]

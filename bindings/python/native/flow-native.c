@@ -60,6 +60,54 @@ static PyObject *pending_exception;  /* raised by a Python function, not taken y
 
 static GVariant *py_to_variant (PyObject *obj);
 
+/* Shared serialised data for the commonest scalars. g_variant_new_int64()
+ * allocates a GVariant, a GBytes and its 8 bytes; a variant over a cached
+ * GBytes only allocates the GVariant (and frees only it). The GBytes are
+ * made on first use (with the GIL held) and kept for the process. */
+#define SMALL_INT_MIN (-1024)
+#define SMALL_INT_MAX 16383
+static gint64 small_int_data[SMALL_INT_MAX - SMALL_INT_MIN + 1];
+static GBytes *small_int_bytes[SMALL_INT_MAX - SMALL_INT_MIN + 1];
+static const guint8 bool_data[2] = { 0, 1 };
+static GBytes *bool_bytes[2];
+static GBytes *nothing_bytes;
+
+static GVariant *
+int64_variant (gint64 value)
+{
+  GBytes **bytes;
+
+  if (value < SMALL_INT_MIN || value > SMALL_INT_MAX)
+    return g_variant_new_int64 (value);
+  bytes = &small_int_bytes[value - SMALL_INT_MIN];
+  if (G_UNLIKELY (*bytes == NULL))
+    {
+      small_int_data[value - SMALL_INT_MIN] = value;  /* serialised: native order */
+      *bytes = g_bytes_new_static (&small_int_data[value - SMALL_INT_MIN], sizeof (gint64));
+    }
+  return g_variant_new_from_bytes (G_VARIANT_TYPE_INT64, *bytes, TRUE);
+}
+
+static GVariant *
+boolean_variant (gboolean value)
+{
+  GBytes **bytes = &bool_bytes[value ? 1 : 0];
+
+  if (G_UNLIKELY (*bytes == NULL))
+    *bytes = g_bytes_new_static (&bool_data[value ? 1 : 0], 1);
+  return g_variant_new_from_bytes (G_VARIANT_TYPE_BOOLEAN, *bytes, TRUE);
+}
+
+/* Python's None: the `mv` nothing of flow_item_new_none(), whose
+ * serialised form is empty. */
+static GVariant *
+none_variant (void)
+{
+  if (G_UNLIKELY (nothing_bytes == NULL))
+    nothing_bytes = g_bytes_new_static ("", 0);
+  return g_variant_new_from_bytes ((const GVariantType *) "mv", nothing_bytes, TRUE);
+}
+
 static gboolean
 ensure_pickle (void)
 {
@@ -289,7 +337,7 @@ long_to_variant (PyObject *obj)
 
   if (!int64_of (obj, &value))
     return pickle_to_variant (obj);
-  return g_variant_new_int64 (value);
+  return int64_variant (value);
 }
 
 static void
@@ -532,11 +580,11 @@ py_to_variant (PyObject *obj)
   if (type == &PyFloat_Type)
     return g_variant_new_double (PyFloat_AS_DOUBLE (obj));
   if (obj == Py_None)
-    return flow_item_new_none ();
+    return none_variant ();
   if (type == &PyTuple_Type)
     return tuple_to_variant (obj);
   if (type == &PyBool_Type)
-    return g_variant_new_boolean (obj == Py_True);
+    return boolean_variant (obj == Py_True);
   if (type == &PyList_Type)
     return sequence_to_av (obj);
   if (type == &PyDict_Type)
@@ -806,7 +854,11 @@ variant_to_py (GVariant *v)
   switch (g_variant_classify (v))
     {
     case G_VARIANT_CLASS_INT64:
-      return PyLong_FromLongLong (g_variant_get_int64 (v));
+      {
+        /* g_variant_get_int64() without its second type check */
+        const gint64 *data = g_variant_get_data (v);
+        return PyLong_FromLongLong (data != NULL ? *data : 0);
+      }
     case G_VARIANT_CLASS_STRING:
     case G_VARIANT_CLASS_OBJECT_PATH:
     case G_VARIANT_CLASS_SIGNATURE:
@@ -816,7 +868,10 @@ variant_to_py (GVariant *v)
         return PyUnicode_FromStringAndSize (str, (Py_ssize_t) len);
       }
     case G_VARIANT_CLASS_DOUBLE:
-      return PyFloat_FromDouble (g_variant_get_double (v));
+      {
+        const gdouble *data = g_variant_get_data (v);
+        return PyFloat_FromDouble (data != NULL ? *data : 0.0);
+      }
     case G_VARIANT_CLASS_BOOLEAN:
       return PyBool_FromLong (g_variant_get_boolean (v));
     case G_VARIANT_CLASS_BYTE:
@@ -1530,6 +1585,142 @@ native_take_pending_exception (PyObject *self,
  * Python values in C and calls one Python function per batch.
  * ------------------------------------------------------------------------ */
 
+/* flow._native.Batch: the items of one batch as a read-only sequence of
+ * plain Python values, converted when they are read. A sink that only
+ * counts (len()) converts nothing; one that reads every item pays what an
+ * eager list would. It holds its own references to the items, so it stays
+ * valid after write_batch() returned. */
+typedef struct
+{
+  PyObject_HEAD
+  GPtrArray *items;  /* GVariant*, a reference of our own */
+} BatchObject;
+
+static Py_ssize_t
+batch_length (PyObject *self)
+{
+  return (Py_ssize_t) ((BatchObject *) self)->items->len;
+}
+
+static PyObject *
+batch_item (PyObject   *self,
+            Py_ssize_t  i)
+{
+  GPtrArray *items = ((BatchObject *) self)->items;
+
+  if (i < 0 || (gsize) i >= items->len)
+    {
+      PyErr_SetString (PyExc_IndexError, "batch index out of range");
+      return NULL;
+    }
+  return variant_to_py (g_ptr_array_index (items, i));
+}
+
+static PyObject *
+batch_subscript (PyObject *self,
+                 PyObject *key)
+{
+  Py_ssize_t len = batch_length (self);
+
+  if (PyIndex_Check (key))
+    {
+      Py_ssize_t i = PyNumber_AsSsize_t (key, PyExc_IndexError);
+      if (i == -1 && PyErr_Occurred ())
+        return NULL;
+      return batch_item (self, i < 0 ? i + len : i);
+    }
+  if (PySlice_Check (key))
+    {
+      Py_ssize_t start, stop, step, n;
+      PyObject *list;
+
+      if (PySlice_Unpack (key, &start, &stop, &step) < 0)
+        return NULL;
+      n = PySlice_AdjustIndices (len, &start, &stop, step);
+      list = PyList_New (n);
+      for (Py_ssize_t i = 0; list != NULL && i < n; i++)
+        {
+          PyObject *value = batch_item (self, start + i * step);
+          if (value == NULL)
+            Py_CLEAR (list);
+          else
+            PyList_SET_ITEM (list, i, value);
+        }
+      return list;
+    }
+  PyErr_Format (PyExc_TypeError, "batch indices must be integers or slices, not %.200s",
+                Py_TYPE (key)->tp_name);
+  return NULL;
+}
+
+static PyObject *
+batch_repr (PyObject *self)
+{
+  PyObject *list = PySequence_List (self), *repr;
+
+  if (list == NULL)
+    return NULL;
+  repr = PyUnicode_FromFormat ("Batch(%R)", list);
+  Py_DECREF (list);
+  return repr;
+}
+
+static void
+batch_dealloc (PyObject *self)
+{
+  g_clear_pointer (&((BatchObject *) self)->items, g_ptr_array_unref);
+  Py_TYPE (self)->tp_free (self);
+}
+
+static PySequenceMethods batch_as_sequence = {
+  .sq_length = batch_length,
+  .sq_item = batch_item,
+};
+
+static PyMappingMethods batch_as_mapping = {
+  .mp_length = batch_length,
+  .mp_subscript = batch_subscript,
+};
+
+static PyTypeObject BatchType = {
+  PyVarObject_HEAD_INIT (NULL, 0)
+  .tp_name = "flow._native.Batch",
+  .tp_basicsize = sizeof (BatchObject),
+  .tp_dealloc = batch_dealloc,
+  .tp_repr = batch_repr,
+  .tp_as_sequence = &batch_as_sequence,
+  .tp_as_mapping = &batch_as_mapping,
+  .tp_flags = Py_TPFLAGS_DEFAULT,
+  .tp_doc = "The items of a batch given to a sink_partition()'s write_batch: a\n"
+            "read-only sequence of plain Python values, converted as they are read.",
+};
+
+static PyObject *
+batch_new (GPtrArray *items)
+{
+  BatchObject *self = PyObject_New (BatchObject, &BatchType);
+
+  if (self == NULL)
+    return NULL;
+  self->items = g_ptr_array_ref (items);
+  return (PyObject *) self;
+}
+
+/* Gives the batch its own array of its own references when Python code
+ * kept it beyond write_batch(): the caller's array is the caller's. */
+static void
+batch_detach (PyObject *self)
+{
+  BatchObject *batch = (BatchObject *) self;
+  GPtrArray *copy;
+
+  copy = g_ptr_array_new_full (batch->items->len, (GDestroyNotify) g_variant_unref);
+  for (guint i = 0; i < batch->items->len; i++)
+    g_ptr_array_add (copy, g_variant_ref (g_ptr_array_index (batch->items, i)));
+  g_ptr_array_unref (batch->items);
+  batch->items = copy;
+}
+
 typedef struct
 {
   FlowSinkPartition parent_instance;
@@ -1554,21 +1745,15 @@ native_sink_partition_write_batch (FlowSinkPartition  *part,
 {
   NativeSinkPartition *self = (NativeSinkPartition *) part;
   PyGILState_STATE gil = PyGILState_Ensure ();
-  PyObject *list = PyList_New ((Py_ssize_t) items->len);
+  PyObject *batch = batch_new (items);
   PyObject *ret = NULL;
 
-  for (guint i = 0; list != NULL && i < items->len; i++)
+  if (batch != NULL)
     {
-      PyObject *value = variant_to_py (g_ptr_array_index (items, i));
-      if (value == NULL)
-        Py_CLEAR (list);
-      else
-        PyList_SET_ITEM (list, (Py_ssize_t) i, value);
-    }
-  if (list != NULL)
-    {
-      ret = PyObject_CallOneArg (self->write_batch, list);
-      Py_DECREF (list);
+      ret = PyObject_CallOneArg (self->write_batch, batch);
+      if (Py_REFCNT (batch) > 1)
+        batch_detach (batch);
+      Py_DECREF (batch);
     }
   if (ret == NULL)
     fail_from_python (error);
@@ -1870,8 +2055,9 @@ static PyMethodDef native_methods[] = {
   { "sink_partition", (PyCFunction) (void (*) (void)) native_sink_partition, METH_VARARGS | METH_KEYWORDS,
     OP_DOC ("sink_partition(write_batch, snapshot=None, close=None)",
             "Makes a Flow.SinkPartition (for a Flow.Sink's do_build_part to return) that\n"
-            "calls write_batch(items) once per batch with a list of plain Python values\n"
-            "(converted in C, as from_variant does), snapshot() -> value or None, and\n"
+            "calls write_batch(items) once per batch, items being a Batch: a read-only\n"
+            "sequence of plain Python values, converted in C as from_variant does when\n"
+            "they are read (len() converts nothing); snapshot() -> value or None, and\n"
             "close(). An exception fails the output step, as in the operators.") },
   { "run", (PyCFunction) (void (*) (void)) native_run, METH_VARARGS | METH_KEYWORDS,
     OP_DOC ("run(runner, cancellable=None)",
@@ -1914,9 +2100,16 @@ PyInit__native (void)
   if (!ensure_variant_class ())
     return NULL;
 
+  if (PyType_Ready (&BatchType) < 0)
+    return NULL;
   module = PyModule_Create (&native_module);
   if (module == NULL)
     return NULL;
+  if (PyModule_AddObjectRef (module, "Batch", (PyObject *) &BatchType) < 0)
+    {
+      Py_DECREF (module);
+      return NULL;
+    }
   if (PyModule_AddIntConstant (module, "ABI_VERSION", 1) < 0)
     {
       Py_DECREF (module);
