@@ -5,7 +5,9 @@
  *                                             key, to the file OUTPUT
  *   crash-flow INPUT - [RUNNER OPTIONS]       the same to standard output
  *
- * Environment: CRASH_FLOW_BATCH sets the file source's batch size.
+ * Environment: CRASH_FLOW_BATCH sets the file source's batch size;
+ * CRASH_FLOW_DISCARD=N makes every line n with n % N == 0 discard the
+ * state of its key (a tombstone) and emit -1.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -37,6 +39,8 @@ zero (gpointer   user_data,
   return g_variant_new_int64 (0);
 }
 
+static guint64 discard_every;
+
 static GVariant *
 add (GVariant  *sum,
      GVariant  *line,
@@ -49,6 +53,11 @@ add (GVariant  *sum,
 
   if (!g_ascii_string_to_unsigned (g_variant_get_string (line, NULL), 10, 0, G_MAXINT32, &n, error))
     return NULL;
+  if (discard_every > 0 && n % discard_every == 0)
+    {
+      *emit = g_variant_new_int64 (-1);
+      return NULL;
+    }
   updated = g_variant_get_int64 (sum) + (gint64) n;
   *emit = g_variant_new_int64 (updated);
   return g_variant_new_int64 (updated);
@@ -63,6 +72,7 @@ main (int    argc,
   g_autoptr(FlowSink) sink = NULL;
   g_autoptr(FlowRunner) runner = NULL;
   const char *batch = g_getenv ("CRASH_FLOW_BATCH");
+  const char *discard = g_getenv ("CRASH_FLOW_DISCARD");
   FlowStream *lines, *keyed, *sums;
 
   if (argc < 3)
@@ -71,6 +81,8 @@ main (int    argc,
       return 2;
     }
 
+  if (discard != NULL)
+    discard_every = g_ascii_strtoull (discard, NULL, 10);
   source = flow_file_source_new (argv[1]);
   if (batch != NULL)
     flow_file_source_set_batch_size (source, (guint) atoi (batch));

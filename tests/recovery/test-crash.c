@@ -37,6 +37,7 @@
 typedef struct
 {
   guint64  seed;
+  guint    discard;       /* every this many lines discards a key (0: never) */
   guint    kills;
   guint    lines;
   guint    partitions;
@@ -77,8 +78,9 @@ crash_init (Crash *c)
   else
     c->program = g_test_build_filename (G_TEST_BUILT, "recovery", "crash-flow", NULL);
   g_assert_true (g_file_test (c->program, G_FILE_TEST_IS_EXECUTABLE));
-  g_test_message ("seed %" G_GUINT64_FORMAT ", %u kills, %u lines, %u partitions",
-                  c->seed, c->kills, c->lines, c->partitions);
+  g_test_message ("seed %" G_GUINT64_FORMAT ", %u kills, %u lines, %u partitions, "
+                  "discarding a key every %u lines", c->seed, c->kills, c->lines, c->partitions,
+                  c->discard);
 
   c->work = rec_tmpdir ();
   c->input = g_build_filename (c->work, "input.txt", NULL);
@@ -91,8 +93,14 @@ crash_init (Crash *c)
       guint k = n % N_KEYS;
 
       g_string_append_printf (input, "%u\n", n);
-      sums[k] += n;
       c->line_offset[n - 1] = expected->len;
+      if (c->discard > 0 && n % c->discard == 0)
+        {
+          sums[k] = 0;
+          g_string_append_printf (expected, "('k%02u', -1)\n", k);
+          continue;
+        }
+      sums[k] += n;
       g_string_append_printf (expected, "('k%02u', %" G_GINT64_FORMAT ")\n", k, sums[k]);
     }
   c->line_offset[c->lines] = expected->len;
@@ -137,11 +145,16 @@ spawn_flow (Crash      *c,
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *batch_s = g_strdup_printf ("%u", batch);
+  g_autofree char *discard_s = g_strdup_printf ("%u", c->discard);
   g_auto(GStrv) envp = g_environ_setenv (g_get_environ (), "CRASH_FLOW_BATCH", batch_s, TRUE);
   const char *argv[] = { c->program, c->input, output, "-r", dir, "-s", "0.02", "-b", backup, NULL };
-  int out_fd = g_open (stdout_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  int err_fd = g_open (stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int out_fd;
+  int err_fd;
   GPid pid = 0;
+
+  envp = g_environ_setenv (envp, "CRASH_FLOW_DISCARD", discard_s, TRUE);
+  out_fd = g_open (stdout_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  err_fd = g_open (stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
   g_assert_cmpint (out_fd, >=, 0);
   g_assert_cmpint (err_fd, >=, 0);
@@ -284,6 +297,19 @@ draw_kill (GRand  *rand,
   *target = (gint64) (where * total);
 }
 
+/* The states `flow-recovery show` prints, without the count of discarded
+ * keys it does not show: how many tombstones are still there depends on
+ * when garbage collection ran, not on the state. */
+static char *
+final_states (const char *dir)
+{
+  g_autofree char *states = rec_show_states (dir);
+  g_autoptr(GRegex) discarded = g_regex_new ("^  \\([0-9]+ discarded keys? not shown\\)\n",
+                                             G_REGEX_MULTILINE, 0, NULL);
+
+  return g_regex_replace_literal (discarded, states, -1, 0, "", 0, NULL);
+}
+
 /* Compares two texts line by line, reporting the first difference. */
 static void
 assert_same_lines (const char *what,
@@ -309,7 +335,7 @@ assert_same_lines (const char *what,
  * ------------------------------------------------------------------------ */
 
 static void
-test_crash_file_sink (void)
+test_crash_file_sink (gconstpointer data)
 {
   Crash c = { 0 };
   g_autoptr(GRand) rand = NULL;
@@ -328,6 +354,7 @@ test_crash_file_sink (void)
   guint64 lines = 0, prev_lines = 0, written = 0;
   gint64 start = g_get_monotonic_time ();
 
+  c.discard = GPOINTER_TO_UINT (data);
   crash_init (&c);
   rand = g_rand_new_with_seed ((guint32) c.seed);
   log = g_build_filename (c.work, "stdout.txt", NULL);
@@ -341,7 +368,7 @@ test_crash_file_sink (void)
   wait_exit (spawn_flow (&c, ref_out, ref_dir, 1000, "0", log, err_log), err_log);
   ref_text = rec_read_file (ref_out);
   assert_same_lines ("the uninterrupted run's output", ref_text, c.expected);
-  ref_states = rec_show_states (ref_dir);
+  ref_states = final_states (ref_dir);
   g_test_message ("uninterrupted run: %.2f s", (g_get_monotonic_time () - start) / 1e6);
 
   /* Killed and resumed. */
@@ -401,7 +428,7 @@ test_crash_file_sink (void)
 
   out_text = rec_read_file (out);
   assert_same_lines ("the output of the killed and resumed runs", out_text, ref_text);
-  states = rec_show_states (dir);
+  states = final_states (dir);
   g_assert_cmpstr (states, ==, ref_states);
 
   g_test_message ("FileSink: %u kills (%u between the commits of two partitions), %u runs, "
@@ -453,7 +480,7 @@ check_attempt (Crash      *c,
 }
 
 static void
-test_crash_stdout (void)
+test_crash_stdout (gconstpointer data)
 {
   Crash c = { 0 };
   g_autoptr(GRand) rand = NULL;
@@ -470,6 +497,7 @@ test_crash_stdout (void)
   gboolean done = FALSE;
   gint64 start = g_get_monotonic_time ();
 
+  c.discard = GPOINTER_TO_UINT (data);
   crash_init (&c);
   rand = g_rand_new_with_seed ((guint32) c.seed ^ 0x5eed);
   log = g_build_filename (c.work, "stdout.txt", NULL);
@@ -480,7 +508,7 @@ test_crash_stdout (void)
   wait_exit (spawn_flow (&c, "-", ref_dir, 1000, "0", log, err_log), err_log);
   ref_text = rec_read_file (log);
   assert_same_lines ("the uninterrupted run's standard output", ref_text, c.expected);
-  ref_states = rec_show_states (ref_dir);
+  ref_states = final_states (ref_dir);
 
   dir = rec_init_dir (c.partitions);
   while (!done)
@@ -535,7 +563,7 @@ test_crash_stdout (void)
     if (seen[i] == 0)
       g_error ("line %u of the expected output was never printed", i + 1);
 
-  states = rec_show_states (dir);
+  states = final_states (dir);
   g_assert_cmpstr (states, ==, ref_states);
 
   g_test_message ("stdout: %u kills (%u between the commits of two partitions), %u runs, "
@@ -556,8 +584,11 @@ main (int    argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/crash/file-sink", test_crash_file_sink);
-  g_test_add_func ("/crash/stdout", test_crash_stdout);
+  g_test_add_data_func ("/crash/file-sink", GUINT_TO_POINTER (0), test_crash_file_sink);
+  g_test_add_data_func ("/crash/stdout", GUINT_TO_POINTER (0), test_crash_stdout);
+  /* Every 7th line discards its key's state: tombstones, and garbage
+   * collection of them, under the kills. */
+  g_test_add_data_func ("/crash/discarding/file-sink", GUINT_TO_POINTER (7), test_crash_file_sink);
 
   return g_test_run ();
 }
