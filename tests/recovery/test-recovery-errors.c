@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
+#include <sys/wait.h>
 
 #include "recovery-common.h"
 
@@ -179,6 +180,13 @@ test_init_missing_dir (void)
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, dir));
   g_clear_error (&error);
+  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  status = rec_tool (&out, &err, "show", dir, NULL);
+  g_assert_cmpint (status, !=, 0);
+  g_assert_nonnull (strstr (err, dir));
   g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
 
   /* Running against it does not create it either. */
@@ -516,6 +524,46 @@ test_corrupt_state (void)
   rec_rm_rf (dir);
 }
 
+/* A flow program (run_with_args) against a bad directory exits non-zero
+ * with the message, and changes nothing; the crash test's flow is one. */
+static void
+test_flow_program (void)
+{
+  g_autofree char *program = g_test_build_filename (G_TEST_BUILT, "recovery", "crash-flow", NULL);
+  g_autofree char *dir = rec_init_dir (3);
+  g_autofree char *work = rec_tmpdir ();
+  g_autofree char *input = g_build_filename (work, "input.txt", NULL);
+  g_autofree char *output = g_build_filename (work, "output.txt", NULL);
+  g_autofree char *part2 = rec_part_path (dir, 2);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { program, input, output, "-r", dir, "-s", "0", NULL };
+  int status = 0;
+
+  rec_write_file (input, "1\n2\n3\n");
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (g_remove (part2), ==, 0);
+  before = rec_dir_state (dir);
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+  g_assert_nonnull (strstr (err, "part-2.sqlite3"));
+  after = rec_dir_state (dir);
+  g_assert_cmpstr (after, ==, before);
+
+  rec_rm_rf (dir);
+  rec_rm_rf (work);
+}
+
 /* ------------------------------------------------------------------------
  * Older copies of a partition
  * ------------------------------------------------------------------------ */
@@ -718,6 +766,7 @@ main (int    argc,
   g_test_add_func ("/errors/run/corrupt-truncated", test_corrupt_truncated);
   g_test_add_func ("/errors/run/corrupt-not-libflow", test_corrupt_not_libflow);
   g_test_add_func ("/errors/run/corrupt-state", test_corrupt_state);
+  g_test_add_func ("/errors/run/flow-program", test_flow_program);
   g_test_add_func ("/errors/run/too-old", test_too_old);
   g_test_add_func ("/errors/run/older-copy-within-backup", test_older_copy_within_backup);
   g_test_add_func ("/errors/show", test_show);
