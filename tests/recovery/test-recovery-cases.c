@@ -590,6 +590,64 @@ test_collect_deadline (void)
   rec_rm_rf (dir);
 }
 
+static gboolean
+record_time (const char  *step_id,
+             GVariant    *item,
+             gpointer     user_data,
+             GError     **error)
+{
+  g_array_append_vals (user_data, (gint64[]) { g_get_monotonic_time () }, 1);
+  return TRUE;
+}
+
+/* A collect list pending at a crash keeps its deadline when the resumed
+ * run starts before it: it is emitted at the deadline set when its first
+ * item came, not a whole timeout after the resume. */
+static void
+test_collect_deadline_kept (void)
+{
+  static const gint64 values[] = { 1, 2, 3 };
+  g_autofree char *dir = rec_init_dir (1);
+  g_autoptr(FlowTestingSource) source = flow_testing_source_new (int_array (values, 3));
+  g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
+  g_autoptr(FlowDataflow) flow = flow_dataflow_new ("collect");
+  g_autoptr(GArray) times = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) got = NULL;
+  gint64 start, emitted;
+  FlowStream *s;
+
+  flow_testing_source_add_marker (source, 2, FLOW_TESTING_MARKER_ABORT, 0);
+  flow_testing_source_add_marker (source, 2, FLOW_TESTING_MARKER_PAUSE, 3.0);
+  s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
+  s = flow_stream_key_on (s, "key", key_all, NULL, NULL);
+  s = flow_stream_collect (s, "collect", 2.0, 0);
+  s = flow_stream_inspect (s, "when", record_time, times, NULL);
+  flow_stream_output (s, "out", FLOW_SINK (sink));
+
+  /* The list [1, 2] is due 2 s after start. */
+  start = g_get_monotonic_time ();
+  g_assert_false (rec_run (flow, dir, 0, 0, NULL, &error));
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_ABORTED);
+  g_clear_error (&error);
+  g_assert_cmpuint (times->len, ==, 0);
+
+  /* Resumed 1 s after start: still due at 2 s, not at 3 s. */
+  g_usleep (G_USEC_PER_SEC - (g_get_monotonic_time () - start));
+  rec_run (flow, dir, 0, 0, NULL, &error);
+  g_assert_no_error (error);
+  got = rec_sink_reprs (sink);
+  g_assert_cmpuint (g_strv_length (got), ==, 2);
+  g_assert_cmpstr (got[0], ==, "('ALL', [1, 2])");
+  g_assert_cmpstr (got[1], ==, "('ALL', [3])");
+  emitted = g_array_index (times, gint64, 0) - start;
+  g_test_message ("[1, 2] emitted %.2f s after the first run started", emitted / 1e6);
+  g_assert_cmpint (emitted, >=, 1900 * 1000);
+  g_assert_cmpint (emitted, <, 2600 * 1000);
+
+  rec_rm_rf (dir);
+}
+
 /* ------------------------------------------------------------------------
  * Tombstones
  * ------------------------------------------------------------------------ */
@@ -963,6 +1021,7 @@ main (int    argc,
   g_test_add_func ("/recovery/snapshot-interval-zero/subprocess", test_interval_zero_subprocess);
   g_test_add_func ("/recovery/operators/all-stateful", test_stateful_operators);
   g_test_add_func ("/recovery/operators/collect-deadline", test_collect_deadline);
+  g_test_add_func ("/recovery/operators/collect-deadline-kept", test_collect_deadline_kept);
   g_test_add_func ("/recovery/tombstones", test_tombstones);
   g_test_add_func ("/recovery/backup/keeps-older-snapshots", test_backup_keeps);
   g_test_add_func ("/recovery/backup/zero-collects", test_backup_zero_collects);
