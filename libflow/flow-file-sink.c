@@ -387,6 +387,8 @@ flow_file_sink_new (const char *path)
  * flow_file_sink_get_path:
  * @self: a file sink
  *
+ * Gets the path of the file the sink writes.
+ *
  * Returns: (type filename): the path of the file
  */
 const char *

@@ -1239,6 +1239,8 @@ flow_runner_new (FlowDataflow *dataflow)
  * flow_runner_get_dataflow:
  * @self: a runner
  *
+ * Gets the dataflow the runner runs ([property@Flow.Runner:dataflow]).
+ *
  * Returns: (transfer none): the dataflow
  */
 FlowDataflow *
@@ -1252,6 +1254,8 @@ flow_runner_get_dataflow (FlowRunner *self)
 /**
  * flow_runner_get_recovery_directory:
  * @self: a runner
+ *
+ * Gets [property@Flow.Runner:recovery-directory].
  *
  * Returns: (nullable) (type filename): the recovery directory, or %NULL
  */
@@ -1289,6 +1293,8 @@ flow_runner_set_recovery_directory (FlowRunner *self,
  * flow_runner_get_snapshot_interval:
  * @self: a runner
  *
+ * Gets [property@Flow.Runner:snapshot-interval].
+ *
  * Returns: the epoch length, in seconds
  */
 double
@@ -1324,6 +1330,8 @@ flow_runner_set_snapshot_interval (FlowRunner *self,
  * flow_runner_get_backup_interval:
  * @self: a runner
  *
+ * Gets [property@Flow.Runner:backup-interval].
+ *
  * Returns: how long older snapshots are kept, in seconds
  */
 double
@@ -1358,6 +1366,8 @@ flow_runner_set_backup_interval (FlowRunner *self,
 /**
  * flow_runner_get_workers:
  * @self: a runner
+ *
+ * Gets [property@Flow.Runner:workers].
  *
  * Returns: the number of workers
  */
@@ -1395,6 +1405,8 @@ flow_runner_set_workers (FlowRunner *self,
  * flow_runner_get_epoch:
  * @self: a runner
  *
+ * Gets [property@Flow.Runner:epoch].
+ *
  * Returns: the open epoch (see [property@Flow.Runner:epoch])
  */
 guint64
@@ -1409,6 +1421,8 @@ flow_runner_get_epoch (FlowRunner *self)
  * flow_runner_get_resume_epoch:
  * @self: a runner
  *
+ * Gets [property@Flow.Runner:resume-epoch].
+ *
  * Returns: the epoch the run resumed from, 0 for a fresh start
  */
 guint64
@@ -1422,6 +1436,8 @@ flow_runner_get_resume_epoch (FlowRunner *self)
 /**
  * flow_runner_get_running:
  * @self: a runner
+ *
+ * Gets [property@Flow.Runner:running].
  *
  * Returns: whether a run is in progress
  */
