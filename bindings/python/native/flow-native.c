@@ -53,59 +53,66 @@ static PyObject *pending_exception;  /* raised by a Python function, not taken y
  * string (a NUL, a lone surrogate) is pickled, and so is a dict whose keys
  * are not all of one of str, int, bool, float.
  *
- * py_to_variant() returns a floating reference (or NULL with a Python
- * exception set): libflow sinks what callbacks return, and containers sink
- * their children, so a floating reference is right in every place.
+ * py_to_variant() and the functions it dispatches to return a full
+ * (non-floating) reference, or NULL with a Python exception set: libflow
+ * takes what callbacks return with g_variant_take_ref(), so the commonest
+ * scalars can be shared, immutable GVariants. The leaf constructors used
+ * only as children of a container (string_variant(), g_variant_new_*())
+ * return floating references, which the container sinks.
  * ------------------------------------------------------------------------ */
 
 static GVariant *py_to_variant (PyObject *obj);
 
-/* Shared serialised data for the commonest scalars. g_variant_new_int64()
- * allocates a GVariant, a GBytes and its 8 bytes; a variant over a cached
- * GBytes only allocates the GVariant (and frees only it). The GBytes are
- * made on first use (with the GIL held) and kept for the process. */
+/* Shared, immutable GVariants for the commonest scalars: an int in
+ * [SMALL_INT_MIN, SMALL_INT_MAX], True, False and None cost a reference
+ * instead of three allocations (GVariant, GBytes, data) and their frees.
+ * Made on first use (with the GIL held) and kept for the process. */
 #define SMALL_INT_MIN (-1024)
 #define SMALL_INT_MAX 16383
-static gint64 small_int_data[SMALL_INT_MAX - SMALL_INT_MIN + 1];
-static GBytes *small_int_bytes[SMALL_INT_MAX - SMALL_INT_MIN + 1];
-static const guint8 bool_data[2] = { 0, 1 };
-static GBytes *bool_bytes[2];
-static GBytes *nothing_bytes;
+static GVariant *small_ints[SMALL_INT_MAX - SMALL_INT_MIN + 1];
+static GVariant *booleans[2];
+static GVariant *none_item;
 
 static GVariant *
 int64_variant (gint64 value)
 {
-  GBytes **bytes;
+  GVariant **cached;
 
   if (value < SMALL_INT_MIN || value > SMALL_INT_MAX)
-    return g_variant_new_int64 (value);
-  bytes = &small_int_bytes[value - SMALL_INT_MIN];
-  if (G_UNLIKELY (*bytes == NULL))
-    {
-      small_int_data[value - SMALL_INT_MIN] = value;  /* serialised: native order */
-      *bytes = g_bytes_new_static (&small_int_data[value - SMALL_INT_MIN], sizeof (gint64));
-    }
-  return g_variant_new_from_bytes (G_VARIANT_TYPE_INT64, *bytes, TRUE);
+    return g_variant_ref_sink (g_variant_new_int64 (value));
+  cached = &small_ints[value - SMALL_INT_MIN];
+  if (G_UNLIKELY (*cached == NULL))
+    *cached = g_variant_ref_sink (g_variant_new_int64 (value));
+  return g_variant_ref (*cached);
 }
 
 static GVariant *
 boolean_variant (gboolean value)
 {
-  GBytes **bytes = &bool_bytes[value ? 1 : 0];
+  GVariant **cached = &booleans[value ? 1 : 0];
 
-  if (G_UNLIKELY (*bytes == NULL))
-    *bytes = g_bytes_new_static (&bool_data[value ? 1 : 0], 1);
-  return g_variant_new_from_bytes (G_VARIANT_TYPE_BOOLEAN, *bytes, TRUE);
+  if (G_UNLIKELY (*cached == NULL))
+    *cached = g_variant_ref_sink (g_variant_new_boolean (value));
+  return g_variant_ref (*cached);
 }
 
-/* Python's None: the `mv` nothing of flow_item_new_none(), whose
- * serialised form is empty. */
+/* Python's None: the `mv` nothing of flow_item_new_none() */
 static GVariant *
 none_variant (void)
 {
-  if (G_UNLIKELY (nothing_bytes == NULL))
-    nothing_bytes = g_bytes_new_static ("", 0);
-  return g_variant_new_from_bytes ((const GVariantType *) "mv", nothing_bytes, TRUE);
+  if (G_UNLIKELY (none_item == NULL))
+    none_item = g_variant_ref_sink (flow_item_new_none ());
+  return g_variant_ref (none_item);
+}
+
+/* A floating `v` box around @child, whose reference it takes. */
+static GVariant *
+box_take (GVariant *child)
+{
+  GVariant *box = g_variant_new_variant (child);
+
+  g_variant_unref (child);
+  return box;
 }
 
 static gboolean
@@ -302,7 +309,7 @@ pickle_to_variant (PyObject *obj)
                                            PyBytes_AS_STRING (data),
                                            (gsize) PyBytes_GET_SIZE (data), 1);
   Py_DECREF (data);
-  return g_variant_new_tuple (children, 3);
+  return g_variant_ref_sink (g_variant_new_tuple (children, 3));
 }
 
 static GVariant *
@@ -311,7 +318,7 @@ str_to_variant (PyObject *obj)
   Py_ssize_t len;
   const char *str = str_ok (obj, &len);
 
-  return str != NULL ? string_variant (str, len) : pickle_to_variant (obj);
+  return str != NULL ? g_variant_ref_sink (string_variant (str, len)) : pickle_to_variant (obj);
 }
 
 static gboolean
@@ -365,7 +372,7 @@ boxed_children (PyObject  **items,
           g_free (children);
           return NULL;
         }
-      children[i] = g_variant_new_variant (child);
+      children[i] = box_take (child);
     }
   return children;
 }
@@ -391,8 +398,8 @@ tuple_to_variant (PyObject *obj)
           if (value == NULL)
             return NULL;
           pair[0] = string_variant (key, len);
-          pair[1] = g_variant_new_variant (value);
-          return g_variant_new_tuple (pair, 2);
+          pair[1] = box_take (value);
+          return g_variant_ref_sink (g_variant_new_tuple (pair, 2));
         }
     }
 
@@ -402,7 +409,7 @@ tuple_to_variant (PyObject *obj)
   Py_LeaveRecursiveCall ();
   if (children == NULL)
     return NULL;
-  result = g_variant_new_tuple (children, (gsize) n);
+  result = g_variant_ref_sink (g_variant_new_tuple (children, (gsize) n));
   g_free (children);
   return result;
 }
@@ -428,7 +435,7 @@ sequence_to_av (PyObject *seq)
       children = boxed_children (PySequence_Fast_ITEMS (fast), n);
       if (children != NULL)
         {
-          result = g_variant_new_array (G_VARIANT_TYPE_VARIANT, children, (gsize) n);
+          result = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, children, (gsize) n));
           g_free (children);
         }
       Py_DECREF (fast);
@@ -521,9 +528,9 @@ dict_to_variant (PyObject *obj)
           goto out;
         }
       entries[i] = g_variant_new_dict_entry (dict_key_variant (PyTuple_GET_ITEM (pair, 0)),
-                                             g_variant_new_variant (value));
+                                             box_take (value));
     }
-  result = g_variant_new_array (G_VARIANT_TYPE (entry_type), entries, (gsize) n);
+  result = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE (entry_type), entries, (gsize) n));
   g_free (entries);
 
 out:
@@ -547,24 +554,20 @@ is_variant_wrapper (PyObject *obj)
   return r > 0;
 }
 
-/* A GLib.Variant given by Python code: a new floating variant that shares
- * its (serialised) data, so the wrapper keeps its own reference. */
+/* A GLib.Variant given by Python code: itself (a reference of ours). */
 static GVariant *
 wrapper_to_variant (PyObject *obj)
 {
   GVariant *v = pyg_pointer_get_ptr (obj);
-  GBytes *bytes;
-  GVariant *copy;
 
   if (v == NULL)
     {
       PyErr_SetString (PyExc_ValueError, "this GLib.Variant holds no value");
       return NULL;
     }
-  bytes = g_variant_get_data_as_bytes (v);
-  copy = g_variant_new_from_bytes (g_variant_get_type (v), bytes, FALSE);
-  g_bytes_unref (bytes);
-  return copy;
+  if (G_UNLIKELY (g_variant_is_floating (v)))
+    g_variant_ref_sink (v);  /* the wrapper's reference was meant to be a full one */
+  return g_variant_ref (v);
 }
 
 static GVariant *
@@ -578,7 +581,7 @@ py_to_variant (PyObject *obj)
   if (type == &PyUnicode_Type)
     return str_to_variant (obj);
   if (type == &PyFloat_Type)
-    return g_variant_new_double (PyFloat_AS_DOUBLE (obj));
+    return g_variant_ref_sink (g_variant_new_double (PyFloat_AS_DOUBLE (obj)));
   if (obj == Py_None)
     return none_variant ();
   if (type == &PyTuple_Type)
@@ -590,11 +593,12 @@ py_to_variant (PyObject *obj)
   if (type == &PyDict_Type)
     return dict_to_variant (obj);
   if (type == &PyBytes_Type)
-    return g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, PyBytes_AS_STRING (obj),
-                                      (gsize) PyBytes_GET_SIZE (obj), 1);
+    return g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, PyBytes_AS_STRING (obj),
+                                                          (gsize) PyBytes_GET_SIZE (obj), 1));
   if (type == &PyByteArray_Type)
-    return g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, PyByteArray_AS_STRING (obj),
-                                      (gsize) PyByteArray_GET_SIZE (obj), 1);
+    return g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE,
+                                                          PyByteArray_AS_STRING (obj),
+                                                          (gsize) PyByteArray_GET_SIZE (obj), 1));
   if (is_variant_wrapper (obj))
     return wrapper_to_variant (obj);
   return pickle_to_variant (obj);
@@ -639,7 +643,7 @@ iterable_to_av (PyObject   *obj,
       Py_DECREF (item);
       if (child == NULL)
         break;
-      g_ptr_array_add (children, g_variant_new_variant (child));
+      g_ptr_array_add (children, box_take (child));
     }
   Py_DECREF (iter);
   if (PyErr_Occurred ())
@@ -648,8 +652,9 @@ iterable_to_av (PyObject   *obj,
       g_ptr_array_unref (children);
       return NULL;
     }
-  result = g_variant_new_array (G_VARIANT_TYPE_VARIANT,
-                                (GVariant **) children->pdata, children->len);
+  result = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT,
+                                                    (GVariant **) children->pdata,
+                                                    children->len));
   g_ptr_array_unref (children);
   return result;
 }
@@ -1279,7 +1284,9 @@ stateful_common (GVariant  *state,
           ok = TRUE;
           if (state_obj != Py_None)
             ok = (new_state = py_to_variant (state_obj)) != NULL;
-          if (ok)
+          if (ok && !flat && emit_obj == state_obj && new_state != NULL)
+            emitted = g_variant_ref (new_state);  /* `return s, s`: one variant */
+          else if (ok)
             ok = (emitted = flat ? iterable_to_av (emit_obj, what)
                                  : py_to_variant (emit_obj)) != NULL;
         }
@@ -1289,15 +1296,13 @@ stateful_common (GVariant  *state,
 
   if (!ok)
     {
-      if (new_state != NULL)
-        g_variant_unref (g_variant_ref_sink (new_state));
-      new_state = NULL;
+      g_clear_pointer (&new_state, g_variant_unref);
       fail_from_python (error);
     }
   if (emit != NULL)
     *emit = emitted;
   else if (emitted != NULL)
-    g_variant_unref (g_variant_ref_sink (emitted));
+    g_variant_unref (emitted);
   PyGILState_Release (gil);
   return new_state;
 }
@@ -1538,7 +1543,7 @@ native_to_variant (PyObject *self,
   if (v == NULL)
     return NULL;
   g_value_init (&value, G_TYPE_VARIANT);
-  g_value_set_variant (&value, v);  /* sinks the floating reference */
+  g_value_take_variant (&value, v);
   result = pyg_value_as_pyobject (&value, FALSE);
   g_value_unset (&value);
   return result;
