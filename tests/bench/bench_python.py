@@ -5,7 +5,7 @@
 #
 # The flow (issue 2's benchmark):
 #
-#   input (Flow.TestingSource over an `ax`, batches of 4096)
+#   input (Flow.TestingSource over an `ax`, batches of 1024)
 #   -> map (x * 2) -> key_on (1,000 keys) -> stateful_map (running count)
 #   -> a counting sink (a Python Flow.Sink whose partition adds len(items)
 #      per batch)
@@ -63,7 +63,7 @@ except ImportError:
 N_KEYS = 1000
 KEYS = [str(i) for i in range(N_KEYS)]
 TARGET = 0.25
-BATCH_SIZE = 4096
+BATCH_SIZE = 1024  # as bench-core's source batch; --batch changes it
 
 
 # The user functions, shared by the loop and every flow.
@@ -125,6 +125,11 @@ class CountingSink(Flow.Sink):
 
             return _native.sink_partition(write_batch)
         return CountingPartition(self.counter)
+
+
+def set_batch_size(n):
+    global BATCH_SIZE
+    BATCH_SIZE = n
 
 
 def source(n):
@@ -205,7 +210,7 @@ def child(mode, n, repeat):
     must be set before the override is imported)."""
     env = dict(os.environ, FLOW_PYTHON_NATIVE="0")
     out = subprocess.run([sys.executable, __file__, "--items", str(n), "--repeat", str(repeat),
-                          "--only", mode, "--json"],
+                          "--batch", str(BATCH_SIZE), "--only", mode, "--json"],
                          env=env, check=True, capture_output=True, text=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     return result["rate"], result["cpu_rate"]
@@ -219,9 +224,12 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="runs per variant; the best counts")
     parser.add_argument("--only", default=None, help="measure one mode only")
     parser.add_argument("--json", action="store_true", help="print the result of --only as JSON")
+    parser.add_argument("--batch", type=int, default=BATCH_SIZE,
+                        help=f"items per source batch (default {BATCH_SIZE})")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 if the native flow is below the target ratio")
     args = parser.parse_args()
+    set_batch_size(args.batch)
 
     if args.only:
         rate, cpu_rate = best_of(args.only, args.items, args.repeat)
