@@ -226,14 +226,17 @@ flow_file_sink_build_part (FlowSink    *sink,
 {
   FlowFileSink *self = FLOW_FILE_SINK (sink);
   g_autoptr(FlowFileSinkPartition) part = NULL;
+  guint64 resume_offset = 0;
   struct stat st;
 
   part = g_object_new (FLOW_TYPE_FILE_SINK_PARTITION, NULL);
   part->path = g_strdup (self->path);
-  /* Resuming, the file must be there: it holds the output of the epochs
-   * resumed from. */
-  part->fd = g_open (self->path, O_WRONLY | O_CLOEXEC | (resume_state ? 0 : O_CREAT), 0666);
-  if (part->fd < 0 && errno == ENOENT && resume_state != NULL)
+  /* Resuming from a non-empty snapshot, the file must be there: it holds
+   * the output of the epochs resumed from. */
+  if (resume_state != NULL && g_variant_is_of_type (resume_state, G_VARIANT_TYPE_UINT64))
+    resume_offset = g_variant_get_uint64 (resume_state);
+  part->fd = g_open (self->path, O_WRONLY | O_CLOEXEC | (resume_offset > 0 ? 0 : O_CREAT), 0666);
+  if (part->fd < 0 && errno == ENOENT && resume_offset > 0)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_OUTPUT_CHANGED,
                    "%s was deleted, but it holds the output of the epochs this run resumes "

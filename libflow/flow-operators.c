@@ -196,7 +196,7 @@ process_map (FlowNode   *node,
       GVariant *result;
       WITH_PACKED (item, value);
 
-      result = fn (value, data, &local);
+      FLOW_CALL (result = fn (value, data, &local));
       if (result == NULL || local != NULL)
         {
           g_clear_pointer (&result, g_variant_unref);
@@ -222,7 +222,7 @@ process_filter (FlowNode   *node,
       gboolean keep;
       WITH_PACKED (item, value);
 
-      keep = fn (value, data, &local);
+      FLOW_CALL (keep = fn (value, data, &local));
       if (local != NULL)
         return fail_user (node, item, NULL, error, local);
       if (keep)
@@ -246,7 +246,7 @@ process_filter_map (FlowNode   *node,
       GVariant *result;
       WITH_PACKED (item, value);
 
-      result = fn (value, data, &local);
+      FLOW_CALL (result = fn (value, data, &local));
       if (local != NULL)
         {
           g_clear_pointer (&result, g_variant_unref);
@@ -296,7 +296,7 @@ process_flat_map (FlowNode   *node,
       g_autoptr(GVariant) result = NULL;
       WITH_PACKED (item, value);
 
-      result = fn (value, data, &local);
+      FLOW_CALL (result = fn (value, data, &local));
       if (local != NULL)
         return fail_user (node, item, NULL, error, local);
       if (result != NULL)
@@ -340,7 +340,7 @@ process_inspect (FlowNode   *node,
       gboolean ok;
       WITH_PACKED (item, value);
 
-      ok = fn (node->step->full_id, value, data, &local);
+      FLOW_CALL (ok = fn (node->step->full_id, value, data, &local));
       if (!ok || local != NULL)
         {
           if (local == NULL)
@@ -367,7 +367,7 @@ process_branch (FlowNode   *node,
       gboolean which;
       WITH_PACKED (item, value);
 
-      which = fn (value, data, &local);
+      FLOW_CALL (which = fn (value, data, &local));
       if (local != NULL)
         return fail_user (node, item, NULL, error, local);
       flow_batch_push_copy (&node->out[which ? 0 : 1], item);
@@ -392,7 +392,7 @@ process_key_on (FlowNode   *node,
       char *key;
       WITH_PACKED (item, value);
 
-      key = fn (value, data, &local);
+      FLOW_CALL (key = fn (value, data, &local));
       if (key == NULL || local != NULL)
         {
           g_free (key);
@@ -451,7 +451,7 @@ process_map_value (FlowNode   *node,
 
       if (!flow_item_split (item))
         return fail_not_keyed (node, item, error);
-      result = fn (item->value, data, &local);
+      FLOW_CALL (result = fn (item->value, data, &local));
       if (result == NULL || local != NULL)
         {
           g_clear_pointer (&result, g_variant_unref);
@@ -478,7 +478,7 @@ process_filter_value (FlowNode   *node,
 
       if (!flow_item_split (item))
         return fail_not_keyed (node, item, error);
-      keep = fn (item->value, data, &local);
+      FLOW_CALL (keep = fn (item->value, data, &local));
       if (local != NULL)
         return fail_user (node, item, item->key, error, local);
       if (keep)
@@ -503,7 +503,7 @@ process_flat_map_value (FlowNode   *node,
 
       if (!flow_item_split (item))
         return fail_not_keyed (node, item, error);
-      result = fn (item->value, data, &local);
+      FLOW_CALL (result = fn (item->value, data, &local));
       if (local != NULL)
         return fail_user (node, item, item->key, error, local);
       if (result != NULL)
@@ -745,7 +745,7 @@ build_state (FlowNode   *node,
   if (builder == NULL)
     return TRUE;
 
-  *state = builder (node->step->fn[1].data, &local);
+  FLOW_CALL (*state = builder (node->step->fn[1].data, &local));
   if (*state == NULL || local != NULL)
     {
       g_clear_pointer (state, g_variant_unref);
@@ -791,7 +791,7 @@ process_stateful_map (FlowNode   *node,
             return FALSE;
         }
 
-      new_state = fn (built ? built : (st ? st->state : NULL), item->value, &emit, data, &local);
+      FLOW_CALL (new_state = fn (built ? built : (st ? st->state : NULL), item->value, &emit, data, &local));
       g_clear_pointer (&built, g_variant_unref);
       if (local != NULL)
         {
@@ -863,7 +863,7 @@ process_fold (FlowNode   *node,
       else
         acc = g_variant_ref (st->state);
 
-      result = fn (acc, item->value, data, &local);
+      FLOW_CALL (result = fn (acc, item->value, data, &local));
       g_variant_unref (acc);
       if (result == NULL || local != NULL)
         {
@@ -895,7 +895,7 @@ process_count (FlowNode   *node,
       gint64 count = 0;
       WITH_PACKED (item, value);
 
-      key = fn (value, data, &local);
+      FLOW_CALL (key = fn (value, data, &local));
       if (key == NULL || local != NULL)
         {
           if (local == NULL)
@@ -935,7 +935,7 @@ compare_key (FlowNode   *node,
       *by_value = g_variant_ref (value);
       return TRUE;
     }
-  *by_value = by (value, node->step->fn[0].data, &local);
+  FLOW_CALL (*by_value = by (value, node->step->fn[0].data, &local));
   if (*by_value == NULL || local != NULL)
     {
       g_clear_pointer (by_value, g_variant_unref);

@@ -188,7 +188,21 @@ void               flow_sink_partition_set_fast_path   (FlowSinkPartition   *sel
                                                         FlowSinkFastFunc     func);
 FlowSinkFastFunc   flow_sink_partition_get_fast_path   (FlowSinkPartition   *self);
 
-/* An abort marker (FLOW_ERROR_ABORTED) ends the run like a crash: no final
- * snapshot. */
+/* flow-binding.c: a call into a binding that the binding refused (GJS
+ * during garbage collection) is made again; see the file for why. */
+extern __thread gboolean flow_binding_blocked;
+void     flow_binding_begin_run (void);
+void     flow_binding_end_run   (void);
+gboolean flow_binding_retry     (guint *tries);
+
+/* Makes a call into user code (a statement, usually an assignment), again
+ * if a binding refused it. */
+#define FLOW_CALL(stmt)                                                       \
+  G_STMT_START {                                                              \
+    guint flow_tries_ = 0;                                                    \
+    do {                                                                      \
+      stmt;                                                                   \
+    } while (G_UNLIKELY (flow_binding_blocked) && flow_binding_retry (&flow_tries_)); \
+  } G_STMT_END
 
 G_END_DECLS

@@ -498,6 +498,7 @@ run_complete (FlowRun *run)
 
   task = g_steal_pointer (&run->task);
   runner->run = NULL;
+  flow_binding_end_run ();
   g_object_notify_by_pspec (G_OBJECT (runner), properties[PROP_RUNNING]);
 
   if (run->error != NULL)
@@ -955,7 +956,7 @@ run_start (FlowRun  *run,
   for (guint i = 0; i < run->inputs->len; i++)
     {
       FlowInputPart *ip = g_ptr_array_index (run->inputs, i);
-      ip->source = run_add_source (run, "[libflow] input", G_PRIORITY_DEFAULT, 0,
+      ip->source = run_add_source (run, "[libflow] input", G_PRIORITY_DEFAULT_IDLE, 0,
                                    input_dispatch_cb, ip);
     }
 
@@ -1527,6 +1528,7 @@ flow_runner_run_async (FlowRunner          *self,
 
   self->run = run;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+  flow_binding_begin_run ();
 
   if (cancellable != NULL)
     {

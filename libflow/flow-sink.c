@@ -99,7 +99,12 @@ flow_sink_partition_write_batch (FlowSinkPartition  *self,
   g_return_val_if_fail (items != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return FLOW_SINK_PARTITION_GET_CLASS (self)->write_batch (self, items, error);
+  {
+    __typeof__ (FLOW_SINK_PARTITION_GET_CLASS (self)->write_batch (self, items, error)) result_;
+
+    FLOW_CALL (result_ = FLOW_SINK_PARTITION_GET_CLASS (self)->write_batch (self, items, error));
+    return result_;
+  }
 }
 
 /**
@@ -120,7 +125,12 @@ flow_sink_partition_snapshot (FlowSinkPartition  *self,
   g_return_val_if_fail (FLOW_IS_SINK_PARTITION (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return FLOW_SINK_PARTITION_GET_CLASS (self)->snapshot (self, error);
+  {
+    __typeof__ (FLOW_SINK_PARTITION_GET_CLASS (self)->snapshot (self, error)) result_;
+
+    FLOW_CALL (result_ = FLOW_SINK_PARTITION_GET_CLASS (self)->snapshot (self, error));
+    return result_;
+  }
 }
 
 /**
@@ -140,7 +150,12 @@ flow_sink_partition_close (FlowSinkPartition  *self,
   g_return_val_if_fail (FLOW_IS_SINK_PARTITION (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return FLOW_SINK_PARTITION_GET_CLASS (self)->close (self, error);
+  {
+    __typeof__ (FLOW_SINK_PARTITION_GET_CLASS (self)->close (self, error)) result_;
+
+    FLOW_CALL (result_ = FLOW_SINK_PARTITION_GET_CLASS (self)->close (self, error));
+    return result_;
+  }
 }
 
 /**
@@ -200,7 +215,12 @@ flow_sink_list_parts (FlowSink *self)
 {
   g_return_val_if_fail (FLOW_IS_SINK (self), NULL);
 
-  return FLOW_SINK_GET_CLASS (self)->list_parts (self);
+  {
+    __typeof__ (FLOW_SINK_GET_CLASS (self)->list_parts (self)) result_;
+
+    FLOW_CALL (result_ = FLOW_SINK_GET_CLASS (self)->list_parts (self));
+    return result_;
+  }
 }
 
 /**
@@ -228,5 +248,10 @@ flow_sink_build_part (FlowSink    *self,
   g_return_val_if_fail (part_key != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return FLOW_SINK_GET_CLASS (self)->build_part (self, step_id, part_key, resume_state, error);
+  {
+    __typeof__ (FLOW_SINK_GET_CLASS (self)->build_part (self, step_id, part_key, resume_state, error)) result_;
+
+    FLOW_CALL (result_ = FLOW_SINK_GET_CLASS (self)->build_part (self, step_id, part_key, resume_state, error));
+    return result_;
+  }
 }

@@ -112,7 +112,12 @@ flow_source_partition_next_batch (FlowSourcePartition  *self,
   g_return_val_if_fail (FLOW_IS_SOURCE_PARTITION (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return FLOW_SOURCE_PARTITION_GET_CLASS (self)->next_batch (self, error);
+  {
+    __typeof__ (FLOW_SOURCE_PARTITION_GET_CLASS (self)->next_batch (self, error)) result_;
+
+    FLOW_CALL (result_ = FLOW_SOURCE_PARTITION_GET_CLASS (self)->next_batch (self, error));
+    return result_;
+  }
 }
 
 /**
@@ -130,7 +135,12 @@ flow_source_partition_next_awake (FlowSourcePartition *self)
 {
   g_return_val_if_fail (FLOW_IS_SOURCE_PARTITION (self), 0);
 
-  return FLOW_SOURCE_PARTITION_GET_CLASS (self)->next_awake (self);
+  {
+    __typeof__ (FLOW_SOURCE_PARTITION_GET_CLASS (self)->next_awake (self)) result_;
+
+    FLOW_CALL (result_ = FLOW_SOURCE_PARTITION_GET_CLASS (self)->next_awake (self));
+    return result_;
+  }
 }
 
 /**
@@ -153,7 +163,12 @@ flow_source_partition_snapshot (FlowSourcePartition  *self,
   g_return_val_if_fail (FLOW_IS_SOURCE_PARTITION (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return FLOW_SOURCE_PARTITION_GET_CLASS (self)->snapshot (self, error);
+  {
+    __typeof__ (FLOW_SOURCE_PARTITION_GET_CLASS (self)->snapshot (self, error)) result_;
+
+    FLOW_CALL (result_ = FLOW_SOURCE_PARTITION_GET_CLASS (self)->snapshot (self, error));
+    return result_;
+  }
 }
 
 /**
@@ -173,7 +188,12 @@ flow_source_partition_close (FlowSourcePartition  *self,
   g_return_val_if_fail (FLOW_IS_SOURCE_PARTITION (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return FLOW_SOURCE_PARTITION_GET_CLASS (self)->close (self, error);
+  {
+    __typeof__ (FLOW_SOURCE_PARTITION_GET_CLASS (self)->close (self, error)) result_;
+
+    FLOW_CALL (result_ = FLOW_SOURCE_PARTITION_GET_CLASS (self)->close (self, error));
+    return result_;
+  }
 }
 
 /**
@@ -235,7 +255,12 @@ flow_source_list_parts (FlowSource *self)
 {
   g_return_val_if_fail (FLOW_IS_SOURCE (self), NULL);
 
-  return FLOW_SOURCE_GET_CLASS (self)->list_parts (self);
+  {
+    __typeof__ (FLOW_SOURCE_GET_CLASS (self)->list_parts (self)) result_;
+
+    FLOW_CALL (result_ = FLOW_SOURCE_GET_CLASS (self)->list_parts (self));
+    return result_;
+  }
 }
 
 /**
@@ -263,5 +288,10 @@ flow_source_build_part (FlowSource  *self,
   g_return_val_if_fail (part_key != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return FLOW_SOURCE_GET_CLASS (self)->build_part (self, step_id, part_key, resume_state, error);
+  {
+    __typeof__ (FLOW_SOURCE_GET_CLASS (self)->build_part (self, step_id, part_key, resume_state, error)) result_;
+
+    FLOW_CALL (result_ = FLOW_SOURCE_GET_CLASS (self)->build_part (self, step_id, part_key, resume_state, error));
+    return result_;
+  }
 }
