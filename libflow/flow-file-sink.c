@@ -209,7 +209,8 @@ flow_file_sink_partition_init (FlowFileSinkPartition *self)
 }
 
 static char **
-flow_file_sink_list_parts (FlowSink *sink)
+flow_file_sink_list_parts (FlowSink *sink,
+                              GError **error)
 {
   char **parts = g_new0 (char *, 2);
 

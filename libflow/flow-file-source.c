@@ -268,7 +268,8 @@ flow_file_source_partition_init (FlowFileSourcePartition *self)
 }
 
 static char **
-flow_file_source_list_parts (FlowSource *source)
+flow_file_source_list_parts (FlowSource *source,
+                              GError **error)
 {
   FlowFileSource *self = FLOW_FILE_SOURCE (source);
   char **parts = g_new0 (char *, 2);

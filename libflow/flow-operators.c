@@ -337,17 +337,11 @@ process_inspect (FlowNode   *node,
     {
       FlowItem *item = &batch->items[i];
       GError *local = NULL;
-      gboolean ok;
       WITH_PACKED (item, value);
 
-      FLOW_CALL (ok = fn (node->step->full_id, value, data, &local));
-      if (!ok || local != NULL)
-        {
-          if (local == NULL)
-            local = g_error_new (FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
-                                 "the inspector returned FALSE without an error");
-          return fail_user (node, item, NULL, error, local);
-        }
+      FLOW_CALL (fn (node->step->full_id, value, data, &local));
+      if (local != NULL)
+        return fail_user (node, item, NULL, error, local);
     }
   return forward (node, batch, error);
 }

@@ -739,7 +739,16 @@ build_inputs (FlowRun   *run,
               GError   **error)
 {
   FlowStep *step = node->step;
-  g_auto(GStrv) keys = flow_source_list_parts (step->source);
+  GError *list_error = NULL;
+  g_auto(GStrv) keys = flow_source_list_parts (step->source, &list_error);
+
+  if (list_error != NULL)
+    {
+      g_prefix_error (&list_error, "input step '%s' failed to list its partitions: ",
+                      step->full_id);
+      g_propagate_error (error, list_error);
+      return FALSE;
+    }
 
   node->inputs = g_ptr_array_new ();
   if (keys == NULL || keys[0] == NULL)
@@ -785,7 +794,16 @@ build_outputs (FlowRun   *run,
                GError   **error)
 {
   FlowStep *step = node->step;
-  g_auto(GStrv) keys = flow_sink_list_parts (step->sink);
+  GError *list_error = NULL;
+  g_auto(GStrv) keys = flow_sink_list_parts (step->sink, &list_error);
+
+  if (list_error != NULL)
+    {
+      g_prefix_error (&list_error, "output step '%s' failed to list its partitions: ",
+                      step->full_id);
+      g_propagate_error (error, list_error);
+      return FALSE;
+    }
 
   node->outputs = g_ptr_array_new_with_free_func ((GDestroyNotify) output_part_free);
   if (keys == NULL || keys[0] == NULL)
@@ -1743,12 +1761,13 @@ options_apply (FlowRunner  *self,
 /**
  * flow_runner_parse_args:
  * @self: a runner
- * @argc: (inout): the number of arguments
- * @argv: (inout) (array length=argc) (element-type filename): the arguments
+ * @args: (inout) (array zero-terminated=1) (transfer full): the command
+ *   line, a %NULL-terminated array (including the program name); the
+ *   options parsed are removed from it and freed
  * @error: return location for a #GError
  *
  * Parses the standard options into the runner's properties and removes
- * them from @argv:
+ * them from @args, like g_option_context_parse_strv():
  *
  * - `-r`, `--recovery-directory DIR`: [property@Flow.Runner:recovery-directory]
  * - `-s`, `--snapshot-interval SECONDS`: [property@Flow.Runner:snapshot-interval]
@@ -1762,8 +1781,7 @@ options_apply (FlowRunner  *self,
  */
 gboolean
 flow_runner_parse_args (FlowRunner   *self,
-                        int          *argc,
-                        char       ***argv,
+                        char       ***args,
                         GError      **error)
 {
   g_autoptr(GOptionContext) context = NULL;
@@ -1771,10 +1789,10 @@ flow_runner_parse_args (FlowRunner   *self,
   gboolean ok;
 
   g_return_val_if_fail (FLOW_IS_RUNNER (self), FALSE);
-  g_return_val_if_fail (argc != NULL && argv != NULL, FALSE);
+  g_return_val_if_fail (args != NULL && *args != NULL, FALSE);
 
   context = options_context (&o);
-  ok = g_option_context_parse (context, argc, argv, error) && options_apply (self, &o, error);
+  ok = g_option_context_parse_strv (context, args, error) && options_apply (self, &o, error);
   g_free (o.recovery);
   return ok;
 }
@@ -1835,14 +1853,7 @@ flow_runner_run_with_args (FlowRunner  *self,
       }
 
   {
-    g_autoptr(GOptionContext) context = NULL;
-    Options o;
-    gboolean ok;
-
-    context = options_context (&o);
-    ok = g_option_context_parse_strv (context, &args, &error) && options_apply (self, &o, &error);
-    g_free (o.recovery);
-    if (!ok)
+    if (!flow_runner_parse_args (self, &args, &error))
       {
         g_printerr ("%s: %s\nTry '%s --help'.\n", prog, error->message, prog);
         return 2;

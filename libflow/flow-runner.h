@@ -66,8 +66,7 @@ gboolean      flow_runner_run_finish             (FlowRunner           *self,
                                                   GError              **error);
 FLOW_AVAILABLE_IN_1_0
 gboolean      flow_runner_parse_args             (FlowRunner           *self,
-                                                  int                  *argc,
-                                                  char               ***argv,
+                                                  char               ***args,
                                                   GError              **error);
 FLOW_AVAILABLE_IN_1_0
 int           flow_runner_run_with_args          (FlowRunner           *self,

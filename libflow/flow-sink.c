@@ -170,7 +170,8 @@ flow_sink_partition_close (FlowSinkPartition  *self,
 G_DEFINE_TYPE (FlowSink, flow_sink, G_TYPE_OBJECT)
 
 static char **
-flow_sink_real_list_parts (FlowSink *self)
+flow_sink_real_list_parts (FlowSink  *self,
+                              GError     **error)
 {
   char *parts[] = { (char *) "0", NULL };
 
@@ -204,21 +205,25 @@ flow_sink_init (FlowSink *self)
 /**
  * flow_sink_list_parts: (virtual list_parts)
  * @self: a sink
+ * @error: return location for a #GError
  *
  * Lists the keys of the partitions of the sink. The default is one
  * partition, `"0"`.
  *
- * Returns: (transfer full) (array zero-terminated=1): the partition keys
+ * Returns: (transfer full) (array zero-terminated=1): the partition keys,
+ *   or %NULL with @error set
  */
 char **
-flow_sink_list_parts (FlowSink *self)
+flow_sink_list_parts (FlowSink  *self,
+                        GError     **error)
 {
   g_return_val_if_fail (FLOW_IS_SINK (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   {
-    __typeof__ (FLOW_SINK_GET_CLASS (self)->list_parts (self)) result_;
+    __typeof__ (FLOW_SINK_GET_CLASS (self)->list_parts (self, error)) result_;
 
-    FLOW_CALL (result_ = FLOW_SINK_GET_CLASS (self)->list_parts (self));
+    FLOW_CALL (result_ = FLOW_SINK_GET_CLASS (self)->list_parts (self, error));
     return result_;
   }
 }

@@ -78,7 +78,8 @@ struct _FlowSinkClass
 {
   GObjectClass parent_class;
 
-  char              **(*list_parts) (FlowSink    *self);
+  char **(*list_parts) (FlowSink *self,
+                           GError **error);
   FlowSinkPartition  *(*build_part) (FlowSink    *self,
                                      const char  *step_id,
                                      const char  *part_key,
@@ -90,7 +91,8 @@ struct _FlowSinkClass
 };
 
 FLOW_AVAILABLE_IN_1_0
-char              **flow_sink_list_parts (FlowSink    *self);
+char              **flow_sink_list_parts (FlowSink    *self,
+                                              GError     **error);
 FLOW_AVAILABLE_IN_1_0
 FlowSinkPartition  *flow_sink_build_part (FlowSink    *self,
                                           const char  *step_id,

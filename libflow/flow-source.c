@@ -209,7 +209,8 @@ flow_source_partition_close (FlowSourcePartition  *self,
 G_DEFINE_TYPE (FlowSource, flow_source, G_TYPE_OBJECT)
 
 static char **
-flow_source_real_list_parts (FlowSource *self)
+flow_source_real_list_parts (FlowSource  *self,
+                              GError     **error)
 {
   char *parts[] = { (char *) "0", NULL };
 
@@ -243,22 +244,26 @@ flow_source_init (FlowSource *self)
 /**
  * flow_source_list_parts: (virtual list_parts)
  * @self: a source
+ * @error: return location for a #GError
  *
  * Lists the keys of the partitions of the source. The keys must be the
  * same on every run: resume states are stored by them. The default is one
  * partition, `"0"`.
  *
- * Returns: (transfer full) (array zero-terminated=1): the partition keys
+ * Returns: (transfer full) (array zero-terminated=1): the partition keys,
+ *   or %NULL with @error set
  */
 char **
-flow_source_list_parts (FlowSource *self)
+flow_source_list_parts (FlowSource  *self,
+                        GError     **error)
 {
   g_return_val_if_fail (FLOW_IS_SOURCE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   {
-    __typeof__ (FLOW_SOURCE_GET_CLASS (self)->list_parts (self)) result_;
+    __typeof__ (FLOW_SOURCE_GET_CLASS (self)->list_parts (self, error)) result_;
 
-    FLOW_CALL (result_ = FLOW_SOURCE_GET_CLASS (self)->list_parts (self));
+    FLOW_CALL (result_ = FLOW_SOURCE_GET_CLASS (self)->list_parts (self, error));
     return result_;
   }
 }

@@ -78,7 +78,8 @@ struct _FlowSourceClass
 {
   GObjectClass parent_class;
 
-  char                **(*list_parts) (FlowSource  *self);
+  char **(*list_parts) (FlowSource *self,
+                           GError **error);
   FlowSourcePartition  *(*build_part) (FlowSource  *self,
                                        const char  *step_id,
                                        const char  *part_key,
@@ -90,7 +91,8 @@ struct _FlowSourceClass
 };
 
 FLOW_AVAILABLE_IN_1_0
-char                **flow_source_list_parts (FlowSource  *self);
+char                **flow_source_list_parts (FlowSource  *self,
+                                              GError     **error);
 FLOW_AVAILABLE_IN_1_0
 FlowSourcePartition  *flow_source_build_part (FlowSource  *self,
                                               const char  *step_id,

@@ -345,7 +345,7 @@ flow_stream_flatten (FlowStream *self,
   return add_unary (self, FLOW_OP_FLATTEN, step_id)->outputs[0];
 }
 
-static gboolean
+static void
 default_inspector (const char  *step_id,
                    GVariant    *item,
                    gpointer     user_data,
@@ -354,7 +354,6 @@ default_inspector (const char  *step_id,
   g_autofree char *repr = flow_item_repr (item);
 
   g_print ("%s: %s\n", step_id, repr);
-  return TRUE;
 }
 
 /**

@@ -113,13 +113,12 @@ typedef char *(*FlowKeyFunc) (GVariant  *item,
  * @error: return location for a #GError
  *
  * Looks at an item without changing it. Used by [method@Flow.Stream.inspect].
- *
- * Returns: %TRUE, or %FALSE with @error set on failure
+ * Set @error (throw, in a binding) to stop the run.
  */
-typedef gboolean (*FlowInspectFunc) (const char  *step_id,
-                                     GVariant    *item,
-                                     gpointer     user_data,
-                                     GError     **error);
+typedef void (*FlowInspectFunc) (const char  *step_id,
+                                 GVariant    *item,
+                                 gpointer     user_data,
+                                 GError     **error);
 
 /**
  * FlowBuilderFunc:

@@ -112,7 +112,7 @@ struct _TestRangeSource
 G_DEFINE_FINAL_TYPE (TestRangeSource, test_range_source, FLOW_TYPE_SOURCE)
 
 static char **
-test_range_source_list_parts (FlowSource *source)
+test_range_source_list_parts (FlowSource *source, GError **error)
 {
   return g_strdupv (TEST_RANGE_SOURCE (source)->keys);
 }
@@ -291,12 +291,12 @@ struct _TestRecordSink
 G_DEFINE_FINAL_TYPE (TestRecordSink, test_record_sink, FLOW_TYPE_SINK)
 
 static char **
-test_record_sink_list_parts (FlowSink *sink)
+test_record_sink_list_parts (FlowSink *sink, GError **error)
 {
   TestRecordSink *self = TEST_RECORD_SINK (sink);
 
   if (self->keys == NULL)
-    return FLOW_SINK_CLASS (test_record_sink_parent_class)->list_parts (sink);
+    return FLOW_SINK_CLASS (test_record_sink_parent_class)->list_parts (sink, error);
   return g_strdupv (self->keys);
 }
 

@@ -430,10 +430,10 @@ fail_key (GVariant *item, gpointer data, GError **error)
   return should_fail (item, data, error) ? NULL : g_strdup ("k");
 }
 
-static gboolean
+static void
 fail_inspect (const char *step_id, GVariant *item, gpointer data, GError **error)
 {
-  return !should_fail (item, data, error);
+  should_fail (item, data, error);
 }
 
 static GVariant *
@@ -517,8 +517,7 @@ static const FailCase fail_cases[] = {
   { "flat-map", f_flat_map, FALSE,
     "flat_map step 'test.step' failed on item 2: boom", NULL },
   { "inspect", f_inspect, FALSE,
-    "inspect step 'test.step' failed on item 2: boom",
-    "inspect step 'test.step' failed on item 2: the inspector returned FALSE without an error" },
+    "inspect step 'test.step' failed on item 2: boom", NULL },
   { "branch", f_branch, FALSE,
     "branch step 'test.step' failed on item 2: boom", NULL },
   { "key-on", f_key_on, FALSE,
@@ -649,7 +648,7 @@ test_count_key_not_utf8 (FlowHarness *h, gconstpointer data)
 /* A source of one partition that emits [1] then fails, or returns a
  * non-array; and a sink that fails to write. */
 
-typedef enum { BAD_FAIL, BAD_NOT_ARRAY, BAD_NO_PARTS, BAD_BUILD } BadMode;
+typedef enum { BAD_FAIL, BAD_NOT_ARRAY, BAD_NO_PARTS, BAD_LIST, BAD_BUILD } BadMode;
 
 #define TEST_TYPE_BAD_PART (test_bad_part_get_type ())
 G_DECLARE_FINAL_TYPE (TestBadPart, test_bad_part, TEST, BAD_PART, FlowSourcePartition)
@@ -695,11 +694,16 @@ struct _TestBadSource
 G_DEFINE_FINAL_TYPE (TestBadSource, test_bad_source, FLOW_TYPE_SOURCE)
 
 static char **
-test_bad_source_list_parts (FlowSource *source)
+test_bad_source_list_parts (FlowSource *source, GError **error)
 {
   if (TEST_BAD_SOURCE (source)->mode == BAD_NO_PARTS)
     return g_new0 (char *, 1);
-  return FLOW_SOURCE_CLASS (test_bad_source_parent_class)->list_parts (source);
+  if (TEST_BAD_SOURCE (source)->mode == BAD_LIST)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE, "no route to the broker");
+      return NULL;
+    }
+  return FLOW_SOURCE_CLASS (test_bad_source_parent_class)->list_parts (source, error);
 }
 
 static FlowSourcePartition *
@@ -839,6 +843,13 @@ test_source_no_partitions (FlowHarness *h, gconstpointer data)
 }
 
 static void
+test_source_list_parts_fails (FlowHarness *h, gconstpointer data)
+{
+  run_bad_source (h, BAD_LIST, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE,
+                  "input step 'test.inp' failed to list its partitions: no route to the broker", "[]");
+}
+
+static void
 test_source_build_fails (FlowHarness *h, gconstpointer data)
 {
   run_bad_source (h, BAD_BUILD, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
@@ -886,12 +897,11 @@ test_two_workers (FlowHarness *h, gconstpointer data)
   FlowRunner *runner;
   g_autoptr(GError) error = NULL;
   char *args[] = { (char *) "prog", (char *) "--workers", (char *) "2", NULL };
-  char **argv = args;
-  int argc = 3;
+  g_auto(GStrv) argv = g_strdupv (args);
 
   flow_stream_output (flow_harness_input (h, "@ax [1]"), "out", FLOW_SINK (h->sink));
   runner = flow_runner_new (h->flow);
-  g_assert_true (flow_runner_parse_args (runner, &argc, &argv, &error));
+  g_assert_true (flow_runner_parse_args (runner, &argv, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (flow_runner_get_workers (runner), ==, 2);
 
@@ -953,6 +963,7 @@ main (int    argc,
   ADD ("/errors/source/next-batch-fails", test_source_next_batch_fails);
   ADD ("/errors/source/next-batch-not-array", test_source_next_batch_not_array);
   ADD ("/errors/source/no-partitions", test_source_no_partitions);
+  ADD ("/errors/source/list-parts-fails", test_source_list_parts_fails);
   ADD ("/errors/source/build-fails", test_source_build_fails);
   g_test_add_data_func ("/errors/sink/write-fails", GINT_TO_POINTER (TRUE), test_sink_write_fails);
   g_test_add_data_func ("/errors/sink/write-false", GINT_TO_POINTER (FALSE), test_sink_write_fails);

@@ -251,14 +251,13 @@ second_child (GVariant *value, gpointer data, GError **error)
   return g_variant_get_child_value (value, 1);
 }
 
-static gboolean
+static void
 record_inspect (const char *step_id, GVariant *item, gpointer data, GError **error)
 {
   GPtrArray *seen = data;
   g_autofree char *repr = flow_item_repr (item);
 
   g_ptr_array_add (seen, g_strdup_printf ("%s: %s", step_id, repr));
-  return TRUE;
 }
 
 /* ------------------------------------------------------------------------

@@ -590,14 +590,13 @@ test_collect_deadline (void)
   rec_rm_rf (dir);
 }
 
-static gboolean
+static void
 record_time (const char  *step_id,
              GVariant    *item,
              gpointer     user_data,
              GError     **error)
 {
   g_array_append_vals (user_data, (gint64[]) { g_get_monotonic_time () }, 1);
-  return TRUE;
 }
 
 /* A collect list pending at a crash keeps its deadline when the resumed

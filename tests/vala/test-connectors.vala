@@ -30,7 +30,7 @@ class ListSource : Flow.Source {
         part_order += key;
     }
 
-    public override string[] list_parts () {
+    public override string[] list_parts () throws Error {
         return part_order;
     }
 

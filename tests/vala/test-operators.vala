@@ -276,7 +276,6 @@ void test_inspect () throws Error {
         .key_on ("k", (item) => "k%lld".printf (item.get_int64 ()))
         .inspect ("look", (step_id, item) => {
             seen += "%s %s".printf (step_id, Flow.item_repr (item));
-            return true;
         }), "inspecting");
     assert_cmpstrv (seen, { "inspecting.look ('k7', 7)", "inspecting.look ('k8', 8)" });
     assert_cmpstr (out_repr, CompareOperator.EQ, "[('k7', 7), ('k8', 8)]");

@@ -1188,7 +1188,7 @@ key_cb (GVariant  *item,
 }
 
 /* inspect: fn(step_id, item) */
-static gboolean
+static void
 inspect_cb (const char  *step_id,
             GVariant    *item,
             gpointer     user_data,
@@ -1219,7 +1219,6 @@ inspect_cb (const char  *step_id,
     fail_from_python (error);
   Py_XDECREF (ret);
   PyGILState_Release (gil);
-  return ret != NULL;
 }
 
 /* the builder of stateful_map, stateful_flat_map and fold_final */

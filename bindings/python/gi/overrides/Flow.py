@@ -459,7 +459,6 @@ def _cb_inspect(fn):
     def inspect_cb(step_id, item, *_):
         try:
             fn(step_id, from_variant(item))
-            return True
         except BaseException as e:
             raise _user_error(e) from None
     return inspect_cb
@@ -826,6 +825,7 @@ class Runner(Flow.Runner):
             rest = Flow.Runner.parse_args(self, argv)
             if isinstance(rest, tuple):
                 rest = rest[-1]
+            rest = list(rest)
         except GLib.Error as e:
             print(f"{prog}: {e.message}\nTry '{prog} --help'.", file=sys.stderr)
             return 2
@@ -857,9 +857,6 @@ __all__.append("Runner")
 # The do_* methods of Python subclasses are wrapped when the subclass is
 # made (before PyGObject hooks them up): exceptions go to the run's error,
 # and results may be plain Python values.
-
-_LIST_PARTS_FAILED = "(list_parts failed)"
-
 
 def _monotonic_from(when):
     """A next_awake value: monotonic µs from an int, a datetime or None."""
@@ -906,20 +903,14 @@ def _wrap_vfunc(name, fn):
                 self._flow_failure = e
                 return 0
     elif name == "do_list_parts":
-        # No GError here either: a failure is raised when the partition
-        # this returns instead is built.
         def vfunc(self, *args):
             try:
                 return [str(p) for p in fn(self, *args)]
             except BaseException as e:
-                self._flow_failure = e
-                return [_LIST_PARTS_FAILED]
+                raise _user_error(e) from None
     elif name == "do_build_part":
         def vfunc(self, *args):
             try:
-                failure = self.__dict__.pop("_flow_failure", None)
-                if failure is not None:
-                    raise failure
                 return fn(self, *args)
             except BaseException as e:
                 raise _user_error(e) from None
