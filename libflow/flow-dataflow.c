@@ -376,14 +376,14 @@ flow_dataflow_check (FlowDataflow  *self,
   if (!has_input)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_INCOMPLETE_FLOW,
-                   "dataflow '%s' has no input step; add one with flow_dataflow_input()",
+                   "dataflow '%s' has no input step: it would read nothing",
                    self->id);
       return FALSE;
     }
   if (!has_output)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_INCOMPLETE_FLOW,
-                   "dataflow '%s' has no output step; add one with flow_stream_output()",
+                   "dataflow '%s' has no output step: its results would go nowhere",
                    self->id);
       return FALSE;
     }

@@ -61,6 +61,8 @@ G_BEGIN_DECLS
  *   example [method@Flow.Stream.flatten] given an item that is not an array)
  * @FLOW_ERROR_INCOMPLETE_FLOW: the dataflow cannot run yet: it has no input
  *   step or no output step
+ * @FLOW_ERROR_PARTITIONS_IN_USE: another run is using the recovery
+ *   directory
  *
  * Error codes of the %FLOW_ERROR domain. New codes are only ever appended.
  */
@@ -86,6 +88,7 @@ typedef enum {
   FLOW_ERROR_OUTPUT_CHANGED,
   FLOW_ERROR_WRONG_TYPE,
   FLOW_ERROR_INCOMPLETE_FLOW,
+  FLOW_ERROR_PARTITIONS_IN_USE,
 } FlowError;
 
 FLOW_AVAILABLE_IN_1_0

@@ -268,13 +268,14 @@ push_array (FlowNode        *node,
   if (!g_variant_is_of_type (array, G_VARIANT_TYPE_ARRAY))
     {
       g_autofree char *repr = item ? short_repr (item) : NULL;
+      g_autofree char *where = key ? g_strdup_printf (" for key '%s'", key)
+                                   : repr ? g_strdup_printf (" on item %s", repr)
+                                          : g_strdup ("");
+
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
-                   "%s step '%s'%s%s%s: expected an array of items, got a %s",
+                   "%s step '%s' failed%s: expected an array of items, got a %s",
                    flow_op_kind_name (node->step->kind), node->step->full_id,
-                   key ? " for key '" : "", key ? key : "", key ? "'" : "",
-                   g_variant_get_type_string (array));
-      if (repr != NULL)
-        g_prefix_error (error, "on item %s: ", repr);
+                   where, g_variant_get_type_string (array));
       return FALSE;
     }
   flow_batch_push_array (&node->out[0], key, array);

@@ -335,6 +335,7 @@ run_close_epoch (FlowRun  *run,
 
   exec->epoch++;
   run->runner->epoch = exec->epoch;
+  g_object_notify_by_pspec (G_OBJECT (run->runner), properties[PROP_EPOCH]);
   g_signal_emit (run->runner, signals[SIGNAL_EPOCH_CLOSED], 0, epoch);
   return TRUE;
 }
@@ -453,7 +454,7 @@ run_complete (FlowRun *run)
   run_stop_sources (run);
 
   if (run->store != NULL)
-    flow_store_wait (run->store);
+    flow_store_flush_notifications (run->store);
 
   for (guint i = 0; run->inputs != NULL && i < run->inputs->len; i++)
     {
@@ -913,7 +914,7 @@ run_start (FlowRun  *run,
       gint64 t0 = g_get_monotonic_time ();
 
       run->store = flow_store_open (runner->recovery_directory, error);
-      if (run->store == NULL)
+      if (run->store == NULL || !flow_store_lock (run->store, error))
         return FALSE;
       if (!flow_store_check_resumable (run->store, flow_id, error))
         return FALSE;
@@ -934,6 +935,7 @@ run_start (FlowRun  *run,
     }
   exec->epoch = runner->resume_epoch + 1;
   runner->epoch = exec->epoch;
+  g_object_notify_by_pspec (G_OBJECT (runner), properties[PROP_EPOCH]);
   g_object_notify_by_pspec (G_OBJECT (runner), properties[PROP_RESUME_EPOCH]);
 
   /* Partitions */

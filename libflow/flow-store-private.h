@@ -66,6 +66,10 @@ guint64     flow_store_get_resume_epoch  (FlowStore            *store);
 GArray     *flow_store_list_executions   (FlowStore            *store,
                                           GError              **error);
 
+/* Makes sure no other run uses the directory while this store is open. */
+gboolean    flow_store_lock              (FlowStore            *store,
+                                          GError              **error);
+
 /* Checks that @flow_id may resume from these partitions. */
 gboolean    flow_store_check_resumable   (FlowStore            *store,
                                           const char           *flow_id,
@@ -103,6 +107,9 @@ void        flow_store_commit_async      (FlowStore            *store,
                                           GArray               *rows);
 /* Blocks until no commit is in flight. */
 void        flow_store_wait              (FlowStore            *store);
+/* Waits, then calls the commit function for every commit not notified
+ * yet (a run that ends does not return to its main context for them). */
+void        flow_store_flush_notifications (FlowStore          *store);
 gboolean    flow_store_is_busy           (FlowStore            *store);
 
 char       *flow_store_partition_path    (const char           *directory,

@@ -25,7 +25,10 @@
 
 #include <errno.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <sqlite3.h>
@@ -50,6 +53,7 @@ typedef struct
 struct _FlowStore
 {
   char                *directory;
+  int                  lock_fd;   /* the directory, flock()ed by a run */
   GPtrArray           *parts;   /* Partition* */
   char                *flow_id;
   guint64              resume_epoch;
@@ -67,10 +71,13 @@ struct _FlowStore
   GMutex               lock;
   GCond                cond;
   gboolean             busy;
-  GSList              *pending;  /* GSource* of callbacks not yet dispatched */
+  GSList              *pending;  /* Done* of commits not yet notified, newest first */
 };
 
 static const Job stop_job;
+
+static void drop_notifications (FlowStore *store,
+                                gboolean   notify);
 
 /* ------------------------------------------------------------------------
  * SQLite helpers
@@ -583,6 +590,7 @@ flow_store_open (const char  *directory,
     }
 
   store = g_new0 (FlowStore, 1);
+  store->lock_fd = -1;
   store->directory = g_strdup (directory);
   store->parts = g_steal_pointer (&parts);
   g_mutex_init (&store->lock);
@@ -614,17 +622,11 @@ flow_store_free (FlowStore *store)
     }
   g_clear_pointer (&store->jobs, g_async_queue_unref);
 
-  g_mutex_lock (&store->lock);
-  for (GSList *l = store->pending; l != NULL; l = l->next)
-    {
-      g_source_destroy (l->data);
-      g_source_unref (l->data);
-    }
-  g_slist_free (store->pending);
-  store->pending = NULL;
-  g_mutex_unlock (&store->lock);
+  drop_notifications (store, FALSE);
 
   g_clear_pointer (&store->parts, g_ptr_array_unref);
+  if (store->lock_fd >= 0)
+    close (store->lock_fd);  /* releases the lock */
   g_clear_pointer (&store->context, g_main_context_unref);
   g_mutex_clear (&store->lock);
   g_cond_clear (&store->cond);
@@ -684,6 +686,44 @@ guint64
 flow_store_get_execution (FlowStore *store)
 {
   return store->ex_num;
+}
+
+/* One run at a time per directory: an advisory lock on the directory
+ * itself (not on a partition file, whose POSIX locks belong to SQLite),
+ * released when the store is freed or the process dies. */
+gboolean
+flow_store_lock (FlowStore  *store,
+                 GError    **error)
+{
+  if (store->lock_fd >= 0)
+    return TRUE;
+
+  store->lock_fd = open (store->directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (store->lock_fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
+                   "recovery directory %s cannot be opened: %s",
+                   store->directory, g_strerror (saved));
+      return FALSE;
+    }
+  if (flock (store->lock_fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      int saved = errno;
+
+      close (store->lock_fd);
+      store->lock_fd = -1;
+      if (saved == EWOULDBLOCK)
+        g_set_error (error, FLOW_ERROR, FLOW_ERROR_PARTITIONS_IN_USE,
+                     "recovery directory %s is in use by another run; two runs cannot "
+                     "snapshot into the same partitions", store->directory);
+      else
+        g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
+                     "recovery directory %s cannot be locked: %s",
+                     store->directory, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 gboolean
@@ -917,12 +957,44 @@ done_dispatch (gpointer data)
   FlowStore *store = done->store;
 
   g_mutex_lock (&store->lock);
-  store->pending = g_slist_remove (store->pending, done->source);
+  store->pending = g_slist_remove (store->pending, done);
   g_mutex_unlock (&store->lock);
-  g_source_unref (done->source);
+  g_source_unref (done->source);  /* the pending list's reference */
 
   store->commit_func (done->epoch, done->error, store->commit_data);
   return G_SOURCE_REMOVE;
+}
+
+/* Destroys the notifications not dispatched yet, first calling the commit
+ * function for each (oldest first) if @notify. */
+static void
+drop_notifications (FlowStore *store,
+                    gboolean   notify)
+{
+  GSList *pending;
+
+  g_mutex_lock (&store->lock);
+  pending = g_slist_reverse (g_steal_pointer (&store->pending));
+  g_mutex_unlock (&store->lock);
+
+  for (GSList *l = pending; l != NULL; l = l->next)
+    {
+      Done *done = l->data;
+      GSource *source = done->source;
+
+      if (notify)
+        store->commit_func (done->epoch, done->error, store->commit_data);
+      g_source_destroy (source);  /* frees done */
+      g_source_unref (source);
+    }
+  g_slist_free (pending);
+}
+
+void
+flow_store_flush_notifications (FlowStore *store)
+{
+  flow_store_wait (store);
+  drop_notifications (store, TRUE);
 }
 
 static gboolean
@@ -1102,7 +1174,8 @@ writer_thread (gpointer data)
       g_free (job);
 
       g_mutex_lock (&store->lock);
-      store->pending = g_slist_prepend (store->pending, g_source_ref (source));
+      g_source_ref (source);  /* for the pending list, released with it */
+      store->pending = g_slist_prepend (store->pending, done);
       g_source_attach (source, store->context);
       store->busy = FALSE;
       g_cond_broadcast (&store->cond);

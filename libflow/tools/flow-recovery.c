@@ -198,7 +198,9 @@ cmd_show (int    argc,
              G_GUINT64_FORMAT ".\n", resume, resume + 1);
 
   data.steps = g_tree_new_full ((GCompareDataFunc) strcmp, NULL, g_free, (GDestroyNotify) g_tree_unref);
-  if (resume > 0 && !flow_store_load (store, resume, TRUE, collect_row, &data, &error))
+  /* Even at epoch 0 there may be rows: the initial state of the sinks of
+   * an execution that crashed before its first commit. */
+  if (!flow_store_load (store, resume, TRUE, collect_row, &data, &error))
     {
       g_tree_unref (data.steps);
       flow_store_free (store);

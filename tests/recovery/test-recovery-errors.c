@@ -394,6 +394,79 @@ test_foreign_flow (void)
   rec_rm_rf (dir);
 }
 
+/* Two runs on one directory at once: the second is refused, and the
+ * first goes on and commits as if alone. */
+typedef struct
+{
+  GMainLoop *loop;
+  GError    *error;
+  gboolean   done;
+} AsyncResult;
+
+static void
+run_done (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  AsyncResult *r = user_data;
+
+  flow_runner_run_finish (FLOW_RUNNER (object), result, &r->error);
+  r->done = TRUE;
+  g_main_loop_quit (r->loop);
+}
+
+static FlowDataflow *
+paused_flow (FlowTestingSink **sink)
+{
+  static const gint64 values[] = { 1, 2, 3, 4 };
+  FlowDataflow *flow = flow_dataflow_new ("busy");
+  g_autoptr(FlowTestingSource) source =
+    flow_testing_source_new (g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, values, 4, sizeof (gint64)));
+
+  /* Long enough for the second run to start while the first holds the
+   * directory. */
+  flow_testing_source_add_marker (source, 2, FLOW_TESTING_MARKER_PAUSE, 0.5);
+  *sink = flow_testing_sink_new ();
+  flow_stream_output (flow_dataflow_input (flow, "inp", FLOW_SOURCE (source)), "out",
+                      FLOW_SINK (*sink));
+  return flow;
+}
+
+static void
+test_in_use (void)
+{
+  g_autofree char *dir = rec_init_dir (2);
+  g_autoptr(FlowTestingSink) sink1 = NULL, sink2 = NULL;
+  g_autoptr(FlowDataflow) flow1 = paused_flow (&sink1);
+  g_autoptr(FlowDataflow) flow2 = paused_flow (&sink2);
+  g_autoptr(FlowRunner) runner1 = flow_runner_new (flow1);
+  g_autoptr(FlowRunner) runner2 = flow_runner_new (flow2);
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  AsyncResult r1 = { loop, NULL, FALSE }, r2 = { loop, NULL, FALSE };
+
+  flow_runner_set_recovery_directory (runner1, dir);
+  flow_runner_set_recovery_directory (runner2, dir);
+  flow_runner_run_async (runner1, NULL, run_done, &r1);
+  flow_runner_run_async (runner2, NULL, run_done, &r2);
+  while (!r1.done || !r2.done)
+    g_main_loop_run (loop);
+
+  g_assert_no_error (r1.error);
+  g_assert_cmpuint (flow_testing_sink_get_n_items (sink1), ==, 4);
+  g_assert_error (r2.error, FLOW_ERROR, FLOW_ERROR_PARTITIONS_IN_USE);
+  g_assert_nonnull (strstr (r2.error->message, dir));
+  g_assert_cmpuint (flow_testing_sink_get_n_items (sink2), ==, 0);
+  g_clear_error (&r2.error);
+
+  /* Once the first run is over the directory is free again, and holds
+   * what the first run committed: nothing is left to read. */
+  g_assert_true (rec_run (flow2, dir, 0, 0, NULL, &r2.error));
+  g_assert_no_error (r2.error);
+  g_assert_cmpuint (flow_testing_sink_get_n_items (sink2), ==, 0);
+
+  rec_rm_rf (dir);
+}
+
 /* One partition of another flow's directory among this flow's. */
 static void
 test_foreign_partition (void)
@@ -760,6 +833,7 @@ main (int    argc,
   g_test_add_func ("/errors/run/inconsistent-extra", test_inconsistent_extra);
   g_test_add_func ("/errors/run/inconsistent-index", test_inconsistent_index);
   g_test_add_func ("/errors/run/foreign-flow", test_foreign_flow);
+  g_test_add_func ("/errors/run/in-use", test_in_use);
   g_test_add_func ("/errors/run/foreign-partition", test_foreign_partition);
   g_test_add_func ("/errors/run/unsupported-format", test_unsupported_format);
   g_test_add_func ("/errors/run/corrupt-garbage", test_corrupt_garbage);
