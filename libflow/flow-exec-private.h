@@ -63,6 +63,9 @@ struct _FlowNode
   GArray     *edges[2];     /* FlowEdge, per output port */
   FlowBatch   out[2];
 
+  /* key_on: the keys seen lately, shared by the items that have them */
+  GHashTable *key_cache;    /* GRefString -> itself */
+
   /* stateful steps */
   GHashTable *states;       /* GRefString key -> FlowState* */
   GPtrArray  *dirty;        /* GRefString keys changed in the open epoch */

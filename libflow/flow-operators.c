@@ -10,6 +10,7 @@
 #include "flow-exec-private.h"
 
 #define REPR_MAX 120
+#define KEY_CACHE_SIZE 65536
 
 static char *
 short_repr (const FlowItem *item)
@@ -107,6 +108,10 @@ flow_node_new (FlowExec *exec,
       node->next_deadline = G_MAXINT64;
     }
 
+  if (step->kind == FLOW_OP_KEY_ON)
+    node->key_cache = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                             (GDestroyNotify) g_ref_string_release, NULL);
+
   node->resume = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                         (GDestroyNotify) g_variant_unref);
   return node;
@@ -125,6 +130,7 @@ flow_node_free (FlowNode *node)
       g_source_destroy (node->timer);
       g_source_unref (node->timer);
     }
+  g_clear_pointer (&node->key_cache, g_hash_table_unref);
   g_clear_pointer (&node->states, g_hash_table_unref);
   g_clear_pointer (&node->dirty, g_ptr_array_unref);
   g_clear_pointer (&node->inputs, g_ptr_array_unref);
@@ -385,6 +391,7 @@ process_key_on (FlowNode   *node,
       FlowItem *item = &batch->items[i];
       GError *local = NULL;
       char *key;
+      char *ref_key;
       WITH_PACKED (item, value);
 
       FLOW_CALL (key = fn (value, data, &local));
@@ -396,14 +403,27 @@ process_key_on (FlowNode   *node,
                                  "the key function returned no key");
           return fail_user (node, item, NULL, error, local);
         }
-      if (!g_utf8_validate (key, -1, NULL))
+      /* Keys repeat: items share one GRefString per key (and a key already
+       * seen was already checked). The cache is bounded; when full it
+       * starts over. */
+      ref_key = g_hash_table_lookup (node->key_cache, key);
+      if (ref_key != NULL)
+        ref_key = g_ref_string_acquire (ref_key);
+      else
         {
-          g_free (key);
-          return fail_user (node, item, NULL, error,
-                            g_error_new (FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
-                                         "the key function returned a key that is not UTF-8"));
+          if (!g_utf8_validate (key, -1, NULL))
+            {
+              g_free (key);
+              return fail_user (node, item, NULL, error,
+                                g_error_new (FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
+                                             "the key function returned a key that is not UTF-8"));
+            }
+          ref_key = g_ref_string_new (key);
+          if (g_hash_table_size (node->key_cache) >= KEY_CACHE_SIZE)
+            g_hash_table_remove_all (node->key_cache);
+          g_hash_table_add (node->key_cache, g_ref_string_acquire (ref_key));
         }
-      flow_batch_push_take (out, g_ref_string_new (key), g_variant_ref (value));
+      flow_batch_push_take (out, ref_key, g_variant_ref (value));
       g_free (key);
     }
   return flow_node_emit (node, 0, error);
