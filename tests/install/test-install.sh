@@ -36,7 +36,8 @@ if [ "$mode" = install ]; then
   pysite=$(find "$root" -path '*/gi/overrides/Flow.py' | head -1 | sed 's|/gi/overrides/Flow.py$||')
   # Nothing of the build or source tree may leak in.
   envrun () {
-    env -u GI_TYPELIB_PATH -u LD_LIBRARY_PATH -u PYTHONPATH -u PKG_CONFIG_PATH \
+    env -u GI_TYPELIB_PATH -u LD_LIBRARY_PATH -u PYTHONPATH -u PKG_CONFIG_PATH -u GJS_PATH \
+        GJS_PATH="$root/share/gjs-1.0" \
         GI_TYPELIB_PATH="$lib/girepository-1.0" \
         LD_LIBRARY_PATH="$lib" \
         PYTHONPATH="$pysite" \
@@ -52,6 +53,7 @@ if [ "$mode" = install ]; then
   [ -f "$lib/girepository-1.0/Flow-1.typelib" ] && ok "Flow-1.typelib installed" || not_ok "Flow-1.typelib installed"
   [ -f "$root/include/libflow-1/flow.h" ] && ok "headers in include/libflow-1" || not_ok "headers in include/libflow-1"
   [ -n "$pysite" ] && ok "Python override installed ($pysite)" || not_ok "Python override installed"
+  [ -f "$root/share/gjs-1.0/overrides/Flow.js" ] && ok "GJS override installed" || not_ok "GJS override installed"
 else
   envrun () { meson devenv -C "$builddir" -w "$work" "$@"; }
   vapidir="$builddir/libflow"
