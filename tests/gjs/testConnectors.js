@@ -296,4 +296,31 @@ test('a partition rebuilt without a snapshot starts from the beginning', () => {
     }
 });
 
+test('FileSource and FileSink from GJS: lines in, lines out, resumed after the file grew', () => {
+    const dir = makeTempDir();
+    try {
+        Flow.recovery_init_dir(dir, 1);
+        const input = GLib.build_filenamev([dir, 'in.txt']);
+        const output = GLib.build_filenamev([dir, 'out.txt']);
+        const lines = n => Array.from({length: n}, (_, i) => `line ${i}`);
+        const runOnce = () => {
+            const flow = Flow.Dataflow.new('files');
+            flow.input('inp', Flow.FileSource.new(input))
+                .map('upper', v => new GLib.Variant('s', v.unpack().toUpperCase()))
+                .output('out', Flow.FileSink.new(output));
+            runner(flow, dir).run(null);
+        };
+        GLib.file_set_contents(input, `${lines(3).join('\n')}\n`);
+        runOnce();
+        GLib.file_set_contents(input, `${lines(5).join('\n')}\n`);
+        runOnce();
+        const [, bytes] = GLib.file_get_contents(output);
+        assertEqual(new TextDecoder().decode(bytes),
+            `${lines(5).map(l => l.toUpperCase()).join('\n')}\n`,
+            'each line written once, the second run only the two new ones');
+    } finally {
+        removeTree(dir);
+    }
+});
+
 run();
