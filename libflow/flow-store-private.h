@@ -31,6 +31,7 @@ typedef struct
   char    *flow_id;          /* NULL before the first run */
   guint64  frontier;         /* newest committed epoch in this partition */
   guint64  gc_epoch;         /* snapshots before it were garbage collected */
+  char    *directory_id;     /* random, the same in every partition made together */
 } FlowStorePartitionInfo;
 
 typedef gboolean (*FlowStoreRowFunc) (const char  *step_id,

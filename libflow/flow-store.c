@@ -144,6 +144,7 @@ partition_free (Partition *p)
     sqlite3_close (p->db);
   g_free (p->info.path);
   g_free (p->info.flow_id);
+  g_free (p->info.directory_id);
   g_free (p);
 }
 
@@ -222,9 +223,10 @@ static gboolean
 create_partition (const char  *path,
                   guint        index,
                   guint        count,
+                  const char  *directory_id,
                   GError     **error)
 {
-  Partition p = { { (char *) path, index, count, 0, NULL, 0, 0 }, NULL, NULL, NULL, NULL };
+  Partition p = { { (char *) path, index, count, 0, NULL, 0, 0, NULL }, NULL, NULL, NULL, NULL };
   g_autofree char *meta = NULL;
   int rc;
   gboolean ok;
@@ -243,11 +245,12 @@ create_partition (const char  *path,
                           " ('format', %d),"
                           " ('partition_index', %u),"
                           " ('partition_count', %u),"
+                          " ('directory_id', '%s'),"
                           " ('flow_id', NULL),"
                           " ('gc_epoch', 0),"
                           " ('created_at', %" G_GINT64_FORMAT ");"
                           "COMMIT;",
-                          FLOW_STORE_FORMAT_VERSION, index, count, g_get_real_time ());
+                          FLOW_STORE_FORMAT_VERSION, index, count, directory_id, g_get_real_time ());
   ok = sql_exec (&p, schema, error) && sql_exec (&p, meta, error);
 
 out:
@@ -278,6 +281,7 @@ flow_recovery_init_dir (const char  *directory,
                         GError     **error)
 {
   g_autoptr(GDir) dir = NULL;
+  g_autofree char *directory_id = g_uuid_string_random ();
   GError *local = NULL;
   const char *name;
 
@@ -315,7 +319,7 @@ flow_recovery_init_dir (const char  *directory,
     {
       g_autofree char *path = flow_store_partition_path (directory, i);
 
-      if (!create_partition (path, i, n_partitions, error))
+      if (!create_partition (path, i, n_partitions, directory_id, error))
         {
           /* Remove only what this call created. */
           for (guint j = 0; j <= i; j++)
@@ -389,11 +393,16 @@ read_meta (Partition  *p,
         }
       else if (g_str_equal (name, "gc_epoch"))
         p->info.gc_epoch = sqlite3_column_int64 (stmt, 1);
+      else if (g_str_equal (name, "directory_id"))
+        {
+          g_free (p->info.directory_id);
+          p->info.directory_id = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+        }
     }
   if (rc != SQLITE_DONE)
     return sql_error (p, rc, "reading its metadata", error);
 
-  if (!is_libflow || !has_format || !has_index || !has_count)
+  if (!is_libflow || !has_format || !has_index || !has_count || p->info.directory_id == NULL)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
                    "recovery partition %s is not a libflow recovery partition "
@@ -741,6 +750,24 @@ flow_store_check_resumable (FlowStore   *store,
                        "recovery partition %s belongs to dataflow '%s', not '%s'; use "
                        "another recovery directory for this dataflow",
                        p->info.path, p->info.flow_id, flow_id);
+          return FALSE;
+        }
+    }
+
+  /* Partitions of another directory of the same dataflow. */
+  for (guint i = 0; i < store->parts->len; i++)
+    {
+      Partition *p = g_ptr_array_index (store->parts, i);
+
+      if (!g_str_equal (p->info.directory_id,
+                        ((Partition *) g_ptr_array_index (store->parts, 0))->info.directory_id))
+        {
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_INCONSISTENT_PARTITIONS,
+                       "recovery partitions of %s come from different recovery directories: "
+                       "%s and %s were not created together (partition files of two "
+                       "directories were mixed)",
+                       store->directory,
+                       ((Partition *) g_ptr_array_index (store->parts, 0))->info.path, p->info.path);
           return FALSE;
         }
     }

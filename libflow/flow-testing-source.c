@@ -88,7 +88,17 @@ hash_entry (FlowTestingSource *source,
     {
       g_autoptr(GVariant) item = g_variant_get_child_value (source->items, entry);
       g_autoptr(GVariant) normal = g_variant_get_normal_form (item);
-      const char *type = g_variant_get_type_string (normal);
+      const char *type;
+
+      /* Little-endian, like the snapshots: the same input has the same
+       * fingerprint on every machine. */
+      if (G_BYTE_ORDER == G_BIG_ENDIAN)
+        {
+          GVariant *swapped = g_variant_byteswap (normal);
+          g_variant_unref (normal);
+          normal = swapped;
+        }
+      type = g_variant_get_type_string (normal);
 
       h = flow_hash_string (h, type);
       return flow_hash_bytes (h, g_variant_get_data (normal), g_variant_get_size (normal));

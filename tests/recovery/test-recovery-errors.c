@@ -394,6 +394,40 @@ test_foreign_flow (void)
   rec_rm_rf (dir);
 }
 
+/* A partition of another directory of the same dataflow, with the same
+ * count, among this directory's: they were not made together, and their
+ * epochs have nothing to do with each other. */
+static void
+test_mixed_directories (void)
+{
+  g_autofree char *dir = rec_init_dir (2);
+  g_autofree char *other = rec_init_dir (2);
+  g_autofree char *from = rec_part_path (other, 1);
+  g_autofree char *to = rec_part_path (dir, 1);
+  g_autofree char *first = rec_part_path (dir, 0);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) got = NULL;
+
+  run_keyed_ok ("one", dir, 8, 0);
+  run_keyed_ok ("one", other, 8, 0);
+  rec_copy_file (from, to);
+  before = rec_dir_state (dir);
+
+  got = run_keyed ("one", dir, 8, 0, &error);
+  g_assert_null (got);
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_INCONSISTENT_PARTITIONS);
+  g_assert_nonnull (strstr (error->message, first));
+  g_assert_nonnull (strstr (error->message, to));
+  g_assert_nonnull (strstr (error->message, "not created together"));
+  after = rec_dir_state (dir);
+  g_assert_cmpstr (after, ==, before);
+
+  rec_rm_rf (dir);
+  rec_rm_rf (other);
+}
+
 /* Two runs on one directory at once: the second is refused, and the
  * first goes on and commits as if alone. */
 typedef struct
@@ -834,6 +868,7 @@ main (int    argc,
   g_test_add_func ("/errors/run/inconsistent-index", test_inconsistent_index);
   g_test_add_func ("/errors/run/foreign-flow", test_foreign_flow);
   g_test_add_func ("/errors/run/in-use", test_in_use);
+  g_test_add_func ("/errors/run/mixed-directories", test_mixed_directories);
   g_test_add_func ("/errors/run/foreign-partition", test_foreign_partition);
   g_test_add_func ("/errors/run/unsupported-format", test_unsupported_format);
   g_test_add_func ("/errors/run/corrupt-garbage", test_corrupt_garbage);
