@@ -78,8 +78,8 @@ struct _FlowSinkClass
 {
   GObjectClass parent_class;
 
-  char **(*list_parts) (FlowSink *self,
-                           GError **error);
+  char               **(*list_parts) (FlowSink    *self,
+                                      GError     **error);
   FlowSinkPartition  *(*build_part) (FlowSink    *self,
                                      const char  *step_id,
                                      const char  *part_key,

@@ -78,8 +78,8 @@ struct _FlowSourceClass
 {
   GObjectClass parent_class;
 
-  char **(*list_parts) (FlowSource *self,
-                           GError **error);
+  char                 **(*list_parts) (FlowSource  *self,
+                                        GError     **error);
   FlowSourcePartition  *(*build_part) (FlowSource  *self,
                                        const char  *step_id,
                                        const char  *part_key,
