@@ -467,3 +467,27 @@ flow_op_kind_is_stateful (FlowOpKind kind)
       return FALSE;
     }
 }
+
+gboolean
+flow_step_is_input (const FlowStep *step)
+{
+  return step->kind == FLOW_OP_INPUT;
+}
+
+gboolean
+flow_step_is_output (const FlowStep *step)
+{
+  return step->kind == FLOW_OP_OUTPUT;
+}
+
+gboolean
+flow_step_is_stateful (const FlowStep *step)
+{
+  return flow_op_kind_is_stateful (step->kind);
+}
+
+const char *
+flow_step_get_kind_name (const FlowStep *step)
+{
+  return flow_op_kind_name (step->kind);
+}

@@ -148,6 +148,12 @@ struct _FlowStep
 const char *flow_op_kind_name        (FlowOpKind kind);
 gboolean    flow_op_kind_is_stateful (FlowOpKind kind);
 
+/* What the execution needs to know of a step. */
+gboolean    flow_step_is_input       (const FlowStep *step);
+gboolean    flow_step_is_output      (const FlowStep *step);
+gboolean    flow_step_is_stateful    (const FlowStep *step);
+const char *flow_step_get_kind_name  (const FlowStep *step);
+
 /* flow-dataflow.c */
 FlowStep   *flow_dataflow_add_step      (FlowDataflow *self,
                                          FlowOpKind    kind,
