@@ -24,5 +24,7 @@
 #include "flow-file-sink.h"
 #include "flow-runner.h"
 #include "flow-recovery.h"
+#include "flow-windower.h"
+#include "flow-window-clock.h"
 
 #undef FLOW_INSIDE
