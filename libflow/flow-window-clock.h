@@ -126,10 +126,10 @@ FLOW_AVAILABLE_IN_1_0
 G_DECLARE_FINAL_TYPE (FlowEventClock, flow_event_clock, FLOW, EVENT_CLOCK, FlowWindowClock)
 
 FLOW_AVAILABLE_IN_1_0
-FlowEventClock *flow_event_clock_new                          (FlowTimestampFunc  ts_getter,
+FlowEventClock *flow_event_clock_new                          (GTimeSpan          wait_for_system_duration,
+                                                               FlowTimestampFunc  ts_getter,
                                                                gpointer           user_data,
                                                                GDestroyNotify     destroy,
-                                                               GTimeSpan          wait_for_system_duration,
                                                                GError           **error);
 FLOW_AVAILABLE_IN_1_0
 GTimeSpan       flow_event_clock_get_wait_for_system_duration (FlowEventClock    *self);

@@ -746,26 +746,29 @@ flow_event_clock_init (FlowEventClock *self)
 
 /**
  * flow_event_clock_new:
+ * @wait_for_system_duration: how much system time the watermark waits
+ *   after a timestamp before it reaches it, in microseconds (zero or
+ *   positive; %G_MAXINT64, or anything longer than the range of
+ *   representable times, waits for the end of input)
  * @ts_getter: (scope notified) (closure user_data) (destroy destroy): gets
  *   the timestamp of an item
  * @user_data: data for @ts_getter
  * @destroy: (nullable): frees @user_data when the clock is finalized
- * @wait_for_system_duration: how much system time the watermark waits
- *   after a timestamp before it reaches it, in microseconds (zero or
- *   positive)
  * @error: return location for a #GError
  *
- * Creates an event clock.
+ * Creates an event clock. (Bytewax's `EventClock(ts_getter,
+ * wait_for_system_duration)`; the callback comes last here, as GLib's
+ * callbacks do.)
  *
  * Returns: (transfer full): the new clock, or %NULL with @error set
  *   (%FLOW_ERROR_INVALID_ARGUMENT) when @wait_for_system_duration is
- *   negative or longer than the range of representable times
+ *   negative
  */
 FlowEventClock *
-flow_event_clock_new (FlowTimestampFunc  ts_getter,
+flow_event_clock_new (GTimeSpan          wait_for_system_duration,
+                      FlowTimestampFunc  ts_getter,
                       gpointer           user_data,
                       GDestroyNotify     destroy,
-                      GTimeSpan          wait_for_system_duration,
                       GError           **error)
 {
   FlowEventClock *self;
@@ -773,19 +776,21 @@ flow_event_clock_new (FlowTimestampFunc  ts_getter,
   g_return_val_if_fail (ts_getter != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (wait_for_system_duration < 0 || wait_for_system_duration > FLOW_TIME_SPAN_MAX)
+  if (wait_for_system_duration < 0)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
-                   "wait_for_system_duration must be zero or positive and within "
-                   "the range of representable times, not %" G_GINT64_FORMAT " µs",
-                   wait_for_system_duration);
+                   "wait_for_system_duration must be zero or positive, not %"
+                   G_GINT64_FORMAT " µs", wait_for_system_duration);
       if (destroy != NULL)
         destroy (user_data);
       return NULL;
     }
 
+  /* Bytewax suggests timedelta.max to wait for the end of input: any
+   * wait past the representable range is the same. */
   self = g_object_new (FLOW_TYPE_EVENT_CLOCK,
-                       "wait-for-system-duration", wait_for_system_duration,
+                       "wait-for-system-duration",
+                       MIN (wait_for_system_duration, FLOW_TIME_SPAN_MAX),
                        NULL);
   self->ts_getter = ts_getter;
   self->user_data = user_data;

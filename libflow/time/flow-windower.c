@@ -596,9 +596,9 @@ flow_windower_state_take_merged (FlowWindowerState *self)
  * the gap before @watermark. A watermark of %FLOW_TIMESTAMP_MAX (end of
  * input) closes every window.
  *
- * Returns: (transfer full) (element-type FlowWindowMetadata): the closed
+ * Returns: (transfer container) (element-type FlowWindowMetadata): the closed
  *   windows' final metadata, in the order they close (by close time, then
- *   id)
+ *   id); the array frees its elements when it is freed
  */
 GPtrArray *
 flow_windower_state_close_for (FlowWindowerState *self,

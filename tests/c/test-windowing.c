@@ -316,9 +316,24 @@ test_bad_parameters (Fixture       *f,
   g_assert_no_error (error);
   EXPECT_INVALID (flow_tumbling_windower_new (SEC, FLOW_TIMESTAMP_MIN - 1, &error), "align_to");
 
-  EXPECT_INVALID (flow_event_clock_new (get_ts, NULL, NULL,
-                                        -1, &error),
+  EXPECT_INVALID (flow_event_clock_new (-1, get_ts, NULL, NULL, &error),
                   "wait_for_system_duration");
+
+  /* Waiting longer than all time is waiting for the end of input. */
+  {
+    g_autoptr(FlowEventClock) forever = flow_event_clock_new (G_MAXINT64, get_ts, NULL, NULL, &error);
+    g_autoptr(FlowWindowClockState) st = NULL;
+    g_autoptr(GVariant) v = g_variant_ref_sink (g_variant_new_int64 (FLOW_TIMESTAMP_MAX));
+    gint64 ts, wm;
+
+    g_assert_no_error (error);
+    g_assert_cmpint (flow_event_clock_get_wait_for_system_duration (forever), ==,
+                     FLOW_TIMESTAMP_MAX - FLOW_TIMESTAMP_MIN);
+    st = flow_window_clock_new_state (FLOW_WINDOW_CLOCK (forever));
+    flow_window_clock_state_before_batch (st);
+    g_assert_true (flow_window_clock_state_on_item (st, v, &ts, &wm, &error));
+    g_assert_cmpint (wm, ==, FLOW_TIMESTAMP_MIN);
+  }
 
   /* The GDateTime constructors. */
   {
@@ -671,7 +686,7 @@ test_event_clock_documented (Fixture       *f,
   gint64 ts, wm, sys;
 
   flow_clock_advance (f->clock, 10 * HOUR + 32* MINUTE);   /* 10:32 */
-  clock = flow_event_clock_new (get_ts, &calls, NULL, 5* MINUTE, &error);
+  clock = flow_event_clock_new (5 * MINUTE, get_ts, &calls, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (flow_event_clock_get_wait_for_system_duration (clock), ==, 5* MINUTE);
   st = flow_window_clock_new_state (FLOW_WINDOW_CLOCK (clock));
@@ -718,7 +733,7 @@ static void
 test_event_clock_before_first_item (Fixture       *f,
                                     gconstpointer  data)
 {
-  g_autoptr(FlowEventClock) clock = flow_event_clock_new (get_ts, NULL, NULL, 0, NULL);
+  g_autoptr(FlowEventClock) clock = flow_event_clock_new (0, get_ts, NULL, NULL, NULL);
   g_autoptr(FlowWindowClockState) st = flow_window_clock_new_state (FLOW_WINDOW_CLOCK (clock));
   gint64 ts, wm;
 
@@ -743,7 +758,7 @@ static void
 test_event_clock_errors (Fixture       *f,
                          gconstpointer  data)
 {
-  g_autoptr(FlowEventClock) clock = flow_event_clock_new (get_ts, NULL, NULL, 0, NULL);
+  g_autoptr(FlowEventClock) clock = flow_event_clock_new (0, get_ts, NULL, NULL, NULL);
   g_autoptr(FlowWindowClockState) st = flow_window_clock_new_state (FLOW_WINDOW_CLOCK (clock));
   g_autoptr(GVariant) not_a_time = g_variant_ref_sink (g_variant_new_string ("x"));
   g_autoptr(GVariant) too_late = g_variant_ref_sink (g_variant_new_int64 (FLOW_TIMESTAMP_MAX + 1));
@@ -788,8 +803,7 @@ test_event_clock_snapshot (Fixture       *f,
                            gconstpointer  data)
 {
   guint destroyed = 0;
-  FlowEventClock *clock = flow_event_clock_new (get_ts_uncounted, &destroyed, count_destroy,
-                                                10 * SEC, NULL);
+  FlowEventClock *clock = flow_event_clock_new (10 * SEC, get_ts_uncounted, &destroyed, count_destroy, NULL);
   g_autoptr(FlowWindowClockState) st = flow_window_clock_new_state (FLOW_WINDOW_CLOCK (clock));
   g_autoptr(FlowWindowClockState) restored = NULL;
   g_autoptr(FlowSystemClock) system = flow_system_clock_new ();
@@ -865,7 +879,7 @@ test_operator_loop (Fixture       *f,
                     gconstpointer  data)
 {
   gint64 t0 = utc (2023, 6, 1, 12, 0, 0);
-  g_autoptr(FlowEventClock) clock = flow_event_clock_new (get_ts, NULL, NULL, 0, NULL);
+  g_autoptr(FlowEventClock) clock = flow_event_clock_new (0, get_ts, NULL, NULL, NULL);
   g_autoptr(FlowTumblingWindower) w = flow_tumbling_windower_new (10 * SEC, t0, NULL);
   g_autoptr(FlowWindowClockState) cs = flow_window_clock_new_state (FLOW_WINDOW_CLOCK (clock));
   g_autoptr(FlowWindowerState) ws = flow_windower_new_state (FLOW_WINDOWER (w));
