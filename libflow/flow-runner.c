@@ -718,20 +718,17 @@ restore_row_cb (const char  *step_id,
       return TRUE;
     }
 
-  switch (node->step->kind)
+  if (flow_step_is_input (node->step) || flow_step_is_output (node->step))
     {
-    case FLOW_OP_INPUT:
-    case FLOW_OP_OUTPUT:
       g_hash_table_replace (node->resume, g_strdup (key), g_variant_ref (state));
       return TRUE;
-    default:
-      if (node->states == NULL)
-        {
-          g_debug ("recovery: ignoring state of step '%s', which is not stateful", step_id);
-          return TRUE;
-        }
-      return flow_node_restore (node, key, state, error);
     }
+  if (!flow_step_is_stateful (node->step))
+    {
+      g_debug ("recovery: ignoring state of step '%s', which is not stateful", step_id);
+      return TRUE;
+    }
+  return flow_node_restore (node, key, state, error);
 }
 
 static gboolean
@@ -943,9 +940,9 @@ run_start (FlowRun  *run,
     {
       FlowNode *node = g_ptr_array_index (exec->nodes, i);
 
-      if (node->step->kind == FLOW_OP_INPUT && !build_inputs (run, node, error))
+      if (flow_step_is_input (node->step) && !build_inputs (run, node, error))
         return FALSE;
-      if (node->step->kind == FLOW_OP_OUTPUT && !build_outputs (run, node, error))
+      if (flow_step_is_output (node->step) && !build_outputs (run, node, error))
         return FALSE;
     }
 
@@ -983,7 +980,7 @@ run_start (FlowRun  *run,
   for (guint i = 0; i < exec->nodes->len; i++)
     {
       FlowNode *node = g_ptr_array_index (exec->nodes, i);
-      if (node->step->kind == FLOW_OP_COLLECT && node->next_deadline != G_MAXINT64)
+      if (flow_step_is_stateful (node->step) && node->next_deadline != G_MAXINT64)
         flow_exec_schedule_wake (exec, node);
     }
 
