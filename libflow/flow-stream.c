@@ -212,9 +212,15 @@ flow_stream_add_step (FlowStream  *self,
 
   step = flow_dataflow_add_step (self->flow, op, step_id, &self, 1, op->n_outputs);
   if (func != NULL)
-    step->func = *func;
+    {
+      step->func = *func;
+      flow_binding_guard_closure (&step->func, op->func_shape);
+    }
   if (builder != NULL)
-    step->builder = *builder;
+    {
+      step->builder = *builder;
+      flow_binding_guard_closure (&step->builder, FLOW_BINDING_SHAPE_BUILDER);
+    }
   return step;
 }
 

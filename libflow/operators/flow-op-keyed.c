@@ -28,7 +28,7 @@ flow_op_key_on_process (FlowNode   *node,
       char *key;
       char *ref_key;
 
-      FLOW_CALL (key = fn (value, data, &local));
+      key = fn (value, data, &local);
       if (key == NULL || local != NULL)
         {
           g_free (key);

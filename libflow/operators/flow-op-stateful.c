@@ -29,7 +29,7 @@ build_state (FlowNode   *node,
   if (builder == NULL)
     return TRUE;
 
-  FLOW_CALL (*state = builder (node->step->builder.data, &local));
+  *state = builder (node->step->builder.data, &local);
   if (*state == NULL || local != NULL)
     {
       g_clear_pointer (state, g_variant_unref);
@@ -73,7 +73,7 @@ stateful_map (FlowNode   *node,
             return FALSE;
         }
 
-      FLOW_CALL (new_state = fn (built ? built : (st ? st->state : NULL), item->value, &emit, data, &local));
+      new_state = fn (built ? built : (st ? st->state : NULL), item->value, &emit, data, &local);
       g_clear_pointer (&built, g_variant_unref);
       if (local != NULL)
         {
@@ -145,7 +145,7 @@ flow_op_fold_process (FlowNode   *node,
       else
         acc = g_variant_ref (st->state);
 
-      FLOW_CALL (result = fn (acc, item->value, data, &local));
+      result = fn (acc, item->value, data, &local);
       g_variant_unref (acc);
       if (result == NULL || local != NULL)
         {
@@ -178,7 +178,7 @@ flow_op_count_process (FlowNode   *node,
       g_autoptr(GVariant) packed = NULL;
       GVariant *value = flow_op_arg (node, item, &packed);
 
-      FLOW_CALL (key = fn (value, data, &local));
+      key = fn (value, data, &local);
       if (key == NULL || local != NULL)
         {
           if (local == NULL)
@@ -218,7 +218,7 @@ compare_key (FlowNode   *node,
       *by_value = g_variant_ref (value);
       return TRUE;
     }
-  FLOW_CALL (*by_value = by (value, node->step->func.data, &local));
+  *by_value = by (value, node->step->func.data, &local);
   if (*by_value == NULL || local != NULL)
     {
       g_clear_pointer (by_value, g_variant_unref);

@@ -30,7 +30,7 @@ flow_op_map_process (FlowNode   *node,
       GError *local = NULL;
       GVariant *result;
 
-      FLOW_CALL (result = fn (arg, data, &local));
+      result = fn (arg, data, &local);
       if (result == NULL || local != NULL)
         {
           g_clear_pointer (&result, g_variant_unref);
@@ -57,7 +57,7 @@ flow_op_filter_process (FlowNode   *node,
       GError *local = NULL;
       gboolean keep;
 
-      FLOW_CALL (keep = fn (arg, data, &local));
+      keep = fn (arg, data, &local);
       if (local != NULL)
         return flow_op_fail_user (node, item, flow_op_error_key (node, item), error, local);
       if (keep)
@@ -82,7 +82,7 @@ flow_op_filter_map_process (FlowNode   *node,
       GError *local = NULL;
       GVariant *result;
 
-      FLOW_CALL (result = fn (arg, data, &local));
+      result = fn (arg, data, &local);
       if (local != NULL)
         {
           g_clear_pointer (&result, g_variant_unref);
@@ -112,7 +112,7 @@ flow_op_flat_map_process (FlowNode   *node,
       GError *local = NULL;
       g_autoptr(GVariant) result = NULL;
 
-      FLOW_CALL (result = fn (arg, data, &local));
+      result = fn (arg, data, &local);
       if (local != NULL)
         return flow_op_fail_user (node, item, flow_op_error_key (node, item), error, local);
       if (result != NULL)
@@ -148,7 +148,7 @@ flow_op_flat_map_batch_process (FlowNode   *node,
   items = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, boxed, batch->len));
   g_free (boxed);
 
-  FLOW_CALL (result = fn (items, data, &local));
+  result = fn (items, data, &local);
   if (local != NULL)
     {
       g_prefix_error (&local, "on a batch of %u items: ", batch->len);
@@ -195,7 +195,7 @@ flow_op_inspect_process (FlowNode   *node,
       GVariant *value = flow_op_arg (node, item, &packed);
       GError *local = NULL;
 
-      FLOW_CALL (fn (node->step->full_id, value, data, &local));
+      fn (node->step->full_id, value, data, &local);
       if (local != NULL)
         return flow_op_fail_user (node, item, NULL, error, local);
     }
@@ -220,7 +220,7 @@ flow_op_inspect_debug_process (FlowNode   *node,
       GVariant *value = flow_op_arg (node, item, &packed);
       GError *local = NULL;
 
-      FLOW_CALL (fn (node->step->full_id, value, epoch, 0, data, &local));
+      fn (node->step->full_id, value, epoch, 0, data, &local);
       if (local != NULL)
         return flow_op_fail_user (node, item, NULL, error, local);
     }
@@ -243,7 +243,7 @@ flow_op_branch_process (FlowNode   *node,
       GError *local = NULL;
       gboolean which;
 
-      FLOW_CALL (which = fn (value, data, &local));
+      which = fn (value, data, &local);
       if (local != NULL)
         return flow_op_fail_user (node, item, NULL, error, local);
       flow_batch_push_copy (&node->out[which ? 0 : 1], item);

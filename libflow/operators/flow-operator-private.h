@@ -41,6 +41,7 @@ struct _FlowOperator
   guint              n_outputs;  /* its streams: 1, 2 (branch), 0 (output) */
   const char        *func_name;  /* what its function is called (docs,
                                   * errors), or NULL if it has none */
+  FlowBindingShape   func_shape; /* its C signature (flow-binding-private.h) */
   gboolean           builder;    /* it takes a builder of new keys' state */
 
   /* Processes a batch (not empty; split if KEYED); emits on the node. */
