@@ -49,10 +49,10 @@ struct _FlowStep
  * and what the execution asks of a step. */
 const FlowOperator *flow_operator_find (const char *name);
 
-gboolean    flow_step_is_input         (FlowStep *step);
-gboolean    flow_step_is_output        (FlowStep *step);
-gboolean    flow_step_is_stateful      (FlowStep *step);
-const char *flow_step_get_kind_name    (FlowStep *step);
+gboolean    flow_step_is_input         (const FlowStep *step);
+gboolean    flow_step_is_output        (const FlowStep *step);
+gboolean    flow_step_is_stateful      (const FlowStep *step);
+const char *flow_step_get_kind_name    (const FlowStep *step);
 
 /* flow-dataflow.c */
 FlowStep   *flow_dataflow_add_step      (FlowDataflow       *self,

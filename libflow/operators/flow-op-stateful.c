@@ -290,7 +290,7 @@ flow_op_collect_process (FlowNode   *node,
                  GError    **error)
 {
   FlowStep *step = node->step;
-  gint64 now = g_get_real_time ();
+  gint64 now = flow_exec_get_real_time (node->exec);
   gboolean reschedule = FALSE;
 
   for (guint i = 0; i < batch->len; i++)

@@ -99,25 +99,25 @@ flow_operator_find (const char *name)
 }
 
 gboolean
-flow_step_is_input (FlowStep *step)
+flow_step_is_input (const FlowStep *step)
 {
   return (step->op->flags & FLOW_OPERATOR_INPUT) != 0;
 }
 
 gboolean
-flow_step_is_output (FlowStep *step)
+flow_step_is_output (const FlowStep *step)
 {
   return (step->op->flags & FLOW_OPERATOR_OUTPUT) != 0;
 }
 
 gboolean
-flow_step_is_stateful (FlowStep *step)
+flow_step_is_stateful (const FlowStep *step)
 {
   return (step->op->flags & FLOW_OPERATOR_STATEFUL) != 0;
 }
 
 const char *
-flow_step_get_kind_name (FlowStep *step)
+flow_step_get_kind_name (const FlowStep *step)
 {
   return step->op->name;
 }

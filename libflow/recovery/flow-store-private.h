@@ -94,6 +94,7 @@ gboolean    flow_store_begin_execution   (FlowStore            *store,
                                           const char           *flow_id,
                                           guint                 worker_count,
                                           gint64                backup_interval_us,
+                                          gint64                now,
                                           GArray               *initial_rows,
                                           GMainContext         *context,
                                           FlowStoreCommitFunc   func,
@@ -101,16 +102,14 @@ gboolean    flow_store_begin_execution   (FlowStore            *store,
                                           GError              **error);
 guint64     flow_store_get_execution     (FlowStore            *store);
 
-/* Hands the rows of epoch @epoch (FlowSnapRow, taken) to the writer
- * thread. Waits first if the previous commit is still in flight. */
+/* Hands the rows of epoch @epoch (FlowSnapRow, taken), closed at wall
+ * time @now (µs), to the writer thread. At most one commit may be in
+ * flight: call it again only after the commit function was called for the
+ * previous one. Never blocks. */
 void        flow_store_commit_async      (FlowStore            *store,
                                           guint64               epoch,
+                                          gint64                now,
                                           GArray               *rows);
-/* Blocks until no commit is in flight. */
-void        flow_store_wait              (FlowStore            *store);
-/* Waits, then calls the commit function for every commit not notified
- * yet (a run that ends does not return to its main context for them). */
-void        flow_store_flush_notifications (FlowStore          *store);
 gboolean    flow_store_is_busy           (FlowStore            *store);
 
 char       *flow_store_partition_path    (const char           *directory,

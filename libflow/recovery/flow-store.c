@@ -47,6 +47,7 @@ typedef struct
 typedef struct
 {
   guint64  epoch;
+  gint64   now;    /* the run's wall-clock time at the epoch close */
   GArray  *rows;   /* FlowSnapRow */
 } Job;
 
@@ -78,6 +79,7 @@ static const Job stop_job;
 
 static void drop_notifications (FlowStore *store,
                                 gboolean   notify);
+static void store_wait         (FlowStore *store);
 
 /* ------------------------------------------------------------------------
  * SQLite helpers
@@ -625,7 +627,7 @@ flow_store_free (FlowStore *store)
 
   if (store->thread != NULL)
     {
-      flow_store_wait (store);
+      store_wait (store);
       g_async_queue_push (store->jobs, (gpointer) &stop_job);
       g_thread_join (store->thread);
     }
@@ -1017,13 +1019,6 @@ drop_notifications (FlowStore *store,
   g_slist_free (pending);
 }
 
-void
-flow_store_flush_notifications (FlowStore *store)
-{
-  flow_store_wait (store);
-  drop_notifications (store, TRUE);
-}
-
 static gboolean
 write_partition (FlowStore    *store,
                  Partition    *p,
@@ -1166,7 +1161,7 @@ writer_thread (gpointer data)
     {
       Job *job = g_async_queue_pop (store->jobs);
       GError *error = NULL;
-      gint64 now = g_get_real_time ();
+      gint64 now = job->now;
       GSource *source;
       Done *done;
 
@@ -1222,6 +1217,7 @@ flow_store_begin_execution (FlowStore            *store,
                             const char           *flow_id,
                             guint                 worker_count,
                             gint64                backup_interval_us,
+                            gint64                now,
                             GArray               *initial_rows,
                             GMainContext         *context,
                             FlowStoreCommitFunc   func,
@@ -1229,7 +1225,6 @@ flow_store_begin_execution (FlowStore            *store,
                             GError              **error)
 {
   guint64 resume = store->resume_epoch;
-  gint64 now = g_get_real_time ();
   guint64 ex_num = 0;
 
   g_return_val_if_fail (store->thread == NULL, FALSE);
@@ -1352,6 +1347,7 @@ flow_store_begin_execution (FlowStore            *store,
 void
 flow_store_commit_async (FlowStore *store,
                          guint64    epoch,
+                         gint64     now,
                          GArray    *rows)
 {
   Job *job;
@@ -1359,19 +1355,23 @@ flow_store_commit_async (FlowStore *store,
   g_return_if_fail (store->thread != NULL);
 
   g_mutex_lock (&store->lock);
-  while (store->busy)
-    g_cond_wait (&store->cond, &store->lock);
+  /* The caller waits for the completion of a commit before the next one
+   * (it pauses its input meanwhile): nothing here ever waits. */
+  g_warn_if_fail (!store->busy);
   store->busy = TRUE;
   g_mutex_unlock (&store->lock);
 
   job = g_new0 (Job, 1);
   job->epoch = epoch;
+  job->now = now;
   job->rows = rows;
   g_async_queue_push (store->jobs, job);
 }
 
-void
-flow_store_wait (FlowStore *store)
+/* Blocks until no commit is in flight: only for flow_store_free(), which
+ * callers reach once the last commit was notified. */
+static void
+store_wait (FlowStore *store)
 {
   g_mutex_lock (&store->lock);
   while (store->busy)
