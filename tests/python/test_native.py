@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The native fast path (flow._native) against the pure-Python reference.
+"""The native fast path (the native fast path) against the pure-Python reference.
 
-Each operator is run twice on the same input, once through flow._native's C
+Each operator is run twice on the same input, once through the native fast path's C
 callbacks and once through the override's pure-Python GI callbacks, and the
 outputs must be equal; the conversions must give the very same GVariants as
 Flow.to_variant / Flow.from_variant; exceptions must carry the same message
@@ -26,15 +26,16 @@ import pytest
 gi.require_version("Flow", "1")
 from gi.repository import Flow, Gio, GLib  # noqa: E402
 
-_native = pytest.importorskip("flow._native", reason="flow._native is not built")
+_native = pytest.importorskip("gi.overrides._flow_native",
+                              reason="gi.overrides._flow_native is not built")
 import gi.overrides.Flow as override  # noqa: E402
 
 Point = collections.namedtuple("Point", "x y")
 
-# Runner.run() of the override re-raises the exceptions flow._native stashed
-# only when the override uses flow._native (not with FLOW_PYTHON_NATIVE=0).
+# Runner.run() of the override re-raises the exceptions the native fast path stashed
+# only when the override uses the native fast path (not with FLOW_PYTHON_NATIVE=0).
 needs_override_native = pytest.mark.skipif(
-    override._native is None, reason="the override does not use flow._native")
+    override._native is None, reason="the override does not use the native fast path")
 
 
 class Custom:

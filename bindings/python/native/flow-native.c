@@ -1,4 +1,4 @@
-/* flow-native.c: flow._native, the native fast path of libflow's Python binding
+/* flow-native.c: gi.overrides._flow_native, the native fast path of libflow's Python binding
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
@@ -10,7 +10,7 @@
  * values in C, with the same rules as the override's pure-Python
  * `Flow.to_variant()` / `Flow.from_variant()`.
  *
- * The GI override (gi/overrides/Flow.py) calls `_native.<op>(stream,
+ * The GI override (gi/overrides/Flow.py) calls `_flow_native.<op>(stream,
  * step_id, *callables)` and gets the new Flow.Stream back. When a Python
  * function raises, its exception (with its traceback) is stashed for
  * take_pending_exception() and the step fails with a GError in the
@@ -44,6 +44,8 @@ static PyObject *pickle_dumps;       /* pickle.dumps, imported on first use */
 static PyObject *pickle_loads;       /* pickle.loads, imported on first use */
 static PyObject *pickle_protocol;    /* pickle.HIGHEST_PROTOCOL */
 static PyObject *pending_exception;  /* raised by a Python function, not taken yet */
+static PyObject *exception_hook;     /* the override's: puts an exception into
+                                      * the slot of the run in progress */
 
 /* ------------------------------------------------------------------------
  * Python -> GVariant
@@ -990,6 +992,22 @@ fail_from_python (GError **error)
     }
   PyErr_Clear ();
 
+  /* The exception goes to the slot of the run in progress (the override's
+   * hook says whether there is one); otherwise it waits here for
+   * take_pending_exception(). */
+  if (exception_hook != NULL)
+    {
+      PyObject *taken = PyObject_CallOneArg (exception_hook, exc);
+      int yes = taken != NULL && PyObject_IsTrue (taken) > 0;
+
+      Py_XDECREF (taken);
+      PyErr_Clear ();
+      if (yes)
+        {
+          Py_DECREF (exc);
+          return;
+        }
+    }
   Py_XSETREF (pending_exception, exc);
 }
 
@@ -1376,7 +1394,7 @@ fold_cb (GVariant  *acc,
 }
 
 /* ------------------------------------------------------------------------
- * The operators: _native.<op>(stream, step_id, *callables) -> Flow.Stream
+ * The operators: _flow_native.<op>(stream, step_id, *callables) -> Flow.Stream
  * ------------------------------------------------------------------------ */
 
 static FlowStream *
@@ -1424,7 +1442,7 @@ wrap_stream (FlowStream *stream)
 
 /* The operators are not listed here: at import, every method of Flow.Stream
  * in the typelib whose arguments are a step id and callbacks becomes
- * _native.<name>(stream, step_id, *functions), which converts each function
+ * _flow_native.<name>(stream, step_id, *functions), which converts each function
  * to the C callback of its callback *type* (the one list in this file,
  * below) and calls the method through libgirepository. A new operator
  * whose callbacks are of known types needs nothing here. Calling through
@@ -1574,15 +1592,15 @@ not_an_operator:
 static void
 native_operator_capsule_free (PyObject *capsule)
 {
-  native_operator_free (PyCapsule_GetPointer (capsule, "flow._native.operator"));
+  native_operator_free (PyCapsule_GetPointer (capsule, "gi.overrides._flow_native.operator"));
 }
 
-/* _native.<name>(stream, step_id, *functions) */
+/* _flow_native.<name>(stream, step_id, *functions) */
 static PyObject *
 native_operator_call (PyObject *capsule,
                       PyObject *args)
 {
-  NativeOperator *op = PyCapsule_GetPointer (capsule, "flow._native.operator");
+  NativeOperator *op = PyCapsule_GetPointer (capsule, "gi.overrides._flow_native.operator");
   GIArgument in[MAX_OP_ARGS + 1], out[MAX_OP_ARGS], ret;
   GIArgument *out_values[MAX_OP_ARGS];
   PyObject *functions[MAX_OP_ARGS];
@@ -1679,11 +1697,11 @@ native_operator_call (PyObject *capsule,
 
 static PyMethodDef native_operator_def = {
   "operator", native_operator_call, METH_VARARGS,
-  "_native.<name>(stream, step_id, *functions): Flow.Stream.<name> with Python\n"
+  "_flow_flow_native.<name>(stream, step_id, *functions): Flow.Stream.<name> with Python\n"
   "functions, called by C callbacks; returns what the method returns."
 };
 
-/* Adds _native.<name> for every operator of Flow.Stream in the typelib. */
+/* Adds _flow_native.<name> for every operator of Flow.Stream in the typelib. */
 static gboolean
 add_operators (PyObject *module)
 {
@@ -1694,13 +1712,13 @@ add_operators (PyObject *module)
 
   if (g_irepository_require (repository, "Flow", "1", 0, &error) == NULL)
     {
-      PyErr_Format (PyExc_ImportError, "flow._native: %s", error->message);
+      PyErr_Format (PyExc_ImportError, "gi.overrides._flow_native: %s", error->message);
       return FALSE;
     }
   stream_info = g_irepository_find_by_name (repository, "Flow", "Stream");
   if (stream_info == NULL)
     {
-      PyErr_SetString (PyExc_ImportError, "flow._native: Flow.Stream is not in the typelib");
+      PyErr_SetString (PyExc_ImportError, "gi.overrides._flow_native: Flow.Stream is not in the typelib");
       return FALSE;
     }
   n = g_object_info_get_n_methods ((GIObjectInfo *) stream_info);
@@ -1714,7 +1732,7 @@ add_operators (PyObject *module)
       g_base_info_unref (method);
       if (op == NULL)
         continue;
-      capsule = PyCapsule_New (op, "flow._native.operator", native_operator_capsule_free);
+      capsule = PyCapsule_New (op, "gi.overrides._flow_native.operator", native_operator_capsule_free);
       if (capsule == NULL)
         {
           native_operator_free (op);
@@ -1814,6 +1832,17 @@ native_take_pending_exception (PyObject *self,
   return exc != NULL ? exc : Py_NewRef (Py_None);
 }
 
+static PyObject *
+native_set_exception_hook (PyObject *self,
+                           PyObject *hook)
+{
+  if (hook != Py_None && !PyCallable_Check (hook))
+    return PyErr_Format (PyExc_TypeError, "the hook must be callable or None, not %.200s",
+                         Py_TYPE (hook)->tp_name);
+  Py_XSETREF (exception_hook, hook == Py_None ? NULL : Py_NewRef (hook));
+  Py_RETURN_NONE;
+}
+
 /* ------------------------------------------------------------------------
  * sink_partition(): a Flow.SinkPartition whose write_batch gets Python values
  *
@@ -1823,7 +1852,7 @@ native_take_pending_exception (PyObject *self,
  * Python values in C and calls one Python function per batch.
  * ------------------------------------------------------------------------ */
 
-/* flow._native.Batch: the items of one batch as a read-only sequence of
+/* gi.overrides._flow_native.Batch: the items of one batch as a read-only sequence of
  * plain Python values, converted when they are read. A sink that only
  * counts (len()) converts nothing; one that reads every item pays what an
  * eager list would. It holds its own references to the items, so it stays
@@ -1922,7 +1951,7 @@ static PyMappingMethods batch_as_mapping = {
 
 static PyTypeObject BatchType = {
   PyVarObject_HEAD_INIT (NULL, 0)
-  .tp_name = "flow._native.Batch",
+  .tp_name = "gi.overrides._flow_native.Batch",
   .tp_basicsize = sizeof (BatchObject),
   .tp_dealloc = batch_dealloc,
   .tp_repr = batch_repr,
@@ -2251,6 +2280,11 @@ static PyMethodDef native_methods[] = {
     OP_DOC ("to_variant(obj)", "Converts a Python value to a GLib.Variant, as Flow.to_variant does.") },
   { "from_variant", native_from_variant, METH_O,
     OP_DOC ("from_variant(variant)", "Converts a GLib.Variant to a Python value, as Flow.from_variant does.") },
+  { "set_exception_hook", native_set_exception_hook, METH_O,
+    OP_DOC ("set_exception_hook(hook)",
+            "hook(exception) -> bool is offered every exception a Python function\n"
+            "raises in a run; when it returns True it took the exception, which is not\n"
+            "kept for take_pending_exception(). None removes the hook.") },
   { "take_pending_exception", native_take_pending_exception, METH_NOARGS,
     OP_DOC ("take_pending_exception()",
             "Returns and forgets the exception a Python function raised during a run (or None).") },
@@ -2274,12 +2308,13 @@ static int
 native_clear (PyObject *module)
 {
   Py_CLEAR (pending_exception);
+  Py_CLEAR (exception_hook);
   return 0;
 }
 
 static struct PyModuleDef native_module = {
   PyModuleDef_HEAD_INIT,
-  .m_name = "flow._native",
+  .m_name = "gi.overrides._flow_native",
   .m_doc = "The native fast path of libflow's Python binding: C callbacks that call\n"
            "Python functions directly and convert GVariant <-> Python values in C.\n"
            "Used by gi.overrides.Flow unless FLOW_PYTHON_NATIVE=0.",
@@ -2288,10 +2323,10 @@ static struct PyModuleDef native_module = {
   .m_clear = native_clear,
 };
 
-PyMODINIT_FUNC PyInit__native (void);
+PyMODINIT_FUNC PyInit__flow_native (void);
 
 PyMODINIT_FUNC
-PyInit__native (void)
+PyInit__flow_native (void)
 {
   PyObject *module, *gobject;
 

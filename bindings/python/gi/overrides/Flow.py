@@ -36,7 +36,8 @@ anything else                           ``('python:pickle', repr, pickle)``
 (GVariant dictionary keys must be of a basic type, so a dict whose keys are
 of another type, or of mixed types, is pickled as a whole.)
 
-A native fast path (the ``flow._native`` extension, when it is built) is
+A native fast path (the ``gi.overrides._flow_native`` extension, private
+to this override, when it is built) is
 used for the per-item operators; ``FLOW_PYTHON_NATIVE=0`` disables it. The
 pure-Python path below is the reference.
 """
@@ -298,15 +299,35 @@ def _to_array(values, what):
 #
 # PyGObject turns a GLib.Error raised in a callback into its GError, but only
 # prints any other exception. Every function and method libflow calls is
-# therefore wrapped: an exception is stashed here and a GLib.Error with its
-# description (``Type: message``) goes to libflow, which stops the run and
-# prefixes the step (and key) to the message. At the end of the run the
-# stashed exception whose description ends the run's error is re-raised.
+# therefore wrapped: an exception goes into the exception slot of the run in
+# progress, and a GLib.Error with its description (``Type: message``) goes
+# to libflow, which stops the run and prefixes the step (and key) to the
+# message. When the run fails with that error, run() (or run_finish())
+# raises the exception in the slot.
+#
+# Which run is in progress: run() puts its slot on a per-thread stack for
+# its duration (every callback of a synchronous run happens inside it, on
+# its thread); run_async() registers its slot for the thread whose main
+# context runs it until its callback returned.
 
-_pending_lock = threading.Lock()
-_pending = []          # [(sequence number, description, exception)], newest last
-_pending_seq = 0
-_PENDING_MAX = 64
+class _RunSlot:
+    """The exception slot of one run: the first exception a Python
+    function raised during it, and its description."""
+
+    __slots__ = ("text", "exception")
+
+    def __init__(self):
+        self.text = None
+        self.exception = None
+
+    def offer(self, text, exc):
+        if self.exception is None:
+            self.text, self.exception = text, exc
+
+
+_runs = threading.local()      # .stack: the slots of run() calls on this thread
+_async_lock = threading.Lock()
+_async_runs = {}               # thread id -> [slot of each run_async() running there]
 
 
 def _describe(exc):
@@ -318,65 +339,39 @@ def _describe(exc):
     return f"{name}: {text}" if text else name
 
 
+def _stash(exc):
+    """Puts ``exc`` into the slot of the run in progress on this thread.
+    Returns whether there was one."""
+    text = exc.message if isinstance(exc, GLib.Error) else _describe(exc)
+    stack = getattr(_runs, "stack", None)
+    if stack:
+        stack[-1].offer(text, exc)
+        return True
+    with _async_lock:
+        slots = _async_runs.get(threading.get_ident(), ())
+    for slot in slots:      # several async runs at once: each checks the message
+        slot.offer(text, exc)
+    return bool(slots)
+
+
 def _user_error(exc):
     """Stashes ``exc`` and returns the GLib.Error to raise to libflow."""
+    _stash(exc)
     if isinstance(exc, GLib.Error):
-        text, err = exc.message, exc
-    else:
-        text = _describe(exc)
-        err = GLib.Error.new_literal(Flow.error_quark(), text, Flow.Error.USER_FUNCTION)
-    global _pending_seq
-    with _pending_lock:
-        _pending_seq += 1
-        _pending.append((_pending_seq, text, exc))
-        del _pending[:-_PENDING_MAX]
-    return err
+        return exc
+    return GLib.Error.new_literal(Flow.error_quark(), _describe(exc), Flow.Error.USER_FUNCTION)
 
 
-def _pending_mark():
-    """A mark to give :func:`_forget_pending` at the end of a run."""
-    with _pending_lock:
-        return _pending_seq
-
-
-def _forget_pending(mark):
-    """Drops what was stashed before ``mark`` (a run's start) and was not
-    taken: exceptions of functions called while a failed run was shut down
-    (close() of its partitions) must not keep their frames alive."""
-    with _pending_lock:
-        _pending[:] = [p for p in _pending if p[0] > mark]
-
-
-def _take_pending(message):
-    """Takes the stashed exception that caused the error ``message``."""
-    found = None
-    with _pending_lock:
-        for i in range(len(_pending) - 1, -1, -1):
-            _, text, exc = _pending[i]
-            if message.endswith(text):
-                found = (text, exc)
-                del _pending[i]
-                break
-    native_exc = None
-    if _native is not None:
-        native_exc = _native.take_pending_exception()
-    if found is not None:
-        return found
-    if native_exc is not None:
-        return _describe(native_exc), native_exc
-    return None
-
-
-def _raise_run_error(error):
+def _raise_run_error(error, slot):
     """Raises what a failed run's GLib.Error stands for.
 
-    The original exception of a Python function when one caused the error,
-    with a note naming the step (and key); the GLib.Error otherwise.
+    The exception in the run's slot when it caused the error, with a note
+    naming the step (and key); the GLib.Error otherwise.
     """
-    taken = _take_pending(error.message)
-    if taken is None:
+    if slot.exception is None or not error.message.endswith(slot.text):
         raise error
-    text, exc = taken
+    text, exc = slot.text, slot.exception
+    slot.text = slot.exception = None
     where = error.message
     if where.endswith(text):
         where = where[:len(where) - len(text)].rstrip().rstrip(":")
@@ -794,23 +789,49 @@ class Runner(Flow.Runner):
     def run(self, cancellable=None):
         """Runs the dataflow until all its input ended."""
         native_run = getattr(_native, "run", None)
-        mark = _pending_mark()
+        slot = _RunSlot()
+        stack = _runs.__dict__.setdefault("stack", [])
+        stack.append(slot)
         try:
             if native_run is not None:
                 # Keeps the GIL while items are processed: cheaper callbacks.
                 return native_run(self, cancellable)
             return Flow.Runner.run(self, cancellable)
         except GLib.Error as e:
-            _raise_run_error(e)
+            _raise_run_error(e, slot)
         finally:
-            _forget_pending(mark)
+            stack.remove(slot)
+
+    def run_async(self, cancellable=None, callback=None, *user_data):
+        """Runs the dataflow in the thread-default main context; calls
+        ``callback(runner, result, *user_data)`` at the end, where
+        :meth:`run_finish` gives the outcome."""
+        slot = _RunSlot()
+        thread = threading.get_ident()
+        with _async_lock:
+            _async_runs.setdefault(thread, []).append(slot)
+
+        def done(runner, result, *data):
+            runner._flow_async_slot = slot
+            try:
+                if callback is not None:
+                    callback(runner, result, *data)
+            finally:
+                runner.__dict__.pop("_flow_async_slot", None)
+                with _async_lock:
+                    slots = _async_runs.get(thread, [])
+                    if slot in slots:
+                        slots.remove(slot)
+                    if not slots:
+                        _async_runs.pop(thread, None)
+        return Flow.Runner.run_async(self, cancellable, done, *user_data)
 
     def run_finish(self, result):
         """Gets the result of :meth:`run_async`, raising like :meth:`run`."""
         try:
             return Flow.Runner.run_finish(self, result)
         except GLib.Error as e:
-            _raise_run_error(e)
+            _raise_run_error(e, self.__dict__.get("_flow_async_slot") or _RunSlot())
 
     def run_with_args(self, argv=None):
         """Parses the standard options in ``argv`` (default ``sys.argv``)
@@ -1056,7 +1077,7 @@ __all__.append("TestingSink")
 
 if os.environ.get("FLOW_PYTHON_NATIVE", "") != "0":
     try:
-        from flow import _native
+        from . import _flow_native as _native    # private to this override
     except ImportError:
         _native = None
 
@@ -1065,6 +1086,9 @@ _py_to_variant = to_variant
 _py_from_variant = from_variant
 
 if _native is not None:
+    # Exceptions the native callbacks catch go to the run's slot too.
+    if hasattr(_native, "set_exception_hook"):
+        _native.set_exception_hook(_stash)
     # Same rules, in C; also used for the children of containers above.
     to_variant = getattr(_native, "to_variant", to_variant)
     from_variant = getattr(_native, "from_variant", from_variant)
