@@ -842,6 +842,7 @@ flow_store_load (FlowStore         *store,
           const char *key = (const char *) sqlite3_column_text (stmt, 1);
           guint64 row_epoch = sqlite3_column_int64 (stmt, 2);
           g_autoptr(GVariant) state = NULL;
+          GError *local = NULL;
 
           if (step_id == NULL || key == NULL)
             {
@@ -865,7 +866,6 @@ flow_store_load (FlowStore         *store,
             {
               const void *data = sqlite3_column_blob (stmt, 3);
               int size = sqlite3_column_bytes (stmt, 3);
-              GError *local = NULL;
 
               state = flow_variant_deserialize_cached (data, size, &last_type, &local);
               if (state == NULL)
@@ -881,8 +881,16 @@ flow_store_load (FlowStore         *store,
           else if (!with_tombstones)
             continue;
 
-          if (!func (step_id, key, row_epoch, state, user_data, error))
-            return FALSE;
+          if (!func (step_id, key, row_epoch, state, user_data, &local))
+            {
+              /* A state the step cannot take (of the wrong type, say) is
+               * bad data in this file: say which file. */
+              if (g_error_matches (local, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION) &&
+                  strstr (local->message, p->info.path) == NULL)
+                g_prefix_error (&local, "recovery partition %s: ", p->info.path);
+              g_propagate_error (error, local);
+              return FALSE;
+            }
         }
       if (rc != SQLITE_DONE)
         return sql_error (p, rc, "reading snapshots", error);

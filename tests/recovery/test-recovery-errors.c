@@ -631,6 +631,119 @@ test_corrupt_state (void)
   rec_rm_rf (dir);
 }
 
+/* Stored states that GVariant cannot take as they are: type strings that
+ * are not definite types (GLib aborts on those), data of the wrong size
+ * for its type, data not in normal form, no type at all. Each is a
+ * CORRUPT_PARTITION naming the file, the step and the key, from a run and
+ * from `flow-recovery show`, and changes nothing. */
+static void
+test_corrupt_type (void)
+{
+  static const struct { const char *hex; const char *what; } bad[] = {
+    { "003f", "\\0?" },
+    { "002a", "\\0*" },
+    { "0072", "\\0r" },
+    { "00612a", "\\0a*" },
+    { "006d3f", "\\0m?" },
+    { "00282a29", "\\0(*)" },
+    { "0061377b3f2a7d", "\\0a{?*}" },
+    { "00287629", "\\0(v) (no data)" },
+    { "01020300", "no type" },
+    { "0102030078", "3 bytes of an int64" },
+    { "010203040506070809000078", "9 bytes of an int64" },
+    { "0200", "a boolean of 2" },
+    { "61626300", "a string without its NUL" },
+    { "6162630073", "a string without its NUL" },
+    { "00", "nothing" },
+    { "78", "no NUL" },
+    { NULL, "a type nested 200 deep" },
+  };
+  g_autofree char *dir = rec_init_dir (1);
+  g_autofree char *part0 = rec_part_path (dir, 0);
+  const char *names[] = { part0, "errors.sum", "k3", NULL };
+
+  run_keyed_ok ("errors", dir, 8, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *deep = g_strnfill (400, '6');
+      g_autofree char *sql = NULL;
+
+      if (bad[i].hex == NULL)
+        for (guint j = 1; j < 400; j += 2)
+          deep[j] = '1';   /* "00" "61"*199 "78": \0aaa…ax */
+      sql = g_strdup_printf ("UPDATE snaps SET ser = x'%s%s%s' "
+                             "WHERE step_id = 'errors.sum' AND state_key = 'k3'",
+                             bad[i].hex ? bad[i].hex : "00",
+                             bad[i].hex ? "" : deep + 2,
+                             bad[i].hex ? "" : "78");
+
+      g_test_message ("stored state: %s", bad[i].what);
+      rec_sql_exec (part0, sql);
+      assert_fails_untouched (dir, "errors", FLOW_ERROR_CORRUPT_PARTITION, names);
+    }
+
+  rec_rm_rf (dir);
+}
+
+/* A state of the wrong type for its step (a string where a count_final
+ * keeps an int64) is a CORRUPT_PARTITION naming the file, step and key. */
+static char *
+first_child (GVariant  *item,
+             gpointer   user_data,
+             GError   **error)
+{
+  g_autoptr(GVariant) key = g_variant_get_child_value (item, 0);
+
+  return g_variant_dup_string (key, NULL);
+}
+
+static GStrv
+run_counting (const char  *dir,
+              gboolean     abort,
+              GError     **error)
+{
+  g_autoptr(FlowTestingSource) source = flow_testing_source_new (keyed_items (8));
+  g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
+  g_autoptr(FlowDataflow) flow = flow_dataflow_new ("errors");
+  FlowStream *s;
+
+  if (abort)
+    flow_testing_source_add_marker (source, 6, FLOW_TESTING_MARKER_ABORT, 0);
+  s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
+  s = flow_stream_count_final (s, "count", first_child, NULL, NULL);
+  flow_stream_output (s, "out", FLOW_SINK (sink));
+  if (!rec_run (flow, dir, 0, 0, NULL, error))
+    return NULL;
+  return rec_sink_reprs (sink);
+}
+
+static void
+test_corrupt_state_type (void)
+{
+  g_autofree char *dir = rec_init_dir (1);
+  g_autofree char *part0 = rec_part_path (dir, 0);
+  const char *names[] = { part0, "errors.count", "k1", NULL };
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) got = NULL;
+
+  got = run_counting (dir, TRUE, &error);
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_ABORTED);
+  g_clear_error (&error);
+  g_assert_cmpint (rec_sql_int (part0, "SELECT COUNT(*) FROM snaps WHERE step_id = 'errors.count'"
+                                       " AND state_key = 'k1'"), >, 0);
+  rec_sql_exec (part0, "UPDATE snaps SET ser = x'6869000073' WHERE step_id = 'errors.count'"
+                       " AND state_key = 'k1'");
+
+  got = run_counting (dir, FALSE, &error);
+  g_assert_null (got);
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION);
+  for (guint i = 0; names[i] != NULL; i++)
+    if (strstr (error->message, names[i]) == NULL)
+      g_error ("the error '%s' does not name %s", error->message, names[i]);
+
+  rec_rm_rf (dir);
+}
+
 /* A flow program (run_with_args) against a bad directory exits non-zero
  * with the message, and changes nothing; the crash test's flow is one. */
 static void
@@ -875,6 +988,8 @@ main (int    argc,
   g_test_add_func ("/errors/run/corrupt-truncated", test_corrupt_truncated);
   g_test_add_func ("/errors/run/corrupt-not-libflow", test_corrupt_not_libflow);
   g_test_add_func ("/errors/run/corrupt-state", test_corrupt_state);
+  g_test_add_func ("/errors/run/corrupt-type", test_corrupt_type);
+  g_test_add_func ("/errors/run/corrupt-state-type", test_corrupt_state_type);
   g_test_add_func ("/errors/run/flow-program", test_flow_program);
   g_test_add_func ("/errors/run/too-old", test_too_old);
   g_test_add_func ("/errors/run/older-copy-within-backup", test_older_copy_within_backup);
