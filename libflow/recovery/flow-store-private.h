@@ -45,9 +45,21 @@ typedef void (*FlowStoreCommitFunc) (guint64       epoch,
                                      const GError *error,
                                      gpointer      user_data);
 
+typedef enum
+{
+  /* For tools: opens every partition read-only (also on a read-only
+   * file system), takes no lock and never writes. */
+  FLOW_STORE_OPEN_READ_ONLY = 0,
+  /* For a run: takes the directory lock before reading anything (so that
+   * nothing read can be changed by another run) and keeps it until the
+   * store is freed; fails if any partition cannot be written. */
+  FLOW_STORE_OPEN_RUN       = 1 << 0,
+} FlowStoreOpenFlags;
+
 /* Opens and validates every partition of @directory without changing
  * anything on disk. */
 FlowStore  *flow_store_open              (const char           *directory,
+                                          FlowStoreOpenFlags    flags,
                                           GError              **error);
 void        flow_store_free              (FlowStore            *store);
 
@@ -65,10 +77,6 @@ const char *flow_store_get_flow_id       (FlowStore            *store);
  * partition committed (0: nothing committed). */
 guint64     flow_store_get_resume_epoch  (FlowStore            *store);
 GArray     *flow_store_list_executions   (FlowStore            *store,
-                                          GError              **error);
-
-/* Makes sure no other run uses the directory while this store is open. */
-gboolean    flow_store_lock              (FlowStore            *store,
                                           GError              **error);
 
 /* Checks that @flow_id may resume from these partitions. */
@@ -119,5 +127,11 @@ char       *flow_store_partition_path    (const char           *directory,
 guint       flow_store_partition_for     (guint                 n_partitions,
                                           const char           *step_id,
                                           const char           *key);
+
+/* Tests only: called by flow_store_open() once it has read and validated
+ * every partition (with FLOW_STORE_OPEN_RUN, after it took the lock),
+ * before it returns. A test makes a race deterministic by running another
+ * execution from here. */
+extern void (*flow_store_test_opened_hook) (const char *directory);
 
 G_END_DECLS

@@ -77,6 +77,8 @@ struct _FlowStore
 
 static const Job stop_job;
 
+void (*flow_store_test_opened_hook) (const char *directory) = NULL;
+
 static void drop_notifications (FlowStore *store,
                                 gboolean   notify);
 static void store_wait         (FlowStore *store);
@@ -477,9 +479,79 @@ compare_parts (gconstpointer a,
   return pa->info.index < pb->info.index ? -1 : pa->info.index > pb->info.index;
 }
 
-FlowStore *
-flow_store_open (const char  *directory,
-                 GError     **error)
+/* Opens partition @p. A run needs to write it. A tool only reads, but
+ * opens a writable file read-write all the same: a read-only connection
+ * to a WAL database leaves its -wal and -shm files behind, where the
+ * last read-write connection removes them. On a read-only file or file
+ * system a tool opens it read-only, and if SQLite cannot make there the
+ * shared-memory file it needs even to read a WAL database, immutable (no
+ * one can write it there). */
+static gboolean
+open_partition (Partition           *p,
+                FlowStoreOpenFlags   flags,
+                GError             **error)
+{
+  g_autofree char *dir = g_path_get_dirname (p->info.path);
+  int rc;
+
+  if ((flags & FLOW_STORE_OPEN_RUN) ||
+      (g_access (p->info.path, W_OK) == 0 && g_access (dir, W_OK) == 0))
+    rc = sqlite3_open_v2 (p->info.path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+  else
+    rc = sqlite3_open_v2 (p->info.path, &p->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK)
+    return sql_error (p, rc, "opening", error);
+  sqlite3_busy_timeout (p->db, 10000);
+  sqlite3_extended_result_codes (p->db, 0);
+
+  if ((flags & FLOW_STORE_OPEN_RUN) && sqlite3_db_readonly (p->db, "main") == 1)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
+                   "recovery partition %s cannot be written (a read-only file or file "
+                   "system); a run writes its snapshots there", p->info.path);
+      return FALSE;
+    }
+
+  if (!(flags & FLOW_STORE_OPEN_RUN))
+    {
+      /* A first read tells whether the WAL can be read here. */
+      g_autoptr(sqlite3_stmt) probe = NULL;
+
+      rc = sqlite3_prepare_v2 (p->db, "SELECT 1 FROM sqlite_schema LIMIT 1", -1, &probe, NULL);
+      if (rc == SQLITE_OK)
+        rc = sqlite3_step (probe);
+      if (rc == SQLITE_CANTOPEN || rc == SQLITE_READONLY)
+        {
+          g_autofree char *wal = g_strconcat (p->info.path, "-wal", NULL);
+          g_autofree char *uri = NULL;
+
+          g_clear_pointer (&probe, sqlite3_finalize);
+          sqlite3_close (p->db);
+          p->db = NULL;
+          if (g_file_test (wal, G_FILE_TEST_EXISTS))
+            {
+              g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
+                           "recovery partition %s cannot be read here: its write-ahead "
+                           "log %s holds changes that need a writable directory to be read",
+                           p->info.path, wal);
+              return FALSE;
+            }
+          uri = g_uri_join (G_URI_FLAGS_NONE, "file", NULL, NULL, -1, p->info.path,
+                            "immutable=1", NULL);
+          rc = sqlite3_open_v2 (uri, &p->db,
+                                SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
+          if (rc != SQLITE_OK)
+            return sql_error (p, rc, "opening", error);
+          sqlite3_extended_result_codes (p->db, 0);
+        }
+    }
+  return TRUE;
+}
+
+static FlowStore *
+open_partitions (const char          *directory,
+                 FlowStoreOpenFlags   flags,
+                 GError             **error)
 {
   g_autoptr(GDir) dir = NULL;
   g_autoptr(GPtrArray) parts = NULL;
@@ -527,21 +599,11 @@ flow_store_open (const char  *directory,
     {
       Partition *p = g_new0 (Partition, 1);
       guint index = g_array_index (indices, guint, i);
-      int rc;
 
       p->info.path = flow_store_partition_path (directory, index);
       g_ptr_array_add (parts, p);
 
-      rc = sqlite3_open_v2 (p->info.path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-      if (rc != SQLITE_OK)
-        {
-          sql_error (p, rc, "opening", error);
-          return NULL;
-        }
-      sqlite3_busy_timeout (p->db, 10000);
-      sqlite3_extended_result_codes (p->db, 0);
-
-      if (!read_meta (p, error))
+      if (!open_partition (p, flags, error) || !read_meta (p, error))
         return NULL;
       if (p->info.index != index)
         {
@@ -616,6 +678,87 @@ flow_store_open (const char  *directory,
       if (p->info.flow_id != NULL && store->flow_id == NULL)
         store->flow_id = g_strdup (p->info.flow_id);
     }
+
+  return store;
+}
+
+/* One run at a time per directory: an advisory lock on the directory
+ * itself (not on a partition file, whose POSIX locks belong to SQLite),
+ * released when the store is freed or the process dies. Returns the
+ * locked descriptor, or -1. */
+static int
+lock_directory (const char  *directory,
+                GError     **error)
+{
+  int fd = open (directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
+                   "recovery directory %s cannot be opened: %s",
+                   directory, g_strerror (saved));
+      return -1;
+    }
+  if (flock (fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      int saved = errno;
+
+      close (fd);
+      if (saved == EWOULDBLOCK)
+        g_set_error (error, FLOW_ERROR, FLOW_ERROR_PARTITIONS_IN_USE,
+                     "recovery directory %s is in use by another run; two runs cannot "
+                     "snapshot into the same partitions", directory);
+      else
+        g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
+                     "recovery directory %s cannot be locked: %s",
+                     directory, g_strerror (saved));
+      return -1;
+    }
+  return fd;
+}
+
+FlowStore *
+flow_store_open (const char          *directory,
+                 FlowStoreOpenFlags   flags,
+                 GError             **error)
+{
+  FlowStore *store;
+  int lock_fd = -1;
+
+  /* A run locks first: what it reads then stays as it read it until it
+   * ends (another run that read it before would otherwise resume from a
+   * stale epoch and discard this run's later ones). */
+  if (flags & FLOW_STORE_OPEN_RUN)
+    {
+      g_autofree char *hint = g_strdup_printf ("; create it and its partitions with "
+                                               "'flow-recovery init %s N'", directory);
+      if (!check_directory (directory, hint, error))
+        return NULL;
+      if (g_access (directory, W_OK) != 0)
+        {
+          int saved = errno;
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
+                       "recovery directory %s cannot be written (%s); a run writes its "
+                       "snapshots there", directory, g_strerror (saved));
+          return NULL;
+        }
+      lock_fd = lock_directory (directory, error);
+      if (lock_fd < 0)
+        return NULL;
+    }
+
+  store = open_partitions (directory, flags, error);
+  if (store == NULL)
+    {
+      if (lock_fd >= 0)
+        close (lock_fd);
+      return NULL;
+    }
+  store->lock_fd = lock_fd;
+
+  if (flow_store_test_opened_hook != NULL)
+    flow_store_test_opened_hook (directory);
   return store;
 }
 
@@ -697,44 +840,6 @@ guint64
 flow_store_get_execution (FlowStore *store)
 {
   return store->ex_num;
-}
-
-/* One run at a time per directory: an advisory lock on the directory
- * itself (not on a partition file, whose POSIX locks belong to SQLite),
- * released when the store is freed or the process dies. */
-gboolean
-flow_store_lock (FlowStore  *store,
-                 GError    **error)
-{
-  if (store->lock_fd >= 0)
-    return TRUE;
-
-  store->lock_fd = open (store->directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (store->lock_fd < 0)
-    {
-      int saved = errno;
-      g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
-                   "recovery directory %s cannot be opened: %s",
-                   store->directory, g_strerror (saved));
-      return FALSE;
-    }
-  if (flock (store->lock_fd, LOCK_EX | LOCK_NB) != 0)
-    {
-      int saved = errno;
-
-      close (store->lock_fd);
-      store->lock_fd = -1;
-      if (saved == EWOULDBLOCK)
-        g_set_error (error, FLOW_ERROR, FLOW_ERROR_PARTITIONS_IN_USE,
-                     "recovery directory %s is in use by another run; two runs cannot "
-                     "snapshot into the same partitions", store->directory);
-      else
-        g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
-                     "recovery directory %s cannot be locked: %s",
-                     store->directory, g_strerror (saved));
-      return FALSE;
-    }
-  return TRUE;
 }
 
 gboolean

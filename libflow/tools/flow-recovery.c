@@ -141,7 +141,7 @@ cmd_show (int    argc,
       return 2;
     }
 
-  store = flow_store_open (argv[0], &error);
+  store = flow_store_open (argv[0], FLOW_STORE_OPEN_READ_ONLY, &error);
   if (store == NULL)
     return fail ("show", error);
 

@@ -1,0 +1,182 @@
+/* test-store.c: the recovery store from the inside
+ *
+ * Tests that need libflow's internals (linked statically): a race made
+ * deterministic through a test hook, partition file modes, and a fuzz test
+ * of stored states.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
+
+#include "flow-store-private.h"
+#include "recovery-common.h"
+
+/* ------------------------------------------------------------------------
+ * A small keyed flow: (key, int) items, a running sum per key
+ * ------------------------------------------------------------------------ */
+
+static GVariant *
+zero (gpointer   user_data,
+      GError   **error)
+{
+  return g_variant_new_int64 (0);
+}
+
+static GVariant *
+add (GVariant  *sum,
+     GVariant  *value,
+     GVariant **emit,
+     gpointer   user_data,
+     GError   **error)
+{
+  gint64 updated = g_variant_get_int64 (sum) + g_variant_get_int64 (value);
+
+  *emit = g_variant_new_int64 (updated);
+  return g_variant_new_int64 (updated);
+}
+
+/* Items i in [0, n): key "k{i % 4}", value i + 1. */
+static GVariant *
+keyed_items (guint n)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sv)"));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("k%u", i % 4);
+      g_variant_builder_add (&builder, "(sv)", key, g_variant_new_int64 (i + 1));
+    }
+  return g_variant_builder_end (&builder);
+}
+
+/* What the flow emits for items [from, to): ('k', running sum). */
+static GStrv
+expected_output (guint from,
+                 guint to)
+{
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  gint64 sums[4] = { 0 };
+
+  for (guint i = 0; i < to; i++)
+    {
+      sums[i % 4] += i + 1;
+      if (i >= from)
+        rec_add (lines, "('k%u', %" G_GINT64_FORMAT ")", i % 4, sums[i % 4]);
+    }
+  return rec_strv (lines);
+}
+
+static GStrv
+run_keyed (const char  *dir,
+           guint        n,
+           GError     **error)
+{
+  g_autoptr(FlowTestingSource) source = flow_testing_source_new (keyed_items (n));
+  g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
+  g_autoptr(FlowDataflow) flow = flow_dataflow_new ("store");
+  FlowStream *s;
+
+  s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
+  s = flow_stream_stateful_map (s, "sum", zero, NULL, NULL, add, NULL, NULL);
+  flow_stream_output (s, "out", FLOW_SINK (sink));
+  if (!rec_run (flow, dir, 0, 0, NULL, error))
+    return NULL;
+  return rec_sink_reprs (sink);
+}
+
+/* ------------------------------------------------------------------------
+ * The directory lock is taken before anything is read
+ * ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  char    *dir;
+  guint    n;
+  GStrv    output;
+  GError  *error;
+} OtherRun;
+
+static OtherRun other;
+
+static gpointer
+other_run_thread (gpointer data)
+{
+  OtherRun *run = data;
+
+  run->output = run_keyed (run->dir, run->n, &run->error);
+  return NULL;
+}
+
+/* Another run of the same flow over the same (grown) input, started and
+ * finished while this run is between reading the directory and starting
+ * its execution: the window the issue forced with gdb. */
+static void
+run_other_while_opening (const char *directory)
+{
+  flow_store_test_opened_hook = NULL;  /* once */
+  g_thread_join (g_thread_new ("other-run", other_run_thread, &other));
+}
+
+static void
+test_lock_race (void)
+{
+  g_autofree char *dir = rec_init_dir (2);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) first = NULL;
+  g_auto(GStrv) second = NULL;
+  g_auto(GStrv) expected_first = expected_output (0, 8);
+  g_auto(GStrv) expected_second = expected_output (8, 16);
+  g_auto(GStrv) expected_none = expected_output (16, 16);
+  g_autofree char *states = NULL;
+
+  first = run_keyed (dir, 8, &error);
+  g_assert_no_error (error);
+  rec_assert_strv (first, expected_first);
+
+  /* The input grew to 16 items. Two runs start at once. */
+  other.dir = dir;
+  other.n = 16;
+  flow_store_test_opened_hook = run_other_while_opening;
+  second = run_keyed (dir, 16, &error);
+  flow_store_test_opened_hook = NULL;
+
+  /* The run that opened the directory first holds it from then on: the
+   * other is refused, and this one resumes exactly where the first left
+   * off. */
+  g_assert_no_error (error);
+  g_assert_error (other.error, FLOW_ERROR, FLOW_ERROR_PARTITIONS_IN_USE);
+  g_assert_nonnull (strstr (other.error->message, dir));
+  g_assert_null (other.output);
+  rec_assert_strv (second, expected_second);
+
+  /* Its epochs are all there: a third run has nothing left to do. */
+  g_clear_pointer (&second, g_strfreev);
+  second = run_keyed (dir, 16, &error);
+  g_assert_no_error (error);
+  rec_assert_strv (second, expected_none);
+  states = rec_show_states (dir);
+  g_assert_nonnull (strstr (states, "    'k0': 28\n"));   /* 1 + 5 + 9 + 13 */
+  g_assert_nonnull (strstr (states, "    'k3': 40\n"));   /* 4 + 8 + 12 + 16 */
+
+  g_clear_error (&other.error);
+  g_clear_pointer (&other.output, g_strfreev);
+  rec_rm_rf (dir);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/store/lock/race", test_lock_race);
+
+  return g_test_run ();
+}
