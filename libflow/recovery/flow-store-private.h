@@ -10,6 +10,8 @@
 G_BEGIN_DECLS
 
 #define FLOW_STORE_FORMAT_VERSION 1
+/* The most partitions a directory may have (flow-recovery init's limit). */
+#define FLOW_STORE_MAX_PARTITIONS 65535
 
 typedef struct _FlowStore FlowStore;
 

@@ -87,6 +87,36 @@ static void store_wait         (FlowStore *store);
  * SQLite helpers
  * ------------------------------------------------------------------------ */
 
+/* What went wrong, in words a user can act on: the code says the kind
+ * (disk full, locked, corrupt, I/O error), SQLite's message the detail. */
+static const char *
+sql_problem (int code)
+{
+  switch (code & 0xff)
+    {
+    case SQLITE_FULL:
+      return "the disk is full";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return "the file is locked by another process";
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return "the file is corrupt (see 'flow-recovery check')";
+    case SQLITE_IOERR:
+      return "I/O error";
+    case SQLITE_READONLY:
+      return "the file cannot be written";
+    case SQLITE_CANTOPEN:
+      return "the file cannot be opened";
+    case SQLITE_NOMEM:
+      return "out of memory";
+    case SQLITE_ERROR:
+      return "the file is not laid out as a libflow partition (see 'flow-recovery check')";
+    default:
+      return "SQLite error";
+    }
+}
+
 static gboolean
 sql_error (Partition   *p,
            int          code,
@@ -94,18 +124,48 @@ sql_error (Partition   *p,
            GError     **error)
 {
   int flow_code = FLOW_ERROR_FAILED;
+  const char *detail = p->db ? sqlite3_errmsg (p->db) : sqlite3_errstr (code);
 
-  if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
-    flow_code = FLOW_ERROR_CORRUPT_PARTITION;
-  else if (code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN ||
-           code == SQLITE_READONLY || code == SQLITE_BUSY || code == SQLITE_LOCKED)
-    flow_code = FLOW_ERROR_IO;
+  switch (code & 0xff)
+    {
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+    case SQLITE_ERROR:   /* our own statements: a table or index is missing */
+      flow_code = FLOW_ERROR_CORRUPT_PARTITION;
+      break;
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      flow_code = FLOW_ERROR_IO;
+      break;
+    default:
+      break;
+    }
 
   g_set_error (error, FLOW_ERROR, flow_code,
-               "recovery partition %s: %s failed: %s",
-               p->info.path, what,
-               p->db ? sqlite3_errmsg (p->db) : sqlite3_errstr (code));
+               "recovery partition %s: %s failed: %s (%.200s)",
+               p->info.path, what, sql_problem (code), detail);
   return FALSE;
+}
+
+/* What a statement does, for messages (which never hold SQL). */
+static const char *
+sql_describe (const char *sql)
+{
+  while (g_ascii_isspace (*sql))
+    sql++;
+  if (g_ascii_strncasecmp (sql, "BEGIN", 5) == 0)
+    return "starting a transaction";
+  if (g_ascii_strncasecmp (sql, "COMMIT", 6) == 0)
+    return "committing";
+  if (g_ascii_strncasecmp (sql, "SELECT", 6) == 0)
+    return "reading";
+  if (g_ascii_strncasecmp (sql, "PRAGMA", 6) == 0 || g_ascii_strncasecmp (sql, "CREATE", 6) == 0)
+    return "setting up";
+  return "writing";
 }
 
 static gboolean
@@ -116,7 +176,7 @@ sql_exec (Partition   *p,
   int rc = sqlite3_exec (p->db, sql, NULL, NULL, NULL);
 
   if (rc != SQLITE_OK)
-    return sql_error (p, rc, sql, error);
+    return sql_error (p, rc, sql_describe (sql), error);
   return TRUE;
 }
 
@@ -130,7 +190,7 @@ sql_prepare (Partition   *p,
 
   if (rc != SQLITE_OK)
     {
-      sql_error (p, rc, sql, error);
+      sql_error (p, rc, sql_describe (sql), error);
       return NULL;
     }
   return stmt;
@@ -272,7 +332,8 @@ out:
  * Creates the recovery partitions `part-0.sqlite3` … `part-{N-1}.sqlite3`
  * in @directory, as `flow-recovery init DIR N` and Python's
  * `python3 -m flow.recovery DIR N` do. The number of partitions is fixed
- * from then on; state keys are spread over them by a stable hash.
+ * from then on (at most 65535); state keys are spread over them by a
+ * stable hash.
  *
  * Nothing is created (and nothing is touched) if @directory does not exist
  * or already holds partitions.
@@ -292,10 +353,11 @@ flow_recovery_init_dir (const char  *directory,
   g_return_val_if_fail (directory != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (n_partitions == 0)
+  if (n_partitions == 0 || n_partitions > FLOW_STORE_MAX_PARTITIONS)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
-                   "the number of recovery partitions must be at least 1");
+                   "the number of recovery partitions must be at least 1 and at most %u, "
+                   "not %u", FLOW_STORE_MAX_PARTITIONS, n_partitions);
       return FALSE;
     }
 
@@ -349,6 +411,79 @@ flow_recovery_init_dir (const char  *directory,
  * ------------------------------------------------------------------------ */
 
 static gboolean
+meta_corrupt (Partition   *p,
+              const char  *name,
+              const char  *problem,
+              GError     **error)
+{
+  g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+               "recovery partition %s is corrupt: its %s %s; restore it from a backup "
+               "or start over with a new recovery directory",
+               p->info.path, name, problem);
+  return FALSE;
+}
+
+/* An integer of the metadata, in [0, @max]. */
+static gboolean
+meta_uint (Partition     *p,
+           sqlite3_stmt  *stmt,
+           const char    *name,
+           guint64        max,
+           guint64       *value,
+           GError       **error)
+{
+  gint64 v;
+
+  if (sqlite3_column_type (stmt, 1) != SQLITE_INTEGER)
+    return meta_corrupt (p, name, "is not an integer", error);
+  v = sqlite3_column_int64 (stmt, 1);
+  if (v < 0 || (guint64) v > max)
+    {
+      g_autofree char *problem = g_strdup_printf ("is out of range (%" G_GINT64_FORMAT ")", v);
+      return meta_corrupt (p, name, problem, error);
+    }
+  *value = (guint64) v;
+  return TRUE;
+}
+
+/* Every table and index a run uses is there. */
+static gboolean
+check_schema (Partition  *p,
+              GError    **error)
+{
+  static const char * const names[] = { "meta", "executions", "fronts", "epochs", "snaps",
+                                        "snaps_epoch" };
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  guint found = 0;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (p->db, "SELECT name FROM sqlite_schema WHERE type IN ('table', 'index')",
+                           -1, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    return sql_error (p, rc, "reading its schema", error);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      const char *name = (const char *) sqlite3_column_text (stmt, 0);
+
+      for (guint i = 0; name != NULL && i < G_N_ELEMENTS (names); i++)
+        if (g_str_equal (name, names[i]))
+          found |= 1u << i;
+    }
+  if (rc != SQLITE_DONE)
+    return sql_error (p, rc, "reading its schema", error);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (!(found & (1u << i)))
+      {
+        g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                     "recovery partition %s is corrupt: its %s %s is missing; restore it "
+                     "from a backup or start over with a new recovery directory",
+                     p->info.path, i < 5 ? "table" : "index", names[i]);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static gboolean
 read_meta (Partition  *p,
            GError    **error)
 {
@@ -370,6 +505,7 @@ read_meta (Partition  *p,
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       const char *name = (const char *) sqlite3_column_text (stmt, 0);
+      guint64 value = 0;
 
       if (name == NULL)
         continue;
@@ -377,30 +513,49 @@ read_meta (Partition  *p,
         is_libflow = g_strcmp0 ((const char *) sqlite3_column_text (stmt, 1), "libflow") == 0;
       else if (g_str_equal (name, "format"))
         {
-          p->info.format_version = sqlite3_column_int (stmt, 1);
+          if (!meta_uint (p, stmt, name, G_MAXINT, &value, error))
+            return FALSE;
+          p->info.format_version = (guint) value;
           has_format = TRUE;
         }
       else if (g_str_equal (name, "partition_index"))
         {
-          p->info.index = sqlite3_column_int (stmt, 1);
+          if (!meta_uint (p, stmt, name, FLOW_STORE_MAX_PARTITIONS - 1, &value, error))
+            return FALSE;
+          p->info.index = (guint) value;
           has_index = TRUE;
         }
       else if (g_str_equal (name, "partition_count"))
         {
-          p->info.count = sqlite3_column_int (stmt, 1);
+          if (!meta_uint (p, stmt, name, FLOW_STORE_MAX_PARTITIONS, &value, error))
+            return FALSE;
+          p->info.count = (guint) value;
           has_count = TRUE;
         }
       else if (g_str_equal (name, "flow_id"))
         {
+          const char *text = (const char *) sqlite3_column_text (stmt, 1);
+
+          if (text != NULL && !g_utf8_validate (text, -1, NULL))
+            return meta_corrupt (p, name, "is not UTF-8 text", error);
           g_free (p->info.flow_id);
-          p->info.flow_id = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+          p->info.flow_id = g_strdup (text);
         }
       else if (g_str_equal (name, "gc_epoch"))
-        p->info.gc_epoch = sqlite3_column_int64 (stmt, 1);
+        {
+          if (!meta_uint (p, stmt, name, G_MAXINT64, &value, error))
+            return FALSE;
+          p->info.gc_epoch = value;
+        }
       else if (g_str_equal (name, "directory_id"))
         {
+          const char *text = (const char *) sqlite3_column_text (stmt, 1);
+
+          if (sqlite3_column_type (stmt, 1) != SQLITE_TEXT || text == NULL || text[0] == '\0' ||
+              strlen (text) > 64 || !g_utf8_validate (text, -1, NULL))
+            return meta_corrupt (p, name, "is not an identifier", error);
           g_free (p->info.directory_id);
-          p->info.directory_id = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+          p->info.directory_id = g_strdup (text);
         }
     }
   if (rc != SQLITE_DONE)
@@ -422,6 +577,8 @@ read_meta (Partition  *p,
                    FLOW_STORE_FORMAT_VERSION);
       return FALSE;
     }
+  if (!check_schema (p, error))
+    return FALSE;
   if (p->info.count == 0)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
@@ -445,6 +602,9 @@ read_frontier (Partition  *p,
   rc = sqlite3_step (stmt);
   if (rc != SQLITE_ROW)
     return sql_error (p, rc, "reading its frontier", error);
+  if (sqlite3_column_type (stmt, 0) != SQLITE_NULL &&
+      (sqlite3_column_type (stmt, 0) != SQLITE_INTEGER || sqlite3_column_int64 (stmt, 0) < 0))
+    return meta_corrupt (p, "newest committed epoch", "is out of range", error);
   p->info.frontier = sqlite3_column_int64 (stmt, 0);
   return TRUE;
 }
@@ -646,18 +806,25 @@ open_partitions (const char          *directory,
   if (parts->len != count)
     {
       GString *missing = g_string_new (NULL);
+      guint n_missing = count - parts->len;
+      guint named = 0;
 
-      for (guint i = 0, j = 0; i < count; i++)
+      /* A few names, then a count. */
+      for (guint i = 0, j = 0; i < count && named < 3; i++)
         {
           if (j < parts->len && ((Partition *) g_ptr_array_index (parts, j))->info.index == i)
             j++;
           else
-            g_string_append_printf (missing, "%spart-%u.sqlite3", missing->len ? ", " : "", i);
+            {
+              g_string_append_printf (missing, "%spart-%u.sqlite3", missing->len ? ", " : "", i);
+              named++;
+            }
         }
+      if (n_missing > named)
+        g_string_append_printf (missing, " and %u more", n_missing - named);
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_MISSING_PARTITIONS,
                    "recovery directory %s should have %u partitions, but %s %s missing",
-                   directory, count, missing->str,
-                   strchr (missing->str, ',') ? "are" : "is");
+                   directory, count, missing->str, n_missing > 1 ? "are" : "is");
       g_string_free (missing, TRUE);
       return NULL;
     }

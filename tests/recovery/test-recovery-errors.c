@@ -744,6 +744,110 @@ test_corrupt_state_type (void)
   rec_rm_rf (dir);
 }
 
+/* Messages stay short: a partition count of 60000 in a directory of one
+ * names a few missing files and counts the rest; out-of-range numbers in
+ * the metadata are corrupt partitions (-1 once built a 7.7 GB message). */
+static void
+assert_short (const char *message)
+{
+  if (strlen (message) > 400)
+    g_error ("a message of %zu bytes: %.400s…", strlen (message), message);
+  g_assert_null (strstr (message, "SELECT"));
+  g_assert_null (strstr (message, "INSERT"));
+  g_assert_null (strstr (message, "DELETE"));
+  g_assert_null (strstr (message, "UPDATE"));
+}
+
+static void
+assert_run_fails_short (const char *dir,
+                        FlowError   code,
+                        const char *names[])
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) got = run_keyed ("errors", dir, 4, 0, &error);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  g_assert_null (got);
+  g_assert_error (error, FLOW_ERROR, (int) code);
+  assert_short (error->message);
+  for (guint i = 0; names[i] != NULL; i++)
+    if (strstr (error->message, names[i]) == NULL)
+      g_error ("the error '%s' does not name %s", error->message, names[i]);
+  g_assert_cmpint (rec_tool (&out, &err, "show", dir, NULL), !=, 0);
+  assert_short (err);
+}
+
+static void
+test_many_missing (void)
+{
+  g_autofree char *dir = rec_init_dir (1);
+  g_autofree char *part0 = rec_part_path (dir, 0);
+  const char *names[] = { dir, "60000", "part-1.sqlite3", "part-3.sqlite3", "59996 more", NULL };
+
+  rec_sql_exec (part0, "UPDATE meta SET value = 60000 WHERE name = 'partition_count'");
+  assert_fails_untouched (dir, "errors", FLOW_ERROR_MISSING_PARTITIONS, names);
+  assert_run_fails_short (dir, FLOW_ERROR_MISSING_PARTITIONS, names);
+
+  rec_rm_rf (dir);
+}
+
+static void
+test_meta_out_of_range (void)
+{
+  static const char *bad[] = {
+    "UPDATE meta SET value = -1 WHERE name = 'partition_count'",
+    "UPDATE meta SET value = 4294967297 WHERE name = 'partition_count'",
+    "UPDATE meta SET value = 'two' WHERE name = 'partition_count'",
+    "UPDATE meta SET value = -1 WHERE name = 'partition_index'",
+    "UPDATE meta SET value = 1.5 WHERE name = 'partition_index'",
+    "UPDATE meta SET value = -5 WHERE name = 'gc_epoch'",
+    "UPDATE meta SET value = x'00' WHERE name = 'directory_id'",
+    "UPDATE fronts SET epoch = -3",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *dir = rec_init_dir (1);
+      g_autofree char *part0 = rec_part_path (dir, 0);
+      const char *names[] = { part0, NULL };
+
+      run_keyed_ok ("errors", dir, 4, 0);
+      g_test_message ("%s", bad[i]);
+      rec_sql_exec (part0, bad[i]);
+      assert_fails_untouched (dir, "errors", FLOW_ERROR_CORRUPT_PARTITION, names);
+      assert_run_fails_short (dir, FLOW_ERROR_CORRUPT_PARTITION, names);
+      rec_rm_rf (dir);
+    }
+}
+
+/* A partition without one of its tables or its index is corrupt, and the
+ * message says which, without SQL. */
+static void
+test_missing_table (void)
+{
+  static const struct { const char *sql; const char *name; } bad[] = {
+    { "DROP TABLE epochs", "epochs" },
+    { "DROP TABLE fronts", "fronts" },
+    { "DROP TABLE executions", "executions" },
+    { "DROP INDEX snaps_epoch", "snaps_epoch" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *dir = rec_init_dir (1);
+      g_autofree char *part0 = rec_part_path (dir, 0);
+      const char *names[] = { part0, bad[i].name, NULL };
+
+      run_keyed_ok ("errors", dir, 4, 0);
+      g_test_message ("%s", bad[i].sql);
+      rec_sql_exec (part0, bad[i].sql);
+      assert_fails_untouched (dir, "errors", FLOW_ERROR_CORRUPT_PARTITION, names);
+      assert_run_fails_short (dir, FLOW_ERROR_CORRUPT_PARTITION, names);
+      rec_rm_rf (dir);
+    }
+}
+
 /* A flow program (run_with_args) against a bad directory exits non-zero
  * with the message, and changes nothing; the crash test's flow is one. */
 static void
@@ -990,6 +1094,9 @@ main (int    argc,
   g_test_add_func ("/errors/run/corrupt-state", test_corrupt_state);
   g_test_add_func ("/errors/run/corrupt-type", test_corrupt_type);
   g_test_add_func ("/errors/run/corrupt-state-type", test_corrupt_state_type);
+  g_test_add_func ("/errors/run/many-missing", test_many_missing);
+  g_test_add_func ("/errors/run/meta-out-of-range", test_meta_out_of_range);
+  g_test_add_func ("/errors/run/missing-table", test_missing_table);
   g_test_add_func ("/errors/run/flow-program", test_flow_program);
   g_test_add_func ("/errors/run/too-old", test_too_old);
   g_test_add_func ("/errors/run/older-copy-within-backup", test_older_copy_within_backup);
