@@ -135,5 +135,8 @@ guint       flow_store_partition_for     (guint                 n_partitions,
  * before it returns. A test makes a race deterministic by running another
  * execution from here. */
 extern void (*flow_store_test_opened_hook) (const char *directory);
+/* Tests only: called by flow_recovery_init_dir() at every step of its
+ * work (0, 1, 2, …), so that a test can kill it at each. */
+extern void (*flow_store_test_init_hook) (guint step);
 
 G_END_DECLS

@@ -78,6 +78,7 @@ struct _FlowStore
 static const Job stop_job;
 
 void (*flow_store_test_opened_hook) (const char *directory) = NULL;
+void (*flow_store_test_init_hook) (guint step) = NULL;
 
 static void drop_notifications (FlowStore *store,
                                 gboolean   notify);
@@ -283,6 +284,72 @@ flow_store_partition_path (const char *directory,
   return g_build_filename (directory, name, NULL);
 }
 
+/* An init in progress: written first, removed last. While it is there,
+ * the partitions are not to be used, and init may remove them. */
+#define INIT_MARKER ".flow-init"
+
+static char *
+init_temp_path (const char *directory,
+                guint       index)
+{
+  g_autofree char *name = g_strdup_printf (".part-%u.sqlite3.init", index);
+
+  return g_build_filename (directory, name, NULL);
+}
+
+static gboolean
+is_init_leftover (const char *name)
+{
+  return (g_str_has_prefix (name, ".part-") && strstr (name, ".sqlite3.init") != NULL) ||
+         g_str_has_prefix (name, INIT_MARKER);
+}
+
+static gboolean
+io_error (const char  *what,
+          const char  *path,
+          int          saved_errno,
+          GError     **error)
+{
+  g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO, "%s %s failed: %s",
+               what, path, g_strerror (saved_errno));
+  return FALSE;
+}
+
+static gboolean
+fsync_path (const char  *path,
+            gboolean     is_dir,
+            GError     **error)
+{
+  int fd = open (path, (is_dir ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
+  int saved;
+
+  if (fd < 0)
+    return io_error ("opening", path, errno, error);
+  if (fsync (fd) != 0)
+    {
+      saved = errno;
+      close (fd);
+      return io_error ("syncing", path, saved, error);
+    }
+  close (fd);
+  return TRUE;
+}
+
+static void
+unlink_db (const char *path)
+{
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  g_autofree char *shm = g_strconcat (path, "-shm", NULL);
+  g_autofree char *journal = g_strconcat (path, "-journal", NULL);
+
+  g_unlink (path);
+  g_unlink (wal);
+  g_unlink (shm);
+  g_unlink (journal);
+}
+
+/* Creates partition @index at @path, a new file readable by its owner
+ * only: its states may be Python pickles, which a run unpickles. */
 static gboolean
 create_partition (const char  *path,
                   guint        index,
@@ -293,11 +360,17 @@ create_partition (const char  *path,
   Partition p = { { (char *) path, index, count, 0, NULL, 0, 0, NULL }, NULL, NULL, NULL, NULL };
   g_autofree char *meta = NULL;
   int rc;
+  int fd;
   gboolean ok;
 
-  rc = sqlite3_open_v2 (path, &p.db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXCLUSIVE,
-                        NULL);
+  /* SQLite would create it with the umask's mode: make it first. Its
+   * -wal and -shm files take its mode. */
+  fd = open (path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return io_error ("creating", path, errno, error);
+  close (fd);
+
+  rc = sqlite3_open_v2 (path, &p.db, SQLITE_OPEN_READWRITE, NULL);
   if (rc != SQLITE_OK)
     {
       ok = sql_error (&p, rc, "creating the file", error);
@@ -318,9 +391,91 @@ create_partition (const char  *path,
   ok = sql_exec (&p, schema, error) && sql_exec (&p, meta, error);
 
 out:
-  if (p.db != NULL)
-    sqlite3_close (p.db);
+  if (p.db != NULL && sqlite3_close (p.db) != SQLITE_OK && ok)
+    ok = sql_error (&p, SQLITE_IOERR, "closing the file", error);
+  /* Closed, its WAL was checkpointed into it and removed: sync it. */
+  return ok && fsync_path (path, FALSE, error);
+}
+
+/* A partition made by the unfinished init @init_id that no run used:
+ * init may remove it. */
+static gboolean
+is_unused_partition_of (const char *path,
+                        const char *init_id)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok = FALSE;
+
+  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2 (db,
+                          "SELECT (SELECT value FROM meta WHERE name = 'directory_id'),"
+                          " (SELECT value FROM meta WHERE name = 'flow_id'),"
+                          " (SELECT COUNT(*) FROM executions)",
+                          -1, &stmt, NULL) == SQLITE_OK &&
+      sqlite3_step (stmt) == SQLITE_ROW)
+    ok = g_strcmp0 ((const char *) sqlite3_column_text (stmt, 0), init_id) == 0 &&
+         sqlite3_column_type (stmt, 1) == SQLITE_NULL &&
+         sqlite3_column_int64 (stmt, 2) == 0;
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
   return ok;
+}
+
+/* Removes what an interrupted init left in @directory: its temporary
+ * files, and the partitions it already renamed if no run used them. */
+static gboolean
+clean_interrupted_init (const char  *directory,
+                        GError     **error)
+{
+  g_autofree char *marker = g_build_filename (directory, INIT_MARKER, NULL);
+  g_autofree char *init_id = NULL;
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GPtrArray) remove = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) leftovers = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  if (!g_file_get_contents (marker, &init_id, NULL, NULL))
+    init_id = NULL;   /* killed before the marker was there: no partition is its */
+  else
+    g_strstrip (init_id);
+
+  dir = g_dir_open (directory, 0, NULL);
+  if (dir == NULL)
+    return TRUE;  /* the caller reports it */
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      guint index;
+      g_autofree char *path = g_build_filename (directory, name, NULL);
+
+      if (is_init_leftover (name))
+        g_ptr_array_add (leftovers, g_steal_pointer (&path));
+      else if (init_id != NULL && g_str_has_prefix (name, "part-") &&
+               g_str_has_suffix (name, ".sqlite3") && sscanf (name, "part-%u.sqlite3", &index) == 1)
+        {
+          if (!is_unused_partition_of (path, init_id))
+            {
+              g_set_error (error, FLOW_ERROR, FLOW_ERROR_PARTITIONS_EXIST,
+                           "recovery directory %s holds an interrupted init (%s) and a "
+                           "partition %s that is not one it made, or that a run used; "
+                           "refusing to remove anything: move the partitions you want "
+                           "to keep elsewhere, then remove %s",
+                           directory, marker, path, marker);
+              return FALSE;
+            }
+          g_ptr_array_add (remove, g_steal_pointer (&path));
+        }
+    }
+
+  for (guint i = 0; i < remove->len; i++)
+    unlink_db (g_ptr_array_index (remove, i));
+  /* The marker last: until then, a new try cleans up again. */
+  for (guint i = 0; i < leftovers->len; i++)
+    if (!g_str_equal (g_ptr_array_index (leftovers, i), marker))
+      g_unlink (g_ptr_array_index (leftovers, i));
+  if (g_unlink (marker) != 0 && errno != ENOENT)
+    return io_error ("removing", marker, errno, error);
+  return fsync_path (directory, TRUE, error);
 }
 
 /**
@@ -333,10 +488,13 @@ out:
  * in @directory, as `flow-recovery init DIR N` and Python's
  * `python3 -m flow.recovery DIR N` do. The number of partitions is fixed
  * from then on (at most 65535); state keys are spread over them by a
- * stable hash.
+ * stable hash. The files are readable and writable by their owner only.
  *
  * Nothing is created (and nothing is touched) if @directory does not exist
- * or already holds partitions.
+ * or already holds partitions. The partitions are made under temporary
+ * names, synced to disk, then renamed: an init that was killed or failed
+ * leaves a directory that runs refuse (saying to run init again) and that
+ * the next init cleans up.
  *
  * Returns: %TRUE, or %FALSE with @error set
  */
@@ -347,8 +505,11 @@ flow_recovery_init_dir (const char  *directory,
 {
   g_autoptr(GDir) dir = NULL;
   g_autofree char *directory_id = g_uuid_string_random ();
+  g_autofree char *marker = NULL;
+  gboolean interrupted = FALSE;
   GError *local = NULL;
   const char *name;
+  guint step = 0;
 
   g_return_val_if_fail (directory != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -372,6 +533,13 @@ flow_recovery_init_dir (const char  *directory,
       return FALSE;
     }
   while ((name = g_dir_read_name (dir)) != NULL)
+    if (is_init_leftover (name))
+      interrupted = TRUE;
+  if (interrupted && !clean_interrupted_init (directory, error))
+    return FALSE;
+
+  g_dir_rewind (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
     if (g_str_has_prefix (name, "part-") && g_str_has_suffix (name, ".sqlite3"))
       {
         g_set_error (error, FLOW_ERROR, FLOW_ERROR_PARTITIONS_EXIST,
@@ -381,29 +549,66 @@ flow_recovery_init_dir (const char  *directory,
         return FALSE;
       }
 
+#define STEP() G_STMT_START { if (flow_store_test_init_hook != NULL) flow_store_test_init_hook (step); step++; } G_STMT_END
+
+  marker = g_build_filename (directory, INIT_MARKER, NULL);
+  if (!g_file_set_contents_full (marker, directory_id, -1, G_FILE_SET_CONTENTS_CONSISTENT,
+                                 0600, &local))
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO, "recovery directory %s: %s",
+                   directory, local->message);
+      g_error_free (local);
+      return FALSE;
+    }
+  STEP ();
+
   for (guint i = 0; i < n_partitions; i++)
     {
+      g_autofree char *temp = init_temp_path (directory, i);
+
+      if (!create_partition (temp, i, n_partitions, directory_id, error))
+        goto failed;
+      STEP ();
+    }
+  for (guint i = 0; i < n_partitions; i++)
+    {
+      g_autofree char *temp = init_temp_path (directory, i);
       g_autofree char *path = flow_store_partition_path (directory, i);
 
-      if (!create_partition (path, i, n_partitions, directory_id, error))
+      if (g_rename (temp, path) != 0)
         {
-          /* Remove only what this call created. */
-          for (guint j = 0; j <= i; j++)
-            {
-              g_autofree char *created = flow_store_partition_path (directory, j);
-              g_autofree char *wal = g_strconcat (created, "-wal", NULL);
-              g_autofree char *shm = g_strconcat (created, "-shm", NULL);
-              if (j < i || g_file_test (created, G_FILE_TEST_EXISTS))
-                {
-                  g_unlink (created);
-                  g_unlink (wal);
-                  g_unlink (shm);
-                }
-            }
-          return FALSE;
+          io_error ("renaming", temp, errno, error);
+          goto failed;
         }
+      STEP ();
     }
-  return TRUE;
+  if (!fsync_path (directory, TRUE, error))
+    goto failed;
+  STEP ();
+
+  /* Done: without the marker, the partitions are the directory's. */
+  if (g_unlink (marker) != 0)
+    {
+      io_error ("removing", marker, errno, error);
+      goto failed;
+    }
+  return fsync_path (directory, TRUE, error);
+
+#undef STEP
+
+failed:
+  /* Remove only what this call created. */
+  for (guint i = 0; i < n_partitions; i++)
+    {
+      g_autofree char *temp = init_temp_path (directory, i);
+      g_autofree char *path = flow_store_partition_path (directory, i);
+
+      unlink_db (temp);
+      if (is_unused_partition_of (path, directory_id))
+        unlink_db (path);
+    }
+  g_unlink (marker);
+  return FALSE;
 }
 
 /* ------------------------------------------------------------------------
@@ -726,6 +931,18 @@ open_partitions (const char          *directory,
                                              "'flow-recovery init %s N'", directory);
     if (!check_directory (directory, hint, error))
       return NULL;
+  }
+  {
+    g_autofree char *marker = g_build_filename (directory, INIT_MARKER, NULL);
+
+    if (g_file_test (marker, G_FILE_TEST_EXISTS))
+      {
+        g_set_error (error, FLOW_ERROR, FLOW_ERROR_NO_PARTITIONS,
+                     "recovery directory %s holds an unfinished 'flow-recovery init' (it was "
+                     "interrupted); run 'flow-recovery init %s N' again",
+                     directory, directory);
+        return NULL;
+      }
   }
   dir = g_dir_open (directory, 0, &local);
   if (dir == NULL)

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <glib/gstdio.h>
@@ -170,6 +171,143 @@ test_lock_race (void)
   rec_rm_rf (dir);
 }
 
+/* ------------------------------------------------------------------------
+ * A killed init
+ * ------------------------------------------------------------------------ */
+
+static guint kill_step;
+
+static void
+die_at_step (guint step)
+{
+  if (step == kill_step)
+    _exit (3);   /* as if killed: no cleanup of any kind */
+}
+
+static void
+test_init_killed_child (void)
+{
+  const char *dir = g_getenv ("STORE_TEST_INIT_DIR");
+  g_autoptr(GError) error = NULL;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_skip ("run by /store/init/killed");
+      return;
+    }
+  kill_step = (guint) g_ascii_strtoull (g_getenv ("STORE_TEST_KILL_STEP"), NULL, 10);
+  flow_store_test_init_hook = die_at_step;
+  g_assert_true (flow_recovery_init_dir (dir, 3, &error));
+  g_assert_no_error (error);
+}
+
+/* `flow-recovery init` killed at every step of its work: a run against
+ * what it left refuses to run (never half-made partitions taken for good
+ * ones) or runs from a complete directory, and init again always
+ * succeeds and gives a directory a run resumes from. */
+static void
+test_init_killed (void)
+{
+  g_auto(GStrv) expected = expected_output (0, 8);
+  gboolean completed = FALSE;
+
+  for (guint step = 0; !completed; step++)
+    {
+      g_autofree char *dir = rec_tmpdir ();
+      g_autofree char *step_s = g_strdup_printf ("%u", step);
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+      g_autoptr(GError) error = NULL;
+      g_auto(GStrv) got = NULL;
+      int status;
+
+      g_assert_cmpuint (step, <, 100);
+      g_setenv ("STORE_TEST_INIT_DIR", dir, TRUE);
+      g_setenv ("STORE_TEST_KILL_STEP", step_s, TRUE);
+      g_test_trap_subprocess ("/store/init/killed/child", 0, G_TEST_SUBPROCESS_DEFAULT);
+      completed = g_test_trap_has_passed ();
+      g_test_message ("killed at step %u: %s", step, completed ? "completed" : "killed");
+
+      /* A run either refuses with a message that says to run init, or
+       * (init completed) runs. */
+      got = run_keyed (dir, 8, &error);
+      if (completed)
+        {
+          g_assert_no_error (error);
+          rec_assert_strv (got, expected);
+          rec_rm_rf (dir);
+          break;
+        }
+      g_assert_nonnull (error);
+      g_assert_true (error->domain == FLOW_ERROR);
+      g_assert_nonnull (strstr (error->message, "flow-recovery init"));
+      g_clear_error (&error);
+
+      /* init again cleans up and succeeds; then a run works. */
+      status = rec_tool (&out, &err, "init", dir, "3", NULL);
+      if (status != 0)
+        g_error ("init after a kill at step %u failed: %s", step, err);
+      got = run_keyed (dir, 8, &error);
+      g_assert_no_error (error);
+      rec_assert_strv (got, expected);
+
+      rec_rm_rf (dir);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * File modes
+ * ------------------------------------------------------------------------ */
+
+static guint n_checked;
+
+/* Every file of @directory is readable and writable by its owner only. */
+static void
+assert_owner_only (const char *directory)
+{
+  g_autoptr(GDir) dir = g_dir_open (directory, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (directory, name, NULL);
+      GStatBuf st;
+
+      g_assert_cmpint (g_stat (path, &st), ==, 0);
+      if ((st.st_mode & 0777) != 0600)
+        g_error ("%s has mode %o, not 600", path, st.st_mode & 0777);
+      n_checked++;
+    }
+}
+
+static void
+test_modes (void)
+{
+  g_autofree char *dir = rec_tmpdir ();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) got = NULL;
+  mode_t old_mask = umask (0);
+
+  /* Even with a umask of 0: states may be pickles a run unpickles. */
+  g_assert_true (flow_recovery_init_dir (dir, 3, &error));
+  g_assert_no_error (error);
+  umask (old_mask);
+  n_checked = 0;
+  assert_owner_only (dir);
+  g_assert_cmpuint (n_checked, ==, 3);
+
+  /* While a run has them open, their -wal and -shm files too. */
+  n_checked = 0;
+  flow_store_test_opened_hook = assert_owner_only;
+  got = run_keyed (dir, 8, &error);
+  flow_store_test_opened_hook = NULL;
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_checked, >, 3);
+
+  rec_rm_rf (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -177,6 +315,9 @@ main (int    argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/store/lock/race", test_lock_race);
+  g_test_add_func ("/store/init/killed", test_init_killed);
+  g_test_add_func ("/store/init/modes", test_modes);
+  g_test_add_func ("/store/init/killed/child", test_init_killed_child);
 
   return g_test_run ();
 }
