@@ -125,6 +125,20 @@ gboolean    flow_store_is_busy           (FlowStore            *store);
 char       *flow_store_partition_path    (const char           *directory,
                                           guint                 index);
 
+/* Checks one partition file on its own, read-only: SQLite's integrity
+ * check (pages, and every index against its table), the metadata and
+ * tables a run validates, and that every stored state (not only the ones
+ * a run would read) decodes as a definite GVariant type. Appends a
+ * message (no SQL) per problem to @problems, at most @max_problems, then
+ * one counting the rest. Returns the number of problems found. */
+guint       flow_store_check_file        (const char           *path,
+                                          guint                 max_problems,
+                                          GPtrArray            *problems);
+
+/* Whether an interrupted `flow-recovery init` left its files in
+ * @directory (the next init cleans them up). */
+gboolean    flow_store_has_interrupted_init (const char        *directory);
+
 /* Partition of a (step, key), by a stable hash. */
 guint       flow_store_partition_for     (guint                 n_partitions,
                                           const char           *step_id,

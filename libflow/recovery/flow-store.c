@@ -24,6 +24,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -1453,6 +1455,143 @@ flow_store_list_executions (FlowStore  *store,
     }
   g_array_sort (list, compare_executions);
   return g_steal_pointer (&list);
+}
+
+/* ------------------------------------------------------------------------
+ * Checking
+ * ------------------------------------------------------------------------ */
+
+gboolean
+flow_store_has_interrupted_init (const char *directory)
+{
+  g_autofree char *marker = g_build_filename (directory, INIT_MARKER, NULL);
+
+  return g_file_test (marker, G_FILE_TEST_EXISTS);
+}
+
+typedef struct
+{
+  GPtrArray *problems;
+  guint      max;
+  guint      n;
+} Problems;
+
+static void
+problem_add (Problems   *pr,
+             const char *format,
+             ...) G_GNUC_PRINTF (2, 3);
+
+static void
+problem_add (Problems   *pr,
+             const char *format,
+             ...)
+{
+  va_list args;
+
+  pr->n++;
+  if (pr->n > pr->max)
+    return;
+  va_start (args, format);
+  g_ptr_array_add (pr->problems, g_strdup_vprintf (format, args));
+  va_end (args);
+}
+
+guint
+flow_store_check_file (const char *path,
+                       guint       max_problems,
+                       GPtrArray  *problems)
+{
+  Partition p = { { (char *) path, 0, 0, 0, NULL, 0, 0, NULL }, NULL, NULL, NULL, NULL };
+  Problems pr = { problems, max_problems, 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autofree char *last_type = NULL;
+  int rc;
+
+  if (!open_partition (&p, FLOW_STORE_OPEN_READ_ONLY, &error))
+    {
+      problem_add (&pr, "%s", error->message);
+      goto out;
+    }
+
+  /* Pages, free lists, and every index against its table. */
+  rc = sqlite3_prepare_v2 (p.db, "PRAGMA integrity_check(20)", -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    {
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          const char *line = (const char *) sqlite3_column_text (stmt, 0);
+
+          if (g_strcmp0 (line, "ok") != 0)
+            problem_add (&pr, "recovery partition %s is corrupt: %.200s", path,
+                         line ? line : "(no detail)");
+        }
+    }
+  if (rc != SQLITE_DONE)
+    {
+      sql_error (&p, rc, "checking its integrity", &error);
+      problem_add (&pr, "%s", error->message);
+      goto out;
+    }
+  g_clear_pointer (&stmt, sqlite3_finalize);
+
+  /* What a run validates. */
+  if (!read_meta (&p, &error) || !read_frontier (&p, &error))
+    {
+      problem_add (&pr, "%s", error->message);
+      goto out;
+    }
+  if (p.info.gc_epoch > p.info.frontier && p.info.frontier > 0)
+    problem_add (&pr, "recovery partition %s is corrupt: it garbage collected up to epoch %"
+                 G_GUINT64_FORMAT ", after its newest committed epoch %" G_GUINT64_FORMAT,
+                 path, p.info.gc_epoch, p.info.frontier);
+
+  /* Every stored state, old ones too. */
+  rc = sqlite3_prepare_v2 (p.db, "SELECT step_id, state_key, epoch, ser FROM snaps", -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    {
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          const char *step_id = (const char *) sqlite3_column_text (stmt, 0);
+          const char *key = (const char *) sqlite3_column_text (stmt, 1);
+          gint64 epoch = sqlite3_column_int64 (stmt, 2);
+          g_autoptr(GVariant) state = NULL;
+          g_autoptr(GError) local = NULL;
+
+          if (step_id == NULL || key == NULL || sqlite3_column_type (stmt, 2) != SQLITE_INTEGER ||
+              epoch < 0)
+            {
+              problem_add (&pr, "recovery partition %s is corrupt: a snapshot row has no "
+                           "step, no key or a bad epoch", path);
+              continue;
+            }
+          if (sqlite3_column_type (stmt, 3) == SQLITE_NULL)
+            continue;
+          state = flow_variant_deserialize_cached (sqlite3_column_blob (stmt, 3),
+                                                   sqlite3_column_bytes (stmt, 3),
+                                                   &last_type, &local);
+          if (state == NULL)
+            problem_add (&pr, "recovery partition %s: the state of step '%s', key '%s' "
+                         "(epoch %" G_GINT64_FORMAT ") is corrupt: %s",
+                         path, step_id, key, epoch, local->message);
+        }
+    }
+  if (rc != SQLITE_DONE)
+    {
+      sql_error (&p, rc, "reading its snapshots", &error);
+      problem_add (&pr, "%s", error->message);
+    }
+
+out:
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  if (p.db != NULL)
+    sqlite3_close (p.db);
+  g_free (p.info.flow_id);
+  g_free (p.info.directory_id);
+  if (pr.n > pr.max)
+    g_ptr_array_add (problems, g_strdup_printf ("… and %u more problems in %s",
+                                                pr.n - pr.max, path));
+  return pr.n;
 }
 
 /* ------------------------------------------------------------------------

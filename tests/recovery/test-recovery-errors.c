@@ -1067,6 +1067,213 @@ test_show_fresh (void)
   rec_rm_rf (dir);
 }
 
+/* ------------------------------------------------------------------------
+ * flow-recovery --help, check
+ * ------------------------------------------------------------------------ */
+
+static void
+test_tool_help (void)
+{
+  static const char *commands[] = { "init", "show", "check" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+      g_autofree char *usage = g_strdup_printf ("flow-recovery %s", commands[i]);
+
+      g_assert_cmpint (rec_tool (&out, &err, commands[i], "--help", NULL), ==, 0);
+      g_assert_nonnull (strstr (out, "Usage"));
+      g_assert_nonnull (strstr (out, usage));
+      g_assert_cmpstr (err, ==, "");
+      g_assert_false (g_file_test ("--help", G_FILE_TEST_EXISTS));
+    }
+}
+
+/* Runs `flow-recovery check DIR`: its exit status, and its output (both
+ * streams) in @report. */
+static int
+check_dir (const char  *dir,
+           char       **report)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status = rec_tool (&out, &err, "check", dir, NULL);
+
+  *report = g_strconcat (out, err, NULL);
+  g_test_message ("flow-recovery check %s: %d\n%s", dir, status, *report);
+  return status;
+}
+
+static void
+assert_check_fails (const char *dir,
+                    const char *names[])
+{
+  g_autofree char *report = NULL;
+  g_autofree char *before = rec_dir_state (dir);
+  g_autofree char *after = NULL;
+
+  g_assert_cmpint (check_dir (dir, &report), !=, 0);
+  for (guint i = 0; names[i] != NULL; i++)
+    if (strstr (report, names[i]) == NULL)
+      g_error ("flow-recovery check does not name %s:\n%s", names[i], report);
+  g_assert_null (strstr (report, "SELECT"));
+  after = rec_dir_state (dir);
+  g_assert_cmpstr (after, ==, before);
+}
+
+static void
+test_check (void)
+{
+  g_autofree char *dir = rec_init_dir (2);
+  g_autofree char *part0 = rec_part_path (dir, 0);
+  g_autofree char *part1 = rec_part_path (dir, 1);
+  g_autofree char *copy = g_strconcat (part1, ".backup", NULL);
+  g_autofree char *report = NULL;
+  g_autofree char *marker = g_build_filename (dir, ".flow-init", NULL);
+
+  /* Fine when new, and after runs. */
+  g_assert_cmpint (check_dir (dir, &report), ==, 0);
+  g_clear_pointer (&report, g_free);
+  run_keyed_ok ("errors", dir, 16, 0);
+  g_assert_cmpint (check_dir (dir, &report), ==, 0);
+  g_assert_nonnull (strstr (report, "part-0.sqlite3"));
+  g_assert_nonnull (strstr (report, "part-1.sqlite3"));
+
+  /* A state that would abort GLib. */
+  {
+    g_auto(GStrv) keys = rec_sql_rows (part0, "SELECT state_key FROM snaps"
+                                              " WHERE step_id = 'errors.sum' LIMIT 1");
+    g_autofree char *sql = NULL;
+    const char *names[] = { part0, "errors.sum", NULL, NULL };
+
+    g_assert_nonnull (keys[0]);
+    names[2] = keys[0];
+    sql = g_strdup_printf ("UPDATE snaps SET ser = x'003f' WHERE step_id = 'errors.sum'"
+                           " AND state_key = '%s'", keys[0]);
+    rec_copy_file (part0, copy);
+    rec_sql_exec (part0, sql);
+    assert_check_fails (dir, names);
+    rec_copy_file (copy, part0);
+  }
+
+  /* A corrupt index: its entries no longer match its table. */
+  {
+    const char *names[] = { part0, "snaps_epoch", NULL };
+    rec_sql_exec (part0, "PRAGMA writable_schema = ON;"
+                         "UPDATE sqlite_schema SET sql = 'CREATE INDEX snaps_epoch ON snaps (state_key)'"
+                         " WHERE name = 'snaps_epoch';");
+    assert_check_fails (dir, names);
+    rec_copy_file (copy, part0);
+  }
+
+  /* Garbage. */
+  {
+    const char *names[] = { part1, NULL };
+    rec_copy_file (part1, copy);
+    rec_write_file (part1, "this is not a database, but it is long enough to look at........"
+                           "................................................................");
+    assert_check_fails (dir, names);
+    rec_copy_file (copy, part1);
+  }
+
+  /* Missing. */
+  {
+    const char *names[] = { "part-1.sqlite3", "missing", NULL };
+    g_assert_cmpint (g_remove (part1), ==, 0);
+    assert_check_fails (dir, names);
+    rec_copy_file (copy, part1);
+  }
+
+  /* An interrupted init. */
+  {
+    const char *names[] = { "flow-recovery init", NULL };
+    rec_write_file (marker, "x");
+    assert_check_fails (dir, names);
+    g_assert_cmpint (g_remove (marker), ==, 0);
+  }
+
+  g_clear_pointer (&report, g_free);
+  g_assert_cmpint (g_remove (copy), ==, 0);
+  g_assert_cmpint (check_dir (dir, &report), ==, 0);
+  rec_rm_rf (dir);
+}
+
+/* On a read-only mount (made in a private mount namespace, where the
+ * system allows one), show and check work, and a run says that it cannot
+ * write, not that reading metadata failed. */
+static void
+test_read_only (void)
+{
+  g_autofree char *unshare = g_find_program_in_path ("unshare");
+  g_autofree char *program = g_test_build_filename (G_TEST_BUILT, "recovery", "crash-flow", NULL);
+  g_autofree char *dir = rec_init_dir (2);
+  g_autofree char *work = rec_tmpdir ();
+  g_autofree char *input = g_build_filename (work, "input.txt", NULL);
+  g_autofree char *output = g_build_filename (work, "output.txt", NULL);
+  g_autofree char *script = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *probe[] = { "unshare", "-m", "true", NULL };
+  int status = 0;
+
+  if (unshare == NULL ||
+      !g_spawn_sync (NULL, (char **) probe, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+                     G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, NULL) ||
+      !g_spawn_check_wait_status (status, NULL))
+    {
+      g_test_skip ("no private mount namespace here (unshare -m)");
+      rec_rm_rf (dir);
+      rec_rm_rf (work);
+      return;
+    }
+
+  rec_write_file (input, "1\n2\n3\n");
+  {
+    const char *argv[] = { program, input, output, "-r", dir, "-s", "0", NULL };
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  before = rec_dir_state (dir);
+
+  script = g_strdup_printf ("mount --bind '%s' '%s' && mount -o remount,bind,ro '%s' || exit 99\n"
+                            "touch '%s/probe' 2>/dev/null && exit 98\n"
+                            "'%s' show '%s' >/dev/null; echo show=$?\n"
+                            "'%s' check '%s'; echo check=$?\n"
+                            "'%s' '%s' '%s' -r '%s' -s 0; echo run=$?\n",
+                            dir, dir, dir, dir,
+                            g_getenv ("FLOW_RECOVERY_TOOL"), dir,
+                            g_getenv ("FLOW_RECOVERY_TOOL"), dir,
+                            program, input, output, dir);
+  {
+    const char *argv[] = { "unshare", "-m", "sh", "-c", script, NULL };
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, &error);
+    g_assert_no_error (error);
+  }
+  g_test_message ("%s%s", out, err);
+  if (WIFEXITED (status) && (WEXITSTATUS (status) == 99 || WEXITSTATUS (status) == 98))
+    {
+      g_test_skip ("cannot make a read-only mount here");
+      rec_rm_rf (dir);
+      rec_rm_rf (work);
+      return;
+    }
+  g_assert_nonnull (strstr (out, "show=0\n"));
+  g_assert_nonnull (strstr (out, "check=0\n"));
+  g_assert_nonnull (strstr (out, "run=1\n"));
+  g_assert_nonnull (strstr (err, "cannot be written"));
+  g_assert_null (strstr (err, "metadata"));
+  after = rec_dir_state (dir);
+  g_assert_cmpstr (after, ==, before);
+
+  rec_rm_rf (dir);
+  rec_rm_rf (work);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1102,6 +1309,9 @@ main (int    argc,
   g_test_add_func ("/errors/run/older-copy-within-backup", test_older_copy_within_backup);
   g_test_add_func ("/errors/show", test_show);
   g_test_add_func ("/errors/show/fresh", test_show_fresh);
+  g_test_add_func ("/errors/tool/help", test_tool_help);
+  g_test_add_func ("/errors/tool/check", test_check);
+  g_test_add_func ("/errors/tool/read-only", test_read_only);
 
   return g_test_run ();
 }
