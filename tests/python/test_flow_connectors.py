@@ -8,6 +8,7 @@ import zlib
 import pytest
 
 import flow.operators as op
+from conftest import run_python
 from flow.connectors.files import FileSink, FileSource
 from flow.connectors.stdio import StdOutSink
 from flow.dataflow import Dataflow
@@ -411,6 +412,23 @@ def test_file_source_non_utf8_names_the_file_line_and_offset(tmp_path):
     assert str(inp) in message
     assert "line 2 (at byte 4)" in message
     assert "UTF-8" in message
+
+
+def test_flow_run_reports_non_utf8_input_without_a_traceback(tmp_path):
+    inp = tmp_path / "in.txt"
+    inp.write_bytes(b"a 1\nb \xff\xfe\n")
+    prog = tmp_path / "prog.py"
+    prog.write_text(
+        "import flow.operators as op\n"
+        "from flow.connectors.files import FileSource\n"
+        "from flow.connectors.stdio import StdOutSink\n"
+        "from flow.dataflow import Dataflow\n"
+        "flow = Dataflow('df')\n"
+        f"op.output('out', op.input('inp', flow, FileSource({str(inp)!r})), StdOutSink())\n")
+    result = run_python("-m", "flow.run", prog)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"{inp}: line 2 (at byte 4) is not valid UTF-8 text" in result.stderr
 
 
 def test_file_sink_only_writes_lines():
