@@ -316,6 +316,10 @@ class Soak:
         plan = dict(batch=self.rand.choice(BATCH_SIZES), snapshot=snapshot,
                     backup=self.rand.choice(BACKUPS), target=int(where * total),
                     extra=self.rand.uniform(0, 2 * epoch), early=0.0)
+        if snapshot == "0":
+            # An epoch a batch: batches of one line would make a commit
+            # (and an fsync) a line.
+            plan["batch"] = max(plan["batch"], 64)
         if self.rand.randrange(6) == 0:
             plan["early"] = self.rand.uniform(0.0005, 0.008)
         return plan
