@@ -263,6 +263,8 @@ test_source_unterminated_continued (Fixture       *f,
   g_assert_cmpstr (out3, ==, "ALPHA 1\nBETA 2\nGAMMA 3\nBETA 9\n");
   states3 = rec_show_states (f->dir);
   g_assert_nonnull (strstr (states3, "    'input.txt': (30, 4, "));
+  g_assert_nonnull (strstr (states3, "    'beta': 9\n"));
+  g_assert_nonnull (strstr (states3, "    'gamma': 3\n"));
 }
 
 /* An unterminated line ended with "\r\n", or so far with only its '\r'. */
@@ -330,9 +332,9 @@ test_source_unterminated_held (Fixture       *f,
   out = rec_read_file (f->output);
   g_assert_cmpstr (out, ==, "ALPHA 1\nBETA 25\nGAMMA 3\nBETA 26\n");
   states4 = rec_show_states (f->dir);
-  g_assert_nonnull (strstr (states4, "    'beta': 26"));
-  g_assert_nonnull (strstr (states4, "    'alpha': 1"));
-  g_assert_nonnull (strstr (states4, "    'gamma': 3"));
+  g_assert_nonnull (strstr (states4, "    'beta': 26\n"));
+  g_assert_nonnull (strstr (states4, "    'alpha': 1\n"));
+  g_assert_nonnull (strstr (states4, "    'gamma': 3\n"));
 }
 
 /* A line that is not UTF-8: the error names the file, line and offset,
