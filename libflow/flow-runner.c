@@ -770,6 +770,41 @@ flow_runner_run (FlowRunner    *self,
   return ok;
 }
 
+gboolean
+flow_runner_run_with_test_clock (FlowRunner    *self,
+                                 FlowClock     *clock,
+                                 GCancellable  *cancellable,
+                                 GError       **error)
+{
+  g_autoptr(GMainContext) context = NULL;
+  SyncData data = { NULL };
+  gboolean ok;
+
+  g_return_val_if_fail (FLOW_IS_RUNNER (self), FALSE);
+  g_return_val_if_fail (flow_clock_is_test (clock), FALSE);
+
+  flow_runner_set_clock (self, clock);
+  context = g_main_context_new ();
+  g_main_context_push_thread_default (context);
+  flow_runner_run_async (self, cancellable, run_sync_cb, &data);
+  while (data.result == NULL)
+    {
+      if (g_main_context_iteration (context, FALSE))
+        continue;
+      /* Nothing ready: wait for a commit in flight (its completion wakes
+       * the context), or else let time pass to the next deadline. */
+      if ((self->exec != NULL && self->exec->commit_in_flight) ||
+          !flow_clock_advance_to_next (clock))
+        g_main_context_iteration (context, TRUE);
+    }
+  g_main_context_pop_thread_default (context);
+  flow_runner_set_clock (self, NULL);
+
+  ok = flow_runner_run_finish (self, data.result, error);
+  g_object_unref (data.result);
+  return ok;
+}
+
 typedef struct
 {
   char     *recovery;
