@@ -223,3 +223,22 @@ def test_system_clock():
     assert logic.to_system_utc(at(9)) == at(9)
     assert logic.on_eof() == UTC_MAX
     assert SystemClock().build(logic.snapshot()).on_eof() == UTC_MAX
+
+
+def test_abstract_classes_as_in_bytewax():
+    from flow._windowing_types import Clock, ClockLogic, Windower, WindowerLogic
+
+    assert isinstance(TumblingWindower(timedelta(hours=1), MIDNIGHT), Windower)
+    assert isinstance(SessionWindower(timedelta(minutes=1)).build(None), WindowerLogic)
+    assert isinstance(EventClock(lambda x: x, ZERO_TD), Clock)
+    assert isinstance(SystemClock().build(None), ClockLogic)
+    for cls in (Windower, WindowerLogic, Clock, ClockLogic):
+        with pytest.raises(TypeError):
+            cls()
+
+    # A user's windower (as with Bytewax) only needs build().
+    class MyWindower(Windower):
+        def build(self, resume_state):
+            return SessionWindower(timedelta(minutes=1)).build(resume_state)
+
+    assert MyWindower().build(None).open_for(MIDNIGHT) == [0]

@@ -8,11 +8,11 @@ naive datetime is refused with a :class:`ValueError`. In C a time is
 microseconds since the Unix epoch (UTC) and a duration microseconds.
 
 This module holds the types only; the window operators
-(``flow.operators.windowing``) are built on them. Each windower and clock
-has Bytewax's ``build(resume_state)``, which gives the per-key logic
-(Bytewax's ``WindowerLogic`` / ``ClockLogic`` methods) over the C per-key
-state (``Flow.WindowerState`` / ``Flow.WindowClockState``); snapshots are
-the C states' GVariant snapshots.
+(``flow.operators.windowing``) are built on them. ``Windower``,
+``WindowerLogic``, ``Clock`` and ``ClockLogic`` are Bytewax's abstract
+classes; the built-in windowers and clocks implement ``build(resume_state)``
+with a logic over the C per-key state (``Flow.WindowerState`` /
+``Flow.WindowClockState``), whose snapshots are the C states' GVariants.
 
 System time is the run's clock (outside of a run, the system's real
 time): Bytewax's ``now_getter`` and ``to_system_utc`` arguments are not
@@ -123,63 +123,91 @@ class WindowMetadata:
 # Windowers -------------------------------------------------------------
 
 
-class WindowerLogic:
-    """The windows of one key (Bytewax's ``WindowerLogic``), over a
-    ``Flow.WindowerState``. Made by :meth:`Windower.build`."""
+class WindowerLogic(ABC):
+    """The windows of one key (Bytewax's ``WindowerLogic``): made by
+    :meth:`Windower.build` for each key."""
+
+    @abstractmethod
+    def open_for(self, timestamp: datetime) -> Iterable[int]:
+        """Window IDs a non-late item is in, opening them."""
+
+    @abstractmethod
+    def late_for(self, timestamp: datetime) -> Iterable[int]:
+        """Window IDs a late item would have been in."""
+
+    @abstractmethod
+    def merged(self) -> Iterable[Tuple[int, int]]:
+        """`(original_window_id, target_window_id)` merges since the last
+        call."""
+
+    @abstractmethod
+    def close_for(self, watermark: datetime) -> Iterable[Tuple[int, WindowMetadata]]:
+        """Windows the watermark closes, with their final metadata."""
+
+    @abstractmethod
+    def notify_at(self) -> Optional[datetime]:
+        """The earliest watermark at which a window closes, if any."""
+
+    @abstractmethod
+    def is_empty(self) -> bool:
+        """Whether no state needs to be kept."""
+
+    @abstractmethod
+    def snapshot(self) -> Any:
+        """The state, for :meth:`Windower.build` on resume."""
+
+
+class _FlowWindowerLogic(WindowerLogic):
+    """A :class:`WindowerLogic` over a ``Flow.WindowerState``."""
 
     def __init__(self, state):
         self._state = state
 
     def open_for(self, timestamp: datetime) -> List[int]:
-        """Window IDs a non-late item is in, opening them."""
         return list(self._state.open_for(_to_usec(timestamp, "timestamp")))
 
     def late_for(self, timestamp: datetime) -> List[int]:
-        """Window IDs a late item would have been in."""
         return list(self._state.late_for(_to_usec(timestamp, "timestamp")))
 
     def merged(self) -> List[Tuple[int, int]]:
-        """`(original_window_id, target_window_id)` merges since the last
-        call."""
         return [tuple(pair) for pair in self._state.take_merged().unpack()]
 
     def close_for(self, watermark: datetime) -> List[Tuple[int, WindowMetadata]]:
-        """Windows the watermark closes, with their final metadata."""
         closed = self._state.close_for(_to_usec(watermark, "watermark"))
         return [(m.get_window_id(), WindowMetadata._from_flow(m)) for m in closed]
 
     def notify_at(self) -> Optional[datetime]:
-        """The earliest watermark at which a window closes, if any."""
         found, at = self._state.notify_at()
         return _from_usec(at) if found else None
 
     def is_empty(self) -> bool:
-        """Whether no state needs to be kept."""
         return self._state.is_empty()
 
     def snapshot(self) -> GLib.Variant:
-        """The state, for :meth:`Windower.build` on resume."""
+        """The C state's snapshot (a GLib.Variant)."""
         return self._state.snapshot()
 
 
 class Windower(ABC):
     """A type of window (Bytewax's ``Windower``)."""
 
-    @property
     @abstractmethod
-    def _flow(self):
-        """The ``Flow.Windower`` this windower is."""
-
-    def build(self, resume_state: Optional[GLib.Variant] = None) -> WindowerLogic:
+    def build(self, resume_state: Optional[Any]) -> WindowerLogic:
         """The windows of a new key, or of a resumed one from a snapshot
         of :meth:`WindowerLogic.snapshot`."""
+
+
+class _FlowWindower(Windower):
+    """A windower that is a ``Flow.Windower`` (``self._c``)."""
+
+    def build(self, resume_state: Optional[GLib.Variant] = None) -> WindowerLogic:
         if resume_state is None:
-            return WindowerLogic(self._flow.new_state())
-        return WindowerLogic(self._flow.restore_state(resume_state))
+            return _FlowWindowerLogic(self._c.new_state())
+        return _FlowWindowerLogic(self._c.restore_state(resume_state))
 
 
 @dataclass
-class SlidingWindower(Windower):
+class SlidingWindower(_FlowWindower):
     """Sliding windows of fixed duration.
 
     If `offset == length`, windows cover all time but do not overlap.
@@ -214,13 +242,9 @@ class SlidingWindower(Windower):
             _to_usec(self.align_to, "align_to"),
         )
 
-    @property
-    def _flow(self):
-        return self._c
-
 
 @dataclass
-class TumblingWindower(Windower):
+class TumblingWindower(_FlowWindower):
     """Tumbling windows of fixed duration.
 
     Each item will fall in exactly one window.
@@ -243,13 +267,9 @@ class TumblingWindower(Windower):
             _to_usec(self.align_to, "align_to"),
         )
 
-    @property
-    def _flow(self):
-        return self._c
-
 
 @dataclass
-class SessionWindower(Windower):
+class SessionWindower(_FlowWindower):
     """Session windows with a fixed inactivity gap.
 
     :arg gap: Gap of inactivity before considering a session closed.
@@ -261,36 +281,59 @@ class SessionWindower(Windower):
     def __post_init__(self):
         self._c = _call(Flow.SessionWindower.new, _span_usec(self.gap, "gap"))
 
-    @property
-    def _flow(self):
-        return self._c
-
 
 # Clocks ----------------------------------------------------------------
 
 
-class ClockLogic:
-    """The time of one key (Bytewax's ``ClockLogic``), over a
-    ``Flow.WindowClockState``. Made by :meth:`Clock.build`."""
+class ClockLogic(ABC):
+    """The time of one key (Bytewax's ``ClockLogic``): made by
+    :meth:`Clock.build` for each key."""
+
+    @abstractmethod
+    def before_batch(self) -> None:
+        """Prepares for the items that come together."""
+
+    @abstractmethod
+    def on_item(self, value: Any) -> Tuple[datetime, datetime]:
+        """The item's timestamp and the watermark after it."""
+
+    @abstractmethod
+    def on_notify(self) -> datetime:
+        """The watermark now, when there is no item."""
+
+    @abstractmethod
+    def on_eof(self) -> datetime:
+        """The watermark at the end of input."""
+
+    @abstractmethod
+    def to_system_utc(self, timestamp: datetime) -> Optional[datetime]:
+        """The system time at which to wake for ``timestamp``."""
+
+    @abstractmethod
+    def snapshot(self) -> Any:
+        """The state, for :meth:`Clock.build` on resume."""
+
+
+class _FlowClockLogic(ClockLogic):
+    """A :class:`ClockLogic` over a ``Flow.WindowClockState``."""
 
     def __init__(self, clock, state):
         self._clock = clock
         self._state = state
 
     def before_batch(self) -> None:
-        """Reads the system time for the items that follow."""
+        """Reads the system time (the run's clock) for the items that
+        follow."""
         self._state.before_batch()
 
     def on_item(self, value: Any) -> Tuple[datetime, datetime]:
-        """The item's timestamp and the watermark after it."""
         return self._clock._on_item(self._state, value)
 
     def on_notify(self) -> datetime:
-        """The watermark now, when there is no item."""
         return _from_usec(self._state.on_notify())
 
     def on_eof(self) -> datetime:
-        """The watermark at the end of input: :data:`UTC_MAX`."""
+        """:data:`UTC_MAX`: every window closes."""
         return _from_usec(self._state.on_eof())
 
     def to_system_utc(self, timestamp: datetime) -> Optional[datetime]:
@@ -299,24 +342,26 @@ class ClockLogic:
         return _from_usec(at) if found else None
 
     def snapshot(self) -> GLib.Variant:
-        """The state, for :meth:`Clock.build` on resume."""
+        """The C state's snapshot (a GLib.Variant)."""
         return self._state.snapshot()
 
 
 class Clock(ABC):
     """A type of clock (Bytewax's ``Clock``)."""
 
-    @property
     @abstractmethod
-    def _flow(self):
-        """The ``Flow.WindowClock`` this clock is."""
-
-    def build(self, resume_state: Optional[GLib.Variant] = None) -> ClockLogic:
+    def build(self, resume_state: Optional[Any]) -> ClockLogic:
         """The time of a new key, or of a resumed one from a snapshot of
         :meth:`ClockLogic.snapshot`."""
+
+
+class _FlowClock(Clock):
+    """A clock that is a ``Flow.WindowClock`` (``self._c``)."""
+
+    def build(self, resume_state: Optional[GLib.Variant] = None) -> ClockLogic:
         if resume_state is None:
-            return ClockLogic(self, self._flow.new_state())
-        return ClockLogic(self, self._flow.restore_state(resume_state))
+            return _FlowClockLogic(self, self._c.new_state())
+        return _FlowClockLogic(self, self._c.restore_state(resume_state))
 
     def _on_item(self, state, value):
         ok, ts, wm = state.on_item(Flow.to_variant(value))
@@ -324,7 +369,7 @@ class Clock(ABC):
 
 
 @dataclass
-class SystemClock(Clock):
+class SystemClock(_FlowClock):
     """Uses the current system time as the timestamp for each item.
 
     The watermark is the current system time (the run's clock).
@@ -337,10 +382,6 @@ class SystemClock(Clock):
     def __post_init__(self):
         self._c = Flow.SystemClock.new()
 
-    @property
-    def _flow(self):
-        return self._c
-
 
 # What the C getter returns when the Python one failed: not a time, so
 # that the C clock refuses it and changes nothing.
@@ -348,7 +389,7 @@ _NOT_A_TIME = GLib.MININT64
 
 
 @dataclass
-class EventClock(Clock):
+class EventClock(_FlowClock):
     """Use a timestamp embedded within each item.
 
     The watermark is the largest timestamp seen thus far, minus the
@@ -388,10 +429,6 @@ class EventClock(Clock):
         wait = min(wait, _SPAN_MAX)
         self._failure = None
         self._c = _call(Flow.EventClock.new, wait, self._get_ts)
-
-    @property
-    def _flow(self):
-        return self._c
 
     def _get_ts(self, value):
         # PyGObject does not turn an exception of a callback into its
