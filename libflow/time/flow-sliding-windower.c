@@ -561,7 +561,8 @@ flow_sliding_windower_get_align_to (FlowSlidingWindower *self)
 /**
  * flow_sliding_windower_get_window_ids:
  * @self: a sliding windower
- * @timestamp: a timestamp, µs since the Unix epoch (UTC)
+ * @timestamp: a timestamp, µs since the Unix epoch (UTC), between
+ *   %FLOW_TIMESTAMP_MIN and %FLOW_TIMESTAMP_MAX
  * @n_ids: (out): return location for the number of ids
  *
  * Computes the ids of the windows that hold @timestamp, in increasing
@@ -579,6 +580,7 @@ flow_sliding_windower_get_window_ids (FlowSlidingWindower *self,
 
   g_return_val_if_fail (FLOW_IS_SLIDING_WINDOWER (self), NULL);
   g_return_val_if_fail (n_ids != NULL, NULL);
+  g_return_val_if_fail (timestamp >= FLOW_TIMESTAMP_MIN && timestamp <= FLOW_TIMESTAMP_MAX, NULL);
 
   ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   fixed_late_for (FLOW_WINDOWER (self), NULL, timestamp, ids);
@@ -837,7 +839,8 @@ flow_tumbling_windower_get_align_to (FlowTumblingWindower *self)
 /**
  * flow_tumbling_windower_get_window_id:
  * @self: a tumbling windower
- * @timestamp: a timestamp, µs since the Unix epoch (UTC)
+ * @timestamp: a timestamp, µs since the Unix epoch (UTC), between
+ *   %FLOW_TIMESTAMP_MIN and %FLOW_TIMESTAMP_MAX
  *
  * Computes the id of the window that holds @timestamp: the number of
  * whole lengths from `align_to` to it, rounded down (negative before
@@ -850,6 +853,7 @@ flow_tumbling_windower_get_window_id (FlowTumblingWindower *self,
                                       gint64                timestamp)
 {
   g_return_val_if_fail (FLOW_IS_TUMBLING_WINDOWER (self), 0);
+  g_return_val_if_fail (timestamp >= FLOW_TIMESTAMP_MIN && timestamp <= FLOW_TIMESTAMP_MAX, 0);
 
   return flow_time_floor_div (timestamp - self->align_to, self->length);
 }

@@ -331,6 +331,7 @@ flow_window_clock_state_to_system_utc (FlowWindowClockState *self,
 
   g_return_val_if_fail (self != NULL, FALSE);
 
+  timestamp = CLAMP (timestamp, FLOW_TIMESTAMP_MIN, FLOW_TIMESTAMP_MAX);
   ret = self->ops->to_system_utc (self->clock, self->data, timestamp, &at);
   if (system_time != NULL)
     *system_time = ret ? at : 0;

@@ -453,6 +453,8 @@ flow_windower_state_open_for_into (FlowWindowerState *self,
                                    gint64             timestamp,
                                    GArray            *ids)
 {
+  g_return_if_fail (timestamp >= FLOW_TIMESTAMP_MIN && timestamp <= FLOW_TIMESTAMP_MAX);
+
   self->ops->open_for (self->windower, self->data, timestamp, ids);
 }
 
@@ -461,6 +463,8 @@ flow_windower_state_late_for_into (FlowWindowerState *self,
                                    gint64             timestamp,
                                    GArray            *ids)
 {
+  g_return_if_fail (timestamp >= FLOW_TIMESTAMP_MIN && timestamp <= FLOW_TIMESTAMP_MAX);
+
   self->ops->late_for (self->windower, self->data, timestamp, ids);
 }
 
@@ -476,6 +480,8 @@ flow_windower_state_close_for_into (FlowWindowerState *self,
                                     gint64             watermark,
                                     GPtrArray         *closed)
 {
+  /* Beyond the representable range is the same as its ends. */
+  watermark = CLAMP (watermark, FLOW_TIMESTAMP_MIN, FLOW_TIMESTAMP_MAX);
   self->ops->close_for (self->windower, self->data, watermark, closed);
 }
 
@@ -491,7 +497,8 @@ steal_ids (GArray *ids,
  * flow_windower_state_open_for:
  * @self: a windower state
  * @timestamp: the timestamp of an item that is not late (at or after the
- *   watermark), µs since the Unix epoch (UTC)
+ *   watermark), µs since the Unix epoch (UTC), between
+ *   %FLOW_TIMESTAMP_MIN and %FLOW_TIMESTAMP_MAX
  * @n_ids: (out): return location for the number of window ids
  *
  * Places an item in its windows, opening those not open yet (Bytewax's
@@ -525,7 +532,8 @@ flow_windower_state_open_for (FlowWindowerState *self,
 /**
  * flow_windower_state_late_for:
  * @self: a windower state
- * @timestamp: the timestamp of a late item (before the watermark)
+ * @timestamp: the timestamp of a late item (before the watermark),
+ *   between %FLOW_TIMESTAMP_MIN and %FLOW_TIMESTAMP_MAX
  * @n_ids: (out): return location for the number of window ids
  *
  * Finds which windows a late item would have been in (Bytewax's

@@ -501,6 +501,38 @@ test_session_merge_within (Fixture       *f,
   g_assert_cmpint (flow_window_metadata_get_close_time (closed->pdata[0]), ==, t0 + 20 * SEC);
 }
 
+static void
+test_out_of_range (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(FlowSessionWindower) w = flow_session_windower_new (HOUR, NULL);
+  g_autoptr(FlowTumblingWindower) t = flow_tumbling_windower_new (HOUR, 0, NULL);
+  g_autoptr(FlowWindowerState) st = flow_windower_new_state (FLOW_WINDOWER (w));
+  g_autoptr(GPtrArray) closed = NULL;
+  g_autofree gint64 *ids = NULL;
+  gsize n = 42;
+
+  g_assert_cmpint (open_one (st, FLOW_TIMESTAMP_MIN), ==, 0);
+  g_assert_cmpint (open_one (st, FLOW_TIMESTAMP_MAX), ==, 1);
+
+  /* Watermarks past the ends of time are the ends. */
+  closed = flow_windower_state_close_for (st, G_MININT64);
+  g_assert_cmpuint (closed->len, ==, 0);
+  g_clear_pointer (&closed, g_ptr_array_unref);
+  closed = flow_windower_state_close_for (st, G_MAXINT64);
+  g_assert_cmpuint (closed->len, ==, 1);
+  g_clear_pointer (&closed, g_ptr_array_unref);
+
+  /* Timestamps outside are a programming error. */
+  g_test_expect_message ("Flow", G_LOG_LEVEL_CRITICAL, "*timestamp >= FLOW_TIMESTAMP_MIN*");
+  ids = flow_windower_state_open_for (st, G_MAXINT64, &n);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (n, ==, 0);
+  g_test_expect_message ("Flow", G_LOG_LEVEL_CRITICAL, "*timestamp >= FLOW_TIMESTAMP_MIN*");
+  g_assert_cmpint (flow_tumbling_windower_get_window_id (t, G_MININT64), ==, 0);
+  g_test_assert_expected_messages ();
+}
+
 /* Snapshots --------------------------------------------------------------- */
 
 /* Runs @times through a state, snapshotting and restoring it after each
@@ -938,6 +970,7 @@ main (int   argc,
   ADD ("/windowing/session/documented", test_session_documented);
   ADD ("/windowing/session/merges", test_session_merges);
   ADD ("/windowing/session/merge-within", test_session_merge_within);
+  ADD ("/windowing/out-of-range", test_out_of_range);
   ADD ("/windowing/snapshot-restore", test_snapshot_restore);
   ADD ("/windowing/metadata", test_metadata);
   ADD ("/windowing/event-clock/documented", test_event_clock_documented);
