@@ -345,7 +345,8 @@ flow_dataflow_input (FlowDataflow *self,
  *
  * Checks that the dataflow can run: no mistake was made while building it
  * (a bad or duplicate step id, a stream of another dataflow), and it has at
- * least one input and at least one output (%FLOW_ERROR_INCOMPLETE_FLOW
+ * least one input and at least one effect, an output or an inspect step
+ * (%FLOW_ERROR_INCOMPLETE_FLOW
  * otherwise; building mistakes are reported first, so a binding can check
  * after every step it adds and ignore only that code). A
  * [class@Flow.Runner] makes the same check when a run starts.
@@ -370,20 +371,22 @@ flow_dataflow_check (FlowDataflow  *self,
     {
       FlowStep *step = g_ptr_array_index (self->steps, i);
       has_input |= step->kind == FLOW_OP_INPUT;
-      has_output |= step->kind == FLOW_OP_OUTPUT;
+      /* An inspect step is an effect of its own, as in Bytewax: a flow
+       * that only prints what it computes is complete. */
+      has_output |= step->kind == FLOW_OP_OUTPUT || step->kind == FLOW_OP_INSPECT;
     }
 
   if (!has_input)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_INCOMPLETE_FLOW,
-                   "dataflow '%s' has no input step: it would read nothing",
+                   "dataflow '%s' has no input step: it needs at least one input to read from",
                    self->id);
       return FALSE;
     }
   if (!has_output)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_INCOMPLETE_FLOW,
-                   "dataflow '%s' has no output step: its results would go nowhere",
+                   "dataflow '%s' has no output or inspect step: its results would go nowhere",
                    self->id);
       return FALSE;
     }

@@ -7,6 +7,7 @@ import pytest
 
 import flow.operators as op
 from flow.dataflow import Dataflow, Stream
+from flow.errors import FlowRuntimeError
 from flow.testing import TestingSink, TestingSource, run_main
 
 
@@ -183,7 +184,7 @@ def test_collect():
 
 
 def test_raises():
-    with pytest.raises(RuntimeError, match="raises on every item"):
+    with pytest.raises(FlowRuntimeError, match="raises on every item"):
         run([1], lambda s: op.raises("r", s))
 
 
@@ -204,14 +205,17 @@ def test_streams_are_flow_streams():
 def test_exception_propagates_with_step_and_key():
     def boom(state, v):
         raise ValueError(f"no {v}")
-    with pytest.raises(ValueError, match="no 5") as info:
+    with pytest.raises(FlowRuntimeError, match="no 5") as info:
         run([5], lambda s: op.stateful_map("sm", keyed(s), boom))
-    assert any("test_df.sm" in n and "odd" in n for n in info.value.__notes__)
+    assert "test_df.sm" in str(info.value) and "odd" in str(info.value)
+    assert isinstance(info.value.__cause__, ValueError)
 
 
 def test_non_keyed_item_to_a_stateful_step_is_a_type_error():
-    with pytest.raises(TypeError, match="keyed"):
+    with pytest.raises(FlowRuntimeError, match="keyed") as info:
         run([1], lambda s: op.reduce_final("rf", s, lambda a, b: a))
+    assert isinstance(info.value.__cause__, TypeError)
+    assert "must be a 2-tuple" in str(info.value.__cause__)
 
 
 # --- building mistakes raise ValueError at once ----------------------------

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ._gi import Flow, GLib, is_flow_error, sink_partition
-from .dataflow import Dataflow
+from .dataflow import _BUILD_CODES, Dataflow
+from .errors import FlowRuntimeError, _wrap_user_error
 from .inputs import Source
 from .recovery import RecoveryConfig, _translate
 
@@ -140,11 +141,24 @@ def _run(flow, *, epoch_interval=None, recovery_config=None, workers=1):
         if is_flow_error(e, Flow.Error.ABORTED):
             return False
         exc = _translate(e)
-        if exc is None and is_flow_error(e, Flow.Error.NOT_KEYED, Flow.Error.WRONG_TYPE):
-            exc = TypeError(e.message)
-        if exc is None:
+        if exc is not None:
+            raise exc from e
+        if is_flow_error(e, Flow.Error.NOT_KEYED):
+            cause = TypeError(f"{e.message} (each item must be a 2-tuple `(key, value)` "
+                              f"with a `str` key)")
+        elif is_flow_error(e, Flow.Error.WRONG_TYPE):
+            cause = TypeError(e.message)
+        elif is_flow_error(e, Flow.Error.INCOMPLETE_FLOW, *_BUILD_CODES):
+            cause = ValueError(e.message)
+        else:
             raise
-        raise exc from e
+        cause.__cause__ = e
+        raise FlowRuntimeError(e.message) from cause
+    except Exception as e:
+        err = _wrap_user_error(e)
+        if err is None:
+            raise
+        raise err from e
     return True
 
 
@@ -160,8 +174,15 @@ def run_main(flow, *, epoch_interval=None, recovery_config=None):
 
     An execution aborted by ``TestingSource.ABORT()`` (or
     :class:`flow.inputs.AbortExecution`) returns normally, as Bytewax's
-    does: run again to resume. An exception raised by a function of the
-    dataflow is re-raised, with a note naming the step and key.
+    does: run again to resume.
+
+    An exception raised by user code (a function given to an operator, a
+    source or a sink) stops the run and is raised as a
+    :class:`flow.errors.FlowRuntimeError` naming the step (and key),
+    whose ``__cause__`` is the user's exception. A dataflow that cannot
+    run (no input, no output or ``inspect``) raises a ``FlowRuntimeError``
+    caused by a :class:`ValueError`; a non-keyed item reaching a stateful
+    step one caused by a :class:`TypeError`.
     """
     _run(flow, epoch_interval=epoch_interval, recovery_config=recovery_config)
 
