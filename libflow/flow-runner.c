@@ -879,6 +879,7 @@ run_start (FlowRun  *run,
 
   if (!flow_dataflow_check (exec->flow, error))
     return FALSE;
+  flow_dataflow_debug_dump (exec->flow);
 
   if (runner->workers != 1)
     {

@@ -197,8 +197,8 @@ def test_streams_are_flow_streams():
     flow = Dataflow("test_df")
     s = op.input("inp", flow, TestingSource([1]))
     assert isinstance(s, Stream)
-    assert s.stream_id == "test_df.inp"
-    assert s.flow is flow
+    assert s.stream_id == "test_df.inp.down"
+    assert s.flow() is flow
     assert flow.steps() == ["test_df.inp"]
 
 
