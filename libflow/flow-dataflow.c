@@ -402,14 +402,14 @@ flow_dataflow_check (FlowDataflow  *self,
   if (!has_input)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_INCOMPLETE_FLOW,
-                   "dataflow '%s' has no input step: it needs at least one input to read from",
+                   "dataflow '%s' needs at least one input step: it has none, so it would read nothing",
                    self->id);
       return FALSE;
     }
   if (!has_output)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_INCOMPLETE_FLOW,
-                   "dataflow '%s' has no output or inspect step: its results would go nowhere",
+                   "dataflow '%s' needs at least one output or inspect step: it has none, so its results would go nowhere",
                    self->id);
       return FALSE;
     }

@@ -56,7 +56,7 @@ test_no_effect_is_refused (void)
   g_assert_false (flow_dataflow_check (flow, &error));
   g_assert_error (error, FLOW_ERROR, FLOW_ERROR_INCOMPLETE_FLOW);
   g_assert_cmpstr (error->message, ==,
-                   "dataflow 'df' has no output or inspect step: its results would go nowhere");
+                   "dataflow 'df' needs at least one output or inspect step: it has none, so its results would go nowhere");
   g_clear_error (&error);
   g_assert_false (flow_test_run (flow, &error));
   g_assert_error (error, FLOW_ERROR, FLOW_ERROR_INCOMPLETE_FLOW);

@@ -104,7 +104,7 @@ def test_flow_requires_input():
 def test_flow_without_effect_is_refused():
     flow = Dataflow("test_df")
     op.map("m", op.input("inp", flow, TestingSource([1])), lambda x: x)
-    with pytest.raises(FlowRuntimeError, match="no output or inspect step") as info:
+    with pytest.raises(FlowRuntimeError, match="at least one output or inspect step") as info:
         run_main(flow)
     assert isinstance(info.value.__cause__, ValueError)
 

@@ -174,16 +174,31 @@ def _create_arg_parser():
         envvar="FLOW_RECOVERY_BACKUP_INTERVAL",
         help="System time in seconds to keep older state snapshots; set it to how "
              "often the recovery partitions are backed up")
-    scaling = parser.add_argument_group("Scaling")
+    scaling = parser.add_argument_group(
+        "Scaling", "libflow runs one process; -i/--process-id and -a/--addresses "
+        "(Bytewax's clusters of processes) are refused")
     scaling.add_argument(
         "-w", "--workers-per-process", type=_workers, action=_EnvDefault,
         envvar="FLOW_WORKERS_PER_PROCESS",
         help="Number of workers (only 1 is supported so far)")
+    scaling.add_argument(
+        "-i", "--process-id", type=int, action=_EnvDefault, envvar="FLOW_PROCESS_ID",
+        help="Not supported: the id of this process in a cluster")
+    scaling.add_argument(
+        "-a", "--addresses", action=_EnvDefault, envvar="FLOW_ADDRESSES",
+        help="Not supported: the addresses of the processes of a cluster")
     return parser
 
 
-def _parse_args(argv=None):
+_CLUSTER_REFUSED = ("-i/--process-id and -a/--addresses run a dataflow on a cluster of "
+                    "processes, which libflow does not do yet: it runs in one process "
+                    "(use -w for more workers, when supported)")
+
+
+def _parse_args(argv=None, prog=None):
     parser = _create_arg_parser()
+    if prog is not None:
+        parser.prog = prog
     args = parser.parse_args(argv)
     # Values from the environment come as strings.
     for name, conv in (("snapshot_interval", _seconds), ("backup_interval", _seconds),
@@ -196,6 +211,8 @@ def _parse_args(argv=None):
                 parser.error(f"argument --{name.replace('_', '-')}: {e}")
     if isinstance(args.recovery_directory, str):
         args.recovery_directory = Path(args.recovery_directory)
+    if args.process_id is not None or args.addresses is not None:
+        parser.error(_CLUSTER_REFUSED)
     if args.recovery_directory is not None and (
             args.snapshot_interval is None or args.backup_interval is None):
         parser.error("when running with recovery, the `-s/--snapshot-interval` and "
@@ -204,8 +221,8 @@ def _parse_args(argv=None):
     return parser, args
 
 
-def _main(argv=None):
-    parser, args = _parse_args(argv)
+def _main(argv=None, prog=None):
+    parser, args = _parse_args(argv, prog)
     module_str, _, attrs_str = args.import_str.partition(":")
     dataflow = _locate_dataflow(module_str, attrs_str)
 

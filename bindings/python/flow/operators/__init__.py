@@ -27,8 +27,8 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ._gi import GLib
-from .dataflow import (
+from .._gi import GLib
+from ..dataflow import (
     Dataflow,
     KeyedStream,
     Stream,
