@@ -190,6 +190,10 @@ void               flow_sink_partition_set_fast_path   (FlowSinkPartition   *sel
                                                         FlowSinkFastFunc     func);
 FlowSinkFastFunc   flow_sink_partition_get_fast_path   (FlowSinkPartition   *self);
 
+/* flow-dir-source.c: whether @path is relative and stays inside its
+ * directory (no "..", no empty component). */
+gboolean           flow_dir_relative_path_ok           (const char          *path);
+
 /* flow-binding.c: a call into a binding that the binding refused (GJS
  * during garbage collection) is made again; see the file for why. */
 extern __thread gboolean flow_binding_blocked;
