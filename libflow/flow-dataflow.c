@@ -70,9 +70,10 @@ G_DEFINE_FINAL_TYPE (FlowDataflow, flow_dataflow, G_TYPE_OBJECT)
 static void
 flow_step_free (FlowStep *step)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (step->fn); i++)
-    if (step->fn[i].destroy != NULL && step->fn[i].data != NULL)
-      step->fn[i].destroy (step->fn[i].data);
+  if (step->func.destroy != NULL && step->func.data != NULL)
+    step->func.destroy (step->func.data);
+  if (step->builder.destroy != NULL && step->builder.data != NULL)
+    step->builder.destroy (step->builder.data);
   g_clear_pointer (&step->inputs, g_ptr_array_unref);
   g_clear_object (&step->source);
   g_clear_object (&step->sink);
@@ -272,18 +273,18 @@ flow_dataflow_get_steps (FlowDataflow *self)
 }
 
 FlowStep *
-flow_dataflow_add_step (FlowDataflow *self,
-                        FlowOpKind    kind,
-                        const char   *step_id,
-                        FlowStream  **inputs,
-                        guint         n_inputs,
-                        guint         n_outputs)
+flow_dataflow_add_step (FlowDataflow       *self,
+                        const FlowOperator *op,
+                        const char         *step_id,
+                        FlowStream        **inputs,
+                        guint               n_inputs,
+                        guint               n_outputs)
 {
   g_autoptr(GError) error = NULL;
   FlowStep *step;
 
   step = g_new0 (FlowStep, 1);
-  step->kind = kind;
+  step->op = op;
   step->index = self->steps->len;
   step->id = g_strdup (step_id ? step_id : "");
   step->full_id = g_strdup_printf ("%s.%s", flow_dataflow_scope_id (self), step->id);
@@ -294,7 +295,7 @@ flow_dataflow_add_step (FlowDataflow *self,
     {
       g_autofree char *shown = g_utf8_make_valid (step->full_id, -1);
 
-      g_prefix_error (&error, "%s '%s': ", flow_op_kind_name (kind), shown);
+      g_prefix_error (&error, "%s '%s': ", flow_step_get_kind_name (step), shown);
       flow_dataflow_set_error (self, g_steal_pointer (&error));
     }
   else if (g_hash_table_contains (self->ids, step->full_id))
@@ -302,9 +303,9 @@ flow_dataflow_add_step (FlowDataflow *self,
                                                 "step id '%s' is used twice in dataflow '%s' (by a %s and a %s step)",
                                                 step->full_id, self->id,
                                                 (const char *) g_hash_table_lookup (self->ids, step->full_id),
-                                                flow_op_kind_name (kind)));
+                                                flow_step_get_kind_name (step)));
   else
-    g_hash_table_insert (self->ids, step->full_id, (gpointer) flow_op_kind_name (kind));
+    g_hash_table_insert (self->ids, step->full_id, (gpointer) flow_step_get_kind_name (step));
 
   for (guint i = 0; i < n_inputs; i++)
     {
@@ -354,7 +355,7 @@ flow_dataflow_input (FlowDataflow *self,
   g_return_val_if_fail (FLOW_IS_DATAFLOW (self), NULL);
   g_return_val_if_fail (FLOW_IS_SOURCE (source), NULL);
 
-  step = flow_dataflow_add_step (self, FLOW_OP_INPUT, step_id, NULL, 0, 1);
+  step = flow_dataflow_add_step (self, flow_operator_find ("input"), step_id, NULL, 0, 1);
   step->source = g_object_ref (source);
   return step->outputs[0];
 }
@@ -393,10 +394,11 @@ flow_dataflow_check (FlowDataflow  *self,
   for (guint i = 0; i < self->steps->len; i++)
     {
       FlowStep *step = g_ptr_array_index (self->steps, i);
-      has_input |= step->kind == FLOW_OP_INPUT;
+      has_input |= flow_step_is_input (step);
       /* An inspect step is an effect of its own, as in Bytewax: a flow
        * that only prints what it computes is complete. */
-      has_output |= step->kind == FLOW_OP_OUTPUT || step->kind == FLOW_OP_INSPECT;
+      has_output |= flow_step_is_output (step) ||
+                    g_str_equal (flow_step_get_kind_name (step), "inspect");
     }
 
   if (!has_input)
@@ -439,59 +441,6 @@ flow_dataflow_list_steps (FlowDataflow *self)
   ids = g_strv_builder_end (builder);
   g_strv_builder_unref (builder);
   return ids;
-}
-
-const char *
-flow_op_kind_name (FlowOpKind kind)
-{
-  static const char *names[FLOW_N_OPS] = {
-    [FLOW_OP_INPUT] = "input",
-    [FLOW_OP_MAP] = "map",
-    [FLOW_OP_FILTER] = "filter",
-    [FLOW_OP_FILTER_MAP] = "filter_map",
-    [FLOW_OP_FLAT_MAP] = "flat_map",
-    [FLOW_OP_FLATTEN] = "flatten",
-    [FLOW_OP_INSPECT] = "inspect",
-    [FLOW_OP_MERGE] = "merge",
-    [FLOW_OP_BRANCH] = "branch",
-    [FLOW_OP_REDISTRIBUTE] = "redistribute",
-    [FLOW_OP_KEY_ON] = "key_on",
-    [FLOW_OP_KEY_RM] = "key_rm",
-    [FLOW_OP_MAP_VALUE] = "map_value",
-    [FLOW_OP_FILTER_VALUE] = "filter_value",
-    [FLOW_OP_FLAT_MAP_VALUE] = "flat_map_value",
-    [FLOW_OP_STATEFUL_MAP] = "stateful_map",
-    [FLOW_OP_STATEFUL_FLAT_MAP] = "stateful_flat_map",
-    [FLOW_OP_FOLD_FINAL] = "fold_final",
-    [FLOW_OP_REDUCE_FINAL] = "reduce_final",
-    [FLOW_OP_COUNT_FINAL] = "count_final",
-    [FLOW_OP_MAX_FINAL] = "max_final",
-    [FLOW_OP_MIN_FINAL] = "min_final",
-    [FLOW_OP_COLLECT] = "collect",
-    [FLOW_OP_OUTPUT] = "output",
-  };
-
-  g_return_val_if_fail (kind < FLOW_N_OPS, "step");
-  return names[kind];
-}
-
-gboolean
-flow_op_kind_is_stateful (FlowOpKind kind)
-{
-  switch (kind)
-    {
-    case FLOW_OP_STATEFUL_MAP:
-    case FLOW_OP_STATEFUL_FLAT_MAP:
-    case FLOW_OP_FOLD_FINAL:
-    case FLOW_OP_REDUCE_FINAL:
-    case FLOW_OP_COUNT_FINAL:
-    case FLOW_OP_MAX_FINAL:
-    case FLOW_OP_MIN_FINAL:
-    case FLOW_OP_COLLECT:
-      return TRUE;
-    default:
-      return FALSE;
-    }
 }
 
 /* -------------------------------------------------------------------------
@@ -756,7 +705,7 @@ static const char *
 core_out_port_name (FlowStep *step,
                     guint     port)
 {
-  if (step->kind == FLOW_OP_BRANCH)
+  if (g_str_equal (flow_step_get_kind_name (step), "branch"))
     return port == 0 ? "trues" : "falses";
   return "down";
 }
@@ -764,7 +713,7 @@ core_out_port_name (FlowStep *step,
 static const char *
 core_in_port_name (FlowStep *step)
 {
-  return step->kind == FLOW_OP_MERGE ? "ups" : "up";
+  return g_str_equal (flow_step_get_kind_name (step), "merge") ? "ups" : "up";
 }
 
 /* The id of a stream: the full id of the step that produces it and the name
@@ -843,7 +792,7 @@ describe_step (GVariantBuilder *steps,
   g_variant_builder_init (&dict, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&dict, "{sv}", "id", g_variant_new_string (step->full_id));
   g_variant_builder_add (&dict, "{sv}", "name", g_variant_new_string (step->id));
-  g_variant_builder_add (&dict, "{sv}", "type", g_variant_new_string (flow_op_kind_name (step->kind)));
+  g_variant_builder_add (&dict, "{sv}", "type", g_variant_new_string (flow_step_get_kind_name (step)));
   g_variant_builder_add (&dict, "{sv}", "parent",
                          g_variant_new_string (parent != NULL ? parent->full_id : ""));
   g_variant_builder_add (&dict, "{sv}", "core", g_variant_new_boolean (TRUE));
@@ -1025,7 +974,7 @@ dot_visit (FlowDataflow *self,
   dot_indent (w);
   if (step != NULL)
     {
-      label = g_strdup_printf ("%s (%s)", step->id, flow_op_kind_name (step->kind));
+      label = g_strdup_printf ("%s (%s)", step->id, flow_step_get_kind_name (step));
       append_dot_string (w->out, step->full_id);
       g_string_append (w->out, " [label=");
       append_dot_string (w->out, label);
@@ -1180,7 +1129,7 @@ mermaid_visit (FlowDataflow *self,
 
   id = step != NULL ? step->full_id : nested->full_id;
   name = step != NULL ? step->id : nested->name;
-  type = step != NULL ? flow_op_kind_name (step->kind) : nested->op_type;
+  type = step != NULL ? flow_step_get_kind_name (step) : nested->op_type;
   g_string_append_printf (out, "%s[\"", id);
   append_mermaid_label (out, name);
   g_string_append (out, " (");

@@ -237,7 +237,7 @@ take_row (FlowCSVSourcePartition  *self,
   self->has_pending = FALSE;
   if (result == PARSE_ERROR)
     {
-      g_set_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_INPUT,
                    "%s: row %" G_GUINT64_FORMAT " is not valid CSV: %s",
                    self->path, self->row, problem);
       return FALSE;
@@ -254,7 +254,7 @@ take_row (FlowCSVSourcePartition  *self,
   n_header = g_strv_length (self->header);
   if (fields->len > n_header)
     {
-      g_set_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_INPUT,
                    "%s: row %" G_GUINT64_FORMAT " has %u fields, but the header has %u",
                    self->path, self->row, fields->len, n_header);
       return FALSE;
@@ -320,7 +320,7 @@ csv_fast_next (FlowSourcePartition  *part,
 
   if (*eof && self->has_pending)
     {
-      g_set_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_INPUT,
                    "%s: row %" G_GUINT64_FORMAT " is not valid CSV: the file ends inside "
                    "a quoted field", self->path, self->row + 1);
       return FALSE;

@@ -465,7 +465,7 @@ test_csv_errors (Fixture       *f,
 
   write_in (f, "people.csv", "a,b\n1,2\n1,2,3\n");
   g_assert_false (run_csv (f, NULL, &got, &error));
-  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE);
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_INPUT);
   g_assert_nonnull (strstr (error->message, "people.csv: row 3 has 3 fields, but the header has 2"));
   g_clear_error (&error);
   g_clear_pointer (&got, g_strfreev);
@@ -475,7 +475,7 @@ test_csv_errors (Fixture       *f,
   f->dir = rec_init_dir (1);
   write_in (f, "people.csv", "a,b\n\"open,2\n");
   g_assert_false (run_csv (f, NULL, &got, &error));
-  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE);
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_INPUT);
   g_assert_nonnull (strstr (error->message, "people.csv: row 2 is not valid CSV: the file ends "
                                             "inside a quoted field"));
 }

@@ -30,7 +30,7 @@ import typing
 from dataclasses import dataclass, field
 from inspect import Parameter
 from types import FunctionType
-from typing import Any, ClassVar, Dict, Generic, List, Protocol, Tuple, TypeVar, runtime_checkable
+from typing import ClassVar, Dict, Generic, List, Protocol, Tuple, TypeVar, runtime_checkable
 
 from ._gi import Flow, GLib, is_flow_error
 

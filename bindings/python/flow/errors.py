@@ -26,6 +26,12 @@ class FlowRuntimeError(RuntimeError):
     its ``__cause__`` is the exception the user code raised."""
 
 
+class _InputError(FlowRuntimeError, ValueError):
+    """Input a connector cannot read (libflow's ``INVALID_INPUT`` and
+    ``INPUT_CHANGED``): both a FlowRuntimeError and a ValueError, so that
+    scripts catching either see it."""
+
+
 _NOTE_PREFIX = "libflow: "
 
 
@@ -57,4 +63,5 @@ def _wrap_user_error(exc):
         return None
     err = FlowRuntimeError(f"{where}: {_describe(exc)}")
     err.__cause__ = exc
+    err._flow_user_error = True     # python3 -m flow.run shows the traceback
     return err

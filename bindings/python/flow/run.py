@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ._gi import Flow, GLib
 from .dataflow import Dataflow
+from .errors import FlowRuntimeError
 from .recovery import RecoveryConfig, RecoveryError
 from .testing import _run
 
@@ -236,7 +237,11 @@ def _main(argv=None, prog=None):
         completed = _run(dataflow, epoch_interval=epoch_interval,
                          recovery_config=recovery_config,
                          workers=args.workers_per_process or 1)
-    except (RecoveryError, GLib.Error) as e:
+    except (RecoveryError, GLib.Error, FlowRuntimeError) as e:
+        # A failure of user code is shown with its traceback, which is what
+        # helps; libflow's own errors (bad input, recovery) as a message.
+        if getattr(e, "_flow_user_error", False):
+            raise
         sys.stdout.flush()
         message = e.message if isinstance(e, GLib.Error) else str(e)
         print(f"{parser.prog}: error: {message}", file=sys.stderr)

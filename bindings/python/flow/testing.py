@@ -25,7 +25,7 @@ from gi.repository import Gio
 
 from ._gi import Flow, GLib, is_flow_error, sink_partition
 from .dataflow import _BUILD_CODES, Dataflow
-from .errors import FlowRuntimeError, _wrap_user_error
+from .errors import FlowRuntimeError, _InputError, _wrap_user_error
 from .inputs import AbortExecution, FixedPartitionedSource, StatefulSourcePartition
 from .outputs import DynamicSink, StatelessSinkPartition
 from .recovery import RecoveryConfig, _translate
@@ -367,6 +367,8 @@ def _run(flow, *, epoch_interval=None, recovery_config=None, workers=1):
                               f"with a `str` key)")
         elif is_flow_error(e, Flow.Error.WRONG_TYPE):
             cause = TypeError(e.message)
+        elif is_flow_error(e, Flow.Error.INVALID_INPUT, Flow.Error.INPUT_CHANGED):
+            raise _InputError(e.message) from e
         elif is_flow_error(e, Flow.Error.INCOMPLETE_FLOW, *_BUILD_CODES):
             cause = ValueError(e.message)
         else:

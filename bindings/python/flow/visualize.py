@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import Dict, List
+from typing import List
 
 from ._gi import Flow
 from .dataflow import Dataflow, _gi_flow

@@ -18,6 +18,12 @@ from ..outputs import FixedPartitionedSink, StatefulSinkPartition, _FixedSink
 __all__ = ["CSVSource", "DirSink", "DirSource", "FileSink", "FileSource"]
 
 
+def _check_fs_id(get_fs_id):
+    if get_fs_id is not None and not callable(get_fs_id):
+        raise TypeError(f"get_fs_id must be a function (or None), not "
+                        f"{type(get_fs_id).__qualname__}")
+
+
 def _check_batch_size(batch_size):
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
@@ -97,6 +103,7 @@ class DirSource(_GiPartitioned):
         dir_path = Path(dir_path)
         _check_dir(dir_path, "input")
         _check_batch_size(batch_size)
+        _check_fs_id(get_fs_id)
         if not isinstance(glob_pat, str) or not glob_pat:
             raise ValueError(f"glob_pat must be a non-empty str, not {glob_pat!r}")
         self._dir_path = dir_path
@@ -160,6 +167,7 @@ class CSVSource(_GiPartitioned):
     def __init__(self, path, batch_size: int = 1000,
                  get_fs_id: Optional[Callable[[Path], str]] = None, **fmtparams):
         _check_batch_size(batch_size)
+        _check_fs_id(get_fs_id)
         self.path = Path(path)
         props = _csv_properties(fmtparams)
         self._source = Flow.CSVSource(path=str(self.path), batch_size=batch_size, **props)
@@ -172,13 +180,25 @@ class FileSource(_GiPartitioned):
     It resumes at the byte offset of its last snapshot; a file that was
     truncated or replaced since is read again from its start.
     ``get_fs_id`` is accepted for Bytewax's signature and ignored.
+
+    A record is never split. By default the file is complete when it is
+    read: a last line without a line end is emitted, and a later run that
+    finds that line continued (rather than ended by a line end) raises
+    :class:`ValueError` naming the file and byte offset. With
+    ``hold_partial=True`` the file may still be growing: such a line is
+    held back and emitted whole by a later run, once it has its line end.
+
+    A line that is not UTF-8 text raises :class:`ValueError` naming the
+    file, the line number and its byte offset.
     """
 
-    def __init__(self, path, batch_size=1000, get_fs_id=None):
+    def __init__(self, path, batch_size=1000, get_fs_id=None, *, hold_partial=False):
         _check_batch_size(batch_size)
+        _check_fs_id(get_fs_id)
         self.path = Path(path)
         self._source = Flow.FileSource.new(str(self.path))
         self._source.set_batch_size(batch_size)
+        self._source.set_hold_partial(bool(hold_partial))
 
 
 class _FileSinkPartition(Flow.SinkPartition):

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 from .._gi import GLib
 from ..dataflow import (
-    Dataflow,
     KeyedStream,
     Stream,
     _build_error,
@@ -52,11 +51,13 @@ __all__ = [
     "filter_map_value",
     "filter_value",
     "flat_map",
+    "flat_map_batch",
     "flat_map_value",
     "flatten",
     "fold_final",
     "input",
     "inspect",
+    "inspect_debug",
     "key_on",
     "key_rm",
     "map",
@@ -146,6 +147,14 @@ def _full_id(step_id, up):
     return f"{scope}.{step_id}" if scope else step_id
 
 
+def flat_map_batch(step_id, up, mapper):
+    """Transforms the items a batch at a time: ``mapper(items)`` gets a
+    list of the items of a batch and returns an iterable whose every
+    element is emitted. For functions that are cheaper per batch than per
+    item."""
+    return _build(up, lambda s: s.flat_map_batch(step_id, mapper))
+
+
 def flatten(step_id, up):
     """Emits each element of each item, which must be an iterable."""
     full_id = _full_id(step_id, up)
@@ -167,6 +176,18 @@ def inspect(step_id, up, inspector=_default_inspector):
     ``flow_id.step_id``) on each item and passes the items on unchanged.
     By default prints ``flow_id.step_id: repr(item)``."""
     return _build(up, lambda s: s.inspect(step_id, inspector), step_id)
+
+
+def _default_debug_inspector(step_id, item, epoch, worker_index):
+    builtins.print(f"{step_id} W{worker_index} @{epoch}: {item!r}", flush=True)
+
+
+def inspect_debug(step_id, up, inspector=_default_debug_inspector):
+    """Calls ``inspector(step_id, item, epoch, worker_index)`` on each item
+    (``step_id`` is the full id; ``worker_index`` is 0 while a run has one
+    worker) and passes the items on unchanged. By default prints
+    ``flow_id.step_id W0 @epoch: repr(item)``."""
+    return _build(up, lambda s: s.inspect_debug(step_id, inspector))
 
 
 def merge(step_id, *ups):
