@@ -396,9 +396,10 @@ flow_dataflow_check (FlowDataflow  *self,
       FlowStep *step = g_ptr_array_index (self->steps, i);
       has_input |= flow_step_is_input (step);
       /* An inspect step is an effect of its own, as in Bytewax: a flow
-       * that only prints what it computes is complete. */
+       * that only prints what it computes is complete (inspect and
+       * inspect_debug). */
       has_output |= flow_step_is_output (step) ||
-                    g_str_equal (flow_step_get_kind_name (step), "inspect");
+                    g_str_has_prefix (flow_step_get_kind_name (step), "inspect");
     }
 
   if (!has_input)

@@ -218,8 +218,13 @@ def test_collect():
 
 
 def test_raises():
-    with pytest.raises(FlowRuntimeError, match="raises on every item"):
-        run([1], lambda s: op.raises("r", s))
+    # An effect of its own: no output step is needed, and it returns None.
+    flow = Dataflow("test_df")
+    s = op.input("inp", flow, TestingSource([1]))
+    assert op.raises("r", s) is None
+    with pytest.raises(FlowRuntimeError, match="step 'test_df.r' raises on every item") as info:
+        run_main(flow)
+    assert isinstance(info.value.__cause__, RuntimeError)
 
 
 def test_then_chains_operators():

@@ -152,7 +152,7 @@ def flat_map_batch(step_id, up, mapper):
     list of the items of a batch and returns an iterable whose every
     element is emitted. For functions that are cheaper per batch than per
     item."""
-    return _build(up, lambda s: s.flat_map_batch(step_id, mapper))
+    return _build(up, lambda s: s.flat_map_batch(step_id, mapper), step_id)
 
 
 def flatten(step_id, up):
@@ -187,7 +187,7 @@ def inspect_debug(step_id, up, inspector=_default_debug_inspector):
     (``step_id`` is the full id; ``worker_index`` is 0 while a run has one
     worker) and passes the items on unchanged. By default prints
     ``flow_id.step_id W0 @epoch: repr(item)``."""
-    return _build(up, lambda s: s.inspect_debug(step_id, inspector))
+    return _build(up, lambda s: s.inspect_debug(step_id, inspector), step_id)
 
 
 def merge(step_id, *ups):
@@ -249,10 +249,12 @@ def redistribute(step_id, up):
 
 
 def raises(step_id, up):
-    """Stops the run with a :class:`RuntimeError` at the first item."""
-    def _raise(item):
-        raise RuntimeError(f"step {step_id!r} raises on every item; got {item!r}")
-    return _build(up, lambda s: s.map(step_id, _raise), step_id)
+    """Stops the run with a :class:`RuntimeError` at the first item. Like
+    Bytewax's, it is an effect of its own (an inspect step) and returns
+    nothing."""
+    def _raise(full_id, item):
+        raise RuntimeError(f"step {full_id!r} raises on every item; got {item!r}")
+    _build(up, lambda s: s.inspect(step_id, _raise), step_id)
 
 
 def key_on(step_id, up, key):
