@@ -102,3 +102,27 @@ def test_random_metric_source_resumes_its_count(tmp_path):
     assert run(2) == [("volts", 7), ("volts", 7)]
     # Resumed at count 2 of 3: one more value.
     assert run(3) == [("volts", 7)]
+
+
+def test_a_generator_batch_may_abort_or_end():
+    from flow.inputs import AbortExecution
+
+    class Gen(StatelessSourcePartition):
+        def __init__(self):
+            self.calls = 0
+
+        def next_batch(self):
+            self.calls += 1
+            yield self.calls
+            if self.calls == 2:
+                raise AbortExecution()
+
+    class Src(DynamicSource):
+        def build(self, step_id, worker_index, worker_count):
+            return Gen()
+
+    out = []
+    flow = Dataflow("df")
+    op.output("out", op.input("inp", flow, Src()), TestingSink(out))
+    run_main(flow)      # aborted (returns), not failed
+    assert out[:1] == [1]

@@ -349,11 +349,12 @@ class _PartitionAdapter(Flow.SourcePartition):
     def do_next_batch(self):
         try:
             items = self._part.next_batch()
+            # A generator runs (and may end or abort) while it is listed.
+            return items if isinstance(items, list) else list(items)
         except StopIteration:
             return None
         except AbortExecution:
             raise _aborted() from None
-        return items if isinstance(items, list) else list(items)
 
     def do_next_awake(self):
         when = self._part.next_awake()

@@ -217,10 +217,10 @@ def _bool_predicate(step_id, up, predicate, what="predicate"):
 
     def shim(x):
         keep = predicate(x)
-        if not isinstance(keep, bool):
-            raise TypeError(f"return value of `{what}` {f_repr(predicate)} in step "
-                            f"{full_id!r} must be a `bool`; got a {type(keep)!r} instead")
-        return keep
+        if keep is True or keep is False:
+            return keep
+        raise TypeError(f"return value of `{what}` {f_repr(predicate)} in step "
+                        f"{full_id!r} must be a `bool`; got a {type(keep)!r} instead")
     return shim
 
 
@@ -266,10 +266,10 @@ def key_on(step_id, up, key):
 
     def shim_key(x):
         k = key(x)
-        if not isinstance(k, str):
-            raise TypeError(f"return value of `key` {f_repr(key)} in step {full_id!r} "
-                            f"must be a `str`; got a {type(k)!r} instead")
-        return k
+        if type(k) is str:
+            return k
+        raise TypeError(f"return value of `key` {f_repr(key)} in step {full_id!r} "
+                        f"must be a `str`; got a {type(k)!r} instead")
     return _build(up, lambda s: s.key_on(step_id, shim_key), step_id)
 
 
