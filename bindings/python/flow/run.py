@@ -12,6 +12,13 @@ returning the dataflow, called with literal arguments
 and resumes from the recovery partitions in DIR (create them with
 ``python3 -m flow.recovery DIR N``); ``-s`` and ``-b`` must then be given
 too. Seconds may be fractional. See ``python3 -m flow.run --help``.
+
+Bytewax's cluster options ``-i/--process-id`` and ``-a/--addresses`` are
+refused with a message saying so (exit status 2): libflow runs a dataflow
+in one process. An exception of user code ends the run with its
+traceback (a :class:`flow.errors.FlowRuntimeError` caused by it); libflow's
+own errors (bad input, recovery directories) are printed as one message;
+both exit with status 1. Ctrl-C stops the run (``KeyboardInterrupt``).
 """
 
 import argparse
