@@ -154,3 +154,18 @@ def test_debug_dump_dot_dir(tmp_path):
     files = list(dots.iterdir())
     assert len(files) == 1 and files[0].name.endswith("-dumped.dot")
     assert '"dumped.inp" -> "dumped.out"' in files[0].read_text()
+
+
+def test_metrics_example_runs_and_draws(tmp_path):
+    from conftest import EXAMPLES
+    r = run_python("-m", "flow.run", EXAMPLES / "metrics.py",
+                   env={"FLOW_DEBUG_DUMP_DOT_DIR": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    assert sorted(r.stdout.splitlines()) == ["24ae8d 21.392", "c6585a 25.956", "fe7f93 2.296"]
+    dot = next(tmp_path.glob("*-metrics.dot")).read_text()
+    assert 'subgraph "cluster_metrics.mean" {' in dot
+    assert '"metrics.mean.sum" [label="sum (fold_final)"];' in dot
+    r = run_python("-m", "flow.visualize", EXAMPLES / "metrics.py")
+    assert r.returncode == 0, r.stderr
+    assert 'metrics.mean["mean (mean_by)"]' in r.stdout
+    assert 'metrics.inp -- "down → up" --> metrics.mean' in r.stdout
