@@ -27,5 +27,7 @@
 #include "flow-csv-source.h"
 #include "flow-runner.h"
 #include "flow-recovery.h"
+#include "flow-windower.h"
+#include "flow-window-clock.h"
 
 #undef FLOW_INSIDE
