@@ -12,7 +12,7 @@
  * the fault gone must leave exactly the output of an uninterrupted run.
  *
  * The default suite sweeps every FLOW_FAULT_STRIDEth N (by default about
- * 15 runs of each kind, from a seeded offset); `scripts/fault-sweep.sh`
+ * 15 runs of each kind, from a seeded offset; 3 under valgrind); `scripts/fault-sweep.sh`
  * sweeps every N, persistent and one-shot faults, over more lines.
  *
  * Environment: FLOW_FAULT_STRIDE (1: every N), FLOW_FAULT_LINES (input
@@ -35,6 +35,12 @@
 
 #include "flow-store-private.h"
 #include "recovery-common.h"
+
+#ifdef HAVE_VALGRIND_H
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 /* ------------------------------------------------------------------------
  * Faults
@@ -513,7 +519,8 @@ sweep (FaultKind kind)
   g_autoptr(GRand) rand = g_rand_new_with_seed (env_uint ("FLOW_FAULT_SEED", 1));
   /* The fast sweep: about 15 runs of each kind. */
   static const guint default_stride[] = { 13, 3, 7, 1, 1 };
-  guint stride = MAX (env_uint ("FLOW_FAULT_STRIDE", default_stride[kind]), 1);
+  guint stride = MAX (env_uint ("FLOW_FAULT_STRIDE",
+                                default_stride[kind] * (RUNNING_ON_VALGRIND ? 5 : 1)), 1);
   guint n_lines = env_uint ("FLOW_FAULT_LINES", 24);
   guint n_failed = 0, n_succeeded = 0;
   gboolean reached = TRUE;

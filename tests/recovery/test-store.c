@@ -19,6 +19,12 @@
 #include "flow-store-private.h"
 #include "recovery-common.h"
 
+#ifdef HAVE_VALGRIND_H
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 /* ------------------------------------------------------------------------
  * A small keyed flow: (key, int) items, a running sum per key
  * ------------------------------------------------------------------------ */
@@ -442,7 +448,7 @@ test_fuzz_deserialize (void)
   g_autoptr(GPtrArray) corpus = state_corpus ();
   g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
   g_autofree char *last_type = NULL;
-  guint n = g_test_slow () ? 1000000 : 50000;
+  guint n = g_test_slow () ? 1000000 : RUNNING_ON_VALGRIND ? 5000 : 50000;
   guint n_valid = 0;
 
   for (guint i = 0; i < corpus->len; i++)
@@ -515,7 +521,7 @@ test_fuzz_restore (void)
   g_autoptr(GPtrArray) corpus = state_corpus ();
   g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
   g_autoptr(GError) error = NULL;
-  guint n = g_test_slow () ? 2000 : 60;
+  guint n = g_test_slow () ? 2000 : RUNNING_ON_VALGRIND ? 20 : 60;
   guint n_resumed = 0, n_corrupt = 0;
 
   g_assert_true (run_checked (dir, 8, &error));
