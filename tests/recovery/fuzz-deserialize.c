@@ -1,10 +1,13 @@
 /* fuzz-deserialize.c: a libFuzzer target for stored states
  *
- * Built only where the compiler has -fsanitize=fuzzer (clang):
+ * Built only where the compiler has -fsanitize=fuzzer (clang). With
+ * libflow instrumented too, so that libFuzzer sees its coverage:
  *
- *   CC=clang meson setup build-fuzz -Db_sanitize=address,undefined
+ *   CC=clang meson setup build-fuzz -Dc_args=-fsanitize=fuzzer-no-link,address \
+ *       -Dc_link_args=-fsanitize=address -Dpython_bindings=disabled \
+ *       -Dpython_native=disabled -Dvapi=disabled -Dgjs_tests=disabled -Dexamples=false
  *   ninja -C build-fuzz tests/recovery/fuzz-deserialize
- *   build-fuzz/tests/recovery/fuzz-deserialize -max_total_time=600
+ *   build-fuzz/tests/recovery/fuzz-deserialize -max_total_time=600 CORPUS_DIR
  *
  * Every input is a stored `ser` blob: it must decode to a value in
  * normal form that survives a round trip, or fail with
