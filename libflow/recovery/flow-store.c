@@ -412,7 +412,9 @@ is_unused_partition_of (const char *path,
   sqlite3_stmt *stmt = NULL;
   gboolean ok = FALSE;
 
-  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+  /* Read-write (never created): a read-only connection would leave -wal
+   * and -shm files next to a partition it then refuses to remove. */
+  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
       sqlite3_prepare_v2 (db,
                           "SELECT (SELECT value FROM meta WHERE name = 'directory_id'),"
                           " (SELECT value FROM meta WHERE name = 'flow_id'),"
