@@ -1906,7 +1906,8 @@ flow_store_begin_execution (FlowStore            *store,
                              resume, resume, resume, resume,
                              store->ex_num, worker_count, resume, now,
                              store->ex_num, resume, now);
-      if (!sql_exec (p, sql, error))
+      if (sqlite3_exec (p->db, sql, NULL, NULL, NULL) != SQLITE_OK &&
+          !sql_error (p, sqlite3_errcode (p->db), "starting the execution", error))
         {
           sqlite3_exec (p->db, "ROLLBACK", NULL, NULL, NULL);
           return FALSE;
