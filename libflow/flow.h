@@ -8,6 +8,7 @@
 #define FLOW_INSIDE
 
 #include "flow-version.h"
+#include "flow-features.h"
 #include "flow-version-macros.h"
 #include "flow-enums.h"
 #include "flow-error.h"
@@ -24,5 +25,9 @@
 #include "flow-file-sink.h"
 #include "flow-runner.h"
 #include "flow-recovery.h"
+#if FLOW_HAS_KAFKA
+#include "flow-kafka-source.h"
+#include "flow-kafka-sink.h"
+#endif
 
 #undef FLOW_INSIDE
