@@ -48,6 +48,16 @@ kt_cluster_free (KtCluster *cluster)
   g_free (cluster);
 }
 
+rd_kafka_t *
+kt_client_new (KtCluster *cluster)
+{
+  char errstr[256];
+  rd_kafka_t *rk = rd_kafka_new (RD_KAFKA_PRODUCER, conf_new (cluster->brokers), errstr, sizeof errstr);
+
+  g_assert_nonnull (rk);
+  return rk;
+}
+
 void
 kt_topic_create (KtCluster  *cluster,
                  const char *topic,

@@ -21,6 +21,8 @@ typedef struct
 
 KtCluster *kt_cluster_new      (int          n_brokers);
 void       kt_cluster_free     (KtCluster   *cluster);
+/* A producer connected to the cluster (for queries). */
+rd_kafka_t *kt_client_new      (KtCluster   *cluster);
 void       kt_topic_create     (KtCluster   *cluster,
                                 const char  *topic,
                                 int          n_partitions);

@@ -469,7 +469,10 @@ test_source_error_items (void)
   batch = next_nonempty (part, &error);
   g_assert_no_error (error);
   item = g_variant_get_child_value (batch, 0);
-  item = g_variant_get_variant (g_steal_pointer (&item));   /* av: unbox */
+  {
+    g_autoptr(GVariant) boxed = g_steal_pointer (&item);   /* av: unbox */
+    item = g_variant_get_variant (boxed);
+  }
   g_assert_cmpstr (g_variant_get_type_string (item), ==, FLOW_KAFKA_ERROR_TYPE_STRING);
   g_variant_get (item, "(&sixi&s)", &topic, &partition, &offset, &code, &reason);
   g_assert_cmpstr (topic, ==, "events");
