@@ -26,6 +26,28 @@ gboolean         flow_kafka_conf_set   (rd_kafka_conf_t *conf,
 
 /* A message as a floating FLOW_KAFKA_MESSAGE_TYPE_STRING tuple. */
 GVariant        *flow_kafka_message_to_variant (const rd_kafka_message_t *msg,
-                                                const char               *topic);
+                                                const char               *topic,
+                                                gsize                     topic_len);
+/* The same from its parts: built from GVariants (any message), or encoded
+ * at once (one without headers; what the source uses). A NULL key or
+ * value is absent. */
+GVariant        *flow_kafka_message_build      (const void          *key,
+                                                gsize                key_len,
+                                                const void          *value,
+                                                gsize                value_len,
+                                                const char          *topic,
+                                                gint32               partition,
+                                                gint64               offset,
+                                                gint64               timestamp,
+                                                rd_kafka_headers_t  *headers);
+GVariant        *flow_kafka_message_encode     (const void          *key,
+                                                gsize                key_len,
+                                                const void          *value,
+                                                gsize                value_len,
+                                                const char          *topic,
+                                                gsize                topic_len,
+                                                gint32               partition,
+                                                gint64               offset,
+                                                gint64               timestamp);
 
 G_END_DECLS
