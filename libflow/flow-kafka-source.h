@@ -101,5 +101,9 @@ gboolean                 flow_kafka_source_get_raise_on_errors (FlowKafkaSource 
 FLOW_AVAILABLE_IN_1_0
 void                     flow_kafka_source_set_raise_on_errors (FlowKafkaSource    *self,
                                                                 gboolean            raise_on_errors);
+FLOW_AVAILABLE_IN_1_0
+void                     flow_kafka_source_set_share           (FlowKafkaSource    *self,
+                                                                guint               index,
+                                                                guint               count);
 
 G_END_DECLS

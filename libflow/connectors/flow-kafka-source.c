@@ -67,6 +67,8 @@ struct _FlowKafkaSource
   gboolean                 tail;
   guint                    batch_size;
   gboolean                 raise_on_errors;
+  guint                    share_index;
+  guint                    share_count;
 
   /* The client of the run being started: made by list_parts(), shared by
    * the partitions built from that list. */
@@ -728,6 +730,7 @@ flow_kafka_source_list_parts (FlowSource  *source,
   FlowKafkaSource *self = FLOW_KAFKA_SOURCE (source);
   g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
   FlowKafkaClient *client;
+  guint n_listed = 0;
 
   if (self->topics == NULL || self->topics[0] == NULL)
     {
@@ -771,10 +774,22 @@ flow_kafka_source_list_parts (FlowSource  *source,
           return NULL;
         }
       for (int p = 0; p < md->topics[0].partition_cnt; p++)
-        g_ptr_array_add (keys, g_strdup_printf ("%d-%s", md->topics[0].partitions[p].id, topic));
+        {
+          /* A process's share: every share_count-th partition. */
+          if (n_listed++ % self->share_count == self->share_index)
+            g_ptr_array_add (keys, g_strdup_printf ("%d-%s", md->topics[0].partitions[p].id, topic));
+        }
       rd_kafka_metadata_destroy (md);
     }
 
+  if (keys->len == 0)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "share %u of %u of the Kafka topics has no partitions (there are %u)",
+                   self->share_index, self->share_count, n_listed);
+      client_unref (client);
+      return NULL;
+    }
   self->client = client;
   self->n_unbuilt = keys->len;
   g_ptr_array_add (keys, NULL);
@@ -1042,6 +1057,8 @@ flow_kafka_source_init (FlowKafkaSource *self)
   self->tail = TRUE;
   self->batch_size = DEFAULT_BATCH_SIZE;
   self->raise_on_errors = TRUE;
+  self->share_index = 0;
+  self->share_count = 1;
   /* The snapshots are the offsets: by default nothing is committed to the
    * group (set enable.auto.commit to change that). */
   g_hash_table_insert (self->config, g_strdup ("enable.auto.commit"), g_strdup ("false"));
@@ -1288,4 +1305,31 @@ flow_kafka_source_set_raise_on_errors (FlowKafkaSource *self,
       self->raise_on_errors = raise_on_errors;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RAISE_ON_ERRORS]);
     }
+}
+
+/**
+ * flow_kafka_source_set_share:
+ * @self: a Kafka source
+ * @index: which share this process reads, below @count
+ * @count: how many processes share the partitions, at least 1
+ *
+ * Makes the source read only a share of the partitions: listing the
+ * partitions of every topic in order, the @index-th, the
+ * (@index + @count)-th, and so on. N processes of one flow, given shares 0
+ * to N-1 of N and each its own recovery directory, read every partition
+ * once between them (see the "Kafka" page, "Beyond one machine"). The
+ * share must stay the same across the resumes of a recovery directory.
+ * The default is share 0 of 1: every partition.
+ */
+void
+flow_kafka_source_set_share (FlowKafkaSource *self,
+                             guint            index,
+                             guint            count)
+{
+  g_return_if_fail (FLOW_IS_KAFKA_SOURCE (self));
+  g_return_if_fail (count >= 1);
+  g_return_if_fail (index < count);
+
+  self->share_index = index;
+  self->share_count = count;
 }

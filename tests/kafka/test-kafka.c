@@ -380,6 +380,45 @@ test_source_unknown_topic (void)
   flow_test_assert_error_has (error, "'nowhere'");
 }
 
+/* Three processes' shares of 2 topics of 3 and 2 partitions: each
+ * partition in exactly one share. */
+static void
+test_source_share (void)
+{
+  g_autoptr(KtCluster) cluster = kt_cluster_new (1);
+  const char *topics[] = { "a", "b", NULL };
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GError) error = NULL;
+
+  kt_topic_create (cluster, "a", 3);
+  kt_topic_create (cluster, "b", 2);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(FlowKafkaSource) source = flow_kafka_source_new (cluster->brokers, topics);
+      g_auto(GStrv) keys = NULL;
+
+      flow_kafka_source_set_share (source, i, 3);
+      keys = flow_source_list_parts (FLOW_SOURCE (source), &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (g_strv_length (keys), ==, i < 2 ? 2 : 1);
+      for (guint k = 0; keys[k] != NULL; k++)
+        g_assert_true (g_hash_table_add (seen, g_strdup (keys[k])));
+    }
+  g_assert_cmpuint (g_hash_table_size (seen), ==, 5);
+
+  /* More processes than partitions: a share without any is an error. */
+  {
+    g_autoptr(FlowKafkaSource) source = flow_kafka_source_new (cluster->brokers, topics);
+    g_auto(GStrv) keys = NULL;
+
+    flow_kafka_source_set_share (source, 5, 6);
+    keys = flow_source_list_parts (FLOW_SOURCE (source), &error);
+    g_assert_null (keys);
+    g_assert_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT);
+    flow_test_assert_error_has (error, "share 5 of 6");
+  }
+}
+
 static void
 test_source_bad_config (void)
 {
@@ -829,6 +868,7 @@ main (int    argc,
   g_test_add_func ("/kafka/source/starting-offset-end", test_source_starting_offset_end);
   g_test_add_func ("/kafka/source/unknown-topic", test_source_unknown_topic);
   g_test_add_func ("/kafka/source/bad-config", test_source_bad_config);
+  g_test_add_func ("/kafka/source/share", test_source_share);
   g_test_add_func ("/kafka/source/error-raised", test_source_error_raised);
   g_test_add_func ("/kafka/source/error-items", test_source_error_items);
   g_test_add_func ("/kafka/source/broker-down", test_source_broker_down);
