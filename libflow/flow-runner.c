@@ -9,7 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "flow-store-private.h"
+#include "flow-exec-private.h"
+#include "flow-runner-private.h"
 
 /**
  * FlowRunner:
@@ -46,7 +47,9 @@ struct _FlowRunner
   guint         workers;
   guint64       epoch;
   guint64       resume_epoch;
-  gpointer      run;   /* FlowRun*, while running */
+  FlowClock    *clock;  /* NULL: the system clock; tests set a test clock */
+  FlowExec     *exec;   /* while running */
+  GTask        *task;   /* while running */
 };
 
 enum {
@@ -74,938 +77,69 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (FlowRunner, flow_runner, G_TYPE_OBJECT)
 
 #define DEFAULT_SNAPSHOT_INTERVAL 10.0
-#define SLICE_USEC (10 * 1000)           /* input work per dispatch */
-#define BACKOFF_MIN_USEC 1000
-#define BACKOFF_MAX_USEC (64 * 1000)
 
 /* ------------------------------------------------------------------------
- * An execution
- * ------------------------------------------------------------------------ */
-
-typedef struct
-{
-  FlowExec      exec;       /* first: FlowExec* <-> FlowRun* */
-  gatomicrefcount ref_count;
-  FlowRunner   *runner;     /* strong while running */
-  GTask        *task;
-  GPtrArray    *inputs;     /* FlowInputPart* of every input step */
-  guint         n_live;
-  GSource      *epoch_timer;
-  GSource      *cancel_source;
-  gint64        epoch_usec;
-  gint64        epoch_deadline;
-  FlowStore    *store;
-  GArray       *initial_rows; /* FlowSnapRow of sinks starting afresh */
-  GError       *error;
-  gboolean      stopping;   /* no more input is processed */
-  gboolean      completed;
-  gboolean      waiting_final_commit;
-  guint64       final_epoch;
-} FlowRun;
-
-static void run_stop_sources (FlowRun *run);
-static void run_complete     (FlowRun *run);
-
-static FlowRun *
-run_ref (FlowRun *run)
-{
-  g_atomic_ref_count_inc (&run->ref_count);
-  return run;
-}
-
-static void
-input_part_free (FlowInputPart *ip)
-{
-  if (ip->source != NULL)
-    {
-      g_source_destroy (ip->source);
-      g_source_unref (ip->source);
-    }
-  g_clear_object (&ip->part);
-  g_free (ip->key);
-  g_free (ip);
-}
-
-static void
-output_part_free (FlowOutputPart *op)
-{
-  g_clear_object (&op->part);
-  flow_batch_destroy (&op->pending);
-  g_free (op->key);
-  g_free (op);
-}
-
-static void
-run_unref (FlowRun *run)
-{
-  if (!g_atomic_ref_count_dec (&run->ref_count))
-    return;
-
-  run_stop_sources (run);
-  g_clear_pointer (&run->store, flow_store_free);
-  g_clear_pointer (&run->initial_rows, g_array_unref);
-  g_clear_pointer (&run->exec.nodes, g_ptr_array_unref);
-  g_clear_pointer (&run->exec.by_id, g_hash_table_unref);
-  g_clear_pointer (&run->inputs, g_ptr_array_unref);
-  g_clear_pointer (&run->exec.context, g_main_context_unref);
-  g_clear_object (&run->exec.flow);
-  g_clear_object (&run->task);
-  g_clear_object (&run->runner);
-  g_clear_error (&run->error);
-  g_free (run);
-}
-
-static void
-run_stop_sources (FlowRun *run)
-{
-  if (run->inputs != NULL)
-    for (guint i = 0; i < run->inputs->len; i++)
-      {
-        FlowInputPart *ip = g_ptr_array_index (run->inputs, i);
-        if (ip->source != NULL)
-          {
-            g_source_destroy (ip->source);
-            g_clear_pointer (&ip->source, g_source_unref);
-          }
-      }
-
-  if (run->epoch_timer != NULL)
-    {
-      g_source_destroy (run->epoch_timer);
-      g_clear_pointer (&run->epoch_timer, g_source_unref);
-    }
-  if (run->cancel_source != NULL)
-    {
-      g_source_destroy (run->cancel_source);
-      g_clear_pointer (&run->cancel_source, g_source_unref);
-    }
-  if (run->exec.nodes != NULL)
-    for (guint i = 0; i < run->exec.nodes->len; i++)
-      {
-        FlowNode *node = g_ptr_array_index (run->exec.nodes, i);
-        if (node->timer != NULL)
-          {
-            g_source_destroy (node->timer);
-            g_clear_pointer (&node->timer, g_source_unref);
-          }
-      }
-}
-
-/* A source that dispatches at its ready time, with microsecond precision. */
-static gboolean
-ready_time_dispatch (GSource     *source,
-                     GSourceFunc  callback,
-                     gpointer     user_data)
-{
-  return callback (user_data);
-}
-
-static GSourceFuncs ready_time_funcs = {
-  NULL, NULL, ready_time_dispatch, NULL, NULL, NULL,
-};
-
-static GSource *
-run_add_source (FlowRun     *run,
-                const char  *name,
-                int          priority,
-                gint64       ready_time,
-                GSourceFunc  func,
-                gpointer     data)
-{
-  GSource *source = g_source_new (&ready_time_funcs, sizeof (GSource));
-
-  g_source_set_static_name (source, name);
-  g_source_set_priority (source, priority);
-  g_source_set_callback (source, func, data, NULL);
-  g_source_set_ready_time (source, ready_time);
-  g_source_attach (source, run->exec.context);
-  return source;
-}
-
-/* The run failed: stop processing; what is committed stays committed. */
-static void
-run_fail (FlowRun *run,
-          GError  *error)
-{
-  if (run->error == NULL)
-    run->error = error;
-  else
-    g_error_free (error);
-
-  if (run->stopping)
-    return;
-  run->stopping = TRUE;
-  g_debug ("run of '%s' failed: %s", flow_dataflow_get_id (run->exec.flow), run->error->message);
-  run_stop_sources (run);
-
-  /* Let a commit that is already in flight land first: it is a consistent
-   * epoch, and waiting for it keeps the partitions' last word clean. */
-  if (run->store != NULL)
-    flow_store_wait (run->store);
-  run_complete (run);
-}
-
-/* ------------------------------------------------------------------------
- * Epochs
+ * What the execution tells the runner, on the run's context
  * ------------------------------------------------------------------------ */
 
 static void
-snap_row_clear (gpointer data)
+exec_resumed (gpointer owner,
+              guint64  resume_epoch)
 {
-  flow_snap_row_clear (data);
-}
+  FlowRunner *self = owner;
 
-static gboolean
-run_close_epoch (FlowRun  *run,
-                 GError  **error)
-{
-  FlowExec *exec = &run->exec;
-  g_autoptr(GArray) rows = NULL;
-  guint64 epoch = exec->epoch;
-
-  if (run->store != NULL)
-    {
-      rows = g_array_new (FALSE, TRUE, sizeof (FlowSnapRow));
-      g_array_set_clear_func (rows, snap_row_clear);
-    }
-
-  /* Sinks first: their snapshot flushes this epoch's output, which must be
-   * out before the epoch counts as committed. */
-  for (guint i = 0; i < exec->nodes->len; i++)
-    {
-      FlowNode *node = g_ptr_array_index (exec->nodes, i);
-
-      if (node->outputs == NULL)
-        continue;
-      for (guint j = 0; j < node->outputs->len; j++)
-        {
-          FlowOutputPart *op = g_ptr_array_index (node->outputs, j);
-          GError *local = NULL;
-          GVariant *state = flow_sink_partition_snapshot (op->part, &local);
-
-          if (local != NULL)
-            {
-              g_clear_pointer (&state, g_variant_unref);
-              g_prefix_error (&local, "output step '%s' (partition '%s') failed to snapshot: ",
-                              node->step->full_id, op->key);
-              g_propagate_error (error, local);
-              return FALSE;
-            }
-          if (state != NULL && rows != NULL)
-            {
-              FlowSnapRow row = { node->step->full_id, g_ref_string_new (op->key),
-                                  g_variant_take_ref (state) };
-              g_array_append_val (rows, row);
-            }
-          else if (state != NULL)
-            g_variant_unref (g_variant_take_ref (state));
-        }
-    }
-
-  if (rows != NULL)
-    {
-      for (guint i = 0; i < run->inputs->len; i++)
-        {
-          FlowInputPart *ip = g_ptr_array_index (run->inputs, i);
-          GError *local = NULL;
-          GVariant *state = flow_source_partition_snapshot (ip->part, &local);
-
-          if (local != NULL)
-            {
-              g_clear_pointer (&state, g_variant_unref);
-              g_prefix_error (&local, "input step '%s' (partition '%s') failed to snapshot: ",
-                              ip->node->step->full_id, ip->key);
-              g_propagate_error (error, local);
-              return FALSE;
-            }
-          if (state != NULL)
-            {
-              FlowSnapRow row = { ip->node->step->full_id, g_ref_string_new (ip->key),
-                                  g_variant_take_ref (state) };
-              g_array_append_val (rows, row);
-            }
-        }
-
-      for (guint i = 0; i < exec->nodes->len; i++)
-        flow_node_snapshot (g_ptr_array_index (exec->nodes, i), rows);
-
-      g_debug ("epoch %" G_GUINT64_FORMAT ": committing %u rows", epoch, rows->len);
-      flow_store_commit_async (run->store, epoch, g_steal_pointer (&rows));
-    }
-
-  exec->epoch++;
-  run->runner->epoch = exec->epoch;
-  g_object_notify_by_pspec (G_OBJECT (run->runner), properties[PROP_EPOCH]);
-  g_signal_emit (run->runner, signals[SIGNAL_EPOCH_CLOSED], 0, epoch);
-  return TRUE;
-}
-
-static gboolean
-epoch_timer_cb (gpointer data)
-{
-  FlowRun *run = data;
-  GError *error = NULL;
-
-  if (run->stopping)
-    return G_SOURCE_REMOVE;
-
-  run_ref (run);
-  if (!run_close_epoch (run, &error))
-    run_fail (run, error);
-  else
-    {
-      run->epoch_deadline = g_get_monotonic_time () + run->epoch_usec;
-      /* With a snapshot interval of 0 the input arms the timer after each
-       * batch (see run_batch_done); a timer due at once would close empty
-       * epochs forever and starve the input. */
-      if (run->epoch_timer != NULL)
-        g_source_set_ready_time (run->epoch_timer,
-                                 run->epoch_usec > 0 ? run->epoch_deadline : -1);
-    }
-  run_unref (run);
-  return G_SOURCE_CONTINUE;
-}
-
-/* A batch was processed: with a snapshot interval of 0 it is an epoch of
- * its own, closed before the next batch. */
-static void
-run_batch_done (FlowRun *run)
-{
-  if (run->epoch_usec == 0 && run->epoch_timer != NULL)
-    g_source_set_ready_time (run->epoch_timer, 0);
+  self->resume_epoch = resume_epoch;
+  self->epoch = resume_epoch + 1;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EPOCH]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESUME_EPOCH]);
 }
 
 static void
-commit_cb (guint64       epoch,
-           const GError *error,
-           gpointer      user_data)
+exec_epoch_closed (gpointer owner,
+                   guint64  epoch)
 {
-  FlowRun *run = user_data;
+  FlowRunner *self = owner;
+
+  self->epoch = epoch + 1;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EPOCH]);
+  g_signal_emit (self, signals[SIGNAL_EPOCH_CLOSED], 0, epoch);
+}
+
+static void
+exec_committed (gpointer owner,
+                guint64  epoch)
+{
+  FlowRunner *self = owner;
+
+  g_signal_emit (self, signals[SIGNAL_SNAPSHOT_COMMITTED], 0, epoch);
+}
+
+static void
+exec_finished (gpointer  owner,
+               GError   *error)
+{
+  FlowRunner *self = owner;
+  g_autoptr(GTask) task = g_steal_pointer (&self->task);
+  FlowExec *exec = g_steal_pointer (&self->exec);
+
+  flow_binding_end_run ();
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
 
   if (error != NULL)
-    {
-      if (!run->completed)
-        {
-          GError *copy = g_error_copy (error);
-          g_prefix_error (&copy, "committing epoch %" G_GUINT64_FORMAT " failed: ", epoch);
-          run_fail (run, copy);
-        }
-      return;
-    }
-
-  if (run->runner != NULL)
-    g_signal_emit (run->runner, signals[SIGNAL_SNAPSHOT_COMMITTED], 0, epoch);
-
-  if (run->waiting_final_commit && epoch == run->final_epoch && !run->completed)
-    {
-      run->waiting_final_commit = FALSE;
-      run_complete (run);
-    }
-}
-
-/* ------------------------------------------------------------------------
- * End of input
- * ------------------------------------------------------------------------ */
-
-static void
-run_eof (FlowRun *run)
-{
-  FlowExec *exec = &run->exec;
-  GError *error = NULL;
-
-  g_debug ("run of '%s': every input reached its end", flow_dataflow_get_id (exec->flow));
-  run->stopping = TRUE;
-  run_stop_sources (run);
-
-  for (guint i = 0; i < exec->nodes->len; i++)
-    if (!flow_node_eof (g_ptr_array_index (exec->nodes, i), &error))
-      {
-        run->stopping = FALSE;
-        run_fail (run, error);
-        return;
-      }
-
-  run->final_epoch = exec->epoch;
-  if (!run_close_epoch (run, &error))
-    {
-      run->stopping = FALSE;
-      run_fail (run, error);
-      return;
-    }
-
-  if (run->store != NULL)
-    run->waiting_final_commit = TRUE;  /* commit_cb completes the run */
-  else
-    run_complete (run);
-}
-
-/* Closes every partition and returns the result. */
-static void
-run_complete (FlowRun *run)
-{
-  FlowExec *exec = &run->exec;
-  FlowRunner *runner = run->runner;
-  GTask *task;
-
-  if (run->completed)
-    return;
-  run->completed = TRUE;
-  run->stopping = TRUE;
-  run_stop_sources (run);
-
-  if (run->store != NULL)
-    flow_store_flush_notifications (run->store);
-
-  for (guint i = 0; run->inputs != NULL && i < run->inputs->len; i++)
-    {
-      FlowInputPart *ip = g_ptr_array_index (run->inputs, i);
-      GError *local = NULL;
-
-      if (!flow_source_partition_close (ip->part, &local) || local != NULL)
-        {
-          if (local == NULL)
-            local = g_error_new (FLOW_ERROR, FLOW_ERROR_FAILED, "close() returned FALSE");
-          g_prefix_error (&local, "input step '%s' (partition '%s') failed to close: ",
-                          ip->node->step->full_id, ip->key);
-          if (run->error == NULL)
-            run->error = local;
-          else
-            g_error_free (local);
-        }
-    }
-
-  for (guint i = 0; exec->nodes != NULL && i < exec->nodes->len; i++)
-    {
-      FlowNode *node = g_ptr_array_index (exec->nodes, i);
-
-      for (guint j = 0; node->outputs != NULL && j < node->outputs->len; j++)
-        {
-          FlowOutputPart *op = g_ptr_array_index (node->outputs, j);
-          GError *local = NULL;
-
-          if (!flow_sink_partition_close (op->part, &local) || local != NULL)
-            {
-              if (local == NULL)
-                local = g_error_new (FLOW_ERROR, FLOW_ERROR_FAILED, "close() returned FALSE");
-              g_prefix_error (&local, "output step '%s' (partition '%s') failed to close: ",
-                              node->step->full_id, op->key);
-              if (run->error == NULL)
-                run->error = local;
-              else
-                g_error_free (local);
-            }
-        }
-    }
-
-  task = g_steal_pointer (&run->task);
-  runner->run = NULL;
-  flow_binding_end_run ();
-  g_object_notify_by_pspec (G_OBJECT (runner), properties[PROP_RUNNING]);
-
-  if (run->error != NULL)
-    g_task_return_error (task, g_steal_pointer (&run->error));
+    g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
-  g_object_unref (task);
 
-  run_unref (run);  /* the reference the runner held */
+  flow_exec_unref (exec);
+  g_object_unref (self);  /* the reference the run held */
 }
 
-/* ------------------------------------------------------------------------
- * Input
- * ------------------------------------------------------------------------ */
-
-static gboolean
-read_batch (FlowInputPart  *ip,
-            FlowBatch      *batch,
-            gboolean       *eof,
-            GError        **error)
-{
-  GError *local = NULL;
-
-  *eof = FALSE;
-  if (ip->fast != NULL)
-    {
-      if (!ip->fast (ip->part, batch, eof, &local))
-        goto failed;
-      return TRUE;
-    }
-  else
-    {
-      g_autoptr(GVariant) array = flow_source_partition_next_batch (ip->part, &local);
-
-      if (local != NULL)
-        goto failed;
-      if (array == NULL)
-        {
-          *eof = TRUE;
-          return TRUE;
-        }
-      g_variant_take_ref (array);
-      if (!g_variant_is_of_type (array, G_VARIANT_TYPE_ARRAY))
-        {
-          g_set_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
-                       "input step '%s' (partition '%s'): next_batch() must return an array "
-                       "of items (such as av), not a %s",
-                       ip->node->step->full_id, ip->key, g_variant_get_type_string (array));
-          return FALSE;
-        }
-      flow_batch_push_array (batch, NULL, array);
-      return TRUE;
-    }
-
-failed:
-  if (!g_error_matches (local, FLOW_ERROR, FLOW_ERROR_ABORTED))
-    g_prefix_error (&local, "input step '%s' (partition '%s') failed: ",
-                    ip->node->step->full_id, ip->key);
-  else
-    g_prefix_error (&local, "input step '%s': ", ip->node->step->full_id);
-  g_propagate_error (error, local);
-  return FALSE;
-}
-
-static gboolean
-input_dispatch_cb (gpointer data)
-{
-  FlowInputPart *ip = data;
-  FlowRun *run = (FlowRun *) ip->node->exec;
-  gint64 start = g_get_monotonic_time ();
-  gint64 now = start;
-  FlowBatch batch;
-  gboolean keep = TRUE;
-
-  if (run->stopping)
-    return G_SOURCE_REMOVE;
-
-  run_ref (run);
-  flow_batch_init (&batch);
-
-  for (;;)
-    {
-      GError *error = NULL;
-      gboolean eof = FALSE;
-      gint64 awake;
-      guint n;
-
-      if (!read_batch (ip, &batch, &eof, &error) ||
-          !flow_node_push (ip->node, 0, &batch, &error))
-        {
-          run_fail (run, error);
-          keep = FALSE;
-          break;
-        }
-      n = batch.len;
-      flow_batch_clear (&batch);
-
-      if (run->task != NULL &&
-          g_cancellable_set_error_if_cancelled (g_task_get_cancellable (run->task), &error))
-        {
-          run_fail (run, error);
-          keep = FALSE;
-          break;
-        }
-
-      if (eof)
-        {
-          ip->eof = TRUE;
-          g_source_destroy (ip->source);
-          g_clear_pointer (&ip->source, g_source_unref);
-          keep = FALSE;
-          if (--run->n_live == 0)
-            run_eof (run);
-          break;
-        }
-
-      if (n > 0)
-        run_batch_done (run);
-
-      awake = flow_source_partition_next_awake (ip->part);
-      now = g_get_monotonic_time ();
-      if (awake > now)
-        {
-          ip->backoff = 0;
-          g_source_set_ready_time (ip->source, awake);
-          break;
-        }
-      if (n == 0)
-        {
-          /* Nothing now and no wake-up time: back off, so an idle source
-           * does not spin. */
-          ip->backoff = CLAMP (ip->backoff * 2, BACKOFF_MIN_USEC, BACKOFF_MAX_USEC);
-          g_source_set_ready_time (ip->source, now + ip->backoff);
-          break;
-        }
-      ip->backoff = 0;
-      if (now >= run->epoch_deadline || now - start >= SLICE_USEC)
-        {
-          g_source_set_ready_time (ip->source, 0);
-          break;
-        }
-    }
-
-  flow_batch_destroy (&batch);
-  run_unref (run);
-  return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
-}
-
-/* ------------------------------------------------------------------------
- * Collect timeouts
- * ------------------------------------------------------------------------ */
-
-static gboolean
-node_timer_cb (gpointer data)
-{
-  FlowNode *node = data;
-  FlowRun *run = (FlowRun *) node->exec;
-  GError *error = NULL;
-
-  if (run->stopping)
-    return G_SOURCE_REMOVE;
-
-  run_ref (run);
-  if (!flow_node_wake (node, g_get_real_time (), &error))
-    run_fail (run, error);
-  else
-    {
-      run_batch_done (run);
-      flow_exec_schedule_wake (&run->exec, node);
-    }
-  run_unref (run);
-  return G_SOURCE_CONTINUE;
-}
-
-void
-flow_exec_schedule_wake (FlowExec *exec,
-                         FlowNode *node)
-{
-  FlowRun *run = (FlowRun *) exec;
-  gint64 ready;
-
-  if (run->stopping)
-    return;
-
-  if (node->next_deadline == G_MAXINT64)
-    ready = -1;
-  else
-    ready = g_get_monotonic_time () + MAX (0, node->next_deadline - g_get_real_time ());
-
-  if (node->timer == NULL)
-    node->timer = run_add_source (run, "[libflow] collect timeout", G_PRIORITY_DEFAULT,
-                                  ready, node_timer_cb, node);
-  else
-    g_source_set_ready_time (node->timer, ready);
-}
-
-/* ------------------------------------------------------------------------
- * Starting
- * ------------------------------------------------------------------------ */
-
-static gboolean
-restore_row_cb (const char  *step_id,
-                const char  *key,
-                guint64      epoch,
-                GVariant    *state,
-                gpointer     user_data,
-                GError     **error)
-{
-  FlowRun *run = user_data;
-  FlowNode *node = g_hash_table_lookup (run->exec.by_id, step_id);
-
-  if (node == NULL)
-    {
-      g_debug ("recovery: ignoring state of step '%s', which this dataflow does not have",
-               step_id);
-      return TRUE;
-    }
-
-  switch (node->step->kind)
-    {
-    case FLOW_OP_INPUT:
-    case FLOW_OP_OUTPUT:
-      g_hash_table_replace (node->resume, g_strdup (key), g_variant_ref (state));
-      return TRUE;
-    default:
-      if (node->states == NULL)
-        {
-          g_debug ("recovery: ignoring state of step '%s', which is not stateful", step_id);
-          return TRUE;
-        }
-      return flow_node_restore (node, key, state, error);
-    }
-}
-
-static gboolean
-build_inputs (FlowRun   *run,
-              FlowNode  *node,
-              GError   **error)
-{
-  FlowStep *step = node->step;
-  GError *list_error = NULL;
-  g_auto(GStrv) keys = flow_source_list_parts (step->source, &list_error);
-
-  if (list_error != NULL)
-    {
-      g_prefix_error (&list_error, "input step '%s' failed to list its partitions: ",
-                      step->full_id);
-      g_propagate_error (error, list_error);
-      return FALSE;
-    }
-
-  node->inputs = g_ptr_array_new ();
-  if (keys == NULL || keys[0] == NULL)
-    {
-      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_FLOW,
-                   "input step '%s': the source has no partitions", step->full_id);
-      return FALSE;
-    }
-
-  for (guint i = 0; keys[i] != NULL; i++)
-    {
-      FlowInputPart *ip;
-      GError *local = NULL;
-      FlowSourcePartition *part;
-
-      part = flow_source_build_part (step->source, step->full_id, keys[i],
-                                     g_hash_table_lookup (node->resume, keys[i]), &local);
-      if (part == NULL || local != NULL)
-        {
-          g_clear_object (&part);
-          if (local == NULL)
-            local = g_error_new (FLOW_ERROR, FLOW_ERROR_FAILED, "build_part() returned NULL");
-          g_prefix_error (&local, "input step '%s' (partition '%s') failed to start: ",
-                          step->full_id, keys[i]);
-          g_propagate_error (error, local);
-          return FALSE;
-        }
-
-      ip = g_new0 (FlowInputPart, 1);
-      ip->node = node;
-      ip->key = g_strdup (keys[i]);
-      ip->part = part;
-      ip->fast = flow_source_partition_get_fast_path (part);
-      g_ptr_array_add (node->inputs, ip);
-      g_ptr_array_add (run->inputs, ip);
-    }
-  return TRUE;
-}
-
-static gboolean
-build_outputs (FlowRun   *run,
-               FlowNode  *node,
-               GError   **error)
-{
-  FlowStep *step = node->step;
-  GError *list_error = NULL;
-  g_auto(GStrv) keys = flow_sink_list_parts (step->sink, &list_error);
-
-  if (list_error != NULL)
-    {
-      g_prefix_error (&list_error, "output step '%s' failed to list its partitions: ",
-                      step->full_id);
-      g_propagate_error (error, list_error);
-      return FALSE;
-    }
-
-  node->outputs = g_ptr_array_new_with_free_func ((GDestroyNotify) output_part_free);
-  if (keys == NULL || keys[0] == NULL)
-    {
-      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_FLOW,
-                   "output step '%s': the sink has no partitions", step->full_id);
-      return FALSE;
-    }
-
-  for (guint i = 0; keys[i] != NULL; i++)
-    {
-      FlowOutputPart *op;
-      GError *local = NULL;
-      FlowSinkPartition *part;
-
-      part = flow_sink_build_part (step->sink, step->full_id, keys[i],
-                                   g_hash_table_lookup (node->resume, keys[i]), &local);
-      if (part == NULL || local != NULL)
-        {
-          g_clear_object (&part);
-          if (local == NULL)
-            local = g_error_new (FLOW_ERROR, FLOW_ERROR_FAILED, "build_part() returned NULL");
-          g_prefix_error (&local, "output step '%s' (partition '%s') failed to start: ",
-                          step->full_id, keys[i]);
-          g_propagate_error (error, local);
-          return FALSE;
-        }
-
-      op = g_new0 (FlowOutputPart, 1);
-      op->key = g_strdup (keys[i]);
-      op->part = part;
-      op->fast = flow_sink_partition_get_fast_path (part);
-      flow_batch_init (&op->pending);
-      g_ptr_array_add (node->outputs, op);
-
-      /* A partition that starts without a resume state must still be
-       * rolled back to where it starts if this execution crashes before
-       * its first commit: its initial state is recorded as of the resume
-       * epoch, when the execution begins. */
-      if (run->initial_rows != NULL &&
-          !g_hash_table_contains (node->resume, keys[i]))
-        {
-          GVariant *state = flow_sink_partition_snapshot (part, &local);
-
-          if (local != NULL)
-            {
-              g_clear_pointer (&state, g_variant_unref);
-              g_prefix_error (&local, "output step '%s' (partition '%s') failed to snapshot: ",
-                              step->full_id, keys[i]);
-              g_propagate_error (error, local);
-              return FALSE;
-            }
-          if (state != NULL)
-            {
-              FlowSnapRow row = { step->full_id, g_ref_string_new (keys[i]),
-                                  g_variant_take_ref (state) };
-              g_array_append_val (run->initial_rows, row);
-            }
-        }
-    }
-  return TRUE;
-}
-
-static gboolean
-run_start (FlowRun  *run,
-           GError  **error)
-{
-  FlowRunner *runner = run->runner;
-  FlowExec *exec = &run->exec;
-  GPtrArray *steps = flow_dataflow_get_steps (exec->flow);
-  const char *flow_id = flow_dataflow_get_id (exec->flow);
-
-  if (!flow_dataflow_check (exec->flow, error))
-    return FALSE;
-
-  if (runner->workers != 1)
-    {
-      g_set_error (error, FLOW_ERROR, FLOW_ERROR_NOT_SUPPORTED,
-                   "running dataflow '%s' with %u workers: only 1 worker per process is "
-                   "supported so far", flow_id, runner->workers);
-      return FALSE;
-    }
-
-  /* The graph */
-  for (guint i = 0; i < steps->len; i++)
-    {
-      FlowStep *step = g_ptr_array_index (steps, i);
-      FlowNode *node = flow_node_new (exec, step);
-
-      g_ptr_array_add (exec->nodes, node);
-      g_hash_table_insert (exec->by_id, step->full_id, node);
-      for (guint j = 0; j < step->inputs->len; j++)
-        {
-          FlowStream *up = g_ptr_array_index (step->inputs, j);
-          FlowStep *up_step = flow_stream_get_step (up);
-          FlowNode *up_node = g_ptr_array_index (exec->nodes, up_step->index);
-          FlowEdge edge = { node, j };
-
-          g_array_append_val (up_node->edges[flow_stream_get_port (up)], edge);
-        }
-    }
-
-  /* Recovery: validate, then load, then start writing. */
-  runner->resume_epoch = 0;
-  if (runner->recovery_directory != NULL)
-    {
-      gint64 t0 = g_get_monotonic_time ();
-
-      run->store = flow_store_open (runner->recovery_directory, error);
-      if (run->store == NULL || !flow_store_lock (run->store, error))
-        return FALSE;
-      if (!flow_store_check_resumable (run->store, flow_id, error))
-        return FALSE;
-
-      runner->resume_epoch = flow_store_get_resume_epoch (run->store);
-      g_debug ("recovery: opened %s in %.3f s; resuming from epoch %" G_GUINT64_FORMAT,
-               runner->recovery_directory, (g_get_monotonic_time () - t0) / 1e6, runner->resume_epoch);
-      t0 = g_get_monotonic_time ();
-      /* Even at epoch 0 there may be rows: the initial state of sinks of an
-       * execution that crashed before its first commit. */
-      if (!flow_store_load (run->store, runner->resume_epoch, FALSE, restore_row_cb, run, error))
-        return FALSE;
-      g_debug ("recovery: loaded the snapshots in %.3f s", (g_get_monotonic_time () - t0) / 1e6);
-
-      exec->track_changes = TRUE;
-      run->initial_rows = g_array_new (FALSE, TRUE, sizeof (FlowSnapRow));
-      g_array_set_clear_func (run->initial_rows, snap_row_clear);
-    }
-  exec->epoch = runner->resume_epoch + 1;
-  runner->epoch = exec->epoch;
-  g_object_notify_by_pspec (G_OBJECT (runner), properties[PROP_EPOCH]);
-  g_object_notify_by_pspec (G_OBJECT (runner), properties[PROP_RESUME_EPOCH]);
-
-  /* Partitions */
-  for (guint i = 0; i < exec->nodes->len; i++)
-    {
-      FlowNode *node = g_ptr_array_index (exec->nodes, i);
-
-      if (node->step->kind == FLOW_OP_INPUT && !build_inputs (run, node, error))
-        return FALSE;
-      if (node->step->kind == FLOW_OP_OUTPUT && !build_outputs (run, node, error))
-        return FALSE;
-    }
-
-  if (run->store != NULL)
-    {
-      gint64 t0 = g_get_monotonic_time ();
-
-      if (!flow_store_begin_execution (run->store, flow_id, runner->workers,
-                                       (gint64) (runner->backup_interval * G_USEC_PER_SEC),
-                                       run->initial_rows,
-                                       exec->context, commit_cb, run, error))
-        return FALSE;
-      g_debug ("recovery: execution %" G_GUINT64_FORMAT " recorded in %.3f s",
-               flow_store_get_execution (run->store), (g_get_monotonic_time () - t0) / 1e6);
-    }
-
-  g_debug ("run of '%s' starts at epoch %" G_GUINT64_FORMAT " (resuming from %" G_GUINT64_FORMAT ")",
-           flow_id, exec->epoch, runner->resume_epoch);
-
-  /* Sources on the main context */
-  run->epoch_usec = (gint64) (runner->snapshot_interval * G_USEC_PER_SEC);
-  run->epoch_deadline = g_get_monotonic_time () + run->epoch_usec;
-  run->epoch_timer = run_add_source (run, "[libflow] epoch timer", G_PRIORITY_DEFAULT - 1,
-                                     run->epoch_usec > 0 ? run->epoch_deadline : -1,
-                                     epoch_timer_cb, run);
-
-  run->n_live = run->inputs->len;
-  for (guint i = 0; i < run->inputs->len; i++)
-    {
-      FlowInputPart *ip = g_ptr_array_index (run->inputs, i);
-      ip->source = run_add_source (run, "[libflow] input", G_PRIORITY_DEFAULT_IDLE, 0,
-                                   input_dispatch_cb, ip);
-    }
-
-  for (guint i = 0; i < exec->nodes->len; i++)
-    {
-      FlowNode *node = g_ptr_array_index (exec->nodes, i);
-      if (node->step->kind == FLOW_OP_COLLECT && node->next_deadline != G_MAXINT64)
-        flow_exec_schedule_wake (exec, node);
-    }
-
-  return TRUE;
-}
-
-static gboolean
-cancelled_cb (GCancellable *cancellable,
-              gpointer      data)
-{
-  FlowRun *run = data;
-  GError *error = NULL;
-
-  if (!run->stopping)
-    {
-      g_cancellable_set_error_if_cancelled (cancellable, &error);
-      run_ref (run);
-      run_fail (run, error);
-      run_unref (run);
-    }
-  return G_SOURCE_REMOVE;
-}
+static const FlowExecCallbacks exec_callbacks = {
+  exec_resumed,
+  exec_epoch_closed,
+  exec_committed,
+  exec_finished,
+};
 
 /* ------------------------------------------------------------------------
  * FlowRunner
@@ -1027,6 +161,7 @@ flow_runner_finalize (GObject *object)
   FlowRunner *self = FLOW_RUNNER (object);
 
   g_free (self->recovery_directory);
+  g_clear_pointer (&self->clock, flow_clock_unref);
 
   G_OBJECT_CLASS (flow_runner_parent_class)->finalize (object);
 }
@@ -1063,7 +198,7 @@ flow_runner_get_property (GObject    *object,
       g_value_set_uint64 (value, self->resume_epoch);
       break;
     case PROP_RUNNING:
-      g_value_set_boolean (value, self->run != NULL);
+      g_value_set_boolean (value, self->exec != NULL);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1467,7 +602,32 @@ flow_runner_get_running (FlowRunner *self)
 {
   g_return_val_if_fail (FLOW_IS_RUNNER (self), FALSE);
 
-  return self->run != NULL;
+  return self->exec != NULL;
+}
+
+static void
+runner_config (FlowRunner     *self,
+               FlowExecConfig *config)
+{
+  config->recovery_directory = self->recovery_directory;
+  config->snapshot_interval = self->snapshot_interval;
+  config->backup_interval = self->backup_interval;
+  config->workers = self->workers;
+  config->clock = self->clock;
+}
+
+/* flow-runner-private.h: tests run with a test clock. */
+void
+flow_runner_set_clock (FlowRunner *self,
+                       FlowClock  *clock)
+{
+  g_return_if_fail (FLOW_IS_RUNNER (self));
+  g_return_if_fail (self->exec == NULL);
+
+  if (clock != NULL)
+    flow_clock_ref (clock);
+  g_clear_pointer (&self->clock, flow_clock_unref);
+  self->clock = clock;
 }
 
 /**
@@ -1493,8 +653,10 @@ flow_runner_run_async (FlowRunner          *self,
                        gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
+  g_autoptr(GMainContext) context = NULL;
   GError *error = NULL;
-  FlowRun *run;
+  FlowExecConfig config;
+  FlowExec *exec;
 
   g_return_if_fail (FLOW_IS_RUNNER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
@@ -1506,7 +668,7 @@ flow_runner_run_async (FlowRunner          *self,
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  if (self->run != NULL)
+  if (self->exec != NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING,
                                "dataflow '%s' is already running on this runner",
@@ -1514,52 +676,22 @@ flow_runner_run_async (FlowRunner          *self,
       return;
     }
 
-  run = g_new0 (FlowRun, 1);
-  g_atomic_ref_count_init (&run->ref_count);
-  run->runner = g_object_ref (self);
-  run->task = g_object_ref (task);
-  run->exec.runner = self;
-  run->exec.flow = g_object_ref (self->dataflow);
-  run->exec.context = g_main_context_ref_thread_default ();
-  run->exec.nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) flow_node_free);
-  run->exec.by_id = g_hash_table_new (g_str_hash, g_str_equal);
-  run->inputs = g_ptr_array_new_with_free_func ((GDestroyNotify) input_part_free);
-
-  if (!run_start (run, &error))
+  runner_config (self, &config);
+  context = g_main_context_ref_thread_default ();
+  exec = flow_exec_new (self->dataflow, &config, context, &exec_callbacks, self);
+  if (!flow_exec_start (exec, &config, cancellable, &error))
     {
-      run->stopping = TRUE;
-      run->completed = TRUE;
-      if (run->store != NULL)
-        flow_store_wait (run->store);
-      /* Partitions that were built are closed; errors closing them are
-       * secondary to the one that stopped the start. */
-      for (guint i = 0; i < run->inputs->len; i++)
-        flow_source_partition_close (((FlowInputPart *) g_ptr_array_index (run->inputs, i))->part, NULL);
-      for (guint i = 0; i < run->exec.nodes->len; i++)
-        {
-          FlowNode *node = g_ptr_array_index (run->exec.nodes, i);
-          for (guint j = 0; node->outputs != NULL && j < node->outputs->len; j++)
-            flow_sink_partition_close (((FlowOutputPart *) g_ptr_array_index (node->outputs, j))->part, NULL);
-        }
+      flow_exec_unref (exec);
       g_task_return_error (task, error);
-      run_unref (run);
       return;
     }
 
-  self->run = run;
+  /* Until exec_finished(). */
+  self->exec = exec;
+  self->task = g_steal_pointer (&task);
+  g_object_ref (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
   flow_binding_begin_run ();
-
-  if (cancellable != NULL)
-    {
-      run->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_static_name (run->cancel_source, "[libflow] cancel");
-      g_source_set_callback (run->cancel_source, (GSourceFunc) cancelled_cb, run, NULL);
-      g_source_attach (run->cancel_source, run->exec.context);
-    }
-
-  if (run->inputs->len == 0)
-    run_eof (run);
 }
 
 /**
@@ -1638,6 +770,41 @@ flow_runner_run (FlowRunner    *self,
   return ok;
 }
 
+gboolean
+flow_runner_run_with_test_clock (FlowRunner    *self,
+                                 FlowClock     *clock,
+                                 GCancellable  *cancellable,
+                                 GError       **error)
+{
+  g_autoptr(GMainContext) context = NULL;
+  SyncData data = { NULL };
+  gboolean ok;
+
+  g_return_val_if_fail (FLOW_IS_RUNNER (self), FALSE);
+  g_return_val_if_fail (flow_clock_is_test (clock), FALSE);
+
+  flow_runner_set_clock (self, clock);
+  context = g_main_context_new ();
+  g_main_context_push_thread_default (context);
+  flow_runner_run_async (self, cancellable, run_sync_cb, &data);
+  while (data.result == NULL)
+    {
+      if (g_main_context_iteration (context, FALSE))
+        continue;
+      /* Nothing ready: wait for a commit in flight (its completion wakes
+       * the context), or else let time pass to the next deadline. */
+      if ((self->exec != NULL && self->exec->commit_in_flight) ||
+          !flow_clock_advance_to_next (clock))
+        g_main_context_iteration (context, TRUE);
+    }
+  g_main_context_pop_thread_default (context);
+  flow_runner_set_clock (self, NULL);
+
+  ok = flow_runner_run_finish (self, data.result, error);
+  g_object_unref (data.result);
+  return ok;
+}
+
 typedef struct
 {
   char     *recovery;
@@ -1699,30 +866,88 @@ option_cb (const char  *name,
   return TRUE;
 }
 
+/* The standard options: what GOptionContext parses and what --help
+ * prints both come from these entries. */
+static const GOptionEntry option_entries[] = {
+  { "recovery-directory", 'r', 0, G_OPTION_ARG_FILENAME, NULL,
+    "Resume from and snapshot into the recovery partitions in DIR "
+    "(see flow-recovery init)", "DIR" },
+  { "snapshot-interval", 's', 0, G_OPTION_ARG_CALLBACK, (gpointer) option_cb,
+    "Close an epoch (and snapshot it) every SECONDS; fractional; default 10", "SECONDS" },
+  { "backup-interval", 'b', 0, G_OPTION_ARG_CALLBACK, (gpointer) option_cb,
+    "Keep older snapshots for SECONDS; default 0", "SECONDS" },
+  { "workers", 'w', 0, G_OPTION_ARG_CALLBACK, (gpointer) option_cb,
+    "Number of workers; default 1", "N" },
+  G_OPTION_ENTRY_NULL
+};
+
 static GOptionContext *
 options_context (Options *o)
 {
-  GOptionEntry entries[] = {
-    { "recovery-directory", 'r', 0, G_OPTION_ARG_FILENAME, &o->recovery,
-      "Resume from and snapshot into the recovery partitions in DIR", "DIR" },
-    { "snapshot-interval", 's', 0, G_OPTION_ARG_CALLBACK, (gpointer) option_cb,
-      "Close an epoch (and snapshot it) every SECONDS (default 10)", "SECONDS" },
-    { "backup-interval", 'b', 0, G_OPTION_ARG_CALLBACK, (gpointer) option_cb,
-      "Keep older snapshots for SECONDS (default 0)", "SECONDS" },
-    { "workers", 'w', 0, G_OPTION_ARG_CALLBACK, (gpointer) option_cb,
-      "Number of workers (default 1)", "N" },
-    G_OPTION_ENTRY_NULL
-  };
+  GOptionEntry entries[G_N_ELEMENTS (option_entries)];
   GOptionContext *context;
   GOptionGroup *group;
 
   memset (o, 0, sizeof *o);
+  memcpy (entries, option_entries, sizeof entries);
+  entries[0].arg_data = &o->recovery;
   context = g_option_context_new (NULL);
   g_option_context_set_help_enabled (context, FALSE);
   group = g_option_group_new (NULL, NULL, NULL, o, NULL);
   g_option_group_add_entries (group, entries);
   g_option_context_set_main_group (context, group);
   return context;
+}
+
+/* "Options:" and one line (or more, wrapped) per entry, and --help. */
+static char *
+options_help (void)
+{
+  GString *help = g_string_new ("Options:\n");
+  const guint width = 34, line = 80;
+
+  for (guint i = 0; i <= G_N_ELEMENTS (option_entries) - 1; i++)
+    {
+      const GOptionEntry *e = &option_entries[i];
+      g_autofree char *left = NULL;
+      g_auto(GStrv) words = NULL;
+      guint col;
+
+      if (e->long_name == NULL)
+        left = g_strdup ("  -h, --help");
+      else
+        left = g_strdup_printf ("  -%c, --%s %s", e->short_name, e->long_name, e->arg_description);
+      g_string_append (help, left);
+      col = strlen (left);
+      if (col + 1 > width)
+        {
+          g_string_append_c (help, '\n');
+          col = 0;
+        }
+      words = g_strsplit (e->long_name == NULL ? "Show this help" : e->description, " ", -1);
+      for (guint w = 0; words[w] != NULL; w++)
+        {
+          if (col > width && col + 1 + strlen (words[w]) > line)
+            {
+              g_string_append_c (help, '\n');
+              col = 0;
+            }
+          if (col < width)
+            {
+              g_string_append_printf (help, "%*s", (int) (width - col), "");
+              col = width;
+            }
+          else
+            {
+              g_string_append_c (help, ' ');
+              col++;
+            }
+          g_string_append (help, words[w]);
+          col += strlen (words[w]);
+        }
+      g_string_append_c (help, '\n');
+    }
+  return g_string_free (help, FALSE);
 }
 
 static gboolean
@@ -1799,16 +1024,6 @@ flow_runner_parse_args (FlowRunner   *self,
   return ok;
 }
 
-static const char *help_text =
-  "Options:\n"
-  "  -r, --recovery-directory DIR    Resume from and snapshot into the recovery\n"
-  "                                  partitions in DIR (see flow-recovery init)\n"
-  "  -s, --snapshot-interval SECONDS Close an epoch (and snapshot it) every\n"
-  "                                  SECONDS; fractional; default 10\n"
-  "  -b, --backup-interval SECONDS   Keep older snapshots for SECONDS; default 0\n"
-  "  -w, --workers N                 Number of workers; default 1\n"
-  "  -h, --help                      Show this help\n";
-
 /**
  * flow_runner_run_with_args:
  * @self: a runner
@@ -1849,8 +1064,10 @@ flow_runner_run_with_args (FlowRunner  *self,
     if (g_str_equal (args[i], "-h") || g_str_equal (args[i], "--help") || g_str_equal (args[i], "-?"))
       {
         g_autofree char *base = g_path_get_basename (prog);
+        g_autofree char *help = options_help ();
+
         g_print ("Usage:\n  %s [OPTION…]\n\nRuns the dataflow '%s'.\n\n%s",
-                 base, flow_dataflow_get_id (self->dataflow), help_text);
+                 base, flow_dataflow_get_id (self->dataflow), help);
         return 0;
       }
 

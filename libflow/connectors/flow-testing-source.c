@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "flow-private.h"
+#include "flow-clock-private.h"
 
 /**
  * FlowTestingSource:
@@ -169,7 +170,7 @@ testing_partition_fast_next (FlowSourcePartition  *part,
 
           case FLOW_TESTING_MARKER_PAUSE:
             self->position++;
-            self->awake = g_get_monotonic_time () + (gint64) (m->seconds * G_USEC_PER_SEC);
+            self->awake = flow_clock_get_monotonic (flow_clock_get_thread_default ()) + (gint64) (m->seconds * G_USEC_PER_SEC);
             return TRUE;
 
           case FLOW_TESTING_MARKER_ABORT:

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "flow-private.h"
+#include "flow-clock-private.h"
 
 G_BEGIN_DECLS
 
@@ -46,6 +47,7 @@ typedef struct
   GSource             *source;
   gint64               backoff;
   gboolean             eof;
+  gboolean             paused;   /* waits for an epoch close (back-pressure) */
 } FlowInputPart;
 
 typedef struct
@@ -78,16 +80,92 @@ struct _FlowNode
   GHashTable *resume;       /* partition key -> GVariant state */
 };
 
+/* An execution: one run of a dataflow on one main context, self-contained
+ * (flow-exec.c). It owns its nodes, input and output partitions, timers and
+ * recovery store, and tells its owner (the FlowRunner, or one worker's
+ * coordinator later) what happens through FlowExecCallbacks, always on its
+ * context. Nothing in it waits on another thread.
+ *
+ * Operators read only `epoch`, `track_changes` and the clock. */
 struct _FlowExec
 {
-  FlowRunner   *runner;     /* unowned */
+  guint64       epoch;      /* the open epoch */
+  gboolean      track_changes;
+  FlowClock    *clock;
+
+  /* the rest belongs to flow-exec.c */
+  gatomicrefcount ref_count;
   FlowDataflow *flow;
   GMainContext *context;
   GPtrArray    *nodes;      /* FlowNode*, in step order */
   GHashTable   *by_id;      /* full step id -> FlowNode* */
-  guint64       epoch;      /* the open epoch */
-  gboolean      track_changes;
+  GPtrArray    *inputs;     /* FlowInputPart* of every input step */
+  guint         n_live;
+  GSource      *epoch_timer;
+  GSource      *cancel_source;
+  GCancellable *cancellable;
+  gint64        epoch_usec;
+  gint64        epoch_deadline;
+  struct _FlowStore *store;
+  GArray       *initial_rows; /* FlowSnapRow of sinks starting afresh */
+  guint64       resume_epoch;
+  GError       *error;
+
+  /* The life of a run: running -> (stopping) -> completed. While a commit
+   * is in flight, an epoch that is due (or the final one) waits for it,
+   * and the input is paused: back-pressure through the main loop. */
+  gboolean      stopping;       /* no more input is processed */
+  gboolean      completed;
+  gboolean      commit_in_flight;
+  gboolean      epoch_due;      /* an epoch close waits for the commit */
+  gboolean      final_due;      /* end of input: the final close waits */
+  gboolean      waiting_final_commit;
+  guint64       final_epoch;
+
+  const struct _FlowExecCallbacks *callbacks;
+  gpointer      owner;
 };
+
+typedef struct _FlowExecCallbacks
+{
+  /* Recovery was loaded (before the partitions are built). */
+  void (*resumed)      (gpointer owner, guint64 resume_epoch);
+  /* @epoch closed: its output was flushed and its snapshot handed on. */
+  void (*epoch_closed) (gpointer owner, guint64 epoch);
+  /* The snapshot of @epoch is durable in every recovery partition. */
+  void (*committed)    (gpointer owner, guint64 epoch);
+  /* The run ended; @error (transfer full) is NULL on success. Called once,
+   * after every partition was closed; the execution may be unreffed. */
+  void (*finished)     (gpointer owner, GError *error);
+} FlowExecCallbacks;
+
+typedef struct
+{
+  const char *recovery_directory;   /* NULL: no recovery */
+  double      snapshot_interval;    /* seconds */
+  double      backup_interval;      /* seconds */
+  guint       workers;
+  FlowClock  *clock;                /* NULL: the system clock */
+} FlowExecConfig;
+
+/* flow-exec.c */
+FlowExec *flow_exec_new            (FlowDataflow             *flow,
+                                    const FlowExecConfig     *config,
+                                    GMainContext             *context,
+                                    const FlowExecCallbacks  *callbacks,
+                                    gpointer                  owner);
+FlowExec *flow_exec_ref            (FlowExec                 *exec);
+void      flow_exec_unref          (FlowExec                 *exec);
+/* Builds everything and starts processing on the context. On failure,
+ * what was built is closed again and nothing will be called back. */
+gboolean  flow_exec_start          (FlowExec                 *exec,
+                                    const FlowExecConfig     *config,
+                                    GCancellable             *cancellable,
+                                    GError                  **error);
+guint64   flow_exec_get_resume_epoch (FlowExec               *exec);
+/* The run's wall-clock time (µs since the epoch) and monotonic time. */
+gint64    flow_exec_get_real_time  (FlowExec                 *exec);
+gint64    flow_exec_get_monotonic_time (FlowExec             *exec);
 
 /* flow-operators.c */
 FlowNode *flow_node_new            (FlowExec   *exec,
@@ -117,7 +195,8 @@ guint     flow_node_n_keys         (FlowNode   *node);
 
 void      flow_snap_row_clear      (FlowSnapRow *row);
 
-/* flow-runner.c: collect steps ask for a wake-up */
+/* flow-exec.c: a step asks for a wake-up at node->next_deadline (wall
+ * time, µs; G_MAXINT64 for none) */
 void      flow_exec_schedule_wake  (FlowExec   *exec,
                                     FlowNode   *node);
 

@@ -76,8 +76,8 @@ commit_libflow (guint n, char **keys)
 
   if (!flow_recovery_init_dir (dir, 1, &error))
     g_error ("%s", error->message);
-  store = flow_store_open (dir, &error);
-  if (store == NULL || !flow_store_begin_execution (store, "bench", 1, 0, NULL, context, committed, &w, &error))
+  store = flow_store_open (dir, FLOW_STORE_OPEN_RUN, &error);
+  if (store == NULL || !flow_store_begin_execution (store, "bench", 1, 0, g_get_real_time (), NULL, context, committed, &w, &error))
     g_error ("%s", error->message);
 
   rows = g_array_sized_new (FALSE, TRUE, sizeof (FlowSnapRow), n);
@@ -90,7 +90,7 @@ commit_libflow (guint n, char **keys)
     }
 
   start = g_get_monotonic_time ();
-  flow_store_commit_async (store, 1, rows);
+  flow_store_commit_async (store, 1, g_get_real_time (), rows);
   while (!w.done)
     g_main_context_iteration (context, TRUE);
   seconds = (g_get_monotonic_time () - start) / 1e6;

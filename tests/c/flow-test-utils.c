@@ -95,7 +95,7 @@ gboolean
 flow_test_run_with (FlowRunner  *runner,
                     GError     **error)
 {
-  gboolean ok = flow_runner_run (runner, NULL, error);
+  gboolean ok = flow_runner_run_with_test_clock (runner, flow_test_clock (), NULL, error);
 
   g_assert_false (flow_runner_get_running (runner));
   if (ok)
@@ -103,6 +103,16 @@ flow_test_run_with (FlowRunner  *runner,
   else
     g_assert_true (error == NULL || *error != NULL);
   return ok;
+}
+
+FlowClock *
+flow_test_clock (void)
+{
+  static FlowClock *clock;
+
+  if (clock == NULL)
+    clock = flow_clock_new_test (G_GINT64_CONSTANT (1700000000000000));
+  return clock;
 }
 
 /* Runs @flow once with a new runner, which must not outlive the run. */

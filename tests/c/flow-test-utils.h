@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <flow.h>
+#include "flow-runner-private.h"
 
 G_BEGIN_DECLS
 
@@ -24,6 +25,11 @@ char             **flow_test_sink_reprs        (FlowTestingSink    *sink);
 char              *flow_test_sink_repr_sorted  (FlowTestingSink    *sink);
 
 /* Running */
+/* The test clock every flow_test_run() runs on: it moves only when the run
+ * waits for time (see flow_runner_run_with_test_clock()), so PAUSE markers,
+ * next_awake and deadlines take no real time and behave the same on a
+ * busy machine. */
+FlowClock         *flow_test_clock             (void);
 gboolean           flow_test_run               (FlowDataflow       *flow,
                                                 GError            **error);
 gboolean           flow_test_run_with          (FlowRunner         *runner,

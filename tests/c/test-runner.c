@@ -100,6 +100,7 @@ typedef struct
   GAsyncResult *result;
   guint         ticks;
   GArray       *ticks_at_item;
+  GSource      *tick_source;
 } AsyncData;
 
 static void
@@ -115,15 +116,6 @@ async_done (GObject      *object,
     g_main_loop_quit (ad->loop);
 }
 
-static gboolean
-tick (gpointer user_data)
-{
-  AsyncData *ad = user_data;
-
-  ad->ticks++;
-  return G_SOURCE_CONTINUE;
-}
-
 static GVariant *
 record_ticks (GVariant *item, gpointer data, GError **error)
 {
@@ -133,35 +125,61 @@ record_ticks (GVariant *item, gpointer data, GError **error)
   return g_variant_ref (item);
 }
 
+/* Iterates the default context until @ad has a result; when nothing is
+ * ready, the test clock moves to its next deadline. */
+static void
+drive_until_done (AsyncData *ad)
+{
+  while (ad->result == NULL)
+    if (!g_main_context_iteration (NULL, FALSE) &&
+        !flow_clock_advance_to_next (flow_test_clock ()))
+      g_main_context_iteration (NULL, TRUE);
+}
+
+static gboolean
+tick_on_clock (gpointer user_data)
+{
+  AsyncData *ad = user_data;
+
+  ad->ticks++;
+  flow_clock_source_set_deadline (ad->tick_source,
+                                  flow_clock_get_monotonic (flow_test_clock ()) + 10000);
+  return G_SOURCE_CONTINUE;
+}
+
 static void
 test_run_async (FlowHarness *h, gconstpointer data)
 {
   AsyncData ad = { NULL, };
   FlowStream *s = flow_harness_input (h, "@ax [1, 2, 3, 4, 5]");
+  FlowClock *clock = flow_test_clock ();
   FlowRunner *runner;
   g_autoptr(GError) error = NULL;
   g_autofree char *repr = NULL;
-  guint tick_id;
   gint64 start;
 
-  /* Five items 0.06 s apart: the run takes 0.24 s at least. */
+  /* Five items 0.06 s apart: the run takes 0.24 s of the test clock. */
   for (guint i = 1; i < 5; i++)
     flow_testing_source_add_marker (h->source, i, FLOW_TESTING_MARKER_PAUSE, 0.06);
   ad.ticks_at_item = g_array_new (FALSE, FALSE, sizeof (guint));
   flow_stream_output (flow_stream_map (s, "ticks", record_ticks, &ad, NULL), "out", FLOW_SINK (h->sink));
 
-  ad.loop = g_main_loop_new (NULL, FALSE);
-  tick_id = g_timeout_add (10, tick, &ad);
+  /* Another source of the caller's main context, every 10 ms. */
+  ad.tick_source = flow_clock_source_new (clock, "tick", flow_clock_get_monotonic (clock) + 10000);
+  g_source_set_callback (ad.tick_source, tick_on_clock, &ad, NULL);
+  g_source_attach (ad.tick_source, NULL);
+
   runner = flow_runner_new (h->flow);
-  start = g_get_monotonic_time ();
+  flow_runner_set_clock (runner, clock);
+  start = flow_clock_get_monotonic (clock);
   flow_runner_run_async (runner, NULL, async_done, &ad);
   /* It returns at once, running. */
   g_assert_true (flow_runner_get_running (runner));
   g_assert_null (ad.result);
   g_assert_cmpuint (flow_testing_sink_get_n_items (h->sink), ==, 0);
 
-  g_main_loop_run (ad.loop);
-  g_assert_cmpint (g_get_monotonic_time () - start, >=, 240000);
+  drive_until_done (&ad);
+  g_assert_cmpint (flow_clock_get_monotonic (clock) - start, >=, 240000);
   g_assert_false (flow_runner_get_running (runner));
   g_assert_true (flow_runner_run_finish (runner, ad.result, &error));
   g_assert_no_error (error);
@@ -169,15 +187,16 @@ test_run_async (FlowHarness *h, gconstpointer data)
   g_assert_cmpstr (repr, ==, "[1, 2, 3, 4, 5]");
 
   /* The timeout kept firing during the run, and between items. */
-  g_assert_cmpuint (ad.ticks, >=, 10);
+  g_assert_cmpuint (ad.ticks, >=, 24);
   g_assert_cmpuint (ad.ticks_at_item->len, ==, 5);
   for (guint i = 1; i < 5; i++)
     g_assert_cmpuint (g_array_index (ad.ticks_at_item, guint, i), >, g_array_index (ad.ticks_at_item, guint, i - 1));
 
-  g_source_remove (tick_id);
+  g_source_destroy (ad.tick_source);
+  g_source_unref (ad.tick_source);
   g_clear_object (&ad.result);
-  g_main_loop_unref (ad.loop);
   g_array_unref (ad.ticks_at_item);
+  flow_runner_set_clock (runner, NULL);
   g_assert_finalize_object (runner);
 }
 
@@ -262,64 +281,101 @@ test_cancel_async (FlowHarness *h, gconstpointer data)
   AsyncData ad = { NULL, };
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   FlowStream *s = flow_harness_input (h, "@ax [1, 2]");
+  FlowClock *clock = flow_test_clock ();
   FlowRunner *runner;
   g_autoptr(GError) error = NULL;
   g_autofree char *repr = NULL;
+  GSource *cancel;
   gint64 start;
 
   flow_testing_source_add_marker (h->source, 1, FLOW_TESTING_MARKER_PAUSE, 30.0);
   flow_stream_output (s, "out", FLOW_SINK (h->sink));
   runner = flow_runner_new (h->flow);
-  ad.loop = g_main_loop_new (NULL, FALSE);
-  start = g_get_monotonic_time ();
-  g_timeout_add (50, cancel_cb, cancellable);
+  flow_runner_set_clock (runner, clock);
+  start = flow_clock_get_monotonic (clock);
+  /* Cancelled 50 ms into the 30 s pause. */
+  cancel = flow_clock_source_new (clock, "cancel", start + 50000);
+  g_source_set_callback (cancel, cancel_cb, cancellable, NULL);
+  g_source_attach (cancel, NULL);
   flow_runner_run_async (runner, cancellable, async_done, &ad);
-  g_main_loop_run (ad.loop);
+  drive_until_done (&ad);
 
   g_assert_false (flow_runner_run_finish (runner, ad.result, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
+  /* Stopped at the cancellation, without waiting out the pause. */
+  g_assert_cmpint (flow_clock_get_monotonic (clock) - start, ==, 50000);
   g_assert_false (flow_runner_get_running (runner));
   repr = flow_test_sink_repr (h->sink);
   g_assert_cmpstr (repr, ==, "[1]");
 
+  g_source_destroy (cancel);
+  g_source_unref (cancel);
   g_clear_object (&ad.result);
-  g_main_loop_unref (ad.loop);
+  flow_runner_set_clock (runner, NULL);
   g_assert_finalize_object (runner);
 }
 
+typedef struct
+{
+  GMutex        lock;
+  GCond         cond;
+  gboolean      seen;
+  GCancellable *cancellable;
+} CancelLater;
+
+static void
+first_item_seen (const char *step_id, GVariant *item, gpointer data, GError **error)
+{
+  CancelLater *cl = data;
+
+  g_mutex_lock (&cl->lock);
+  cl->seen = TRUE;
+  g_cond_signal (&cl->cond);
+  g_mutex_unlock (&cl->lock);
+}
+
+/* Cancels once the run processed its first item (and is in its pause). */
 static gpointer
 cancel_later (gpointer data)
 {
-  g_usleep (50000);
-  g_cancellable_cancel (data);
+  CancelLater *cl = data;
+
+  g_mutex_lock (&cl->lock);
+  while (!cl->seen)
+    g_cond_wait (&cl->cond, &cl->lock);
+  g_mutex_unlock (&cl->lock);
+  g_cancellable_cancel (cl->cancellable);
   return NULL;
 }
 
 static void
 test_cancel_sync (FlowHarness *h, gconstpointer data)
 {
-  /* run() blocks; another thread cancels it. */
+  /* run() blocks; another thread cancels it during a 30 s pause (a run
+   * that ignored the cancellation would end normally after it). */
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   FlowStream *s = flow_harness_input (h, "@ax [1, 2]");
+  CancelLater cl = { .seen = FALSE, .cancellable = cancellable };
   FlowRunner *runner;
   g_autoptr(GError) error = NULL;
   g_autofree char *repr = NULL;
   GThread *thread;
-  gint64 start;
 
+  g_mutex_init (&cl.lock);
+  g_cond_init (&cl.cond);
   flow_testing_source_add_marker (h->source, 1, FLOW_TESTING_MARKER_PAUSE, 30.0);
+  s = flow_stream_inspect (s, "seen", first_item_seen, &cl, NULL);
   flow_stream_output (s, "out", FLOW_SINK (h->sink));
   runner = flow_runner_new (h->flow);
-  start = g_get_monotonic_time ();
-  thread = g_thread_new ("cancel", cancel_later, cancellable);
+  thread = g_thread_new ("cancel", cancel_later, &cl);
   g_assert_false (flow_runner_run (runner, cancellable, &error));
   g_thread_join (thread);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
   repr = flow_test_sink_repr (h->sink);
   g_assert_cmpstr (repr, ==, "[1]");
   g_assert_finalize_object (runner);
+  g_mutex_clear (&cl.lock);
+  g_cond_clear (&cl.cond);
 }
 
 static void
@@ -571,7 +627,7 @@ static GVariant *
 test_idle_part_next_batch (FlowSourcePartition *part, GError **error)
 {
   TestIdlePart *self = TEST_IDLE_PART (part);
-  gint64 now = g_get_monotonic_time ();
+  gint64 now = flow_clock_get_monotonic (flow_clock_get_thread_default ());
 
   (*self->calls)++;
   if (self->start == 0)
@@ -642,33 +698,33 @@ run_idle_source (FlowHarness *h,
   source->interval = interval;
   flow_stream_output (flow_dataflow_input (h->flow, "inp", FLOW_SOURCE (source)), "out",
                       FLOW_SINK (h->sink));
-  start = g_get_monotonic_time ();
+  start = flow_clock_get_monotonic (flow_test_clock ());
   g_assert_true (flow_test_run (h->flow, NULL));
-  g_assert_cmpint (g_get_monotonic_time () - start, >=, IDLE_USEC);
-  g_test_message ("next_batch was called %u times in %.2f s", source->calls,
-                  (g_get_monotonic_time () - start) / 1e6);
+  g_assert_cmpint (flow_clock_get_monotonic (flow_test_clock ()) - start, >=, IDLE_USEC);
+  g_test_message ("next_batch was called %u times in %.3f s of the test clock", source->calls,
+                  (flow_clock_get_monotonic (flow_test_clock ()) - start) / 1e6);
   return source->calls;
 }
 
 static void
 test_next_awake_no_busy_loop (FlowHarness *h, gconstpointer data)
 {
-  /* Woken every 0.1 s for 0.4 s: about 5 calls, not thousands. */
+  /* Woken every 0.1 s for 0.4 s: at 0, 0.1, 0.2, 0.3 and 0.4 s (the end),
+   * not thousands of times. */
   guint calls = run_idle_source (h, 100000);
 
-  g_assert_cmpuint (calls, >=, 4);
-  g_assert_cmpuint (calls, <=, 7);
+  g_assert_cmpuint (calls, ==, 5);
 }
 
 static void
 test_empty_batches_back_off (FlowHarness *h, gconstpointer data)
 {
   /* Without a wake-up time, empty batches make the runner back off
-   * (1 ms doubling to 64 ms): some tens of calls in 0.4 s. */
+   * (1 ms doubling to 64 ms): called at 0, 1, 3, 7, 15, 31, 63, 127, 191,
+   * 255, 319, 383 and 447 ms (the end). */
   guint calls = run_idle_source (h, 0);
 
-  g_assert_cmpuint (calls, >=, 5);
-  g_assert_cmpuint (calls, <=, 40);
+  g_assert_cmpuint (calls, ==, 13);
 }
 
 /* ------------------------------------------------------------------------

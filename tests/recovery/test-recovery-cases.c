@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "recovery-common.h"
+#include "flow-runner-private.h"
 
 /* ------------------------------------------------------------------------
  * Flows
@@ -547,6 +548,21 @@ test_stateful_operators (void)
   rec_rm_rf (dir);
 }
 
+/* Runs @flow once against @dir on the test clock @clock. */
+static gboolean
+run_on_clock (FlowDataflow  *flow,
+              const char    *dir,
+              double         snapshot_interval,
+              FlowClock     *clock,
+              GError       **error)
+{
+  g_autoptr(FlowRunner) runner = flow_runner_new (flow);
+
+  flow_runner_set_recovery_directory (runner, dir);
+  flow_runner_set_snapshot_interval (runner, snapshot_interval);
+  return flow_runner_run_with_test_clock (runner, clock, NULL, error);
+}
+
 /* A collect list pending at a crash keeps its deadline: when the deadline
  * passed while the flow was down, the resumed run emits it at once, not
  * together with what comes later. */
@@ -558,6 +574,7 @@ test_collect_deadline (void)
   g_autoptr(FlowTestingSource) source = flow_testing_source_new (int_array (values, 3));
   g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
   g_autoptr(FlowDataflow) flow = flow_dataflow_new ("collect");
+  g_autoptr(FlowClock) clock = flow_clock_new_test (G_GINT64_CONSTANT (1700000000000000));
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) got1 = NULL;
   g_auto(GStrv) got2 = NULL;
@@ -570,7 +587,7 @@ test_collect_deadline (void)
   s = flow_stream_collect (s, "collect", 1.0, 0);
   flow_stream_output (s, "out", FLOW_SINK (sink));
 
-  g_assert_false (rec_run (flow, dir, 0, 0, NULL, &error));
+  g_assert_false (run_on_clock (flow, dir, 0, clock, &error));
   g_assert_error (error, FLOW_ERROR, FLOW_ERROR_ABORTED);
   g_clear_error (&error);
   got1 = rec_sink_reprs (sink);
@@ -578,9 +595,9 @@ test_collect_deadline (void)
   flow_testing_sink_clear (sink);
 
   /* Down for longer than the timeout. */
-  g_usleep (1300 * 1000);
+  flow_clock_advance (clock, 1300 * 1000);
 
-  rec_run (flow, dir, 0, 0, NULL, &error);
+  run_on_clock (flow, dir, 0, clock, &error);
   g_assert_no_error (error);
   got2 = rec_sink_reprs (sink);
   g_assert_cmpuint (g_strv_length (got2), ==, 2);
@@ -590,13 +607,22 @@ test_collect_deadline (void)
   rec_rm_rf (dir);
 }
 
+typedef struct
+{
+  FlowClock *clock;
+  GArray    *times;
+} RecordTime;
+
 static void
 record_time (const char  *step_id,
              GVariant    *item,
              gpointer     user_data,
              GError     **error)
 {
-  g_array_append_vals (user_data, (gint64[]) { g_get_monotonic_time () }, 1);
+  RecordTime *rt = user_data;
+  gint64 now = flow_clock_get_monotonic (rt->clock);
+
+  g_array_append_val (rt->times, now);
 }
 
 /* A collect list pending at a crash keeps its deadline when the resumed
@@ -610,10 +636,12 @@ test_collect_deadline_kept (void)
   g_autoptr(FlowTestingSource) source = flow_testing_source_new (int_array (values, 3));
   g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
   g_autoptr(FlowDataflow) flow = flow_dataflow_new ("collect");
+  g_autoptr(FlowClock) clock = flow_clock_new_test (G_GINT64_CONSTANT (1700000000000000));
   g_autoptr(GArray) times = g_array_new (FALSE, FALSE, sizeof (gint64));
+  RecordTime rt = { clock, times };
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) got = NULL;
-  gint64 start, emitted;
+  gint64 start;
   FlowStream *s;
 
   flow_testing_source_add_marker (source, 2, FLOW_TESTING_MARKER_ABORT, 0);
@@ -621,28 +649,124 @@ test_collect_deadline_kept (void)
   s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
   s = flow_stream_key_on (s, "key", key_all, NULL, NULL);
   s = flow_stream_collect (s, "collect", 2.0, 0);
-  s = flow_stream_inspect (s, "when", record_time, times, NULL);
+  s = flow_stream_inspect (s, "when", record_time, &rt, NULL);
   flow_stream_output (s, "out", FLOW_SINK (sink));
 
   /* The list [1, 2] is due 2 s after start. */
-  start = g_get_monotonic_time ();
-  g_assert_false (rec_run (flow, dir, 0, 0, NULL, &error));
+  start = flow_clock_get_monotonic (clock);
+  g_assert_false (run_on_clock (flow, dir, 0, clock, &error));
   g_assert_error (error, FLOW_ERROR, FLOW_ERROR_ABORTED);
   g_clear_error (&error);
   g_assert_cmpuint (times->len, ==, 0);
 
   /* Resumed 1 s after start: still due at 2 s, not at 3 s. */
-  g_usleep (G_USEC_PER_SEC - (g_get_monotonic_time () - start));
-  rec_run (flow, dir, 0, 0, NULL, &error);
+  flow_clock_advance (clock, start + G_USEC_PER_SEC - flow_clock_get_monotonic (clock));
+  run_on_clock (flow, dir, 0, clock, &error);
   g_assert_no_error (error);
   got = rec_sink_reprs (sink);
   g_assert_cmpuint (g_strv_length (got), ==, 2);
   g_assert_cmpstr (got[0], ==, "('ALL', [1, 2])");
   g_assert_cmpstr (got[1], ==, "('ALL', [3])");
-  emitted = g_array_index (times, gint64, 0) - start;
-  g_test_message ("[1, 2] emitted %.2f s after the first run started", emitted / 1e6);
-  g_assert_cmpint (emitted, >=, 1900 * 1000);
-  g_assert_cmpint (emitted, <, 2600 * 1000);
+  g_assert_cmpint (g_array_index (times, gint64, 0) - start, ==, 2 * G_USEC_PER_SEC);
+
+  rec_rm_rf (dir);
+}
+
+/* ------------------------------------------------------------------------
+ * A commit that fails ends the run with its error (it never hangs), and a
+ * later run, with the fault gone, gives the output of an uninterrupted run.
+ * ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  const char *part;       /* the partition file */
+  gint64      at_sum;     /* install the fault when this sum goes by */
+} FaultAt;
+
+/* Makes every later commit of the partition fail: a trigger refuses the
+ * row each commit writes into `fronts`. */
+static void
+install_fault (const char  *step_id,
+               GVariant    *item,
+               gpointer     user_data,
+               GError     **error)
+{
+  FaultAt *fault = user_data;
+  g_autoptr(GVariant) value = g_variant_get_child_value (item, 1);
+  g_autoptr(GVariant) sum = g_variant_get_variant (value);
+
+  if (g_variant_get_int64 (sum) == fault->at_sum)
+    rec_sql_exec (fault->part,
+                  "CREATE TRIGGER flow_test_fault BEFORE INSERT ON fronts"
+                  " BEGIN SELECT RAISE(ABORT, 'injected fault'); END;");
+}
+
+static void
+test_commit_fails (gconstpointer data)
+{
+  gboolean last = GPOINTER_TO_INT (data);
+  static const gint64 values[] = { 0, 1, 2, 3, 4 };
+  g_autofree char *dir = rec_init_dir (1);
+  g_autofree char *part = rec_part_path (dir, 0);
+  FaultAt fault = { part, last ? 10 : 3 };
+  g_autoptr(FlowClock) clock = flow_clock_new_test (G_GINT64_CONSTANT (1700000000000000));
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) expected = expected_sums (values, 0, 5, 0);
+
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autoptr(FlowTestingSource) source = flow_testing_source_new (int_array (values, 5));
+      g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
+      g_autoptr(FlowDataflow) flow = flow_dataflow_new ("fault");
+      g_autoptr(FlowRunner) runner = NULL;
+      g_auto(GStrv) got = NULL;
+      FlowStream *s;
+
+      /* One item per batch; with "last", the only commit after the start
+       * is the final one (the epoch is longer than the run). */
+      flow_testing_source_set_batch_size (source, 1);
+      s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
+      s = flow_stream_key_on (s, "key", key_all, NULL, NULL);
+      s = flow_stream_stateful_map (s, "sum", zero, NULL, NULL, update_sum, NULL, NULL);
+      if (round == 0)
+        s = flow_stream_inspect (s, "fault", install_fault, &fault, NULL);
+      flow_stream_output (s, "out", FLOW_SINK (sink));
+
+      runner = flow_runner_new (flow);
+      flow_runner_set_recovery_directory (runner, dir);
+      flow_runner_set_snapshot_interval (runner, last ? 3600 : 0);
+      if (round == 0)
+        {
+          g_assert_false (flow_runner_run_with_test_clock (runner, clock, NULL, &error));
+          g_assert_nonnull (error);
+          g_test_message ("%s", error->message);
+          g_assert_nonnull (strstr (error->message, "committing epoch"));
+          g_assert_nonnull (strstr (error->message, "injected fault"));
+          g_assert_false (flow_runner_get_running (runner));
+          g_clear_error (&error);
+          rec_sql_exec (part, "DROP TRIGGER flow_test_fault");
+        }
+      else
+        {
+          /* What was committed before the fault, and nothing after it:
+           * the rerun replays from there to the same output. */
+          g_assert_true (flow_runner_run_with_test_clock (runner, clock, NULL, &error));
+          g_assert_no_error (error);
+          got = rec_sink_reprs (sink);
+          if (last)
+            rec_assert_strv (got, expected);
+          else
+            {
+              guint n = g_strv_length (got);
+              g_auto(GStrv) tail = NULL;
+
+              g_assert_cmpuint (n, >=, 1);
+              g_assert_cmpuint (n, <=, 5);
+              tail = rec_strv_slice ((const char * const *) expected, 5 - n, 5);
+              rec_assert_strv (got, tail);
+            }
+        }
+    }
 
   rec_rm_rf (dir);
 }
@@ -1021,6 +1145,8 @@ main (int    argc,
   g_test_add_func ("/recovery/operators/all-stateful", test_stateful_operators);
   g_test_add_func ("/recovery/operators/collect-deadline", test_collect_deadline);
   g_test_add_func ("/recovery/operators/collect-deadline-kept", test_collect_deadline_kept);
+  g_test_add_data_func ("/recovery/commit-fails/last", GINT_TO_POINTER (TRUE), test_commit_fails);
+  g_test_add_data_func ("/recovery/commit-fails/middle", GINT_TO_POINTER (FALSE), test_commit_fails);
   g_test_add_func ("/recovery/tombstones", test_tombstones);
   g_test_add_func ("/recovery/backup/keeps-older-snapshots", test_backup_keeps);
   g_test_add_func ("/recovery/backup/zero-collects", test_backup_zero_collects);

@@ -1,0 +1,1060 @@
+/* flow-exec.c: one execution of a dataflow on one main context
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * An execution builds the nodes of a dataflow's steps, its input and output
+ * partitions and (with recovery) its store, then drives them with sources
+ * on its GMainContext:
+ *
+ * - one source per input partition, polled at G_PRIORITY_DEFAULT_IDLE,
+ *   processing batches for at most SLICE_USEC of CPU time per dispatch;
+ * - an epoch timer: at each epoch close, sinks flush, every input
+ *   partition, stateful step and sink partition is snapshotted, and the
+ *   rows are handed to the store's writer thread;
+ * - one wake-up source per step that asked for one (collect deadlines).
+ *
+ * At most one commit is in flight. An epoch that is due while one is (or
+ * the final epoch, at the end of input) waits for its completion, which
+ * arrives as a callback on the context; meanwhile the input is paused.
+ * No function here waits on another thread.
+ *
+ * Every time comes from the execution's FlowClock (flow-clock-private.h),
+ * so tests drive epochs, deadlines and back-off with a test clock.
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "flow-store-private.h"
+
+#define SLICE_USEC (10 * 1000)            /* input work per dispatch (CPU) */
+#define SLICE_BATCHES 256                 /* ... and at most this many batches */
+#define BACKOFF_MIN_USEC 1000
+#define BACKOFF_MAX_USEC (64 * 1000)
+
+static void exec_complete      (FlowExec *exec);
+static void exec_stop_sources  (FlowExec *exec);
+static void exec_resume_inputs (FlowExec *exec);
+static gboolean input_dispatch_cb (gpointer data);
+static void close_due_epoch    (FlowExec *exec);
+
+/* ------------------------------------------------------------------------
+ * Life cycle
+ * ------------------------------------------------------------------------ */
+
+static void
+input_part_free (FlowInputPart *ip)
+{
+  if (ip->source != NULL)
+    {
+      g_source_destroy (ip->source);
+      g_source_unref (ip->source);
+    }
+  g_clear_object (&ip->part);
+  g_free (ip->key);
+  g_free (ip);
+}
+
+static void
+output_part_free (FlowOutputPart *op)
+{
+  g_clear_object (&op->part);
+  flow_batch_destroy (&op->pending);
+  g_free (op->key);
+  g_free (op);
+}
+
+static void
+snap_row_clear (gpointer data)
+{
+  flow_snap_row_clear (data);
+}
+
+FlowExec *
+flow_exec_new (FlowDataflow            *flow,
+               const FlowExecConfig    *config,
+               GMainContext            *context,
+               const FlowExecCallbacks *callbacks,
+               gpointer                 owner)
+{
+  FlowExec *exec = g_new0 (FlowExec, 1);
+
+  g_atomic_ref_count_init (&exec->ref_count);
+  exec->flow = g_object_ref (flow);
+  exec->context = g_main_context_ref (context);
+  exec->clock = flow_clock_ref (config->clock != NULL ? config->clock : flow_clock_get_system ());
+  exec->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) flow_node_free);
+  exec->by_id = g_hash_table_new (g_str_hash, g_str_equal);
+  exec->inputs = g_ptr_array_new_with_free_func ((GDestroyNotify) input_part_free);
+  exec->callbacks = callbacks;
+  exec->owner = owner;
+  return exec;
+}
+
+FlowExec *
+flow_exec_ref (FlowExec *exec)
+{
+  g_atomic_ref_count_inc (&exec->ref_count);
+  return exec;
+}
+
+void
+flow_exec_unref (FlowExec *exec)
+{
+  if (!g_atomic_ref_count_dec (&exec->ref_count))
+    return;
+
+  exec_stop_sources (exec);
+  g_clear_pointer (&exec->store, flow_store_free);
+  g_clear_pointer (&exec->initial_rows, g_array_unref);
+  g_clear_pointer (&exec->nodes, g_ptr_array_unref);
+  g_clear_pointer (&exec->by_id, g_hash_table_unref);
+  g_clear_pointer (&exec->inputs, g_ptr_array_unref);
+  g_clear_pointer (&exec->context, g_main_context_unref);
+  g_clear_pointer (&exec->clock, flow_clock_unref);
+  g_clear_object (&exec->flow);
+  g_clear_object (&exec->cancellable);
+  g_clear_error (&exec->error);
+  g_free (exec);
+}
+
+guint64
+flow_exec_get_resume_epoch (FlowExec *exec)
+{
+  return exec->resume_epoch;
+}
+
+gint64
+flow_exec_get_real_time (FlowExec *exec)
+{
+  return flow_clock_get_real (exec->clock);
+}
+
+gint64
+flow_exec_get_monotonic_time (FlowExec *exec)
+{
+  return flow_clock_get_monotonic (exec->clock);
+}
+
+static void
+clear_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+static void
+exec_stop_sources (FlowExec *exec)
+{
+  if (exec->inputs != NULL)
+    for (guint i = 0; i < exec->inputs->len; i++)
+      clear_source (&((FlowInputPart *) g_ptr_array_index (exec->inputs, i))->source);
+  clear_source (&exec->epoch_timer);
+  clear_source (&exec->cancel_source);
+  if (exec->nodes != NULL)
+    for (guint i = 0; i < exec->nodes->len; i++)
+      clear_source (&((FlowNode *) g_ptr_array_index (exec->nodes, i))->timer);
+}
+
+static GSource *
+exec_add_source (FlowExec    *exec,
+                 const char  *name,
+                 int          priority,
+                 gint64       deadline,
+                 GSourceFunc  func,
+                 gpointer     data)
+{
+  GSource *source = flow_clock_source_new (exec->clock, name, deadline);
+
+  g_source_set_priority (source, priority);
+  g_source_set_callback (source, func, data, NULL);
+  g_source_attach (source, exec->context);
+  return source;
+}
+
+/* Keeps the first error of the run. */
+static void
+exec_set_error (FlowExec *exec,
+                GError   *error)
+{
+  if (exec->error == NULL)
+    exec->error = error;
+  else
+    g_error_free (error);
+}
+
+/* The run failed: stop processing. What is committed stays committed; a
+ * commit already in flight lands first (it is a consistent epoch, and
+ * letting it finish keeps the partitions' last word clean): the run
+ * completes from its callback. */
+static void
+exec_fail (FlowExec *exec,
+           GError   *error)
+{
+  exec_set_error (exec, error);
+  if (exec->completed)
+    return;
+
+  g_debug ("run of '%s' failed: %s", flow_dataflow_get_id (exec->flow), exec->error->message);
+  exec->stopping = TRUE;
+  exec->epoch_due = FALSE;
+  exec->final_due = FALSE;
+  exec->waiting_final_commit = FALSE;
+  exec_stop_sources (exec);
+  if (!exec->commit_in_flight)
+    exec_complete (exec);
+}
+
+/* One helper for every partition that fails to start, snapshot or close:
+ * the step, the partition and what failed, before the partition's own
+ * message. A partition that returned failure without an error gets one. */
+static GError *
+partition_error (FlowNode   *node,
+                 const char *key,
+                 const char *what,
+                 GError     *local)
+{
+  gboolean input = flow_step_is_input (node->step);
+
+  if (local == NULL)
+    local = g_error_new (FLOW_ERROR, FLOW_ERROR_FAILED, "%s", what);
+  g_prefix_error (&local, "%s step '%s' (partition '%s') failed to %s: ",
+                  input ? "input" : "output", node->step->full_id, key,
+                  what);
+  return local;
+}
+
+/* ------------------------------------------------------------------------
+ * Epochs
+ * ------------------------------------------------------------------------ */
+
+static gboolean
+snapshot_into (GArray     *rows,
+               FlowNode   *node,
+               const char *key,
+               GVariant   *state,
+               GError     *local,
+               GError    **error)
+{
+  if (local != NULL)
+    {
+      g_clear_pointer (&state, g_variant_unref);
+      g_propagate_error (error, partition_error (node, key, "snapshot", local));
+      return FALSE;
+    }
+  if (state == NULL)
+    return TRUE;
+  state = g_variant_take_ref (state);
+  if (rows != NULL)
+    {
+      FlowSnapRow row = { node->step->full_id, g_ref_string_new (key), state };
+      g_array_append_val (rows, row);
+    }
+  else
+    g_variant_unref (state);
+  return TRUE;
+}
+
+static void
+commit_cb (guint64       epoch,
+           const GError *error,
+           gpointer      user_data);
+
+static gboolean
+exec_close_epoch (FlowExec  *exec,
+                  GError   **error)
+{
+  g_autoptr(GArray) rows = NULL;
+  guint64 epoch = exec->epoch;
+
+  g_assert (!exec->commit_in_flight);
+
+  if (exec->store != NULL)
+    {
+      rows = g_array_new (FALSE, TRUE, sizeof (FlowSnapRow));
+      g_array_set_clear_func (rows, snap_row_clear);
+    }
+
+  /* Sinks first: their snapshot flushes this epoch's output, which must be
+   * out before the epoch counts as committed. */
+  for (guint i = 0; i < exec->nodes->len; i++)
+    {
+      FlowNode *node = g_ptr_array_index (exec->nodes, i);
+
+      for (guint j = 0; node->outputs != NULL && j < node->outputs->len; j++)
+        {
+          FlowOutputPart *op = g_ptr_array_index (node->outputs, j);
+          GError *local = NULL;
+          GVariant *state = flow_sink_partition_snapshot (op->part, &local);
+
+          if (!snapshot_into (rows, node, op->key, state, local, error))
+            return FALSE;
+        }
+    }
+
+  if (rows != NULL)
+    {
+      for (guint i = 0; i < exec->inputs->len; i++)
+        {
+          FlowInputPart *ip = g_ptr_array_index (exec->inputs, i);
+          GError *local = NULL;
+          GVariant *state = flow_source_partition_snapshot (ip->part, &local);
+
+          if (!snapshot_into (rows, ip->node, ip->key, state, local, error))
+            return FALSE;
+        }
+
+      for (guint i = 0; i < exec->nodes->len; i++)
+        flow_node_snapshot (g_ptr_array_index (exec->nodes, i), rows);
+
+      g_debug ("epoch %" G_GUINT64_FORMAT ": committing %u rows", epoch, rows->len);
+      exec->commit_in_flight = TRUE;
+      flow_store_commit_async (exec->store, epoch, flow_clock_get_real (exec->clock),
+                               g_steal_pointer (&rows));
+    }
+
+  exec->epoch++;
+  exec->callbacks->epoch_closed (exec->owner, epoch);
+  return TRUE;
+}
+
+/* Input waits while an epoch close waits for the commit in flight. */
+static gboolean
+exec_input_paused (FlowExec *exec)
+{
+  return exec->epoch_due || exec->final_due;
+}
+
+static void
+exec_resume_inputs (FlowExec *exec)
+{
+  for (guint i = 0; i < exec->inputs->len; i++)
+    {
+      FlowInputPart *ip = g_ptr_array_index (exec->inputs, i);
+
+      if (ip->source != NULL && ip->paused)
+        {
+          ip->paused = FALSE;
+          flow_clock_source_set_deadline (ip->source, 0);
+        }
+    }
+}
+
+static void
+exec_arm_epoch_timer (FlowExec *exec)
+{
+  exec->epoch_deadline = flow_clock_get_monotonic (exec->clock) + exec->epoch_usec;
+  /* With a snapshot interval of 0 the input arms the timer after each
+   * batch (see batch_done); a timer due at once would close empty epochs
+   * forever and starve the input. */
+  if (exec->epoch_timer != NULL)
+    flow_clock_source_set_deadline (exec->epoch_timer,
+                                    exec->epoch_usec > 0 ? exec->epoch_deadline : -1);
+}
+
+static gboolean
+epoch_timer_cb (gpointer data)
+{
+  FlowExec *exec = data;
+
+  if (exec->stopping)
+    return G_SOURCE_REMOVE;
+
+  /* With a commit in flight, the close waits for it (commit_cb), and
+   * the input with it: back-pressure. */
+  exec->epoch_due = TRUE;
+  if (!exec->commit_in_flight)
+    close_due_epoch (exec);
+  return G_SOURCE_CONTINUE;
+}
+
+static void exec_finish_input (FlowExec *exec);
+
+/* Closes the epoch that is due (exec->epoch_due or exec->final_due); no
+ * commit is in flight. */
+static void
+close_due_epoch (FlowExec *exec)
+{
+  GError *error = NULL;
+
+  flow_exec_ref (exec);
+  if (exec->final_due)
+    {
+      exec->final_due = FALSE;
+      exec->epoch_due = FALSE;
+      exec_finish_input (exec);
+    }
+  else if (exec->epoch_due)
+    {
+      exec->epoch_due = FALSE;
+      if (!exec_close_epoch (exec, &error))
+        exec_fail (exec, error);
+      else if (!exec->stopping)
+        {
+          exec_arm_epoch_timer (exec);
+          exec_resume_inputs (exec);
+        }
+    }
+  flow_exec_unref (exec);
+}
+
+/* A batch was processed: with a snapshot interval of 0 it is an epoch of
+ * its own, closed before the next batch. */
+static void
+batch_done (FlowExec *exec)
+{
+  if (exec->epoch_usec == 0 && exec->epoch_timer != NULL)
+    flow_clock_source_set_deadline (exec->epoch_timer, 0);
+}
+
+static void
+commit_cb (guint64       epoch,
+           const GError *error,
+           gpointer      user_data)
+{
+  FlowExec *exec = user_data;
+
+  exec->commit_in_flight = FALSE;
+  flow_exec_ref (exec);
+
+  if (error != NULL)
+    {
+      GError *copy = g_error_copy (error);
+
+      g_prefix_error (&copy, "committing epoch %" G_GUINT64_FORMAT " failed: ", epoch);
+      exec_fail (exec, copy);  /* nothing in flight: completes the run */
+    }
+  else
+    {
+      exec->callbacks->committed (exec->owner, epoch);
+
+      if (exec->completed)
+        ;
+      else if (exec->error != NULL)
+        exec_complete (exec);  /* a failure that waited for this commit */
+      else if (exec->waiting_final_commit && epoch == exec->final_epoch)
+        {
+          exec->waiting_final_commit = FALSE;
+          exec_complete (exec);
+        }
+      else if (exec->epoch_due || exec->final_due)
+        close_due_epoch (exec);
+    }
+
+  flow_exec_unref (exec);
+}
+
+/* ------------------------------------------------------------------------
+ * End of input
+ * ------------------------------------------------------------------------ */
+
+/* Every input reached its end. */
+static void
+exec_eof (FlowExec *exec)
+{
+  GError *error = NULL;
+
+  g_debug ("run of '%s': every input reached its end", flow_dataflow_get_id (exec->flow));
+  exec->stopping = TRUE;
+  exec_stop_sources (exec);
+
+  for (guint i = 0; i < exec->nodes->len; i++)
+    if (!flow_node_eof (g_ptr_array_index (exec->nodes, i), &error))
+      {
+        exec_fail (exec, error);
+        return;
+      }
+
+  exec->final_due = TRUE;
+  if (!exec->commit_in_flight)
+    close_due_epoch (exec);
+}
+
+/* The final epoch close, once no commit is in flight. */
+static void
+exec_finish_input (FlowExec *exec)
+{
+  GError *error = NULL;
+
+  exec->final_epoch = exec->epoch;
+  if (!exec_close_epoch (exec, &error))
+    {
+      exec_fail (exec, error);
+      return;
+    }
+
+  if (exec->store != NULL)
+    exec->waiting_final_commit = TRUE;  /* commit_cb completes the run */
+  else
+    exec_complete (exec);
+}
+
+/* Closes every partition that was built, keeping the first error. */
+static void
+exec_close_partitions (FlowExec *exec,
+                       gboolean  report)
+{
+  for (guint i = 0; exec->inputs != NULL && i < exec->inputs->len; i++)
+    {
+      FlowInputPart *ip = g_ptr_array_index (exec->inputs, i);
+      GError *local = NULL;
+
+      if ((!flow_source_partition_close (ip->part, &local) || local != NULL) && report)
+        exec_set_error (exec, partition_error (ip->node, ip->key, "close", local));
+      else
+        g_clear_error (&local);
+    }
+
+  for (guint i = 0; exec->nodes != NULL && i < exec->nodes->len; i++)
+    {
+      FlowNode *node = g_ptr_array_index (exec->nodes, i);
+
+      for (guint j = 0; node->outputs != NULL && j < node->outputs->len; j++)
+        {
+          FlowOutputPart *op = g_ptr_array_index (node->outputs, j);
+          GError *local = NULL;
+
+          if ((!flow_sink_partition_close (op->part, &local) || local != NULL) && report)
+            exec_set_error (exec, partition_error (node, op->key, "close", local));
+          else
+            g_clear_error (&local);
+        }
+    }
+}
+
+/* Closes every partition and reports the result; no commit is in flight. */
+static void
+exec_complete (FlowExec *exec)
+{
+  if (exec->completed)
+    return;
+  g_assert (!exec->commit_in_flight);
+  exec->completed = TRUE;
+  exec->stopping = TRUE;
+  exec_stop_sources (exec);
+
+  exec_close_partitions (exec, TRUE);
+  /* The writer thread is idle: this only joins it. */
+  g_clear_pointer (&exec->store, flow_store_free);
+
+  flow_exec_ref (exec);
+  exec->callbacks->finished (exec->owner, g_steal_pointer (&exec->error));
+  flow_exec_unref (exec);
+}
+
+/* ------------------------------------------------------------------------
+ * Input
+ * ------------------------------------------------------------------------ */
+
+static gboolean
+read_batch (FlowInputPart  *ip,
+            FlowBatch      *batch,
+            gboolean       *eof,
+            GError        **error)
+{
+  GError *local = NULL;
+
+  *eof = FALSE;
+  if (ip->fast != NULL)
+    {
+      if (!ip->fast (ip->part, batch, eof, &local))
+        goto failed;
+      return TRUE;
+    }
+  else
+    {
+      g_autoptr(GVariant) array = flow_source_partition_next_batch (ip->part, &local);
+
+      if (local != NULL)
+        goto failed;
+      if (array == NULL)
+        {
+          *eof = TRUE;
+          return TRUE;
+        }
+      g_variant_take_ref (array);
+      if (!g_variant_is_of_type (array, G_VARIANT_TYPE_ARRAY))
+        {
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+                       "input step '%s' (partition '%s'): next_batch() must return an array "
+                       "of items (such as av), not a %s",
+                       ip->node->step->full_id, ip->key, g_variant_get_type_string (array));
+          return FALSE;
+        }
+      flow_batch_push_array (batch, NULL, array);
+      return TRUE;
+    }
+
+failed:
+  if (!g_error_matches (local, FLOW_ERROR, FLOW_ERROR_ABORTED))
+    g_prefix_error (&local, "input step '%s' (partition '%s') failed: ",
+                    ip->node->step->full_id, ip->key);
+  else
+    g_prefix_error (&local, "input step '%s': ", ip->node->step->full_id);
+  g_propagate_error (error, local);
+  return FALSE;
+}
+
+static gboolean
+input_dispatch_cb (gpointer data)
+{
+  FlowInputPart *ip = data;
+  FlowExec *exec = ip->node->exec;
+  gint64 start = g_get_monotonic_time ();  /* CPU budget, not run time */
+  FlowBatch batch;
+  gboolean keep = TRUE;
+  guint n_batches = 0;
+
+  if (exec->stopping)
+    return G_SOURCE_REMOVE;
+  if (exec_input_paused (exec))
+    {
+      ip->paused = TRUE;  /* exec_resume_inputs() sets a deadline again */
+      return G_SOURCE_CONTINUE;
+    }
+
+  flow_exec_ref (exec);
+  flow_clock_push_thread_default (exec->clock);
+  flow_batch_init (&batch);
+
+  for (;;)
+    {
+      GError *error = NULL;
+      gboolean eof = FALSE;
+      gint64 awake, now;
+      guint n;
+
+      if (!read_batch (ip, &batch, &eof, &error) ||
+          !flow_node_push (ip->node, 0, &batch, &error))
+        {
+          exec_fail (exec, error);
+          keep = FALSE;
+          break;
+        }
+      n = batch.len;
+      flow_batch_clear (&batch);
+
+      if (exec->cancellable != NULL &&
+          g_cancellable_set_error_if_cancelled (exec->cancellable, &error))
+        {
+          exec_fail (exec, error);
+          keep = FALSE;
+          break;
+        }
+
+      if (eof)
+        {
+          ip->eof = TRUE;
+          clear_source (&ip->source);
+          keep = FALSE;
+          if (--exec->n_live == 0)
+            exec_eof (exec);
+          break;
+        }
+
+      if (n > 0)
+        batch_done (exec);
+
+      now = flow_clock_get_monotonic (exec->clock);
+      awake = flow_source_partition_next_awake (ip->part);
+      if (awake > now)
+        {
+          ip->backoff = 0;
+          flow_clock_source_set_deadline (ip->source, awake);
+          break;
+        }
+      if (n == 0)
+        {
+          /* Nothing now and no wake-up time: back off, so an idle source
+           * does not spin. */
+          ip->backoff = CLAMP (ip->backoff * 2, BACKOFF_MIN_USEC, BACKOFF_MAX_USEC);
+          flow_clock_source_set_deadline (ip->source, now + ip->backoff);
+          break;
+        }
+      ip->backoff = 0;
+      if (exec->epoch_usec == 0 || now >= exec->epoch_deadline ||
+          ++n_batches >= SLICE_BATCHES || g_get_monotonic_time () - start >= SLICE_USEC)
+        {
+          /* Yield: to the epoch timer, and to the rest of the main loop. */
+          flow_clock_source_set_deadline (ip->source, 0);
+          break;
+        }
+    }
+
+  flow_batch_destroy (&batch);
+  flow_clock_pop_thread_default (exec->clock);
+  flow_exec_unref (exec);
+  return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+/* ------------------------------------------------------------------------
+ * Wake-ups of steps (collect deadlines)
+ * ------------------------------------------------------------------------ */
+
+static gboolean
+node_timer_cb (gpointer data)
+{
+  FlowNode *node = data;
+  FlowExec *exec = node->exec;
+  GError *error = NULL;
+
+  if (exec->stopping)
+    return G_SOURCE_REMOVE;
+
+  flow_exec_ref (exec);
+  if (!flow_node_wake (node, flow_clock_get_real (exec->clock), &error))
+    exec_fail (exec, error);
+  else
+    {
+      batch_done (exec);
+      flow_exec_schedule_wake (exec, node);
+    }
+  flow_exec_unref (exec);
+  return G_SOURCE_CONTINUE;
+}
+
+void
+flow_exec_schedule_wake (FlowExec *exec,
+                         FlowNode *node)
+{
+  gint64 deadline;
+
+  if (exec->stopping)
+    return;
+
+  if (node->next_deadline == G_MAXINT64)
+    deadline = -1;
+  else
+    deadline = flow_clock_get_monotonic (exec->clock) +
+               MAX (0, node->next_deadline - flow_clock_get_real (exec->clock));
+
+  if (node->timer == NULL)
+    node->timer = exec_add_source (exec, "[libflow] step wake-up", G_PRIORITY_DEFAULT,
+                                   deadline, node_timer_cb, node);
+  else
+    flow_clock_source_set_deadline (node->timer, deadline);
+}
+
+/* ------------------------------------------------------------------------
+ * Starting
+ * ------------------------------------------------------------------------ */
+
+static gboolean
+restore_row_cb (const char  *step_id,
+                const char  *key,
+                guint64      epoch,
+                GVariant    *state,
+                gpointer     user_data,
+                GError     **error)
+{
+  FlowExec *exec = user_data;
+  FlowNode *node = g_hash_table_lookup (exec->by_id, step_id);
+
+  if (node == NULL)
+    {
+      g_debug ("recovery: ignoring state of step '%s', which this dataflow does not have",
+               step_id);
+      return TRUE;
+    }
+
+  if (flow_step_is_input (node->step) || flow_step_is_output (node->step))
+    {
+      g_hash_table_replace (node->resume, g_strdup (key), g_variant_ref (state));
+      return TRUE;
+    }
+  if (node->states == NULL)
+    {
+      g_debug ("recovery: ignoring state of step '%s', which is not stateful", step_id);
+      return TRUE;
+    }
+  return flow_node_restore (node, key, state, error);
+}
+
+/* The partition keys of an input or output step. */
+static GStrv
+list_parts (FlowNode  *node,
+            GError   **error)
+{
+  FlowStep *step = node->step;
+  gboolean input = flow_step_is_input (step);
+  const char *what = input ? "input" : "output";
+  GError *local = NULL;
+  GStrv keys = input ? flow_source_list_parts (step->source, &local)
+                     : flow_sink_list_parts (step->sink, &local);
+
+  if (local != NULL)
+    {
+      g_strfreev (keys);
+      g_prefix_error (&local, "%s step '%s' failed to list its partitions: ", what, step->full_id);
+      g_propagate_error (error, local);
+      return NULL;
+    }
+  if (keys == NULL || keys[0] == NULL)
+    {
+      g_strfreev (keys);
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_FLOW,
+                   "%s step '%s': the %s has no partitions", what, step->full_id,
+                   input ? "source" : "sink");
+      return NULL;
+    }
+  return keys;
+}
+
+static gboolean
+build_inputs (FlowExec  *exec,
+              FlowNode  *node,
+              GError   **error)
+{
+  FlowStep *step = node->step;
+  g_auto(GStrv) keys = list_parts (node, error);
+
+  node->inputs = g_ptr_array_new ();
+  if (keys == NULL)
+    return FALSE;
+
+  for (guint i = 0; keys[i] != NULL; i++)
+    {
+      FlowInputPart *ip;
+      GError *local = NULL;
+      FlowSourcePartition *part;
+
+      part = flow_source_build_part (step->source, step->full_id, keys[i],
+                                     g_hash_table_lookup (node->resume, keys[i]), &local);
+      if (part == NULL || local != NULL)
+        {
+          g_clear_object (&part);
+          g_propagate_error (error, partition_error (node, keys[i], "start", local));
+          return FALSE;
+        }
+
+      ip = g_new0 (FlowInputPart, 1);
+      ip->node = node;
+      ip->key = g_strdup (keys[i]);
+      ip->part = part;
+      ip->fast = flow_source_partition_get_fast_path (part);
+      g_ptr_array_add (node->inputs, ip);
+      g_ptr_array_add (exec->inputs, ip);
+    }
+  return TRUE;
+}
+
+static gboolean
+build_outputs (FlowExec  *exec,
+               FlowNode  *node,
+               GError   **error)
+{
+  FlowStep *step = node->step;
+  g_auto(GStrv) keys = list_parts (node, error);
+
+  node->outputs = g_ptr_array_new_with_free_func ((GDestroyNotify) output_part_free);
+  if (keys == NULL)
+    return FALSE;
+
+  for (guint i = 0; keys[i] != NULL; i++)
+    {
+      FlowOutputPart *op;
+      GError *local = NULL;
+      FlowSinkPartition *part;
+
+      part = flow_sink_build_part (step->sink, step->full_id, keys[i],
+                                   g_hash_table_lookup (node->resume, keys[i]), &local);
+      if (part == NULL || local != NULL)
+        {
+          g_clear_object (&part);
+          g_propagate_error (error, partition_error (node, keys[i], "start", local));
+          return FALSE;
+        }
+
+      op = g_new0 (FlowOutputPart, 1);
+      op->key = g_strdup (keys[i]);
+      op->part = part;
+      op->fast = flow_sink_partition_get_fast_path (part);
+      flow_batch_init (&op->pending);
+      g_ptr_array_add (node->outputs, op);
+
+      /* A partition that starts without a resume state must still be
+       * rolled back to where it starts if this execution crashes before
+       * its first commit: its initial state is recorded as of the resume
+       * epoch, when the execution begins. */
+      if (exec->initial_rows != NULL &&
+          !g_hash_table_contains (node->resume, keys[i]))
+        {
+          GVariant *state = flow_sink_partition_snapshot (part, &local);
+
+          if (!snapshot_into (exec->initial_rows, node, keys[i], state, local, error))
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+exec_build (FlowExec              *exec,
+            const FlowExecConfig  *config,
+            GError               **error)
+{
+  GPtrArray *steps = flow_dataflow_get_steps (exec->flow);
+  const char *flow_id = flow_dataflow_get_id (exec->flow);
+
+  if (!flow_dataflow_check (exec->flow, error))
+    return FALSE;
+
+  if (config->workers != 1)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_NOT_SUPPORTED,
+                   "running dataflow '%s' with %u workers: only 1 worker per process is "
+                   "supported so far", flow_id, config->workers);
+      return FALSE;
+    }
+
+  /* The graph */
+  for (guint i = 0; i < steps->len; i++)
+    {
+      FlowStep *step = g_ptr_array_index (steps, i);
+      FlowNode *node = flow_node_new (exec, step);
+
+      g_ptr_array_add (exec->nodes, node);
+      g_hash_table_insert (exec->by_id, step->full_id, node);
+      for (guint j = 0; j < step->inputs->len; j++)
+        {
+          FlowStream *up = g_ptr_array_index (step->inputs, j);
+          FlowStep *up_step = flow_stream_get_step (up);
+          FlowNode *up_node = g_ptr_array_index (exec->nodes, up_step->index);
+          FlowEdge edge = { node, j };
+
+          g_array_append_val (up_node->edges[flow_stream_get_port (up)], edge);
+        }
+    }
+
+  /* Recovery: lock and validate, then load, then start writing. */
+  exec->resume_epoch = 0;
+  if (config->recovery_directory != NULL)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+
+      exec->store = flow_store_open (config->recovery_directory, FLOW_STORE_OPEN_RUN, error);
+      if (exec->store == NULL)
+        return FALSE;
+      if (!flow_store_check_resumable (exec->store, flow_id, error))
+        return FALSE;
+
+      exec->resume_epoch = flow_store_get_resume_epoch (exec->store);
+      g_debug ("recovery: opened %s in %.3f s; resuming from epoch %" G_GUINT64_FORMAT,
+               config->recovery_directory, (g_get_monotonic_time () - t0) / 1e6,
+               exec->resume_epoch);
+      t0 = g_get_monotonic_time ();
+      /* Even at epoch 0 there may be rows: the initial state of sinks of an
+       * execution that crashed before its first commit. */
+      if (!flow_store_load (exec->store, exec->resume_epoch, FALSE, restore_row_cb, exec, error))
+        return FALSE;
+      g_debug ("recovery: loaded the snapshots in %.3f s", (g_get_monotonic_time () - t0) / 1e6);
+
+      exec->track_changes = TRUE;
+      exec->initial_rows = g_array_new (FALSE, TRUE, sizeof (FlowSnapRow));
+      g_array_set_clear_func (exec->initial_rows, snap_row_clear);
+    }
+  exec->epoch = exec->resume_epoch + 1;
+  if (exec->callbacks->resumed != NULL)
+    exec->callbacks->resumed (exec->owner, exec->resume_epoch);
+
+  /* Partitions */
+  for (guint i = 0; i < exec->nodes->len; i++)
+    {
+      FlowNode *node = g_ptr_array_index (exec->nodes, i);
+
+      if (flow_step_is_input (node->step) && !build_inputs (exec, node, error))
+        return FALSE;
+      if (flow_step_is_output (node->step) && !build_outputs (exec, node, error))
+        return FALSE;
+    }
+
+  if (exec->store != NULL)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+
+      if (!flow_store_begin_execution (exec->store, flow_id, config->workers,
+                                       (gint64) (config->backup_interval * G_USEC_PER_SEC),
+                                       flow_clock_get_real (exec->clock),
+                                       exec->initial_rows,
+                                       exec->context, commit_cb, exec, error))
+        return FALSE;
+      g_debug ("recovery: execution %" G_GUINT64_FORMAT " recorded in %.3f s",
+               flow_store_get_execution (exec->store), (g_get_monotonic_time () - t0) / 1e6);
+    }
+  return TRUE;
+}
+
+static gboolean
+cancelled_cb (GCancellable *cancellable,
+              gpointer      data)
+{
+  FlowExec *exec = data;
+  GError *error = NULL;
+
+  if (!exec->stopping)
+    {
+      g_cancellable_set_error_if_cancelled (cancellable, &error);
+      flow_exec_ref (exec);
+      exec_fail (exec, error);
+      flow_exec_unref (exec);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+flow_exec_start (FlowExec              *exec,
+                 const FlowExecConfig  *config,
+                 GCancellable          *cancellable,
+                 GError               **error)
+{
+  if (!exec_build (exec, config, error))
+    {
+      exec->stopping = TRUE;
+      exec->completed = TRUE;
+      /* Partitions that were built are closed; errors closing them are
+       * secondary to the one that stopped the start. */
+      exec_close_partitions (exec, FALSE);
+      g_clear_pointer (&exec->store, flow_store_free);
+      return FALSE;
+    }
+
+  g_debug ("run of '%s' starts at epoch %" G_GUINT64_FORMAT " (resuming from %" G_GUINT64_FORMAT ")",
+           flow_dataflow_get_id (exec->flow), exec->epoch, exec->resume_epoch);
+
+  exec->epoch_usec = (gint64) (config->snapshot_interval * G_USEC_PER_SEC);
+  exec->epoch_timer = exec_add_source (exec, "[libflow] epoch timer", G_PRIORITY_DEFAULT - 1,
+                                       -1, epoch_timer_cb, exec);
+  exec_arm_epoch_timer (exec);
+
+  exec->n_live = exec->inputs->len;
+  for (guint i = 0; i < exec->inputs->len; i++)
+    {
+      FlowInputPart *ip = g_ptr_array_index (exec->inputs, i);
+      ip->source = exec_add_source (exec, "[libflow] input", G_PRIORITY_DEFAULT_IDLE, 0,
+                                    input_dispatch_cb, ip);
+    }
+
+  for (guint i = 0; i < exec->nodes->len; i++)
+    {
+      FlowNode *node = g_ptr_array_index (exec->nodes, i);
+      if (node->states != NULL && node->next_deadline != G_MAXINT64)
+        flow_exec_schedule_wake (exec, node);
+    }
+
+  if (cancellable != NULL)
+    {
+      exec->cancellable = g_object_ref (cancellable);
+      exec->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_static_name (exec->cancel_source, "[libflow] cancel");
+      g_source_set_callback (exec->cancel_source, (GSourceFunc) cancelled_cb, exec, NULL);
+      g_source_attach (exec->cancel_source, exec->context);
+    }
+
+  if (exec->inputs->len == 0)
+    exec_eof (exec);
+  return TRUE;
+}

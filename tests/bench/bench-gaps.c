@@ -1,0 +1,249 @@
+/* bench-gaps: how long the caller's main context is kept from other work
+ * while a flow runs with run_async() and snapshots every 50 ms.
+ *
+ * A 10 ms timeout on the same context records the time between its
+ * dispatches. The flow is FileSource → key_on → stateful_map → FileSink
+ * over --lines lines (1000 keys), with recovery and -s 0.05: an epoch close
+ * and a commit (with its fsyncs) every 50 ms. The baseline is the same
+ * timeout on an idle context for as long as the run took. Printed: p50,
+ * p99 and max of the gaps for both, and the ratio of the maxima.
+ *
+ * --slow-sync MS makes every fsync()/fdatasync() of a recovery partition
+ * file (*.sqlite3, *-wal) take MS more milliseconds, as on a slow disk:
+ * the writer thread's commit then takes longer than an epoch, and a main
+ * loop that waited for it would show gaps of that length.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <flow.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+
+static int slow_sync_ms;
+
+/* fsync()/fdatasync() of this program, found before libc's by the
+ * libraries it loads (SQLite's included). */
+static gboolean
+is_partition_fd (int fd)
+{
+  g_autofree char *link = g_strdup_printf ("/proc/self/fd/%d", fd);
+  g_autofree char *target = g_file_read_link (link, NULL);
+
+  return target != NULL && (g_str_has_suffix (target, ".sqlite3") ||
+                            g_str_has_suffix (target, ".sqlite3-wal"));
+}
+
+static void
+maybe_slow (int fd)
+{
+  if (slow_sync_ms > 0 && is_partition_fd (fd))
+    g_usleep (slow_sync_ms * 1000);
+}
+
+
+int
+fsync (int fd)
+{
+  static int (*real) (int);
+
+  if (real == NULL)
+    real = (int (*) (int)) dlsym (RTLD_NEXT, "fsync");
+  maybe_slow (fd);
+  return real (fd);
+}
+
+int
+fdatasync (int fd)
+{
+  static int (*real) (int);
+
+  if (real == NULL)
+    real = (int (*) (int)) dlsym (RTLD_NEXT, "fdatasync");
+  maybe_slow (fd);
+  return real (fd);
+}
+
+typedef struct
+{
+  GArray  *gaps;     /* gint64 µs between dispatches */
+  gint64   last;
+  gboolean done;
+} Ticks;
+
+static gboolean
+tick (gpointer data)
+{
+  Ticks *t = data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (t->last != 0)
+    {
+      gint64 gap = now - t->last;
+      g_array_append_val (t->gaps, gap);
+    }
+  t->last = now;
+  return G_SOURCE_CONTINUE;
+}
+
+static int
+cmp_i64 (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+  return x < y ? -1 : x > y;
+}
+
+static gint64
+percentile (GArray *sorted, double p)
+{
+  guint i;
+
+  if (sorted->len == 0)
+    return 0;
+  i = (guint) (p * (sorted->len - 1) + 0.5);
+  return g_array_index (sorted, gint64, i);
+}
+
+static void
+report (const char *what, GArray *gaps, gint64 *max)
+{
+  g_array_sort (gaps, cmp_i64);
+  *max = gaps->len ? g_array_index (gaps, gint64, gaps->len - 1) : 0;
+  printf ("%-28s %6u gaps   p50 %6.1f ms   p99 %6.1f ms   max %6.1f ms\n", what, gaps->len,
+          percentile (gaps, 0.50) / 1e3, percentile (gaps, 0.99) / 1e3, *max / 1e3);
+}
+
+static char *
+key_of (GVariant *item, gpointer user_data, GError **error)
+{
+  const char *line = g_variant_get_string (item, NULL);
+  const char *space = strchr (line, ' ');
+
+  return g_strndup (line, space ? (gsize) (space - line) : strlen (line));
+}
+
+static GVariant *
+zero (gpointer user_data, GError **error)
+{
+  return g_variant_new_int64 (0);
+}
+
+static GVariant *
+add (GVariant *sum, GVariant *value, GVariant **emit, gpointer user_data, GError **error)
+{
+  const char *line = g_variant_get_string (value, NULL);
+  const char *space = strchr (line, ' ');
+  gint64 total = g_variant_get_int64 (sum) + (space ? g_ascii_strtoll (space + 1, NULL, 10) : 0);
+  g_autofree char *out = g_strdup_printf ("%" G_GINT64_FORMAT, total);
+
+  *emit = g_variant_new_string (out);
+  return g_variant_new_int64 (total);
+}
+
+static void
+done_cb (GObject *object, GAsyncResult *result, gpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!flow_runner_run_finish (FLOW_RUNNER (object), result, &error))
+    g_error ("run failed: %s", error->message);
+  ((Ticks *) data)->done = TRUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  gint64 lines = 1000000;
+  double interval = 0.05;
+  GOptionEntry entries[] = {
+    { "lines", 'n', 0, G_OPTION_ARG_INT64, &lines, "Lines of input (default 1000000)", "N" },
+    { "snapshot-interval", 's', 0, G_OPTION_ARG_DOUBLE, &interval, "Epoch length (default 0.05)", "S" },
+    { "slow-sync", 0, 0, G_OPTION_ARG_INT, &slow_sync_ms, "Make partition syncs MS slower", "MS" },
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("- main-loop gaps during a run");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("flow-bench-gaps-XXXXXX", &error);
+  g_autofree char *input = NULL, *output = NULL, *rec = NULL;
+  g_autoptr(FlowDataflow) flow = NULL;
+  g_autoptr(FlowRunner) runner = NULL;
+  g_autoptr(FlowFileSink) sink = NULL;
+  g_autoptr(FlowFileSource) source = NULL;
+  Ticks run = { g_array_new (FALSE, FALSE, sizeof (gint64)), 0, FALSE };
+  Ticks idle = { g_array_new (FALSE, FALSE, sizeof (gint64)), 0, FALSE };
+  gint64 start, took, max_run, max_idle;
+  GString *text;
+  FlowStream *s;
+  guint id;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error) || dir == NULL)
+    g_error ("%s", error->message);
+
+  input = g_build_filename (dir, "in.txt", NULL);
+  output = g_build_filename (dir, "out.txt", NULL);
+  rec = g_build_filename (dir, "rec", NULL);
+  text = g_string_new (NULL);
+  for (gint64 i = 0; i < lines; i++)
+    g_string_append_printf (text, "k%" G_GINT64_FORMAT " %" G_GINT64_FORMAT "\n", i % 1000, i % 7);
+  if (!g_file_set_contents (input, text->str, text->len, &error) ||
+      g_mkdir (rec, 0700) != 0 || !flow_recovery_init_dir (rec, 1, &error))
+    g_error ("setting up: %s", error ? error->message : g_strerror (errno));
+  g_string_free (text, TRUE);
+
+  flow = flow_dataflow_new ("gaps");
+  source = flow_file_source_new (input);
+  sink = flow_file_sink_new (output);
+  s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
+  s = flow_stream_key_on (s, "key", key_of, NULL, NULL);
+  s = flow_stream_stateful_map (s, "sum", zero, NULL, NULL, add, NULL, NULL);
+  flow_stream_output (s, "out", FLOW_SINK (sink));
+  runner = flow_runner_new (flow);
+  flow_runner_set_recovery_directory (runner, rec);
+  flow_runner_set_snapshot_interval (runner, interval);
+
+  id = g_timeout_add (10, tick, &run);
+  start = g_get_monotonic_time ();
+  flow_runner_run_async (runner, NULL, done_cb, &run);
+  while (!run.done)
+    g_main_context_iteration (NULL, TRUE);
+  took = g_get_monotonic_time () - start;
+  g_source_remove (id);
+
+  /* The baseline: the same timeout with nothing else to do. */
+  id = g_timeout_add (10, tick, &idle);
+  start = g_get_monotonic_time ();
+  while (g_get_monotonic_time () - start < took)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (id);
+
+  printf ("bench-gaps: %" G_GINT64_FORMAT " lines, -s %.3f, partition syncs +%d ms, "
+          "run took %.2f s (%.2f M lines/s)\n",
+          lines, interval, slow_sync_ms, took / 1e6, lines / (took / 1e6) / 1e6);
+  report ("during run_async", run.gaps, &max_run);
+  report ("idle main loop (baseline)", idle.gaps, &max_idle);
+  printf ("ratio of max gaps (run / idle): %.2f\n", (double) max_run / MAX (max_idle, 1));
+
+  g_array_unref (run.gaps);
+  g_array_unref (idle.gaps);
+  g_remove (input);
+  g_remove (output);
+  {
+    g_autoptr(GDir) d = g_dir_open (rec, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name (d)) != NULL)
+      {
+        g_autofree char *path = g_build_filename (rec, name, NULL);
+        g_remove (path);
+      }
+  }
+  g_rmdir (rec);
+  g_rmdir (dir);
+  return 0;
+}
