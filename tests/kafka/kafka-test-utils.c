@@ -74,8 +74,17 @@ kt_produce (KtCluster  *cluster,
             guint       n)
 {
   char errstr[256];
-  rd_kafka_t *rk = rd_kafka_new (RD_KAFKA_PRODUCER, conf_new (cluster->brokers), errstr, sizeof errstr);
+  rd_kafka_conf_t *conf = conf_new (cluster->brokers);
   g_autofree char *key = g_strdup_printf ("k%d", partition);
+  rd_kafka_t *rk;
+
+  if (cluster->produce_batch > 0)
+    {
+      g_autofree char *batch = g_strdup_printf ("%u", cluster->produce_batch);
+      g_assert_cmpint (rd_kafka_conf_set (conf, "batch.num.messages", batch, errstr, sizeof errstr),
+                       ==, RD_KAFKA_CONF_OK);
+    }
+  rk = rd_kafka_new (RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
 
   g_assert_nonnull (rk);
   for (guint i = 0; i < n; i++)

@@ -17,6 +17,8 @@ typedef struct
   rd_kafka_t              *rk;        /* the handle the cluster lives in */
   rd_kafka_mock_cluster_t *mock;
   const char              *brokers;   /* its bootstrap.servers */
+  guint                    produce_batch;  /* messages per record batch
+                                            * (0: librdkafka's default) */
 } KtCluster;
 
 KtCluster *kt_cluster_new      (int          n_brokers);

@@ -24,10 +24,9 @@ check (const char *key,
 
   g_assert_cmpstr (g_variant_get_type_string (encoded), ==, FLOW_KAFKA_MESSAGE_TYPE_STRING);
   g_assert_cmpuint (g_variant_get_size (encoded), ==, g_variant_get_size (built));
+  /* The same bytes as GLib's own serialisation (so in normal form). */
   g_assert_cmpmem (g_variant_get_data (encoded), g_variant_get_size (encoded),
                    g_variant_get_data (built), g_variant_get_size (built));
-  g_assert_true (g_variant_is_normal_form (encoded));
-  g_assert_true (g_variant_equal (encoded, built));
 }
 
 static void
@@ -35,8 +34,9 @@ test_encode (void)
 {
   /* Sizes around the framing offset sizes: 1 byte up to 255, 2 up to
    * 65535, 4 beyond; each with a few others in the other field. */
-  const gsize sizes[] = { 0, 1, 5, 220, 240, 250, 255, 256, 300, 65500, 65530, 65536, 70000 };
+  const gsize sizes[] = { 0, 1, 5, 220, 240, 250, 255, 256, 300, 1000 };
   const gsize others[] = { 0, 3, 250 };
+  const gsize large[] = { 65500, 65530, 65536, 70000 };
   g_autofree char *big = g_malloc (70001);
 
   for (gsize i = 0; i < 70001; i++)
@@ -50,6 +50,11 @@ test_encode (void)
         }
       check (NULL, 0, big, sizes[a], "t");
       check (big, sizes[a], NULL, 0, "a.longer_topic-name");
+    }
+  for (guint a = 0; a < G_N_ELEMENTS (large); a++)
+    {
+      check (big, 3, big + 1, large[a], "events");
+      check (big, large[a], NULL, 0, "t");
     }
   check (NULL, 0, NULL, 0, "t");
 }

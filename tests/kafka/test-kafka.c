@@ -34,6 +34,7 @@ typedef struct
   /* Broker down: back up after this many epochs closed. */
   guint         down_epochs;
   gboolean      down;
+  guint         seen_at_up;     /* items seen when the broker came back */
 } Run;
 
 static void
@@ -60,6 +61,7 @@ epoch_closed_cb (FlowRunner *runner,
     {
       g_assert_cmpint (rd_kafka_mock_broker_set_up (run->cluster->mock, -1), ==, 0);
       run->down = FALSE;
+      run->seen_at_up = run->n_seen;
     }
 }
 
@@ -550,15 +552,18 @@ test_source_broker_down (void)
   Run run = { cluster };
 
   kt_topic_create (cluster, "events", 2);
+  /* Small record batches: a fetch returns at least a whole one. */
+  cluster->produce_batch = 5;
   kt_produce (cluster, "events", 0, 0, 400);
   kt_produce (cluster, "events", 1, 0, 300);
 
   source = source_new (cluster, "events");
   flow_kafka_source_set_tail (source, FALSE);
   flow_kafka_source_set_batch_size (source, 10);
-  /* Small fetches, so that most messages are still on the brokers when
-   * they go down; quick reconnects. */
+  /* Small fetches from slow brokers, so that messages are still on the
+   * brokers when they go down; quick reconnects. */
   flow_kafka_source_set_config (source, "max.partition.fetch.bytes", "500");
+  g_assert_cmpint (rd_kafka_mock_broker_set_rtt (cluster->mock, -1, 30), ==, 0);
   flow_kafka_source_set_config (source, "reconnect.backoff.max.ms", "100");
   run.action_at = 30;
   run.action = broker_down;
@@ -568,6 +573,9 @@ test_source_broker_down (void)
   run_flow (&run, flow, NULL, 0.01, &error);
   g_assert_no_error (error);
   g_assert_false (run.down);
+  /* The run had to wait for the brokers: messages came after. */
+  g_test_message ("%u messages read before the brokers came back", run.seen_at_up);
+  g_assert_cmpuint (run.seen_at_up, <, 700);
 
   parts = by_partition (sink, "events", 2);
   assert_values (g_ptr_array_index (parts, 0), 0, 0, 400);
