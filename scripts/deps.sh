@@ -16,6 +16,8 @@ packages=(
   gjs valac
   # tests and docs
   valgrind sqlite3 gi-docgen
+  # Kafka connectors (meson option kafka) and their Python tests
+  librdkafka-dev python3-confluent-kafka
 )
 
 missing=()
