@@ -23,8 +23,8 @@ be mixed in: a ``Flow.Source`` or ``Flow.Sink`` can be given to
 ``op.input`` / ``op.output``.
 """
 
-# The native fast path (flow._native) may be built in another directory
-# of the same package (the build tree, next to these sources): look for
-# package portions in every sys.path entry. This package must not import
-# gi.repository.Flow here, since the Flow override imports flow._native.
+# Parts of this package may live in more than one sys.path entry (the
+# source tree and the build tree, in `meson devenv` and the tests): look
+# for package portions in every entry. (The native fast path is not one of
+# them any more: it is the override's own, gi.overrides._flow_native.)
 __path__ = __import__("pkgutil").extend_path(__path__, __name__)
