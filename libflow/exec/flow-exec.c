@@ -676,7 +676,11 @@ input_dispatch_cb (gpointer data)
           break;
         }
       ip->backoff = 0;
-      if (exec->epoch_usec == 0 || now >= exec->epoch_deadline ||
+      /* With several live inputs, one batch per dispatch: the main loop
+       * dispatches every ready input in turn, so their items interleave as
+       * they arrive (as Bytewax polls each input once per activation)
+       * rather than one input after another. */
+      if (exec->epoch_usec == 0 || now >= exec->epoch_deadline || exec->n_live > 1 ||
           ++n_batches >= SLICE_BATCHES || g_get_monotonic_time () - start >= SLICE_USEC)
         {
           /* Yield: to the epoch timer, and to the rest of the main loop. */

@@ -237,7 +237,6 @@ def test_raises():
         run_main(flow)
 
 
-@pytest.mark.skip(reason="merge interleaving is the runner's scheduling (another issue)")
 def test_merge():
     inp_odds = [1, 3, 5]
     inp_evens = [2, 4, 6]
