@@ -8,6 +8,7 @@
 #define FLOW_INSIDE
 
 #include "flow-version.h"
+#include "flow-features.h"
 #include "flow-version-macros.h"
 #include "flow-enums.h"
 #include "flow-error.h"
@@ -22,7 +23,16 @@
 #include "flow-std-out-sink.h"
 #include "flow-file-source.h"
 #include "flow-file-sink.h"
+#include "flow-dir-source.h"
+#include "flow-dir-sink.h"
+#include "flow-csv-source.h"
 #include "flow-runner.h"
 #include "flow-recovery.h"
+#include "flow-windower.h"
+#include "flow-window-clock.h"
+#if FLOW_HAS_KAFKA
+#include "flow-kafka-source.h"
+#include "flow-kafka-sink.h"
+#endif
 
 #undef FLOW_INSIDE

@@ -167,7 +167,7 @@ guint64   flow_exec_get_resume_epoch (FlowExec               *exec);
 gint64    flow_exec_get_real_time  (FlowExec                 *exec);
 gint64    flow_exec_get_monotonic_time (FlowExec             *exec);
 
-/* flow-operators.c */
+/* operators/flow-operator-node.c: the nodes dispatch to the operator table */
 FlowNode *flow_node_new            (FlowExec   *exec,
                                     FlowStep   *step);
 void      flow_node_free           (FlowNode   *node);
