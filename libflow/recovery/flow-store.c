@@ -1325,12 +1325,10 @@ flow_store_load (FlowStore         *store,
        * aggregation copies. */
       stmt = sql_prepare (p,
                           "SELECT step_id, state_key, epoch, ser FROM snaps "
-                          "WHERE epoch <= ?1 "
                           "ORDER BY step_id DESC, state_key DESC, epoch DESC",
                           error);
       if (stmt == NULL)
         return FALSE;
-      sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) epoch);
 
       while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
         {
@@ -1347,6 +1345,21 @@ flow_store_load (FlowStore         *store,
                            p->info.path);
               return FALSE;
             }
+          /* Keys become GVariant strings, epochs are never negative. */
+          if (!g_utf8_validate (step_id, -1, NULL) || !g_utf8_validate (key, -1, NULL) ||
+              sqlite3_column_type (stmt, 2) != SQLITE_INTEGER || sqlite3_column_int64 (stmt, 2) < 0)
+            {
+              g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                           "recovery partition %s is corrupt: a snapshot row has a step or "
+                           "key that is not UTF-8 text, or an epoch out of range; restore it "
+                           "from a backup or start over with a new recovery directory",
+                           p->info.path);
+              return FALSE;
+            }
+          /* Rows after @epoch (filtered here, not in SQL, so that an epoch
+           * that is not an integer is seen, not silently skipped). */
+          if (row_epoch > epoch)
+            continue;
 
           if (have_prev && strcmp (key, prev_key->str) == 0 && strcmp (step_id, prev_step) == 0)
             continue;  /* an older row of the same key */
@@ -1564,10 +1577,10 @@ flow_store_check_file (const char *path,
           g_autoptr(GError) local = NULL;
 
           if (step_id == NULL || key == NULL || sqlite3_column_type (stmt, 2) != SQLITE_INTEGER ||
-              epoch < 0)
+              epoch < 0 || !g_utf8_validate (step_id, -1, NULL) || !g_utf8_validate (key, -1, NULL))
             {
               problem_add (&pr, "recovery partition %s is corrupt: a snapshot row has no "
-                           "step, no key or a bad epoch", path);
+                           "step or key, one that is not UTF-8 text, or a bad epoch", path);
               continue;
             }
           if (sqlite3_column_type (stmt, 3) == SQLITE_NULL)

@@ -876,6 +876,32 @@ test_missing_table (void)
     }
 }
 
+/* Snapshot rows whose key or step is not UTF-8 text, or whose epoch is
+ * negative: corrupt, naming the file. */
+static void
+test_corrupt_row (void)
+{
+  static const char *bad[] = {
+    "UPDATE snaps SET state_key = CAST(x'6bff' AS TEXT) WHERE state_key = 'k3'",
+    "UPDATE snaps SET step_id = CAST(x'c0' AS TEXT) WHERE state_key = 'k3'",
+    "UPDATE snaps SET epoch = -2 WHERE state_key = 'k3'",
+    "UPDATE snaps SET epoch = 'one' WHERE state_key = 'k3'",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *dir = rec_init_dir (1);
+      g_autofree char *part0 = rec_part_path (dir, 0);
+      const char *names[] = { part0, NULL };
+
+      run_keyed_ok ("errors", dir, 8, 0);
+      g_test_message ("%s", bad[i]);
+      rec_sql_exec (part0, bad[i]);
+      assert_fails_untouched (dir, "errors", FLOW_ERROR_CORRUPT_PARTITION, names);
+      rec_rm_rf (dir);
+    }
+}
+
 /* A flow program (run_with_args) against a bad directory exits non-zero
  * with the message, and changes nothing; the crash test's flow is one. */
 static void
@@ -1329,6 +1355,7 @@ main (int    argc,
   g_test_add_func ("/errors/run/corrupt-state", test_corrupt_state);
   g_test_add_func ("/errors/run/corrupt-type", test_corrupt_type);
   g_test_add_func ("/errors/run/corrupt-state-type", test_corrupt_state_type);
+  g_test_add_func ("/errors/run/corrupt-row", test_corrupt_row);
   g_test_add_func ("/errors/init/interrupted-used", test_init_interrupted_used);
   g_test_add_func ("/errors/run/many-missing", test_many_missing);
   g_test_add_func ("/errors/run/meta-out-of-range", test_meta_out_of_range);
