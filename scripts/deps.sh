@@ -15,6 +15,8 @@ packages=(
   gjs valac
   # tests and docs
   valgrind sqlite3 gi-docgen
+  # the GTK 4 example application (examples/gtk) and its tests under Xvfb
+  libgtk-4-dev gir1.2-gtk-4.0 xvfb xauth
 )
 
 missing=()
