@@ -22,7 +22,12 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from ._gi import Flow, GLib
+try:
+    from ._gi import Flow, GLib
+except ImportError as e:
+    if __name__ == "__main__":
+        sys.exit(f"python3 -m flow.run: error: {e}")
+    raise
 from .dataflow import Dataflow
 from .recovery import RecoveryConfig, RecoveryError
 from .testing import _run
