@@ -56,9 +56,10 @@ G_DEFINE_FINAL_TYPE (FlowDataflow, flow_dataflow, G_TYPE_OBJECT)
 static void
 flow_step_free (FlowStep *step)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (step->fn); i++)
-    if (step->fn[i].destroy != NULL && step->fn[i].data != NULL)
-      step->fn[i].destroy (step->fn[i].data);
+  if (step->func.destroy != NULL && step->func.data != NULL)
+    step->func.destroy (step->func.data);
+  if (step->builder.destroy != NULL && step->builder.data != NULL)
+    step->builder.destroy (step->builder.data);
   g_clear_pointer (&step->inputs, g_ptr_array_unref);
   g_clear_object (&step->source);
   g_clear_object (&step->sink);
@@ -252,18 +253,18 @@ flow_dataflow_get_steps (FlowDataflow *self)
 }
 
 FlowStep *
-flow_dataflow_add_step (FlowDataflow *self,
-                        FlowOpKind    kind,
-                        const char   *step_id,
-                        FlowStream  **inputs,
-                        guint         n_inputs,
-                        guint         n_outputs)
+flow_dataflow_add_step (FlowDataflow       *self,
+                        const FlowOperator *op,
+                        const char         *step_id,
+                        FlowStream        **inputs,
+                        guint               n_inputs,
+                        guint               n_outputs)
 {
   g_autoptr(GError) error = NULL;
   FlowStep *step;
 
   step = g_new0 (FlowStep, 1);
-  step->kind = kind;
+  step->op = op;
   step->index = self->steps->len;
   step->id = g_strdup (step_id ? step_id : "");
   step->full_id = g_strdup_printf ("%s.%s", self->id, step->id);
@@ -274,15 +275,15 @@ flow_dataflow_add_step (FlowDataflow *self,
     {
       g_autofree char *shown = g_utf8_make_valid (step->full_id, -1);
 
-      g_prefix_error (&error, "%s '%s': ", flow_op_kind_name (kind), shown);
+      g_prefix_error (&error, "%s '%s': ", flow_step_get_kind_name (step), shown);
       flow_dataflow_set_error (self, g_steal_pointer (&error));
     }
   else if (g_hash_table_contains (self->ids, step->id))
     flow_dataflow_set_error (self, g_error_new (FLOW_ERROR, FLOW_ERROR_DUPLICATE_STEP_ID,
                                                 "step id '%s' is used twice in dataflow '%s' (by a %s and a %s step)",
                                                 step->full_id, self->id,
-                                                flow_op_kind_name (((FlowStep *) g_hash_table_lookup (self->ids, step->id))->kind),
-                                                flow_op_kind_name (kind)));
+                                                flow_step_get_kind_name (g_hash_table_lookup (self->ids, step->id)),
+                                                flow_step_get_kind_name (step)));
   else
     g_hash_table_insert (self->ids, step->id, step);
 
@@ -333,7 +334,7 @@ flow_dataflow_input (FlowDataflow *self,
   g_return_val_if_fail (FLOW_IS_DATAFLOW (self), NULL);
   g_return_val_if_fail (FLOW_IS_SOURCE (source), NULL);
 
-  step = flow_dataflow_add_step (self, FLOW_OP_INPUT, step_id, NULL, 0, 1);
+  step = flow_dataflow_add_step (self, flow_operator_find ("input"), step_id, NULL, 0, 1);
   step->source = g_object_ref (source);
   return step->outputs[0];
 }
@@ -369,8 +370,8 @@ flow_dataflow_check (FlowDataflow  *self,
   for (guint i = 0; i < self->steps->len; i++)
     {
       FlowStep *step = g_ptr_array_index (self->steps, i);
-      has_input |= step->kind == FLOW_OP_INPUT;
-      has_output |= step->kind == FLOW_OP_OUTPUT;
+      has_input |= flow_step_is_input (step);
+      has_output |= flow_step_is_output (step);
     }
 
   if (!has_input)
@@ -413,81 +414,4 @@ flow_dataflow_list_steps (FlowDataflow *self)
   ids = g_strv_builder_end (builder);
   g_strv_builder_unref (builder);
   return ids;
-}
-
-const char *
-flow_op_kind_name (FlowOpKind kind)
-{
-  static const char *names[FLOW_N_OPS] = {
-    [FLOW_OP_INPUT] = "input",
-    [FLOW_OP_MAP] = "map",
-    [FLOW_OP_FILTER] = "filter",
-    [FLOW_OP_FILTER_MAP] = "filter_map",
-    [FLOW_OP_FLAT_MAP] = "flat_map",
-    [FLOW_OP_FLATTEN] = "flatten",
-    [FLOW_OP_INSPECT] = "inspect",
-    [FLOW_OP_MERGE] = "merge",
-    [FLOW_OP_BRANCH] = "branch",
-    [FLOW_OP_REDISTRIBUTE] = "redistribute",
-    [FLOW_OP_KEY_ON] = "key_on",
-    [FLOW_OP_KEY_RM] = "key_rm",
-    [FLOW_OP_MAP_VALUE] = "map_value",
-    [FLOW_OP_FILTER_VALUE] = "filter_value",
-    [FLOW_OP_FLAT_MAP_VALUE] = "flat_map_value",
-    [FLOW_OP_STATEFUL_MAP] = "stateful_map",
-    [FLOW_OP_STATEFUL_FLAT_MAP] = "stateful_flat_map",
-    [FLOW_OP_FOLD_FINAL] = "fold_final",
-    [FLOW_OP_REDUCE_FINAL] = "reduce_final",
-    [FLOW_OP_COUNT_FINAL] = "count_final",
-    [FLOW_OP_MAX_FINAL] = "max_final",
-    [FLOW_OP_MIN_FINAL] = "min_final",
-    [FLOW_OP_COLLECT] = "collect",
-    [FLOW_OP_OUTPUT] = "output",
-  };
-
-  g_return_val_if_fail (kind < FLOW_N_OPS, "step");
-  return names[kind];
-}
-
-gboolean
-flow_op_kind_is_stateful (FlowOpKind kind)
-{
-  switch (kind)
-    {
-    case FLOW_OP_STATEFUL_MAP:
-    case FLOW_OP_STATEFUL_FLAT_MAP:
-    case FLOW_OP_FOLD_FINAL:
-    case FLOW_OP_REDUCE_FINAL:
-    case FLOW_OP_COUNT_FINAL:
-    case FLOW_OP_MAX_FINAL:
-    case FLOW_OP_MIN_FINAL:
-    case FLOW_OP_COLLECT:
-      return TRUE;
-    default:
-      return FALSE;
-    }
-}
-
-gboolean
-flow_step_is_input (const FlowStep *step)
-{
-  return step->kind == FLOW_OP_INPUT;
-}
-
-gboolean
-flow_step_is_output (const FlowStep *step)
-{
-  return step->kind == FLOW_OP_OUTPUT;
-}
-
-gboolean
-flow_step_is_stateful (const FlowStep *step)
-{
-  return flow_op_kind_is_stateful (step->kind);
-}
-
-const char *
-flow_step_get_kind_name (const FlowStep *step)
-{
-  return flow_op_kind_name (step->kind);
 }

@@ -63,6 +63,13 @@ G_BEGIN_DECLS
  *   step or no output step
  * @FLOW_ERROR_PARTITIONS_IN_USE: another run is using the recovery
  *   directory
+ * @FLOW_ERROR_INVALID_INPUT: a connector's input is not in the format it
+ *   reads (for example a [class@Flow.FileSource] line that is not UTF-8
+ *   text); the error names the file and the byte offset
+ * @FLOW_ERROR_INPUT_CHANGED: a resumed source found its input changed in a
+ *   way it cannot resume from without splitting or losing a record (for
+ *   example a [class@Flow.FileSource] whose unterminated last line, already
+ *   emitted, was continued); the error names the file and the byte offset
  *
  * Error codes of the %FLOW_ERROR domain. New codes are only ever appended.
  */
@@ -89,6 +96,8 @@ typedef enum {
   FLOW_ERROR_WRONG_TYPE,
   FLOW_ERROR_INCOMPLETE_FLOW,
   FLOW_ERROR_PARTITIONS_IN_USE,
+  FLOW_ERROR_INVALID_INPUT,
+  FLOW_ERROR_INPUT_CHANGED,
 } FlowError;
 
 FLOW_AVAILABLE_IN_1_0

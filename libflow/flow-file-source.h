@@ -19,13 +19,18 @@ FLOW_AVAILABLE_IN_1_0
 G_DECLARE_FINAL_TYPE (FlowFileSource, flow_file_source, FLOW, FILE_SOURCE, FlowSource)
 
 FLOW_AVAILABLE_IN_1_0
-FlowFileSource *flow_file_source_new            (const char     *path);
+FlowFileSource *flow_file_source_new              (const char     *path);
 FLOW_AVAILABLE_IN_1_0
-const char     *flow_file_source_get_path       (FlowFileSource *self);
+const char     *flow_file_source_get_path         (FlowFileSource *self);
 FLOW_AVAILABLE_IN_1_0
-guint           flow_file_source_get_batch_size (FlowFileSource *self);
+guint           flow_file_source_get_batch_size   (FlowFileSource *self);
 FLOW_AVAILABLE_IN_1_0
-void            flow_file_source_set_batch_size (FlowFileSource *self,
-                                                 guint           batch_size);
+void            flow_file_source_set_batch_size   (FlowFileSource *self,
+                                                   guint           batch_size);
+FLOW_AVAILABLE_IN_1_0
+gboolean        flow_file_source_get_hold_partial (FlowFileSource *self);
+FLOW_AVAILABLE_IN_1_0
+void            flow_file_source_set_hold_partial (FlowFileSource *self,
+                                                   gboolean        hold_partial);
 
 G_END_DECLS

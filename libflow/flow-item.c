@@ -846,14 +846,34 @@ flow_variant_serialize (GVariant *value)
 /* The inverse of flow_variant_serialize(): a serialised `v` is the value's
  * data, a NUL, and the value's type string. Reading the type string from
  * the end and wrapping the data directly costs one copy and two small
- * allocations; the data is not trusted, so GVariant reads malformed data
- * safely (as default values) and is_normal_form() would only be a check. */
+ * allocations.
+ *
+ * The data is not trusted (it comes from a file anyone who can write the
+ * recovery directory may have changed), so everything GVariant would
+ * abort on, or would silently read as a default value, is rejected first:
+ * a type string that is not one complete definite type (GLib asserts that
+ * types of data are definite: "\0?" would abort the process), a type
+ * nested deeper than GVariant allows, and data that is not in normal form
+ * (wrong size for a fixed-size type, bad framing offsets, a string without
+ * its NUL, a boolean that is not 0 or 1, …). */
 GVariant *
 flow_variant_deserialize (const void  *data,
                           gsize        size,
                           GError     **error)
 {
   return flow_variant_deserialize_cached (data, size, NULL, error);
+}
+
+/* g_variant_type_string_scan() accepts indefinite types ('*', '?', 'r',
+ * "a*", "m?", "(*)", "a{?*}"): a data type must have none of them. */
+static gboolean
+type_string_is_definite (const char *type,
+                         gsize       len)
+{
+  for (gsize i = 0; i < len; i++)
+    if (type[i] == '*' || type[i] == '?' || type[i] == 'r')
+      return FALSE;
+  return TRUE;
 }
 
 GVariant *
@@ -864,6 +884,7 @@ flow_variant_deserialize_cached (const void  *data,
 {
   const char *bytes = data;
   const char *type_string;
+  const char *problem;
   gsize data_len;
   g_autoptr(GBytes) value_bytes = NULL;
   GVariant *value;
@@ -873,7 +894,10 @@ flow_variant_deserialize_cached (const void  *data,
   while (data_len > 0 && bytes[data_len - 1] != '\0')
     data_len--;
   if (data_len == 0)
-    goto corrupt;
+    {
+      problem = "it has no type string";
+      goto corrupt;
+    }
   type_string = bytes + data_len;
   data_len--;
 
@@ -883,7 +907,8 @@ flow_variant_deserialize_cached (const void  *data,
     g_autofree char *type_copy = NULL;
     const char *type;
 
-    /* States of one step mostly share a type: remember the last one. */
+    /* States of one step mostly share a type: remember the last one (only
+     * ever a checked one). */
     if (last_type != NULL && *last_type != NULL &&
         strncmp (*last_type, type_string, type_len) == 0 && (*last_type)[type_len] == '\0')
       type = *last_type;
@@ -891,7 +916,15 @@ flow_variant_deserialize_cached (const void  *data,
       {
         if (type_len == 0 || !g_variant_type_string_scan (type_string, type_string + type_len, &end) ||
             end != type_string + type_len)
-          goto corrupt;
+          {
+            problem = "its type string is not a GVariant type";
+            goto corrupt;
+          }
+        if (!type_string_is_definite (type_string, type_len))
+          {
+            problem = "its type string is not a definite type";
+            goto corrupt;
+          }
         type_copy = g_strndup (type_string, type_len);
         if (last_type != NULL)
           {
@@ -904,10 +937,18 @@ flow_variant_deserialize_cached (const void  *data,
       }
 
     value_bytes = g_bytes_new (bytes, data_len);
-    value = g_variant_new_from_bytes (G_VARIANT_TYPE (type), value_bytes, FALSE);
+    value = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (type), value_bytes, FALSE));
   }
 
-  g_variant_ref_sink (value);
+  /* Data of the wrong size for a fixed-size type would be read as zeroes,
+   * other malformed data as default values: nothing to resume from. */
+  if (!g_variant_is_normal_form (value))
+    {
+      g_variant_unref (value);
+      problem = "its data is malformed for its type";
+      goto corrupt;
+    }
+
   if (G_BYTE_ORDER == G_BIG_ENDIAN)
     {
       GVariant *swapped = g_variant_byteswap (value);
@@ -918,7 +959,7 @@ flow_variant_deserialize_cached (const void  *data,
 
 corrupt:
   g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
-               "a stored state of %" G_GSIZE_FORMAT " bytes is not a valid serialised GVariant",
-               size);
+               "a stored state of %" G_GSIZE_FORMAT " bytes is not a valid serialised GVariant: %s",
+               size, problem);
   return NULL;
 }

@@ -99,12 +99,7 @@ flow_sink_partition_write_batch (FlowSinkPartition  *self,
   g_return_val_if_fail (items != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  {
-    __typeof__ (FLOW_SINK_PARTITION_GET_CLASS (self)->write_batch (self, items, error)) result_;
-
-    FLOW_CALL (result_ = FLOW_SINK_PARTITION_GET_CLASS (self)->write_batch (self, items, error));
-    return result_;
-  }
+  return flow_binding_invoke_boolean_arg ((FlowBindingBooleanArgFunc) FLOW_SINK_PARTITION_GET_CLASS (self)->write_batch, self, items, error);
 }
 
 /**
@@ -125,12 +120,7 @@ flow_sink_partition_snapshot (FlowSinkPartition  *self,
   g_return_val_if_fail (FLOW_IS_SINK_PARTITION (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  {
-    __typeof__ (FLOW_SINK_PARTITION_GET_CLASS (self)->snapshot (self, error)) result_;
-
-    FLOW_CALL (result_ = FLOW_SINK_PARTITION_GET_CLASS (self)->snapshot (self, error));
-    return result_;
-  }
+  return flow_binding_invoke_pointer ((FlowBindingPointerFunc) FLOW_SINK_PARTITION_GET_CLASS (self)->snapshot, self, error);
 }
 
 /**
@@ -150,12 +140,7 @@ flow_sink_partition_close (FlowSinkPartition  *self,
   g_return_val_if_fail (FLOW_IS_SINK_PARTITION (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  {
-    __typeof__ (FLOW_SINK_PARTITION_GET_CLASS (self)->close (self, error)) result_;
-
-    FLOW_CALL (result_ = FLOW_SINK_PARTITION_GET_CLASS (self)->close (self, error));
-    return result_;
-  }
+  return flow_binding_invoke_boolean ((FlowBindingBooleanFunc) FLOW_SINK_PARTITION_GET_CLASS (self)->close, self, error);
 }
 
 /**
@@ -220,12 +205,7 @@ flow_sink_list_parts (FlowSink  *self,
   g_return_val_if_fail (FLOW_IS_SINK (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  {
-    __typeof__ (FLOW_SINK_GET_CLASS (self)->list_parts (self, error)) result_;
-
-    FLOW_CALL (result_ = FLOW_SINK_GET_CLASS (self)->list_parts (self, error));
-    return result_;
-  }
+  return flow_binding_invoke_pointer ((FlowBindingPointerFunc) FLOW_SINK_GET_CLASS (self)->list_parts, self, error);
 }
 
 /**
@@ -253,10 +233,5 @@ flow_sink_build_part (FlowSink    *self,
   g_return_val_if_fail (part_key != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  {
-    __typeof__ (FLOW_SINK_GET_CLASS (self)->build_part (self, step_id, part_key, resume_state, error)) result_;
-
-    FLOW_CALL (result_ = FLOW_SINK_GET_CLASS (self)->build_part (self, step_id, part_key, resume_state, error));
-    return result_;
-  }
+  return flow_binding_invoke_build ((FlowBindingBuildFunc) FLOW_SINK_GET_CLASS (self)->build_part, self, step_id, part_key, resume_state, error);
 }

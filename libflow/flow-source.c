@@ -112,12 +112,7 @@ flow_source_partition_next_batch (FlowSourcePartition  *self,
   g_return_val_if_fail (FLOW_IS_SOURCE_PARTITION (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  {
-    __typeof__ (FLOW_SOURCE_PARTITION_GET_CLASS (self)->next_batch (self, error)) result_;
-
-    FLOW_CALL (result_ = FLOW_SOURCE_PARTITION_GET_CLASS (self)->next_batch (self, error));
-    return result_;
-  }
+  return flow_binding_invoke_pointer ((FlowBindingPointerFunc) FLOW_SOURCE_PARTITION_GET_CLASS (self)->next_batch, self, error);
 }
 
 /**
@@ -135,12 +130,7 @@ flow_source_partition_next_awake (FlowSourcePartition *self)
 {
   g_return_val_if_fail (FLOW_IS_SOURCE_PARTITION (self), 0);
 
-  {
-    __typeof__ (FLOW_SOURCE_PARTITION_GET_CLASS (self)->next_awake (self)) result_;
-
-    FLOW_CALL (result_ = FLOW_SOURCE_PARTITION_GET_CLASS (self)->next_awake (self));
-    return result_;
-  }
+  return flow_binding_invoke_int64 ((FlowBindingInt64Func) FLOW_SOURCE_PARTITION_GET_CLASS (self)->next_awake, self);
 }
 
 /**
@@ -163,12 +153,7 @@ flow_source_partition_snapshot (FlowSourcePartition  *self,
   g_return_val_if_fail (FLOW_IS_SOURCE_PARTITION (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  {
-    __typeof__ (FLOW_SOURCE_PARTITION_GET_CLASS (self)->snapshot (self, error)) result_;
-
-    FLOW_CALL (result_ = FLOW_SOURCE_PARTITION_GET_CLASS (self)->snapshot (self, error));
-    return result_;
-  }
+  return flow_binding_invoke_pointer ((FlowBindingPointerFunc) FLOW_SOURCE_PARTITION_GET_CLASS (self)->snapshot, self, error);
 }
 
 /**
@@ -188,12 +173,7 @@ flow_source_partition_close (FlowSourcePartition  *self,
   g_return_val_if_fail (FLOW_IS_SOURCE_PARTITION (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  {
-    __typeof__ (FLOW_SOURCE_PARTITION_GET_CLASS (self)->close (self, error)) result_;
-
-    FLOW_CALL (result_ = FLOW_SOURCE_PARTITION_GET_CLASS (self)->close (self, error));
-    return result_;
-  }
+  return flow_binding_invoke_boolean ((FlowBindingBooleanFunc) FLOW_SOURCE_PARTITION_GET_CLASS (self)->close, self, error);
 }
 
 /**
@@ -260,12 +240,7 @@ flow_source_list_parts (FlowSource  *self,
   g_return_val_if_fail (FLOW_IS_SOURCE (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  {
-    __typeof__ (FLOW_SOURCE_GET_CLASS (self)->list_parts (self, error)) result_;
-
-    FLOW_CALL (result_ = FLOW_SOURCE_GET_CLASS (self)->list_parts (self, error));
-    return result_;
-  }
+  return flow_binding_invoke_pointer ((FlowBindingPointerFunc) FLOW_SOURCE_GET_CLASS (self)->list_parts, self, error);
 }
 
 /**
@@ -293,10 +268,5 @@ flow_source_build_part (FlowSource  *self,
   g_return_val_if_fail (part_key != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  {
-    __typeof__ (FLOW_SOURCE_GET_CLASS (self)->build_part (self, step_id, part_key, resume_state, error)) result_;
-
-    FLOW_CALL (result_ = FLOW_SOURCE_GET_CLASS (self)->build_part (self, step_id, part_key, resume_state, error));
-    return result_;
-  }
+  return flow_binding_invoke_build ((FlowBindingBuildFunc) FLOW_SOURCE_GET_CLASS (self)->build_part, self, step_id, part_key, resume_state, error);
 }

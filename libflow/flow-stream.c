@@ -5,7 +5,7 @@
 
 #include "config.h"
 
-#include "flow-private.h"
+#include "flow-operator-private.h"
 
 /**
  * FlowStream:
@@ -197,28 +197,61 @@ flow_stream_get_step_id (FlowStream *self)
       }                                                                   \
   } G_STMT_END
 
-static FlowStep *
-add_unary (FlowStream *self,
-           FlowOpKind  kind,
-           const char *step_id)
+/* Adds a step of the operator @op_name: see flow-graph-private.h. */
+FlowStep *
+flow_stream_add_step (FlowStream  *self,
+                      const char  *op_name,
+                      const char  *step_id,
+                      FlowClosure *func,
+                      FlowClosure *builder)
 {
-  return flow_dataflow_add_step (self->flow, kind, step_id, &self, 1, 1);
+  const FlowOperator *op = flow_operator_find (op_name);
+  FlowStep *step;
+
+  g_return_val_if_fail (op != NULL, NULL);
+
+  step = flow_dataflow_add_step (self->flow, op, step_id, &self, 1, op->n_outputs);
+  if (func != NULL)
+    {
+      step->func = *func;
+      flow_binding_guard_closure (&step->func, op->func_shape);
+    }
+  if (builder != NULL)
+    {
+      step->builder = *builder;
+      flow_binding_guard_closure (&step->builder, FLOW_BINDING_SHAPE_BUILDER);
+    }
+  return step;
 }
 
 static FlowStream *
 add_unary_fn (FlowStream     *self,
-              FlowOpKind      kind,
+              const char     *op_name,
               const char     *step_id,
               gpointer        func,
               gpointer        user_data,
               GDestroyNotify  destroy)
 {
-  FlowStep *step = add_unary (self, kind, step_id);
+  FlowClosure closure = { func, user_data, destroy };
 
-  step->fn[0].func = func;
-  step->fn[0].data = user_data;
-  step->fn[0].destroy = destroy;
-  return step->outputs[0];
+  return flow_stream_add_step (self, op_name, step_id, &closure, NULL)->outputs[0];
+}
+
+static FlowStream *
+add_stateful (FlowStream     *self,
+              const char     *op_name,
+              const char     *step_id,
+              gpointer        builder,
+              gpointer        builder_data,
+              GDestroyNotify  builder_destroy,
+              gpointer        func,
+              gpointer        func_data,
+              GDestroyNotify  func_destroy)
+{
+  FlowClosure f = { func, func_data, func_destroy };
+  FlowClosure b = { builder, builder_data, builder_destroy };
+
+  return flow_stream_add_step (self, op_name, step_id, &f, &b)->outputs[0];
 }
 
 /**
@@ -244,7 +277,7 @@ flow_stream_map (FlowStream     *self,
   RETURN_IF_ORPHAN (self, NULL);
   g_return_val_if_fail (mapper != NULL, NULL);
 
-  return add_unary_fn (self, FLOW_OP_MAP, step_id, mapper, user_data, destroy);
+  return add_unary_fn (self, "map", step_id, mapper, user_data, destroy);
 }
 
 /**
@@ -270,7 +303,7 @@ flow_stream_filter (FlowStream        *self,
   RETURN_IF_ORPHAN (self, NULL);
   g_return_val_if_fail (predicate != NULL, NULL);
 
-  return add_unary_fn (self, FLOW_OP_FILTER, step_id, predicate, user_data, destroy);
+  return add_unary_fn (self, "filter", step_id, predicate, user_data, destroy);
 }
 
 /**
@@ -296,7 +329,7 @@ flow_stream_filter_map (FlowStream        *self,
   RETURN_IF_ORPHAN (self, NULL);
   g_return_val_if_fail (mapper != NULL, NULL);
 
-  return add_unary_fn (self, FLOW_OP_FILTER_MAP, step_id, mapper, user_data, destroy);
+  return add_unary_fn (self, "filter_map", step_id, mapper, user_data, destroy);
 }
 
 /**
@@ -323,7 +356,40 @@ flow_stream_flat_map (FlowStream      *self,
   RETURN_IF_ORPHAN (self, NULL);
   g_return_val_if_fail (mapper != NULL, NULL);
 
-  return add_unary_fn (self, FLOW_OP_FLAT_MAP, step_id, mapper, user_data, destroy);
+  return add_unary_fn (self, "flat_map", step_id, mapper, user_data, destroy);
+}
+
+/**
+ * flow_stream_flat_map_batch:
+ * @self: the upstream
+ * @step_id: the id of the new step
+ * @mapper: (scope notified) (closure user_data) (destroy destroy): gets the
+ *   items of a batch as one `av` array and returns an array of new items
+ * @user_data: data for @mapper
+ * @destroy: (nullable): frees @user_data
+ *
+ * Transforms the items a batch at a time: @mapper is called once per
+ * batch that reaches the step, with all its items (keyed items as `(sv)`
+ * tuples), and emits the elements of the array it returns (the elements of
+ * an `av` array are unboxed). This is Bytewax's `flat_map_batch`: a
+ * function that is cheaper per batch than per item (a vectorised
+ * computation, one request for many items) pays its cost once per batch.
+ * How items are grouped into batches depends on the sources and on the
+ * steps before; every item is in exactly one batch.
+ *
+ * Returns: (transfer none): the stream of new items
+ */
+FlowStream *
+flow_stream_flat_map_batch (FlowStream      *self,
+                            const char      *step_id,
+                            FlowFlatMapFunc  mapper,
+                            gpointer         user_data,
+                            GDestroyNotify   destroy)
+{
+  RETURN_IF_ORPHAN (self, NULL);
+  g_return_val_if_fail (mapper != NULL, NULL);
+
+  return add_unary_fn (self, "flat_map_batch", step_id, mapper, user_data, destroy);
 }
 
 /**
@@ -342,7 +408,7 @@ flow_stream_flatten (FlowStream *self,
 {
   RETURN_IF_ORPHAN (self, NULL);
 
-  return add_unary (self, FLOW_OP_FLATTEN, step_id)->outputs[0];
+  return flow_stream_add_step (self, "flatten", step_id, NULL, NULL)->outputs[0];
 }
 
 static void
@@ -381,7 +447,52 @@ flow_stream_inspect (FlowStream      *self,
 
   if (inspector == NULL)
     inspector = default_inspector;
-  return add_unary_fn (self, FLOW_OP_INSPECT, step_id, inspector, user_data, destroy);
+  return add_unary_fn (self, "inspect", step_id, inspector, user_data, destroy);
+}
+
+static void
+default_debug_inspector (const char  *step_id,
+                         GVariant    *item,
+                         guint64      epoch,
+                         guint        worker_index,
+                         gpointer     user_data,
+                         GError     **error)
+{
+  g_autofree char *repr = flow_item_repr (item);
+
+  g_print ("%s W%u @%" G_GUINT64_FORMAT ": %s\n", step_id, worker_index, epoch, repr);
+}
+
+/**
+ * flow_stream_inspect_debug:
+ * @self: the upstream
+ * @step_id: the id of the new step
+ * @inspector: (nullable) (scope notified) (closure user_data) (destroy destroy):
+ *   called with each item, the epoch it is processed in and the index of
+ *   the worker processing it; %NULL prints `step_id W0 @epoch: repr` lines
+ *   to standard output
+ * @user_data: data for @inspector
+ * @destroy: (nullable): frees @user_data
+ *
+ * Looks at each item, and at where it is in the execution, and passes it
+ * on unchanged: Bytewax's `inspect_debug`. Epochs are those of the run
+ * (see [property@Flow.Runner:snapshot-interval]); the worker index is 0
+ * while a run has one worker.
+ *
+ * Returns: (transfer none): the same items
+ */
+FlowStream *
+flow_stream_inspect_debug (FlowStream           *self,
+                           const char           *step_id,
+                           FlowInspectDebugFunc  inspector,
+                           gpointer              user_data,
+                           GDestroyNotify        destroy)
+{
+  RETURN_IF_ORPHAN (self, NULL);
+
+  if (inspector == NULL)
+    inspector = default_debug_inspector;
+  return add_unary_fn (self, "inspect_debug", step_id, inspector, user_data, destroy);
 }
 
 /**
@@ -414,7 +525,7 @@ flow_stream_merge (FlowStream  *self,
       g_ptr_array_add (ups, others[i]);
     }
 
-  return flow_dataflow_add_step (self->flow, FLOW_OP_MERGE, step_id,
+  return flow_dataflow_add_step (self->flow, flow_operator_find ("merge"), step_id,
                                  (FlowStream **) ups->pdata, ups->len, 1)->outputs[0];
 }
 
@@ -451,10 +562,8 @@ flow_stream_branch (FlowStream         *self,
   RETURN_VOID_IF_ORPHAN (self);
   g_return_if_fail (predicate != NULL);
 
-  step = flow_dataflow_add_step (self->flow, FLOW_OP_BRANCH, step_id, &self, 1, 2);
-  step->fn[0].func = predicate;
-  step->fn[0].data = user_data;
-  step->fn[0].destroy = destroy;
+  step = flow_stream_add_step (self, "branch", step_id,
+                               &(FlowClosure) { predicate, user_data, destroy }, NULL);
   if (trues != NULL)
     *trues = step->outputs[0];
   if (falses != NULL)
@@ -477,7 +586,7 @@ flow_stream_redistribute (FlowStream *self,
 {
   RETURN_IF_ORPHAN (self, NULL);
 
-  return add_unary (self, FLOW_OP_REDISTRIBUTE, step_id)->outputs[0];
+  return flow_stream_add_step (self, "redistribute", step_id, NULL, NULL)->outputs[0];
 }
 
 /**
@@ -503,7 +612,7 @@ flow_stream_key_on (FlowStream     *self,
   RETURN_IF_ORPHAN (self, NULL);
   g_return_val_if_fail (key_func != NULL, NULL);
 
-  return add_unary_fn (self, FLOW_OP_KEY_ON, step_id, key_func, user_data, destroy);
+  return add_unary_fn (self, "key_on", step_id, key_func, user_data, destroy);
 }
 
 /**
@@ -521,7 +630,7 @@ flow_stream_key_rm (FlowStream *self,
 {
   RETURN_IF_ORPHAN (self, NULL);
 
-  return add_unary (self, FLOW_OP_KEY_RM, step_id)->outputs[0];
+  return flow_stream_add_step (self, "key_rm", step_id, NULL, NULL)->outputs[0];
 }
 
 /**
@@ -547,7 +656,7 @@ flow_stream_map_value (FlowStream     *self,
   RETURN_IF_ORPHAN (self, NULL);
   g_return_val_if_fail (mapper != NULL, NULL);
 
-  return add_unary_fn (self, FLOW_OP_MAP_VALUE, step_id, mapper, user_data, destroy);
+  return add_unary_fn (self, "map_value", step_id, mapper, user_data, destroy);
 }
 
 /**
@@ -573,7 +682,7 @@ flow_stream_filter_value (FlowStream        *self,
   RETURN_IF_ORPHAN (self, NULL);
   g_return_val_if_fail (predicate != NULL, NULL);
 
-  return add_unary_fn (self, FLOW_OP_FILTER_VALUE, step_id, predicate, user_data, destroy);
+  return add_unary_fn (self, "filter_value", step_id, predicate, user_data, destroy);
 }
 
 /**
@@ -600,29 +709,7 @@ flow_stream_flat_map_value (FlowStream      *self,
   RETURN_IF_ORPHAN (self, NULL);
   g_return_val_if_fail (mapper != NULL, NULL);
 
-  return add_unary_fn (self, FLOW_OP_FLAT_MAP_VALUE, step_id, mapper, user_data, destroy);
-}
-
-static FlowStream *
-add_stateful (FlowStream     *self,
-              FlowOpKind      kind,
-              const char     *step_id,
-              gpointer        builder,
-              gpointer        builder_data,
-              GDestroyNotify  builder_destroy,
-              gpointer        func,
-              gpointer        func_data,
-              GDestroyNotify  func_destroy)
-{
-  FlowStep *step = add_unary (self, kind, step_id);
-
-  step->fn[0].func = func;
-  step->fn[0].data = func_data;
-  step->fn[0].destroy = func_destroy;
-  step->fn[1].func = builder;
-  step->fn[1].data = builder_data;
-  step->fn[1].destroy = builder_destroy;
-  return step->outputs[0];
+  return add_unary_fn (self, "flat_map_value", step_id, mapper, user_data, destroy);
 }
 
 /**
@@ -659,7 +746,7 @@ flow_stream_stateful_map (FlowStream          *self,
   RETURN_IF_ORPHAN (self, NULL);
   g_return_val_if_fail (mapper != NULL, NULL);
 
-  return add_stateful (self, FLOW_OP_STATEFUL_MAP, step_id,
+  return add_stateful (self, "stateful_map", step_id,
                        builder, builder_data, builder_destroy,
                        mapper, mapper_data, mapper_destroy);
 }
@@ -695,7 +782,7 @@ flow_stream_stateful_flat_map (FlowStream              *self,
   RETURN_IF_ORPHAN (self, NULL);
   g_return_val_if_fail (mapper != NULL, NULL);
 
-  return add_stateful (self, FLOW_OP_STATEFUL_FLAT_MAP, step_id,
+  return add_stateful (self, "stateful_flat_map", step_id,
                        builder, builder_data, builder_destroy,
                        mapper, mapper_data, mapper_destroy);
 }
@@ -732,7 +819,7 @@ flow_stream_fold_final (FlowStream      *self,
   g_return_val_if_fail (builder != NULL, NULL);
   g_return_val_if_fail (folder != NULL, NULL);
 
-  return add_stateful (self, FLOW_OP_FOLD_FINAL, step_id,
+  return add_stateful (self, "fold_final", step_id,
                        builder, builder_data, builder_destroy,
                        folder, folder_data, folder_destroy);
 }
@@ -762,7 +849,7 @@ flow_stream_reduce_final (FlowStream     *self,
   RETURN_IF_ORPHAN (self, NULL);
   g_return_val_if_fail (reducer != NULL, NULL);
 
-  return add_stateful (self, FLOW_OP_REDUCE_FINAL, step_id,
+  return add_stateful (self, "reduce_final", step_id,
                        NULL, NULL, NULL, reducer, user_data, destroy);
 }
 
@@ -790,7 +877,7 @@ flow_stream_count_final (FlowStream     *self,
   RETURN_IF_ORPHAN (self, NULL);
   g_return_val_if_fail (key_func != NULL, NULL);
 
-  return add_stateful (self, FLOW_OP_COUNT_FINAL, step_id,
+  return add_stateful (self, "count_final", step_id,
                        NULL, NULL, NULL, key_func, user_data, destroy);
 }
 
@@ -818,7 +905,7 @@ flow_stream_max_final (FlowStream     *self,
 {
   RETURN_IF_ORPHAN (self, NULL);
 
-  return add_stateful (self, FLOW_OP_MAX_FINAL, step_id,
+  return add_stateful (self, "max_final", step_id,
                        NULL, NULL, NULL, by, user_data, destroy);
 }
 
@@ -845,7 +932,7 @@ flow_stream_min_final (FlowStream     *self,
 {
   RETURN_IF_ORPHAN (self, NULL);
 
-  return add_stateful (self, FLOW_OP_MIN_FINAL, step_id,
+  return add_stateful (self, "min_final", step_id,
                        NULL, NULL, NULL, by, user_data, destroy);
 }
 
@@ -874,7 +961,7 @@ flow_stream_collect (FlowStream *self,
 
   RETURN_IF_ORPHAN (self, NULL);
 
-  step = add_unary (self, FLOW_OP_COLLECT, step_id);
+  step = flow_stream_add_step (self, "collect", step_id, NULL, NULL);
   step->timeout = timeout;
   step->max_size = max_size;
   if (!(timeout > 0))
@@ -905,6 +992,6 @@ flow_stream_output (FlowStream *self,
   RETURN_VOID_IF_ORPHAN (self);
   g_return_if_fail (FLOW_IS_SINK (sink));
 
-  step = flow_dataflow_add_step (self->flow, FLOW_OP_OUTPUT, step_id, &self, 1, 0);
+  step = flow_stream_add_step (self, "output", step_id, NULL, NULL);
   step->sink = g_object_ref (sink);
 }

@@ -50,12 +50,24 @@ FlowStream   *flow_stream_flat_map         (FlowStream              *self,
                                             gpointer                 user_data,
                                             GDestroyNotify           destroy);
 FLOW_AVAILABLE_IN_1_0
+FlowStream   *flow_stream_flat_map_batch   (FlowStream              *self,
+                                            const char              *step_id,
+                                            FlowFlatMapFunc          mapper,
+                                            gpointer                 user_data,
+                                            GDestroyNotify           destroy);
+FLOW_AVAILABLE_IN_1_0
 FlowStream   *flow_stream_flatten          (FlowStream              *self,
                                             const char              *step_id);
 FLOW_AVAILABLE_IN_1_0
 FlowStream   *flow_stream_inspect          (FlowStream              *self,
                                             const char              *step_id,
                                             FlowInspectFunc          inspector,
+                                            gpointer                 user_data,
+                                            GDestroyNotify           destroy);
+FLOW_AVAILABLE_IN_1_0
+FlowStream   *flow_stream_inspect_debug    (FlowStream              *self,
+                                            const char              *step_id,
+                                            FlowInspectDebugFunc     inspector,
                                             gpointer                 user_data,
                                             GDestroyNotify           destroy);
 FLOW_AVAILABLE_IN_1_0

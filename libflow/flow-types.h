@@ -78,7 +78,9 @@ typedef gboolean (*FlowPredicateFunc) (GVariant  *item,
  * @error: return location for a #GError
  *
  * Maps one item to any number of items. Used by
- * [method@Flow.Stream.flat_map] and [method@Flow.Stream.flat_map_value].
+ * [method@Flow.Stream.flat_map] and [method@Flow.Stream.flat_map_value],
+ * and by [method@Flow.Stream.flat_map_batch], whose @item is an `av` array
+ * of the items of a batch.
  *
  * The items are returned as one array #GVariant: each of its elements is
  * one item, and elements of an `av` array are unboxed.
@@ -119,6 +121,27 @@ typedef void (*FlowInspectFunc) (const char  *step_id,
                                  GVariant    *item,
                                  gpointer     user_data,
                                  GError     **error);
+
+/**
+ * FlowInspectDebugFunc:
+ * @step_id: the full id of the inspecting step
+ * @item: the item
+ * @epoch: the epoch the item is processed in
+ * @worker_index: the index of the worker processing the item (0 while a
+ *   run has one worker)
+ * @user_data: (closure): the data given with the function
+ * @error: return location for a #GError
+ *
+ * Looks at an item without changing it, and at where it is in the
+ * execution. Used by [method@Flow.Stream.inspect_debug]. Set @error (throw,
+ * in a binding) to stop the run.
+ */
+typedef void (*FlowInspectDebugFunc) (const char  *step_id,
+                                      GVariant    *item,
+                                      guint64      epoch,
+                                      guint        worker_index,
+                                      gpointer     user_data,
+                                      GError     **error);
 
 /**
  * FlowBuilderFunc:

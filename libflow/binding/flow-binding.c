@@ -27,7 +27,7 @@
 
 #include "flow-private.h"
 
-__thread gboolean flow_binding_blocked;
+static __thread gboolean flow_binding_blocked;
 static __thread gboolean swallow_detail;
 
 typedef gpointer (*GjsGetCurrentFunc) (void);
@@ -108,7 +108,7 @@ flow_binding_end_run (void)
   G_UNLOCK (handler);
 }
 
-gboolean
+static gboolean
 flow_binding_retry (guint *tries)
 {
   gpointer context;
@@ -122,4 +122,223 @@ flow_binding_retry (guint *tries)
     return FALSE;
   gjs_gc (context);
   return TRUE;
+}
+
+/* Makes a call into user code (a statement, usually an assignment), again
+ * if the binding refused it. */
+#define FLOW_CALL(stmt)                                                       \
+  G_STMT_START {                                                              \
+    guint flow_tries_ = 0;                                                    \
+    do {                                                                      \
+      stmt;                                                                   \
+    } while (G_UNLIKELY (flow_binding_blocked) && flow_binding_retry (&flow_tries_)); \
+  } G_STMT_END
+
+/* ------------------------------------------------------------------------
+ * Functions given to operators
+ * ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  FlowClosure inner;
+} Guard;
+
+static void
+guard_free (gpointer data)
+{
+  Guard *guard = data;
+
+  if (guard->inner.destroy != NULL && guard->inner.data != NULL)
+    guard->inner.destroy (guard->inner.data);
+  g_free (guard);
+}
+
+static GVariant *
+guard_item_to_variant (GVariant  *item,
+                       gpointer   data,
+                       GError   **error)
+{
+  Guard *g = data;
+  GVariant *result;
+
+  FLOW_CALL (result = ((FlowMapFunc) g->inner.func) (item, g->inner.data, error));
+  return result;
+}
+
+static gboolean
+guard_item_to_boolean (GVariant  *item,
+                       gpointer   data,
+                       GError   **error)
+{
+  Guard *g = data;
+  gboolean result;
+
+  FLOW_CALL (result = ((FlowPredicateFunc) g->inner.func) (item, g->inner.data, error));
+  return result;
+}
+
+static char *
+guard_item_to_string (GVariant  *item,
+                      gpointer   data,
+                      GError   **error)
+{
+  Guard *g = data;
+  char *result;
+
+  FLOW_CALL (result = ((FlowKeyFunc) g->inner.func) (item, g->inner.data, error));
+  return result;
+}
+
+static void
+guard_inspect (const char  *step_id,
+               GVariant    *item,
+               gpointer     data,
+               GError     **error)
+{
+  Guard *g = data;
+
+  FLOW_CALL (((FlowInspectFunc) g->inner.func) (step_id, item, g->inner.data, error));
+}
+
+static void
+guard_inspect_debug (const char  *step_id,
+                     GVariant    *item,
+                     guint64      epoch,
+                     guint        worker_index,
+                     gpointer     data,
+                     GError     **error)
+{
+  Guard *g = data;
+
+  FLOW_CALL (((FlowInspectDebugFunc) g->inner.func) (step_id, item, epoch, worker_index,
+                                                     g->inner.data, error));
+}
+
+static GVariant *
+guard_builder (gpointer   data,
+               GError   **error)
+{
+  Guard *g = data;
+  GVariant *result;
+
+  FLOW_CALL (result = ((FlowBuilderFunc) g->inner.func) (g->inner.data, error));
+  return result;
+}
+
+static GVariant *
+guard_stateful (GVariant  *state,
+                GVariant  *value,
+                GVariant **emit,
+                gpointer   data,
+                GError   **error)
+{
+  Guard *g = data;
+  GVariant *result;
+
+  FLOW_CALL (result = ((FlowStatefulMapFunc) g->inner.func) (state, value, emit, g->inner.data, error));
+  return result;
+}
+
+static GVariant *
+guard_fold (GVariant  *acc,
+            GVariant  *value,
+            gpointer   data,
+            GError   **error)
+{
+  Guard *g = data;
+  GVariant *result;
+
+  FLOW_CALL (result = ((FlowFoldFunc) g->inner.func) (acc, value, g->inner.data, error));
+  return result;
+}
+
+void
+flow_binding_guard_closure (FlowClosure      *closure,
+                            FlowBindingShape  shape)
+{
+  static const gpointer trampolines[] = {
+    [FLOW_BINDING_SHAPE_NONE] = NULL,
+    [FLOW_BINDING_SHAPE_ITEM_TO_VARIANT] = guard_item_to_variant,
+    [FLOW_BINDING_SHAPE_ITEM_TO_BOOLEAN] = guard_item_to_boolean,
+    [FLOW_BINDING_SHAPE_ITEM_TO_STRING] = guard_item_to_string,
+    [FLOW_BINDING_SHAPE_INSPECT] = guard_inspect,
+    [FLOW_BINDING_SHAPE_INSPECT_DEBUG] = guard_inspect_debug,
+    [FLOW_BINDING_SHAPE_BUILDER] = guard_builder,
+    [FLOW_BINDING_SHAPE_STATEFUL] = guard_stateful,
+    [FLOW_BINDING_SHAPE_FOLD] = guard_fold,
+  };
+  Guard *guard;
+
+  g_return_if_fail (shape < G_N_ELEMENTS (trampolines));
+
+  if (closure->func == NULL || trampolines[shape] == NULL || !gjs_loaded ())
+    return;
+
+  guard = g_new (Guard, 1);
+  guard->inner = *closure;
+  closure->func = trampolines[shape];
+  closure->data = guard;
+  closure->destroy = guard_free;
+}
+
+/* ------------------------------------------------------------------------
+ * Virtual methods of sources and sinks
+ * ------------------------------------------------------------------------ */
+
+gpointer
+flow_binding_invoke_pointer (FlowBindingPointerFunc   vfunc,
+                             gpointer                 self,
+                             GError                 **error)
+{
+  gpointer result;
+
+  FLOW_CALL (result = vfunc (self, error));
+  return result;
+}
+
+gboolean
+flow_binding_invoke_boolean (FlowBindingBooleanFunc   vfunc,
+                             gpointer                 self,
+                             GError                 **error)
+{
+  gboolean result;
+
+  FLOW_CALL (result = vfunc (self, error));
+  return result;
+}
+
+gint64
+flow_binding_invoke_int64 (FlowBindingInt64Func vfunc,
+                           gpointer             self)
+{
+  gint64 result;
+
+  FLOW_CALL (result = vfunc (self));
+  return result;
+}
+
+gboolean
+flow_binding_invoke_boolean_arg (FlowBindingBooleanArgFunc   vfunc,
+                                 gpointer                    self,
+                                 gpointer                    arg,
+                                 GError                    **error)
+{
+  gboolean result;
+
+  FLOW_CALL (result = vfunc (self, arg, error));
+  return result;
+}
+
+gpointer
+flow_binding_invoke_build (FlowBindingBuildFunc   vfunc,
+                           gpointer               self,
+                           const char            *step_id,
+                           const char            *part_key,
+                           GVariant              *resume_state,
+                           GError               **error)
+{
+  gpointer result;
+
+  FLOW_CALL (result = vfunc (self, step_id, part_key, resume_state, error));
+  return result;
 }

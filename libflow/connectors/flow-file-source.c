@@ -28,8 +28,34 @@
  * another file), the file is new data and is read from its start. A file
  * that only grew is read on from where the last run stopped.
  *
- * A line that is not valid UTF-8 fails the run with an error naming the
- * file, the line number and the byte offset.
+ * A line that is not valid UTF-8 text (or holds a NUL byte) fails the run
+ * with %FLOW_ERROR_INVALID_INPUT naming the file, the line number and the
+ * byte offset of the line.
+ *
+ * ## A last line without a line end
+ *
+ * A record is never split. What happens to a last line that has no line
+ * end (`\n` or `\r\n`) depends on
+ * [property@Flow.FileSource:hold-partial]:
+ *
+ * - By default the file is complete when the source reaches its end, and
+ *   the unterminated last line is emitted like any other. Its snapshot's
+ *   offset then ends inside that line (after its last byte). If a later
+ *   run finds the file grown after that offset, the new bytes must start
+ *   with the line end that was missing (`\n` or `\r\n`), which is
+ *   skipped, and the source reads on from the next line. If they start
+ *   with anything else, the emitted line was continued: reading on would
+ *   emit its rest as a record of its own, so the run fails with
+ *   %FLOW_ERROR_INPUT_CHANGED naming the file and the byte offset.
+ *
+ * - With [property@Flow.FileSource:hold-partial] set, the file may still
+ *   be growing: an unterminated last line is held back (not emitted, not
+ *   counted in the snapshot's offset), and a later run emits it whole once
+ *   the writer has ended it.
+ *
+ * The snapshot is the same `(tttt)` in both modes (byte offset, lines
+ * read, fingerprints), so either mode resumes from the snapshots of the
+ * other and of earlier versions.
  */
 
 #define FINGERPRINT_BYTES 4096
@@ -41,12 +67,14 @@ struct _FlowFileSource
 
   char       *path;
   guint       batch_size;
+  gboolean    hold_partial;
 };
 
 enum {
   PROP_0,
   PROP_PATH,
   PROP_BATCH_SIZE,
+  PROP_HOLD_PARTIAL,
   N_PROPS
 };
 
@@ -65,6 +93,7 @@ struct _FlowFileSourcePartition
   char                *path;
   FILE                *file;
   guint                batch_size;
+  gboolean             hold_partial;
   guint64              offset;
   guint64              line_number;
   char                *line;
@@ -116,6 +145,62 @@ io_error (FlowFileSourcePartition  *self,
   return FALSE;
 }
 
+/* Where a resumed partition reads on from @offset, which the fingerprints
+ * showed is the file read before, now @size bytes long. If the last line
+ * read had no line end (it was emitted as the file's last line) and the
+ * file has grown since, the new bytes must start with that line end, which
+ * is skipped; anything else continues a line already emitted, which is an
+ * error rather than a split record. */
+static gboolean
+skip_missing_line_end (FlowFileSourcePartition  *self,
+                       guint64                   offset,
+                       guint64                   size,
+                       guint64                  *resume_at,
+                       GError                  **error)
+{
+  char before, after[2] = { 0, 0 };
+  gsize n;
+
+  *resume_at = offset;
+  if (offset == 0 || size == offset)
+    return TRUE;
+  if (fseeko (self->file, (off_t) offset - 1, SEEK_SET) != 0)
+    return io_error (self, "seeking in", errno, error);
+  if (fread (&before, 1, 1, self->file) != 1)
+    return io_error (self, "reading", errno ? errno : EIO, error);
+  if (before == '\n')
+    return TRUE;
+
+  n = fread (after, 1, 2, self->file);
+  if (n >= 1 && after[0] == '\n')
+    {
+      *resume_at = offset + 1;
+      return TRUE;
+    }
+  if (n == 2 && after[0] == '\r' && after[1] == '\n')
+    {
+      *resume_at = offset + 2;
+      return TRUE;
+    }
+  if (n == 1 && after[0] == '\r')
+    {
+      /* Only the start of a "\r\n" so far: nothing to read until the
+       * writer ends it (reading on would emit an empty line). */
+      self->eof = TRUE;
+      return TRUE;
+    }
+
+  g_set_error (error, FLOW_ERROR, FLOW_ERROR_INPUT_CHANGED,
+               "%s: the last line read before had no line end and was emitted whole, but "
+               "the file has since been continued at byte %" G_GUINT64_FORMAT " (with something "
+               "else than a line end): reading on would split that line into two records. "
+               "Truncate the file back to %" G_GUINT64_FORMAT " bytes, or start again with a new "
+               "recovery directory; a file that is still being written needs the source's "
+               "hold-partial property",
+               self->path, offset, offset);
+  return FALSE;
+}
+
 static gboolean
 file_fast_next (FlowSourcePartition  *part,
                 FlowBatch            *out,
@@ -149,15 +234,25 @@ file_fast_next (FlowSourcePartition  *part,
         }
 
       len = n;
-      self->line_number++;
       if (len > 0 && self->line[len - 1] == '\n')
         len--;
+      else if (self->hold_partial)
+        {
+          /* An unterminated last line, which the writer may still be
+           * writing: held back, for a later run to read whole. */
+          g_debug ("%s: holding back the unterminated last line of %s (%zu bytes at byte "
+                   "%" G_GUINT64_FORMAT ")", self->step_id, self->path, len, self->offset);
+          self->eof = TRUE;
+          *eof = TRUE;
+          return TRUE;
+        }
+      self->line_number++;
       if (len > 0 && self->line[len - 1] == '\r')
         len--;
 
       if (!g_utf8_validate_len (self->line, len, NULL) || memchr (self->line, '\0', len) != NULL)
         {
-          g_set_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_INPUT,
                        "%s: line %" G_GUINT64_FORMAT " (at byte %" G_GUINT64_FORMAT ") is not valid "
                        "UTF-8 text",
                        self->path, self->line_number, self->offset);
@@ -292,6 +387,7 @@ flow_file_source_build_part (FlowSource  *source,
   part->step_id = g_strdup (step_id);
   part->path = g_strdup (self->path);
   part->batch_size = self->batch_size;
+  part->hold_partial = self->hold_partial;
   part->file = fopen (self->path, "rb");
   if (part->file == NULL)
     {
@@ -331,6 +427,8 @@ flow_file_source_build_part (FlowSource  *source,
       else if (now_head != head || now_tail != tail)
         g_debug ("%s: %s is not the file read before (its content differs): reading it "
                  "from its start", step_id, self->path);
+      else if (!skip_missing_line_end (part, offset, (guint64) st.st_size, &offset, error))
+        return NULL;
       else
         {
           part->offset = offset;
@@ -373,6 +471,9 @@ flow_file_source_get_property (GObject    *object,
     case PROP_BATCH_SIZE:
       g_value_set_uint (value, self->batch_size);
       break;
+    case PROP_HOLD_PARTIAL:
+      g_value_set_boolean (value, self->hold_partial);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -393,6 +494,9 @@ flow_file_source_set_property (GObject      *object,
       break;
     case PROP_BATCH_SIZE:
       flow_file_source_set_batch_size (self, g_value_get_uint (value));
+      break;
+    case PROP_HOLD_PARTIAL:
+      flow_file_source_set_hold_partial (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -430,6 +534,21 @@ flow_file_source_class_init (FlowFileSourceClass *klass)
     g_param_spec_uint ("batch-size", NULL, NULL,
                        1, G_MAXUINT, DEFAULT_BATCH_SIZE,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * FlowFileSource:hold-partial:
+   *
+   * Whether the file may still be growing. If set, an unterminated last
+   * line is held back (neither emitted nor snapshotted) and a later run
+   * emits it whole once it has its line end. If not set (the default), the
+   * file is complete at its end and its unterminated last line is emitted;
+   * a later run that finds that line continued fails with
+   * %FLOW_ERROR_INPUT_CHANGED rather than split it.
+   */
+  properties[PROP_HOLD_PARTIAL] =
+    g_param_spec_boolean ("hold-partial", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -507,5 +626,43 @@ flow_file_source_set_batch_size (FlowFileSource *self,
     {
       self->batch_size = batch_size;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BATCH_SIZE]);
+    }
+}
+
+/**
+ * flow_file_source_get_hold_partial:
+ * @self: a file source
+ *
+ * Gets [property@Flow.FileSource:hold-partial].
+ *
+ * Returns: whether an unterminated last line is held back
+ */
+gboolean
+flow_file_source_get_hold_partial (FlowFileSource *self)
+{
+  g_return_val_if_fail (FLOW_IS_FILE_SOURCE (self), FALSE);
+
+  return self->hold_partial;
+}
+
+/**
+ * flow_file_source_set_hold_partial:
+ * @self: a file source
+ * @hold_partial: whether the file may still be growing
+ *
+ * Sets [property@Flow.FileSource:hold-partial]: whether an unterminated
+ * last line is held back until a later run finds it ended.
+ */
+void
+flow_file_source_set_hold_partial (FlowFileSource *self,
+                                   gboolean        hold_partial)
+{
+  g_return_if_fail (FLOW_IS_FILE_SOURCE (self));
+
+  hold_partial = !!hold_partial;
+  if (self->hold_partial != hold_partial)
+    {
+      self->hold_partial = hold_partial;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HOLD_PARTIAL]);
     }
 }

@@ -1078,8 +1078,8 @@ exec_build (FlowExec              *exec,
     {
       gint64 t0 = g_get_monotonic_time ();
 
-      exec->store = flow_store_open (config->recovery_directory, error);
-      if (exec->store == NULL || !flow_store_lock (exec->store, error))
+      exec->store = flow_store_open (config->recovery_directory, FLOW_STORE_OPEN_RUN, error);
+      if (exec->store == NULL)
         return FALSE;
       if (!flow_store_check_resumable (exec->store, flow_id, error))
         return FALSE;

@@ -10,6 +10,8 @@
 G_BEGIN_DECLS
 
 #define FLOW_STORE_FORMAT_VERSION 1
+/* The most partitions a directory may have (flow-recovery init's limit). */
+#define FLOW_STORE_MAX_PARTITIONS 65535
 
 typedef struct _FlowStore FlowStore;
 
@@ -45,9 +47,21 @@ typedef void (*FlowStoreCommitFunc) (guint64       epoch,
                                      const GError *error,
                                      gpointer      user_data);
 
+typedef enum
+{
+  /* For tools: opens every partition read-only (also on a read-only
+   * file system), takes no lock and never writes. */
+  FLOW_STORE_OPEN_READ_ONLY = 0,
+  /* For a run: takes the directory lock before reading anything (so that
+   * nothing read can be changed by another run) and keeps it until the
+   * store is freed; fails if any partition cannot be written. */
+  FLOW_STORE_OPEN_RUN       = 1 << 0,
+} FlowStoreOpenFlags;
+
 /* Opens and validates every partition of @directory without changing
  * anything on disk. */
 FlowStore  *flow_store_open              (const char           *directory,
+                                          FlowStoreOpenFlags    flags,
                                           GError              **error);
 void        flow_store_free              (FlowStore            *store);
 
@@ -65,10 +79,6 @@ const char *flow_store_get_flow_id       (FlowStore            *store);
  * partition committed (0: nothing committed). */
 guint64     flow_store_get_resume_epoch  (FlowStore            *store);
 GArray     *flow_store_list_executions   (FlowStore            *store,
-                                          GError              **error);
-
-/* Makes sure no other run uses the directory while this store is open. */
-gboolean    flow_store_lock              (FlowStore            *store,
                                           GError              **error);
 
 /* Checks that @flow_id may resume from these partitions. */
@@ -115,9 +125,32 @@ gboolean    flow_store_is_busy           (FlowStore            *store);
 char       *flow_store_partition_path    (const char           *directory,
                                           guint                 index);
 
+/* Checks one partition file on its own, read-only: SQLite's integrity
+ * check (pages, and every index against its table), the metadata and
+ * tables a run validates, and that every stored state (not only the ones
+ * a run would read) decodes as a definite GVariant type. Appends a
+ * message (no SQL) per problem to @problems, at most @max_problems, then
+ * one counting the rest. Returns the number of problems found. */
+guint       flow_store_check_file        (const char           *path,
+                                          guint                 max_problems,
+                                          GPtrArray            *problems);
+
+/* Whether an interrupted `flow-recovery init` left its files in
+ * @directory (the next init cleans them up). */
+gboolean    flow_store_has_interrupted_init (const char        *directory);
+
 /* Partition of a (step, key), by a stable hash. */
 guint       flow_store_partition_for     (guint                 n_partitions,
                                           const char           *step_id,
                                           const char           *key);
+
+/* Tests only: called by flow_store_open() once it has read and validated
+ * every partition (with FLOW_STORE_OPEN_RUN, after it took the lock),
+ * before it returns. A test makes a race deterministic by running another
+ * execution from here. */
+extern void (*flow_store_test_opened_hook) (const char *directory);
+/* Tests only: called by flow_recovery_init_dir() at every step of its
+ * work (0, 1, 2, …), so that a test can kill it at each. */
+extern void (*flow_store_test_init_hook) (guint step);
 
 G_END_DECLS

@@ -24,6 +24,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -77,6 +79,9 @@ struct _FlowStore
 
 static const Job stop_job;
 
+void (*flow_store_test_opened_hook) (const char *directory) = NULL;
+void (*flow_store_test_init_hook) (guint step) = NULL;
+
 static void drop_notifications (FlowStore *store,
                                 gboolean   notify);
 static void store_wait         (FlowStore *store);
@@ -85,6 +90,36 @@ static void store_wait         (FlowStore *store);
  * SQLite helpers
  * ------------------------------------------------------------------------ */
 
+/* What went wrong, in words a user can act on: the code says the kind
+ * (disk full, locked, corrupt, I/O error), SQLite's message the detail. */
+static const char *
+sql_problem (int code)
+{
+  switch (code & 0xff)
+    {
+    case SQLITE_FULL:
+      return "the disk is full";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return "the file is locked by another process";
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return "the file is corrupt (see 'flow-recovery check')";
+    case SQLITE_IOERR:
+      return "I/O error";
+    case SQLITE_READONLY:
+      return "the file cannot be written";
+    case SQLITE_CANTOPEN:
+      return "the file cannot be opened";
+    case SQLITE_NOMEM:
+      return "out of memory";
+    case SQLITE_ERROR:
+      return "the file is not laid out as a libflow partition (see 'flow-recovery check')";
+    default:
+      return "SQLite error";
+    }
+}
+
 static gboolean
 sql_error (Partition   *p,
            int          code,
@@ -92,18 +127,48 @@ sql_error (Partition   *p,
            GError     **error)
 {
   int flow_code = FLOW_ERROR_FAILED;
+  const char *detail = p->db ? sqlite3_errmsg (p->db) : sqlite3_errstr (code);
 
-  if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
-    flow_code = FLOW_ERROR_CORRUPT_PARTITION;
-  else if (code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN ||
-           code == SQLITE_READONLY || code == SQLITE_BUSY || code == SQLITE_LOCKED)
-    flow_code = FLOW_ERROR_IO;
+  switch (code & 0xff)
+    {
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+    case SQLITE_ERROR:   /* our own statements: a table or index is missing */
+      flow_code = FLOW_ERROR_CORRUPT_PARTITION;
+      break;
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      flow_code = FLOW_ERROR_IO;
+      break;
+    default:
+      break;
+    }
 
   g_set_error (error, FLOW_ERROR, flow_code,
-               "recovery partition %s: %s failed: %s",
-               p->info.path, what,
-               p->db ? sqlite3_errmsg (p->db) : sqlite3_errstr (code));
+               "recovery partition %s: %s failed: %s (%.200s)",
+               p->info.path, what, sql_problem (code), detail);
   return FALSE;
+}
+
+/* What a statement does, for messages (which never hold SQL). */
+static const char *
+sql_describe (const char *sql)
+{
+  while (g_ascii_isspace (*sql))
+    sql++;
+  if (g_ascii_strncasecmp (sql, "BEGIN", 5) == 0)
+    return "starting a transaction";
+  if (g_ascii_strncasecmp (sql, "COMMIT", 6) == 0)
+    return "committing";
+  if (g_ascii_strncasecmp (sql, "SELECT", 6) == 0)
+    return "reading";
+  if (g_ascii_strncasecmp (sql, "PRAGMA", 6) == 0 || g_ascii_strncasecmp (sql, "CREATE", 6) == 0)
+    return "setting up";
+  return "writing";
 }
 
 static gboolean
@@ -114,7 +179,7 @@ sql_exec (Partition   *p,
   int rc = sqlite3_exec (p->db, sql, NULL, NULL, NULL);
 
   if (rc != SQLITE_OK)
-    return sql_error (p, rc, sql, error);
+    return sql_error (p, rc, sql_describe (sql), error);
   return TRUE;
 }
 
@@ -128,7 +193,7 @@ sql_prepare (Partition   *p,
 
   if (rc != SQLITE_OK)
     {
-      sql_error (p, rc, sql, error);
+      sql_error (p, rc, sql_describe (sql), error);
       return NULL;
     }
   return stmt;
@@ -221,6 +286,72 @@ flow_store_partition_path (const char *directory,
   return g_build_filename (directory, name, NULL);
 }
 
+/* An init in progress: written first, removed last. While it is there,
+ * the partitions are not to be used, and init may remove them. */
+#define INIT_MARKER ".flow-init"
+
+static char *
+init_temp_path (const char *directory,
+                guint       index)
+{
+  g_autofree char *name = g_strdup_printf (".part-%u.sqlite3.init", index);
+
+  return g_build_filename (directory, name, NULL);
+}
+
+static gboolean
+is_init_leftover (const char *name)
+{
+  return (g_str_has_prefix (name, ".part-") && strstr (name, ".sqlite3.init") != NULL) ||
+         g_str_has_prefix (name, INIT_MARKER);
+}
+
+static gboolean
+io_error (const char  *what,
+          const char  *path,
+          int          saved_errno,
+          GError     **error)
+{
+  g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO, "%s %s failed: %s",
+               what, path, g_strerror (saved_errno));
+  return FALSE;
+}
+
+static gboolean
+fsync_path (const char  *path,
+            gboolean     is_dir,
+            GError     **error)
+{
+  int fd = open (path, (is_dir ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
+  int saved;
+
+  if (fd < 0)
+    return io_error ("opening", path, errno, error);
+  if (fsync (fd) != 0)
+    {
+      saved = errno;
+      close (fd);
+      return io_error ("syncing", path, saved, error);
+    }
+  close (fd);
+  return TRUE;
+}
+
+static void
+unlink_db (const char *path)
+{
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  g_autofree char *shm = g_strconcat (path, "-shm", NULL);
+  g_autofree char *journal = g_strconcat (path, "-journal", NULL);
+
+  g_unlink (path);
+  g_unlink (wal);
+  g_unlink (shm);
+  g_unlink (journal);
+}
+
+/* Creates partition @index at @path, a new file readable by its owner
+ * only: its states may be Python pickles, which a run unpickles. */
 static gboolean
 create_partition (const char  *path,
                   guint        index,
@@ -231,11 +362,17 @@ create_partition (const char  *path,
   Partition p = { { (char *) path, index, count, 0, NULL, 0, 0, NULL }, NULL, NULL, NULL, NULL };
   g_autofree char *meta = NULL;
   int rc;
+  int fd;
   gboolean ok;
 
-  rc = sqlite3_open_v2 (path, &p.db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXCLUSIVE,
-                        NULL);
+  /* SQLite would create it with the umask's mode: make it first. Its
+   * -wal and -shm files take its mode. */
+  fd = open (path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return io_error ("creating", path, errno, error);
+  close (fd);
+
+  rc = sqlite3_open_v2 (path, &p.db, SQLITE_OPEN_READWRITE, NULL);
   if (rc != SQLITE_OK)
     {
       ok = sql_error (&p, rc, "creating the file", error);
@@ -256,9 +393,91 @@ create_partition (const char  *path,
   ok = sql_exec (&p, schema, error) && sql_exec (&p, meta, error);
 
 out:
-  if (p.db != NULL)
-    sqlite3_close (p.db);
+  if (p.db != NULL && sqlite3_close (p.db) != SQLITE_OK && ok)
+    ok = sql_error (&p, SQLITE_IOERR, "closing the file", error);
+  /* Closed, its WAL was checkpointed into it and removed: sync it. */
+  return ok && fsync_path (path, FALSE, error);
+}
+
+/* A partition made by the unfinished init @init_id that no run used:
+ * init may remove it. */
+static gboolean
+is_unused_partition_of (const char *path,
+                        const char *init_id)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok = FALSE;
+
+  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2 (db,
+                          "SELECT (SELECT value FROM meta WHERE name = 'directory_id'),"
+                          " (SELECT value FROM meta WHERE name = 'flow_id'),"
+                          " (SELECT COUNT(*) FROM executions)",
+                          -1, &stmt, NULL) == SQLITE_OK &&
+      sqlite3_step (stmt) == SQLITE_ROW)
+    ok = g_strcmp0 ((const char *) sqlite3_column_text (stmt, 0), init_id) == 0 &&
+         sqlite3_column_type (stmt, 1) == SQLITE_NULL &&
+         sqlite3_column_int64 (stmt, 2) == 0;
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
   return ok;
+}
+
+/* Removes what an interrupted init left in @directory: its temporary
+ * files, and the partitions it already renamed if no run used them. */
+static gboolean
+clean_interrupted_init (const char  *directory,
+                        GError     **error)
+{
+  g_autofree char *marker = g_build_filename (directory, INIT_MARKER, NULL);
+  g_autofree char *init_id = NULL;
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GPtrArray) remove = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) leftovers = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  if (!g_file_get_contents (marker, &init_id, NULL, NULL))
+    init_id = NULL;   /* killed before the marker was there: no partition is its */
+  else
+    g_strstrip (init_id);
+
+  dir = g_dir_open (directory, 0, NULL);
+  if (dir == NULL)
+    return TRUE;  /* the caller reports it */
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      guint index;
+      g_autofree char *path = g_build_filename (directory, name, NULL);
+
+      if (is_init_leftover (name))
+        g_ptr_array_add (leftovers, g_steal_pointer (&path));
+      else if (init_id != NULL && g_str_has_prefix (name, "part-") &&
+               g_str_has_suffix (name, ".sqlite3") && sscanf (name, "part-%u.sqlite3", &index) == 1)
+        {
+          if (!is_unused_partition_of (path, init_id))
+            {
+              g_set_error (error, FLOW_ERROR, FLOW_ERROR_PARTITIONS_EXIST,
+                           "recovery directory %s holds an interrupted init (%s) and a "
+                           "partition %s that is not one it made, or that a run used; "
+                           "refusing to remove anything: move the partitions you want "
+                           "to keep elsewhere, then remove %s",
+                           directory, marker, path, marker);
+              return FALSE;
+            }
+          g_ptr_array_add (remove, g_steal_pointer (&path));
+        }
+    }
+
+  for (guint i = 0; i < remove->len; i++)
+    unlink_db (g_ptr_array_index (remove, i));
+  /* The marker last: until then, a new try cleans up again. */
+  for (guint i = 0; i < leftovers->len; i++)
+    if (!g_str_equal (g_ptr_array_index (leftovers, i), marker))
+      g_unlink (g_ptr_array_index (leftovers, i));
+  if (g_unlink (marker) != 0 && errno != ENOENT)
+    return io_error ("removing", marker, errno, error);
+  return fsync_path (directory, TRUE, error);
 }
 
 /**
@@ -270,10 +489,14 @@ out:
  * Creates the recovery partitions `part-0.sqlite3` … `part-{N-1}.sqlite3`
  * in @directory, as `flow-recovery init DIR N` and Python's
  * `python3 -m flow.recovery DIR N` do. The number of partitions is fixed
- * from then on; state keys are spread over them by a stable hash.
+ * from then on (at most 65535); state keys are spread over them by a
+ * stable hash. The files are readable and writable by their owner only.
  *
  * Nothing is created (and nothing is touched) if @directory does not exist
- * or already holds partitions.
+ * or already holds partitions. The partitions are made under temporary
+ * names, synced to disk, then renamed: an init that was killed or failed
+ * leaves a directory that runs refuse (saying to run init again) and that
+ * the next init cleans up.
  *
  * Returns: %TRUE, or %FALSE with @error set
  */
@@ -284,16 +507,20 @@ flow_recovery_init_dir (const char  *directory,
 {
   g_autoptr(GDir) dir = NULL;
   g_autofree char *directory_id = g_uuid_string_random ();
+  g_autofree char *marker = NULL;
+  gboolean interrupted = FALSE;
   GError *local = NULL;
   const char *name;
+  guint step = 0;
 
   g_return_val_if_fail (directory != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (n_partitions == 0)
+  if (n_partitions == 0 || n_partitions > FLOW_STORE_MAX_PARTITIONS)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
-                   "the number of recovery partitions must be at least 1");
+                   "the number of recovery partitions must be at least 1 and at most %u, "
+                   "not %u", FLOW_STORE_MAX_PARTITIONS, n_partitions);
       return FALSE;
     }
 
@@ -308,6 +535,13 @@ flow_recovery_init_dir (const char  *directory,
       return FALSE;
     }
   while ((name = g_dir_read_name (dir)) != NULL)
+    if (is_init_leftover (name))
+      interrupted = TRUE;
+  if (interrupted && !clean_interrupted_init (directory, error))
+    return FALSE;
+
+  g_dir_rewind (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
     if (g_str_has_prefix (name, "part-") && g_str_has_suffix (name, ".sqlite3"))
       {
         g_set_error (error, FLOW_ERROR, FLOW_ERROR_PARTITIONS_EXIST,
@@ -317,34 +551,144 @@ flow_recovery_init_dir (const char  *directory,
         return FALSE;
       }
 
+#define STEP() G_STMT_START { if (flow_store_test_init_hook != NULL) flow_store_test_init_hook (step); step++; } G_STMT_END
+
+  marker = g_build_filename (directory, INIT_MARKER, NULL);
+  if (!g_file_set_contents_full (marker, directory_id, -1, G_FILE_SET_CONTENTS_CONSISTENT,
+                                 0600, &local))
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO, "recovery directory %s: %s",
+                   directory, local->message);
+      g_error_free (local);
+      return FALSE;
+    }
+  STEP ();
+
   for (guint i = 0; i < n_partitions; i++)
     {
+      g_autofree char *temp = init_temp_path (directory, i);
+
+      if (!create_partition (temp, i, n_partitions, directory_id, error))
+        goto failed;
+      STEP ();
+    }
+  for (guint i = 0; i < n_partitions; i++)
+    {
+      g_autofree char *temp = init_temp_path (directory, i);
       g_autofree char *path = flow_store_partition_path (directory, i);
 
-      if (!create_partition (path, i, n_partitions, directory_id, error))
+      if (g_rename (temp, path) != 0)
         {
-          /* Remove only what this call created. */
-          for (guint j = 0; j <= i; j++)
-            {
-              g_autofree char *created = flow_store_partition_path (directory, j);
-              g_autofree char *wal = g_strconcat (created, "-wal", NULL);
-              g_autofree char *shm = g_strconcat (created, "-shm", NULL);
-              if (j < i || g_file_test (created, G_FILE_TEST_EXISTS))
-                {
-                  g_unlink (created);
-                  g_unlink (wal);
-                  g_unlink (shm);
-                }
-            }
-          return FALSE;
+          io_error ("renaming", temp, errno, error);
+          goto failed;
         }
+      STEP ();
     }
-  return TRUE;
+  if (!fsync_path (directory, TRUE, error))
+    goto failed;
+  STEP ();
+
+  /* Done: without the marker, the partitions are the directory's. */
+  if (g_unlink (marker) != 0)
+    {
+      io_error ("removing", marker, errno, error);
+      goto failed;
+    }
+  return fsync_path (directory, TRUE, error);
+
+#undef STEP
+
+failed:
+  /* Remove only what this call created. */
+  for (guint i = 0; i < n_partitions; i++)
+    {
+      g_autofree char *temp = init_temp_path (directory, i);
+      g_autofree char *path = flow_store_partition_path (directory, i);
+
+      unlink_db (temp);
+      if (is_unused_partition_of (path, directory_id))
+        unlink_db (path);
+    }
+  g_unlink (marker);
+  return FALSE;
 }
 
 /* ------------------------------------------------------------------------
  * Opening
  * ------------------------------------------------------------------------ */
+
+static gboolean
+meta_corrupt (Partition   *p,
+              const char  *name,
+              const char  *problem,
+              GError     **error)
+{
+  g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+               "recovery partition %s is corrupt: its %s %s; restore it from a backup "
+               "or start over with a new recovery directory",
+               p->info.path, name, problem);
+  return FALSE;
+}
+
+/* An integer of the metadata, in [0, @max]. */
+static gboolean
+meta_uint (Partition     *p,
+           sqlite3_stmt  *stmt,
+           const char    *name,
+           guint64        max,
+           guint64       *value,
+           GError       **error)
+{
+  gint64 v;
+
+  if (sqlite3_column_type (stmt, 1) != SQLITE_INTEGER)
+    return meta_corrupt (p, name, "is not an integer", error);
+  v = sqlite3_column_int64 (stmt, 1);
+  if (v < 0 || (guint64) v > max)
+    {
+      g_autofree char *problem = g_strdup_printf ("is out of range (%" G_GINT64_FORMAT ")", v);
+      return meta_corrupt (p, name, problem, error);
+    }
+  *value = (guint64) v;
+  return TRUE;
+}
+
+/* Every table and index a run uses is there. */
+static gboolean
+check_schema (Partition  *p,
+              GError    **error)
+{
+  static const char * const names[] = { "meta", "executions", "fronts", "epochs", "snaps",
+                                        "snaps_epoch" };
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  guint found = 0;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (p->db, "SELECT name FROM sqlite_schema WHERE type IN ('table', 'index')",
+                           -1, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    return sql_error (p, rc, "reading its schema", error);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      const char *name = (const char *) sqlite3_column_text (stmt, 0);
+
+      for (guint i = 0; name != NULL && i < G_N_ELEMENTS (names); i++)
+        if (g_str_equal (name, names[i]))
+          found |= 1u << i;
+    }
+  if (rc != SQLITE_DONE)
+    return sql_error (p, rc, "reading its schema", error);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (!(found & (1u << i)))
+      {
+        g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                     "recovery partition %s is corrupt: its %s %s is missing; restore it "
+                     "from a backup or start over with a new recovery directory",
+                     p->info.path, i < 5 ? "table" : "index", names[i]);
+        return FALSE;
+      }
+  return TRUE;
+}
 
 static gboolean
 read_meta (Partition  *p,
@@ -368,6 +712,7 @@ read_meta (Partition  *p,
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       const char *name = (const char *) sqlite3_column_text (stmt, 0);
+      guint64 value = 0;
 
       if (name == NULL)
         continue;
@@ -375,30 +720,49 @@ read_meta (Partition  *p,
         is_libflow = g_strcmp0 ((const char *) sqlite3_column_text (stmt, 1), "libflow") == 0;
       else if (g_str_equal (name, "format"))
         {
-          p->info.format_version = sqlite3_column_int (stmt, 1);
+          if (!meta_uint (p, stmt, name, G_MAXINT, &value, error))
+            return FALSE;
+          p->info.format_version = (guint) value;
           has_format = TRUE;
         }
       else if (g_str_equal (name, "partition_index"))
         {
-          p->info.index = sqlite3_column_int (stmt, 1);
+          if (!meta_uint (p, stmt, name, FLOW_STORE_MAX_PARTITIONS - 1, &value, error))
+            return FALSE;
+          p->info.index = (guint) value;
           has_index = TRUE;
         }
       else if (g_str_equal (name, "partition_count"))
         {
-          p->info.count = sqlite3_column_int (stmt, 1);
+          if (!meta_uint (p, stmt, name, FLOW_STORE_MAX_PARTITIONS, &value, error))
+            return FALSE;
+          p->info.count = (guint) value;
           has_count = TRUE;
         }
       else if (g_str_equal (name, "flow_id"))
         {
+          const char *text = (const char *) sqlite3_column_text (stmt, 1);
+
+          if (text != NULL && !g_utf8_validate (text, -1, NULL))
+            return meta_corrupt (p, name, "is not UTF-8 text", error);
           g_free (p->info.flow_id);
-          p->info.flow_id = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+          p->info.flow_id = g_strdup (text);
         }
       else if (g_str_equal (name, "gc_epoch"))
-        p->info.gc_epoch = sqlite3_column_int64 (stmt, 1);
+        {
+          if (!meta_uint (p, stmt, name, G_MAXINT64, &value, error))
+            return FALSE;
+          p->info.gc_epoch = value;
+        }
       else if (g_str_equal (name, "directory_id"))
         {
+          const char *text = (const char *) sqlite3_column_text (stmt, 1);
+
+          if (sqlite3_column_type (stmt, 1) != SQLITE_TEXT || text == NULL || text[0] == '\0' ||
+              strlen (text) > 64 || !g_utf8_validate (text, -1, NULL))
+            return meta_corrupt (p, name, "is not an identifier", error);
           g_free (p->info.directory_id);
-          p->info.directory_id = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+          p->info.directory_id = g_strdup (text);
         }
     }
   if (rc != SQLITE_DONE)
@@ -420,6 +784,8 @@ read_meta (Partition  *p,
                    FLOW_STORE_FORMAT_VERSION);
       return FALSE;
     }
+  if (!check_schema (p, error))
+    return FALSE;
   if (p->info.count == 0)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
@@ -443,6 +809,9 @@ read_frontier (Partition  *p,
   rc = sqlite3_step (stmt);
   if (rc != SQLITE_ROW)
     return sql_error (p, rc, "reading its frontier", error);
+  if (sqlite3_column_type (stmt, 0) != SQLITE_NULL &&
+      (sqlite3_column_type (stmt, 0) != SQLITE_INTEGER || sqlite3_column_int64 (stmt, 0) < 0))
+    return meta_corrupt (p, "newest committed epoch", "is out of range", error);
   p->info.frontier = sqlite3_column_int64 (stmt, 0);
   return TRUE;
 }
@@ -477,9 +846,79 @@ compare_parts (gconstpointer a,
   return pa->info.index < pb->info.index ? -1 : pa->info.index > pb->info.index;
 }
 
-FlowStore *
-flow_store_open (const char  *directory,
-                 GError     **error)
+/* Opens partition @p. A run needs to write it. A tool only reads, but
+ * opens a writable file read-write all the same: a read-only connection
+ * to a WAL database leaves its -wal and -shm files behind, where the
+ * last read-write connection removes them. On a read-only file or file
+ * system a tool opens it read-only, and if SQLite cannot make there the
+ * shared-memory file it needs even to read a WAL database, immutable (no
+ * one can write it there). */
+static gboolean
+open_partition (Partition           *p,
+                FlowStoreOpenFlags   flags,
+                GError             **error)
+{
+  g_autofree char *dir = g_path_get_dirname (p->info.path);
+  int rc;
+
+  if ((flags & FLOW_STORE_OPEN_RUN) ||
+      (g_access (p->info.path, W_OK) == 0 && g_access (dir, W_OK) == 0))
+    rc = sqlite3_open_v2 (p->info.path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+  else
+    rc = sqlite3_open_v2 (p->info.path, &p->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK)
+    return sql_error (p, rc, "opening", error);
+  sqlite3_busy_timeout (p->db, 10000);
+  sqlite3_extended_result_codes (p->db, 0);
+
+  if ((flags & FLOW_STORE_OPEN_RUN) && sqlite3_db_readonly (p->db, "main") == 1)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
+                   "recovery partition %s cannot be written (a read-only file or file "
+                   "system); a run writes its snapshots there", p->info.path);
+      return FALSE;
+    }
+
+  if (!(flags & FLOW_STORE_OPEN_RUN))
+    {
+      /* A first read tells whether the WAL can be read here. */
+      g_autoptr(sqlite3_stmt) probe = NULL;
+
+      rc = sqlite3_prepare_v2 (p->db, "SELECT 1 FROM sqlite_schema LIMIT 1", -1, &probe, NULL);
+      if (rc == SQLITE_OK)
+        rc = sqlite3_step (probe);
+      if (rc == SQLITE_CANTOPEN || rc == SQLITE_READONLY)
+        {
+          g_autofree char *wal = g_strconcat (p->info.path, "-wal", NULL);
+          g_autofree char *uri = NULL;
+
+          g_clear_pointer (&probe, sqlite3_finalize);
+          sqlite3_close (p->db);
+          p->db = NULL;
+          if (g_file_test (wal, G_FILE_TEST_EXISTS))
+            {
+              g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
+                           "recovery partition %s cannot be read here: its write-ahead "
+                           "log %s holds changes that need a writable directory to be read",
+                           p->info.path, wal);
+              return FALSE;
+            }
+          uri = g_uri_join (G_URI_FLAGS_NONE, "file", NULL, NULL, -1, p->info.path,
+                            "immutable=1", NULL);
+          rc = sqlite3_open_v2 (uri, &p->db,
+                                SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
+          if (rc != SQLITE_OK)
+            return sql_error (p, rc, "opening", error);
+          sqlite3_extended_result_codes (p->db, 0);
+        }
+    }
+  return TRUE;
+}
+
+static FlowStore *
+open_partitions (const char          *directory,
+                 FlowStoreOpenFlags   flags,
+                 GError             **error)
 {
   g_autoptr(GDir) dir = NULL;
   g_autoptr(GPtrArray) parts = NULL;
@@ -494,6 +933,18 @@ flow_store_open (const char  *directory,
                                              "'flow-recovery init %s N'", directory);
     if (!check_directory (directory, hint, error))
       return NULL;
+  }
+  {
+    g_autofree char *marker = g_build_filename (directory, INIT_MARKER, NULL);
+
+    if (g_file_test (marker, G_FILE_TEST_EXISTS))
+      {
+        g_set_error (error, FLOW_ERROR, FLOW_ERROR_NO_PARTITIONS,
+                     "recovery directory %s holds an unfinished 'flow-recovery init' (it was "
+                     "interrupted); run 'flow-recovery init %s N' again",
+                     directory, directory);
+        return NULL;
+      }
   }
   dir = g_dir_open (directory, 0, &local);
   if (dir == NULL)
@@ -527,21 +978,11 @@ flow_store_open (const char  *directory,
     {
       Partition *p = g_new0 (Partition, 1);
       guint index = g_array_index (indices, guint, i);
-      int rc;
 
       p->info.path = flow_store_partition_path (directory, index);
       g_ptr_array_add (parts, p);
 
-      rc = sqlite3_open_v2 (p->info.path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-      if (rc != SQLITE_OK)
-        {
-          sql_error (p, rc, "opening", error);
-          return NULL;
-        }
-      sqlite3_busy_timeout (p->db, 10000);
-      sqlite3_extended_result_codes (p->db, 0);
-
-      if (!read_meta (p, error))
+      if (!open_partition (p, flags, error) || !read_meta (p, error))
         return NULL;
       if (p->info.index != index)
         {
@@ -584,18 +1025,25 @@ flow_store_open (const char  *directory,
   if (parts->len != count)
     {
       GString *missing = g_string_new (NULL);
+      guint n_missing = count - parts->len;
+      guint named = 0;
 
-      for (guint i = 0, j = 0; i < count; i++)
+      /* A few names, then a count. */
+      for (guint i = 0, j = 0; i < count && named < 3; i++)
         {
           if (j < parts->len && ((Partition *) g_ptr_array_index (parts, j))->info.index == i)
             j++;
           else
-            g_string_append_printf (missing, "%spart-%u.sqlite3", missing->len ? ", " : "", i);
+            {
+              g_string_append_printf (missing, "%spart-%u.sqlite3", missing->len ? ", " : "", i);
+              named++;
+            }
         }
+      if (n_missing > named)
+        g_string_append_printf (missing, " and %u more", n_missing - named);
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_MISSING_PARTITIONS,
                    "recovery directory %s should have %u partitions, but %s %s missing",
-                   directory, count, missing->str,
-                   strchr (missing->str, ',') ? "are" : "is");
+                   directory, count, missing->str, n_missing > 1 ? "are" : "is");
       g_string_free (missing, TRUE);
       return NULL;
     }
@@ -616,6 +1064,87 @@ flow_store_open (const char  *directory,
       if (p->info.flow_id != NULL && store->flow_id == NULL)
         store->flow_id = g_strdup (p->info.flow_id);
     }
+
+  return store;
+}
+
+/* One run at a time per directory: an advisory lock on the directory
+ * itself (not on a partition file, whose POSIX locks belong to SQLite),
+ * released when the store is freed or the process dies. Returns the
+ * locked descriptor, or -1. */
+static int
+lock_directory (const char  *directory,
+                GError     **error)
+{
+  int fd = open (directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
+                   "recovery directory %s cannot be opened: %s",
+                   directory, g_strerror (saved));
+      return -1;
+    }
+  if (flock (fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      int saved = errno;
+
+      close (fd);
+      if (saved == EWOULDBLOCK)
+        g_set_error (error, FLOW_ERROR, FLOW_ERROR_PARTITIONS_IN_USE,
+                     "recovery directory %s is in use by another run; two runs cannot "
+                     "snapshot into the same partitions", directory);
+      else
+        g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
+                     "recovery directory %s cannot be locked: %s",
+                     directory, g_strerror (saved));
+      return -1;
+    }
+  return fd;
+}
+
+FlowStore *
+flow_store_open (const char          *directory,
+                 FlowStoreOpenFlags   flags,
+                 GError             **error)
+{
+  FlowStore *store;
+  int lock_fd = -1;
+
+  /* A run locks first: what it reads then stays as it read it until it
+   * ends (another run that read it before would otherwise resume from a
+   * stale epoch and discard this run's later ones). */
+  if (flags & FLOW_STORE_OPEN_RUN)
+    {
+      g_autofree char *hint = g_strdup_printf ("; create it and its partitions with "
+                                               "'flow-recovery init %s N'", directory);
+      if (!check_directory (directory, hint, error))
+        return NULL;
+      if (g_access (directory, W_OK) != 0)
+        {
+          int saved = errno;
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
+                       "recovery directory %s cannot be written (%s); a run writes its "
+                       "snapshots there", directory, g_strerror (saved));
+          return NULL;
+        }
+      lock_fd = lock_directory (directory, error);
+      if (lock_fd < 0)
+        return NULL;
+    }
+
+  store = open_partitions (directory, flags, error);
+  if (store == NULL)
+    {
+      if (lock_fd >= 0)
+        close (lock_fd);
+      return NULL;
+    }
+  store->lock_fd = lock_fd;
+
+  if (flow_store_test_opened_hook != NULL)
+    flow_store_test_opened_hook (directory);
   return store;
 }
 
@@ -697,44 +1226,6 @@ guint64
 flow_store_get_execution (FlowStore *store)
 {
   return store->ex_num;
-}
-
-/* One run at a time per directory: an advisory lock on the directory
- * itself (not on a partition file, whose POSIX locks belong to SQLite),
- * released when the store is freed or the process dies. */
-gboolean
-flow_store_lock (FlowStore  *store,
-                 GError    **error)
-{
-  if (store->lock_fd >= 0)
-    return TRUE;
-
-  store->lock_fd = open (store->directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (store->lock_fd < 0)
-    {
-      int saved = errno;
-      g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
-                   "recovery directory %s cannot be opened: %s",
-                   store->directory, g_strerror (saved));
-      return FALSE;
-    }
-  if (flock (store->lock_fd, LOCK_EX | LOCK_NB) != 0)
-    {
-      int saved = errno;
-
-      close (store->lock_fd);
-      store->lock_fd = -1;
-      if (saved == EWOULDBLOCK)
-        g_set_error (error, FLOW_ERROR, FLOW_ERROR_PARTITIONS_IN_USE,
-                     "recovery directory %s is in use by another run; two runs cannot "
-                     "snapshot into the same partitions", store->directory);
-      else
-        g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
-                     "recovery directory %s cannot be locked: %s",
-                     store->directory, g_strerror (saved));
-      return FALSE;
-    }
-  return TRUE;
 }
 
 gboolean
@@ -842,6 +1333,7 @@ flow_store_load (FlowStore         *store,
           const char *key = (const char *) sqlite3_column_text (stmt, 1);
           guint64 row_epoch = sqlite3_column_int64 (stmt, 2);
           g_autoptr(GVariant) state = NULL;
+          GError *local = NULL;
 
           if (step_id == NULL || key == NULL)
             {
@@ -865,7 +1357,6 @@ flow_store_load (FlowStore         *store,
             {
               const void *data = sqlite3_column_blob (stmt, 3);
               int size = sqlite3_column_bytes (stmt, 3);
-              GError *local = NULL;
 
               state = flow_variant_deserialize_cached (data, size, &last_type, &local);
               if (state == NULL)
@@ -881,8 +1372,16 @@ flow_store_load (FlowStore         *store,
           else if (!with_tombstones)
             continue;
 
-          if (!func (step_id, key, row_epoch, state, user_data, error))
-            return FALSE;
+          if (!func (step_id, key, row_epoch, state, user_data, &local))
+            {
+              /* A state the step cannot take (of the wrong type, say) is
+               * bad data in this file: say which file. */
+              if (g_error_matches (local, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION) &&
+                  strstr (local->message, p->info.path) == NULL)
+                g_prefix_error (&local, "recovery partition %s: ", p->info.path);
+              g_propagate_error (error, local);
+              return FALSE;
+            }
         }
       if (rc != SQLITE_DONE)
         return sql_error (p, rc, "reading snapshots", error);
@@ -956,6 +1455,143 @@ flow_store_list_executions (FlowStore  *store,
     }
   g_array_sort (list, compare_executions);
   return g_steal_pointer (&list);
+}
+
+/* ------------------------------------------------------------------------
+ * Checking
+ * ------------------------------------------------------------------------ */
+
+gboolean
+flow_store_has_interrupted_init (const char *directory)
+{
+  g_autofree char *marker = g_build_filename (directory, INIT_MARKER, NULL);
+
+  return g_file_test (marker, G_FILE_TEST_EXISTS);
+}
+
+typedef struct
+{
+  GPtrArray *problems;
+  guint      max;
+  guint      n;
+} Problems;
+
+static void
+problem_add (Problems   *pr,
+             const char *format,
+             ...) G_GNUC_PRINTF (2, 3);
+
+static void
+problem_add (Problems   *pr,
+             const char *format,
+             ...)
+{
+  va_list args;
+
+  pr->n++;
+  if (pr->n > pr->max)
+    return;
+  va_start (args, format);
+  g_ptr_array_add (pr->problems, g_strdup_vprintf (format, args));
+  va_end (args);
+}
+
+guint
+flow_store_check_file (const char *path,
+                       guint       max_problems,
+                       GPtrArray  *problems)
+{
+  Partition p = { { (char *) path, 0, 0, 0, NULL, 0, 0, NULL }, NULL, NULL, NULL, NULL };
+  Problems pr = { problems, max_problems, 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autofree char *last_type = NULL;
+  int rc;
+
+  if (!open_partition (&p, FLOW_STORE_OPEN_READ_ONLY, &error))
+    {
+      problem_add (&pr, "%s", error->message);
+      goto out;
+    }
+
+  /* Pages, free lists, and every index against its table. */
+  rc = sqlite3_prepare_v2 (p.db, "PRAGMA integrity_check(20)", -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    {
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          const char *line = (const char *) sqlite3_column_text (stmt, 0);
+
+          if (g_strcmp0 (line, "ok") != 0)
+            problem_add (&pr, "recovery partition %s is corrupt: %.200s", path,
+                         line ? line : "(no detail)");
+        }
+    }
+  if (rc != SQLITE_DONE)
+    {
+      sql_error (&p, rc, "checking its integrity", &error);
+      problem_add (&pr, "%s", error->message);
+      goto out;
+    }
+  g_clear_pointer (&stmt, sqlite3_finalize);
+
+  /* What a run validates. */
+  if (!read_meta (&p, &error) || !read_frontier (&p, &error))
+    {
+      problem_add (&pr, "%s", error->message);
+      goto out;
+    }
+  if (p.info.gc_epoch > p.info.frontier && p.info.frontier > 0)
+    problem_add (&pr, "recovery partition %s is corrupt: it garbage collected up to epoch %"
+                 G_GUINT64_FORMAT ", after its newest committed epoch %" G_GUINT64_FORMAT,
+                 path, p.info.gc_epoch, p.info.frontier);
+
+  /* Every stored state, old ones too. */
+  rc = sqlite3_prepare_v2 (p.db, "SELECT step_id, state_key, epoch, ser FROM snaps", -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    {
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          const char *step_id = (const char *) sqlite3_column_text (stmt, 0);
+          const char *key = (const char *) sqlite3_column_text (stmt, 1);
+          gint64 epoch = sqlite3_column_int64 (stmt, 2);
+          g_autoptr(GVariant) state = NULL;
+          g_autoptr(GError) local = NULL;
+
+          if (step_id == NULL || key == NULL || sqlite3_column_type (stmt, 2) != SQLITE_INTEGER ||
+              epoch < 0)
+            {
+              problem_add (&pr, "recovery partition %s is corrupt: a snapshot row has no "
+                           "step, no key or a bad epoch", path);
+              continue;
+            }
+          if (sqlite3_column_type (stmt, 3) == SQLITE_NULL)
+            continue;
+          state = flow_variant_deserialize_cached (sqlite3_column_blob (stmt, 3),
+                                                   sqlite3_column_bytes (stmt, 3),
+                                                   &last_type, &local);
+          if (state == NULL)
+            problem_add (&pr, "recovery partition %s: the state of step '%s', key '%s' "
+                         "(epoch %" G_GINT64_FORMAT ") is corrupt: %s",
+                         path, step_id, key, epoch, local->message);
+        }
+    }
+  if (rc != SQLITE_DONE)
+    {
+      sql_error (&p, rc, "reading its snapshots", &error);
+      problem_add (&pr, "%s", error->message);
+    }
+
+out:
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  if (p.db != NULL)
+    sqlite3_close (p.db);
+  g_free (p.info.flow_id);
+  g_free (p.info.directory_id);
+  if (pr.n > pr.max)
+    g_ptr_array_add (problems, g_strdup_printf ("… and %u more problems in %s",
+                                                pr.n - pr.max, path));
+  return pr.n;
 }
 
 /* ------------------------------------------------------------------------

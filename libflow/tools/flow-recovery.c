@@ -15,11 +15,55 @@ static const char usage[] =
   "Usage:\n"
   "  flow-recovery init DIR N    Create N recovery partitions in the directory DIR\n"
   "  flow-recovery show DIR      Show what a run resuming from DIR would resume\n"
+  "  flow-recovery check DIR     Check the integrity of every partition in DIR\n"
   "  flow-recovery --version     Show the libflow version\n"
   "\n"
   "Recovery partitions are the files part-0.sqlite3 ... part-{N-1}.sqlite3 in which a\n"
   "dataflow run with -r DIR snapshots its state, so that the next run resumes\n"
-  "where it left off.\n";
+  "where it left off. 'flow-recovery COMMAND --help' describes a command.\n";
+
+static const char usage_init[] =
+  "Usage:\n"
+  "  flow-recovery init DIR N\n"
+  "\n"
+  "Creates the N recovery partitions part-0.sqlite3 ... part-{N-1}.sqlite3 in the\n"
+  "existing directory DIR (N from 1 to 65535; state keys are spread over them).\n"
+  "The files are readable by their owner only. Nothing is overwritten: DIR must\n"
+  "not hold partitions yet. An init that was interrupted leaves nothing a run\n"
+  "takes for partitions; running init again cleans it up.\n";
+
+static const char usage_show[] =
+  "Usage:\n"
+  "  flow-recovery show DIR\n"
+  "\n"
+  "Shows the partitions of the recovery directory DIR, its executions, the\n"
+  "epoch the next run resumes from and the state of every key as of that epoch.\n"
+  "Reads only (also on a read-only file system). Exits non-zero, saying why, if a\n"
+  "run could not resume from DIR.\n";
+
+static const char usage_check[] =
+  "Usage:\n"
+  "  flow-recovery check DIR\n"
+  "\n"
+  "Checks the recovery directory DIR: SQLite's integrity check of every\n"
+  "partition (pages and indexes), the checks a run makes when it opens them,\n"
+  "and that every stored state decodes. Says what is wrong and what to do.\n"
+  "Reads only (also on a read-only file system). Exits 0 if DIR is fine,\n"
+  "1 if not.\n";
+
+static gboolean
+wants_help (int          argc,
+            char       **argv,
+            const char  *text)
+{
+  for (int i = 0; i < argc; i++)
+    if (g_str_equal (argv[i], "--help") || g_str_equal (argv[i], "-h"))
+      {
+        g_print ("%s", text);
+        return TRUE;
+      }
+  return FALSE;
+}
 
 static int
 fail (const char   *what,
@@ -36,9 +80,11 @@ cmd_init (int    argc,
   g_autoptr(GError) error = NULL;
   guint64 n;
 
+  if (wants_help (argc, argv, usage_init))
+    return 0;
   if (argc != 2)
     {
-      g_printerr ("flow-recovery init: expected DIR N\n\n%s", usage);
+      g_printerr ("flow-recovery init: expected DIR N\n\n%s", usage_init);
       return 2;
     }
   if (!g_ascii_string_to_unsigned (argv[1], 10, 1, G_MAXUINT16, &n, &error))
@@ -135,13 +181,15 @@ cmd_show (int    argc,
   ShowData data = { NULL, 0 };
   guint64 resume;
 
+  if (wants_help (argc, argv, usage_show))
+    return 0;
   if (argc != 1)
     {
-      g_printerr ("flow-recovery show: expected DIR\n\n%s", usage);
+      g_printerr ("flow-recovery show: expected DIR\n\n%s", usage_show);
       return 2;
     }
 
-  store = flow_store_open (argv[0], &error);
+  store = flow_store_open (argv[0], FLOW_STORE_OPEN_READ_ONLY, &error);
   if (store == NULL)
     return fail ("show", error);
 
@@ -219,6 +267,140 @@ cmd_show (int    argc,
   return 0;
 }
 
+static gboolean
+no_row (const char  *step_id,
+        const char  *key,
+        guint64      epoch,
+        GVariant    *state,
+        gpointer     user_data,
+        GError     **error)
+{
+  return TRUE;
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  const char *na = *(const char * const *) a;
+  const char *nb = *(const char * const *) b;
+  guint64 ia = g_ascii_strtoull (na + strlen ("part-"), NULL, 10);
+  guint64 ib = g_ascii_strtoull (nb + strlen ("part-"), NULL, 10);
+
+  return ia < ib ? -1 : ia > ib;
+}
+
+static int
+cmd_check (int    argc,
+           char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *directory;
+  const char *name;
+  gboolean bad_files = FALSE, interrupted = FALSE;
+  guint n_problems = 0;
+  FlowStore *store;
+
+  if (wants_help (argc, argv, usage_check))
+    return 0;
+  if (argc != 1)
+    {
+      g_printerr ("flow-recovery check: expected DIR\n\n%s", usage_check);
+      return 2;
+    }
+  directory = argv[0];
+
+  dir = g_dir_open (directory, 0, &error);
+  if (dir == NULL)
+    {
+      g_printerr ("flow-recovery check: recovery directory %s cannot be read: %s\n",
+                  directory, error->message);
+      return 1;
+    }
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_prefix (name, "part-") && g_str_has_suffix (name, ".sqlite3") &&
+        g_ascii_isdigit (name[strlen ("part-")]))
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+
+  g_print ("Checking recovery directory %s\n", directory);
+  if (flow_store_has_interrupted_init (directory))
+    {
+      g_print ("  PROBLEM: an interrupted 'flow-recovery init' left its files here\n");
+      interrupted = TRUE;
+      n_problems++;
+    }
+
+  /* Every file on its own. */
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (directory, g_ptr_array_index (names, i), NULL);
+      g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+      guint n = flow_store_check_file (path, 5, problems);
+
+      if (n == 0)
+        g_print ("  %s: ok\n", (const char *) g_ptr_array_index (names, i));
+      else
+        {
+          g_print ("  %s: %u problem%s\n", (const char *) g_ptr_array_index (names, i),
+                   n, n == 1 ? "" : "s");
+          for (guint j = 0; j < problems->len; j++)
+            g_print ("    PROBLEM: %s\n", (const char *) g_ptr_array_index (problems, j));
+          bad_files = TRUE;
+          n_problems += n;
+        }
+    }
+
+  /* Then the directory as a run opens it. */
+  if (!interrupted)
+    {
+      store = flow_store_open (directory, FLOW_STORE_OPEN_READ_ONLY, &error);
+      if (store != NULL)
+        {
+          const char *flow_id = flow_store_get_flow_id (store);
+
+          if (flow_store_check_resumable (store, flow_id ? flow_id : "", &error))
+            flow_store_load (store, flow_store_get_resume_epoch (store), TRUE, no_row, NULL, &error);
+          if (error == NULL)
+            g_print ("  the partitions together: ok; the next run %s\n",
+                     flow_store_get_resume_epoch (store) == 0
+                       ? "starts from the beginning" : "resumes where the last one committed");
+          flow_store_free (store);
+        }
+      if (error != NULL)
+        {
+          /* Problems of one file were reported with it. */
+          if (!bad_files || !g_error_matches (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION))
+            {
+              g_print ("  PROBLEM: %s\n", error->message);
+              n_problems++;
+            }
+        }
+    }
+
+  if (n_problems == 0)
+    {
+      g_print ("Recovery directory %s is fine: %u partition%s.\n", directory, names->len,
+               names->len == 1 ? "" : "s");
+      return 0;
+    }
+
+  g_print ("\n%u problem%s found. What to do:\n", n_problems, n_problems == 1 ? "" : "s");
+  if (interrupted)
+    g_print ("  - 'flow-recovery init' was interrupted before it finished; no run used what it\n"
+             "    left. Run 'flow-recovery init %s N' again: it cleans up and starts over.\n",
+             directory);
+  if (bad_files || error != NULL)
+    g_print ("  - Do not run from this directory as it is (a run stops at most such problems,\n"
+             "    but not at all of them). Restore the partition files named above from a backup (a copy of the\n"
+             "    whole directory taken while no run was using it), or start over: move the\n"
+             "    directory away and create a new one with 'flow-recovery init' (the next run\n"
+             "    then starts from the beginning of its input).\n");
+  return 1;
+}
+
 int
 main (int    argc,
       char **argv)
@@ -245,6 +427,8 @@ main (int    argc,
     return cmd_init (argc - 2, argv + 2);
   if (g_str_equal (argv[1], "show"))
     return cmd_show (argc - 2, argv + 2);
+  if (g_str_equal (argv[1], "check"))
+    return cmd_check (argc - 2, argv + 2);
 
   g_printerr ("flow-recovery: unknown command '%s'\n\n%s", argv[1], usage);
   return 2;

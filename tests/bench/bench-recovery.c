@@ -76,7 +76,7 @@ commit_libflow (guint n, char **keys)
 
   if (!flow_recovery_init_dir (dir, 1, &error))
     g_error ("%s", error->message);
-  store = flow_store_open (dir, &error);
+  store = flow_store_open (dir, FLOW_STORE_OPEN_RUN, &error);
   if (store == NULL || !flow_store_begin_execution (store, "bench", 1, 0, g_get_real_time (), NULL, context, committed, &w, &error))
     g_error ("%s", error->message);
 

@@ -15,8 +15,8 @@
 # its ratio to the plain loop:
 #
 #   plain loop        the loop above
-#   native            flow._native's operators and counting sink
-#                     (_native.sink_partition), run by flow._native.run(),
+#   native            the native fast path's operators and counting sink
+#                     (_native.sink_partition), run by the native fast path.run(),
 #                     which keeps the GIL while items are processed
 #   native, GIL       the same, run by the plain GI Flow.Runner.run() (not the
 #                     override's): PyGObject releases the GIL, so every
@@ -24,7 +24,7 @@
 #   override API      what a user writes (stream.map("id", fn), a
 #                     Flow.SinkPartition subclass with do_write_batch), run by
 #                     the override's Runner.run(); the override dispatches the
-#                     operators (and run) to flow._native; the sink gets its
+#                     operators (and run) to the native fast path; the sink gets its
 #                     batches through GI, one GLib.Variant wrapper per item
 #   GI path           the same script with FLOW_PYTHON_NATIVE=0, in a child
 #                     process: the pure-Python reference path
@@ -52,11 +52,11 @@ gi.require_version("Flow", "1")
 from gi.module import get_introspection_module  # noqa: E402
 from gi.repository import Flow, GLib  # noqa: E402
 
-# The GI API without the override (whose Runner.run() uses flow._native.run).
+# The GI API without the override (whose Runner.run() uses the native fast path.run).
 FlowGI = get_introspection_module("Flow")
 
 try:
-    from flow import _native
+    from gi.overrides import _flow_native as _native
 except ImportError:
     _native = None
 
@@ -109,7 +109,7 @@ class CountingPartition(Flow.SinkPartition):
 
 class CountingSink(Flow.Sink):
     """Counts items. With native=True its partition is a
-    flow._native.sink_partition (one Python call per batch, no GI)."""
+    the native fast path.sink_partition (one Python call per batch, no GI)."""
 
     def __init__(self, native=False):
         super().__init__()
@@ -251,7 +251,7 @@ def main():
           f"PyGObject {'.'.join(map(str, gi.version_info))}, {os.cpu_count()} CPUs, "
           f"load {os.getloadavg()[0]:.1f}")
     if _native is None:
-        print("# flow._native is not built: only the GI path is measured")
+        print("# the native fast path is not built: only the GI path is measured")
     print(f"# {'':<50} {'wall clock':>33}   {'CPU time':>30}")
     print(f"# {'':<50} {'items/s':>11} {'ratio':>7} {'ns/item':>8}   "
           f"{'items/s':>11} {'ratio':>7} {'ns/item':>8}")

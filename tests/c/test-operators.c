@@ -417,6 +417,152 @@ test_inspect_default (FlowHarness *h, gconstpointer data)
                              "test.insp: ('k', 2.5)\ntest.insp2: ('k', 2.5)\n");
 }
 
+/* flat_map_batch: [len, sum] of each batch */
+static GVariant *
+batch_len_and_sum (GVariant *items, gpointer data, GError **error)
+{
+  gsize n = g_variant_n_children (items);
+  gint64 out[2] = { (gint64) n, 0 };
+
+  g_assert_cmpstr (g_variant_get_type_string (items), ==, "av");
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) child = g_variant_get_child_value (items, i);
+      out[1] += int_of (child);
+    }
+  return g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, out, 2, sizeof (gint64));
+}
+
+static void
+test_flat_map_batch (FlowHarness *h, gconstpointer data)
+{
+  FlowStream *s = flow_harness_input (h, "@ax [1, 2, 3, 4, 5]");
+
+  /* The source hands out batches of 2: the mapper sees [1, 2], [3, 4], [5]. */
+  flow_testing_source_set_batch_size (h->source, 2);
+  s = flow_stream_flat_map_batch (s, "fmb", batch_len_and_sum, NULL, NULL);
+  assert_output (h, s, "[2, 3, 2, 7, 1, 5]");
+}
+
+static GVariant *
+batch_identity (GVariant *items, gpointer data, GError **error)
+{
+  return g_variant_ref (items);
+}
+
+static void
+test_flat_map_batch_keyed (FlowHarness *h, gconstpointer data)
+{
+  /* Keyed items reach the mapper as (key, value) tuples, and what it
+   * returns (the same items, boxed in an av) comes out unboxed. */
+  FlowStream *s = flow_harness_input (h, "@ax [1, 2, 3]");
+  g_autoptr(GVariant) first = NULL;
+
+  flow_testing_source_set_batch_size (h->source, 3);
+  s = flow_stream_key_on (s, "key", key_of_int, NULL, NULL);
+  s = flow_stream_flat_map_batch (s, "fmb", batch_identity, NULL, NULL);
+  assert_output (h, s, "[('1', 1), ('2', 2), ('3', 3)]");
+  first = flow_testing_sink_get_item (h->sink, 0);
+  g_assert_cmpstr (g_variant_get_type_string (first), ==, "(sv)");
+}
+
+static GVariant *
+batch_fails (GVariant *items, gpointer data, GError **error)
+{
+  g_set_error (error, FLOW_ERROR, FLOW_ERROR_USER_FUNCTION, "no batches today");
+  return NULL;
+}
+
+static void
+test_flat_map_batch_error (FlowHarness *h, gconstpointer data)
+{
+  FlowStream *s = flow_harness_input (h, "@ax [1, 2, 3]");
+  const GError *error;
+
+  flow_testing_source_set_batch_size (h->source, 3);
+  s = flow_stream_flat_map_batch (s, "fmb", batch_fails, NULL, NULL);
+  error = flow_harness_run_error (h, s);
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_USER_FUNCTION);
+  flow_test_assert_error_has (error, "flat_map_batch step 'test.fmb' failed");
+  flow_test_assert_error_has (error, "batch of 3 items");
+  flow_test_assert_error_has (error, "no batches today");
+}
+
+static void
+test_flat_map_batch_not_array (FlowHarness *h, gconstpointer data)
+{
+  FlowStream *s = flow_harness_input (h, "@ax [7]");
+  const GError *error;
+
+  s = flow_stream_flat_map_batch (s, "fmb", returns_scalar, NULL, NULL);
+  error = flow_harness_run_error (h, s);
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE);
+  flow_test_assert_error_has (error, "flat_map_batch step 'test.fmb'");
+  flow_test_assert_error_has (error, "expected an array of items");
+}
+
+static void
+record_inspect_debug (const char *step_id, GVariant *item, guint64 epoch,
+                      guint worker_index, gpointer data, GError **error)
+{
+  g_autofree char *repr = flow_item_repr (item);
+
+  g_ptr_array_add (data, g_strdup_printf ("%s W%u @%" G_GUINT64_FORMAT ": %s",
+                                          step_id, worker_index, epoch, repr));
+}
+
+static void
+test_inspect_debug (FlowHarness *h, gconstpointer data)
+{
+  g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
+  FlowStream *s = flow_harness_input (h, "[<int64 1>, <('k', <2.5>)>]");
+  g_autofree char *joined = NULL;
+
+  /* A run without recovery starts at epoch 1; one worker: index 0. */
+  s = flow_stream_inspect_debug (s, "dbg", record_inspect_debug, seen, NULL);
+  assert_output (h, s, "[1, ('k', 2.5)]");
+  g_ptr_array_add (seen, NULL);
+  joined = g_strjoinv ("|", (char **) seen->pdata);
+  g_assert_cmpstr (joined, ==, "test.dbg W0 @1: 1|test.dbg W0 @1: ('k', 2.5)");
+}
+
+static void
+inspect_debug_fails (const char *step_id, GVariant *item, guint64 epoch,
+                     guint worker_index, gpointer data, GError **error)
+{
+  if (int_of (item) == 2)
+    g_set_error (error, FLOW_ERROR, FLOW_ERROR_USER_FUNCTION, "two is too many");
+}
+
+static void
+test_inspect_debug_error (FlowHarness *h, gconstpointer data)
+{
+  FlowStream *s = flow_harness_input (h, "@ax [1, 2, 3]");
+  const GError *error;
+
+  s = flow_stream_inspect_debug (s, "dbg", inspect_debug_fails, NULL, NULL);
+  error = flow_harness_run_error (h, s);
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_USER_FUNCTION);
+  flow_test_assert_error_has (error, "inspect_debug step 'test.dbg' failed on item 2: two is too many");
+}
+
+static void
+test_inspect_debug_default (FlowHarness *h, gconstpointer data)
+{
+  if (g_test_subprocess ())
+    {
+      FlowStream *s = flow_harness_input (h, "[<int64 1>, <'a'>]");
+
+      s = flow_stream_inspect_debug (s, "dbg", NULL, NULL, NULL);
+      assert_output (h, s, "[1, 'a']");
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stdout ("test.dbg W0 @1: 1\ntest.dbg W0 @1: 'a'\n");
+}
+
 static void
 test_merge_two (FlowHarness *h, gconstpointer data)
 {
@@ -968,6 +1114,13 @@ main (int    argc,
   ADD ("/operators/flatten/not-array", test_flatten_not_array);
   ADD ("/operators/inspect", test_inspect);
   ADD ("/operators/inspect/default", test_inspect_default);
+  ADD ("/operators/flat-map-batch", test_flat_map_batch);
+  ADD ("/operators/flat-map-batch/keyed", test_flat_map_batch_keyed);
+  ADD ("/operators/flat-map-batch/error", test_flat_map_batch_error);
+  ADD ("/operators/flat-map-batch/not-array", test_flat_map_batch_not_array);
+  ADD ("/operators/inspect-debug", test_inspect_debug);
+  ADD ("/operators/inspect-debug/error", test_inspect_debug_error);
+  ADD ("/operators/inspect-debug/default", test_inspect_debug_default);
   ADD ("/operators/merge/two", test_merge_two);
   ADD ("/operators/merge/three", test_merge_three);
   ADD ("/operators/branch", test_branch);

@@ -6,6 +6,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 
 import GLib from 'gi://GLib';
+import GObject from 'gi://GObject';
 import Flow from 'gi://Flow?version=1';
 
 import {test, run, assert, assertEqual} from './harness.js';
@@ -255,6 +256,36 @@ test('callbacks can close over JavaScript state', () => {
     }));
     assertEqual(calls, 3);
     assertEqual(out, [[1, 1], [2, 2], [3, 3]]);
+});
+
+test('flat_map_batch: the mapper gets each batch as one array', () => {
+    const batches = [];
+    const out = runFlow(ints(1, 2, 3, 4, 5), s => s.flat_map_batch('per_batch', items => {
+        const values = items.recursiveUnpack();
+        batches.push(values);
+        return ints(values.length, values.reduce((a, b) => a + b, 0));
+    }), {batchSize: 2});
+    assertEqual(batches, [[1, 2], [3, 4], [5]]);
+    assertEqual(out, [2, 3, 2, 7, 1, 5]);
+});
+
+test('inspect_debug: sees the step id, item, epoch and worker index', () => {
+    const seen = [];
+    const out = runFlow(ints(7, 8), s => s.inspect_debug('dbg', (stepId, item, epoch, worker) => {
+        seen.push([stepId, item.unpack(), epoch, worker]);
+    }), {id: 'debugging'});
+    assertEqual(out, [7, 8]);
+    assertEqual(seen, [['debugging.dbg', 7, 1, 0], ['debugging.dbg', 8, 1, 0]]);
+});
+
+test('the override guards the vfuncs of connector subclasses', () => {
+    const Partition = GObject.registerClass(class GuardedPartition extends Flow.SinkPartition {
+        vfunc_write_batch() {
+            return true;
+        }
+    });
+    assertEqual(Partition.prototype.vfunc_write_batch.__flowGuarded, true,
+        'vfunc_write_batch is wrapped by the override');
 });
 
 run();

@@ -70,6 +70,19 @@ exec \"\$@\"" sh "$@"
   [ -f "$root/include/libflow-1/flow.h" ] && ok "headers in include/libflow-1" || not_ok "headers in include/libflow-1"
   [ -n "$pysite" ] && ok "Python override installed ($pysite)" || not_ok "Python override installed"
   [ -f "$root/share/gjs-1.0/overrides/Flow.js" ] && ok "GJS override installed" || not_ok "GJS override installed"
+  # The native fast path is private to the override: installed next to it,
+  # not in the flow package.
+  if ls "$pysite"/gi/overrides/_flow_native*.so > /dev/null 2>&1; then
+    ok "native fast path installed next to the Python override"
+    if envrun "$python" -c 'import gi; gi.require_version("Flow", "1"); from gi.repository import Flow; import gi.overrides.Flow as o; assert o._native is not None and o._native.__name__ == "gi.overrides._flow_native"' > "$work/native.log" 2>&1; then
+      ok "the installed override uses its native fast path"
+    else
+      not_ok "the installed override uses its native fast path"; sed 's/^/# /' "$work/native.log"
+    fi
+  else
+    ok "# SKIP native fast path not built"
+  fi
+  ls "$pysite"/flow/_native* > /dev/null 2>&1 && not_ok "no flow._native in the flow package" || ok "no flow._native in the flow package"
 else
   envrun () { meson devenv -C "$builddir" -w "$work" "$@"; }
   vapidir="$builddir/libflow"

@@ -347,3 +347,48 @@ def test_nothing_is_printed_for_a_failing_callback(capfd):
     captured = capfd.readouterr()
     assert captured.err == ""
     assert captured.out == ""
+
+
+
+def test_each_run_raises_its_own_exception():
+    # Two runs in two threads fail at the same time with exceptions of the
+    # same type and message: each run() raises the very exception its own
+    # function raised (one exception slot per run, not a shared list).
+    import threading
+
+    raised_both = threading.Barrier(2, timeout=60)
+    raised = {}
+    caught = {}
+
+    class WaitingPart(Flow.SinkPartition):
+        def do_write_batch(self, items):
+            pass
+
+        def do_close(self):
+            # Closed when the failed run shuts down, after its exception
+            # was stashed: wait until the other run's was too.
+            raised_both.wait()
+
+    class WaitingSink(Flow.Sink):
+        def do_build_part(self, step_id, part_key, resume_state):
+            return WaitingPart()
+
+    def worker(name):
+        def fail(x):
+            raised[name] = Boom("same message")
+            raise raised[name]
+
+        flow = Flow.Dataflow("t")
+        flow.input("inp", Flow.TestingSource([1])).map("m", fail).output("out", WaitingSink())
+        try:
+            Flow.Runner.new(flow).run()
+        except Boom as e:
+            caught[name] = e
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert caught["a"] is raised["a"]
+    assert caught["b"] is raised["b"]

@@ -8,6 +8,7 @@ import zlib
 import pytest
 
 import flow.operators as op
+from conftest import run_python
 from flow.connectors.files import FileSink, FileSource
 from flow.connectors.stdio import StdOutSink
 from flow.dataflow import Dataflow
@@ -328,6 +329,106 @@ def test_file_sink_is_exactly_once_across_an_abort(tmp_path):
     assert out_path.read_text() == "10\n20\n"
     run_main(flow, epoch_interval=ZERO_TD, recovery_config=rc)
     assert out_path.read_text() == "10\n20\n30\n40\n"
+
+
+def _word_sums_flow(inp, out_path, hold_partial=False):
+    """FileSource → key on the first word → a running sum per word →
+    FileSink, writing "WORD sum"."""
+    def add(total, line):
+        word, n = line.split(" ")
+        total = (total or 0) + int(n)
+        return total, f"{word.upper()} {total}"
+
+    flow = Dataflow("sums")
+    lines = op.input("inp", flow, FileSource(inp, batch_size=1, hold_partial=hold_partial))
+    keyed = op.key_on("key", lines, lambda line: line.split(" ")[0])
+    op.output("out", op.stateful_map("sum", keyed, add), FileSink(out_path))
+    return flow
+
+
+def test_file_source_refuses_to_split_a_continued_last_line(tmp_path):
+    # The file was complete when first read, so its last line (without a
+    # line end) was emitted; a writer then continued that line.
+    db = tmp_path / "db"
+    init_db_dir(db, 2)
+    rc = RecoveryConfig(db)
+    inp = tmp_path / "in.txt"
+    out_path = tmp_path / "out.txt"
+    inp.write_bytes(b"alpha 1\nbeta 2")
+    flow = _word_sums_flow(inp, out_path)
+    run_main(flow, epoch_interval=ZERO_TD, recovery_config=rc)
+    assert out_path.read_text() == "ALPHA 1\nBETA 2\n"
+
+    with inp.open("ab") as f:
+        f.write(b"5\ngamma 3\n")
+    with pytest.raises(ValueError) as e:
+        run_main(flow, epoch_interval=ZERO_TD, recovery_config=rc)
+    assert str(inp) in str(e.value)
+    assert "at byte 14" in str(e.value)
+    assert out_path.read_text() == "ALPHA 1\nBETA 2\n"
+
+    # Ended with a line end instead: read on, and beta's sum is right.
+    inp.write_bytes(b"alpha 1\nbeta 2\ngamma 3\nbeta 7\n")
+    run_main(flow, epoch_interval=ZERO_TD, recovery_config=rc)
+    assert out_path.read_text() == "ALPHA 1\nBETA 2\nGAMMA 3\nBETA 9\n"
+
+
+def test_file_source_hold_partial_emits_a_growing_last_line_whole(tmp_path):
+    db = tmp_path / "db"
+    init_db_dir(db, 2)
+    rc = RecoveryConfig(db)
+    inp = tmp_path / "in.txt"
+    out_path = tmp_path / "out.txt"
+    inp.write_bytes(b"alpha 1\nbeta 2")
+    flow = _word_sums_flow(inp, out_path, hold_partial=True)
+    run_main(flow, epoch_interval=ZERO_TD, recovery_config=rc)
+    assert out_path.read_text() == "ALPHA 1\n"
+
+    with inp.open("ab") as f:
+        f.write(b"5\ngamma 3\nbeta 1")
+    run_main(flow, epoch_interval=ZERO_TD, recovery_config=rc)
+    assert out_path.read_text() == "ALPHA 1\nBETA 25\nGAMMA 3\n"
+
+    with inp.open("ab") as f:
+        f.write(b"\n")
+    run_main(flow, epoch_interval=ZERO_TD, recovery_config=rc)
+    assert out_path.read_text() == "ALPHA 1\nBETA 25\nGAMMA 3\nBETA 26\n"
+
+
+def test_file_source_hold_partial_is_a_keyword():
+    with pytest.raises(TypeError):
+        FileSource("x", 10, True)
+
+
+def test_file_source_non_utf8_names_the_file_line_and_offset(tmp_path):
+    inp = tmp_path / "in.txt"
+    inp.write_bytes(b"a 1\nb \xff\xfe\nc 3\n")
+    flow = Dataflow("df")
+    op.output("out", op.input("inp", flow, FileSource(inp)), TestingSink([]))
+    with pytest.raises(ValueError) as e:
+        run_main(flow)
+    assert not isinstance(e.value, TypeError)
+    message = str(e.value)
+    assert str(inp) in message
+    assert "line 2 (at byte 4)" in message
+    assert "UTF-8" in message
+
+
+def test_flow_run_reports_non_utf8_input_without_a_traceback(tmp_path):
+    inp = tmp_path / "in.txt"
+    inp.write_bytes(b"a 1\nb \xff\xfe\n")
+    prog = tmp_path / "prog.py"
+    prog.write_text(
+        "import flow.operators as op\n"
+        "from flow.connectors.files import FileSource\n"
+        "from flow.connectors.stdio import StdOutSink\n"
+        "from flow.dataflow import Dataflow\n"
+        "flow = Dataflow('df')\n"
+        f"op.output('out', op.input('inp', flow, FileSource({str(inp)!r})), StdOutSink())\n")
+    result = run_python("-m", "flow.run", prog)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"{inp}: line 2 (at byte 4) is not valid UTF-8 text" in result.stderr
 
 
 def test_file_sink_only_writes_lines():

@@ -49,6 +49,39 @@ def test_inspect_default_prints_step_and_repr(capsys):
     assert capsys.readouterr().out == "test_df.insp: 'a'\ntest_df.insp: 1\n"
 
 
+def test_flat_map_batch_gets_lists_of_items():
+    batches = []
+
+    def mapper(items):
+        batches.append(list(items))
+        return [sum(items), len(items)]
+
+    assert run([1, 2, 3, 4, 5], lambda s: op.flat_map_batch("fmb", s, mapper),
+               batch_size=2) == [3, 2, 7, 2, 5, 1]
+    assert batches == [[1, 2], [3, 4], [5]]
+
+
+def test_flat_map_batch_error_names_step():
+    def boom(items):
+        raise KeyError("nope")
+
+    with pytest.raises(KeyError) as info:
+        run([1, 2], lambda s: op.flat_map_batch("fmb", s, boom), batch_size=2)
+    assert "flat_map_batch step 'test_df.fmb' failed" in "\n".join(info.value.__notes__)
+
+
+def test_inspect_debug_default_prints_epoch_and_worker(capsys):
+    assert run(["a", 1], lambda s: op.inspect_debug("dbg", s)) == ["a", 1]
+    assert capsys.readouterr().out == "test_df.dbg W0 @1: 'a'\ntest_df.dbg W0 @1: 1\n"
+
+
+def test_inspect_debug_with_inspector():
+    seen = []
+    run([1, (2, "x")], lambda s: op.inspect_debug(
+        "dbg", s, lambda step_id, x, epoch, worker: seen.append((step_id, x, epoch, worker))))
+    assert seen == [("test_df.dbg", 1, 1, 0), ("test_df.dbg", (2, "x"), 1, 0)]
+
+
 def test_inspect_with_inspector():
     seen = []
     run([1], lambda s: op.inspect("insp", s, lambda step_id, x: seen.append((step_id, x))))

@@ -57,6 +57,43 @@ def test_inspect_sees_full_step_id_and_passes_items_on():
     assert seen == [("t.look", 1), ("t.look", 2)]
 
 
+def test_flat_map_batch():
+    batches = []
+
+    def mapper(items):
+        batches.append(items)
+        return (x * 10 for x in items)
+
+    assert run([1, 2, 3], lambda s: s.flat_map_batch("fmb", mapper), batch_size=2) == [10, 20, 30]
+    assert batches == [[1, 2], [3]]
+
+
+def test_flat_map_batch_sees_keyed_items_as_tuples():
+    out = run([1, 2], lambda s: s.key_on("k", str).flat_map_batch(
+        "fmb", lambda items: [repr(items)]), batch_size=2)
+    assert out == ["[('1', 1), ('2', 2)]"]
+
+
+def test_inspect_debug():
+    seen = []
+    out = run([1, 2], lambda s: s.inspect_debug(
+        "dbg", lambda step_id, x, epoch, worker: seen.append((step_id, x, epoch, worker))))
+    assert out == [1, 2]
+    assert seen == [("t.dbg", 1, 1, 0), ("t.dbg", 2, 1, 0)]
+
+
+def test_operators_come_from_the_typelib():
+    # Every method of Flow.Stream that takes functions has a Pythonic
+    # wrapper in the override, made from the typelib.
+    override = __import__("gi.overrides.Flow", fromlist=["_PYTHON_OPS"])
+    for name in ("map", "flat_map_batch", "inspect_debug", "stateful_map", "fold_final"):
+        assert name in override._PYTHON_OPS
+    with pytest.raises(TypeError, match="flat_map_batch: mapper must be callable"):
+        Flow.Dataflow("t").input("i", Flow.TestingSource([1])).flat_map_batch("x", 3)
+    with pytest.raises(TypeError, match="missing required argument.*folder"):
+        Flow.Dataflow("t").input("i", Flow.TestingSource([1])).fold_final("x", lambda: 0)
+
+
 def test_merge():
     flow = Flow.Dataflow("t")
     a = flow.input("a", Flow.TestingSource([1, 2]))

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The native fast path (flow._native) against the pure-Python reference.
+"""The native fast path (the native fast path) against the pure-Python reference.
 
-Each operator is run twice on the same input, once through flow._native's C
+Each operator is run twice on the same input, once through the native fast path's C
 callbacks and once through the override's pure-Python GI callbacks, and the
 outputs must be equal; the conversions must give the very same GVariants as
 Flow.to_variant / Flow.from_variant; exceptions must carry the same message
@@ -26,15 +26,16 @@ import pytest
 gi.require_version("Flow", "1")
 from gi.repository import Flow, Gio, GLib  # noqa: E402
 
-_native = pytest.importorskip("flow._native", reason="flow._native is not built")
+_native = pytest.importorskip("gi.overrides._flow_native",
+                              reason="gi.overrides._flow_native is not built")
 import gi.overrides.Flow as override  # noqa: E402
 
 Point = collections.namedtuple("Point", "x y")
 
-# Runner.run() of the override re-raises the exceptions flow._native stashed
-# only when the override uses flow._native (not with FLOW_PYTHON_NATIVE=0).
+# Runner.run() of the override re-raises the exceptions the native fast path stashed
+# only when the override uses the native fast path (not with FLOW_PYTHON_NATIVE=0).
 needs_override_native = pytest.mark.skipif(
-    override._native is None, reason="the override does not use flow._native")
+    override._native is None, reason="the override does not use the native fast path")
 
 
 class Custom:
@@ -203,6 +204,9 @@ OPERATORS = {
     "flat_map_generator": lambda o, s: o["flat_map"](s, "fm", lambda x: (str(i) for i in range(x % 3))),
     "flat_map_variant": lambda o, s: o["flat_map"](s, "fm", lambda x: GLib.Variant("ax", [x, x])),
     "branch": lambda o, s: o["branch"](s, "b", lambda x: x > 6),
+    "flat_map_batch": lambda o, s: o["flat_map_batch"](s, "fmb", lambda xs: [sum(xs), list(xs)]),
+    "flat_map_batch_keyed": lambda o, s: o["flat_map_batch"](keyed(o, s), "fmb", lambda kvs: kvs[::-1]),
+    "inspect_debug": lambda o, s: o["inspect_debug"](s, "dbg", lambda sid, x, epoch, worker: None),
     "key_on": lambda o, s: keyed(o, s),
     "map_value": lambda o, s: o["map_value"](keyed(o, s), "mv", lambda v: (v, Point(v, v))),
     "filter_value": lambda o, s: o["filter_value"](keyed(o, s), "fv", lambda v: v > 4),
@@ -230,6 +234,21 @@ def test_operator_matches_pure_python(name, runner):
     build = OPERATORS[name]
     expected = run_impl(PYTHON, ITEMS, build)
     assert run_impl(NATIVE, ITEMS, build, runner=runner) == expected
+
+
+def test_operators_come_from_the_typelib():
+    # Every operator of Flow.Stream that takes functions is in _native,
+    # found in the typelib, as in the override.
+    assert set(override._PYTHON_OPS) <= set(dir(_native))
+    assert {"flat_map_batch", "inspect_debug", "stateful_map", "branch"} <= set(dir(_native))
+
+
+def test_inspect_debug_sees_epoch_and_worker():
+    seen = []
+    out = run_impl(NATIVE, [1, 2], lambda o, s: o["inspect_debug"](
+        s, "dbg", lambda sid, x, epoch, worker: seen.append((sid, x, epoch, worker))))
+    assert out == [1, 2]
+    assert seen == [("t.dbg", 1, 1, 0), ("t.dbg", 2, 1, 0)]
 
 
 def test_inspect_sees_full_step_id():
@@ -312,6 +331,10 @@ FAILING = {
     "count_final": (lambda s: _native.count_final(s, "step", boom), None),
     "max_final": (lambda s: _native.max_final(_native.key_on(s, "k", lambda x: "one"), "step", boom), None),
     "min_final": (lambda s: _native.min_final(_native.key_on(s, "k", lambda x: "one"), "step", boom), None),
+    "flat_map_batch": (lambda s: _native.flat_map_batch(s, "step", boom),
+                       "flat_map_batch step 't.step' failed: on a batch of 1 items: Boom: bang"),
+    "inspect_debug": (lambda s: _native.inspect_debug(s, "step", boom),
+                      "inspect_debug step 't.step' failed on item 0: Boom: bang"),
 }
 
 

@@ -5,6 +5,11 @@
  * snapshotted offset on resume (exactly-once) and refuses a file that was
  * shortened behind its back.
  *
+ * An unterminated last line is never split: by default it is emitted and a
+ * later run refuses a file where it was continued (but reads on where it
+ * was ended); with hold-partial it is held back until it is ended. A line
+ * that is not UTF-8 fails the run naming the file, line and offset.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
@@ -120,6 +125,235 @@ run_copy_ok (Fixture  *f,
 /* ------------------------------------------------------------------------
  * FileSource
  * ------------------------------------------------------------------------ */
+
+/* "word n" → ("word", "word n") */
+static char *
+first_word (GVariant  *item,
+            gpointer   user_data,
+            GError   **error)
+{
+  const char *line = g_variant_get_string (item, NULL);
+  const char *space = strchr (line, ' ');
+
+  return g_strndup (line, space != NULL ? (gsize) (space - line) : strlen (line));
+}
+
+static GVariant *
+zero (gpointer   user_data,
+      GError   **error)
+{
+  return g_variant_new_int64 (0);
+}
+
+/* A running sum of the numbers after the word; emits "WORD sum". */
+static GVariant *
+add_number (GVariant  *sum,
+            GVariant  *item,
+            GVariant **emit,
+            gpointer   user_data,
+            GError   **error)
+{
+  const char *line = g_variant_get_string (item, NULL);
+  const char *space = strchr (line, ' ');
+  g_autofree char *word = NULL;
+  gint64 n, updated;
+
+  if (space == NULL || !g_ascii_string_to_signed (space + 1, 10, 0, G_MAXINT32, &n, error))
+    return NULL;
+  word = g_ascii_strup (line, space - line);
+  updated = g_variant_get_int64 (sum) + n;
+  *emit = g_variant_new_take_string (g_strdup_printf ("%s %" G_GINT64_FORMAT, word, updated));
+  return g_variant_new_int64 (updated);
+}
+
+/* FileSource(input) → key on the first word → running sum per word →
+ * FileSink(output) and a testing sink; returns what the testing sink got,
+ * as plain strings. */
+static GStrv
+run_sums (Fixture   *f,
+          gboolean   hold_partial,
+          GError   **error)
+{
+  g_autoptr(FlowFileSource) source = flow_file_source_new (f->input);
+  g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
+  g_autoptr(FlowFileSink) file_sink = flow_file_sink_new (f->output);
+  g_autoptr(FlowDataflow) flow = flow_dataflow_new ("sums");
+  g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func (g_free);
+  FlowStream *s;
+
+  flow_file_source_set_hold_partial (source, hold_partial);
+  g_assert_true (flow_file_source_get_hold_partial (source) == hold_partial);
+  s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
+  s = flow_stream_key_on (s, "key", first_word, NULL, NULL);
+  s = flow_stream_stateful_map (s, "sum", zero, NULL, NULL, add_number, NULL, NULL);
+  s = flow_stream_key_rm (s, "unkey");
+  flow_stream_output (s, "out", FLOW_SINK (sink));
+  flow_stream_output (s, "file", FLOW_SINK (file_sink));
+  if (!rec_run (flow, f->dir, 0, 0, NULL, error))
+    return NULL;
+  for (guint i = 0; i < flow_testing_sink_get_n_items (sink); i++)
+    {
+      g_autoptr(GVariant) item = flow_testing_sink_get_item (sink, i);
+      g_ptr_array_add (got, g_variant_dup_string (item, NULL));
+    }
+  return rec_strv (got);
+}
+
+static GStrv
+run_sums_ok (Fixture  *f,
+             gboolean  hold_partial)
+{
+  g_autoptr(GError) error = NULL;
+  GStrv got = run_sums (f, hold_partial, &error);
+
+  g_assert_no_error (error);
+  return got;
+}
+
+/* The issue's case: "alpha 1\nbeta 2" (no final line end) is read, then
+ * the writer appends "5\ngamma 3\n". By default the first run emits
+ * "beta 2" (the file was complete) and the second refuses to split the
+ * line, naming the file and offset, and changes nothing; ended with a line
+ * end instead, the file is read on. */
+static void
+test_source_unterminated_continued (Fixture       *f,
+                                    gconstpointer  data)
+{
+  const char *first_run[] = { "ALPHA 1", "BETA 2", NULL };
+  const char *after_end[] = { "GAMMA 3", "BETA 9", NULL };
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) got1 = NULL;
+  g_auto(GStrv) got2 = NULL;
+  g_auto(GStrv) got3 = NULL;
+  g_autofree char *states1 = NULL;
+  g_autofree char *states2 = NULL;
+  g_autofree char *states3 = NULL;
+  g_autofree char *out1 = NULL;
+  g_autofree char *out2 = NULL;
+  g_autofree char *out3 = NULL;
+
+  rec_write_file (f->input, "alpha 1\nbeta 2");
+  got1 = run_sums_ok (f, FALSE);
+  rec_assert_strv (got1, first_run);
+  states1 = rec_show_states (f->dir);
+  g_assert_nonnull (strstr (states1, "    'input.txt': (14, 2, "));
+  out1 = rec_read_file (f->output);
+  g_assert_cmpstr (out1, ==, "ALPHA 1\nBETA 2\n");
+
+  /* Continued: refused, nothing written, no state changed. */
+  append_file (f->input, "5\ngamma 3\n");
+  got2 = run_sums (f, FALSE, &error);
+  g_assert_null (got2);
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_INPUT_CHANGED);
+  g_assert_nonnull (strstr (error->message, f->input));
+  g_assert_nonnull (strstr (error->message, "at byte 14"));
+  g_assert_nonnull (strstr (error->message, "hold-partial"));
+  g_clear_error (&error);
+  states2 = rec_show_states (f->dir);
+  g_assert_cmpstr (states2, ==, states1);
+  out2 = rec_read_file (f->output);
+  g_assert_cmpstr (out2, ==, out1);
+
+  /* As the message says: truncated back, then ended with a line end. */
+  rec_write_file (f->input, "alpha 1\nbeta 2");
+  append_file (f->input, "\ngamma 3\nbeta 7\n");
+  got3 = run_sums_ok (f, FALSE);
+  rec_assert_strv (got3, after_end);
+  out3 = rec_read_file (f->output);
+  g_assert_cmpstr (out3, ==, "ALPHA 1\nBETA 2\nGAMMA 3\nBETA 9\n");
+  states3 = rec_show_states (f->dir);
+  g_assert_nonnull (strstr (states3, "    'input.txt': (30, 4, "));
+  g_assert_nonnull (strstr (states3, "    'beta': 9\n"));
+  g_assert_nonnull (strstr (states3, "    'gamma': 3\n"));
+}
+
+/* An unterminated line ended with "\r\n", or so far with only its '\r'. */
+static void
+test_source_unterminated_crlf (Fixture       *f,
+                               gconstpointer  data)
+{
+  const char *first_run[] = { "A 1", "B 2", NULL };
+  const char *last_run[] = { "C 3", NULL };
+  g_auto(GStrv) got1 = NULL;
+  g_auto(GStrv) got2 = NULL;
+  g_auto(GStrv) got3 = NULL;
+
+  rec_write_file (f->input, "a 1\r\nb 2");
+  got1 = run_sums_ok (f, FALSE);
+  rec_assert_strv (got1, first_run);
+
+  /* Only the '\r' so far: nothing to read yet (no empty line). */
+  append_file (f->input, "\r");
+  got2 = run_sums_ok (f, FALSE);
+  g_assert_cmpuint (g_strv_length (got2), ==, 0);
+
+  append_file (f->input, "\nc 3\r\n");
+  got3 = run_sums_ok (f, FALSE);
+  rec_assert_strv (got3, last_run);
+}
+
+/* With hold-partial, the same case: the unterminated line is held back and
+ * emitted whole, and the key's state is right. */
+static void
+test_source_unterminated_held (Fixture       *f,
+                               gconstpointer  data)
+{
+  const char *first_run[] = { "ALPHA 1", NULL };
+  const char *second_run[] = { "BETA 25", "GAMMA 3", NULL };
+  const char *third_run[] = { "BETA 26", NULL };
+  g_auto(GStrv) got1 = NULL;
+  g_auto(GStrv) got2 = NULL;
+  g_auto(GStrv) got3 = NULL;
+  g_auto(GStrv) got4 = NULL;
+  g_autofree char *states1 = NULL;
+  g_autofree char *states4 = NULL;
+  g_autofree char *out = NULL;
+
+  rec_write_file (f->input, "alpha 1\nbeta 2");
+  got1 = run_sums_ok (f, TRUE);
+  rec_assert_strv (got1, first_run);
+  /* The snapshot's offset is before the held line. */
+  states1 = rec_show_states (f->dir);
+  g_assert_nonnull (strstr (states1, "    'input.txt': (8, 1, "));
+  g_assert_null (strstr (states1, "'beta'"));
+
+  append_file (f->input, "5\ngamma 3\nbeta 1");
+  got2 = run_sums_ok (f, TRUE);
+  rec_assert_strv (got2, second_run);
+
+  append_file (f->input, "\n");
+  got3 = run_sums_ok (f, TRUE);
+  rec_assert_strv (got3, third_run);
+
+  /* Nothing left. */
+  got4 = run_sums_ok (f, TRUE);
+  g_assert_cmpuint (g_strv_length (got4), ==, 0);
+
+  out = rec_read_file (f->output);
+  g_assert_cmpstr (out, ==, "ALPHA 1\nBETA 25\nGAMMA 3\nBETA 26\n");
+  states4 = rec_show_states (f->dir);
+  g_assert_nonnull (strstr (states4, "    'beta': 26\n"));
+  g_assert_nonnull (strstr (states4, "    'alpha': 1\n"));
+  g_assert_nonnull (strstr (states4, "    'gamma': 3\n"));
+}
+
+/* A line that is not UTF-8: the error names the file, line and offset,
+ * and nothing of the run is committed past the line before it. */
+static void
+test_source_not_utf8 (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) got = NULL;
+
+  rec_write_file (f->input, "a 1\nb \xff\xfe\nc 3\n");
+  got = run_sums (f, FALSE, &error);
+  g_assert_null (got);
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_INPUT);
+  g_assert_nonnull (strstr (error->message, f->input));
+  g_assert_nonnull (strstr (error->message, "line 2 (at byte 4)"));
+  g_assert_nonnull (strstr (error->message, "UTF-8"));
+}
 
 static void
 test_source_grown (Fixture       *f,
@@ -439,6 +673,10 @@ main (int    argc,
   ADD ("/files/source/grown", test_source_grown);
   ADD ("/files/source/truncated", test_source_truncated);
   ADD ("/files/source/replaced", test_source_replaced);
+  ADD ("/files/source/unterminated/continued", test_source_unterminated_continued);
+  ADD ("/files/source/unterminated/crlf", test_source_unterminated_crlf);
+  ADD ("/files/source/unterminated/held", test_source_unterminated_held);
+  ADD ("/files/source/not-utf8", test_source_not_utf8);
   ADD ("/files/source-and-sink/mid-file-failure", test_source_sink_mid_file);
   ADD ("/files/sink/truncates-uncommitted", test_sink_truncates_uncommitted);
   ADD ("/files/sink/abort-before-first-snapshot", test_sink_abort_before_first_snapshot);

@@ -631,6 +631,223 @@ test_corrupt_state (void)
   rec_rm_rf (dir);
 }
 
+/* Stored states that GVariant cannot take as they are: type strings that
+ * are not definite types (GLib aborts on those), data of the wrong size
+ * for its type, data not in normal form, no type at all. Each is a
+ * CORRUPT_PARTITION naming the file, the step and the key, from a run and
+ * from `flow-recovery show`, and changes nothing. */
+static void
+test_corrupt_type (void)
+{
+  static const struct { const char *hex; const char *what; } bad[] = {
+    { "003f", "\\0?" },
+    { "002a", "\\0*" },
+    { "0072", "\\0r" },
+    { "00612a", "\\0a*" },
+    { "006d3f", "\\0m?" },
+    { "00282a29", "\\0(*)" },
+    { "0061377b3f2a7d", "\\0a{?*}" },
+    { "00287629", "\\0(v) (no data)" },
+    { "01020300", "no type" },
+    { "0102030078", "3 bytes of an int64" },
+    { "010203040506070809000078", "9 bytes of an int64" },
+    { "0200", "a boolean of 2" },
+    { "61626300", "a string without its NUL" },
+    { "6162630073", "a string without its NUL" },
+    { "00", "nothing" },
+    { "78", "no NUL" },
+    { NULL, "a type nested 200 deep" },
+  };
+  g_autofree char *dir = rec_init_dir (1);
+  g_autofree char *part0 = rec_part_path (dir, 0);
+  const char *names[] = { part0, "errors.sum", "k3", NULL };
+
+  run_keyed_ok ("errors", dir, 8, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *deep = g_strnfill (400, '6');
+      g_autofree char *sql = NULL;
+
+      if (bad[i].hex == NULL)
+        for (guint j = 1; j < 400; j += 2)
+          deep[j] = '1';   /* "00" "61"*199 "78": \0aaa…ax */
+      sql = g_strdup_printf ("UPDATE snaps SET ser = x'%s%s%s' "
+                             "WHERE step_id = 'errors.sum' AND state_key = 'k3'",
+                             bad[i].hex ? bad[i].hex : "00",
+                             bad[i].hex ? "" : deep + 2,
+                             bad[i].hex ? "" : "78");
+
+      g_test_message ("stored state: %s", bad[i].what);
+      rec_sql_exec (part0, sql);
+      assert_fails_untouched (dir, "errors", FLOW_ERROR_CORRUPT_PARTITION, names);
+    }
+
+  rec_rm_rf (dir);
+}
+
+/* A state of the wrong type for its step (a string where a count_final
+ * keeps an int64) is a CORRUPT_PARTITION naming the file, step and key. */
+static char *
+first_child (GVariant  *item,
+             gpointer   user_data,
+             GError   **error)
+{
+  g_autoptr(GVariant) key = g_variant_get_child_value (item, 0);
+
+  return g_variant_dup_string (key, NULL);
+}
+
+static GStrv
+run_counting (const char  *dir,
+              gboolean     abort,
+              GError     **error)
+{
+  g_autoptr(FlowTestingSource) source = flow_testing_source_new (keyed_items (8));
+  g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
+  g_autoptr(FlowDataflow) flow = flow_dataflow_new ("errors");
+  FlowStream *s;
+
+  if (abort)
+    flow_testing_source_add_marker (source, 6, FLOW_TESTING_MARKER_ABORT, 0);
+  s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
+  s = flow_stream_count_final (s, "count", first_child, NULL, NULL);
+  flow_stream_output (s, "out", FLOW_SINK (sink));
+  if (!rec_run (flow, dir, 0, 0, NULL, error))
+    return NULL;
+  return rec_sink_reprs (sink);
+}
+
+static void
+test_corrupt_state_type (void)
+{
+  g_autofree char *dir = rec_init_dir (1);
+  g_autofree char *part0 = rec_part_path (dir, 0);
+  const char *names[] = { part0, "errors.count", "k1", NULL };
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) got = NULL;
+
+  got = run_counting (dir, TRUE, &error);
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_ABORTED);
+  g_clear_error (&error);
+  g_assert_cmpint (rec_sql_int (part0, "SELECT COUNT(*) FROM snaps WHERE step_id = 'errors.count'"
+                                       " AND state_key = 'k1'"), >, 0);
+  rec_sql_exec (part0, "UPDATE snaps SET ser = x'6869000073' WHERE step_id = 'errors.count'"
+                       " AND state_key = 'k1'");
+
+  got = run_counting (dir, FALSE, &error);
+  g_assert_null (got);
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION);
+  for (guint i = 0; names[i] != NULL; i++)
+    if (strstr (error->message, names[i]) == NULL)
+      g_error ("the error '%s' does not name %s", error->message, names[i]);
+
+  rec_rm_rf (dir);
+}
+
+/* Messages stay short: a partition count of 60000 in a directory of one
+ * names a few missing files and counts the rest; out-of-range numbers in
+ * the metadata are corrupt partitions (-1 once built a 7.7 GB message). */
+static void
+assert_short (const char *message)
+{
+  if (strlen (message) > 400)
+    g_error ("a message of %zu bytes: %.400s…", strlen (message), message);
+  g_assert_null (strstr (message, "SELECT"));
+  g_assert_null (strstr (message, "INSERT"));
+  g_assert_null (strstr (message, "DELETE"));
+  g_assert_null (strstr (message, "UPDATE"));
+}
+
+static void
+assert_run_fails_short (const char *dir,
+                        FlowError   code,
+                        const char *names[])
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) got = run_keyed ("errors", dir, 4, 0, &error);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  g_assert_null (got);
+  g_assert_error (error, FLOW_ERROR, (int) code);
+  assert_short (error->message);
+  for (guint i = 0; names[i] != NULL; i++)
+    if (strstr (error->message, names[i]) == NULL)
+      g_error ("the error '%s' does not name %s", error->message, names[i]);
+  g_assert_cmpint (rec_tool (&out, &err, "show", dir, NULL), !=, 0);
+  assert_short (err);
+}
+
+static void
+test_many_missing (void)
+{
+  g_autofree char *dir = rec_init_dir (1);
+  g_autofree char *part0 = rec_part_path (dir, 0);
+  const char *names[] = { dir, "60000", "part-1.sqlite3", "part-3.sqlite3", "59996 more", NULL };
+
+  rec_sql_exec (part0, "UPDATE meta SET value = 60000 WHERE name = 'partition_count'");
+  assert_fails_untouched (dir, "errors", FLOW_ERROR_MISSING_PARTITIONS, names);
+  assert_run_fails_short (dir, FLOW_ERROR_MISSING_PARTITIONS, names);
+
+  rec_rm_rf (dir);
+}
+
+static void
+test_meta_out_of_range (void)
+{
+  static const char *bad[] = {
+    "UPDATE meta SET value = -1 WHERE name = 'partition_count'",
+    "UPDATE meta SET value = 4294967297 WHERE name = 'partition_count'",
+    "UPDATE meta SET value = 'two' WHERE name = 'partition_count'",
+    "UPDATE meta SET value = -1 WHERE name = 'partition_index'",
+    "UPDATE meta SET value = 1.5 WHERE name = 'partition_index'",
+    "UPDATE meta SET value = -5 WHERE name = 'gc_epoch'",
+    "UPDATE meta SET value = x'00' WHERE name = 'directory_id'",
+    "UPDATE fronts SET epoch = -3",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *dir = rec_init_dir (1);
+      g_autofree char *part0 = rec_part_path (dir, 0);
+      const char *names[] = { part0, NULL };
+
+      run_keyed_ok ("errors", dir, 4, 0);
+      g_test_message ("%s", bad[i]);
+      rec_sql_exec (part0, bad[i]);
+      assert_fails_untouched (dir, "errors", FLOW_ERROR_CORRUPT_PARTITION, names);
+      assert_run_fails_short (dir, FLOW_ERROR_CORRUPT_PARTITION, names);
+      rec_rm_rf (dir);
+    }
+}
+
+/* A partition without one of its tables or its index is corrupt, and the
+ * message says which, without SQL. */
+static void
+test_missing_table (void)
+{
+  static const struct { const char *sql; const char *name; } bad[] = {
+    { "DROP TABLE epochs", "epochs" },
+    { "DROP TABLE fronts", "fronts" },
+    { "DROP TABLE executions", "executions" },
+    { "DROP INDEX snaps_epoch", "snaps_epoch" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *dir = rec_init_dir (1);
+      g_autofree char *part0 = rec_part_path (dir, 0);
+      const char *names[] = { part0, bad[i].name, NULL };
+
+      run_keyed_ok ("errors", dir, 4, 0);
+      g_test_message ("%s", bad[i].sql);
+      rec_sql_exec (part0, bad[i].sql);
+      assert_fails_untouched (dir, "errors", FLOW_ERROR_CORRUPT_PARTITION, names);
+      assert_run_fails_short (dir, FLOW_ERROR_CORRUPT_PARTITION, names);
+      rec_rm_rf (dir);
+    }
+}
+
 /* A flow program (run_with_args) against a bad directory exits non-zero
  * with the message, and changes nothing; the crash test's flow is one. */
 static void
@@ -850,6 +1067,213 @@ test_show_fresh (void)
   rec_rm_rf (dir);
 }
 
+/* ------------------------------------------------------------------------
+ * flow-recovery --help, check
+ * ------------------------------------------------------------------------ */
+
+static void
+test_tool_help (void)
+{
+  static const char *commands[] = { "init", "show", "check" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+      g_autofree char *usage = g_strdup_printf ("flow-recovery %s", commands[i]);
+
+      g_assert_cmpint (rec_tool (&out, &err, commands[i], "--help", NULL), ==, 0);
+      g_assert_nonnull (strstr (out, "Usage"));
+      g_assert_nonnull (strstr (out, usage));
+      g_assert_cmpstr (err, ==, "");
+      g_assert_false (g_file_test ("--help", G_FILE_TEST_EXISTS));
+    }
+}
+
+/* Runs `flow-recovery check DIR`: its exit status, and its output (both
+ * streams) in @report. */
+static int
+check_dir (const char  *dir,
+           char       **report)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status = rec_tool (&out, &err, "check", dir, NULL);
+
+  *report = g_strconcat (out, err, NULL);
+  g_test_message ("flow-recovery check %s: %d\n%s", dir, status, *report);
+  return status;
+}
+
+static void
+assert_check_fails (const char *dir,
+                    const char *names[])
+{
+  g_autofree char *report = NULL;
+  g_autofree char *before = rec_dir_state (dir);
+  g_autofree char *after = NULL;
+
+  g_assert_cmpint (check_dir (dir, &report), !=, 0);
+  for (guint i = 0; names[i] != NULL; i++)
+    if (strstr (report, names[i]) == NULL)
+      g_error ("flow-recovery check does not name %s:\n%s", names[i], report);
+  g_assert_null (strstr (report, "SELECT"));
+  after = rec_dir_state (dir);
+  g_assert_cmpstr (after, ==, before);
+}
+
+static void
+test_check (void)
+{
+  g_autofree char *dir = rec_init_dir (2);
+  g_autofree char *part0 = rec_part_path (dir, 0);
+  g_autofree char *part1 = rec_part_path (dir, 1);
+  g_autofree char *copy = g_strconcat (part1, ".backup", NULL);
+  g_autofree char *report = NULL;
+  g_autofree char *marker = g_build_filename (dir, ".flow-init", NULL);
+
+  /* Fine when new, and after runs. */
+  g_assert_cmpint (check_dir (dir, &report), ==, 0);
+  g_clear_pointer (&report, g_free);
+  run_keyed_ok ("errors", dir, 16, 0);
+  g_assert_cmpint (check_dir (dir, &report), ==, 0);
+  g_assert_nonnull (strstr (report, "part-0.sqlite3"));
+  g_assert_nonnull (strstr (report, "part-1.sqlite3"));
+
+  /* A state that would abort GLib. */
+  {
+    g_auto(GStrv) keys = rec_sql_rows (part0, "SELECT state_key FROM snaps"
+                                              " WHERE step_id = 'errors.sum' LIMIT 1");
+    g_autofree char *sql = NULL;
+    const char *names[] = { part0, "errors.sum", NULL, NULL };
+
+    g_assert_nonnull (keys[0]);
+    names[2] = keys[0];
+    sql = g_strdup_printf ("UPDATE snaps SET ser = x'003f' WHERE step_id = 'errors.sum'"
+                           " AND state_key = '%s'", keys[0]);
+    rec_copy_file (part0, copy);
+    rec_sql_exec (part0, sql);
+    assert_check_fails (dir, names);
+    rec_copy_file (copy, part0);
+  }
+
+  /* A corrupt index: its entries no longer match its table. */
+  {
+    const char *names[] = { part0, "snaps_epoch", NULL };
+    rec_sql_exec (part0, "PRAGMA writable_schema = ON;"
+                         "UPDATE sqlite_schema SET sql = 'CREATE INDEX snaps_epoch ON snaps (state_key)'"
+                         " WHERE name = 'snaps_epoch';");
+    assert_check_fails (dir, names);
+    rec_copy_file (copy, part0);
+  }
+
+  /* Garbage. */
+  {
+    const char *names[] = { part1, NULL };
+    rec_copy_file (part1, copy);
+    rec_write_file (part1, "this is not a database, but it is long enough to look at........"
+                           "................................................................");
+    assert_check_fails (dir, names);
+    rec_copy_file (copy, part1);
+  }
+
+  /* Missing. */
+  {
+    const char *names[] = { "part-1.sqlite3", "missing", NULL };
+    g_assert_cmpint (g_remove (part1), ==, 0);
+    assert_check_fails (dir, names);
+    rec_copy_file (copy, part1);
+  }
+
+  /* An interrupted init. */
+  {
+    const char *names[] = { "flow-recovery init", NULL };
+    rec_write_file (marker, "x");
+    assert_check_fails (dir, names);
+    g_assert_cmpint (g_remove (marker), ==, 0);
+  }
+
+  g_clear_pointer (&report, g_free);
+  g_assert_cmpint (g_remove (copy), ==, 0);
+  g_assert_cmpint (check_dir (dir, &report), ==, 0);
+  rec_rm_rf (dir);
+}
+
+/* On a read-only mount (made in a private mount namespace, where the
+ * system allows one), show and check work, and a run says that it cannot
+ * write, not that reading metadata failed. */
+static void
+test_read_only (void)
+{
+  g_autofree char *unshare = g_find_program_in_path ("unshare");
+  g_autofree char *program = g_test_build_filename (G_TEST_BUILT, "recovery", "crash-flow", NULL);
+  g_autofree char *dir = rec_init_dir (2);
+  g_autofree char *work = rec_tmpdir ();
+  g_autofree char *input = g_build_filename (work, "input.txt", NULL);
+  g_autofree char *output = g_build_filename (work, "output.txt", NULL);
+  g_autofree char *script = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *probe[] = { "unshare", "-m", "true", NULL };
+  int status = 0;
+
+  if (unshare == NULL ||
+      !g_spawn_sync (NULL, (char **) probe, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+                     G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, NULL) ||
+      !g_spawn_check_wait_status (status, NULL))
+    {
+      g_test_skip ("no private mount namespace here (unshare -m)");
+      rec_rm_rf (dir);
+      rec_rm_rf (work);
+      return;
+    }
+
+  rec_write_file (input, "1\n2\n3\n");
+  {
+    const char *argv[] = { program, input, output, "-r", dir, "-s", "0", NULL };
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  before = rec_dir_state (dir);
+
+  script = g_strdup_printf ("mount --bind '%s' '%s' && mount -o remount,bind,ro '%s' || exit 99\n"
+                            "touch '%s/probe' 2>/dev/null && exit 98\n"
+                            "'%s' show '%s' >/dev/null; echo show=$?\n"
+                            "'%s' check '%s'; echo check=$?\n"
+                            "'%s' '%s' '%s' -r '%s' -s 0; echo run=$?\n",
+                            dir, dir, dir, dir,
+                            g_getenv ("FLOW_RECOVERY_TOOL"), dir,
+                            g_getenv ("FLOW_RECOVERY_TOOL"), dir,
+                            program, input, output, dir);
+  {
+    const char *argv[] = { "unshare", "-m", "sh", "-c", script, NULL };
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, &error);
+    g_assert_no_error (error);
+  }
+  g_test_message ("%s%s", out, err);
+  if (WIFEXITED (status) && (WEXITSTATUS (status) == 99 || WEXITSTATUS (status) == 98))
+    {
+      g_test_skip ("cannot make a read-only mount here");
+      rec_rm_rf (dir);
+      rec_rm_rf (work);
+      return;
+    }
+  g_assert_nonnull (strstr (out, "show=0\n"));
+  g_assert_nonnull (strstr (out, "check=0\n"));
+  g_assert_nonnull (strstr (out, "run=1\n"));
+  g_assert_nonnull (strstr (err, "cannot be written"));
+  g_assert_null (strstr (err, "metadata"));
+  after = rec_dir_state (dir);
+  g_assert_cmpstr (after, ==, before);
+
+  rec_rm_rf (dir);
+  rec_rm_rf (work);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -875,11 +1299,19 @@ main (int    argc,
   g_test_add_func ("/errors/run/corrupt-truncated", test_corrupt_truncated);
   g_test_add_func ("/errors/run/corrupt-not-libflow", test_corrupt_not_libflow);
   g_test_add_func ("/errors/run/corrupt-state", test_corrupt_state);
+  g_test_add_func ("/errors/run/corrupt-type", test_corrupt_type);
+  g_test_add_func ("/errors/run/corrupt-state-type", test_corrupt_state_type);
+  g_test_add_func ("/errors/run/many-missing", test_many_missing);
+  g_test_add_func ("/errors/run/meta-out-of-range", test_meta_out_of_range);
+  g_test_add_func ("/errors/run/missing-table", test_missing_table);
   g_test_add_func ("/errors/run/flow-program", test_flow_program);
   g_test_add_func ("/errors/run/too-old", test_too_old);
   g_test_add_func ("/errors/run/older-copy-within-backup", test_older_copy_within_backup);
   g_test_add_func ("/errors/show", test_show);
   g_test_add_func ("/errors/show/fresh", test_show_fresh);
+  g_test_add_func ("/errors/tool/help", test_tool_help);
+  g_test_add_func ("/errors/tool/check", test_check);
+  g_test_add_func ("/errors/tool/read-only", test_read_only);
 
   return g_test_run ();
 }

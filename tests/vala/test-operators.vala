@@ -281,6 +281,37 @@ void test_inspect () throws Error {
     assert_cmpstr (out_repr, CompareOperator.EQ, "[('k7', 7), ('k8', 8)]");
 }
 
+void test_flat_map_batch () throws Error {
+    string[] batches = {};
+    var flow = new Flow.Dataflow ("batching");
+    var source = new Flow.TestingSource (ints ({ 1, 2, 3, 4, 5 }));
+    source.batch_size = 2;
+    var sink = new Flow.TestingSink ();
+    flow.input ("inp", source)
+        .flat_map_batch ("per_batch", (items) => {
+            batches += Flow.item_repr (items);
+            int64 sum = 0;
+            for (size_t i = 0; i < items.n_children (); i++)
+                sum += items.get_child_value (i).get_variant ().get_int64 ();
+            return new Variant.array (VariantType.INT64,
+                                      { new Variant.int64 ((int64) items.n_children ()), new Variant.int64 (sum) });
+        })
+        .output ("out", sink);
+    assert_true (new Flow.Runner (flow).run ());
+    assert_cmpstrv (batches, { "[1, 2]", "[3, 4]", "[5]" });
+    assert_cmpstr (items_repr (sink), CompareOperator.EQ, "[2, 3, 2, 7, 1, 5]");
+}
+
+void test_inspect_debug () throws Error {
+    string[] seen = {};
+    var out_repr = run_flow (ints ({ 7, 8 }), (s) => s
+        .inspect_debug ("dbg", (step_id, item, epoch, worker_index) => {
+            seen += "%s W%u @%llu: %s".printf (step_id, worker_index, epoch, Flow.item_repr (item));
+        }), "debugging");
+    assert_cmpstrv (seen, { "debugging.dbg W0 @1: 7", "debugging.dbg W0 @1: 8" });
+    assert_cmpstr (out_repr, CompareOperator.EQ, "[7, 8]");
+}
+
 void test_closures () throws Error {
     int calls = 0;
     var out_repr = run_flow (ints ({ 1, 2, 3 }), (s) => s.map ("count_calls", (item) => {
@@ -312,6 +343,8 @@ int main (string[] args) {
     add ("/vala/operators/branch-merge", test_branch_merge);
     add ("/vala/operators/merge-three", test_merge_three);
     add ("/vala/operators/inspect", test_inspect);
+    add ("/vala/operators/flat-map-batch", test_flat_map_batch);
+    add ("/vala/operators/inspect-debug", test_inspect_debug);
     add ("/vala/operators/closures", test_closures);
     return Test.run ();
 }

@@ -17,15 +17,15 @@
 //
 // The override finishes collections itself: before every run, and during
 // it often enough that the incremental state is not reached: every
-// callback given to a Stream
-// operator, and every vfunc of a JS subclass of Flow.Source,
-// Flow.SourcePartition, Flow.Sink and Flow.SinkPartition, counts calls; a
+// function given to a method of Flow.Stream, and every vfunc of a JS
+// subclass of Flow.Source, Flow.SourcePartition, Flow.Sink and
+// Flow.SinkPartition (guarded when GObject.registerClass() calls the
+// base's static _classInit), counts calls; a
 // full GC runs (System.gc()) every GC_EVERY_CALLS calls or GC_EVERY_MS
 // milliseconds, whichever comes first, unless the previous one took more
 // than a twentieth of the time since, which bounds its cost to about 5%.
 
 const System = imports.system;
-const GObject = imports.gi.GObject;
 
 const GC_EVERY_CALLS = 1024;
 const GC_EVERY_MS = 25;
@@ -60,30 +60,8 @@ function guarded(fn) {
     return wrapper;
 }
 
-// Positions of the function arguments of each operator (after step_id).
-const OPERATORS = {
-    map: [1],
-    filter: [1],
-    filter_map: [1],
-    flat_map: [1],
-    inspect: [1],
-    branch: [1],
-    key_on: [1],
-    map_value: [1],
-    filter_value: [1],
-    flat_map_value: [1],
-    stateful_map: [1, 2],
-    stateful_flat_map: [1, 2],
-    fold_final: [1, 2],
-    reduce_final: [1],
-    count_final: [1],
-    max_final: [1],
-    min_final: [1],
-};
-
-function _guardVfuncs(klass, bases) {
-    if (typeof klass !== 'function' || !klass.prototype ||
-        !bases.some(base => klass.prototype instanceof base))
+function _guardVfuncs(klass) {
+    if (typeof klass !== 'function' || !klass.prototype)
         return;
     for (const key of Object.getOwnPropertyNames(klass.prototype)) {
         if (!key.startsWith('vfunc_'))
@@ -97,12 +75,15 @@ function _guardVfuncs(klass, bases) {
 var _init = function () {
     const Flow = this;
 
-    for (const [name, positions] of Object.entries(OPERATORS)) {
-        const original = Flow.Stream.prototype[name];
+    // Every function given to a Stream method (map's mapper, stateful_map's
+    // builder and mapper, ...) is guarded: no list of operators to keep.
+    for (const name of Object.getOwnPropertyNames(Flow.Stream.prototype)) {
+        const desc = Object.getOwnPropertyDescriptor(Flow.Stream.prototype, name);
+        if (name === 'constructor' || !desc || typeof desc.value !== 'function')
+            continue;
+        const original = desc.value;
         Flow.Stream.prototype[name] = function (...args) {
-            for (const i of positions)
-                args[i] = guarded(args[i]);
-            return original.apply(this, args);
+            return original.apply(this, args.map(guarded));
         };
     }
 
@@ -118,10 +99,19 @@ var _init = function () {
         };
     }
 
-    const bases = [Flow.Source, Flow.SourcePartition, Flow.Sink, Flow.SinkPartition];
-    const registerClass = GObject.registerClass;
-    GObject.registerClass = function (...args) {
-        _guardVfuncs(args[args.length - 1], bases);
-        return registerClass.apply(this, args);
-    };
+    // The vfuncs of JS subclasses of the connector base classes are guarded
+    // when the subclass is registered: GObject.registerClass() calls the
+    // class's static _classInit, which subclasses inherit from these bases
+    // (GObject.registerClass itself is left alone).
+    for (const base of [Flow.Source, Flow.SourcePartition, Flow.Sink, Flow.SinkPartition]) {
+        const classInit = base._classInit;
+        Object.defineProperty(base, '_classInit', {
+            configurable: true,
+            writable: true,
+            value: function (klass) {
+                _guardVfuncs(klass);
+                return classInit.call(this, klass);
+            },
+        });
+    }
 };

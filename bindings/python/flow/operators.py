@@ -39,11 +39,13 @@ __all__ = [
     "filter_map_value",
     "filter_value",
     "flat_map",
+    "flat_map_batch",
     "flat_map_value",
     "flatten",
     "fold_final",
     "input",
     "inspect",
+    "inspect_debug",
     "key_on",
     "key_rm",
     "map",
@@ -122,6 +124,14 @@ def flat_map(step_id, up, mapper):
     return _build(up, lambda s: s.flat_map(step_id, mapper))
 
 
+def flat_map_batch(step_id, up, mapper):
+    """Transforms the items a batch at a time: ``mapper(items)`` gets a
+    list of the items of a batch and returns an iterable whose every
+    element is emitted. For functions that are cheaper per batch than per
+    item."""
+    return _build(up, lambda s: s.flat_map_batch(step_id, mapper))
+
+
 def flatten(step_id, up):
     """Emits each element of each item, which must be a list."""
     return _build(up, lambda s: s.flatten(step_id))
@@ -136,6 +146,18 @@ def inspect(step_id, up, inspector=_default_inspector):
     ``flow_id.step_id``) on each item and passes the items on unchanged.
     By default prints ``flow_id.step_id: repr(item)``."""
     return _build(up, lambda s: s.inspect(step_id, inspector))
+
+
+def _default_debug_inspector(step_id, item, epoch, worker_index):
+    builtins.print(f"{step_id} W{worker_index} @{epoch}: {item!r}", flush=True)
+
+
+def inspect_debug(step_id, up, inspector=_default_debug_inspector):
+    """Calls ``inspector(step_id, item, epoch, worker_index)`` on each item
+    (``step_id`` is the full id; ``worker_index`` is 0 while a run has one
+    worker) and passes the items on unchanged. By default prints
+    ``flow_id.step_id W0 @epoch: repr(item)``."""
+    return _build(up, lambda s: s.inspect_debug(step_id, inspector))
 
 
 def merge(step_id, *ups):

@@ -23,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 try:
-    from ._gi import Flow, GLib
+    from ._gi import Flow, GLib, is_flow_error
 except ImportError as e:
     if __name__ == "__main__":
         sys.exit(f"python3 -m flow.run: error: {e}")
@@ -224,7 +224,11 @@ def _main(argv=None):
         completed = _run(dataflow, epoch_interval=epoch_interval,
                          recovery_config=recovery_config,
                          workers=args.workers_per_process or 1)
-    except (RecoveryError, GLib.Error) as e:
+    except (RecoveryError, GLib.Error, ValueError) as e:
+        # A ValueError of a user function is the user's: re-raised.
+        if isinstance(e, ValueError) and not isinstance(e, RecoveryError) \
+                and not is_flow_error(e.__cause__):
+            raise
         sys.stdout.flush()
         message = e.message if isinstance(e, GLib.Error) else str(e)
         print(f"{parser.prog}: error: {message}", file=sys.stderr)

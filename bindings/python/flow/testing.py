@@ -142,6 +142,8 @@ def _run(flow, *, epoch_interval=None, recovery_config=None, workers=1):
         exc = _translate(e)
         if exc is None and is_flow_error(e, Flow.Error.NOT_KEYED, Flow.Error.WRONG_TYPE):
             exc = TypeError(e.message)
+        if exc is None and is_flow_error(e, Flow.Error.INVALID_INPUT, Flow.Error.INPUT_CHANGED):
+            exc = ValueError(e.message)
         if exc is None:
             raise
         raise exc from e

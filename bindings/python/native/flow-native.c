@@ -1,4 +1,4 @@
-/* flow-native.c: flow._native, the native fast path of libflow's Python binding
+/* flow-native.c: gi.overrides._flow_native, the native fast path of libflow's Python binding
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
@@ -10,7 +10,7 @@
  * values in C, with the same rules as the override's pure-Python
  * `Flow.to_variant()` / `Flow.from_variant()`.
  *
- * The GI override (gi/overrides/Flow.py) calls `_native.<op>(stream,
+ * The GI override (gi/overrides/Flow.py) calls `_flow_native.<op>(stream,
  * step_id, *callables)` and gets the new Flow.Stream back. When a Python
  * function raises, its exception (with its traceback) is stashed for
  * take_pending_exception() and the step fails with a GError in the
@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include <flow.h>
+#include <girepository.h>
 
 #define PICKLE_TAG "python:pickle"
 #define PICKLE_TYPE ((const GVariantType *) "(ssay)")
@@ -43,6 +44,8 @@ static PyObject *pickle_dumps;       /* pickle.dumps, imported on first use */
 static PyObject *pickle_loads;       /* pickle.loads, imported on first use */
 static PyObject *pickle_protocol;    /* pickle.HIGHEST_PROTOCOL */
 static PyObject *pending_exception;  /* raised by a Python function, not taken yet */
+static PyObject *exception_hook;     /* the override's: puts an exception into
+                                      * the slot of the run in progress */
 
 /* ------------------------------------------------------------------------
  * Python -> GVariant
@@ -989,6 +992,22 @@ fail_from_python (GError **error)
     }
   PyErr_Clear ();
 
+  /* The exception goes to the slot of the run in progress (the override's
+   * hook says whether there is one); otherwise it waits here for
+   * take_pending_exception(). */
+  if (exception_hook != NULL)
+    {
+      PyObject *taken = PyObject_CallOneArg (exception_hook, exc);
+      int yes = taken != NULL && PyObject_IsTrue (taken) > 0;
+
+      Py_XDECREF (taken);
+      PyErr_Clear ();
+      if (yes)
+        {
+          Py_DECREF (exc);
+          return;
+        }
+    }
   Py_XSETREF (pending_exception, exc);
 }
 
@@ -1221,6 +1240,32 @@ inspect_cb (const char  *step_id,
   PyGILState_Release (gil);
 }
 
+/* inspect_debug: fn(step_id, item, epoch, worker_index) */
+static void
+inspect_debug_cb (const char  *step_id,
+                  GVariant    *item,
+                  guint64      epoch,
+                  guint        worker_index,
+                  gpointer     user_data,
+                  GError     **error)
+{
+  Callable *c = user_data;
+  PyGILState_STATE gil = PyGILState_Ensure ();
+  PyObject *ret = NULL;
+  PyObject *value = variant_to_py (item);
+
+  if (value != NULL)
+    {
+      ret = PyObject_CallFunction (c->fn, "sOKI", step_id, value,
+                                   (unsigned long long) epoch, worker_index);
+      Py_DECREF (value);
+    }
+  if (ret == NULL)
+    fail_from_python (error);
+  Py_XDECREF (ret);
+  PyGILState_Release (gil);
+}
+
 /* the builder of stateful_map, stateful_flat_map and fold_final */
 static GVariant *
 builder_cb (gpointer   user_data,
@@ -1349,7 +1394,7 @@ fold_cb (GVariant  *acc,
 }
 
 /* ------------------------------------------------------------------------
- * The operators: _native.<op>(stream, step_id, *callables) -> Flow.Stream
+ * The operators: _flow_native.<op>(stream, step_id, *callables) -> Flow.Stream
  * ------------------------------------------------------------------------ */
 
 static FlowStream *
@@ -1395,111 +1440,318 @@ wrap_stream (FlowStream *stream)
   return pygobject_new (G_OBJECT (stream));
 }
 
-/* Parses (stream, step_id, fn): the common arguments of the operators. */
-static gboolean
-parse_op (PyObject     *args,
-          const char   *format,
-          FlowStream  **stream,
-          const char  **step_id,
-          PyObject    **builder,
-          PyObject    **fn,
-          gboolean      nullable)
-{
-  PyObject *stream_obj;
-  gboolean ok;
+/* The operators are not listed here: at import, every method of Flow.Stream
+ * in the typelib whose arguments are a step id and callbacks becomes
+ * _flow_native.<name>(stream, step_id, *functions), which converts each function
+ * to the C callback of its callback *type* (the one list in this file,
+ * below) and calls the method through libgirepository. A new operator
+ * whose callbacks are of known types needs nothing here. Calling through
+ * GI costs a little when a step is added, nothing per item. */
 
-  if (builder != NULL)
-    ok = PyArg_ParseTuple (args, format, &stream_obj, step_id, builder, fn);
-  else
-    ok = PyArg_ParseTuple (args, format, &stream_obj, step_id, fn);
-  if (!ok || (*stream = get_stream (stream_obj)) == NULL)
-    return FALSE;
-  if (builder != NULL && !check_callable (*builder, "the builder", nullable))
-    return FALSE;
-  return check_callable (*fn, "the function", builder != NULL ? FALSE : nullable);
+typedef struct
+{
+  const char *type_name;   /* of the callback in the typelib */
+  gpointer    callback;    /* the C callback calling a Python function */
+} NativeCallback;
+
+static const NativeCallback native_callbacks[] = {
+  { "MapFunc", map_cb },
+  { "PredicateFunc", predicate_cb },
+  { "FilterMapFunc", filter_map_cb },
+  { "FlatMapFunc", flat_map_cb },
+  { "KeyFunc", key_cb },
+  { "InspectFunc", inspect_cb },
+  { "InspectDebugFunc", inspect_debug_cb },
+  { "BuilderFunc", builder_cb },
+  { "StatefulMapFunc", stateful_map_cb },
+  { "StatefulFlatMapFunc", stateful_flat_map_cb },
+  { "FoldFunc", fold_cb },
+};
+
+#define MAX_OP_ARGS 16
+
+/* One operator: a method of Flow.Stream. */
+typedef struct
+{
+  char           *name;
+  GIFunctionInfo *info;
+  guint           n_functions;
+  guint           n_args;                     /* in and out, without self */
+  struct {
+    GIDirection   direction;
+    enum { ARG_STEP_ID, ARG_FUNCTION, ARG_DATA, ARG_DESTROY, ARG_OUT_STREAM } kind;
+    gpointer      callback;                   /* ARG_FUNCTION */
+    gboolean      nullable;                   /* ARG_FUNCTION */
+    char         *name;                       /* ARG_FUNCTION */
+    int           function;                   /* ARG_FUNCTION, ARG_DATA, ARG_DESTROY:
+                                               * which function (0, 1, ...) */
+  } args[MAX_OP_ARGS];
+} NativeOperator;
+
+static void
+native_operator_free (NativeOperator *op)
+{
+  for (guint i = 0; i < op->n_args; i++)
+    g_free (op->args[i].name);
+  g_clear_pointer (&op->info, g_base_info_unref);
+  g_free (op->name);
+  g_free (op);
 }
 
-/* An operator with one function: _native.<name>(stream, step_id, fn). A
- * nullable function may be None (max_final/min_final's `by`). */
-#define UNARY(name, callback, nullable)                                         \
-  static PyObject *                                                             \
-  native_##name (PyObject *self,                                                \
-                 PyObject *args)                                                \
-  {                                                                             \
-    FlowStream *stream;                                                         \
-    const char *step_id;                                                        \
-    PyObject *fn;                                                               \
-                                                                                \
-    if (!parse_op (args, "OsO:" #name, &stream, &step_id, NULL, &fn, nullable)) \
-      return NULL;                                                              \
-    if (fn == Py_None)                                                          \
-      return wrap_stream (flow_stream_##name (stream, step_id, NULL, NULL, NULL)); \
-    return wrap_stream (flow_stream_##name (stream, step_id, callback,          \
-                                            callable_new (fn), callable_free)); \
-  }
-
-UNARY (map, map_cb, FALSE)
-UNARY (filter, predicate_cb, FALSE)
-UNARY (filter_map, filter_map_cb, FALSE)
-UNARY (flat_map, flat_map_cb, FALSE)
-UNARY (key_on, key_cb, FALSE)
-UNARY (map_value, map_cb, FALSE)
-UNARY (filter_value, predicate_cb, FALSE)
-UNARY (flat_map_value, flat_map_cb, FALSE)
-UNARY (inspect, inspect_cb, FALSE)
-UNARY (reduce_final, fold_cb, FALSE)
-UNARY (count_final, key_cb, FALSE)
-UNARY (max_final, map_cb, TRUE)
-UNARY (min_final, map_cb, TRUE)
-
-/* An operator with a builder and a function:
- * _native.<name>(stream, step_id, builder, fn). */
-#define WITH_BUILDER(name, callback, nullable)                                  \
-  static PyObject *                                                             \
-  native_##name (PyObject *self,                                                \
-                 PyObject *args)                                                \
-  {                                                                             \
-    FlowStream *stream;                                                         \
-    const char *step_id;                                                        \
-    PyObject *builder, *fn;                                                     \
-    gboolean has_builder;                                                       \
-                                                                                \
-    if (!parse_op (args, "OsOO:" #name, &stream, &step_id, &builder, &fn, nullable)) \
-      return NULL;                                                              \
-    has_builder = builder != Py_None;                                           \
-    return wrap_stream (flow_stream_##name (stream, step_id,                    \
-                                            has_builder ? builder_cb : NULL,    \
-                                            has_builder ? callable_new (builder) : NULL, \
-                                            has_builder ? callable_free : NULL, \
-                                            callback, callable_new (fn),        \
-                                            callable_free));                    \
-  }
-
-WITH_BUILDER (stateful_map, stateful_map_cb, TRUE)
-WITH_BUILDER (stateful_flat_map, stateful_flat_map_cb, TRUE)
-WITH_BUILDER (fold_final, fold_cb, FALSE)
-
-static PyObject *
-native_branch (PyObject *self,
-               PyObject *args)
+static gpointer
+native_callback_for (GICallbackInfo *info)
 {
-  PyObject *stream_obj, *fn, *trues_obj, *falses_obj, *result;
-  FlowStream *stream, *trues = NULL, *falses = NULL;
+  const char *name = g_base_info_get_name (info);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (native_callbacks); i++)
+    if (strcmp (native_callbacks[i].type_name, name) == 0)
+      return native_callbacks[i].callback;
+  return NULL;
+}
+
+/* Describes @info if it is an operator this module can call: returns NULL
+ * for other methods, and for operators taking callbacks of a type it has
+ * no C callback for (the override then uses the GI path). */
+static NativeOperator *
+native_operator_new (GIFunctionInfo *info)
+{
+  NativeOperator *op = g_new0 (NativeOperator, 1);
+  guint n = g_callable_info_get_n_args (info);
+  int closure_of[MAX_OP_ARGS], destroy_of[MAX_OP_ARGS];
+
+  op->name = g_strdup (g_base_info_get_name (info));
+  op->info = g_base_info_ref (info);
+  if (n == 0 || n > MAX_OP_ARGS)
+    goto not_an_operator;
+  for (guint i = 0; i < n; i++)
+    closure_of[i] = destroy_of[i] = -1;
+
+  for (guint i = 0; i < n; i++)
+    {
+      GIArgInfo *arg = g_callable_info_get_arg (info, i);
+      GITypeInfo *type = g_arg_info_get_type (arg);
+      GIBaseInfo *iface = g_type_info_get_tag (type) == GI_TYPE_TAG_INTERFACE
+                          ? g_type_info_get_interface (type) : NULL;
+      GIInfoType iface_type = iface ? g_base_info_get_type (iface) : GI_INFO_TYPE_INVALID;
+      gboolean ok = TRUE;
+
+      op->args[i].direction = g_arg_info_get_direction (arg);
+      op->args[i].function = -1;
+      if (i == 0)
+        ok = strcmp (g_base_info_get_name (arg), "step_id") == 0 &&
+             g_type_info_get_tag (type) == GI_TYPE_TAG_UTF8;
+      else if (op->args[i].direction == GI_DIRECTION_OUT)
+        {
+          op->args[i].kind = ARG_OUT_STREAM;
+          ok = iface_type == GI_INFO_TYPE_OBJECT;
+        }
+      else if (destroy_of[i] >= 0)
+        op->args[i].kind = ARG_DESTROY;
+      else if (iface_type == GI_INFO_TYPE_CALLBACK)
+        {
+          op->args[i].kind = ARG_FUNCTION;
+          op->args[i].function = op->n_functions++;
+          op->args[i].callback = native_callback_for ((GICallbackInfo *) iface);
+          op->args[i].nullable = g_arg_info_may_be_null (arg);
+          op->args[i].name = g_strdup (g_base_info_get_name (arg));
+          ok = op->args[i].callback != NULL &&
+               g_arg_info_get_closure (arg) > (int) i &&
+               g_arg_info_get_destroy (arg) > (int) i;
+          if (ok)
+            {
+              closure_of[g_arg_info_get_closure (arg)] = op->args[i].function;
+              destroy_of[g_arg_info_get_destroy (arg)] = op->args[i].function;
+            }
+        }
+      else if (closure_of[i] >= 0)
+        op->args[i].kind = ARG_DATA;
+      else
+        ok = FALSE;
+
+      if (op->args[i].kind == ARG_DATA)
+        op->args[i].function = closure_of[i];
+      else if (op->args[i].kind == ARG_DESTROY)
+        op->args[i].function = destroy_of[i];
+
+      g_clear_pointer (&iface, g_base_info_unref);
+      g_base_info_unref (type);
+      g_base_info_unref (arg);
+      op->n_args = i + 1;
+      if (!ok)
+        goto not_an_operator;
+    }
+  if (op->n_functions == 0)
+    goto not_an_operator;
+  return op;
+
+not_an_operator:
+  native_operator_free (op);
+  return NULL;
+}
+
+static void
+native_operator_capsule_free (PyObject *capsule)
+{
+  native_operator_free (PyCapsule_GetPointer (capsule, "gi.overrides._flow_native.operator"));
+}
+
+/* _flow_native.<name>(stream, step_id, *functions) */
+static PyObject *
+native_operator_call (PyObject *capsule,
+                      PyObject *args)
+{
+  NativeOperator *op = PyCapsule_GetPointer (capsule, "gi.overrides._flow_native.operator");
+  GIArgument in[MAX_OP_ARGS + 1], out[MAX_OP_ARGS], ret;
+  GIArgument *out_values[MAX_OP_ARGS];
+  PyObject *functions[MAX_OP_ARGS];
+  Callable *callables[MAX_OP_ARGS] = { NULL, };
+  GObject *out_streams[MAX_OP_ARGS] = { NULL, };
+  guint n_in = 0, n_out = 0;
+  FlowStream *stream;
   const char *step_id;
+  g_autoptr(GError) error = NULL;
+  PyObject *result;
 
-  if (!PyArg_ParseTuple (args, "OsO:branch", &stream_obj, &step_id, &fn))
+  if (op == NULL)
     return NULL;
-  if ((stream = get_stream (stream_obj)) == NULL || !check_callable (fn, "the predicate", FALSE))
+  if (PyTuple_GET_SIZE (args) != 2 + (Py_ssize_t) op->n_functions)
+    return PyErr_Format (PyExc_TypeError, "%s() takes %u arguments (%zd given)",
+                         op->name, 2 + op->n_functions, PyTuple_GET_SIZE (args));
+  if ((stream = get_stream (PyTuple_GET_ITEM (args, 0))) == NULL)
     return NULL;
+  if (!PyUnicode_Check (PyTuple_GET_ITEM (args, 1)))
+    return PyErr_Format (PyExc_TypeError, "%s(): the step id must be a str, not %.200s",
+                         op->name, Py_TYPE (PyTuple_GET_ITEM (args, 1))->tp_name);
+  if ((step_id = PyUnicode_AsUTF8 (PyTuple_GET_ITEM (args, 1))) == NULL)
+    return NULL;
+  for (guint i = 0; i < op->n_args; i++)
+    if (op->args[i].kind == ARG_FUNCTION)
+      {
+        PyObject *fn = PyTuple_GET_ITEM (args, 2 + op->args[i].function);
 
-  flow_stream_branch (stream, step_id, predicate_cb, callable_new (fn), callable_free,
-                      &trues, &falses);
-  trues_obj = wrap_stream (trues);
-  falses_obj = trues_obj ? wrap_stream (falses) : NULL;
-  result = falses_obj ? PyTuple_Pack (2, trues_obj, falses_obj) : NULL;
-  Py_XDECREF (trues_obj);
-  Py_XDECREF (falses_obj);
+        if (!((op->args[i].nullable && fn == Py_None) || PyCallable_Check (fn)))
+          return PyErr_Format (PyExc_TypeError, "%s(): the %s must be callable%s, not %.200s",
+                               op->name, op->args[i].name,
+                               op->args[i].nullable ? " or None" : "", Py_TYPE (fn)->tp_name);
+        functions[op->args[i].function] = fn;
+      }
+
+  in[n_in++].v_pointer = stream;
+  for (guint i = 0; i < op->n_args; i++)
+    {
+      int f = op->args[i].function;
+      gboolean given = f >= 0 && functions[f] != Py_None;
+
+      if (op->args[i].direction == GI_DIRECTION_OUT)
+        {
+          out[n_out].v_pointer = &out_streams[n_out];
+          out_values[n_out] = &out[n_out];
+          n_out++;
+          continue;
+        }
+      switch (op->args[i].kind)
+        {
+        case ARG_STEP_ID:
+          in[n_in++].v_string = (char *) step_id;
+          break;
+        case ARG_FUNCTION:
+          if (given)
+            callables[f] = callable_new (functions[f]);
+          in[n_in++].v_pointer = given ? op->args[i].callback : NULL;
+          break;
+        case ARG_DATA:
+          in[n_in++].v_pointer = callables[f];
+          break;
+        case ARG_DESTROY:
+          in[n_in++].v_pointer = given ? callable_free : NULL;
+          break;
+        case ARG_OUT_STREAM:
+        default:
+          g_assert_not_reached ();
+        }
+    }
+  (void) out_values;
+
+  if (!g_function_info_invoke (op->info, in, n_in, out, n_out, &ret, &error))
+    {
+      /* libflow took no function: release them here. */
+      for (guint i = 0; i < op->n_functions; i++)
+        if (callables[i] != NULL)
+          callable_free (callables[i]);
+      return PyErr_Format (PyExc_RuntimeError, "%s(): %s", op->name, error->message);
+    }
+
+  if (n_out == 0)
+    return wrap_stream (ret.v_pointer);
+  result = PyTuple_New (n_out);
+  for (guint i = 0; result != NULL && i < n_out; i++)
+    {
+      PyObject *item = wrap_stream ((FlowStream *) out_streams[i]);
+      if (item == NULL)
+        Py_CLEAR (result);
+      else
+        PyTuple_SET_ITEM (result, i, item);
+    }
   return result;
+}
+
+static PyMethodDef native_operator_def = {
+  "operator", native_operator_call, METH_VARARGS,
+  "_flow_flow_native.<name>(stream, step_id, *functions): Flow.Stream.<name> with Python\n"
+  "functions, called by C callbacks; returns what the method returns."
+};
+
+/* Adds _flow_native.<name> for every operator of Flow.Stream in the typelib. */
+static gboolean
+add_operators (PyObject *module)
+{
+  g_autoptr(GError) error = NULL;
+  GIRepository *repository = g_irepository_get_default ();
+  GIBaseInfo *stream_info;
+  gint n;
+
+  if (g_irepository_require (repository, "Flow", "1", 0, &error) == NULL)
+    {
+      PyErr_Format (PyExc_ImportError, "gi.overrides._flow_native: %s", error->message);
+      return FALSE;
+    }
+  stream_info = g_irepository_find_by_name (repository, "Flow", "Stream");
+  if (stream_info == NULL)
+    {
+      PyErr_SetString (PyExc_ImportError, "gi.overrides._flow_native: Flow.Stream is not in the typelib");
+      return FALSE;
+    }
+  n = g_object_info_get_n_methods ((GIObjectInfo *) stream_info);
+  for (gint i = 0; i < n; i++)
+    {
+      GIFunctionInfo *method = g_object_info_get_method ((GIObjectInfo *) stream_info, i);
+      NativeOperator *op = native_operator_new (method);
+      PyObject *capsule, *function;
+      int rc = 0;
+
+      g_base_info_unref (method);
+      if (op == NULL)
+        continue;
+      capsule = PyCapsule_New (op, "gi.overrides._flow_native.operator", native_operator_capsule_free);
+      if (capsule == NULL)
+        {
+          native_operator_free (op);
+          g_base_info_unref (stream_info);
+          return FALSE;
+        }
+      function = PyCFunction_NewEx (&native_operator_def, capsule, NULL);
+      Py_DECREF (capsule);
+      if (function != NULL)
+        rc = PyModule_AddObjectRef (module, op->name, function);
+      Py_XDECREF (function);
+      if (function == NULL || rc < 0)
+        {
+          g_base_info_unref (stream_info);
+          return FALSE;
+        }
+    }
+  g_base_info_unref (stream_info);
+  return TRUE;
 }
 
 /* ------------------------------------------------------------------------
@@ -1580,6 +1832,17 @@ native_take_pending_exception (PyObject *self,
   return exc != NULL ? exc : Py_NewRef (Py_None);
 }
 
+static PyObject *
+native_set_exception_hook (PyObject *self,
+                           PyObject *hook)
+{
+  if (hook != Py_None && !PyCallable_Check (hook))
+    return PyErr_Format (PyExc_TypeError, "the hook must be callable or None, not %.200s",
+                         Py_TYPE (hook)->tp_name);
+  Py_XSETREF (exception_hook, hook == Py_None ? NULL : Py_NewRef (hook));
+  Py_RETURN_NONE;
+}
+
 /* ------------------------------------------------------------------------
  * sink_partition(): a Flow.SinkPartition whose write_batch gets Python values
  *
@@ -1589,7 +1852,7 @@ native_take_pending_exception (PyObject *self,
  * Python values in C and calls one Python function per batch.
  * ------------------------------------------------------------------------ */
 
-/* flow._native.Batch: the items of one batch as a read-only sequence of
+/* gi.overrides._flow_native.Batch: the items of one batch as a read-only sequence of
  * plain Python values, converted when they are read. A sink that only
  * counts (len()) converts nothing; one that reads every item pays what an
  * eager list would. It holds its own references to the items, so it stays
@@ -1688,7 +1951,7 @@ static PyMappingMethods batch_as_mapping = {
 
 static PyTypeObject BatchType = {
   PyVarObject_HEAD_INIT (NULL, 0)
-  .tp_name = "flow._native.Batch",
+  .tp_name = "gi.overrides._flow_native.Batch",
   .tp_basicsize = sizeof (BatchObject),
   .tp_dealloc = batch_dealloc,
   .tp_repr = batch_repr,
@@ -2013,46 +2276,15 @@ native_run (PyObject *self,
 #define OP_DOC(sig, text) sig "\n--\n\n" text
 
 static PyMethodDef native_methods[] = {
-  { "map", native_map, METH_VARARGS,
-    OP_DOC ("map(stream, step_id, mapper)", "Flow.Stream.map with mapper(item) -> item.") },
-  { "filter", native_filter, METH_VARARGS,
-    OP_DOC ("filter(stream, step_id, predicate)", "Keeps the items for which predicate(item) is true.") },
-  { "filter_map", native_filter_map, METH_VARARGS,
-    OP_DOC ("filter_map(stream, step_id, mapper)", "mapper(item) -> item, or None to drop it.") },
-  { "flat_map", native_flat_map, METH_VARARGS,
-    OP_DOC ("flat_map(stream, step_id, mapper)", "mapper(item) -> any iterable of items.") },
-  { "key_on", native_key_on, METH_VARARGS,
-    OP_DOC ("key_on(stream, step_id, key)", "key(item) -> str; emits (key, item).") },
-  { "map_value", native_map_value, METH_VARARGS,
-    OP_DOC ("map_value(stream, step_id, mapper)", "mapper(value) -> value, on a keyed stream.") },
-  { "filter_value", native_filter_value, METH_VARARGS,
-    OP_DOC ("filter_value(stream, step_id, predicate)", "predicate(value) -> bool, on a keyed stream.") },
-  { "flat_map_value", native_flat_map_value, METH_VARARGS,
-    OP_DOC ("flat_map_value(stream, step_id, mapper)", "mapper(value) -> iterable of values, on a keyed stream.") },
-  { "inspect", native_inspect, METH_VARARGS,
-    OP_DOC ("inspect(stream, step_id, inspector)", "Calls inspector(step_id, item) for each item.") },
-  { "branch", native_branch, METH_VARARGS,
-    OP_DOC ("branch(stream, step_id, predicate)", "Returns the (trues, falses) streams.") },
-  { "stateful_map", native_stateful_map, METH_VARARGS,
-    OP_DOC ("stateful_map(stream, step_id, builder, mapper)",
-            "builder() -> state, or None; mapper(state_or_None, value) -> (new_state_or_None, emit).") },
-  { "stateful_flat_map", native_stateful_flat_map, METH_VARARGS,
-    OP_DOC ("stateful_flat_map(stream, step_id, builder, mapper)",
-            "Like stateful_map, but emit is an iterable of values.") },
-  { "fold_final", native_fold_final, METH_VARARGS,
-    OP_DOC ("fold_final(stream, step_id, builder, folder)", "folder(acc, value) -> acc; emits at EOF.") },
-  { "reduce_final", native_reduce_final, METH_VARARGS,
-    OP_DOC ("reduce_final(stream, step_id, reducer)", "reducer(acc, value) -> acc; emits at EOF.") },
-  { "count_final", native_count_final, METH_VARARGS,
-    OP_DOC ("count_final(stream, step_id, key)", "Counts items by key(item) -> str; emits at EOF.") },
-  { "max_final", native_max_final, METH_VARARGS,
-    OP_DOC ("max_final(stream, step_id, by)", "The maximum value per key, compared by by(value) (or the value if by is None).") },
-  { "min_final", native_min_final, METH_VARARGS,
-    OP_DOC ("min_final(stream, step_id, by)", "The minimum value per key, compared by by(value) (or the value if by is None).") },
   { "to_variant", native_to_variant, METH_O,
     OP_DOC ("to_variant(obj)", "Converts a Python value to a GLib.Variant, as Flow.to_variant does.") },
   { "from_variant", native_from_variant, METH_O,
     OP_DOC ("from_variant(variant)", "Converts a GLib.Variant to a Python value, as Flow.from_variant does.") },
+  { "set_exception_hook", native_set_exception_hook, METH_O,
+    OP_DOC ("set_exception_hook(hook)",
+            "hook(exception) -> bool is offered every exception a Python function\n"
+            "raises in a run; when it returns True it took the exception, which is not\n"
+            "kept for take_pending_exception(). None removes the hook.") },
   { "take_pending_exception", native_take_pending_exception, METH_NOARGS,
     OP_DOC ("take_pending_exception()",
             "Returns and forgets the exception a Python function raised during a run (or None).") },
@@ -2076,12 +2308,13 @@ static int
 native_clear (PyObject *module)
 {
   Py_CLEAR (pending_exception);
+  Py_CLEAR (exception_hook);
   return 0;
 }
 
 static struct PyModuleDef native_module = {
   PyModuleDef_HEAD_INIT,
-  .m_name = "flow._native",
+  .m_name = "gi.overrides._flow_native",
   .m_doc = "The native fast path of libflow's Python binding: C callbacks that call\n"
            "Python functions directly and convert GVariant <-> Python values in C.\n"
            "Used by gi.overrides.Flow unless FLOW_PYTHON_NATIVE=0.",
@@ -2090,10 +2323,10 @@ static struct PyModuleDef native_module = {
   .m_clear = native_clear,
 };
 
-PyMODINIT_FUNC PyInit__native (void);
+PyMODINIT_FUNC PyInit__flow_native (void);
 
 PyMODINIT_FUNC
-PyInit__native (void)
+PyInit__flow_native (void)
 {
   PyObject *module, *gobject;
 
@@ -2114,7 +2347,8 @@ PyInit__native (void)
       Py_DECREF (module);
       return NULL;
     }
-  if (PyModule_AddIntConstant (module, "ABI_VERSION", 1) < 0)
+  if (PyModule_AddIntConstant (module, "ABI_VERSION", 1) < 0 ||
+      !add_operators (module))
     {
       Py_DECREF (module);
       return NULL;

@@ -16,14 +16,25 @@ class FileSource(Source):
 
     It resumes at the byte offset of its last snapshot; a file that was
     truncated or replaced since is read again from its start.
+
+    A record is never split. By default the file is complete when it is
+    read: a last line without a line end is emitted, and a later run that
+    finds that line continued (rather than ended by a line end) raises
+    :class:`ValueError` naming the file and byte offset. With
+    ``hold_partial=True`` the file may still be growing: such a line is
+    held back and emitted whole by a later run, once it has its line end.
+
+    A line that is not UTF-8 text raises :class:`ValueError` naming the
+    file, the line number and its byte offset.
     """
 
-    def __init__(self, path, batch_size=1000):
+    def __init__(self, path, batch_size=1000, *, hold_partial=False):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
         self.path = Path(path)
         self._source = Flow.FileSource.new(str(self.path))
         self._source.set_batch_size(batch_size)
+        self._source.set_hold_partial(bool(hold_partial))
 
     def _to_flow_source(self):
         return self._source

@@ -36,7 +36,8 @@ anything else                           ``('python:pickle', repr, pickle)``
 (GVariant dictionary keys must be of a basic type, so a dict whose keys are
 of another type, or of mixed types, is pickled as a whole.)
 
-A native fast path (the ``flow._native`` extension, when it is built) is
+A native fast path (the ``gi.overrides._flow_native`` extension, private
+to this override, when it is built) is
 used for the per-item operators; ``FLOW_PYTHON_NATIVE=0`` disables it. The
 pure-Python path below is the reference.
 """
@@ -48,6 +49,7 @@ import sys
 import threading
 import traceback
 
+from gi import _gi
 from gi.repository import GLib
 
 from ..module import get_introspection_module
@@ -297,15 +299,35 @@ def _to_array(values, what):
 #
 # PyGObject turns a GLib.Error raised in a callback into its GError, but only
 # prints any other exception. Every function and method libflow calls is
-# therefore wrapped: an exception is stashed here and a GLib.Error with its
-# description (``Type: message``) goes to libflow, which stops the run and
-# prefixes the step (and key) to the message. At the end of the run the
-# stashed exception whose description ends the run's error is re-raised.
+# therefore wrapped: an exception goes into the exception slot of the run in
+# progress, and a GLib.Error with its description (``Type: message``) goes
+# to libflow, which stops the run and prefixes the step (and key) to the
+# message. When the run fails with that error, run() (or run_finish())
+# raises the exception in the slot.
+#
+# Which run is in progress: run() puts its slot on a per-thread stack for
+# its duration (every callback of a synchronous run happens inside it, on
+# its thread); run_async() registers its slot for the thread whose main
+# context runs it until its callback returned.
 
-_pending_lock = threading.Lock()
-_pending = []          # [(sequence number, description, exception)], newest last
-_pending_seq = 0
-_PENDING_MAX = 64
+class _RunSlot:
+    """The exception slot of one run: the first exception a Python
+    function raised during it, and its description."""
+
+    __slots__ = ("text", "exception")
+
+    def __init__(self):
+        self.text = None
+        self.exception = None
+
+    def offer(self, text, exc):
+        if self.exception is None:
+            self.text, self.exception = text, exc
+
+
+_runs = threading.local()      # .stack: the slots of run() calls on this thread
+_async_lock = threading.Lock()
+_async_runs = {}               # thread id -> [slot of each run_async() running there]
 
 
 def _describe(exc):
@@ -317,65 +339,39 @@ def _describe(exc):
     return f"{name}: {text}" if text else name
 
 
+def _stash(exc):
+    """Puts ``exc`` into the slot of the run in progress on this thread.
+    Returns whether there was one."""
+    text = exc.message if isinstance(exc, GLib.Error) else _describe(exc)
+    stack = getattr(_runs, "stack", None)
+    if stack:
+        stack[-1].offer(text, exc)
+        return True
+    with _async_lock:
+        slots = _async_runs.get(threading.get_ident(), ())
+    for slot in slots:      # several async runs at once: each checks the message
+        slot.offer(text, exc)
+    return bool(slots)
+
+
 def _user_error(exc):
     """Stashes ``exc`` and returns the GLib.Error to raise to libflow."""
+    _stash(exc)
     if isinstance(exc, GLib.Error):
-        text, err = exc.message, exc
-    else:
-        text = _describe(exc)
-        err = GLib.Error.new_literal(Flow.error_quark(), text, Flow.Error.USER_FUNCTION)
-    global _pending_seq
-    with _pending_lock:
-        _pending_seq += 1
-        _pending.append((_pending_seq, text, exc))
-        del _pending[:-_PENDING_MAX]
-    return err
+        return exc
+    return GLib.Error.new_literal(Flow.error_quark(), _describe(exc), Flow.Error.USER_FUNCTION)
 
 
-def _pending_mark():
-    """A mark to give :func:`_forget_pending` at the end of a run."""
-    with _pending_lock:
-        return _pending_seq
-
-
-def _forget_pending(mark):
-    """Drops what was stashed before ``mark`` (a run's start) and was not
-    taken: exceptions of functions called while a failed run was shut down
-    (close() of its partitions) must not keep their frames alive."""
-    with _pending_lock:
-        _pending[:] = [p for p in _pending if p[0] > mark]
-
-
-def _take_pending(message):
-    """Takes the stashed exception that caused the error ``message``."""
-    found = None
-    with _pending_lock:
-        for i in range(len(_pending) - 1, -1, -1):
-            _, text, exc = _pending[i]
-            if message.endswith(text):
-                found = (text, exc)
-                del _pending[i]
-                break
-    native_exc = None
-    if _native is not None:
-        native_exc = _native.take_pending_exception()
-    if found is not None:
-        return found
-    if native_exc is not None:
-        return _describe(native_exc), native_exc
-    return None
-
-
-def _raise_run_error(error):
+def _raise_run_error(error, slot):
     """Raises what a failed run's GLib.Error stands for.
 
-    The original exception of a Python function when one caused the error,
-    with a note naming the step (and key); the GLib.Error otherwise.
+    The exception in the run's slot when it caused the error, with a note
+    naming the step (and key); the GLib.Error otherwise.
     """
-    taken = _take_pending(error.message)
-    if taken is None:
+    if slot.exception is None or not error.message.endswith(slot.text):
         raise error
-    text, exc = taken
+    text, exc = slot.text, slot.exception
+    slot.text = slot.exception = None
     where = error.message
     if where.endswith(text):
         where = where[:len(where) - len(text)].rstrip().rstrip(":")
@@ -517,55 +513,120 @@ def _cb_fold(fn):
     return fold_cb
 
 
-# The pure-Python implementation of each operator that takes Python
-# functions: (stream, step_id, *functions) -> what the operator returns.
-# Functions that are optional (inspect's inspector, max/min_final's by,
-# stateful_map's builder) may be None.
+def _cb_inspect_debug(fn):
+    def inspect_debug_cb(step_id, item, epoch, worker_index, *_):
+        try:
+            fn(step_id, from_variant(item), epoch, worker_index)
+        except BaseException as e:
+            raise _user_error(e) from None
+    return inspect_debug_cb
 
-_S = Flow.Stream
 
-_PYTHON_OPS = {
-    "map": lambda s, i, f: _S.map(s, i, _cb_map(f)),
-    "filter": lambda s, i, f: _S.filter(s, i, _cb_predicate(f)),
-    "filter_map": lambda s, i, f: _S.filter_map(s, i, _cb_filter_map(f)),
-    "flat_map": lambda s, i, f: _S.flat_map(s, i, _cb_flat_map(f)),
-    "inspect": lambda s, i, f: _S.inspect(s, i, None if f is None else _cb_inspect(f)),
-    "branch": lambda s, i, f: tuple(_S.branch(s, i, _cb_predicate(f))),
-    "key_on": lambda s, i, f: _S.key_on(s, i, _cb_key(f)),
-    "map_value": lambda s, i, f: _S.map_value(s, i, _cb_map(f)),
-    "filter_value": lambda s, i, f: _S.filter_value(s, i, _cb_predicate(f)),
-    "flat_map_value": lambda s, i, f: _S.flat_map_value(s, i, _cb_flat_map(f)),
-    # PyGObject needs the user_data of a callback without other arguments
-    # (the builder) to be a tuple, and passes the mapper's as an argument.
-    "stateful_map": lambda s, i, b, f: _S.stateful_map(
-        s, i, None if b is None else _cb_builder(b), (), _cb_stateful_map(f), None),
-    "stateful_flat_map": lambda s, i, b, f: _S.stateful_flat_map(
-        s, i, None if b is None else _cb_builder(b), (), _cb_stateful_flat_map(f), None),
-    "fold_final": lambda s, i, b, f: _S.fold_final(s, i, _cb_builder(b), (), _cb_fold(f), None),
-    "reduce_final": lambda s, i, f: _S.reduce_final(s, i, _cb_fold(f)),
-    "count_final": lambda s, i, f: _S.count_final(s, i, _cb_key(f)),
-    "max_final": lambda s, i, f: _S.max_final(s, i, None if f is None else _cb_map(f)),
-    "min_final": lambda s, i, f: _S.min_final(s, i, None if f is None else _cb_map(f)),
+# The converter of each callback type of libflow, by the type's name in the
+# typelib. This is the only list here: the operators themselves are found
+# in the typelib (see _stream_operators below), so a new operator whose
+# callbacks are of these types needs nothing in this file.
+_CONVERTERS = {
+    "MapFunc": _cb_map,
+    "PredicateFunc": _cb_predicate,
+    "FilterMapFunc": _cb_filter_map,
+    "FlatMapFunc": _cb_flat_map,
+    "KeyFunc": _cb_key,
+    "InspectFunc": _cb_inspect,
+    "InspectDebugFunc": _cb_inspect_debug,
+    "BuilderFunc": _cb_builder,
+    "StatefulMapFunc": _cb_stateful_map,
+    "StatefulFlatMapFunc": _cb_stateful_flat_map,
+    "FoldFunc": _cb_fold,
 }
 
-# The operators the native fast path implements, called as
-# ``_native.<name>(stream, step_id, *functions)`` with the same arguments
-# as the pure-Python implementation above, optional functions being None
-# (except that inspect, max_final and min_final without a function never
-# reach it: libflow's own default needs no Python). It returns what the
-# operator returns: a Flow.Stream, or (trues, falses) for branch.
-_NATIVE_OPS = frozenset(_PYTHON_OPS)
 
-# Optional functions never handed to the native path when missing.
-_NATIVE_NEEDS_FUNCTION = frozenset({"inspect", "max_final", "min_final"})
+class _Function:
+    """A function argument of an operator, as the typelib describes it."""
 
+    __slots__ = ("name", "type_name", "optional", "bare")
+
+    def __init__(self, arg, callback):
+        self.name = arg.get_name()            # "mapper", "builder", ...
+        self.type_name = callback.get_name()  # "MapFunc", ...
+        self.optional = arg.may_be_null()
+        # A callback whose only argument is its user_data (a builder):
+        # PyGObject wants that user_data to be a tuple.
+        self.bare = sum(1 for a in callback.get_arguments()
+                        if a.get_name() not in ("user_data", "error")) == 0
+
+
+def _stream_operators():
+    """Yields ``(name, [_Function])`` for every method of Flow.Stream (in
+    the typelib) that takes callbacks, and ``(name, [])`` for those that
+    take a step id only."""
+    for method in Flow.Stream.__info__.get_methods():
+        args = [a for a in method.get_arguments()
+                if a.get_direction() == _gi.Direction.IN]
+        if not args or args[0].get_name() != "step_id":
+            continue
+        functions = []
+        plain = True
+        for arg in args[1:]:
+            type_info = arg.get_type()
+            iface = type_info.get_interface() if type_info.get_tag_as_string() == "interface" else None
+            if isinstance(iface, _gi.CallbackInfo):
+                if iface.get_name() != "DestroyNotify":
+                    functions.append(_Function(arg, iface))
+            elif arg.get_name() not in ("user_data",) and not arg.get_name().endswith("_data"):
+                plain = False
+        if functions or plain:
+            yield method.get_name(), functions
+
+
+def _gi_operator(name, functions):
+    """The pure-Python implementation of an operator: (stream, step_id,
+    *functions) -> what the operator returns, functions converted by the
+    converter of their callback type; optional ones may be None."""
+    gi_method = getattr(Flow.Stream, name)
+    converters = []
+    for f in functions:
+        converter = _CONVERTERS.get(f.type_name)
+        if converter is None:
+            raise NotImplementedError(
+                f"Flow.Stream.{name}: no converter for callbacks of type Flow.{f.type_name}")
+        converters.append(converter)
+    several = len(functions) > 1
+
+    def impl(stream, step_id, *fns):
+        args = [stream, step_id]
+        for f, converter, fn in zip(functions, converters, fns):
+            args.append(None if fn is None else converter(fn))
+            if several:
+                args.append(() if f.bare else None)
+        result = gi_method(*args)
+        return tuple(result) if isinstance(result, (list, tuple)) else result
+    impl.__name__ = name
+    return impl
+
+
+# The pure-Python implementation of each operator that takes Python
+# functions, from the typelib: {name: impl}.
+_OPERATOR_FUNCTIONS = {}
+_PYTHON_OPS = {}
+for _name, _functions in _stream_operators():
+    _OPERATOR_FUNCTIONS[_name] = _functions
+    if _functions:
+        _PYTHON_OPS[_name] = _gi_operator(_name, _functions)
+del _name, _functions
+
+# The native fast path implements an operator when it has a function of
+# that name, called as ``_native.<name>(stream, step_id, *functions)`` with
+# the same arguments as the pure-Python implementation above. Operators
+# whose functions are all optional and missing (inspect, max_final, ...
+# without a function) never reach it: libflow's own default needs no
+# Python.
 _native = None          # set at the end of this module
 
 
 def _apply(stream, name, step_id, *functions):
     native = _native
-    if (native is not None and name in _NATIVE_OPS
-            and not (name in _NATIVE_NEEDS_FUNCTION and functions[0] is None)):
+    if native is not None and any(fn is not None for fn in functions):
         impl = getattr(native, name, None)
         if impl is not None:
             result = impl(stream, step_id, *functions)
@@ -583,43 +644,61 @@ def _need_callable(op, what, fn, optional=False):
         raise TypeError(f"{op}: {what} must be callable, not {type(fn).__qualname__}")
 
 
-_MISSING = object()
+def _bind_functions(name, functions, given, named):
+    """Matches the functions a caller gave (positionally and by name) to
+    the operator's function arguments, the Bytewax way: optional functions
+    may be left out, the leading ones first (``stateful_map(step_id,
+    mapper)`` has no builder, ``inspect(step_id)`` no inspector)."""
+    names = [f.name for f in functions]
+    for key in named:
+        if key not in names:
+            raise TypeError(f"{name}() got an unexpected keyword argument '{key}'")
+    unfilled = [f for f in functions if f.name not in named]
+    n_skip = len(unfilled) - len(given)
+    if n_skip < 0:
+        raise TypeError(f"{name}() takes the step id and at most {len(names)} "
+                        f"function(s) ({', '.join(names)}), but {len(given) + len(named)} were given")
+    skipped = [f.name for f in unfilled if f.optional][:n_skip]
+    if len(skipped) < n_skip:
+        required = [f.name for f in unfilled if not f.optional]
+        missing = required[len(required) - (n_skip - len(skipped)):]
+        raise TypeError(f"{name}() missing required argument(s): {', '.join(missing)}")
+    values = dict(named)
+    positional = iter(given)
+    for f in unfilled:
+        values[f.name] = None if f.name in skipped else next(positional)
+    result = []
+    for f in functions:
+        fn = values[f.name]
+        _need_callable(name, f.name, fn, optional=f.optional)
+        result.append(fn)
+    return result
+
+
+def _make_operator_method(name, functions):
+    if functions:
+        def method(self, step_id, *given, **named):
+            return _apply(self, name, step_id, *_bind_functions(name, functions, given, named))
+        args = ", ".join(f"{f.name}=None" if f.optional else f.name for f in functions)
+        method.__doc__ = (f"``{name}(step_id, {args})``: see Flow.Stream.{name}; the "
+                          f"functions take and return plain Python values.")
+    else:
+        gi_method = getattr(Flow.Stream, name)
+
+        def method(self, step_id):
+            result = gi_method(self, step_id)
+            _check_flow(self.get_dataflow())
+            return result
+        method.__doc__ = f"``{name}(step_id)``: see Flow.Stream.{name}."
+    method.__name__ = method.__qualname__ = name
+    return method
 
 
 class Stream(Flow.Stream):
-    """A stream of items; its operators take plain Python functions."""
+    """A stream of items; its operators take plain Python functions.
 
-    def map(self, step_id, mapper):
-        """Transforms each item: ``mapper(item) -> new item``."""
-        _need_callable("map", "mapper", mapper)
-        return _apply(self, "map", step_id, mapper)
-
-    def filter(self, step_id, predicate):
-        """Keeps the items for which ``predicate(item)`` is true."""
-        _need_callable("filter", "predicate", predicate)
-        return _apply(self, "filter", step_id, predicate)
-
-    def filter_map(self, step_id, mapper):
-        """Transforms each item; a ``None`` result drops it."""
-        _need_callable("filter_map", "mapper", mapper)
-        return _apply(self, "filter_map", step_id, mapper)
-
-    def flat_map(self, step_id, mapper):
-        """Emits every element of the iterable ``mapper(item)`` returns."""
-        _need_callable("flat_map", "mapper", mapper)
-        return _apply(self, "flat_map", step_id, mapper)
-
-    def flatten(self, step_id):
-        """Emits the elements of each item, which must be a list."""
-        result = Flow.Stream.flatten(self, step_id)
-        _check_flow(self.get_dataflow())
-        return result
-
-    def inspect(self, step_id, inspector=None):
-        """Calls ``inspector(full_step_id, item)`` on each item and passes
-        the items on; without an inspector, prints ``step_id: repr``."""
-        _need_callable("inspect", "inspector", inspector, optional=True)
-        return _apply(self, "inspect", step_id, inspector)
+    Every operator of Flow.Stream is here: those that take functions (or
+    only a step id) are made from the typelib; the others are below."""
 
     def merge(self, step_id, *others):
         """Combines this stream and ``others`` into one stream."""
@@ -628,95 +707,6 @@ class Stream(Flow.Stream):
         result = Flow.Stream.merge(self, step_id, list(others))
         _check_flow(self.get_dataflow())
         return result
-
-    def branch(self, step_id, predicate):
-        """Splits the stream: returns ``(trues, falses)``."""
-        _need_callable("branch", "predicate", predicate)
-        return _apply(self, "branch", step_id, predicate)
-
-    def redistribute(self, step_id):
-        """Spreads items over the workers (passes them on with one)."""
-        result = Flow.Stream.redistribute(self, step_id)
-        _check_flow(self.get_dataflow())
-        return result
-
-    def key_on(self, step_id, key_func):
-        """Makes each item the keyed item ``(key_func(item), item)``; the
-        key must be a ``str``."""
-        _need_callable("key_on", "key_func", key_func)
-        return _apply(self, "key_on", step_id, key_func)
-
-    def key_rm(self, step_id):
-        """Drops the key of each keyed item."""
-        result = Flow.Stream.key_rm(self, step_id)
-        _check_flow(self.get_dataflow())
-        return result
-
-    def map_value(self, step_id, mapper):
-        """Transforms the value of each keyed item."""
-        _need_callable("map_value", "mapper", mapper)
-        return _apply(self, "map_value", step_id, mapper)
-
-    def filter_value(self, step_id, predicate):
-        """Keeps the keyed items whose value passes ``predicate``."""
-        _need_callable("filter_value", "predicate", predicate)
-        return _apply(self, "filter_value", step_id, predicate)
-
-    def flat_map_value(self, step_id, mapper):
-        """Emits ``(key, v)`` for every ``v`` of ``mapper(value)``."""
-        _need_callable("flat_map_value", "mapper", mapper)
-        return _apply(self, "flat_map_value", step_id, mapper)
-
-    def stateful_map(self, step_id, builder, mapper=_MISSING):
-        """Keeps a state per key: ``mapper(state, value)`` returns
-        ``(new_state, emit)``; a ``None`` new state discards the key's
-        state. ``builder()`` makes the state of a new key; with ``None``
-        (or called as ``stateful_map(step_id, mapper)``) the mapper gets
-        ``None`` for a new key."""
-        if mapper is _MISSING:
-            builder, mapper = None, builder
-        _need_callable("stateful_map", "builder", builder, optional=True)
-        _need_callable("stateful_map", "mapper", mapper)
-        return _apply(self, "stateful_map", step_id, builder, mapper)
-
-    def stateful_flat_map(self, step_id, builder, mapper=_MISSING):
-        """Like :meth:`stateful_map`, but ``mapper`` returns
-        ``(new_state, iterable of values to emit)``."""
-        if mapper is _MISSING:
-            builder, mapper = None, builder
-        _need_callable("stateful_flat_map", "builder", builder, optional=True)
-        _need_callable("stateful_flat_map", "mapper", mapper)
-        return _apply(self, "stateful_flat_map", step_id, builder, mapper)
-
-    def fold_final(self, step_id, builder, folder):
-        """Folds each key's values, ``folder(acc, value) -> acc`` starting
-        from ``builder()``, and emits ``(key, acc)`` at the end of input."""
-        _need_callable("fold_final", "builder", builder)
-        _need_callable("fold_final", "folder", folder)
-        return _apply(self, "fold_final", step_id, builder, folder)
-
-    def reduce_final(self, step_id, reducer):
-        """Reduces each key's values with ``reducer(acc, value) -> acc``
-        and emits ``(key, acc)`` at the end of input."""
-        _need_callable("reduce_final", "reducer", reducer)
-        return _apply(self, "reduce_final", step_id, reducer)
-
-    def count_final(self, step_id, key_func):
-        """Counts the items per ``key_func(item)`` and emits
-        ``(key, count)`` at the end of input."""
-        _need_callable("count_final", "key_func", key_func)
-        return _apply(self, "count_final", step_id, key_func)
-
-    def max_final(self, step_id, by=None):
-        """Emits ``(key, greatest value)`` per key at the end of input,
-        comparing ``by(value)`` when ``by`` is given."""
-        _need_callable("max_final", "by", by, optional=True)
-        return _apply(self, "max_final", step_id, by)
-
-    def min_final(self, step_id, by=None):
-        """Emits ``(key, smallest value)`` per key at the end of input."""
-        _need_callable("min_final", "by", by, optional=True)
-        return _apply(self, "min_final", step_id, by)
 
     def collect(self, step_id, timeout, max_size=0):
         """Collects each key's values into lists, emitted when
@@ -733,6 +723,11 @@ class Stream(Flow.Stream):
         Flow.Stream.output(self, step_id, _as_sink(sink))
         _check_flow(self.get_dataflow())
 
+
+for _name, _functions in _OPERATOR_FUNCTIONS.items():
+    if _name not in Stream.__dict__:
+        setattr(Stream, _name, _make_operator_method(_name, _functions))
+del _name, _functions
 
 Stream = override(Stream)
 __all__.append("Stream")
@@ -794,23 +789,49 @@ class Runner(Flow.Runner):
     def run(self, cancellable=None):
         """Runs the dataflow until all its input ended."""
         native_run = getattr(_native, "run", None)
-        mark = _pending_mark()
+        slot = _RunSlot()
+        stack = _runs.__dict__.setdefault("stack", [])
+        stack.append(slot)
         try:
             if native_run is not None:
                 # Keeps the GIL while items are processed: cheaper callbacks.
                 return native_run(self, cancellable)
             return Flow.Runner.run(self, cancellable)
         except GLib.Error as e:
-            _raise_run_error(e)
+            _raise_run_error(e, slot)
         finally:
-            _forget_pending(mark)
+            stack.remove(slot)
+
+    def run_async(self, cancellable=None, callback=None, *user_data):
+        """Runs the dataflow in the thread-default main context; calls
+        ``callback(runner, result, *user_data)`` at the end, where
+        :meth:`run_finish` gives the outcome."""
+        slot = _RunSlot()
+        thread = threading.get_ident()
+        with _async_lock:
+            _async_runs.setdefault(thread, []).append(slot)
+
+        def done(runner, result, *data):
+            runner._flow_async_slot = slot
+            try:
+                if callback is not None:
+                    callback(runner, result, *data)
+            finally:
+                runner.__dict__.pop("_flow_async_slot", None)
+                with _async_lock:
+                    slots = _async_runs.get(thread, [])
+                    if slot in slots:
+                        slots.remove(slot)
+                    if not slots:
+                        _async_runs.pop(thread, None)
+        return Flow.Runner.run_async(self, cancellable, done, *user_data)
 
     def run_finish(self, result):
         """Gets the result of :meth:`run_async`, raising like :meth:`run`."""
         try:
             return Flow.Runner.run_finish(self, result)
         except GLib.Error as e:
-            _raise_run_error(e)
+            _raise_run_error(e, self.__dict__.get("_flow_async_slot") or _RunSlot())
 
     def run_with_args(self, argv=None):
         """Parses the standard options in ``argv`` (default ``sys.argv``)
@@ -1056,7 +1077,7 @@ __all__.append("TestingSink")
 
 if os.environ.get("FLOW_PYTHON_NATIVE", "") != "0":
     try:
-        from flow import _native
+        from . import _flow_native as _native    # private to this override
     except ImportError:
         _native = None
 
@@ -1065,6 +1086,9 @@ _py_to_variant = to_variant
 _py_from_variant = from_variant
 
 if _native is not None:
+    # Exceptions the native callbacks catch go to the run's slot too.
+    if hasattr(_native, "set_exception_hook"):
+        _native.set_exception_hook(_stash)
     # Same rules, in C; also used for the children of containers above.
     to_variant = getattr(_native, "to_variant", to_variant)
     from_variant = getattr(_native, "from_variant", from_variant)

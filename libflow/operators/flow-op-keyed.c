@@ -1,0 +1,78 @@
+/* flow-op-keyed.c: operators that make or drop keys
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "flow-operator-private.h"
+
+#define KEY_CACHE_SIZE 65536
+
+gboolean
+flow_op_key_on_process (FlowNode   *node,
+                        FlowBatch  *batch,
+                        GError    **error)
+{
+  FlowKeyFunc fn = node->step->func.func;
+  gpointer data = node->step->func.data;
+  FlowBatch *out = &node->out[0];
+
+  flow_batch_reserve (out, batch->len);
+  for (guint i = 0; i < batch->len; i++)
+    {
+      FlowItem *item = &batch->items[i];
+      g_autoptr(GVariant) packed = NULL;
+      GVariant *value = flow_op_arg (node, item, &packed);
+      GError *local = NULL;
+      char *key;
+      char *ref_key;
+
+      key = fn (value, data, &local);
+      if (key == NULL || local != NULL)
+        {
+          g_free (key);
+          if (local == NULL)
+            local = g_error_new (FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
+                                 "the key function returned no key");
+          return flow_op_fail_user (node, item, NULL, error, local);
+        }
+      /* Keys repeat: items share one GRefString per key (and a key already
+       * seen was already checked). The cache is bounded; when full it
+       * starts over. */
+      ref_key = g_hash_table_lookup (node->key_cache, key);
+      if (ref_key != NULL)
+        ref_key = g_ref_string_acquire (ref_key);
+      else
+        {
+          if (!g_utf8_validate (key, -1, NULL))
+            {
+              g_free (key);
+              return flow_op_fail_user (node, item, NULL, error,
+                                        g_error_new (FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
+                                                     "the key function returned a key that is not UTF-8"));
+            }
+          ref_key = g_ref_string_new (key);
+          if (g_hash_table_size (node->key_cache) >= KEY_CACHE_SIZE)
+            g_hash_table_remove_all (node->key_cache);
+          g_hash_table_add (node->key_cache, g_ref_string_acquire (ref_key));
+        }
+      flow_batch_push_take (out, ref_key, g_variant_ref (value));
+      g_free (key);
+    }
+  return flow_node_emit (node, 0, error);
+}
+
+/* key_rm is KEYED: its items come split. */
+gboolean
+flow_op_key_rm_process (FlowNode   *node,
+                        FlowBatch  *batch,
+                        GError    **error)
+{
+  FlowBatch *out = &node->out[0];
+
+  flow_batch_reserve (out, batch->len);
+  for (guint i = 0; i < batch->len; i++)
+    flow_batch_push_take (out, NULL, g_variant_ref (batch->items[i].value));
+  return flow_node_emit (node, 0, error);
+}

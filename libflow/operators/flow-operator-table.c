@@ -1,0 +1,123 @@
+/* flow-operator-table.c: the operators, one entry each
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * This is the one list of operators in libflow (the shape of GLib's
+ * GVariantTypeInfo or SQLite's virtual-table modules): a step points to its
+ * entry, and the nodes call the entry's functions. To add an operator, add
+ * its entry here, its process function to the file of its family, and its
+ * flow_stream_* wrapper to flow-stream.c (which adds the step by the
+ * entry's name); the bindings find it in the typelib.
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "flow-operator-private.h"
+
+#define KEYED    FLOW_OPERATOR_KEYED
+#define ON_VALUE (FLOW_OPERATOR_KEYED | FLOW_OPERATOR_ON_VALUE)
+#define STATEFUL FLOW_OPERATOR_STATEFUL
+
+static const FlowOperator operators[] = {
+  /* Edges of the dataflow (flow-op-io.c) */
+  { .name = "input", .n_outputs = 1, .flags = FLOW_OPERATOR_INPUT,
+    .process = flow_op_forward },
+  { .name = "output", .n_outputs = 0, .flags = FLOW_OPERATOR_OUTPUT,
+    .process = flow_op_output_process },
+
+  /* One item (or batch) at a time (flow-op-stateless.c) */
+  { .name = "map", .n_outputs = 1, .func_name = "mapper", .func_shape = FLOW_BINDING_SHAPE_ITEM_TO_VARIANT,
+    .process = flow_op_map_process },
+  { .name = "filter", .n_outputs = 1, .func_name = "predicate", .func_shape = FLOW_BINDING_SHAPE_ITEM_TO_BOOLEAN,
+    .process = flow_op_filter_process },
+  { .name = "filter_map", .n_outputs = 1, .func_name = "mapper", .func_shape = FLOW_BINDING_SHAPE_ITEM_TO_VARIANT,
+    .process = flow_op_filter_map_process },
+  { .name = "flat_map", .n_outputs = 1, .func_name = "mapper", .func_shape = FLOW_BINDING_SHAPE_ITEM_TO_VARIANT,
+    .process = flow_op_flat_map_process },
+  { .name = "flat_map_batch", .n_outputs = 1, .func_name = "mapper", .func_shape = FLOW_BINDING_SHAPE_ITEM_TO_VARIANT,
+    .process = flow_op_flat_map_batch_process },
+  { .name = "flatten", .n_outputs = 1,
+    .process = flow_op_flatten_process },
+  { .name = "inspect", .n_outputs = 1, .func_name = "inspector", .func_shape = FLOW_BINDING_SHAPE_INSPECT,
+    .process = flow_op_inspect_process },
+  { .name = "inspect_debug", .n_outputs = 1, .func_name = "inspector", .func_shape = FLOW_BINDING_SHAPE_INSPECT_DEBUG,
+    .process = flow_op_inspect_debug_process },
+  { .name = "merge", .n_outputs = 1,
+    .process = flow_op_forward },
+  { .name = "branch", .n_outputs = 2, .func_name = "predicate", .func_shape = FLOW_BINDING_SHAPE_ITEM_TO_BOOLEAN,
+    .process = flow_op_branch_process },
+  { .name = "redistribute", .n_outputs = 1,
+    .process = flow_op_forward },
+
+  /* Keys (flow-op-keyed.c), and the value twins of map, filter, flat_map */
+  { .name = "key_on", .n_outputs = 1, .func_name = "key_func", .func_shape = FLOW_BINDING_SHAPE_ITEM_TO_STRING,
+    .process = flow_op_key_on_process },
+  { .name = "key_rm", .n_outputs = 1, .flags = KEYED,
+    .process = flow_op_key_rm_process },
+  { .name = "map_value", .n_outputs = 1, .flags = ON_VALUE, .func_name = "mapper", .func_shape = FLOW_BINDING_SHAPE_ITEM_TO_VARIANT,
+    .process = flow_op_map_process },
+  { .name = "filter_value", .n_outputs = 1, .flags = ON_VALUE, .func_name = "predicate", .func_shape = FLOW_BINDING_SHAPE_ITEM_TO_BOOLEAN,
+    .process = flow_op_filter_process },
+  { .name = "flat_map_value", .n_outputs = 1, .flags = ON_VALUE, .func_name = "mapper", .func_shape = FLOW_BINDING_SHAPE_ITEM_TO_VARIANT,
+    .process = flow_op_flat_map_process },
+
+  /* A state per key (flow-op-stateful.c) */
+  { .name = "stateful_map", .n_outputs = 1, .flags = KEYED | STATEFUL,
+    .func_name = "mapper", .func_shape = FLOW_BINDING_SHAPE_STATEFUL, .builder = TRUE,
+    .process = flow_op_stateful_map_process },
+  { .name = "stateful_flat_map", .n_outputs = 1, .flags = KEYED | STATEFUL,
+    .func_name = "mapper", .func_shape = FLOW_BINDING_SHAPE_STATEFUL, .builder = TRUE,
+    .process = flow_op_stateful_flat_map_process },
+  { .name = "fold_final", .n_outputs = 1, .flags = KEYED | STATEFUL,
+    .func_name = "folder", .func_shape = FLOW_BINDING_SHAPE_FOLD, .builder = TRUE,
+    .process = flow_op_fold_process, .eof = flow_op_final_eof },
+  { .name = "reduce_final", .n_outputs = 1, .flags = KEYED | STATEFUL, .func_name = "reducer", .func_shape = FLOW_BINDING_SHAPE_FOLD,
+    .process = flow_op_fold_process, .eof = flow_op_final_eof },
+  { .name = "count_final", .n_outputs = 1, .flags = STATEFUL, .func_name = "key_func", .func_shape = FLOW_BINDING_SHAPE_ITEM_TO_STRING,
+    .process = flow_op_count_process, .eof = flow_op_final_eof,
+    .restore = flow_op_count_restore },
+  { .name = "max_final", .n_outputs = 1, .flags = KEYED | STATEFUL, .func_name = "by", .func_shape = FLOW_BINDING_SHAPE_ITEM_TO_VARIANT,
+    .process = flow_op_max_process, .eof = flow_op_final_eof },
+  { .name = "min_final", .n_outputs = 1, .flags = KEYED | STATEFUL, .func_name = "by", .func_shape = FLOW_BINDING_SHAPE_ITEM_TO_VARIANT,
+    .process = flow_op_min_process, .eof = flow_op_final_eof },
+  { .name = "collect", .n_outputs = 1, .flags = KEYED | STATEFUL,
+    .process = flow_op_collect_process, .eof = flow_op_collect_eof,
+    .wake = flow_op_collect_wake, .snapshot = flow_op_collect_snapshot,
+    .restore = flow_op_collect_restore },
+};
+
+/* Returns the entry named @name, or NULL. */
+const FlowOperator *
+flow_operator_find (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (operators); i++)
+    if (strcmp (operators[i].name, name) == 0)
+      return &operators[i];
+  return NULL;
+}
+
+gboolean
+flow_step_is_input (const FlowStep *step)
+{
+  return (step->op->flags & FLOW_OPERATOR_INPUT) != 0;
+}
+
+gboolean
+flow_step_is_output (const FlowStep *step)
+{
+  return (step->op->flags & FLOW_OPERATOR_OUTPUT) != 0;
+}
+
+gboolean
+flow_step_is_stateful (const FlowStep *step)
+{
+  return (step->op->flags & FLOW_OPERATOR_STATEFUL) != 0;
+}
+
+const char *
+flow_step_get_kind_name (const FlowStep *step)
+{
+  return step->op->name;
+}
