@@ -34,4 +34,26 @@ gboolean      flow_dataflow_check      (FlowDataflow  *self,
 FLOW_AVAILABLE_IN_1_0
 char        **flow_dataflow_list_steps (FlowDataflow  *self);
 
+FLOW_AVAILABLE_IN_1_0
+void          flow_dataflow_begin_operator      (FlowDataflow *self,
+                                                 const char   *step_id,
+                                                 const char   *op_type);
+FLOW_AVAILABLE_IN_1_0
+void          flow_dataflow_add_operator_input  (FlowDataflow *self,
+                                                 const char   *port_name,
+                                                 FlowStream   *stream);
+FLOW_AVAILABLE_IN_1_0
+void          flow_dataflow_add_operator_output (FlowDataflow *self,
+                                                 const char   *port_name,
+                                                 FlowStream   *stream);
+FLOW_AVAILABLE_IN_1_0
+void          flow_dataflow_end_operator        (FlowDataflow *self);
+
+FLOW_AVAILABLE_IN_1_0
+GVariant     *flow_dataflow_describe   (FlowDataflow  *self);
+FLOW_AVAILABLE_IN_1_0
+char         *flow_dataflow_to_dot     (FlowDataflow  *self);
+FLOW_AVAILABLE_IN_1_0
+char         *flow_dataflow_to_mermaid (FlowDataflow  *self);
+
 G_END_DECLS

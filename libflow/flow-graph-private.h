@@ -65,6 +65,9 @@ GPtrArray  *flow_dataflow_get_steps     (FlowDataflow *self);
 void        flow_dataflow_set_error     (FlowDataflow *self,
                                          GError       *error);
 gboolean    flow_dataflow_has_error     (FlowDataflow *self);
+/* Writes the DOT graph into $FLOW_DEBUG_DUMP_DOT_DIR when it is set (as
+ * GStreamer's GST_DEBUG_DUMP_DOT_DIR); called when a run starts. */
+void        flow_dataflow_debug_dump    (FlowDataflow *self);
 
 /* flow-stream.c */
 FlowStream *flow_stream_new             (FlowDataflow *flow,

@@ -22,7 +22,12 @@
 #include "flow-std-out-sink.h"
 #include "flow-file-source.h"
 #include "flow-file-sink.h"
+#include "flow-dir-source.h"
+#include "flow-dir-sink.h"
+#include "flow-csv-source.h"
 #include "flow-runner.h"
 #include "flow-recovery.h"
+#include "flow-windower.h"
+#include "flow-window-clock.h"
 
 #undef FLOW_INSIDE

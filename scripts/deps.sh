@@ -11,6 +11,7 @@ packages=(
   gobject-introspection libgirepository1.0-dev gir1.2-glib-2.0
   # Python (Debian's own interpreter has gi; pip is not used)
   python3 python3-gi python3-pytest python3-dev python-gi-dev
+  python3-typing-extensions   # Bytewax's ported tests (tests/python/bytewax)
   # GJS and Vala
   gjs valac
   # tests and docs

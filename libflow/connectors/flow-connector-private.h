@@ -30,4 +30,8 @@ void               flow_sink_partition_set_fast_path   (FlowSinkPartition   *sel
                                                         FlowSinkFastFunc     func);
 FlowSinkFastFunc   flow_sink_partition_get_fast_path   (FlowSinkPartition   *self);
 
+/* flow-dir-source.c: whether @path is relative and stays inside its
+ * directory (no "..", no empty component); DirSink uses it too. */
+gboolean           flow_dir_relative_path_ok           (const char          *path);
+
 G_END_DECLS

@@ -62,6 +62,7 @@ struct _FlowFileSinkPartition
   int                fd;
   guint64            offset;   /* bytes written (file size) */
   GString           *buffer;
+  gboolean           dir_synced; /* its directory entry is durable */
 };
 
 G_DEFINE_FINAL_TYPE (FlowFileSinkPartition, flow_file_sink_partition, FLOW_TYPE_SINK_PARTITION)
@@ -156,6 +157,26 @@ flow_file_sink_partition_snapshot (FlowSinkPartition  *part,
     {
       io_error (self, "syncing", errno, error);
       return NULL;
+    }
+  /* The file may have just been created: until its directory is synced
+   * too, a power cut can lose the whole file while a committed epoch
+   * points into it. Once per run is enough. */
+  if (!self->dir_synced)
+    {
+      g_autofree char *dir = g_path_get_dirname (self->path);
+      int dir_fd = g_open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+
+      if (dir_fd < 0 || fsync (dir_fd) != 0)
+        {
+          int saved = errno;
+
+          if (dir_fd >= 0)
+            close (dir_fd);
+          io_error (self, "syncing the directory of", saved, error);
+          return NULL;
+        }
+      close (dir_fd);
+      self->dir_synced = TRUE;
     }
   return g_variant_ref_sink (g_variant_new_uint64 (self->offset));
 }

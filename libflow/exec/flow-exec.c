@@ -1044,6 +1044,7 @@ exec_build (FlowExec              *exec,
 
   if (!flow_dataflow_check (exec->flow, error))
     return FALSE;
+  flow_dataflow_debug_dump (exec->flow);
 
   if (config->workers != 1)
     {

@@ -206,7 +206,7 @@ test_no_input (void)
   FlowDataflow *flow = flow_dataflow_new ("empty");
 
   assert_flow_error (flow, FLOW_ERROR, FLOW_ERROR_INCOMPLETE_FLOW,
-                     "dataflow 'empty' has no input step: it would read nothing");
+                     "dataflow 'empty' needs at least one input step: it has none, so it would read nothing");
   g_assert_finalize_object (flow);
 }
 
@@ -215,7 +215,7 @@ test_no_output (FlowHarness *h, gconstpointer data)
 {
   flow_stream_map (flow_harness_input (h, "@ax [1]"), "m", identity, NULL, NULL);
   assert_flow_error (h->flow, FLOW_ERROR, FLOW_ERROR_INCOMPLETE_FLOW,
-                     "dataflow 'test' has no output step: its results would go nowhere");
+                     "dataflow 'test' needs at least one output or inspect step: it has none, so its results would go nowhere");
   g_assert_cmpuint (flow_testing_sink_get_n_items (h->sink), ==, 0);
 }
 

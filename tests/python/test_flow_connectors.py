@@ -12,6 +12,7 @@ from conftest import run_python
 from flow.connectors.files import FileSink, FileSource
 from flow.connectors.stdio import StdOutSink
 from flow.dataflow import Dataflow
+from flow.errors import FlowRuntimeError
 from flow.inputs import (AbortExecution, DynamicSource, FixedPartitionedSource,
                          StatefulSourcePartition, StatelessSourcePartition, batch)
 from flow.outputs import (DynamicSink, FixedPartitionedSink, StatefulSinkPartition,
@@ -145,9 +146,9 @@ def test_source_exception_propagates():
 
     flow = Dataflow("df")
     op.output("out", op.input("inp", flow, BadSource()), TestingSink([]))
-    with pytest.raises(KeyError) as info:
+    with pytest.raises(FlowRuntimeError, match="df.inp") as info:
         run_main(flow)
-    assert any("df.inp" in n for n in info.value.__notes__)
+    assert isinstance(info.value.__cause__, KeyError)
 
 
 def test_abort_execution_from_a_source_returns_from_run_main():
@@ -247,8 +248,10 @@ def test_fixed_partitioned_sink_default_part_fn_is_adler32():
 def test_fixed_partitioned_sink_needs_keyed_items():
     flow = Dataflow("df")
     op.output("out", op.input("inp", flow, TestingSource([1])), DictSink([]))
-    with pytest.raises(TypeError, match="2-tuples"):
+    with pytest.raises(FlowRuntimeError) as info:
         run_main(flow)
+    assert isinstance(info.value.__cause__, TypeError)
+    assert "2-tuples" in str(info.value.__cause__)
 
 
 class _Collect(StatelessSinkPartition):
@@ -289,9 +292,10 @@ def test_sink_exception_propagates():
 
     flow = Dataflow("df")
     op.output("out", op.input("inp", flow, TestingSource([1])), BadSink())
-    with pytest.raises(OSError, match="disk full") as info:
+    with pytest.raises(FlowRuntimeError, match="df.out") as info:
         run_main(flow)
-    assert any("df.out" in n for n in info.value.__notes__)
+    assert isinstance(info.value.__cause__, OSError)
+    assert str(info.value.__cause__) == "disk full"
 
 
 # --- connectors ----------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 
 import flow.operators as op
 from flow.dataflow import Dataflow, Stream
+from flow.errors import FlowRuntimeError
 from flow.testing import TestingSink, TestingSource, run_main
 
 
@@ -65,9 +66,10 @@ def test_flat_map_batch_error_names_step():
     def boom(items):
         raise KeyError("nope")
 
-    with pytest.raises(KeyError) as info:
+    with pytest.raises(FlowRuntimeError) as info:
         run([1, 2], lambda s: op.flat_map_batch("fmb", s, boom), batch_size=2)
-    assert "flat_map_batch step 'test_df.fmb' failed" in "\n".join(info.value.__notes__)
+    assert "flat_map_batch step 'test_df.fmb' failed" in str(info.value)
+    assert isinstance(info.value.__cause__, KeyError)
 
 
 def test_inspect_debug_default_prints_epoch_and_worker(capsys):
@@ -216,8 +218,13 @@ def test_collect():
 
 
 def test_raises():
-    with pytest.raises(RuntimeError, match="raises on every item"):
-        run([1], lambda s: op.raises("r", s))
+    # An effect of its own: no output step is needed, and it returns None.
+    flow = Dataflow("test_df")
+    s = op.input("inp", flow, TestingSource([1]))
+    assert op.raises("r", s) is None
+    with pytest.raises(FlowRuntimeError, match="step 'test_df.r' raises on every item") as info:
+        run_main(flow)
+    assert isinstance(info.value.__cause__, RuntimeError)
 
 
 def test_then_chains_operators():
@@ -229,22 +236,25 @@ def test_streams_are_flow_streams():
     flow = Dataflow("test_df")
     s = op.input("inp", flow, TestingSource([1]))
     assert isinstance(s, Stream)
-    assert s.stream_id == "test_df.inp"
-    assert s.flow is flow
+    assert s.stream_id == "test_df.inp.down"
+    assert s.flow() is flow
     assert flow.steps() == ["test_df.inp"]
 
 
 def test_exception_propagates_with_step_and_key():
     def boom(state, v):
         raise ValueError(f"no {v}")
-    with pytest.raises(ValueError, match="no 5") as info:
+    with pytest.raises(FlowRuntimeError, match="no 5") as info:
         run([5], lambda s: op.stateful_map("sm", keyed(s), boom))
-    assert any("test_df.sm" in n and "odd" in n for n in info.value.__notes__)
+    assert "test_df.sm" in str(info.value) and "odd" in str(info.value)
+    assert isinstance(info.value.__cause__, ValueError)
 
 
 def test_non_keyed_item_to_a_stateful_step_is_a_type_error():
-    with pytest.raises(TypeError, match="keyed"):
+    with pytest.raises(FlowRuntimeError, match="keyed") as info:
         run([1], lambda s: op.reduce_final("rf", s, lambda a, b: a))
+    assert isinstance(info.value.__cause__, TypeError)
+    assert "must be a 2-tuple" in str(info.value.__cause__)
 
 
 # --- building mistakes raise ValueError at once ----------------------------

@@ -12,6 +12,7 @@ raise stops the run and is re-raised from it.
 
 import abc
 import zlib
+from typing import Generic, List, Optional, TypeVar
 
 from ._gi import Flow, sink_partition
 
@@ -23,8 +24,11 @@ __all__ = [
     "StatelessSinkPartition",
 ]
 
+X = TypeVar("X")   # the type of the items
+S = TypeVar("S")   # the type of the resume states
 
-class Sink(abc.ABC):  # noqa: B024
+
+class Sink(abc.ABC, Generic[X]):  # noqa: B024
     """A location to write output items to. Do not subclass this directly;
     subclass :class:`FixedPartitionedSink` or :class:`DynamicSink`."""
 
@@ -32,33 +36,35 @@ class Sink(abc.ABC):  # noqa: B024
         raise NotImplementedError
 
 
-class StatefulSinkPartition(abc.ABC):
-    """An output partition that keeps state, resumed from its snapshot."""
+class StatefulSinkPartition(abc.ABC, Generic[X, S]):
+    """An output partition that keeps state, resumed from its snapshot
+    (``StatefulSinkPartition[X, S]``: values of type ``X``, resume states
+    of type ``S``)."""
 
     @abc.abstractmethod
-    def write_batch(self, values):
+    def write_batch(self, values: List[X]) -> None:
         """Writes a batch of values (the values of ``(key, value)`` items
         routed to this partition)."""
 
     @abc.abstractmethod
-    def snapshot(self):
+    def snapshot(self) -> S:
         """Returns the state to resume writing after what was written so
         far. Never called after :meth:`close`."""
 
-    def close(self):
+    def close(self) -> None:
         """Releases what the partition holds at the end of a run."""
 
 
-class FixedPartitionedSink(Sink):
+class FixedPartitionedSink(Sink, Generic[X, S]):
     """A sink with a fixed set of partitions. Its items must be
     ``(key, value)`` 2-tuples: :meth:`part_fn` of the key picks the
     partition, which is given the value."""
 
     @abc.abstractmethod
-    def list_parts(self):
+    def list_parts(self) -> List[str]:
         """Returns the keys (``str``) of the partitions."""
 
-    def part_fn(self, item_key):
+    def part_fn(self, item_key: str) -> int:
         """Routes an item key to a partition: returns an int, taken modulo
         the number of partitions as an index into :meth:`list_parts`.
         Defaults to ``zlib.adler32`` of the key (stable across processes,
@@ -66,7 +72,8 @@ class FixedPartitionedSink(Sink):
         return zlib.adler32(item_key.encode("utf-8"))
 
     @abc.abstractmethod
-    def build_part(self, step_id, for_part, resume_state):
+    def build_part(self, step_id: str, for_part: str,
+                   resume_state: Optional[S]) -> StatefulSinkPartition[X, S]:
         """Builds the partition ``for_part``, resuming from
         ``resume_state`` (``None`` for a fresh start); returns a
         :class:`StatefulSinkPartition`."""
@@ -75,23 +82,24 @@ class FixedPartitionedSink(Sink):
         return _FixedSink(self)
 
 
-class StatelessSinkPartition(abc.ABC):
+class StatelessSinkPartition(abc.ABC, Generic[X]):
     """An output partition that keeps no state."""
 
     @abc.abstractmethod
-    def write_batch(self, items):
+    def write_batch(self, items: List[X]) -> None:
         """Writes a batch of items."""
 
-    def close(self):
+    def close(self) -> None:
         """Releases what the partition holds at the end of a run."""
 
 
-class DynamicSink(Sink):
+class DynamicSink(Sink[X]):
     """A sink every worker writes to, without state (at-least-once across
     a resume)."""
 
     @abc.abstractmethod
-    def build(self, step_id, worker_index, worker_count):
+    def build(self, step_id: str, worker_index: int,
+              worker_count: int) -> StatelessSinkPartition[X]:
         """Builds the :class:`StatelessSinkPartition` of a worker."""
 
     def _to_flow_sink(self):

@@ -12,6 +12,13 @@ returning the dataflow, called with literal arguments
 and resumes from the recovery partitions in DIR (create them with
 ``python3 -m flow.recovery DIR N``); ``-s`` and ``-b`` must then be given
 too. Seconds may be fractional. See ``python3 -m flow.run --help``.
+
+Bytewax's cluster options ``-i/--process-id`` and ``-a/--addresses`` are
+refused with a message saying so (exit status 2): libflow runs a dataflow
+in one process. An exception of user code ends the run with its
+traceback (a :class:`flow.errors.FlowRuntimeError` caused by it); libflow's
+own errors (bad input, recovery directories) are printed as one message;
+both exit with status 1. Ctrl-C stops the run (``KeyboardInterrupt``).
 """
 
 import argparse
@@ -23,12 +30,13 @@ from datetime import timedelta
 from pathlib import Path
 
 try:
-    from ._gi import Flow, GLib, is_flow_error
+    from ._gi import Flow, GLib
 except ImportError as e:
     if __name__ == "__main__":
         sys.exit(f"python3 -m flow.run: error: {e}")
     raise
 from .dataflow import Dataflow
+from .errors import FlowRuntimeError
 from .recovery import RecoveryConfig, RecoveryError
 from .testing import _run
 
@@ -179,16 +187,31 @@ def _create_arg_parser():
         envvar="FLOW_RECOVERY_BACKUP_INTERVAL",
         help="System time in seconds to keep older state snapshots; set it to how "
              "often the recovery partitions are backed up")
-    scaling = parser.add_argument_group("Scaling")
+    scaling = parser.add_argument_group(
+        "Scaling", "libflow runs one process; -i/--process-id and -a/--addresses "
+        "(Bytewax's clusters of processes) are refused")
     scaling.add_argument(
         "-w", "--workers-per-process", type=_workers, action=_EnvDefault,
         envvar="FLOW_WORKERS_PER_PROCESS",
         help="Number of workers (only 1 is supported so far)")
+    scaling.add_argument(
+        "-i", "--process-id", type=int, action=_EnvDefault, envvar="FLOW_PROCESS_ID",
+        help="Not supported: the id of this process in a cluster")
+    scaling.add_argument(
+        "-a", "--addresses", action=_EnvDefault, envvar="FLOW_ADDRESSES",
+        help="Not supported: the addresses of the processes of a cluster")
     return parser
 
 
-def _parse_args(argv=None):
+_CLUSTER_REFUSED = ("-i/--process-id and -a/--addresses run a dataflow on a cluster of "
+                    "processes, which libflow does not do yet: it runs in one process "
+                    "(use -w for more workers, when supported)")
+
+
+def _parse_args(argv=None, prog=None):
     parser = _create_arg_parser()
+    if prog is not None:
+        parser.prog = prog
     args = parser.parse_args(argv)
     # Values from the environment come as strings.
     for name, conv in (("snapshot_interval", _seconds), ("backup_interval", _seconds),
@@ -201,6 +224,8 @@ def _parse_args(argv=None):
                 parser.error(f"argument --{name.replace('_', '-')}: {e}")
     if isinstance(args.recovery_directory, str):
         args.recovery_directory = Path(args.recovery_directory)
+    if args.process_id is not None or args.addresses is not None:
+        parser.error(_CLUSTER_REFUSED)
     if args.recovery_directory is not None and (
             args.snapshot_interval is None or args.backup_interval is None):
         parser.error("when running with recovery, the `-s/--snapshot-interval` and "
@@ -209,8 +234,8 @@ def _parse_args(argv=None):
     return parser, args
 
 
-def _main(argv=None):
-    parser, args = _parse_args(argv)
+def _main(argv=None, prog=None):
+    parser, args = _parse_args(argv, prog)
     module_str, _, attrs_str = args.import_str.partition(":")
     dataflow = _locate_dataflow(module_str, attrs_str)
 
@@ -224,10 +249,10 @@ def _main(argv=None):
         completed = _run(dataflow, epoch_interval=epoch_interval,
                          recovery_config=recovery_config,
                          workers=args.workers_per_process or 1)
-    except (RecoveryError, GLib.Error, ValueError) as e:
-        # A ValueError of a user function is the user's: re-raised.
-        if isinstance(e, ValueError) and not isinstance(e, RecoveryError) \
-                and not is_flow_error(e.__cause__):
+    except (RecoveryError, GLib.Error, FlowRuntimeError) as e:
+        # A failure of user code is shown with its traceback, which is what
+        # helps; libflow's own errors (bad input, recovery) as a message.
+        if getattr(e, "_flow_user_error", False):
             raise
         sys.stdout.flush()
         message = e.message if isinstance(e, GLib.Error) else str(e)

@@ -2,21 +2,22 @@
 """Connectors to the console, as :mod:`bytewax.connectors.stdio`."""
 
 import sys
+from typing import Any, List
 
 from ..outputs import DynamicSink, StatelessSinkPartition
 
 __all__ = ["StdOutSink"]
 
 
-class _PrintSinkPartition(StatelessSinkPartition):
-    def write_batch(self, items):
+class _PrintSinkPartition(StatelessSinkPartition[Any]):
+    def write_batch(self, items: List[Any]) -> None:
         out = sys.stdout
         for item in items:
             out.write(f"{item}\n")
         out.flush()
 
 
-class StdOutSink(DynamicSink):
+class StdOutSink(DynamicSink[Any]):
     """Prints each item on its own line, as ``print(item)`` does (so a
     ``str`` item is printed without quotes, a tuple as its repr). It is
     at-least-once: after a resume, the items of the replayed epoch are
@@ -26,5 +27,6 @@ class StdOutSink(DynamicSink):
     of every item instead, identically from every language.)
     """
 
-    def build(self, step_id, worker_index, worker_count):
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _PrintSinkPartition:
+        """A partition printing to this process's standard output."""
         return _PrintSinkPartition()

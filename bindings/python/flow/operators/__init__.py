@@ -24,13 +24,25 @@ naming the step and the key.
 
 import builtins
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ._gi import GLib
-from .dataflow import Dataflow, Stream, _build_error, _gi_flow, _gi_stream, _wrap
+from .._gi import GLib
+from ..dataflow import (
+    KeyedStream,
+    Stream,
+    _build_error,
+    _check_scopes,
+    _check_step_id,
+    _gi_flow,
+    _gi_stream,
+    _wrap,
+    f_repr,
+)
 
 __all__ = [
     "BranchOut",
+    "KeyedStream",
     "branch",
     "collect",
     "count_final",
@@ -62,10 +74,13 @@ __all__ = [
 ]
 
 
-def _build(up, call):
+def _build(up, call, step_id=None):
     """Calls ``call(gi_stream)`` on the GI stream of ``up``, raising
     building mistakes as ValueError, and wraps the resulting stream."""
+    if step_id is not None:
+        _check_step_id(step_id)
     stream = _gi_stream(up)
+    _check_scopes(up)
     try:
         result = call(stream)
     except GLib.Error as e:
@@ -85,6 +100,7 @@ def input(step_id, flow, source):  # noqa: A001
     :class:`flow.testing.TestingSource` or
     :class:`flow.connectors.files.FileSource`) or a ``Flow.Source``.
     """
+    _check_step_id(step_id)
     gflow = _gi_flow(flow)
     try:
         stream = gflow.input(step_id, source)
@@ -93,35 +109,42 @@ def input(step_id, flow, source):  # noqa: A001
         if exc is e:
             raise
         raise exc from e
-    return Stream(stream, flow if isinstance(flow, Dataflow) else None)
+    return _wrap(stream, flow)
 
 
 def output(step_id, up, sink):
     """Writes the items of ``up`` to ``sink``: a :class:`flow.outputs.Sink`
     (for instance :class:`flow.connectors.stdio.StdOutSink` or
     :class:`flow.testing.TestingSink`) or a ``Flow.Sink``."""
-    _build(up, lambda s: s.output(step_id, sink))
+    _build(up, lambda s: s.output(step_id, sink), step_id)
 
 
 def map(step_id, up, mapper):  # noqa: A001
     """Transforms each item 1-to-1: ``mapper(item) -> new_item``."""
-    return _build(up, lambda s: s.map(step_id, mapper))
+    return _build(up, lambda s: s.map(step_id, mapper), step_id)
 
 
 def filter(step_id, up, predicate):  # noqa: A001
-    """Keeps only the items for which ``predicate(item)`` is true."""
-    return _build(up, lambda s: s.filter(step_id, predicate))
+    """Keeps only the items for which ``predicate(item)`` is true;
+    ``predicate`` must return a ``bool``."""
+    shim = _bool_predicate(step_id, up, predicate)
+    return _build(up, lambda s: s.filter(step_id, shim), step_id)
 
 
 def filter_map(step_id, up, mapper):
     """Transforms each item, dropping it when ``mapper`` returns ``None``."""
-    return _build(up, lambda s: s.filter_map(step_id, mapper))
+    return _build(up, lambda s: s.filter_map(step_id, mapper), step_id)
 
 
 def flat_map(step_id, up, mapper):
     """Transforms each item 1-to-many: ``mapper(item)`` returns an
     iterable whose every element is emitted."""
-    return _build(up, lambda s: s.flat_map(step_id, mapper))
+    return _build(up, lambda s: s.flat_map(step_id, mapper), step_id)
+
+
+def _full_id(step_id, up):
+    scope = getattr(up, "_scope", None)
+    return f"{scope}.{step_id}" if scope else step_id
 
 
 def flat_map_batch(step_id, up, mapper):
@@ -129,12 +152,19 @@ def flat_map_batch(step_id, up, mapper):
     list of the items of a batch and returns an iterable whose every
     element is emitted. For functions that are cheaper per batch than per
     item."""
-    return _build(up, lambda s: s.flat_map_batch(step_id, mapper))
+    return _build(up, lambda s: s.flat_map_batch(step_id, mapper), step_id)
 
 
 def flatten(step_id, up):
-    """Emits each element of each item, which must be a list."""
-    return _build(up, lambda s: s.flatten(step_id))
+    """Emits each element of each item, which must be an iterable."""
+    full_id = _full_id(step_id, up)
+
+    def shim_mapper(x):
+        if not isinstance(x, Iterable):
+            raise TypeError(f"step {full_id!r} requires upstream to be iterables; "
+                            f"got a {type(x)!r} instead")
+        return x
+    return _build(up, lambda s: s.flat_map(step_id, shim_mapper), step_id)
 
 
 def _default_inspector(step_id, item):
@@ -145,7 +175,7 @@ def inspect(step_id, up, inspector=_default_inspector):
     """Calls ``inspector(step_id, item)`` (``step_id`` is the full id,
     ``flow_id.step_id``) on each item and passes the items on unchanged.
     By default prints ``flow_id.step_id: repr(item)``."""
-    return _build(up, lambda s: s.inspect(step_id, inspector))
+    return _build(up, lambda s: s.inspect(step_id, inspector), step_id)
 
 
 def _default_debug_inspector(step_id, item, epoch, worker_index):
@@ -157,16 +187,17 @@ def inspect_debug(step_id, up, inspector=_default_debug_inspector):
     (``step_id`` is the full id; ``worker_index`` is 0 while a run has one
     worker) and passes the items on unchanged. By default prints
     ``flow_id.step_id W0 @epoch: repr(item)``."""
-    return _build(up, lambda s: s.inspect_debug(step_id, inspector))
+    return _build(up, lambda s: s.inspect_debug(step_id, inspector), step_id)
 
 
 def merge(step_id, *ups):
     """Combines several streams of one dataflow into one."""
+    _check_step_id(step_id)
     if not ups:
         raise TypeError("merge needs at least one upstream")
-    first = _gi_stream(ups[0])
-    others = [_gi_stream(u) for u in ups[1:]]
-    return _build(ups[0], lambda s: first.merge(step_id, *others))
+    streams = [_gi_stream(u, "'ups' *args all") for u in ups]
+    _check_scopes(*ups)
+    return _build(ups[0], lambda s: streams[0].merge(step_id, *streams[1:]))
 
 
 @dataclass(frozen=True)
@@ -177,52 +208,86 @@ class BranchOut:
     falses: Stream
 
 
+def _bool_predicate(step_id, up, predicate, what="predicate"):
+    """Wraps ``predicate`` so that a result other than a bool is refused,
+    as Bytewax does."""
+    if not callable(predicate):
+        raise TypeError(f"{what} must be callable, not {type(predicate).__qualname__}")
+    full_id = _full_id(step_id, up)
+
+    def shim(x):
+        keep = predicate(x)
+        if keep is True or keep is False:
+            return keep
+        raise TypeError(f"return value of `{what}` {f_repr(predicate)} in step "
+                        f"{full_id!r} must be a `bool`; got a {type(keep)!r} instead")
+    return shim
+
+
 def branch(step_id, up, predicate):
     """Divides the items in two streams: ``trues``, the items for which
-    ``predicate(item)`` is true, and ``falses``, the others."""
+    ``predicate(item)`` is true, and ``falses``, the others.
+    ``predicate`` must return a ``bool``."""
+    _check_step_id(step_id)
     stream = _gi_stream(up)
+    _check_scopes(up)
+    shim = _bool_predicate(step_id, up, predicate)
     try:
-        trues, falses = stream.branch(step_id, predicate)
+        trues, falses = stream.branch(step_id, shim)
     except GLib.Error as e:
         exc = _build_error(e)
         if exc is e:
             raise
         raise exc from e
-    return BranchOut(_wrap(trues, up), _wrap(falses, up))
+    return BranchOut(_wrap(trues, up, "trues"), _wrap(falses, up, "falses"))
 
 
 def redistribute(step_id, up):
     """Spreads the items over the workers (with one worker, passes them
     on)."""
-    return _build(up, lambda s: s.redistribute(step_id))
+    return _build(up, lambda s: s.redistribute(step_id), step_id)
 
 
 def raises(step_id, up):
-    """Stops the run with a :class:`RuntimeError` at the first item."""
-    def _raise(item):
-        raise RuntimeError(f"step {step_id!r} raises on every item; got {item!r}")
-    return _build(up, lambda s: s.map(step_id, _raise))
+    """Stops the run with a :class:`RuntimeError` at the first item. Like
+    Bytewax's, it is an effect of its own (an inspect step) and returns
+    nothing."""
+    def _raise(full_id, item):
+        raise RuntimeError(f"step {full_id!r} raises on every item; got {item!r}")
+    _build(up, lambda s: s.inspect(step_id, _raise), step_id)
 
 
 def key_on(step_id, up, key):
     """Makes each item the keyed item ``(key(item), item)``; ``key`` must
     return a ``str``."""
-    return _build(up, lambda s: s.key_on(step_id, key))
+    if not callable(key):
+        raise TypeError(f"key must be callable, not {type(key).__qualname__}")
+    full_id = _full_id(step_id, up)
+
+    def shim_key(x):
+        k = key(x)
+        if type(k) is str:
+            return k
+        raise TypeError(f"return value of `key` {f_repr(key)} in step {full_id!r} "
+                        f"must be a `str`; got a {type(k)!r} instead")
+    return _build(up, lambda s: s.key_on(step_id, shim_key), step_id)
 
 
 def key_rm(step_id, up):
     """Drops the key of each ``(key, value)`` item, emitting the value."""
-    return _build(up, lambda s: s.key_rm(step_id))
+    return _build(up, lambda s: s.key_rm(step_id), step_id)
 
 
 def map_value(step_id, up, mapper):
     """Transforms the value of each ``(key, value)`` item."""
-    return _build(up, lambda s: s.map_value(step_id, mapper))
+    return _build(up, lambda s: s.map_value(step_id, mapper), step_id)
 
 
 def filter_value(step_id, up, predicate):
-    """Keeps the ``(key, value)`` items whose value passes ``predicate``."""
-    return _build(up, lambda s: s.filter_value(step_id, predicate))
+    """Keeps the ``(key, value)`` items whose value passes ``predicate``
+    (which must return a ``bool``)."""
+    shim = _bool_predicate(step_id, up, predicate)
+    return _build(up, lambda s: s.filter_value(step_id, shim), step_id)
 
 
 def filter_map_value(step_id, up, mapper):
@@ -234,13 +299,13 @@ def filter_map_value(step_id, up, mapper):
     def shim(value):
         result = mapper(value)
         return () if result is None else (result,)
-    return _build(up, lambda s: s.flat_map_value(step_id, shim))
+    return _build(up, lambda s: s.flat_map_value(step_id, shim), step_id)
 
 
 def flat_map_value(step_id, up, mapper):
     """Emits ``(key, w)`` for every ``w`` of the iterable
     ``mapper(value)``, for each ``(key, value)`` item."""
-    return _build(up, lambda s: s.flat_map_value(step_id, mapper))
+    return _build(up, lambda s: s.flat_map_value(step_id, mapper), step_id)
 
 
 def _builder_mapper(name, args, kwargs):
@@ -281,7 +346,7 @@ def stateful_map(step_id, up, *args, **kwargs):
     or picklable.
     """
     builder, mapper = _builder_mapper("stateful_map", args, kwargs)
-    return _build(up, lambda s: s.stateful_map(step_id, builder, mapper))
+    return _build(up, lambda s: s.stateful_map(step_id, builder, mapper), step_id)
 
 
 def stateful_flat_map(step_id, up, *args, **kwargs):
@@ -289,39 +354,39 @@ def stateful_flat_map(step_id, up, *args, **kwargs):
     ``(new_state, iterable)`` and every element of the iterable is
     emitted with the key."""
     builder, mapper = _builder_mapper("stateful_flat_map", args, kwargs)
-    return _build(up, lambda s: s.stateful_flat_map(step_id, builder, mapper))
+    return _build(up, lambda s: s.stateful_flat_map(step_id, builder, mapper), step_id)
 
 
 def fold_final(step_id, up, builder, folder):
     """Folds the values of each key, starting from ``builder()``, with
     ``folder(acc, value) -> acc``, and emits ``(key, acc)`` for every key
     at the end of input."""
-    return _build(up, lambda s: s.fold_final(step_id, builder, folder))
+    return _build(up, lambda s: s.fold_final(step_id, builder, folder), step_id)
 
 
 def reduce_final(step_id, up, reducer):
     """Reduces the values of each key with ``reducer(acc, value) -> acc``
     (the first value is the first accumulator) and emits ``(key, acc)``
     for every key at the end of input."""
-    return _build(up, lambda s: s.reduce_final(step_id, reducer))
+    return _build(up, lambda s: s.reduce_final(step_id, reducer), step_id)
 
 
 def count_final(step_id, up, key):
     """Counts the items per ``key(item)`` (a ``str``) and emits
     ``(key, count)`` for every key at the end of input."""
-    return _build(up, lambda s: s.count_final(step_id, key))
+    return _build(up, lambda s: s.count_final(step_id, key), step_id)
 
 
 def max_final(step_id, up, by=None):
     """Emits ``(key, greatest value)`` for every key at the end of input,
     comparing ``by(value)`` when ``by`` is given."""
-    return _build(up, lambda s: s.max_final(step_id, by))
+    return _build(up, lambda s: s.max_final(step_id, by), step_id)
 
 
 def min_final(step_id, up, by=None):
     """Emits ``(key, smallest value)`` for every key at the end of input,
     comparing ``by(value)`` when ``by`` is given."""
-    return _build(up, lambda s: s.min_final(step_id, by))
+    return _build(up, lambda s: s.min_final(step_id, by), step_id)
 
 
 def collect(step_id, up, timeout, max_size):
@@ -335,4 +400,4 @@ def collect(step_id, up, timeout, max_size):
         seconds = float(timeout)
     if not isinstance(max_size, int) or max_size < 0:
         raise ValueError(f"collect: max_size must be an int >= 0, not {max_size!r}")
-    return _build(up, lambda s: s.collect(step_id, seconds, max_size))
+    return _build(up, lambda s: s.collect(step_id, seconds, max_size), step_id)

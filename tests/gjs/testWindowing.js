@@ -1,0 +1,98 @@
+// testWindowing.js: windowers and window clocks from JavaScript.
+//
+// Window ids are Bytewax's: counted from align_to for tumbling and
+// sliding windows, sequential for sessions. Times are µs since the Unix
+// epoch (UTC); they stay below 2^53, so plain JS numbers hold them.
+//
+// SPDX-License-Identifier: LGPL-2.1-or-later
+
+import GLib from 'gi://GLib';
+import Flow from 'gi://Flow?version=1';
+
+import {test, run, assert, assertEqual} from './harness.js';
+
+const SEC = 1000000;
+const MINUTE = 60 * SEC;
+const HOUR = 60 * MINUTE;
+const midnight = GLib.DateTime.new_utc(2023, 12, 14, 0, 0, 0);
+const MIDNIGHT = midnight.to_unix() * SEC;
+
+function assertInvalid(fn, part) {
+    try {
+        fn();
+    } catch (e) {
+        assert(e.matches(Flow.error_quark(), Flow.Error.INVALID_ARGUMENT),
+            `a Flow.Error.INVALID_ARGUMENT, not ${e}`);
+        assert(e.message.includes(part), `"${e.message}" names ${part}`);
+        return;
+    }
+    throw new Error(`no error naming ${part}`);
+}
+
+test('TumblingWindower: ids from align_to, open and close times', () => {
+    const w = Flow.TumblingWindower.new_for_date_time(HOUR, midnight);
+    assertEqual(w.get_align_to(), MIDNIGHT, 'align_to from the GDateTime');
+    assertEqual(w.get_window_id(MIDNIGHT + 30 * MINUTE), 0, '00:30 is in window 0');
+    assertEqual(w.get_window_id(MIDNIGHT + HOUR), 1, 'open times are inclusive');
+    assertEqual(w.get_window_id(MIDNIGHT - 1), -1, 'before align_to: negative');
+
+    const state = w.new_state();
+    assertEqual(state.open_for(MIDNIGHT + 90 * MINUTE), [1], 'open_for');
+    assertEqual(state.notify_at(), [true, MIDNIGHT + 2 * HOUR], 'notify_at: the close of window 1');
+    assertEqual(state.close_for(MIDNIGHT + 2 * HOUR - 1).length, 0, 'close times are exclusive');
+    const closed = state.close_for(MIDNIGHT + 2 * HOUR);
+    assertEqual(closed.length, 1, 'the watermark at the close time closes it');
+    assertEqual(closed[0].get_window_id(), 1, 'window id');
+    assertEqual(closed[0].dup_open_date_time().format_iso8601(), '2023-12-14T01:00:00Z', 'open time');
+    assertEqual(closed[0].get_close_time(), MIDNIGHT + 2 * HOUR, 'close time');
+    assert(state.is_empty(), 'nothing open');
+});
+
+test('SlidingWindower: overlapping windows (Bytewax documentation)', () => {
+    const w = Flow.SlidingWindower.new(HOUR, 30 * MINUTE, MIDNIGHT);
+    assertEqual(w.get_window_ids(MIDNIGHT + 45 * MINUTE), [0, 1], '00:45');
+    assertEqual(w.get_window_ids(MIDNIGHT - 10 * MINUTE), [-2, -1], '23:50 the day before');
+    assertEqual(w.get_open_time(2), MIDNIGHT + HOUR, 'window 2 opens at 01:00');
+    assertInvalid(() => Flow.SlidingWindower.new(HOUR, 2 * HOUR, MIDNIGHT), 'offset');
+});
+
+test('SessionWindower: sequential ids, merges, late items', () => {
+    const w = Flow.SessionWindower.new(30 * SEC);
+    const state = w.new_state();
+    assertEqual(state.open_for(MIDNIGHT), [0], 'first session');
+    assertEqual(state.open_for(MIDNIGHT + MINUTE), [1], 'beyond the gap: a new session');
+    assertEqual(state.open_for(MIDNIGHT + 30 * SEC), [0], 'joins session 0...');
+    assertEqual(state.take_merged().deepUnpack(), [[1, 0]], '...which merges session 1');
+    assertEqual(state.late_for(MIDNIGHT), [Flow.LATE_SESSION_ID], 'late items');
+    const closed = state.close_for(MIDNIGHT + HOUR);
+    assertEqual(closed.length, 1, 'one session left');
+    assertEqual(closed[0].get_merged_ids(), [1], 'merged ids');
+
+    const resumed = w.restore_state(state.snapshot());
+    assertEqual(resumed.open_for(MIDNIGHT + 2 * HOUR), [2], 'ids go on after a resume');
+    assertInvalid(() => Flow.SessionWindower.new(0), 'gap');
+});
+
+test('EventClock: a JavaScript timestamp getter', () => {
+    const clock = Flow.EventClock.new(5 * MINUTE, v => {
+        if (v.get_type_string() !== 'x')
+            throw new Error('no time in this item');
+        return v.unpack();
+    });
+    const state = clock.new_state();
+    state.before_batch();
+    const [ok, ts, wm] = state.on_item(new GLib.Variant('x', MIDNIGHT));
+    assert(ok, 'on_item');
+    assertEqual([ts, wm], [MIDNIGHT, MIDNIGHT - 5 * MINUTE], 'timestamp and watermark');
+    let failed = null;
+    try {
+        state.on_item(new GLib.Variant('s', 'x'));
+    } catch (e) {
+        failed = e;
+    }
+    assert(failed !== null && failed.message.includes('no time in this item'),
+        `the getter's exception is the error (${failed})`);
+    assertEqual(state.snapshot().get_type_string(), '(xx)', 'snapshot');
+});
+
+run();

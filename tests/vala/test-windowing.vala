@@ -1,0 +1,104 @@
+/* test-windowing.vala: windowers and window clocks from Vala.
+ *
+ * Window ids are Bytewax's: counted from align_to for tumbling and
+ * sliding windows, sequential for sessions. Times are µs since the Unix
+ * epoch (UTC).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+using TestUtil;
+
+const int64 SEC = 1000000;
+const int64 MINUTE = 60 * SEC;
+const int64 HOUR = 60 * MINUTE;
+
+int64 midnight () {
+    return new DateTime.utc (2023, 12, 14, 0, 0, 0).to_unix () * SEC;
+}
+
+void test_tumbling () throws Error {
+    var w = new Flow.TumblingWindower.for_date_time (HOUR, new DateTime.utc (2023, 12, 14, 0, 0, 0));
+    assert (w.get_align_to () == midnight ());
+    assert (w.get_window_id (midnight () + 30 * MINUTE) == 0);
+    assert (w.get_window_id (midnight () + HOUR) == 1);
+    assert (w.get_window_id (midnight () - 1) == -1);
+
+    var state = w.new_state ();
+    int64[] ids = state.open_for (midnight () + 90 * MINUTE);
+    assert (ids.length == 1 && ids[0] == 1);
+    int64 at;
+    assert (state.notify_at (out at) && at == midnight () + 2 * HOUR);
+    assert (state.close_for (at - 1).length == 0);
+    var closed = state.close_for (at);
+    assert (closed.length == 1);
+    assert (closed[0].get_window_id () == 1);
+    assert (closed[0].dup_open_date_time ().format_iso8601 () == "2023-12-14T01:00:00Z");
+    assert (state.is_empty ());
+}
+
+void test_sliding () throws Error {
+    /* Bytewax's documentation: 1 hour windows every 30 minutes. */
+    var w = new Flow.SlidingWindower (HOUR, 30 * MINUTE, midnight ());
+    int64[] ids = w.get_window_ids (midnight () + 45 * MINUTE);
+    assert (ids.length == 2 && ids[0] == 0 && ids[1] == 1);
+    ids = w.get_window_ids (midnight () - 10 * MINUTE);
+    assert (ids.length == 2 && ids[0] == -2 && ids[1] == -1);
+    try {
+        new Flow.SlidingWindower (HOUR, 2 * HOUR, midnight ());
+        assert_not_reached ();
+    } catch (Flow.Error.INVALID_ARGUMENT e) {
+        assert_match (e.message, "offset .* can't be longer than its length");
+    }
+}
+
+void test_session () throws Error {
+    var w = new Flow.SessionWindower (30 * SEC);
+    var state = w.new_state ();
+    assert (state.open_for (midnight ())[0] == 0);
+    assert (state.open_for (midnight () + MINUTE)[0] == 1);
+    assert (state.open_for (midnight () + 30 * SEC)[0] == 0);
+    assert (state.take_merged ().print (false) == "[(1, 0)]");
+    assert (state.late_for (midnight ())[0] == Flow.LATE_SESSION_ID);
+
+    var resumed = w.restore_state (state.snapshot ());
+    var closed = resumed.close_for (Flow.TIMESTAMP_MAX);
+    assert (closed.length == 1);
+    unowned int64[] merged = closed[0].get_merged_ids ();
+    assert (merged.length == 1 && merged[0] == 1);
+    try {
+        new Flow.SessionWindower (0);
+        assert_not_reached ();
+    } catch (Flow.Error.INVALID_ARGUMENT e) {
+        assert_match (e.message, "gap must be positive");
+    }
+}
+
+void test_event_clock () throws Error {
+    var clock = new Flow.EventClock (5 * MINUTE, (v) => {
+        if (!v.is_of_type (VariantType.INT64))
+            throw new Flow.Error.WRONG_TYPE ("no time in this item");
+        return v.get_int64 ();
+    });
+    var state = clock.new_state ();
+    state.before_batch ();
+    int64 ts, wm;
+    state.on_item (new Variant.int64 (midnight ()), out ts, out wm);
+    assert (ts == midnight () && wm == midnight () - 5 * MINUTE);
+    try {
+        state.on_item (new Variant.string ("x"), out ts, out wm);
+        assert_not_reached ();
+    } catch (Flow.Error.WRONG_TYPE e) {
+        assert_match (e.message, "timestamp getter failed: no time in this item");
+    }
+    assert (state.snapshot ().get_type_string () == "(xx)");
+}
+
+int main (string[] args) {
+    Test.init (ref args);
+    add ("/vala/windowing/tumbling", test_tumbling);
+    add ("/vala/windowing/sliding", test_sliding);
+    add ("/vala/windowing/session", test_session);
+    add ("/vala/windowing/event-clock", test_event_clock);
+    return Test.run ();
+}
