@@ -12,7 +12,7 @@ run, and a run that was cancelled — or whose window was closed — resumes
 where it was last snapshotted: the recovery partitions and the output live in
 the user's cache directory (g_get_user_cache_dir()/libflow-wordcount).
 
-The dataflow:
+The dataflow, drawn in the window from Flow.Dataflow.describe():
 
     lines (FileSource) -> split (flat_map) -> key (key_on)
         -> count (stateful_map) -> show (inspect) -> out (FileSink)
@@ -37,16 +37,13 @@ APP_ID = "org.libflow.WordCount"
 WORD_RE = re.compile(r"[\w']+")
 MAX_SHOWN = 200
 
-# The steps of the dataflow, in order, as built by WordCount.build_flow():
-# what the graph drawing shows (until libflow can list a dataflow's steps).
-STEPS = [
-    ("lines", "input: FileSource"),
-    ("split", "flat_map"),
-    ("key", "key_on"),
-    ("count", "stateful_map"),
-    ("show", "inspect"),
-    ("out", "output: FileSink"),
-]
+
+
+def describe_steps(flow):
+    """The steps of a dataflow, in order, as (name, kind) pairs, from
+    Flow.Dataflow.describe() (the graph libflow itself reports)."""
+    description = flow.describe().unpack()
+    return [(step["name"], step["type"]) for step in description["steps"] if step["core"]]
 
 
 def count_lines(path):
@@ -114,12 +111,17 @@ class WordCount:
 class GraphView(Gtk.DrawingArea):
     """A drawing of the dataflow's steps, top to bottom."""
 
-    def __init__(self, steps):
+    def __init__(self):
         super().__init__()
-        self.steps = steps
+        self.steps = []
         self.set_content_width(220)
-        self.set_content_height(60 * len(steps))
+        self.set_content_height(360)
         self.set_draw_func(self._draw)
+
+    def set_steps(self, steps):
+        self.steps = steps
+        self.set_content_height(60 * max(len(steps), 1))
+        self.queue_draw()
 
     def _draw(self, area, cr, width, height):
         n = len(self.steps)
@@ -185,7 +187,7 @@ class WordCountWindow(Gtk.ApplicationWindow):
                                 xalign=0, wrap=True)
         self.results = Gtk.ListBox(name="results", selection_mode=Gtk.SelectionMode.NONE)
         scroller = Gtk.ScrolledWindow(vexpand=True, hexpand=True, child=self.results)
-        self.graph = GraphView(STEPS)
+        self.graph = GraphView()
         self.graph.set_name("graph")
         panes = Gtk.Box(spacing=6)
         panes.append(scroller)
@@ -217,6 +219,7 @@ class WordCountWindow(Gtk.ApplicationWindow):
         self.base_lines = self.job.committed_lines()
         self.counts = self.job.load_counts()
         self.file_label.set_text(self.job.path)
+        self.graph.set_steps(describe_steps(self.job.build_flow(self._on_count)))
         self.run_button.set_sensitive(True)
         if self.base_lines:
             self.status.set_text(f"{self.base_lines} of {self.total_lines} lines counted "
@@ -234,7 +237,9 @@ class WordCountWindow(Gtk.ApplicationWindow):
         self.base_lines = self.job.committed_lines()
         self.counts = self.job.load_counts()
         self.lines_at_epoch = {}
-        self.runner = Flow.Runner.new(self.job.build_flow(self._on_count))
+        flow = self.job.build_flow(self._on_count)
+        self.graph.set_steps(describe_steps(flow))
+        self.runner = Flow.Runner.new(flow)
         self.runner.props.recovery_directory = self.job.recovery_dir
         self.runner.props.snapshot_interval = self.snapshot_interval
         self.runner.connect("progress", self._on_progress)

@@ -12,8 +12,6 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-const string[] STEPS = { "lines", "split", "key", "count", "show", "out" };
-
 public class WordCountWindow : Gtk.ApplicationWindow {
     Gtk.Button run_button;
     Gtk.Button cancel_button;
@@ -28,6 +26,8 @@ public class WordCountWindow : Gtk.ApplicationWindow {
     Cancellable? cancellable = null;
     HashTable<string, int64?> counts = new HashTable<string, int64?> (str_hash, str_equal);
     Regex word_re;
+    string[] steps = {};      /* what the graph shows: Flow.Dataflow.list_steps () */
+    Gtk.DrawingArea graph;
 
     public WordCountWindow (Gtk.Application app) {
         Object (application: app, title: "Word count (Vala)", default_width: 640, default_height: 480);
@@ -57,7 +57,7 @@ public class WordCountWindow : Gtk.ApplicationWindow {
         results = new Gtk.ListBox () { selection_mode = Gtk.SelectionMode.NONE };
         var panes = new Gtk.Box (Gtk.Orientation.HORIZONTAL, 6);
         panes.append (new Gtk.ScrolledWindow () { child = results, hexpand = true, vexpand = true });
-        var graph = new Gtk.DrawingArea () { content_width = 200, content_height = 60 * STEPS.length };
+        graph = new Gtk.DrawingArea () { content_width = 200, content_height = 360 };
         graph.set_draw_func (draw_graph);
         panes.append (new Gtk.Frame ("Dataflow") { child = graph });
         box.append (progress);
@@ -67,14 +67,16 @@ public class WordCountWindow : Gtk.ApplicationWindow {
     }
 
     void draw_graph (Gtk.DrawingArea area, Cairo.Context cr, int width, int height) {
-        double box_h = 36, gap = (height - box_h * STEPS.length) / STEPS.length;
-        for (int i = 0; i < STEPS.length; i++) {
+        if (steps.length == 0)
+            return;
+        double box_h = 36, gap = (height - box_h * steps.length) / steps.length;
+        for (int i = 0; i < steps.length; i++) {
             double y = gap / 2 + i * (box_h + gap);
             cr.rectangle (10, y, width - 20, box_h);
             cr.stroke ();
             cr.move_to (18, y + 22);
-            cr.show_text (STEPS[i]);
-            if (i + 1 < STEPS.length) {
+            cr.show_text (steps[i]);
+            if (i + 1 < steps.length) {
                 cr.move_to (width / 2, y + box_h);
                 cr.line_to (width / 2, y + box_h + gap);
                 cr.stroke ();
@@ -140,6 +142,8 @@ public class WordCountWindow : Gtk.ApplicationWindow {
                     item.get_child_value (1).get_variant ().get_int64 ();
             });
         counted.output ("out", new Flow.FileSink (output));
+        steps = flow.list_steps ();
+        graph.queue_draw ();
 
         runner = new Flow.Runner (flow) {
             recovery_directory = recovery_dir, snapshot_interval = 0.5
