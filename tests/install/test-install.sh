@@ -62,6 +62,15 @@ export PKG_CONFIG_PATH=\"$work/pkgconfig:\$PKG_CONFIG_PATH\"
 exec \"\$@\"" sh "$@"
   }
   vapidir=""   # valac finds flow-1.vapi through XDG_DATA_DIRS
+  # The GTK example, when it was installed: its first line names the
+  # Python with gi, and it imports Gtk and Flow from the prefix.
+  if [ -e "$root/bin/flow-wordcount-gtk" ]; then
+    out=$(envrun env -u DISPLAY -u WAYLAND_DISPLAY flow-wordcount-gtk --help 2>&1)
+    case "$out" in
+      Usage:*flow-wordcount-gtk*) ok "flow-wordcount-gtk --help (installed)" ;;
+      *) not_ok "flow-wordcount-gtk --help (installed)"; printf '%s\n' "$out" | sed 's/^/# /' ;;
+    esac
+  fi
   # The staged flow-1.pc, pointing at the staging directory.
   mkdir -p "$work/pkgconfig"
   sed "s|^prefix=.*|prefix=$root|" "$lib/pkgconfig/flow-1.pc" > "$work/pkgconfig/flow-1.pc"
