@@ -124,3 +124,29 @@ def test_prometheus_endpoint_with_urllib():
     # Cancelling gives G_IO_ERROR_CANCELLED from run_finish.
     assert len(errors) == 1 and errors[0].matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED)
     assert runner.props.metrics_port > 0
+
+
+def test_flow_run_metrics_address(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "small.py"
+    script.write_text(
+        "from flow.dataflow import Dataflow\n"
+        "import flow.operators as op\n"
+        "from flow.testing import TestingSource\n"
+        "from flow.connectors.stdio import StdOutSink\n"
+        "flow = Dataflow('small')\n"
+        "op.output('out', op.input('inp', flow, TestingSource([1, 2])), StdOutSink())\n")
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "flow.run", str(script), *args],
+                              capture_output=True, text=True, timeout=60)
+
+    ok = run("--metrics-address", "127.0.0.1:0")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout == "1\n2\n"
+    bad = run("--metrics-address", "nowhere")
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("python3 -m flow.run: error: dataflow 'small': metrics address 'nowhere'")
+    assert bad.stdout == ""
