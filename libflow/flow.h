@@ -8,6 +8,7 @@
 #define FLOW_INSIDE
 
 #include "flow-version.h"
+#include "flow-features.h"
 #include "flow-version-macros.h"
 #include "flow-enums.h"
 #include "flow-error.h"
@@ -29,5 +30,9 @@
 #include "flow-recovery.h"
 #include "flow-windower.h"
 #include "flow-window-clock.h"
+#if FLOW_HAS_KAFKA
+#include "flow-kafka-source.h"
+#include "flow-kafka-sink.h"
+#endif
 
 #undef FLOW_INSIDE

@@ -193,7 +193,7 @@ GVariant *flow_exec_dup_metrics    (FlowExec                 *exec);
 /* The same figures in the Prometheus text exposition format. */
 char     *flow_exec_dup_prometheus (FlowExec                 *exec);
 
-/* flow-operators.c */
+/* operators/flow-operator-node.c: the nodes dispatch to the operator table */
 FlowNode *flow_node_new            (FlowExec   *exec,
                                     FlowStep   *step);
 void      flow_node_free           (FlowNode   *node);

@@ -152,5 +152,8 @@ extern void (*flow_store_test_opened_hook) (const char *directory);
 /* Tests only: called by flow_recovery_init_dir() at every step of its
  * work (0, 1, 2, …), so that a test can kill it at each. */
 extern void (*flow_store_test_init_hook) (guint step);
+/* How long SQLite waits for a lock another process holds before the
+ * operation fails as locked (10 s; tests that inject lock faults set 0). */
+extern int flow_store_busy_timeout_ms;
 
 G_END_DECLS

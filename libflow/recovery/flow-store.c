@@ -81,6 +81,7 @@ static const Job stop_job;
 
 void (*flow_store_test_opened_hook) (const char *directory) = NULL;
 void (*flow_store_test_init_hook) (guint step) = NULL;
+int flow_store_busy_timeout_ms = 10000;
 
 static void drop_notifications (FlowStore *store,
                                 gboolean   notify);
@@ -101,6 +102,7 @@ sql_problem (int code)
       return "the disk is full";
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
+    case SQLITE_PROTOCOL:   /* WAL locks that kept failing */
       return "the file is locked by another process";
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
@@ -142,6 +144,7 @@ sql_error (Partition   *p,
     case SQLITE_READONLY:
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
+    case SQLITE_PROTOCOL:
       flow_code = FLOW_ERROR_IO;
       break;
     default:
@@ -409,7 +412,9 @@ is_unused_partition_of (const char *path,
   sqlite3_stmt *stmt = NULL;
   gboolean ok = FALSE;
 
-  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+  /* Read-write (never created): a read-only connection would leave -wal
+   * and -shm files next to a partition it then refuses to remove. */
+  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
       sqlite3_prepare_v2 (db,
                           "SELECT (SELECT value FROM meta WHERE name = 'directory_id'),"
                           " (SELECT value FROM meta WHERE name = 'flow_id'),"
@@ -868,7 +873,7 @@ open_partition (Partition           *p,
     rc = sqlite3_open_v2 (p->info.path, &p->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK)
     return sql_error (p, rc, "opening", error);
-  sqlite3_busy_timeout (p->db, 10000);
+  sqlite3_busy_timeout (p->db, flow_store_busy_timeout_ms);
   sqlite3_extended_result_codes (p->db, 0);
 
   if ((flags & FLOW_STORE_OPEN_RUN) && sqlite3_db_readonly (p->db, "main") == 1)
@@ -1901,7 +1906,8 @@ flow_store_begin_execution (FlowStore            *store,
                              resume, resume, resume, resume,
                              store->ex_num, worker_count, resume, now,
                              store->ex_num, resume, now);
-      if (!sql_exec (p, sql, error))
+      if (sqlite3_exec (p->db, sql, NULL, NULL, NULL) != SQLITE_OK &&
+          !sql_error (p, sqlite3_errcode (p->db), "starting the execution", error))
         {
           sqlite3_exec (p->db, "ROLLBACK", NULL, NULL, NULL);
           return FALSE;

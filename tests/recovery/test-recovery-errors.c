@@ -744,6 +744,34 @@ test_corrupt_state_type (void)
   rec_rm_rf (dir);
 }
 
+/* An init marker next to partitions a run used (put there by hand, or
+ * left by something else): init removes nothing and says why. */
+static void
+test_init_interrupted_used (void)
+{
+  g_autofree char *dir = rec_init_dir (2);
+  g_autofree char *part0 = rec_part_path (dir, 0);
+  g_autofree char *marker = g_build_filename (dir, ".flow-init", NULL);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_auto(GStrv) id = NULL;
+
+  run_keyed_ok ("errors", dir, 8, 0);
+  id = rec_sql_rows (part0, "SELECT value FROM meta WHERE name = 'directory_id'");
+  rec_write_file (marker, id[0]);
+  before = rec_dir_state (dir);
+
+  g_assert_cmpint (rec_tool (&out, &err, "init", dir, "2", NULL), !=, 0);
+  g_assert_nonnull (strstr (err, "refusing to remove anything"));
+  g_assert_nonnull (strstr (err, "part-"));
+  after = rec_dir_state (dir);
+  g_assert_cmpstr (after, ==, before);
+
+  rec_rm_rf (dir);
+}
+
 /* Messages stay short: a partition count of 60000 in a directory of one
  * names a few missing files and counts the rest; out-of-range numbers in
  * the metadata are corrupt partitions (-1 once built a 7.7 GB message). */
@@ -1301,6 +1329,7 @@ main (int    argc,
   g_test_add_func ("/errors/run/corrupt-state", test_corrupt_state);
   g_test_add_func ("/errors/run/corrupt-type", test_corrupt_type);
   g_test_add_func ("/errors/run/corrupt-state-type", test_corrupt_state_type);
+  g_test_add_func ("/errors/init/interrupted-used", test_init_interrupted_used);
   g_test_add_func ("/errors/run/many-missing", test_many_missing);
   g_test_add_func ("/errors/run/meta-out-of-range", test_meta_out_of_range);
   g_test_add_func ("/errors/run/missing-table", test_missing_table);

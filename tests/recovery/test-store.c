@@ -15,8 +15,15 @@
 
 #include <glib/gstdio.h>
 
+#include "flow-private.h"
 #include "flow-store-private.h"
 #include "recovery-common.h"
+
+#ifdef HAVE_VALGRIND_H
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 /* ------------------------------------------------------------------------
  * A small keyed flow: (key, int) items, a running sum per key
@@ -308,6 +315,281 @@ test_modes (void)
   rec_rm_rf (dir);
 }
 
+/* ------------------------------------------------------------------------
+ * Fuzzing stored states
+ * ------------------------------------------------------------------------ */
+
+/* Valid states of many types, serialised as a run stores them. */
+static GPtrArray *
+state_corpus (void)
+{
+  static const char * const texts[] = {
+    "int64 42", "'a string'", "''", "(int64 1, @av [<'x'>, <2.5>, <true>])",
+    "{'a': <1>, 'b': <[byte 1, 2]>}", "@ay []", "b'bytes'", "[(1, 'one'), (2, 'two')]",
+    "@mv nothing", "just <@ms just 'deep'>", "<<<int64 3>>>", "()", "((), [()])",
+    "@a{sx} {'k1': 1, 'k2': 2}", "[[1, 2], [], [3]]", "(true, byte 255, int16 -2, uint16 3,"
+    " int32 -4, uint32 5, int64 -6, uint64 7, 8.5, handle 9, objectpath '/o', signature 'a{sv}')",
+    "@aav [[<'n'>], []]", "[@ms nothing, just 'x']", "{int64 1: [true, false]}",
+  };
+  GPtrArray *corpus = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) value = g_variant_parse (NULL, texts[i], NULL, NULL, &error);
+
+      g_assert_no_error (error);
+      g_ptr_array_add (corpus, flow_variant_serialize (value));
+    }
+  return corpus;
+}
+
+static const char type_chars[] = "bynqiuxthdsogvam()a{}*?r";
+
+/* A random change of @data: flipped, set, inserted or removed bytes, a
+ * cut, type characters put in. */
+static GByteArray *
+mutate (GRand  *rand,
+        GBytes *blob)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (blob, &size);
+  GByteArray *out = g_byte_array_sized_new (size + 8);
+  guint n_changes = g_rand_int_range (rand, 1, 5);
+
+  g_byte_array_append (out, data, size);
+  for (guint c = 0; c < n_changes; c++)
+    {
+      guint pos = out->len > 0 ? g_rand_int_range (rand, 0, out->len) : 0;
+      guint8 byte = (guint8) g_rand_int_range (rand, 0, 256);
+
+      switch (g_rand_int_range (rand, 0, 7))
+        {
+        case 0:
+          if (out->len > 0)
+            out->data[pos] ^= 1u << g_rand_int_range (rand, 0, 8);
+          break;
+        case 1:
+          if (out->len > 0)
+            out->data[pos] = byte;
+          break;
+        case 2:
+          g_byte_array_append (out, &byte, 1);   /* then moved to pos */
+          memmove (out->data + pos + 1, out->data + pos, out->len - 1 - pos);
+          out->data[pos] = byte;
+          break;
+        case 3:
+          if (out->len > 0)
+            g_byte_array_remove_index (out, pos);
+          break;
+        case 4:
+          g_byte_array_set_size (out, pos);
+          break;
+        case 5:
+          {
+            guint8 t = (guint8) type_chars[g_rand_int_range (rand, 0, sizeof type_chars - 1)];
+            if (out->len > 0 && g_rand_boolean (rand))
+              out->data[out->len - 1 - MIN (pos % 4, out->len - 1)] = t;
+            else
+              g_byte_array_append (out, &t, 1);
+          }
+          break;
+        default:
+          {
+            /* A whole new type string after a NUL. */
+            guint8 nul = 0;
+            guint len = g_rand_int_range (rand, 1, 6);
+            g_byte_array_append (out, &nul, 1);
+            for (guint j = 0; j < len; j++)
+              {
+                guint8 t = (guint8) type_chars[g_rand_int_range (rand, 0, sizeof type_chars - 1)];
+                g_byte_array_append (out, &t, 1);
+              }
+          }
+          break;
+        }
+    }
+  return out;
+}
+
+/* Decodes @data: either a value, usable as any value (printed, compared,
+ * stored again and read back the same), or CORRUPT_PARTITION. */
+static gboolean
+decode_checked (const guint8 *data,
+                gsize         size,
+                char        **last_type)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = flow_variant_deserialize_cached (data, size, last_type, &error);
+  g_autoptr(GBytes) again = NULL;
+  g_autoptr(GVariant) back = NULL;
+  g_autofree char *printed = NULL;
+  g_autofree char *repr = NULL;
+
+  if (value == NULL)
+    {
+      g_assert_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION);
+      return FALSE;
+    }
+  g_assert_no_error (error);
+  g_assert_true (g_variant_is_normal_form (value));
+  printed = g_variant_print (value, TRUE);
+  repr = flow_item_repr (value);
+  again = flow_variant_serialize (value);
+  back = flow_variant_deserialize (g_bytes_get_data (again, NULL), g_bytes_get_size (again), &error);
+  g_assert_no_error (error);
+  g_assert_true (g_variant_equal (value, back));
+  return TRUE;
+}
+
+static void
+test_fuzz_deserialize (void)
+{
+  g_autoptr(GPtrArray) corpus = state_corpus ();
+  g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  g_autofree char *last_type = NULL;
+  guint n = g_test_slow () ? 1000000 : RUNNING_ON_VALGRIND ? 5000 : 50000;
+  guint n_valid = 0;
+
+  for (guint i = 0; i < corpus->len; i++)
+    {
+      GBytes *blob = g_ptr_array_index (corpus, i);
+      gsize size;
+      const guint8 *data = g_bytes_get_data (blob, &size);
+
+      g_assert_true (decode_checked (data, size, NULL));
+    }
+
+  for (guint i = 0; i < n; i++)
+    {
+      GBytes *blob = g_ptr_array_index (corpus, g_rand_int_range (rand, 0, corpus->len));
+      g_autoptr(GByteArray) mutant = mutate (rand, blob);
+
+      /* With and without the type cache a run uses. */
+      n_valid += decode_checked (mutant->data, mutant->len, (i & 1) ? &last_type : NULL);
+    }
+  g_test_message ("%u of %u mutants decoded as valid states", n_valid, n);
+  g_assert_cmpuint (n_valid, <, n);
+}
+
+/* The same mutants as stored states, through a run's restore path and
+ * `flow-recovery show`: a run resumes or stops with CORRUPT_PARTITION (or
+ * with the flow's own error about a state of the wrong type), never
+ * aborts. */
+static GVariant *
+checked_add (GVariant  *sum,
+             GVariant  *value,
+             GVariant **emit,
+             gpointer   user_data,
+             GError   **error)
+{
+  gint64 updated;
+
+  if (!g_variant_is_of_type (sum, G_VARIANT_TYPE_INT64))
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE, "a sum of type %s",
+                   g_variant_get_type_string (sum));
+      return NULL;
+    }
+  updated = g_variant_get_int64 (sum) + g_variant_get_int64 (value);
+  *emit = g_variant_new_int64 (updated);
+  return g_variant_new_int64 (updated);
+}
+
+static gboolean
+run_checked (const char  *dir,
+             guint        n,
+             GError     **error)
+{
+  g_autoptr(FlowTestingSource) source = flow_testing_source_new (keyed_items (n));
+  g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
+  g_autoptr(FlowDataflow) flow = flow_dataflow_new ("store");
+  FlowStream *s;
+
+  s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
+  s = flow_stream_stateful_map (s, "sum", zero, NULL, NULL, checked_add, NULL, NULL);
+  flow_stream_output (s, "out", FLOW_SINK (sink));
+  return rec_run (flow, dir, 0, 0, NULL, error);
+}
+
+static void
+test_fuzz_restore (void)
+{
+  g_autofree char *dir = rec_init_dir (1);
+  g_autofree char *part0 = rec_part_path (dir, 0);
+  g_autofree char *copy = g_strconcat (part0, ".copy", NULL);
+  g_autoptr(GPtrArray) corpus = state_corpus ();
+  g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  g_autoptr(GError) error = NULL;
+  guint n = g_test_slow () ? 2000 : RUNNING_ON_VALGRIND ? 20 : 60;
+  guint n_resumed = 0, n_corrupt = 0;
+
+  g_assert_true (run_checked (dir, 8, &error));
+  g_assert_no_error (error);
+  rec_copy_file (part0, copy);
+  /* The stored states themselves join the corpus. */
+  {
+    g_auto(GStrv) rows = rec_sql_rows (part0, "SELECT hex(ser) FROM snaps WHERE ser IS NOT NULL");
+    for (guint i = 0; rows[i] != NULL; i++)
+      {
+        gsize len = strlen (rows[i]) / 2;
+        guint8 *bytes = g_malloc (len);
+        for (gsize j = 0; j < len; j++)
+          bytes[j] = (guint8) (g_ascii_xdigit_value (rows[i][2 * j]) * 16 +
+                               g_ascii_xdigit_value (rows[i][2 * j + 1]));
+        g_ptr_array_add (corpus, g_bytes_new_take (bytes, len));
+      }
+  }
+
+  for (guint i = 0; i < n; i++)
+    {
+      GBytes *blob = g_ptr_array_index (corpus, g_rand_int_range (rand, 0, corpus->len));
+      g_autoptr(GByteArray) mutant = mutate (rand, blob);
+      g_autoptr(GString) hex = g_string_new (NULL);
+      g_autofree char *sql = NULL;
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+      int status;
+
+      for (guint j = 0; j < mutant->len; j++)
+        g_string_append_printf (hex, "%02x", mutant->data[j]);
+      rec_copy_file (copy, part0);
+      sql = g_strdup_printf ("UPDATE snaps SET ser = x'%s' WHERE state_key = 'k%u'",
+                             hex->str, g_rand_int_range (rand, 0, 4));
+      rec_sql_exec (part0, sql);
+
+      if (run_checked (dir, 12, &error))
+        n_resumed++;
+      else
+        {
+          if (!g_error_matches (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION) &&
+              !g_error_matches (error, FLOW_ERROR, FLOW_ERROR_USER_FUNCTION) &&
+              !g_error_matches (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE))
+            g_error ("state %s: %s", hex->str, error->message);
+          if (g_error_matches (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION))
+            {
+              g_assert_nonnull (strstr (error->message, part0));
+              n_corrupt++;
+            }
+          g_clear_error (&error);
+        }
+
+      if (i % 10 == 0)
+        {
+          rec_copy_file (copy, part0);
+          rec_sql_exec (part0, sql);
+          status = rec_tool (&out, &err, "show", dir, NULL);
+          /* Exit 0 or 1, never a signal. */
+          if (status != 0 && status != 1)
+            g_error ("flow-recovery show on state %s: status %d\n%s", hex->str, status, err);
+        }
+    }
+  g_test_message ("%u runs resumed, %u stopped at a corrupt state", n_resumed, n_corrupt);
+  g_assert_cmpuint (n_corrupt, >, 0);
+
+  rec_rm_rf (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -317,6 +599,8 @@ main (int    argc,
   g_test_add_func ("/store/lock/race", test_lock_race);
   g_test_add_func ("/store/init/killed", test_init_killed);
   g_test_add_func ("/store/init/modes", test_modes);
+  g_test_add_func ("/store/fuzz/deserialize", test_fuzz_deserialize);
+  g_test_add_func ("/store/fuzz/restore", test_fuzz_restore);
   g_test_add_func ("/store/init/killed/child", test_init_killed_child);
 
   return g_test_run ();

@@ -1602,7 +1602,6 @@ native_operator_call (PyObject *capsule,
 {
   NativeOperator *op = PyCapsule_GetPointer (capsule, "gi.overrides._flow_native.operator");
   GIArgument in[MAX_OP_ARGS + 1], out[MAX_OP_ARGS], ret;
-  GIArgument *out_values[MAX_OP_ARGS];
   PyObject *functions[MAX_OP_ARGS];
   Callable *callables[MAX_OP_ARGS] = { NULL, };
   GObject *out_streams[MAX_OP_ARGS] = { NULL, };
@@ -1645,7 +1644,6 @@ native_operator_call (PyObject *capsule,
       if (op->args[i].direction == GI_DIRECTION_OUT)
         {
           out[n_out].v_pointer = &out_streams[n_out];
-          out_values[n_out] = &out[n_out];
           n_out++;
           continue;
         }
@@ -1670,7 +1668,6 @@ native_operator_call (PyObject *capsule,
           g_assert_not_reached ();
         }
     }
-  (void) out_values;
 
   if (!g_function_info_invoke (op->info, in, n_in, out, n_out, &ret, &error))
     {

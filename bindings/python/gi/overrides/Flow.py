@@ -610,6 +610,10 @@ def _gi_operator(name, functions):
 _OPERATOR_FUNCTIONS = {}
 _PYTHON_OPS = {}
 for _name, _functions in _stream_operators():
+    # An operator with a callback type this file has no converter for keeps
+    # its plain GI method (GLib.Variant in and out) until one is added.
+    if any(f.type_name not in _CONVERTERS for f in _functions):
+        continue
     _OPERATOR_FUNCTIONS[_name] = _functions
     if _functions:
         _PYTHON_OPS[_name] = _gi_operator(_name, _functions)

@@ -1,0 +1,740 @@
+/* flow-kafka-sink.c: messages to Kafka topics, flushed at every epoch
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "flow-private.h"
+#include "flow-kafka-private.h"
+
+/**
+ * FlowKafkaSink:
+ *
+ * A sink producing each item as a Kafka message through librdkafka, in one
+ * partition named `"0"`.
+ *
+ * An item can be:
+ *
+ * - a message of type %FLOW_KAFKA_MESSAGE_TYPE_STRING (what a
+ *   [class@Flow.KafkaSource] reads), or any tuple of seven with the same
+ *   meaning whose members are boxed (`v`) or maybe types: (key, value,
+ *   topic, partition, offset, timestamp, headers). An empty or absent topic
+ *   is the sink's [property@Flow.KafkaSink:topic]; a partition of -1 (or
+ *   absent) lets the key choose the partition (librdkafka's `partitioner`
+ *   setting); the offset is ignored; a timestamp (microseconds since the
+ *   Unix epoch) of 0 or less is the time of producing;
+ * - a keyed item `(key, value)`: the key (a string) is the message's key;
+ * - a value alone.
+ *
+ * Keys and values are byte strings (`ay`) or strings (`s`, written as
+ * UTF-8), or absent (a `nothing` maybe). Anything else fails the run with
+ * %FLOW_ERROR_WRONG_TYPE.
+ *
+ * Every epoch's messages are acknowledged by the brokers before the epoch
+ * commits: the sink waits for every delivery report at the end of each
+ * epoch (when the runner snapshots it), and a message that could not be
+ * delivered fails the run with %FLOW_ERROR_IO naming its topic, partition
+ * and the reason. After a crash, the messages of the epochs after the last
+ * committed one are produced again when the run resumes: the output is
+ * at-least-once. The producer is idempotent by default
+ * (`enable.idempotence=true`), so librdkafka's own retries do not duplicate
+ * or reorder messages.
+ *
+ * Settings are librdkafka's, passed with [method@Flow.KafkaSink.set_config].
+ */
+
+struct _FlowKafkaSink
+{
+  FlowSink    parent_instance;
+
+  char       *brokers;
+  char       *topic;
+  GHashTable *config;
+};
+
+enum {
+  PROP_0,
+  PROP_BROKERS,
+  PROP_TOPIC,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (FlowKafkaSink, flow_kafka_sink, FLOW_TYPE_SINK)
+
+#define FLOW_TYPE_KAFKA_SINK_PARTITION (flow_kafka_sink_partition_get_type ())
+G_DECLARE_FINAL_TYPE (FlowKafkaSinkPartition, flow_kafka_sink_partition, FLOW, KAFKA_SINK_PARTITION, FlowSinkPartition)
+
+struct _FlowKafkaSinkPartition
+{
+  FlowSinkPartition  parent_instance;
+
+  rd_kafka_t        *rk;
+  char              *topic;        /* the default; may be NULL */
+  GError            *failure;      /* the first failed delivery */
+  guint64            n_produced;
+  guint64            n_delivered;
+};
+
+G_DEFINE_FINAL_TYPE (FlowKafkaSinkPartition, flow_kafka_sink_partition, FLOW_TYPE_SINK_PARTITION)
+
+/* ------------------------------------------------------------------------
+ * Items as messages
+ * ------------------------------------------------------------------------ */
+
+/* Removes boxes and maybes: returns a new reference, or NULL for an absent
+ * value. */
+static GVariant *
+unwrap (GVariant *value)
+{
+  GVariant *v = g_variant_ref (value);
+
+  for (;;)
+    {
+      GVariant *inner;
+
+      if (g_variant_is_of_type (v, G_VARIANT_TYPE_VARIANT))
+        inner = g_variant_get_variant (v);
+      else if (g_variant_is_of_type (v, G_VARIANT_TYPE_MAYBE))
+        inner = g_variant_get_maybe (v);
+      else
+        return v;
+      g_variant_unref (v);
+      if (inner == NULL)
+        return NULL;
+      v = inner;
+    }
+}
+
+/* Points *data at the bytes of @value (ay, or s as UTF-8), kept alive by
+ * the returned reference (NULL for an absent value). */
+static gboolean
+bytes_of (GVariant     *value,
+          const char   *what,
+          GVariant    **holder,
+          const void  **data,
+          gsize        *len,
+          GError      **error)
+{
+  GVariant *v = unwrap (value);
+
+  *holder = v;
+  *data = NULL;
+  *len = 0;
+  if (v == NULL)
+    return TRUE;
+  if (g_variant_is_of_type (v, G_VARIANT_TYPE_BYTESTRING))
+    {
+      *data = g_variant_get_fixed_array (v, len, 1);
+      if (*data == NULL)
+        *data = "";
+      return TRUE;
+    }
+  if (g_variant_is_of_type (v, G_VARIANT_TYPE_STRING))
+    {
+      *data = g_variant_get_string (v, len);
+      return TRUE;
+    }
+  g_set_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+               "a Kafka message's %s must be bytes (ay) or a string (s), not %s",
+               what, g_variant_get_type_string (v));
+  return FALSE;
+}
+
+static gboolean
+int_of (GVariant    *value,
+        const char  *what,
+        gint64       absent,
+        gint64      *result,
+        GError     **error)
+{
+  g_autoptr(GVariant) v = unwrap (value);
+
+  *result = absent;
+  if (v == NULL)
+    return TRUE;
+  switch (g_variant_classify (v))
+    {
+    case G_VARIANT_CLASS_BYTE: *result = g_variant_get_byte (v); return TRUE;
+    case G_VARIANT_CLASS_INT16: *result = g_variant_get_int16 (v); return TRUE;
+    case G_VARIANT_CLASS_UINT16: *result = g_variant_get_uint16 (v); return TRUE;
+    case G_VARIANT_CLASS_INT32: *result = g_variant_get_int32 (v); return TRUE;
+    case G_VARIANT_CLASS_UINT32: *result = g_variant_get_uint32 (v); return TRUE;
+    case G_VARIANT_CLASS_INT64: *result = g_variant_get_int64 (v); return TRUE;
+    case G_VARIANT_CLASS_UINT64: *result = (gint64) g_variant_get_uint64 (v); return TRUE;
+    default:
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+                   "a Kafka message's %s must be an integer, not %s",
+                   what, g_variant_get_type_string (v));
+      return FALSE;
+    }
+}
+
+static gboolean
+headers_of (GVariant            *value,
+            rd_kafka_headers_t **headers,
+            GError             **error)
+{
+  g_autoptr(GVariant) v = unwrap (value);
+  gsize n;
+
+  *headers = NULL;
+  if (v == NULL)
+    return TRUE;
+  if (!g_variant_is_of_type (v, G_VARIANT_TYPE_ARRAY))
+    goto wrong;
+  n = g_variant_n_children (v);
+  if (n == 0)
+    return TRUE;
+
+  *headers = rd_kafka_headers_new (n);
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) pair = g_variant_get_child_value (v, i);
+      g_autoptr(GVariant) inner = unwrap (pair);
+      g_autoptr(GVariant) name_v = NULL;
+      g_autoptr(GVariant) holder = NULL;
+      GVariant *name_holder = NULL;
+      const void *name, *data;
+      gsize name_len, len;
+      gboolean ok;
+
+      if (inner == NULL || !g_variant_is_of_type (inner, G_VARIANT_TYPE_TUPLE) ||
+          g_variant_n_children (inner) != 2)
+        goto wrong;
+      name_v = g_variant_get_child_value (inner, 0);
+      ok = bytes_of (name_v, "header name", &name_holder, &name, &name_len, error);
+      if (ok && name == NULL)
+        {
+          g_clear_pointer (&name_holder, g_variant_unref);
+          goto wrong;
+        }
+      if (ok)
+        {
+          g_autoptr(GVariant) value_v = g_variant_get_child_value (inner, 1);
+          ok = bytes_of (value_v, "header value", &holder, &data, &len, error);
+        }
+      if (ok)
+        rd_kafka_header_add (*headers, name, name_len, data, len);
+      g_clear_pointer (&name_holder, g_variant_unref);
+      if (!ok)
+        {
+          g_clear_pointer (headers, rd_kafka_headers_destroy);
+          return FALSE;
+        }
+    }
+  return TRUE;
+
+wrong:
+  g_clear_pointer (headers, rd_kafka_headers_destroy);
+  g_set_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+               "a Kafka message's headers must be an array of (name, value) pairs, not %s",
+               g_variant_get_type_string (value));
+  return FALSE;
+}
+
+static void
+record_failure (FlowKafkaSinkPartition *self,
+                GError                 *error)
+{
+  if (self->failure == NULL)
+    self->failure = error;
+  else
+    g_error_free (error);
+}
+
+static void
+delivery_cb (rd_kafka_t               *rk,
+             const rd_kafka_message_t *msg,
+             void                     *opaque)
+{
+  FlowKafkaSinkPartition *self = opaque;
+
+  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+    {
+      self->n_delivered++;
+      return;
+    }
+  record_failure (self, g_error_new (FLOW_ERROR, FLOW_ERROR_IO,
+                                     "delivering a message to Kafka topic '%s' partition %d failed: %s (%s)",
+                                     rd_kafka_topic_name (msg->rkt), msg->partition,
+                                     rd_kafka_err2str (msg->err), rd_kafka_err2name (msg->err)));
+}
+
+static gboolean
+take_failure (FlowKafkaSinkPartition  *self,
+              GError                 **error)
+{
+  if (self->failure == NULL)
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&self->failure));
+  return FALSE;
+}
+
+static gboolean
+produce (FlowKafkaSinkPartition  *self,
+         const char              *split_key,
+         GVariant                *item,
+         GError                 **error)
+{
+  g_autoptr(GVariant) key_holder = NULL;
+  g_autoptr(GVariant) value_holder = NULL;
+  g_autoptr(GVariant) topic_holder = NULL;
+  rd_kafka_headers_t *headers = NULL;
+  const void *key = NULL, *value = NULL;
+  gsize key_len = 0, value_len = 0;
+  const char *topic = self->topic;
+  gint64 partition = RD_KAFKA_PARTITION_UA, timestamp = 0;
+  rd_kafka_resp_err_t err;
+
+  if (split_key != NULL)
+    {
+      key = split_key;
+      key_len = strlen (split_key);
+      if (!bytes_of (item, "value", &value_holder, &value, &value_len, error))
+        return FALSE;
+    }
+  else if (g_variant_is_of_type (item, G_VARIANT_TYPE_TUPLE) && g_variant_n_children (item) == 2)
+    {
+      g_autoptr(GVariant) k = g_variant_get_child_value (item, 0);
+      g_autoptr(GVariant) v = g_variant_get_child_value (item, 1);
+
+      if (!bytes_of (k, "key", &key_holder, &key, &key_len, error) ||
+          !bytes_of (v, "value", &value_holder, &value, &value_len, error))
+        return FALSE;
+    }
+  else if (g_variant_is_of_type (item, G_VARIANT_TYPE_TUPLE) && g_variant_n_children (item) == 7)
+    {
+      g_autoptr(GVariant) k = g_variant_get_child_value (item, 0);
+      g_autoptr(GVariant) v = g_variant_get_child_value (item, 1);
+      g_autoptr(GVariant) t = g_variant_get_child_value (item, 2);
+      g_autoptr(GVariant) p = g_variant_get_child_value (item, 3);
+      g_autoptr(GVariant) ts = g_variant_get_child_value (item, 5);
+      g_autoptr(GVariant) h = g_variant_get_child_value (item, 6);
+      const void *topic_data;
+      gsize topic_len;
+
+      if (!bytes_of (k, "key", &key_holder, &key, &key_len, error) ||
+          !bytes_of (v, "value", &value_holder, &value, &value_len, error) ||
+          !bytes_of (t, "topic", &topic_holder, &topic_data, &topic_len, error) ||
+          !int_of (p, "partition", RD_KAFKA_PARTITION_UA, &partition, error) ||
+          !int_of (ts, "timestamp", 0, &timestamp, error) ||
+          !headers_of (h, &headers, error))
+        return FALSE;
+      if (topic_data != NULL && topic_len > 0)
+        {
+          if (!g_variant_is_of_type (topic_holder, G_VARIANT_TYPE_STRING))
+            {
+              g_clear_pointer (&headers, rd_kafka_headers_destroy);
+              g_set_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+                           "a Kafka message's topic must be a string, not %s",
+                           g_variant_get_type_string (topic_holder));
+              return FALSE;
+            }
+          topic = topic_data;
+        }
+      if (partition < 0)
+        partition = RD_KAFKA_PARTITION_UA;
+      if (partition > G_MAXINT32)
+        {
+          g_clear_pointer (&headers, rd_kafka_headers_destroy);
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+                       "a Kafka message's partition must be below 2^31, not %" G_GINT64_FORMAT,
+                       partition);
+          return FALSE;
+        }
+    }
+  else if (g_variant_is_of_type (item, G_VARIANT_TYPE_TUPLE))
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+                   "a Kafka sink writes (key, value) pairs, messages of type "
+                   FLOW_KAFKA_MESSAGE_TYPE_STRING " or values, not %s",
+                   g_variant_get_type_string (item));
+      return FALSE;
+    }
+  else if (!bytes_of (item, "value", &value_holder, &value, &value_len, error))
+    return FALSE;
+
+  if (topic == NULL)
+    {
+      g_clear_pointer (&headers, rd_kafka_headers_destroy);
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "a Kafka message has no topic and the sink has no default topic");
+      return FALSE;
+    }
+
+  for (;;)
+    {
+      err = rd_kafka_producev (self->rk,
+                               RD_KAFKA_V_TOPIC (topic),
+                               RD_KAFKA_V_PARTITION ((gint32) partition),
+                               RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY),
+                               RD_KAFKA_V_KEY (key, key_len),
+                               RD_KAFKA_V_VALUE ((void *) value, value_len),
+                               RD_KAFKA_V_TIMESTAMP (timestamp > 0 ? timestamp / G_TIME_SPAN_MILLISECOND : 0),
+                               RD_KAFKA_V_HEADERS (headers),
+                               RD_KAFKA_V_END);
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        break;
+      /* The producer's queue is full: wait for deliveries (back-pressure). */
+      rd_kafka_poll (self->rk, 100);
+      if (self->failure != NULL)
+        break;
+    }
+
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    {
+      g_clear_pointer (&headers, rd_kafka_headers_destroy);
+      if (self->failure != NULL)
+        return take_failure (self, error);
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO,
+                   "producing a message to Kafka topic '%s'%s failed: %s (%s)",
+                   topic, partition >= 0 ? " (partition given)" : "",
+                   rd_kafka_err2str (err), rd_kafka_err2name (err));
+      return FALSE;
+    }
+  self->n_produced++;
+  return TRUE;
+}
+
+static gboolean
+kafka_fast_write (FlowSinkPartition  *part,
+                  const FlowBatch    *batch,
+                  GError            **error)
+{
+  FlowKafkaSinkPartition *self = FLOW_KAFKA_SINK_PARTITION (part);
+
+  if (!take_failure (self, error))
+    return FALSE;
+  for (guint i = 0; i < batch->len; i++)
+    if (!produce (self, batch->items[i].key, batch->items[i].value, error))
+      return FALSE;
+  /* Serve the delivery reports of what went out so far. */
+  rd_kafka_poll (self->rk, 0);
+  return take_failure (self, error);
+}
+
+static gboolean
+flow_kafka_sink_partition_write_batch (FlowSinkPartition  *part,
+                                       GPtrArray          *items,
+                                       GError            **error)
+{
+  FlowKafkaSinkPartition *self = FLOW_KAFKA_SINK_PARTITION (part);
+
+  if (!take_failure (self, error))
+    return FALSE;
+  for (guint i = 0; i < items->len; i++)
+    if (!produce (self, NULL, g_ptr_array_index (items, i), error))
+      return FALSE;
+  rd_kafka_poll (self->rk, 0);
+  return take_failure (self, error);
+}
+
+/* Waits until every message produced so far was delivered or failed. */
+static gboolean
+flush (FlowKafkaSinkPartition  *self,
+       GError                 **error)
+{
+  rd_kafka_resp_err_t err;
+
+  if (self->rk == NULL)
+    return TRUE;
+  do
+    err = rd_kafka_flush (self->rk, 1000);
+  while (err == RD_KAFKA_RESP_ERR__TIMED_OUT && self->failure == NULL);
+  g_debug ("Kafka sink: %" G_GUINT64_FORMAT " messages produced, %" G_GUINT64_FORMAT " delivered",
+           self->n_produced, self->n_delivered);
+  return take_failure (self, error);
+}
+
+static GVariant *
+flow_kafka_sink_partition_snapshot (FlowSinkPartition  *part,
+                                    GError            **error)
+{
+  flush (FLOW_KAFKA_SINK_PARTITION (part), error);
+  return NULL;
+}
+
+static gboolean
+flow_kafka_sink_partition_close (FlowSinkPartition  *part,
+                                 GError            **error)
+{
+  FlowKafkaSinkPartition *self = FLOW_KAFKA_SINK_PARTITION (part);
+  gboolean ok = TRUE;
+
+  if (self->rk != NULL)
+    {
+      /* A run that failed on a delivery does not wait for the rest. */
+      if (self->failure != NULL)
+        rd_kafka_purge (self->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      ok = flush (self, error);
+      g_clear_pointer (&self->rk, rd_kafka_destroy);
+    }
+  return ok;
+}
+
+static void
+flow_kafka_sink_partition_finalize (GObject *object)
+{
+  FlowKafkaSinkPartition *self = FLOW_KAFKA_SINK_PARTITION (object);
+
+  if (self->rk != NULL)
+    {
+      rd_kafka_purge (self->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      rd_kafka_flush (self->rk, 0);
+      g_clear_pointer (&self->rk, rd_kafka_destroy);
+    }
+  g_clear_error (&self->failure);
+  g_free (self->topic);
+
+  G_OBJECT_CLASS (flow_kafka_sink_partition_parent_class)->finalize (object);
+}
+
+static void
+flow_kafka_sink_partition_class_init (FlowKafkaSinkPartitionClass *klass)
+{
+  FlowSinkPartitionClass *part_class = FLOW_SINK_PARTITION_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->finalize = flow_kafka_sink_partition_finalize;
+  part_class->write_batch = flow_kafka_sink_partition_write_batch;
+  part_class->snapshot = flow_kafka_sink_partition_snapshot;
+  part_class->close = flow_kafka_sink_partition_close;
+}
+
+static void
+flow_kafka_sink_partition_init (FlowKafkaSinkPartition *self)
+{
+  flow_sink_partition_set_fast_path (FLOW_SINK_PARTITION (self), kafka_fast_write);
+}
+
+/* ------------------------------------------------------------------------
+ * The sink
+ * ------------------------------------------------------------------------ */
+
+static FlowSinkPartition *
+flow_kafka_sink_build_part (FlowSink    *sink,
+                            const char  *step_id,
+                            const char  *part_key,
+                            GVariant    *resume_state,
+                            GError     **error)
+{
+  FlowKafkaSink *self = FLOW_KAFKA_SINK (sink);
+  g_autoptr(FlowKafkaSinkPartition) part = NULL;
+  rd_kafka_conf_t *conf;
+  char errstr[512];
+
+  conf = flow_kafka_conf_new (self->brokers, self->config, error);
+  if (conf == NULL)
+    return NULL;
+
+  part = g_object_new (FLOW_TYPE_KAFKA_SINK_PARTITION, NULL);
+  part->topic = g_strdup (self->topic);
+  rd_kafka_conf_set_dr_msg_cb (conf, delivery_cb);
+  rd_kafka_conf_set_opaque (conf, part);
+  part->rk = rd_kafka_new (RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  if (part->rk == NULL)
+    {
+      rd_kafka_conf_destroy (conf);
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "creating a Kafka producer for %s: %s", self->brokers, errstr);
+      return NULL;
+    }
+  return FLOW_SINK_PARTITION (g_steal_pointer (&part));
+}
+
+static void
+flow_kafka_sink_finalize (GObject *object)
+{
+  FlowKafkaSink *self = FLOW_KAFKA_SINK (object);
+
+  g_free (self->brokers);
+  g_free (self->topic);
+  g_hash_table_unref (self->config);
+
+  G_OBJECT_CLASS (flow_kafka_sink_parent_class)->finalize (object);
+}
+
+static void
+flow_kafka_sink_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  FlowKafkaSink *self = FLOW_KAFKA_SINK (object);
+
+  switch (prop_id)
+    {
+    case PROP_BROKERS:
+      g_value_set_string (value, self->brokers);
+      break;
+    case PROP_TOPIC:
+      g_value_set_string (value, self->topic);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+flow_kafka_sink_set_property (GObject      *object,
+                              guint         prop_id,
+                              const GValue *value,
+                              GParamSpec   *pspec)
+{
+  FlowKafkaSink *self = FLOW_KAFKA_SINK (object);
+
+  switch (prop_id)
+    {
+    case PROP_BROKERS:
+      self->brokers = g_value_dup_string (value);
+      break;
+    case PROP_TOPIC:
+      self->topic = g_value_dup_string (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+flow_kafka_sink_class_init (FlowKafkaSinkClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  FlowSinkClass *sink_class = FLOW_SINK_CLASS (klass);
+
+  object_class->finalize = flow_kafka_sink_finalize;
+  object_class->get_property = flow_kafka_sink_get_property;
+  object_class->set_property = flow_kafka_sink_set_property;
+  sink_class->build_part = flow_kafka_sink_build_part;
+
+  /**
+   * FlowKafkaSink:brokers:
+   *
+   * The brokers to bootstrap from, as librdkafka's `bootstrap.servers`: a
+   * comma-separated list of `host:port`.
+   */
+  properties[PROP_BROKERS] =
+    g_param_spec_string ("brokers", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * FlowKafkaSink:topic:
+   *
+   * The topic of messages that do not name their own, or %NULL if every
+   * message names its topic.
+   */
+  properties[PROP_TOPIC] =
+    g_param_spec_string ("topic", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+flow_kafka_sink_init (FlowKafkaSink *self)
+{
+  self->config = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_insert (self->config, g_strdup ("enable.idempotence"), g_strdup ("true"));
+}
+
+/**
+ * flow_kafka_sink_new:
+ * @brokers: the brokers to bootstrap from (`host:port`, comma-separated)
+ * @topic: (nullable): the topic of messages that do not name their own
+ *
+ * Creates a sink producing to Kafka. The brokers are contacted when a run
+ * starts.
+ *
+ * Returns: (transfer full): a new Kafka sink
+ */
+FlowKafkaSink *
+flow_kafka_sink_new (const char *brokers,
+                     const char *topic)
+{
+  g_return_val_if_fail (brokers != NULL, NULL);
+
+  return g_object_new (FLOW_TYPE_KAFKA_SINK, "brokers", brokers, "topic", topic, NULL);
+}
+
+/**
+ * flow_kafka_sink_get_brokers:
+ * @self: a Kafka sink
+ *
+ * Gets [property@Flow.KafkaSink:brokers].
+ *
+ * Returns: the brokers
+ */
+const char *
+flow_kafka_sink_get_brokers (FlowKafkaSink *self)
+{
+  g_return_val_if_fail (FLOW_IS_KAFKA_SINK (self), NULL);
+
+  return self->brokers;
+}
+
+/**
+ * flow_kafka_sink_get_topic:
+ * @self: a Kafka sink
+ *
+ * Gets [property@Flow.KafkaSink:topic].
+ *
+ * Returns: (nullable): the default topic
+ */
+const char *
+flow_kafka_sink_get_topic (FlowKafkaSink *self)
+{
+  g_return_val_if_fail (FLOW_IS_KAFKA_SINK (self), NULL);
+
+  return self->topic;
+}
+
+/**
+ * flow_kafka_sink_set_config:
+ * @self: a Kafka sink
+ * @name: the name of a librdkafka setting, such as `compression.type`
+ * @value: (nullable): its value, or %NULL to remove the setting
+ *
+ * Sets a librdkafka setting of the producer (see librdkafka's
+ * `CONFIGURATION.md`). A bad name or value fails the next run with
+ * %FLOW_ERROR_INVALID_ARGUMENT naming it.
+ */
+void
+flow_kafka_sink_set_config (FlowKafkaSink *self,
+                            const char    *name,
+                            const char    *value)
+{
+  g_return_if_fail (FLOW_IS_KAFKA_SINK (self));
+  g_return_if_fail (name != NULL);
+
+  if (value == NULL)
+    g_hash_table_remove (self->config, name);
+  else
+    g_hash_table_insert (self->config, g_strdup (name), g_strdup (value));
+}
+
+/**
+ * flow_kafka_sink_get_config:
+ * @self: a Kafka sink
+ * @name: the name of a librdkafka setting
+ *
+ * Gets a setting given with [method@Flow.KafkaSink.set_config].
+ *
+ * Returns: (nullable): its value, or %NULL when it was not set
+ */
+const char *
+flow_kafka_sink_get_config (FlowKafkaSink *self,
+                            const char    *name)
+{
+  g_return_val_if_fail (FLOW_IS_KAFKA_SINK (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  return g_hash_table_lookup (self->config, name);
+}

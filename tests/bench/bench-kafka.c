@@ -1,0 +1,284 @@
+/* bench-kafka.c: messages per second from a Kafka topic through
+ * input → map → a counting sink, against a bare librdkafka consumer loop
+ * reading the same topic in the same run.
+ *
+ *   bench-kafka [--messages N] [--partitions P] [--batch B] [--repeat R]
+ *
+ * The topic lives in librdkafka's mock cluster (the real protocol on
+ * loopback). Both contenders read every partition from its beginning to
+ * its end; the bare loop uses one queue and rd_kafka_consume_batch_queue()
+ * and only touches each message's length. Best of R runs each, in wall time
+ * and in CPU time of the whole process (every thread, the mock cluster's
+ * included: on a loaded machine wall time is mostly waiting for a core).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+#include <sys/resource.h>
+
+#include <flow.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#define TOPIC "bench"
+
+/* ---- a counting sink ---- */
+
+#define BENCH_TYPE_SINK (bench_sink_get_type ())
+G_DECLARE_FINAL_TYPE (BenchSink, bench_sink, BENCH, SINK, FlowSink)
+struct _BenchSink { FlowSink parent; guint64 count; guint64 bytes; };
+G_DEFINE_FINAL_TYPE (BenchSink, bench_sink, FLOW_TYPE_SINK)
+
+#define BENCH_TYPE_SINK_PART (bench_sink_part_get_type ())
+G_DECLARE_FINAL_TYPE (BenchSinkPart, bench_sink_part, BENCH, SINK_PART, FlowSinkPartition)
+struct _BenchSinkPart { FlowSinkPartition parent; BenchSink *sink; };
+G_DEFINE_FINAL_TYPE (BenchSinkPart, bench_sink_part, FLOW_TYPE_SINK_PARTITION)
+
+static gboolean
+bench_sink_part_write_batch (FlowSinkPartition *part, GPtrArray *items, GError **error)
+{
+  BenchSink *sink = BENCH_SINK_PART (part)->sink;
+
+  sink->count += items->len;
+  for (guint i = 0; i < items->len; i++)
+    sink->bytes += g_variant_get_size (g_ptr_array_index (items, i));
+  return TRUE;
+}
+
+static void bench_sink_part_class_init (BenchSinkPartClass *k)
+{
+  FLOW_SINK_PARTITION_CLASS (k)->write_batch = bench_sink_part_write_batch;
+}
+static void bench_sink_part_init (BenchSinkPart *self) {}
+
+static FlowSinkPartition *
+bench_sink_build_part (FlowSink *sink, const char *step_id, const char *key,
+                       GVariant *resume, GError **error)
+{
+  BenchSinkPart *part = g_object_new (BENCH_TYPE_SINK_PART, NULL);
+
+  part->sink = BENCH_SINK (sink);
+  return FLOW_SINK_PARTITION (part);
+}
+
+static void bench_sink_class_init (BenchSinkClass *k)
+{
+  FLOW_SINK_CLASS (k)->build_part = bench_sink_build_part;
+}
+static void bench_sink_init (BenchSink *self) {}
+
+/* The map: the message's value (what a deserializer starts from). */
+static GVariant *
+value_of (GVariant *item, gpointer user_data, GError **error)
+{
+  return g_variant_get_child_value (item, 1);
+}
+
+static void
+quiet_log (const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+}
+
+static rd_kafka_conf_t *
+conf_new (const char *brokers)
+{
+  rd_kafka_conf_t *conf = rd_kafka_conf_new ();
+  char errstr[256];
+
+  rd_kafka_conf_set_log_cb (conf, quiet_log);
+  if (brokers != NULL)
+    rd_kafka_conf_set (conf, "bootstrap.servers", brokers, errstr, sizeof errstr);
+  return conf;
+}
+
+static void
+produce (const char *brokers, int partitions, gint64 n)
+{
+  char errstr[256];
+  rd_kafka_conf_t *conf = conf_new (brokers);
+  rd_kafka_t *rk;
+
+  rd_kafka_conf_set (conf, "linger.ms", "50", errstr, sizeof errstr);
+  rd_kafka_conf_set (conf, "batch.num.messages", "10000", errstr, sizeof errstr);
+  rd_kafka_conf_set (conf, "queue.buffering.max.messages", "1000000", errstr, sizeof errstr);
+  rk = rd_kafka_new (RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  g_assert (rk != NULL);
+  for (gint64 i = 0; i < n; i++)
+    {
+      char key[16], value[32];
+      rd_kafka_resp_err_t err;
+
+      g_snprintf (key, sizeof key, "k%d", (int) (i % 100));
+      g_snprintf (value, sizeof value, "%" G_GINT64_FORMAT, i);
+      do
+        {
+          err = rd_kafka_producev (rk, RD_KAFKA_V_TOPIC (TOPIC),
+                                   RD_KAFKA_V_PARTITION ((int32_t) (i % partitions)),
+                                   RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY),
+                                   RD_KAFKA_V_KEY (key, strlen (key)),
+                                   RD_KAFKA_V_VALUE (value, strlen (value)),
+                                   RD_KAFKA_V_END);
+          if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll (rk, 10);
+        }
+      while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+    }
+  rd_kafka_flush (rk, -1);
+  rd_kafka_destroy (rk);
+}
+
+/* CPU time of the whole process (every thread, the mock cluster's too). */
+static double
+cpu_seconds (void)
+{
+  struct rusage r;
+
+  getrusage (RUSAGE_SELF, &r);
+  return r.ru_utime.tv_sec + r.ru_utime.tv_usec / 1e6 + r.ru_stime.tv_sec + r.ru_stime.tv_usec / 1e6;
+}
+
+static double
+run_bare (const char *brokers, int partitions, gint64 n, guint batch, double *cpu)
+{
+  char errstr[256];
+  rd_kafka_conf_t *conf = conf_new (brokers);
+  rd_kafka_message_t **msgs = g_new (rd_kafka_message_t *, batch);
+  rd_kafka_t *rk;
+  rd_kafka_queue_t *queue;
+  rd_kafka_topic_t *rkt;
+  gint64 count = 0, start;
+  guint64 bytes = 0;
+  int open = partitions;
+
+  rd_kafka_conf_set (conf, "enable.partition.eof", "true", errstr, sizeof errstr);
+  start = g_get_monotonic_time ();
+  *cpu = cpu_seconds ();
+  rk = rd_kafka_new (RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+  queue = rd_kafka_queue_new (rk);
+  rkt = rd_kafka_topic_new (rk, TOPIC, NULL);
+  for (int p = 0; p < partitions; p++)
+    rd_kafka_consume_start_queue (rkt, p, RD_KAFKA_OFFSET_BEGINNING, queue);
+  while (open > 0)
+    {
+      ssize_t got = rd_kafka_consume_batch_queue (queue, 1000, msgs, batch);
+
+      for (ssize_t i = 0; i < got; i++)
+        {
+          if (msgs[i]->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            open--;
+          else if (msgs[i]->err == 0)
+            {
+              count++;
+              bytes += msgs[i]->len;
+            }
+          rd_kafka_message_destroy (msgs[i]);
+        }
+    }
+  for (int p = 0; p < partitions; p++)
+    rd_kafka_consume_stop (rkt, p);
+  rd_kafka_topic_destroy (rkt);
+  rd_kafka_queue_destroy (queue);
+  rd_kafka_destroy (rk);
+  *cpu = cpu_seconds () - *cpu;
+  g_free (msgs);
+  if (count != n)
+    g_error ("the bare loop read %" G_GINT64_FORMAT " messages, not %" G_GINT64_FORMAT, count, n);
+  (void) bytes;
+  return (g_get_monotonic_time () - start) / 1e6;
+}
+
+static double
+run_flow (const char *brokers, gint64 n, guint batch, double *cpu)
+{
+  const char *topics[] = { TOPIC, NULL };
+  g_autoptr(FlowKafkaSource) source = flow_kafka_source_new (brokers, topics);
+  g_autoptr(BenchSink) sink = g_object_new (BENCH_TYPE_SINK, NULL);
+  g_autoptr(FlowDataflow) flow = flow_dataflow_new ("bench");
+  g_autoptr(FlowRunner) runner = NULL;
+  g_autoptr(GError) error = NULL;
+  FlowStream *s;
+  gint64 start;
+
+  flow_kafka_source_set_tail (source, FALSE);
+  flow_kafka_source_set_batch_size (source, batch);
+  if (g_getenv ("BENCH_KAFKA_DEBUG") != NULL)
+    flow_kafka_source_set_config (source, "debug", g_getenv ("BENCH_KAFKA_DEBUG"));
+  s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
+  s = flow_stream_map (s, "value", value_of, NULL, NULL);
+  flow_stream_output (s, "count", FLOW_SINK (sink));
+  runner = flow_runner_new (flow);
+
+  start = g_get_monotonic_time ();
+  *cpu = cpu_seconds ();
+  if (!flow_runner_run (runner, NULL, &error))
+    g_error ("%s", error->message);
+  *cpu = cpu_seconds () - *cpu;
+  if ((gint64) sink->count != n)
+    g_error ("the flow read %" G_GUINT64_FORMAT " messages, not %" G_GINT64_FORMAT, sink->count, n);
+  return (g_get_monotonic_time () - start) / 1e6;
+}
+
+int
+main (int argc, char **argv)
+{
+  gint64 n = 1000000;
+  int partitions = 4, batch = 1000, repeat = 3;
+  GOptionEntry entries[] = {
+    { "messages", 0, 0, G_OPTION_ARG_INT64, &n, "Messages in the topic", "N" },
+    { "partitions", 0, 0, G_OPTION_ARG_INT, &partitions, "Partitions of the topic", "P" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Messages per batch (both)", "B" },
+    { "repeat", 0, 0, G_OPTION_ARG_INT, &repeat, "Runs of each, the best counts", "R" },
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("- Kafka source benchmark");
+  g_autoptr(GError) error = NULL;
+  double bare = G_MAXDOUBLE, flow = G_MAXDOUBLE, bare_cpu = G_MAXDOUBLE, flow_cpu = G_MAXDOUBLE;
+  rd_kafka_t *rk;
+  rd_kafka_mock_cluster_t *mock;
+  char errstr[256];
+  const char *brokers;
+  gint64 t0;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 2;
+    }
+
+  rk = rd_kafka_new (RD_KAFKA_PRODUCER, conf_new (NULL), errstr, sizeof errstr);
+  mock = rd_kafka_mock_cluster_new (rk, 1);
+  brokers = rd_kafka_mock_cluster_bootstraps (mock);
+  rd_kafka_mock_topic_create (mock, TOPIC, partitions, 1);
+  t0 = g_get_monotonic_time ();
+  produce (brokers, partitions, n);
+  g_print ("produced %" G_GINT64_FORMAT " messages to %d partitions in %.2f s\n",
+           n, partitions, (g_get_monotonic_time () - t0) / 1e6);
+
+  for (int r = 0; r < repeat; r++)
+    {
+      double b_cpu, f_cpu;
+      double b = run_bare (brokers, partitions, n, batch, &b_cpu);
+      double f = run_flow (brokers, n, batch, &f_cpu);
+
+      bare = MIN (bare, b);
+      flow = MIN (flow, f);
+      bare_cpu = MIN (bare_cpu, b_cpu);
+      flow_cpu = MIN (flow_cpu, f_cpu);
+    }
+
+  g_print ("messages: %" G_GINT64_FORMAT ", partitions: %d, batch: %d, best of %d\n",
+           n, partitions, batch, repeat);
+  g_print ("                               wall time (messages/s)       CPU time, all threads (messages/s)\n");
+  g_print ("bare librdkafka consumer loop: %8.3f s  %12.0f        %8.3f s  %12.0f\n",
+           bare, n / bare, bare_cpu, n / bare_cpu);
+  g_print ("libflow input -> map -> sink:  %8.3f s  %12.0f        %8.3f s  %12.0f\n",
+           flow, n / flow, flow_cpu, n / flow_cpu);
+  g_print ("ratio flow / bare loop:        %8.3f (wall)  %8.3f (CPU)\n", bare / flow, bare_cpu / flow_cpu);
+  g_print ("(on a loaded machine the wall-time ratio is noise: the CPU ratio counts)\n");
+
+  rd_kafka_mock_cluster_destroy (mock);
+  rd_kafka_destroy (rk);
+  return 0;
+}
