@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "flow-exec-private.h"
+#include "flow-metrics-server-private.h"
 #include "flow-runner-private.h"
 
 /**
@@ -50,6 +51,10 @@ struct _FlowRunner
   FlowClock    *clock;  /* NULL: the system clock; tests set a test clock */
   FlowExec     *exec;   /* while running */
   GTask        *task;   /* while running */
+  GVariant     *metrics;  /* of the last run, once it ended */
+  char         *metrics_address;
+  guint         metrics_port;
+  FlowMetricsServer *metrics_server;  /* while running, with a metrics address */
 };
 
 enum {
@@ -62,12 +67,15 @@ enum {
   PROP_EPOCH,
   PROP_RESUME_EPOCH,
   PROP_RUNNING,
+  PROP_METRICS_ADDRESS,
+  PROP_METRICS_PORT,
   N_PROPS
 };
 
 enum {
   SIGNAL_EPOCH_CLOSED,
   SIGNAL_SNAPSHOT_COMMITTED,
+  SIGNAL_PROGRESS,
   N_SIGNALS
 };
 
@@ -115,6 +123,15 @@ exec_committed (gpointer owner,
 }
 
 static void
+exec_progress (gpointer owner)
+{
+  FlowRunner *self = owner;
+  g_autoptr(GVariant) metrics = g_variant_ref_sink (flow_exec_dup_metrics (self->exec));
+
+  g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, metrics);
+}
+
+static void
 exec_finished (gpointer  owner,
                GError   *error)
 {
@@ -123,7 +140,12 @@ exec_finished (gpointer  owner,
   FlowExec *exec = g_steal_pointer (&self->exec);
 
   flow_binding_end_run ();
+  g_clear_pointer (&self->metrics_server, flow_metrics_server_free);
+  g_clear_pointer (&self->metrics, g_variant_unref);
+  self->metrics = g_variant_ref_sink (flow_exec_dup_metrics (exec));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+  /* The last word on progress, before the result. */
+  g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, self->metrics);
 
   if (error != NULL)
     g_task_return_error (task, error);
@@ -139,6 +161,7 @@ static const FlowExecCallbacks exec_callbacks = {
   exec_epoch_closed,
   exec_committed,
   exec_finished,
+  exec_progress,
 };
 
 /* ------------------------------------------------------------------------
@@ -162,6 +185,8 @@ flow_runner_finalize (GObject *object)
 
   g_free (self->recovery_directory);
   g_clear_pointer (&self->clock, flow_clock_unref);
+  g_clear_pointer (&self->metrics, g_variant_unref);
+  g_free (self->metrics_address);
 
   G_OBJECT_CLASS (flow_runner_parent_class)->finalize (object);
 }
@@ -200,6 +225,12 @@ flow_runner_get_property (GObject    *object,
     case PROP_RUNNING:
       g_value_set_boolean (value, self->exec != NULL);
       break;
+    case PROP_METRICS_ADDRESS:
+      g_value_set_string (value, self->metrics_address);
+      break;
+    case PROP_METRICS_PORT:
+      g_value_set_uint (value, self->metrics_port);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -229,6 +260,9 @@ flow_runner_set_property (GObject      *object,
       break;
     case PROP_WORKERS:
       flow_runner_set_workers (self, g_value_get_uint (value));
+      break;
+    case PROP_METRICS_ADDRESS:
+      flow_runner_set_metrics_address (self, g_value_get_string (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -333,6 +367,35 @@ flow_runner_class_init (FlowRunnerClass *klass)
                           FALSE,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * FlowRunner:metrics-address:
+   *
+   * Where to serve the run's figures over HTTP while it runs, in the
+   * Prometheus text format, at `http://HOST:PORT/metrics`: `HOST:PORT`,
+   * `[IPV6]:PORT` or `:PORT` (every interface), HOST an IP address or
+   * `localhost`; PORT 0 lets the system choose a free port (see
+   * [property@Flow.Runner:metrics-port]). %NULL (the default) serves
+   * nothing. The endpoint is served on the run's main context, from the
+   * start of a run to its end; an address that cannot be listened on
+   * fails the run before it starts. The `--metrics-address` option sets it.
+   */
+  properties[PROP_METRICS_ADDRESS] =
+    g_param_spec_string ("metrics-address", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * FlowRunner:metrics-port:
+   *
+   * The port the metrics endpoint of the current (or last) run listened
+   * on ([property@Flow.Runner:metrics-address]), the one the system chose
+   * for port 0 included; 0 if no run served metrics yet.
+   */
+  properties[PROP_METRICS_PORT] =
+    g_param_spec_uint ("metrics-port", NULL, NULL,
+                       0, G_MAXUINT16, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -365,6 +428,26 @@ flow_runner_class_init (FlowRunnerClass *klass)
                   G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_UINT64);
+
+  /**
+   * FlowRunner::progress:
+   * @self: the runner
+   * @metrics: the run's figures, as [method@Flow.Runner.get_metrics]
+   *   returns them
+   *
+   * Emitted on the run's main context while a run makes progress, at most
+   * every 100 ms of the run's time (so at most ten times a second,
+   * whatever the rate of items), and once more when the run ends (with
+   * `running` false in @metrics), before the result is returned. A
+   * progress bar or a status line connects to this signal and needs no
+   * code in the dataflow.
+   */
+  signals[SIGNAL_PROGRESS] =
+    g_signal_new ("progress",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_VARIANT);
 }
 
 static void
@@ -605,6 +688,111 @@ flow_runner_get_running (FlowRunner *self)
   return self->exec != NULL;
 }
 
+/**
+ * flow_runner_get_metrics:
+ * @self: a runner
+ *
+ * Gets the figures of the current run, or of the last run once it ended,
+ * at any moment (also from a handler of [signal@Flow.Runner::progress],
+ * which passes the same figures). The result is a dictionary (`a{sv}`):
+ *
+ * - `dataflow` (`s`): the dataflow's id
+ * - `running` (`b`): whether the run is in progress
+ * - `epoch` (`t`): the open epoch (after a run: the one after the last
+ *   that closed)
+ * - `resume_epoch` (`t`): the epoch the run resumed from (0: a fresh start)
+ * - `epochs_closed` (`t`): the epochs closed in this run
+ * - `run_time_us` (`x`): how long the run has been going, in microseconds
+ * - `items_read` (`a{st}`): the items read from each input partition,
+ *   keyed `"step_id/partition"` (the step's full id, a `/`, the
+ *   partition's key)
+ * - `items_written` (`a{st}`): the items written to each output
+ *   partition, keyed the same way
+ * - `recovery` (`b`): whether the run snapshots into a recovery directory
+ * - `commits_in_flight` (`u`): snapshot commits being written (0 or 1)
+ * - `last_commit_epoch` (`t`): the epoch of the last commit of this run
+ *   that completed (0: none yet)
+ * - `last_commit_duration_us` (`x`): how long it took, from the epoch's
+ *   close until it was durable, in microseconds
+ * - `last_commit_rows` (`t`): how many rows (keys, partitions) it wrote
+ *
+ * Before the first run the dictionary is empty but for `running` (false).
+ * Keys may be added in later versions; none is removed.
+ *
+ * Returns: (transfer full): the figures, an `a{sv}`
+ */
+GVariant *
+flow_runner_get_metrics (FlowRunner *self)
+{
+  g_return_val_if_fail (FLOW_IS_RUNNER (self), NULL);
+
+  if (self->exec != NULL)
+    return g_variant_ref_sink (flow_exec_dup_metrics (self->exec));
+  if (self->metrics != NULL)
+    return g_variant_ref (self->metrics);
+  return g_variant_ref_sink (g_variant_new_parsed ("@a{sv} {'running': <false>}"));
+}
+
+/**
+ * flow_runner_get_metrics_address:
+ * @self: a runner
+ *
+ * Gets [property@Flow.Runner:metrics-address].
+ *
+ * Returns: (nullable): the address the metrics are served at, or %NULL
+ */
+const char *
+flow_runner_get_metrics_address (FlowRunner *self)
+{
+  g_return_val_if_fail (FLOW_IS_RUNNER (self), NULL);
+
+  return self->metrics_address;
+}
+
+/**
+ * flow_runner_set_metrics_address:
+ * @self: a runner
+ * @address: (nullable): `HOST:PORT` to serve the metrics at, or %NULL for
+ *   none
+ *
+ * Sets [property@Flow.Runner:metrics-address]. It is used by the next run.
+ */
+void
+flow_runner_set_metrics_address (FlowRunner *self,
+                                 const char *address)
+{
+  g_return_if_fail (FLOW_IS_RUNNER (self));
+
+  if (g_strcmp0 (self->metrics_address, address) != 0)
+    {
+      g_free (self->metrics_address);
+      self->metrics_address = g_strdup (address);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_METRICS_ADDRESS]);
+    }
+}
+
+/**
+ * flow_runner_get_metrics_port:
+ * @self: a runner
+ *
+ * Gets [property@Flow.Runner:metrics-port].
+ *
+ * Returns: the port the metrics are (or were last) served on, 0 for none
+ */
+guint
+flow_runner_get_metrics_port (FlowRunner *self)
+{
+  g_return_val_if_fail (FLOW_IS_RUNNER (self), 0);
+
+  return self->metrics_port;
+}
+
+static char *
+metrics_text_cb (gpointer user_data)
+{
+  return flow_exec_dup_prometheus (user_data);
+}
+
 static void
 runner_config (FlowRunner     *self,
                FlowExecConfig *config)
@@ -644,7 +832,19 @@ flow_runner_set_clock (FlowRunner *self,
  *
  * Cancelling @cancellable stops the run as soon as the batch being
  * processed is done, without snapshotting the epoch that was open: a
- * resumed run replays it.
+ * resumed run replays it. A commit already in flight completes first, so
+ * the recovery partitions keep a consistent last epoch. @callback is then
+ * called as for any other end, and [method@Flow.Runner.run_finish] fails
+ * with %G_IO_ERROR_CANCELLED (check it with g_error_matches(), or
+ * `e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED)` in Python),
+ * which an application shows as "cancelled" rather than as a failure. A
+ * @cancellable that is already cancelled fails the same way, before
+ * anything runs.
+ *
+ * While the run goes on, [signal@Flow.Runner::progress],
+ * [signal@Flow.Runner::epoch-closed] and
+ * [signal@Flow.Runner::snapshot-committed] are emitted on that context,
+ * and [method@Flow.Runner.get_metrics] may be called at any moment.
  */
 void
 flow_runner_run_async (FlowRunner          *self,
@@ -679,8 +879,24 @@ flow_runner_run_async (FlowRunner          *self,
   runner_config (self, &config);
   context = g_main_context_ref_thread_default ();
   exec = flow_exec_new (self->dataflow, &config, context, &exec_callbacks, self);
+  /* The endpoint lives as long as the run (freed in exec_finished()). */
+  if (self->metrics_address != NULL)
+    {
+      self->metrics_server = flow_metrics_server_new (self->metrics_address, metrics_text_cb,
+                                                      exec, &error);
+      if (self->metrics_server == NULL)
+        {
+          g_prefix_error (&error, "dataflow '%s': ", flow_dataflow_get_id (self->dataflow));
+          flow_exec_unref (exec);
+          g_task_return_error (task, error);
+          return;
+        }
+      self->metrics_port = flow_metrics_server_get_port (self->metrics_server);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_METRICS_PORT]);
+    }
   if (!flow_exec_start (exec, &config, cancellable, &error))
     {
+      g_clear_pointer (&self->metrics_server, flow_metrics_server_free);
       flow_exec_unref (exec);
       g_task_return_error (task, error);
       return;
@@ -703,7 +919,11 @@ flow_runner_run_async (FlowRunner          *self,
  * Gets the result of a run.
  *
  * Returns: %TRUE if every input reached its end and everything was written
- *   (and, with recovery, committed); %FALSE with @error set otherwise
+ *   (and, with recovery, committed); %FALSE with @error set otherwise:
+ *   %G_IO_ERROR_CANCELLED if the cancellable given to
+ *   [method@Flow.Runner.run_async] was cancelled, %G_IO_ERROR_PENDING if the
+ *   runner was already running, or the error that stopped the run (a
+ *   #FlowError naming the step, and the key where there is one)
  */
 gboolean
 flow_runner_run_finish (FlowRunner    *self,
@@ -763,6 +983,9 @@ flow_runner_run (FlowRunner    *self,
   flow_runner_run_async (self, cancellable, run_sync_cb, &data);
   while (data.result == NULL)
     g_main_context_iteration (context, TRUE);
+  /* What the metrics endpoint left pending ends (cancelled) on it. */
+  while (g_main_context_iteration (context, FALSE))
+    ;
   g_main_context_pop_thread_default (context);
 
   ok = flow_runner_run_finish (self, data.result, error);
@@ -797,6 +1020,8 @@ flow_runner_run_with_test_clock (FlowRunner    *self,
           !flow_clock_advance_to_next (clock))
         g_main_context_iteration (context, TRUE);
     }
+  while (g_main_context_iteration (context, FALSE))
+    ;
   g_main_context_pop_thread_default (context);
   flow_runner_set_clock (self, NULL);
 
@@ -808,6 +1033,7 @@ flow_runner_run_with_test_clock (FlowRunner    *self,
 typedef struct
 {
   char     *recovery;
+  char     *metrics_address;
   double    snapshot;
   double    backup;
   int       workers;
@@ -878,6 +1104,9 @@ static const GOptionEntry option_entries[] = {
     "Keep older snapshots for SECONDS; default 0", "SECONDS" },
   { "workers", 'w', 0, G_OPTION_ARG_CALLBACK, (gpointer) option_cb,
     "Number of workers; default 1", "N" },
+  { "metrics-address", 0, 0, G_OPTION_ARG_STRING, NULL,
+    "Serve the run's metrics (Prometheus text format) at http://HOST:PORT/metrics; "
+    "PORT 0 picks a free port", "HOST:PORT" },
   G_OPTION_ENTRY_NULL
 };
 
@@ -891,6 +1120,7 @@ options_context (Options *o)
   memset (o, 0, sizeof *o);
   memcpy (entries, option_entries, sizeof entries);
   entries[0].arg_data = &o->recovery;
+  entries[4].arg_data = &o->metrics_address;
   context = g_option_context_new (NULL);
   g_option_context_set_help_enabled (context, FALSE);
   group = g_option_group_new (NULL, NULL, NULL, o, NULL);
@@ -915,6 +1145,8 @@ options_help (void)
 
       if (e->long_name == NULL)
         left = g_strdup ("  -h, --help");
+      else if (e->short_name == 0)
+        left = g_strdup_printf ("      --%s %s", e->long_name, e->arg_description);
       else
         left = g_strdup_printf ("  -%c, --%s %s", e->short_name, e->long_name, e->arg_description);
       g_string_append (help, left);
@@ -976,6 +1208,8 @@ options_apply (FlowRunner  *self,
 
   if (o->recovery != NULL)
     flow_runner_set_recovery_directory (self, o->recovery);
+  if (o->metrics_address != NULL)
+    flow_runner_set_metrics_address (self, o->metrics_address);
   if (o->has_snapshot)
     flow_runner_set_snapshot_interval (self, o->snapshot);
   if (o->has_backup)
@@ -1000,6 +1234,7 @@ options_apply (FlowRunner  *self,
  * - `-s`, `--snapshot-interval SECONDS`: [property@Flow.Runner:snapshot-interval]
  * - `-b`, `--backup-interval SECONDS`: [property@Flow.Runner:backup-interval]
  * - `-w`, `--workers N`: [property@Flow.Runner:workers]
+ * - `--metrics-address HOST:PORT`: [property@Flow.Runner:metrics-address]
  *
  * Seconds may be fractional.
  *
@@ -1021,6 +1256,7 @@ flow_runner_parse_args (FlowRunner   *self,
   context = options_context (&o);
   ok = g_option_context_parse_strv (context, args, error) && options_apply (self, &o, error);
   g_free (o.recovery);
+  g_free (o.metrics_address);
   return ok;
 }
 

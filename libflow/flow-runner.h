@@ -50,6 +50,15 @@ FLOW_AVAILABLE_IN_1_0
 guint64       flow_runner_get_resume_epoch       (FlowRunner           *self);
 FLOW_AVAILABLE_IN_1_0
 gboolean      flow_runner_get_running            (FlowRunner           *self);
+FLOW_AVAILABLE_IN_1_0
+GVariant     *flow_runner_get_metrics            (FlowRunner           *self);
+FLOW_AVAILABLE_IN_1_0
+const char   *flow_runner_get_metrics_address    (FlowRunner           *self);
+FLOW_AVAILABLE_IN_1_0
+void          flow_runner_set_metrics_address    (FlowRunner           *self,
+                                                  const char           *address);
+FLOW_AVAILABLE_IN_1_0
+guint         flow_runner_get_metrics_port       (FlowRunner           *self);
 
 FLOW_AVAILABLE_IN_1_0
 gboolean      flow_runner_run                    (FlowRunner           *self,

@@ -18,6 +18,8 @@ packages=(
   valgrind sqlite3 gi-docgen
   # Kafka connectors (meson option kafka) and their Python tests
   librdkafka-dev python3-confluent-kafka
+  # the GTK 4 example application (examples/gtk) and its tests under Xvfb
+  libgtk-4-dev gir1.2-gtk-4.0 xvfb xauth
 )
 
 missing=()

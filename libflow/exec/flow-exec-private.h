@@ -48,6 +48,7 @@ typedef struct
   gint64               backoff;
   gboolean             eof;
   gboolean             paused;   /* waits for an epoch close (back-pressure) */
+  guint64              items_read;    /* metrics */
 } FlowInputPart;
 
 typedef struct
@@ -56,6 +57,9 @@ typedef struct
   FlowSinkPartition *part;
   FlowSinkFastFunc   fast;
   FlowBatch          pending;
+  FlowNode          *node;
+  FlowSinkFastFunc   write;          /* metrics: the partition's own fast path */
+  guint64            items_written;  /* metrics */
 } FlowOutputPart;
 
 struct _FlowNode
@@ -124,6 +128,18 @@ struct _FlowExec
 
   const struct _FlowExecCallbacks *callbacks;
   gpointer      owner;
+
+  /* Metrics (flow_exec_dup_metrics()); the per-partition counts are in
+   * FlowInputPart and FlowOutputPart. Times are the run's clock's. */
+  gint64        start_time;          /* monotonic */
+  gint64        last_progress;       /* monotonic; when progress was last told */
+  GSource      *progress_timer;      /* a report that was held back by the rate */
+  guint64       epochs_closed;
+  guint64       last_commit_epoch;   /* 0: none yet */
+  gint64        last_commit_usec;
+  guint64       last_commit_rows;
+  gint64        commit_start;        /* monotonic, of the commit in flight */
+  guint64       commit_rows;         /* rows of the commit in flight */
 };
 
 typedef struct _FlowExecCallbacks
@@ -137,7 +153,13 @@ typedef struct _FlowExecCallbacks
   /* The run ended; @error (transfer full) is NULL on success. Called once,
    * after every partition was closed; the execution may be unreffed. */
   void (*finished)     (gpointer owner, GError *error);
+  /* Some work was done and at least FLOW_EXEC_PROGRESS_USEC of the run's
+   * clock passed since the last call (or the start): a bounded rate of
+   * progress reports. May be NULL. */
+  void (*progress)     (gpointer owner);
 } FlowExecCallbacks;
+
+#define FLOW_EXEC_PROGRESS_USEC (100 * 1000)
 
 typedef struct
 {
@@ -166,6 +188,10 @@ guint64   flow_exec_get_resume_epoch (FlowExec               *exec);
 /* The run's wall-clock time (µs since the epoch) and monotonic time. */
 gint64    flow_exec_get_real_time  (FlowExec                 *exec);
 gint64    flow_exec_get_monotonic_time (FlowExec             *exec);
+/* The run's figures as an a{sv} (see flow_runner_get_metrics()), floating. */
+GVariant *flow_exec_dup_metrics    (FlowExec                 *exec);
+/* The same figures in the Prometheus text exposition format. */
+char     *flow_exec_dup_prometheus (FlowExec                 *exec);
 
 /* operators/flow-operator-node.c: the nodes dispatch to the operator table */
 FlowNode *flow_node_new            (FlowExec   *exec,

@@ -155,6 +155,7 @@ exec_stop_sources (FlowExec *exec)
       clear_source (&((FlowInputPart *) g_ptr_array_index (exec->inputs, i))->source);
   clear_source (&exec->epoch_timer);
   clear_source (&exec->cancel_source);
+  clear_source (&exec->progress_timer);
   if (exec->nodes != NULL)
     for (guint i = 0; i < exec->nodes->len; i++)
       clear_source (&((FlowNode *) g_ptr_array_index (exec->nodes, i))->timer);
@@ -176,6 +177,76 @@ exec_add_source (FlowExec    *exec,
   return source;
 }
 
+/* One structured log line (G_MESSAGES_DEBUG=Flow shows it) with the
+ * dataflow's id as FLOW_DATAFLOW and, where there is one, the step's full
+ * id as FLOW_STEP, so journald and desktop log viewers can filter by step. */
+static void G_GNUC_PRINTF (4, 5)
+exec_log (FlowExec       *exec,
+          GLogLevelFlags  level,
+          const char     *step_id,
+          const char     *format,
+          ...)
+{
+  g_autofree char *message = NULL;
+  GLogField fields[4] = {
+    { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
+    { "MESSAGE", NULL, -1 },
+    { "FLOW_DATAFLOW", flow_dataflow_get_id (exec->flow), -1 },
+    { "FLOW_STEP", step_id, -1 },
+  };
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  fields[1].value = message;
+  g_log_structured_array (level, fields, step_id != NULL ? 4 : 3);
+}
+
+static gboolean
+progress_timer_cb (gpointer data)
+{
+  FlowExec *exec = data;
+
+  flow_clock_source_set_deadline (exec->progress_timer, -1);
+  if (!exec->stopping)
+    {
+      flow_exec_ref (exec);
+      exec->last_progress = flow_clock_get_monotonic (exec->clock);
+      exec->callbacks->progress (exec->owner);
+      flow_exec_unref (exec);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Some work was done: tells the owner, at most every
+ * FLOW_EXEC_PROGRESS_USEC of the run's clock. A report held back by that
+ * rate is made when the time comes (so the last work before a quiet
+ * spell is reported too). */
+static void
+exec_maybe_progress (FlowExec *exec)
+{
+  gint64 now;
+
+  if (exec->callbacks->progress == NULL || exec->stopping)
+    return;
+  now = flow_clock_get_monotonic (exec->clock);
+  if (now - exec->last_progress < FLOW_EXEC_PROGRESS_USEC)
+    {
+      if (exec->progress_timer == NULL)
+        exec->progress_timer = exec_add_source (exec, "[libflow] progress", G_PRIORITY_DEFAULT, -1,
+                                                progress_timer_cb, exec);
+      if (flow_clock_source_get_deadline (exec->progress_timer) < 0)
+        flow_clock_source_set_deadline (exec->progress_timer,
+                                        exec->last_progress + FLOW_EXEC_PROGRESS_USEC);
+      return;
+    }
+  if (exec->progress_timer != NULL)
+    flow_clock_source_set_deadline (exec->progress_timer, -1);
+  exec->last_progress = now;
+  exec->callbacks->progress (exec->owner);
+}
+
 /* Keeps the first error of the run. */
 static void
 exec_set_error (FlowExec *exec,
@@ -192,14 +263,16 @@ exec_set_error (FlowExec *exec,
  * letting it finish keeps the partitions' last word clean): the run
  * completes from its callback. */
 static void
-exec_fail (FlowExec *exec,
-           GError   *error)
+exec_fail_step (FlowExec   *exec,
+                const char *step_id,
+                GError     *error)
 {
   exec_set_error (exec, error);
   if (exec->completed)
     return;
 
-  g_debug ("run of '%s' failed: %s", flow_dataflow_get_id (exec->flow), exec->error->message);
+  exec_log (exec, G_LOG_LEVEL_INFO, step_id, "run of '%s' failed: %s",
+            flow_dataflow_get_id (exec->flow), exec->error->message);
   exec->stopping = TRUE;
   exec->epoch_due = FALSE;
   exec->final_due = FALSE;
@@ -207,6 +280,13 @@ exec_fail (FlowExec *exec,
   exec_stop_sources (exec);
   if (!exec->commit_in_flight)
     exec_complete (exec);
+}
+
+static void
+exec_fail (FlowExec *exec,
+           GError   *error)
+{
+  exec_fail_step (exec, NULL, error);
 }
 
 /* One helper for every partition that fails to start, snapshot or close:
@@ -311,13 +391,20 @@ exec_close_epoch (FlowExec  *exec,
       for (guint i = 0; i < exec->nodes->len; i++)
         flow_node_snapshot (g_ptr_array_index (exec->nodes, i), rows);
 
-      g_debug ("epoch %" G_GUINT64_FORMAT ": committing %u rows", epoch, rows->len);
+      exec_log (exec, G_LOG_LEVEL_INFO, NULL, "epoch %" G_GUINT64_FORMAT " closed: committing %u rows",
+                epoch, rows->len);
       exec->commit_in_flight = TRUE;
+      exec->commit_start = flow_clock_get_monotonic (exec->clock);
+      exec->commit_rows = rows->len;
       flow_store_commit_async (exec->store, epoch, flow_clock_get_real (exec->clock),
                                g_steal_pointer (&rows));
     }
 
+  else
+    exec_log (exec, G_LOG_LEVEL_INFO, NULL, "epoch %" G_GUINT64_FORMAT " closed", epoch);
+
   exec->epoch++;
+  exec->epochs_closed++;
   exec->callbacks->epoch_closed (exec->owner, epoch);
   return TRUE;
 }
@@ -430,6 +517,12 @@ commit_cb (guint64       epoch,
     }
   else
     {
+      exec->last_commit_epoch = epoch;
+      exec->last_commit_usec = flow_clock_get_monotonic (exec->clock) - exec->commit_start;
+      exec->last_commit_rows = exec->commit_rows;
+      exec_log (exec, G_LOG_LEVEL_INFO, NULL, "epoch %" G_GUINT64_FORMAT " committed: %"
+                G_GUINT64_FORMAT " rows in %.3f s", epoch, exec->last_commit_rows,
+                exec->last_commit_usec / 1e6);
       exec->callbacks->committed (exec->owner, epoch);
 
       if (exec->completed)
@@ -628,14 +721,20 @@ input_dispatch_cb (gpointer data)
       gint64 awake, now;
       guint n;
 
-      if (!read_batch (ip, &batch, &eof, &error) ||
-          !flow_node_push (ip->node, 0, &batch, &error))
+      if (!read_batch (ip, &batch, &eof, &error))
+        {
+          exec_fail_step (exec, ip->node->step->full_id, error);
+          keep = FALSE;
+          break;
+        }
+      n = batch.len;
+      ip->items_read += n;
+      if (!flow_node_push (ip->node, 0, &batch, &error))
         {
           exec_fail (exec, error);
           keep = FALSE;
           break;
         }
-      n = batch.len;
       flow_batch_clear (&batch);
 
       if (exec->cancellable != NULL &&
@@ -691,6 +790,8 @@ input_dispatch_cb (gpointer data)
 
   flow_batch_destroy (&batch);
   flow_clock_pop_thread_default (exec->clock);
+  if (!exec->stopping)
+    exec_maybe_progress (exec);
   flow_exec_unref (exec);
   return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
@@ -711,11 +812,12 @@ node_timer_cb (gpointer data)
 
   flow_exec_ref (exec);
   if (!flow_node_wake (node, flow_clock_get_real (exec->clock), &error))
-    exec_fail (exec, error);
+    exec_fail_step (exec, node->step->full_id, error);
   else
     {
       batch_done (exec);
       flow_exec_schedule_wake (exec, node);
+      exec_maybe_progress (exec);
     }
   flow_exec_unref (exec);
   return G_SOURCE_CONTINUE;
@@ -846,6 +948,42 @@ build_inputs (FlowExec  *exec,
   return TRUE;
 }
 
+/* The metrics count the items written to each output partition here,
+ * in front of the partition's own fast path (or write_batch()), so that
+ * the operators need not know about metrics. */
+static GQuark
+output_part_quark (void)
+{
+  static GQuark quark;
+
+  if (G_UNLIKELY (quark == 0))
+    quark = g_quark_from_static_string ("flow-output-part");
+  return quark;
+}
+
+static gboolean
+counted_write (FlowSinkPartition  *part,
+               const FlowBatch    *batch,
+               GError            **error)
+{
+  FlowOutputPart *op = g_object_get_qdata (G_OBJECT (part), output_part_quark ());
+  gboolean ok;
+
+  if (op->write != NULL)
+    ok = op->write (part, batch, error);
+  else
+    {
+      g_autoptr(GPtrArray) items = g_ptr_array_new_full (batch->len, (GDestroyNotify) g_variant_unref);
+
+      for (guint i = 0; i < batch->len; i++)
+        g_ptr_array_add (items, flow_item_pack (&batch->items[i]));
+      ok = flow_sink_partition_write_batch (part, items, error);
+    }
+  if (ok)
+    op->items_written += batch->len;
+  return ok;
+}
+
 static gboolean
 build_outputs (FlowExec  *exec,
                FlowNode  *node,
@@ -876,7 +1014,11 @@ build_outputs (FlowExec  *exec,
       op = g_new0 (FlowOutputPart, 1);
       op->key = g_strdup (keys[i]);
       op->part = part;
-      op->fast = flow_sink_partition_get_fast_path (part);
+      op->node = node;
+      /* Every write goes through counted_write(), which counts it. */
+      op->write = flow_sink_partition_get_fast_path (part);
+      op->fast = counted_write;
+      g_object_set_qdata (G_OBJECT (part), output_part_quark (), op);
       flow_batch_init (&op->pending);
       g_ptr_array_add (node->outputs, op);
 
@@ -1030,6 +1172,8 @@ flow_exec_start (FlowExec              *exec,
   g_debug ("run of '%s' starts at epoch %" G_GUINT64_FORMAT " (resuming from %" G_GUINT64_FORMAT ")",
            flow_dataflow_get_id (exec->flow), exec->epoch, exec->resume_epoch);
 
+  exec->start_time = flow_clock_get_monotonic (exec->clock);
+  exec->last_progress = exec->start_time;
   exec->epoch_usec = (gint64) (config->snapshot_interval * G_USEC_PER_SEC);
   exec->epoch_timer = exec_add_source (exec, "[libflow] epoch timer", G_PRIORITY_DEFAULT - 1,
                                        -1, epoch_timer_cb, exec);
@@ -1062,4 +1206,166 @@ flow_exec_start (FlowExec              *exec,
   if (exec->inputs->len == 0)
     exec_eof (exec);
   return TRUE;
+}
+
+/* ------------------------------------------------------------------------
+ * Metrics
+ * ------------------------------------------------------------------------ */
+
+/* Every input partition, then every output partition, in step order. */
+static void
+exec_add_part_counts (FlowExec        *exec,
+                      gboolean         input,
+                      GVariantBuilder *builder)
+{
+  for (guint i = 0; i < exec->nodes->len; i++)
+    {
+      FlowNode *node = g_ptr_array_index (exec->nodes, i);
+      GPtrArray *parts = input ? node->inputs : node->outputs;
+
+      for (guint j = 0; parts != NULL && j < parts->len; j++)
+        {
+          g_autofree char *name = NULL;
+          guint64 count;
+          const char *key;
+
+          if (input)
+            {
+              FlowInputPart *ip = g_ptr_array_index (parts, j);
+              key = ip->key;
+              count = ip->items_read;
+            }
+          else
+            {
+              FlowOutputPart *op = g_ptr_array_index (parts, j);
+              key = op->key;
+              count = op->items_written;
+            }
+          name = g_strconcat (node->step->full_id, "/", key, NULL);
+          g_variant_builder_add (builder, "{st}", name, count);
+        }
+    }
+}
+
+GVariant *
+flow_exec_dup_metrics (FlowExec *exec)
+{
+  GVariantBuilder builder, parts;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&builder, "{sv}", "dataflow",
+                         g_variant_new_string (flow_dataflow_get_id (exec->flow)));
+  g_variant_builder_add (&builder, "{sv}", "running", g_variant_new_boolean (!exec->completed));
+  g_variant_builder_add (&builder, "{sv}", "epoch", g_variant_new_uint64 (exec->epoch));
+  g_variant_builder_add (&builder, "{sv}", "resume_epoch", g_variant_new_uint64 (exec->resume_epoch));
+  g_variant_builder_add (&builder, "{sv}", "epochs_closed", g_variant_new_uint64 (exec->epochs_closed));
+  g_variant_builder_add (&builder, "{sv}", "run_time_us",
+                         g_variant_new_int64 (flow_clock_get_monotonic (exec->clock) - exec->start_time));
+
+  g_variant_builder_init (&parts, G_VARIANT_TYPE ("a{st}"));
+  exec_add_part_counts (exec, TRUE, &parts);
+  g_variant_builder_add (&builder, "{sv}", "items_read", g_variant_builder_end (&parts));
+  g_variant_builder_init (&parts, G_VARIANT_TYPE ("a{st}"));
+  exec_add_part_counts (exec, FALSE, &parts);
+  g_variant_builder_add (&builder, "{sv}", "items_written", g_variant_builder_end (&parts));
+
+  g_variant_builder_add (&builder, "{sv}", "recovery", g_variant_new_boolean (exec->track_changes));
+  g_variant_builder_add (&builder, "{sv}", "commits_in_flight",
+                         g_variant_new_uint32 (exec->commit_in_flight ? 1 : 0));
+  g_variant_builder_add (&builder, "{sv}", "last_commit_epoch",
+                         g_variant_new_uint64 (exec->last_commit_epoch));
+  g_variant_builder_add (&builder, "{sv}", "last_commit_duration_us",
+                         g_variant_new_int64 (exec->last_commit_usec));
+  g_variant_builder_add (&builder, "{sv}", "last_commit_rows",
+                         g_variant_new_uint64 (exec->last_commit_rows));
+  return g_variant_builder_end (&builder);
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void
+append_label (GString    *out,
+              const char *name,
+              const char *value)
+{
+  g_string_append_printf (out, "%s=\"", name);
+  for (const char *p = value; *p != '\0'; p++)
+    {
+      if (*p == '\\' || *p == '"')
+        g_string_append_c (out, '\\');
+      if (*p == '\n')
+        g_string_append (out, "\\n");
+      else
+        g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+append_metric (GString    *out,
+               const char *name,
+               const char *type,
+               const char *help,
+               const char *flow_id,
+               double      value)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_string_append_printf (out, "# HELP %s %s\n# TYPE %s %s\n%s{", name, help, name, type, name);
+  append_label (out, "dataflow", flow_id);
+  g_string_append_printf (out, "} %s\n", g_ascii_dtostr (buf, sizeof buf, value));
+}
+
+char *
+flow_exec_dup_prometheus (FlowExec *exec)
+{
+  GString *out = g_string_new (NULL);
+  const char *flow_id = flow_dataflow_get_id (exec->flow);
+
+  append_metric (out, "flow_running", "gauge", "Whether the run is in progress.",
+                 flow_id, !exec->completed);
+  append_metric (out, "flow_epoch", "gauge", "The open epoch.", flow_id, exec->epoch);
+  append_metric (out, "flow_resume_epoch", "gauge", "The epoch the run resumed from.",
+                 flow_id, exec->resume_epoch);
+  append_metric (out, "flow_epochs_closed_total", "counter", "Epochs closed in this run.",
+                 flow_id, exec->epochs_closed);
+  append_metric (out, "flow_commits_in_flight", "gauge", "Snapshot commits being written.",
+                 flow_id, exec->commit_in_flight ? 1 : 0);
+  append_metric (out, "flow_last_commit_epoch", "gauge", "The epoch of the last commit (0: none).",
+                 flow_id, exec->last_commit_epoch);
+  append_metric (out, "flow_last_commit_duration_seconds", "gauge",
+                 "How long the last commit took.", flow_id, exec->last_commit_usec / 1e6);
+  append_metric (out, "flow_last_commit_rows", "gauge", "Rows the last commit wrote.",
+                 flow_id, exec->last_commit_rows);
+
+  for (guint k = 0; k < 2; k++)
+    {
+      gboolean input = k == 0;
+      const char *name = input ? "flow_items_read_total" : "flow_items_written_total";
+
+      g_string_append_printf (out, "# HELP %s %s\n# TYPE %s counter\n", name,
+                              input ? "Items read from an input partition."
+                                    : "Items written to an output partition.", name);
+      for (guint i = 0; i < exec->nodes->len; i++)
+        {
+          FlowNode *node = g_ptr_array_index (exec->nodes, i);
+          GPtrArray *parts = input ? node->inputs : node->outputs;
+
+          for (guint j = 0; parts != NULL && j < parts->len; j++)
+            {
+              const char *key = input ? ((FlowInputPart *) g_ptr_array_index (parts, j))->key
+                                      : ((FlowOutputPart *) g_ptr_array_index (parts, j))->key;
+              guint64 count = input ? ((FlowInputPart *) g_ptr_array_index (parts, j))->items_read
+                                    : ((FlowOutputPart *) g_ptr_array_index (parts, j))->items_written;
+
+              g_string_append_printf (out, "%s{", name);
+              append_label (out, "dataflow", flow_id);
+              g_string_append_c (out, ',');
+              append_label (out, "step_id", node->step->full_id);
+              g_string_append_c (out, ',');
+              append_label (out, "partition", key);
+              g_string_append_printf (out, "} %" G_GUINT64_FORMAT "\n", count);
+            }
+        }
+    }
+  return g_string_free (out, FALSE);
 }

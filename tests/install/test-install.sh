@@ -34,18 +34,43 @@ if [ "$mode" = install ]; then
   root="$destdir$prefix"
   case "$libdir" in /*) lib="$destdir$libdir" ;; *) lib="$root/$libdir" ;; esac
   pysite=$(find "$root" -path '*/gi/overrides/Flow.py' | head -1 | sed 's|/gi/overrides/Flow.py$||')
-  # Nothing of the build or source tree may leak in.
+  # The environment of the installed prefix (not /usr) is what
+  # scripts/flow-env.sh prints; nothing of the build or source tree may
+  # leak in. Only pkg-config gets the staged flow-1.pc first (the
+  # installed one names the final prefix, not the staging directory).
+  if flowenv=$(sh "$srcdir/scripts/flow-env.sh" "$root" 2> "$work/env.err"); then
+    ok "scripts/flow-env.sh $root"
+    printf '%s\n' "$flowenv" | sed 's/^/# /'
+  else
+    not_ok "scripts/flow-env.sh $root"; sed 's/^/# /' "$work/env.err"
+  fi
+  for var in PATH LD_LIBRARY_PATH PKG_CONFIG_PATH GI_TYPELIB_PATH PYTHONPATH XDG_DATA_DIRS; do
+    case "$flowenv" in
+      *"export $var=\"$root"*) ok "flow-env.sh sets $var" ;;
+      *) not_ok "flow-env.sh sets $var" ;;
+    esac
+  done
+  case "$flowenv" in
+    *"PYTHONPATH=\"$pysite\${"*) ok "flow-env.sh finds the Python package in $pysite" ;;
+    *) not_ok "flow-env.sh finds the Python package in $pysite" ;;
+  esac
   envrun () {
     env -u GI_TYPELIB_PATH -u LD_LIBRARY_PATH -u PYTHONPATH -u PKG_CONFIG_PATH -u GJS_PATH \
-        GJS_PATH="$root/share/gjs-1.0" \
-        GI_TYPELIB_PATH="$lib/girepository-1.0" \
-        LD_LIBRARY_PATH="$lib" \
-        PYTHONPATH="$pysite" \
-        PKG_CONFIG_PATH="$work/pkgconfig" \
-        PATH="$root/bin:$PATH" \
-        "$@"
+        -u XDG_DATA_DIRS \
+      sh -c "$flowenv
+export PKG_CONFIG_PATH=\"$work/pkgconfig:\$PKG_CONFIG_PATH\"
+exec \"\$@\"" sh "$@"
   }
-  vapidir="$root/share/vala/vapi"
+  vapidir=""   # valac finds flow-1.vapi through XDG_DATA_DIRS
+  # The GTK example, when it was installed: its first line names the
+  # Python with gi, and it imports Gtk and Flow from the prefix.
+  if [ -e "$root/bin/flow-wordcount-gtk" ]; then
+    out=$(envrun env -u DISPLAY -u WAYLAND_DISPLAY flow-wordcount-gtk --help 2>&1)
+    case "$out" in
+      Usage:*flow-wordcount-gtk*) ok "flow-wordcount-gtk --help (installed)" ;;
+      *) not_ok "flow-wordcount-gtk --help (installed)"; printf '%s\n' "$out" | sed 's/^/# /' ;;
+    esac
+  fi
   # The staged flow-1.pc, pointing at the staging directory.
   mkdir -p "$work/pkgconfig"
   sed "s|^prefix=.*|prefix=$root|" "$lib/pkgconfig/flow-1.pc" > "$work/pkgconfig/flow-1.pc"
@@ -127,7 +152,7 @@ fi
 # Vala, with --pkg flow-1
 if command -v valac > /dev/null; then
   cp "$srcdir/examples/vala/recovery.vala" "$work/"
-  if envrun sh -c "cd '$work' && valac --vapidir '$vapidir' --pkg flow-1 -o recovery-vala recovery.vala && valac --vapidir '$vapidir' --pkg flow-1 -D SECOND_RUN -o recovery-vala2 recovery.vala" > "$work/valac.log" 2>&1; then
+  if envrun sh -c "cd '$work' && valac ${vapidir:+--vapidir '$vapidir'} --pkg flow-1 -o recovery-vala recovery.vala && valac ${vapidir:+--vapidir '$vapidir'} --pkg flow-1 -D SECOND_RUN -o recovery-vala2 recovery.vala" > "$work/valac.log" 2>&1; then
     ok "Vala: builds with --pkg flow-1"
     seed Vala "$work/recovery-vala" "$work/recovery-vala2"
   else

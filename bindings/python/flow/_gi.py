@@ -1,7 +1,16 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The GObject-Introspection API the flow package is built on."""
 
-import gi
+import sys
+
+try:
+    import gi
+    gi.require_version  # noqa: B018 (a directory named gi/ is not PyGObject)
+except (ImportError, AttributeError):
+    raise ImportError(
+        f"libflow's Python package needs PyGObject (the 'gi' module), which this Python "
+        f"({sys.executable}) does not have; install python3-gi (Debian) and run the Python it "
+        f"is for, such as /usr/bin/python3") from None
 
 gi.require_version("GLib", "2.0")
 gi.require_version("Flow", "1")

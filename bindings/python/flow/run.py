@@ -29,7 +29,12 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from ._gi import Flow, GLib
+try:
+    from ._gi import Flow, GLib
+except ImportError as e:
+    if __name__ == "__main__":
+        sys.exit(f"python3 -m flow.run: error: {e}")
+    raise
 from .dataflow import Dataflow
 from .errors import FlowRuntimeError
 from .recovery import RecoveryConfig, RecoveryError
@@ -195,6 +200,11 @@ def _create_arg_parser():
     scaling.add_argument(
         "-a", "--addresses", action=_EnvDefault, envvar="FLOW_ADDRESSES",
         help="Not supported: the addresses of the processes of a cluster")
+    parser.add_argument(
+        "--metrics-address", metavar="HOST:PORT", action=_EnvDefault,
+        envvar="FLOW_METRICS_ADDRESS",
+        help="Serve the run's metrics (Prometheus text format) at "
+             "http://HOST:PORT/metrics while it runs; PORT 0 picks a free port")
     return parser
 
 
@@ -243,7 +253,8 @@ def _main(argv=None, prog=None):
     try:
         completed = _run(dataflow, epoch_interval=epoch_interval,
                          recovery_config=recovery_config,
-                         workers=args.workers_per_process or 1)
+                         workers=args.workers_per_process or 1,
+                         metrics_address=args.metrics_address)
     except (RecoveryError, GLib.Error, FlowRuntimeError) as e:
         # A failure of user code is shown with its traceback, which is what
         # helps; libflow's own errors (bad input, recovery) as a message.

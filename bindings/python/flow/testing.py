@@ -338,7 +338,7 @@ def _seconds(value, what):
     return seconds
 
 
-def _run(flow, *, epoch_interval=None, recovery_config=None, workers=1):
+def _run(flow, *, epoch_interval=None, recovery_config=None, workers=1, metrics_address=None):
     """Runs ``flow`` to the end of its input; returns False if it was
     aborted (by an ABORT marker or AbortExecution)."""
     runner = Flow.Runner.new(_gi_dataflow(flow))
@@ -351,6 +351,8 @@ def _run(flow, *, epoch_interval=None, recovery_config=None, workers=1):
         runner.props.backup_interval = recovery_config.backup_interval.total_seconds()
     if workers != 1:
         runner.props.workers = workers
+    if metrics_address is not None:
+        runner.props.metrics_address = metrics_address
     try:
         with _InterruptibleRun() as cancellable:
             runner.run(cancellable)
