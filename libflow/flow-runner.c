@@ -715,6 +715,11 @@ flow_runner_get_running (FlowRunner *self)
  * - `last_commit_duration_us` (`x`): how long it took, from the epoch's
  *   close until it was durable, in microseconds
  * - `last_commit_rows` (`t`): how many rows (keys, partitions) it wrote
+ * - `steps` (`a{sa{st}}`): the counters of each step, keyed by its full
+ *   id: `items_in`, `items_out` (0 for an output step), `batches`,
+ *   `time_us` (the time spent processing its batches, on the system's
+ *   monotonic clock, excluding the steps downstream) and, for stateful
+ *   steps only, `keys` (the keys it holds a state for)
  *
  * Before the first run the dictionary is empty but for `running` (false).
  * Keys may be added in later versions; none is removed.
