@@ -181,8 +181,9 @@ assert_step (GVariant   *metrics,
              guint64     items_out)
 {
   g_autoptr(GVariant) counters = step_counters (metrics, step_id);
+  g_autofree char *shown = counters ? g_variant_print (counters, FALSE) : NULL;
 
-  g_test_message ("%s: %s", step_id, counters ? g_variant_print (counters, FALSE) : "(none)");
+  g_test_message ("%s: %s", step_id, shown ? shown : "(none)");
   g_assert_nonnull (counters);
   g_assert_cmpuint (lookup_t (counters, "items_in"), ==, items_in);
   g_assert_cmpuint (lookup_t (counters, "items_out"), ==, items_out);
