@@ -129,8 +129,12 @@ static void
 exec_progress (gpointer owner)
 {
   FlowRunner *self = owner;
-  g_autoptr(GVariant) metrics = g_variant_ref_sink (flow_exec_dup_metrics (self->exec));
+  g_autoptr(GVariant) metrics = NULL;
 
+  /* Nobody listens: no figures to gather. */
+  if (!g_signal_has_handler_pending (self, signals[SIGNAL_PROGRESS], 0, TRUE))
+    return;
+  metrics = g_variant_ref_sink (flow_exec_dup_metrics (self->exec));
   g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, metrics);
 }
 
@@ -735,6 +739,12 @@ flow_runner_get_running (FlowRunner *self)
  * - `last_commit_duration_us` (`x`): how long it took, from the epoch's
  *   close until it was durable, in microseconds
  * - `last_commit_rows` (`t`): how many rows (keys, partitions) it wrote
+ * - `steps` (`a{sa{st}}`): the counters of each step, keyed by its full
+ *   id: `items_in`, `items_out` (0 for an output step), `batches`,
+ *   `time_us` (the time spent processing its batches, on the system's
+ *   monotonic clock, excluding the steps downstream) and, for stateful
+ *   steps only, `keys` (the keys it holds a state for; with recovery, keys
+ *   discarded in the open epoch count until its snapshot)
  *
  * Before the first run the dictionary is empty but for `running` (false).
  * Keys may be added in later versions; none is removed.

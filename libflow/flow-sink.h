@@ -31,6 +31,16 @@ G_DECLARE_DERIVABLE_TYPE (FlowSinkPartition, flow_sink_partition, FLOW, SINK_PAR
  *
  * The virtual methods of a [class@Flow.SinkPartition]. Only @write_batch
  * must be implemented.
+ *
+ * - [vfunc@Flow.SinkPartition.write_batch] (required): writes an array of
+ *   items, in order, or fails with an error that stops the run
+ * - [vfunc@Flow.SinkPartition.snapshot]: makes what was written so far
+ *   durable and returns the state to resume the partition from; called at
+ *   each epoch's end with recovery on. The default, %NULL, is a stateless
+ *   sink
+ * - [vfunc@Flow.SinkPartition.close]: flushes and releases what the
+ *   partition holds; called once at the end of a run. The default does
+ *   nothing
  */
 struct _FlowSinkPartitionClass
 {
@@ -73,6 +83,12 @@ G_DECLARE_DERIVABLE_TYPE (FlowSink, flow_sink, FLOW, SINK, GObject)
  *
  * The virtual methods of a [class@Flow.Sink]. @build_part must be
  * implemented; by default a sink has one partition, named `"0"`.
+ *
+ * - [vfunc@Flow.Sink.list_parts]: returns the keys of the partitions; the
+ *   default is `"0"` alone
+ * - [vfunc@Flow.Sink.build_part] (required): opens the partition with a
+ *   given key for the step with a given full id, resuming it from the state
+ *   its last snapshot returned, or afresh if that is %NULL
  */
 struct _FlowSinkClass
 {

@@ -30,6 +30,20 @@ G_DECLARE_DERIVABLE_TYPE (FlowSourcePartition, flow_source_partition, FLOW, SOUR
  *
  * The virtual methods of a [class@Flow.SourcePartition]. Only @next_batch
  * must be implemented.
+ *
+ * - [vfunc@Flow.SourcePartition.next_batch] (required): returns the next
+ *   items as an array, an empty array if none is available now, or %NULL at
+ *   the end of this partition's input (or on error)
+ * - [vfunc@Flow.SourcePartition.next_awake]: returns when to read again,
+ *   a time in microseconds on the g_get_monotonic_time() clock; the
+ *   default, 0, means as soon as possible
+ * - [vfunc@Flow.SourcePartition.snapshot]: returns the state to resume the
+ *   partition from, just after the last item it returned; called at each
+ *   epoch's end with recovery on. The default, %NULL, restarts from the
+ *   beginning
+ * - [vfunc@Flow.SourcePartition.close]: releases files, connections and
+ *   the like; called once at the end of a run, whether it succeeded or not.
+ *   The default does nothing
  */
 struct _FlowSourcePartitionClass
 {
@@ -73,6 +87,13 @@ G_DECLARE_DERIVABLE_TYPE (FlowSource, flow_source, FLOW, SOURCE, GObject)
  *
  * The virtual methods of a [class@Flow.Source]. @build_part must be
  * implemented; by default a source has one partition, named `"0"`.
+ *
+ * - [vfunc@Flow.Source.list_parts]: returns the keys of the partitions,
+ *   the same on every run (resume states are stored by them); the default
+ *   is `"0"` alone
+ * - [vfunc@Flow.Source.build_part] (required): opens the partition with a
+ *   given key for the step with a given full id, resuming it from the state
+ *   its last snapshot returned, or from its beginning if that is %NULL
  */
 struct _FlowSourceClass
 {

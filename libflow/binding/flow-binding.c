@@ -17,7 +17,10 @@
  * the collection with libgjs's public gjs_context_gc() (looked up with
  * dlsym(), libflow does not link GJS) and makes the call again. The GJS
  * override (bindings/gjs/overrides/Flow.js) also collects often enough that
- * this is rarely needed. Outside GJS nothing of this is active.
+ * this is rarely needed; it says it is loaded with
+ * flow_binding_set_override_loaded(). When a call was refused and the
+ * override is not loaded, libflow warns once per process that it should be
+ * on GJS's search path. Outside GJS nothing of this is active.
  */
 
 #include "config.h"
@@ -108,12 +111,54 @@ flow_binding_end_run (void)
   G_UNLOCK (handler);
 }
 
+static gint gjs_override_loaded;
+
+/**
+ * flow_binding_set_override_loaded:
+ * @binding: the binding's name: `"gjs"`
+ *
+ * Tells libflow that the override of a language binding for the Flow
+ * namespace is loaded. The GJS override (`Flow.js`, installed to
+ * `$datadir/gjs-1.0/overrides`) calls it when GJS loads it: without that
+ * override, GJS 1.74 refuses some callbacks during garbage collection,
+ * which libflow makes again, and it then warns once per process that the
+ * override is missing. Applications never need to call it. Names of other
+ * bindings are accepted and ignored.
+ */
+void
+flow_binding_set_override_loaded (const char *binding)
+{
+  g_return_if_fail (binding != NULL);
+
+  if (g_str_equal (binding, "gjs"))
+    g_atomic_int_set (&gjs_override_loaded, TRUE);
+}
+
+/* Once per process, when GJS refused a call and the override that makes
+ * that rare is not loaded. */
+static void
+warn_no_override (void)
+{
+  static gint warned;
+
+  if (g_atomic_int_get (&gjs_override_loaded) ||
+      !g_atomic_int_compare_and_exchange (&warned, FALSE, TRUE))
+    return;
+  g_warning ("GJS refused to run a JS callback during garbage collection; "
+             "libflow finished the collection and ran it again. The Flow "
+             "GJS override makes this rare but is not loaded: it is "
+             "installed to " FLOW_GJS_OVERRIDES_DIR ", which must be on "
+             "GJS's search path (a $datadir/gjs-1.0/overrides of "
+             "XDG_DATA_DIRS, or GJS_PATH set to the directory above it)");
+}
+
 static gboolean
 flow_binding_retry (guint *tries)
 {
   gpointer context;
 
   flow_binding_blocked = FALSE;
+  warn_no_override ();
   if (++*tries > MAX_RETRIES || !gjs_loaded ())
     return FALSE;
 

@@ -82,6 +82,14 @@ struct _FlowNode
   GPtrArray  *inputs;       /* FlowInputPart* */
   GPtrArray  *outputs;      /* FlowOutputPart* */
   GHashTable *resume;       /* partition key -> GVariant state */
+
+  /* metrics, counted by the dispatcher (flow-operator-node.c) per batch */
+  guint64     items_in;
+  guint64     items_out;
+  guint64     batches;
+  gint64      time_us;      /* in process(), downstream steps excluded */
+  gint64      child_us;     /* of the current push: spent downstream */
+  gint64      last_us;      /* of the last push: all of it */
 };
 
 /* An execution: one run of a dataflow on one main context, self-contained
@@ -219,6 +227,7 @@ void      flow_node_snapshot       (FlowNode   *node,
 GVariant *flow_node_dup_state      (FlowNode   *node,
                                     FlowState  *st);
 guint     flow_node_n_keys         (FlowNode   *node);
+GVariant *flow_node_dup_counters   (FlowNode   *node);
 
 void      flow_snap_row_clear      (FlowSnapRow *row);
 

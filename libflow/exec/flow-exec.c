@@ -1320,6 +1320,14 @@ flow_exec_dup_metrics (FlowExec *exec)
   g_variant_builder_init (&parts, G_VARIANT_TYPE ("a{st}"));
   exec_add_part_counts (exec, FALSE, &parts);
   g_variant_builder_add (&builder, "{sv}", "items_written", g_variant_builder_end (&parts));
+  g_variant_builder_init (&parts, G_VARIANT_TYPE ("a{sa{st}}"));
+  for (guint i = 0; i < exec->nodes->len; i++)
+    {
+      FlowNode *node = g_ptr_array_index (exec->nodes, i);
+      g_variant_builder_add (&parts, "{s@a{st}}", node->step->full_id,
+                             flow_node_dup_counters (node));
+    }
+  g_variant_builder_add (&builder, "{sv}", "steps", g_variant_builder_end (&parts));
 
   g_variant_builder_add (&builder, "{sv}", "recovery", g_variant_new_boolean (exec->track_changes));
   g_variant_builder_add (&builder, "{sv}", "commits_in_flight",
@@ -1365,6 +1373,48 @@ append_metric (GString    *out,
   g_string_append_printf (out, "# HELP %s %s\n# TYPE %s %s\n%s{", name, help, name, type, name);
   append_label (out, "dataflow", flow_id);
   g_string_append_printf (out, "} %s\n", g_ascii_dtostr (buf, sizeof buf, value));
+}
+
+/* The per-step counters of flow_node_dup_counters(), one series each,
+ * labelled with the dataflow and the step's full id. */
+static void
+exec_append_step_series (FlowExec *exec,
+                         GString  *out)
+{
+  static const struct { const char *counter, *name, *type, *help; } series[] = {
+    { "items_in", "flow_step_items_in_total", "counter", "Items a step received." },
+    { "items_out", "flow_step_items_out_total", "counter", "Items a step emitted." },
+    { "batches", "flow_step_batches_total", "counter", "Batches a step processed." },
+    { "time_us", "flow_step_time_seconds_total", "counter",
+      "Time a step spent processing its batches, downstream steps excluded." },
+    { "keys", "flow_step_keys", "gauge", "Keys a stateful step holds a state for." },
+  };
+  const char *flow_id = flow_dataflow_get_id (exec->flow);
+
+  for (guint k = 0; k < G_N_ELEMENTS (series); k++)
+    {
+      g_string_append_printf (out, "# HELP %s %s\n# TYPE %s %s\n", series[k].name,
+                              series[k].help, series[k].name, series[k].type);
+      for (guint i = 0; i < exec->nodes->len; i++)
+        {
+          FlowNode *node = g_ptr_array_index (exec->nodes, i);
+          g_autoptr(GVariant) counters = g_variant_ref_sink (flow_node_dup_counters (node));
+          guint64 value;
+          char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+          if (!g_variant_lookup (counters, series[k].counter, "t", &value))
+            continue;
+          g_string_append_printf (out, "%s{", series[k].name);
+          append_label (out, "dataflow", flow_id);
+          g_string_append_c (out, ',');
+          append_label (out, "step_id", node->step->full_id);
+          if (g_str_equal (series[k].counter, "time_us"))
+            g_string_append_printf (out, "} %s\n",
+                                    g_ascii_dtostr (buf, sizeof buf, value / 1e6));
+          else
+            g_string_append_printf (out, "} %" G_GUINT64_FORMAT "\n", value);
+        }
+    }
 }
 
 char *
@@ -1419,5 +1469,6 @@ flow_exec_dup_prometheus (FlowExec *exec)
             }
         }
     }
+  exec_append_step_series (exec, out);
   return g_string_free (out, FALSE);
 }

@@ -187,7 +187,9 @@ flow_node_emit (FlowNode  *node,
     {
       FlowEdge *edge = &g_array_index (edges, FlowEdge, i);
       ok = flow_node_push (edge->node, edge->port, out, error);
+      node->child_us += edge->node->last_us;
     }
+  node->items_out += out->len;
   flow_batch_clear (out);
   return ok;
 }
@@ -203,14 +205,26 @@ flow_op_forward (FlowNode   *node,
   for (guint i = 0; i < edges->len; i++)
     {
       FlowEdge *edge = &g_array_index (edges, FlowEdge, i);
-      if (!flow_node_push (edge->node, edge->port, batch, error))
+      gboolean ok = flow_node_push (edge->node, edge->port, batch, error);
+
+      node->child_us += edge->node->last_us;
+      if (!ok)
         return FALSE;
     }
+  node->items_out += batch->len;
   return TRUE;
 }
 
 /* The dispatcher: keyed operators get split items, or the run fails here
- * naming the step and the first item that is not keyed. */
+ * naming the step and the first item that is not keyed.
+ *
+ * It also counts the step's metrics, per batch: the items in, the batches,
+ * and the time in the step's own processing. The time of the steps
+ * downstream (pushed to from flow_node_emit() or flow_op_forward() while
+ * this one processes) is subtracted: each push leaves its whole duration
+ * in `last_us`, which the emitting node adds to its `child_us`. A dataflow
+ * is acyclic, so a node is never pushed to while it processes. Items out
+ * are counted where they leave (flow_node_emit(), flow_op_forward()). */
 gboolean
 flow_node_push (FlowNode   *node,
                 guint       port,
@@ -218,16 +232,49 @@ flow_node_push (FlowNode   *node,
                 GError    **error)
 {
   const FlowOperator *op = node->step->op;
+  gint64 start, spent;
+  gboolean ok;
 
+  node->last_us = 0;
   if (batch->len == 0)
     return TRUE;
+
+  start = g_get_monotonic_time ();
+  node->items_in += batch->len;
+  node->batches++;
+  node->child_us = 0;
 
   if (op->flags & FLOW_OPERATOR_KEYED)
     for (guint i = 0; i < batch->len; i++)
       if (!flow_item_split (&batch->items[i]))
         return fail_not_keyed (node, &batch->items[i], error);
 
-  return op->process (node, batch, error);
+  ok = op->process (node, batch, error);
+
+  spent = g_get_monotonic_time () - start;
+  node->last_us = spent;
+  node->time_us += MAX (spent - node->child_us, 0);
+  return ok;
+}
+
+/* The node's counters (`a{st}`, floating), as in flow_runner_get_metrics(). */
+GVariant *
+flow_node_dup_counters (FlowNode *node)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{st}"));
+  g_variant_builder_add (&builder, "{st}", "items_in", node->items_in);
+  g_variant_builder_add (&builder, "{st}", "items_out", node->items_out);
+  g_variant_builder_add (&builder, "{st}", "batches", node->batches);
+  g_variant_builder_add (&builder, "{st}", "time_us", (guint64) node->time_us);
+  /* The size of the table, not flow_node_n_keys(), which walks it: a
+   * progress report must not cost in proportion to the state. With change
+   * tracking, keys discarded in the open epoch count until its snapshot. */
+  if (node->step->op->flags & FLOW_OPERATOR_STATEFUL)
+    g_variant_builder_add (&builder, "{st}", "keys",
+                           (guint64) (node->states ? g_hash_table_size (node->states) : 0));
+  return g_variant_builder_end (&builder);
 }
 
 gboolean

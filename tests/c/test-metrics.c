@@ -136,6 +136,121 @@ test_metrics_counts (FlowHarness *h, gconstpointer data)
   g_assert_finalize_object (runner);
 }
 
+static gboolean
+not_x (GVariant *item, gpointer data, GError **error)
+{
+  return !g_str_equal (g_variant_get_string (item, NULL), "x");
+}
+
+static char *
+word_key (GVariant *item, gpointer data, GError **error)
+{
+  return g_variant_dup_string (item, NULL);
+}
+
+static GVariant *
+zero (gpointer data, GError **error)
+{
+  return g_variant_new_int64 (0);
+}
+
+static GVariant *
+count_up (GVariant *state, GVariant *value, GVariant **emit, gpointer data, GError **error)
+{
+  gint64 n = g_variant_get_int64 (state) + 1;
+
+  *emit = g_variant_new_int64 (n);
+  return g_variant_new_int64 (n);
+}
+
+/* The counters of step @step_id in `steps` of @metrics, or NULL. */
+static GVariant *
+step_counters (GVariant   *metrics,
+               const char *step_id)
+{
+  g_autoptr(GVariant) steps = g_variant_lookup_value (metrics, "steps", G_VARIANT_TYPE ("a{sa{st}}"));
+
+  g_assert_nonnull (steps);
+  return g_variant_lookup_value (steps, step_id, G_VARIANT_TYPE ("a{st}"));
+}
+
+static void
+assert_step (GVariant   *metrics,
+             const char *step_id,
+             guint64     items_in,
+             guint64     items_out)
+{
+  g_autoptr(GVariant) counters = step_counters (metrics, step_id);
+  g_autofree char *shown = counters ? g_variant_print (counters, FALSE) : NULL;
+
+  g_test_message ("%s: %s", step_id, shown ? shown : "(none)");
+  g_assert_nonnull (counters);
+  g_assert_cmpuint (lookup_t (counters, "items_in"), ==, items_in);
+  g_assert_cmpuint (lookup_t (counters, "items_out"), ==, items_out);
+  /* At least one batch if anything came in, never more than the items. */
+  g_assert_cmpuint (lookup_t (counters, "batches"), >=, items_in > 0 ? 1 : 0);
+  g_assert_cmpuint (lookup_t (counters, "batches"), <=, items_in);
+  /* Time is the real monotonic clock's: only its presence is checked. */
+  g_assert_cmpuint (lookup_t (counters, "time_us"), <, G_MAXUINT64);
+}
+
+static void
+test_metrics_steps (FlowHarness *h, gconstpointer data)
+{
+  /* 3 lines, 7 words, one of them an "x" the filter drops; the
+   * stateful_map counts each word: 3 distinct words (a, b, c). */
+  FlowStream *s = flow_harness_input (h, "['a b a', 'c x b', 'a']");
+  FlowRunner *runner;
+  g_autoptr(GVariant) metrics = NULL;
+  g_autoptr(GVariant) counters = NULL;
+  g_autoptr(GVariant) again = NULL;
+  g_autoptr(GVariant) again_counters = NULL;
+  guint64 keys = 0;
+
+  /* Two items per batch from the source: the input step gets 2 batches. */
+  flow_testing_source_set_batch_size (h->source, 2);
+  s = flow_stream_flat_map (s, "split", split_words, NULL, NULL);
+  s = flow_stream_filter (s, "no_x", not_x, NULL, NULL);
+  s = flow_stream_key_on (s, "key", word_key, NULL, NULL);
+  s = flow_stream_stateful_map (s, "count", zero, NULL, NULL, count_up, NULL, NULL);
+  flow_stream_output (s, "out", FLOW_SINK (h->sink));
+  runner = flow_runner_new (h->flow);
+  flow_runner_set_clock (runner, flow_test_clock ());
+  g_assert_true (flow_test_run_with (runner, NULL));
+  g_assert_cmpuint (flow_testing_sink_get_n_items (h->sink), ==, 6);
+
+  metrics = flow_runner_get_metrics (runner);
+  assert_step (metrics, "test.inp", 3, 3);
+  assert_step (metrics, "test.split", 3, 7);
+  assert_step (metrics, "test.no_x", 7, 6);
+  assert_step (metrics, "test.key", 6, 6);
+  assert_step (metrics, "test.count", 6, 6);
+  /* An output step emits nothing downstream: its writes are items_written. */
+  assert_step (metrics, "test.out", 6, 0);
+
+  /* The input's batches are the source's; split gets each of them. */
+  counters = step_counters (metrics, "test.inp");
+  g_assert_cmpuint (lookup_t (counters, "batches"), ==, 2);
+  g_clear_pointer (&counters, g_variant_unref);
+  counters = step_counters (metrics, "test.split");
+  g_assert_cmpuint (lookup_t (counters, "batches"), ==, 2);
+  g_assert_false (g_variant_lookup (counters, "keys", "t", &keys));
+  g_clear_pointer (&counters, g_variant_unref);
+
+  /* Only stateful steps have keys: one per distinct word. */
+  counters = step_counters (metrics, "test.count");
+  g_assert_cmpuint (lookup_t (counters, "keys"), ==, 3);
+  g_assert_null (step_counters (metrics, "test.nothing"));
+
+  /* A second run counts afresh. */
+  g_assert_true (flow_test_run_with (runner, NULL));
+  again = flow_runner_get_metrics (runner);
+  again_counters = step_counters (again, "test.no_x");
+  g_assert_cmpuint (lookup_t (again_counters, "items_in"), ==, 7);
+  flow_runner_set_clock (runner, NULL);
+  g_assert_finalize_object (runner);
+}
+
 typedef struct
 {
   FlowRunner *runner;
@@ -449,6 +564,15 @@ test_prometheus_endpoint (FlowHarness *h, gconstpointer data)
   g_assert_nonnull (strstr (ok, expected));
   g_assert_nonnull (strstr (ok, "\nflow_items_written_total{dataflow=\"test\",step_id=\"test.out\",partition=\"0\"} 2\n"));
 
+  /* Per-step series, labelled with the step's full id. */
+  g_assert_nonnull (strstr (ok, "# TYPE flow_step_items_in_total counter\n"));
+  g_assert_nonnull (strstr (ok, "\nflow_step_items_in_total{dataflow=\"test\",step_id=\"test.out\"} 2\n"));
+  g_assert_nonnull (strstr (ok, "\nflow_step_items_out_total{dataflow=\"test\",step_id=\"test.inp\"} 2\n"));
+  g_assert_nonnull (strstr (ok, "\nflow_step_batches_total{dataflow=\"test\",step_id=\"test.inp\"} "));
+  g_assert_nonnull (strstr (ok, "\nflow_step_time_seconds_total{dataflow=\"test\",step_id=\"test.out\"} "));
+  /* No stateful step here: no keys series but its header. */
+  g_assert_null (strstr (ok, "\nflow_step_keys{"));
+
   missing = http_get (context, port, "/other");
   g_assert_true (g_str_has_prefix (missing, "HTTP/1.1 404 Not Found\r\n"));
 
@@ -589,6 +713,7 @@ main (int argc, char *argv[])
 
   ADD ("/metrics/before-run", test_metrics_before_run);
   ADD ("/metrics/counts", test_metrics_counts);
+  ADD ("/metrics/steps", test_metrics_steps);
   ADD ("/metrics/progress-rate", test_progress_rate);
   ADD ("/metrics/commits", test_metrics_commits);
   ADD ("/metrics/prometheus/endpoint", test_prometheus_endpoint);

@@ -150,3 +150,37 @@ def test_flow_run_metrics_address(tmp_path):
     assert bad.returncode == 1
     assert bad.stderr.startswith("python3 -m flow.run: error: dataflow 'small': metrics address 'nowhere'")
     assert bad.stdout == ""
+
+
+def test_per_step_counters():
+    sink = Flow.TestingSink()
+    flow = Flow.Dataflow("steps")
+    s = flow.input("inp", Flow.TestingSource(["a b a", "c x b", "a"], batch_size=2))
+    words = s.flat_map("split", lambda line: line.split())
+    kept = words.filter("no_x", lambda w: w != "x")
+
+    def count(state, word):
+        n = (state or 0) + 1
+        return n, n
+
+    counts = kept.key_on("key", lambda w: w).stateful_map("count", count)
+    counts.output("out", sink)
+    runner = Flow.Runner.new(flow)
+    assert runner.run()
+
+    steps = runner.get_metrics().unpack()["steps"]
+    got = {step: (c["items_in"], c["items_out"]) for step, c in steps.items()}
+    assert got == {
+        "steps.inp": (3, 3),
+        "steps.split": (3, 7),
+        "steps.no_x": (7, 6),
+        "steps.key": (6, 6),
+        "steps.count": (6, 6),
+        "steps.out": (6, 0),
+    }
+    assert steps["steps.inp"]["batches"] == 2
+    assert steps["steps.split"]["batches"] == 2
+    # Only the stateful step has keys: a, b and c.
+    assert steps["steps.count"]["keys"] == 3
+    assert "keys" not in steps["steps.split"]
+    assert all(c["time_us"] >= 0 for c in steps.values())

@@ -75,6 +75,10 @@ function _guardVfuncs(klass) {
 var _init = function () {
     const Flow = this;
 
+    // Tells libflow this override is loaded: without it, libflow warns once
+    // when GJS refuses a callback (flow_binding_set_override_loaded()).
+    Flow.binding_set_override_loaded('gjs');
+
     // Every function given to a Stream method (map's mapper, stateful_map's
     // builder and mapper, ...) is guarded: no list of operators to keep.
     for (const name of Object.getOwnPropertyNames(Flow.Stream.prototype)) {
