@@ -7,7 +7,11 @@
  * on its GMainContext:
  *
  * - one source per input partition, polled at G_PRIORITY_DEFAULT_IDLE,
- *   processing batches for at most SLICE_USEC of CPU time per dispatch;
+ *   processing input for at most about SLICE_USEC of CPU time per
+ *   dispatch: a batch read from the partition is pushed into the graph in
+ *   sub-batches sized by the measured cost of an item, and what is left
+ *   of it when the slice is over stays pending for the next dispatch (an
+ *   epoch close waits for it: the partition's snapshot covers it);
  * - an epoch timer: at each epoch close, sinks flush, every input
  *   partition, stateful step and sink partition is snapshotted, and the
  *   rows are handed to the store's writer thread;
