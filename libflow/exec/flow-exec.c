@@ -35,7 +35,7 @@
 #define SLICE_USEC (10 * 1000)            /* input work per dispatch (CPU) */
 #define SLICE_BATCHES 256                 /* ... and at most this many batches */
 #define SLICE_TARGET_USEC (SLICE_USEC / 4) /* the work of one sub-batch */
-#define SLICE_FIRST_ITEMS 16              /* a sub-batch while the cost is unknown */
+#define SLICE_MIN_ITEMS 16                /* the smallest sub-batch (see slice_items) */
 #define BACKOFF_MIN_USEC 1000
 #define BACKOFF_MAX_USEC (64 * 1000)
 
@@ -726,7 +726,12 @@ flow_exec_set_test_slice_items (guint n)
   test_slice_items = n;
 }
 
-/* The size of the next sub-batch of @ip's pending items (@left of them). */
+/* The size of the next sub-batch of @ip's pending items (@left of them):
+ * what fits in SLICE_TARGET_USEC at the measured cost of an item, but not
+ * less than SLICE_MIN_ITEMS, so that a small batch is never split (what a
+ * flat_map_batch step sees, or where a failure stops the output, stays
+ * the source's batch even on a slow or busy machine) and the per-batch
+ * work of the steps stays amortised. */
 static guint
 slice_items (FlowInputPart *ip,
              guint          left)
@@ -736,9 +741,9 @@ slice_items (FlowInputPart *ip,
   if (test_slice_items > 0)
     return MIN (test_slice_items, left);
   if (ip->item_usec <= 0)
-    return MIN (SLICE_FIRST_ITEMS, left);
+    return MIN (SLICE_MIN_ITEMS, left);
   n = SLICE_TARGET_USEC / ip->item_usec;
-  return n >= left ? left : MAX ((guint) n, 1);
+  return n >= left ? left : MIN (MAX ((guint) n, SLICE_MIN_ITEMS), left);
 }
 
 /* Pushes the pending items of @ip into the graph, a sub-batch at a time:
