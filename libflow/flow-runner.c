@@ -12,6 +12,7 @@
 #include "flow-exec-private.h"
 #include "flow-metrics-server-private.h"
 #include "flow-runner-private.h"
+#include "flow-test-clock-private.h"
 
 /**
  * FlowRunner:
@@ -49,6 +50,7 @@ struct _FlowRunner
   guint64       epoch;
   guint64       resume_epoch;
   FlowClock    *clock;  /* NULL: the system clock; tests set a test clock */
+  FlowTestClock *test_clock;
   FlowExec     *exec;   /* while running */
   GTask        *task;   /* while running */
   GVariant     *metrics;  /* of the last run, once it ended */
@@ -69,6 +71,7 @@ enum {
   PROP_RUNNING,
   PROP_METRICS_ADDRESS,
   PROP_METRICS_PORT,
+  PROP_TEST_CLOCK,
   N_PROPS
 };
 
@@ -231,6 +234,9 @@ flow_runner_get_property (GObject    *object,
     case PROP_METRICS_PORT:
       g_value_set_uint (value, self->metrics_port);
       break;
+    case PROP_TEST_CLOCK:
+      g_value_set_object (value, self->test_clock);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -263,6 +269,9 @@ flow_runner_set_property (GObject      *object,
       break;
     case PROP_METRICS_ADDRESS:
       flow_runner_set_metrics_address (self, g_value_get_string (value));
+      break;
+    case PROP_TEST_CLOCK:
+      flow_runner_set_test_clock (self, g_value_get_object (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -362,6 +371,17 @@ flow_runner_class_init (FlowRunnerClass *klass)
    *
    * Whether a run is in progress.
    */
+  /**
+   * FlowRunner:test-clock:
+   *
+   * The [class@Flow.TestClock] runs use instead of the system's clock, or
+   * %NULL. See [method@Flow.Runner.set_test_clock].
+   */
+  properties[PROP_TEST_CLOCK] =
+    g_param_spec_object ("test-clock", NULL, NULL,
+                         FLOW_TYPE_TEST_CLOCK,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   properties[PROP_RUNNING] =
     g_param_spec_boolean ("running", NULL, NULL,
                           FALSE,
@@ -804,6 +824,47 @@ runner_config (FlowRunner     *self,
   config->clock = self->clock;
 }
 
+/**
+ * flow_runner_set_test_clock:
+ * @self: a runner
+ * @clock: (nullable): a test clock, or %NULL for the system's clock
+ *
+ * Makes the runs of @self use @clock: every time a run reads (epoch
+ * closes, input back-off and [method@Flow.SourcePartition.next_awake],
+ * collect deadlines, the time recorded with a commit) comes from it, and
+ * whenever the run has nothing to do but wait, the clock jumps to the next
+ * time something is due. See [class@Flow.TestClock]. Not while running.
+ */
+void
+flow_runner_set_test_clock (FlowRunner    *self,
+                            FlowTestClock *clock)
+{
+  g_return_if_fail (FLOW_IS_RUNNER (self));
+  g_return_if_fail (clock == NULL || FLOW_IS_TEST_CLOCK (clock));
+  g_return_if_fail (self->exec == NULL);
+
+  if (!g_set_object (&self->test_clock, clock))
+    return;
+  flow_runner_set_clock (self, clock != NULL ? flow_test_clock_get_clock (clock) : NULL);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEST_CLOCK]);
+}
+
+/**
+ * flow_runner_get_test_clock:
+ * @self: a runner
+ *
+ * Gets [property@Flow.Runner:test-clock].
+ *
+ * Returns: (transfer none) (nullable): the test clock, or %NULL
+ */
+FlowTestClock *
+flow_runner_get_test_clock (FlowRunner *self)
+{
+  g_return_val_if_fail (FLOW_IS_RUNNER (self), NULL);
+
+  return self->test_clock;
+}
+
 /* flow-runner-private.h: tests run with a test clock. */
 void
 flow_runner_set_clock (FlowRunner *self,
@@ -999,34 +1060,15 @@ flow_runner_run_with_test_clock (FlowRunner    *self,
                                  GCancellable  *cancellable,
                                  GError       **error)
 {
-  g_autoptr(GMainContext) context = NULL;
-  SyncData data = { NULL };
   gboolean ok;
 
   g_return_val_if_fail (FLOW_IS_RUNNER (self), FALSE);
   g_return_val_if_fail (flow_clock_is_test (clock), FALSE);
 
+  /* The execution moves a test clock when the run waits for time. */
   flow_runner_set_clock (self, clock);
-  context = g_main_context_new ();
-  g_main_context_push_thread_default (context);
-  flow_runner_run_async (self, cancellable, run_sync_cb, &data);
-  while (data.result == NULL)
-    {
-      if (g_main_context_iteration (context, FALSE))
-        continue;
-      /* Nothing ready: wait for a commit in flight (its completion wakes
-       * the context), or else let time pass to the next deadline. */
-      if ((self->exec != NULL && self->exec->commit_in_flight) ||
-          !flow_clock_advance_to_next (clock))
-        g_main_context_iteration (context, TRUE);
-    }
-  while (g_main_context_iteration (context, FALSE))
-    ;
-  g_main_context_pop_thread_default (context);
+  ok = flow_runner_run (self, cancellable, error);
   flow_runner_set_clock (self, NULL);
-
-  ok = flow_runner_run_finish (self, data.result, error);
-  g_object_unref (data.result);
   return ok;
 }
 

@@ -12,6 +12,7 @@
 #include <gio/gio.h>
 
 #include "flow-types.h"
+#include "flow-test-clock.h"
 
 G_BEGIN_DECLS
 
@@ -22,6 +23,11 @@ G_DECLARE_FINAL_TYPE (FlowRunner, flow_runner, FLOW, RUNNER, GObject)
 
 FLOW_AVAILABLE_IN_1_0
 FlowRunner   *flow_runner_new                    (FlowDataflow         *dataflow);
+FLOW_AVAILABLE_IN_1_0
+void          flow_runner_set_test_clock         (FlowRunner           *self,
+                                                  FlowTestClock        *clock);
+FLOW_AVAILABLE_IN_1_0
+FlowTestClock *flow_runner_get_test_clock        (FlowRunner           *self);
 FLOW_AVAILABLE_IN_1_0
 FlowDataflow *flow_runner_get_dataflow           (FlowRunner           *self);
 FLOW_AVAILABLE_IN_1_0

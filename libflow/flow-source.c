@@ -122,8 +122,10 @@ flow_source_partition_next_batch (FlowSourcePartition  *self,
  * Says when [method@Flow.SourcePartition.next_batch] should be called
  * next. Called after each batch.
  *
- * Returns: a time on the g_get_monotonic_time() clock, in microseconds; 0
- *   (the default) or any past time means as soon as possible
+ * Returns: a time on the clock of [func@Flow.get_monotonic_time] (the
+ *   run's: g_get_monotonic_time() unless the runner has a
+ *   [class@Flow.TestClock]), in microseconds; 0 (the default) or any past
+ *   time means as soon as possible
  */
 gint64
 flow_source_partition_next_awake (FlowSourcePartition *self)

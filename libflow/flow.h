@@ -27,6 +27,7 @@
 #include "flow-dir-sink.h"
 #include "flow-csv-source.h"
 #include "flow-runner.h"
+#include "flow-test-clock.h"
 #include "flow-recovery.h"
 #include "flow-windower.h"
 #include "flow-window-clock.h"

@@ -48,6 +48,17 @@ void       flow_clock_advance             (FlowClock  *clock,
  * (and does not move) when there is none. */
 gboolean   flow_clock_advance_to_next     (FlowClock  *clock);
 
+/* Test clocks only: whether a run on this clock moves it to the next
+ * deadline whenever it waits for time (the default), or leaves it to the
+ * test (flow_clock_advance()). */
+void       flow_clock_set_auto_advance    (FlowClock  *clock,
+                                           gboolean    auto_advance);
+gboolean   flow_clock_get_auto_advance    (FlowClock  *clock);
+
+/* Test clocks only: whether an attached timeout source has a deadline
+ * still in the future (flow_clock_advance_to_next() would move). */
+gboolean   flow_clock_has_next_deadline   (FlowClock  *clock);
+
 /* A source that dispatches once the clock's monotonic time reaches
  * @deadline (-1: never, until set again; 0: at once). The callback is a
  * GSourceFunc; it stays attached until it returns G_SOURCE_REMOVE or is

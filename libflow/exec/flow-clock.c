@@ -17,6 +17,7 @@ struct _FlowClock
   gint64           monotonic;
   gint64           real_offset;   /* real = monotonic + real_offset */
   GList           *sources;       /* ClockSource*, unowned */
+  gboolean         manual;        /* no auto-advance */
 };
 
 typedef struct
@@ -27,7 +28,7 @@ typedef struct
   GList     *link;                /* in clock->sources (test clocks) */
 } ClockSource;
 
-static FlowClock system_clock = { 1, FALSE, { 0 }, 0, 0, NULL };
+static FlowClock system_clock = { 1, FALSE, { 0 }, 0, 0, NULL, TRUE };
 
 FlowClock *
 flow_clock_get_system (void)
@@ -124,14 +125,26 @@ flow_clock_advance (FlowClock *clock,
   g_mutex_unlock (&clock->lock);
 }
 
+void
+flow_clock_set_auto_advance (FlowClock *clock,
+                             gboolean   auto_advance)
+{
+  g_return_if_fail (clock->is_test);
+  clock->manual = !auto_advance;
+}
+
 gboolean
-flow_clock_advance_to_next (FlowClock *clock)
+flow_clock_get_auto_advance (FlowClock *clock)
+{
+  return clock->is_test && !clock->manual;
+}
+
+/* Called with the clock's lock held. */
+static gint64
+next_deadline (FlowClock *clock)
 {
   gint64 next = G_MAXINT64;
 
-  g_return_val_if_fail (clock->is_test, FALSE);
-
-  g_mutex_lock (&clock->lock);
   for (GList *l = clock->sources; l != NULL; l = l->next)
     {
       ClockSource *cs = l->data;
@@ -140,6 +153,31 @@ flow_clock_advance_to_next (FlowClock *clock)
           !g_source_is_destroyed ((GSource *) cs))
         next = cs->deadline;
     }
+  return next;
+}
+
+gboolean
+flow_clock_has_next_deadline (FlowClock *clock)
+{
+  gint64 next;
+
+  g_return_val_if_fail (clock->is_test, FALSE);
+
+  g_mutex_lock (&clock->lock);
+  next = next_deadline (clock);
+  g_mutex_unlock (&clock->lock);
+  return next != G_MAXINT64;
+}
+
+gboolean
+flow_clock_advance_to_next (FlowClock *clock)
+{
+  gint64 next = G_MAXINT64;
+
+  g_return_val_if_fail (clock->is_test, FALSE);
+
+  g_mutex_lock (&clock->lock);
+  next = next_deadline (clock);
   if (next != G_MAXINT64)
     {
       clock->monotonic = next;

@@ -165,6 +165,7 @@ exec_stop_sources (FlowExec *exec)
       clear_source (&((FlowInputPart *) g_ptr_array_index (exec->inputs, i))->source);
   clear_source (&exec->epoch_timer);
   clear_source (&exec->cancel_source);
+  clear_source (&exec->advance_source);
   clear_source (&exec->progress_timer);
   if (exec->nodes != NULL)
     for (guint i = 0; i < exec->nodes->len; i++)
@@ -1286,6 +1287,54 @@ cancelled_cb (GCancellable *cancellable,
   return G_SOURCE_REMOVE;
 }
 
+/* With a test clock, time passes only when the run waits for it: this
+ * source, below every other priority of the run, is ready when nothing
+ * else is, no commit is in flight (its completion wakes the context), and
+ * the clock has a deadline ahead; it moves the clock to that deadline. */
+typedef struct
+{
+  GSource   base;
+  FlowExec *exec;   /* unowned: the execution destroys the source */
+} AdvanceSource;
+
+static gboolean
+advance_prepare (GSource *source,
+                 gint    *timeout)
+{
+  FlowExec *exec = ((AdvanceSource *) source)->exec;
+
+  *timeout = -1;
+  return !exec->commit_in_flight && flow_clock_has_next_deadline (exec->clock);
+}
+
+static gboolean
+advance_dispatch (GSource     *source,
+                  GSourceFunc  callback,
+                  gpointer     user_data)
+{
+  FlowExec *exec = ((AdvanceSource *) source)->exec;
+
+  if (!exec->commit_in_flight)
+    flow_clock_advance_to_next (exec->clock);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs advance_funcs = {
+  advance_prepare, NULL, advance_dispatch, NULL, NULL, NULL,
+};
+
+static void
+exec_attach_advance_source (FlowExec *exec)
+{
+  GSource *source = g_source_new (&advance_funcs, sizeof (AdvanceSource));
+
+  ((AdvanceSource *) source)->exec = exec;
+  g_source_set_static_name (source, "[libflow] test clock");
+  g_source_set_priority (source, G_PRIORITY_LOW + 100);
+  g_source_attach (source, exec->context);
+  exec->advance_source = source;
+}
+
 gboolean
 flow_exec_start (FlowExec              *exec,
                  const FlowExecConfig  *config,
@@ -1327,6 +1376,9 @@ flow_exec_start (FlowExec              *exec,
       if (node->states != NULL && node->next_deadline != G_MAXINT64)
         flow_exec_schedule_wake (exec, node);
     }
+
+  if (flow_clock_get_auto_advance (exec->clock))
+    exec_attach_advance_source (exec);
 
   if (cancellable != NULL)
     {

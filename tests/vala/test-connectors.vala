@@ -70,7 +70,7 @@ class ListPartition : Flow.SourcePartition {
     }
 
     public override int64 next_awake () {
-        return source.pace_ms > 0 ? get_monotonic_time () + source.pace_ms * 1000 : 0;
+        return source.pace_ms > 0 ? Flow.get_monotonic_time () + source.pace_ms * 1000 : 0;
     }
 
     public override Variant? snapshot () throws Error {
@@ -193,11 +193,16 @@ void test_next_awake () throws Error {
     source.batch_size = 1;
     source.pace_ms = 40;
     var sink = new CollectSink ();
-    var start = get_monotonic_time ();
-    new Flow.Runner (sum_flow (source, sink)).run ();
-    var elapsed_ms = (get_monotonic_time () - start) / 1000;
+    /* On a test clock: no real time spent waiting, exact times. */
+    var clock = new Flow.TestClock (1700000000000000);
+    var runner = new Flow.Runner (sum_flow (source, sink));
+    runner.set_test_clock (clock);
+    var start = clock.get_monotonic_time ();
+    runner.run ();
+    var elapsed_ms = (clock.get_monotonic_time () - start) / 1000;
     assert_cmpstrv (sink.items, sums (1, 4));
-    assert_cmpint ((int) elapsed_ms, CompareOperator.GE, 4 * 40 * 9 / 10);
+    /* 4 batches 40 ms apart, then the end. */
+    assert_cmpint ((int) elapsed_ms, CompareOperator.EQ, 4 * 40);
     /* Once per batch and once for EOF: no busy polling. */
     assert_cmpint (count_prefix (source.log, "next_batch"), CompareOperator.EQ, 5);
 }

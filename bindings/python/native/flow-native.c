@@ -1315,7 +1315,7 @@ stateful_common (GVariant  *state,
           PyErr_Clear ();
           if (name != NULL)
             {
-              PyErr_Format (PyExc_TypeError, "%s must return a 2-tuple (new_state, emit), not %U (%R)",
+              PyErr_Format (PyExc_TypeError, "the return value of %s must be a 2-tuple (new_state, emit), not %U (%R)",
                             what, name, ret);
               Py_DECREF (name);
             }

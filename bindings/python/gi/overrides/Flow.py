@@ -473,7 +473,7 @@ def _split_pair(result, what):
     try:
         state, emit = result
     except (TypeError, ValueError):
-        raise TypeError(f"{what} must return a 2-tuple (new_state, emit), not "
+        raise TypeError(f"the return value of {what} must be a 2-tuple (new_state, emit), not "
                         f"{type(result).__qualname__} ({result!r})") from None
     return state, emit
 
