@@ -49,6 +49,14 @@ typedef struct
   gboolean             eof;
   gboolean             paused;   /* waits for an epoch close (back-pressure) */
   guint64              items_read;    /* metrics */
+
+  /* Time slicing (input_dispatch_cb): the items of the last read batch
+   * that were not pushed into the graph yet, from pending_pos on; they go
+   * before anything else is read, and before an epoch closes. */
+  FlowBatch            pending;
+  guint                pending_pos;
+  gboolean             pending_eof;   /* the read that gave them hit the end */
+  double               item_usec;     /* measured cost of an item (0: unknown) */
 } FlowInputPart;
 
 typedef struct
@@ -180,6 +188,10 @@ typedef struct
 } FlowExecConfig;
 
 /* flow-exec.c */
+/* Tests: pushes at most @n items of a read batch per dispatch of an input
+ * (0, the default: as many as fit in the time slice), so that a test can
+ * split batches at fixed points without depending on speed. */
+void      flow_exec_set_test_slice_items (guint n);
 FlowExec *flow_exec_new            (FlowDataflow             *flow,
                                     const FlowExecConfig     *config,
                                     GMainContext             *context,

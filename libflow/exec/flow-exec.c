@@ -7,7 +7,11 @@
  * on its GMainContext:
  *
  * - one source per input partition, polled at G_PRIORITY_DEFAULT_IDLE,
- *   processing batches for at most SLICE_USEC of CPU time per dispatch;
+ *   processing input for at most about SLICE_USEC of CPU time per
+ *   dispatch: a batch read from the partition is pushed into the graph in
+ *   sub-batches sized by the measured cost of an item, and what is left
+ *   of it when the slice is over stays pending for the next dispatch (an
+ *   epoch close waits for it: the partition's snapshot covers it);
  * - an epoch timer: at each epoch close, sinks flush, every input
  *   partition, stateful step and sink partition is snapshotted, and the
  *   rows are handed to the store's writer thread;
@@ -30,8 +34,13 @@
 
 #define SLICE_USEC (10 * 1000)            /* input work per dispatch (CPU) */
 #define SLICE_BATCHES 256                 /* ... and at most this many batches */
+#define SLICE_TARGET_USEC (SLICE_USEC / 4) /* the work of one sub-batch */
+#define SLICE_MIN_ITEMS 16                /* the smallest sub-batch (see slice_items) */
 #define BACKOFF_MIN_USEC 1000
 #define BACKOFF_MAX_USEC (64 * 1000)
+
+/* flow_exec_set_test_slice_items(); 0: by time */
+static guint test_slice_items;
 
 static void exec_complete      (FlowExec *exec);
 static void exec_stop_sources  (FlowExec *exec);
@@ -52,6 +61,7 @@ input_part_free (FlowInputPart *ip)
       g_source_unref (ip->source);
     }
   g_clear_object (&ip->part);
+  flow_batch_destroy (&ip->pending);
   g_free (ip->key);
   g_free (ip);
 }
@@ -410,7 +420,18 @@ exec_close_epoch (FlowExec  *exec,
   return TRUE;
 }
 
-/* Input waits while an epoch close waits for the commit in flight. */
+/* Some input partition has read items it did not push into the graph. */
+static gboolean
+exec_has_pending (FlowExec *exec)
+{
+  for (guint i = 0; i < exec->inputs->len; i++)
+    if (((FlowInputPart *) g_ptr_array_index (exec->inputs, i))->pending.len > 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Input waits while an epoch close waits for the commit in flight (or for
+ * the pending items of other partitions). */
 static gboolean
 exec_input_paused (FlowExec *exec)
 {
@@ -468,6 +489,13 @@ static void
 close_due_epoch (FlowExec *exec)
 {
   GError *error = NULL;
+
+  /* An input partition's snapshot is its read position: items it read
+   * but did not push yet would be lost by a resume from this epoch. The
+   * close waits for them (input_drained() fires the epoch timer again);
+   * at the end of input nothing is pending. */
+  if (!exec->final_due && exec_has_pending (exec))
+    return;
 
   flow_exec_ref (exec);
   if (exec->final_due)
@@ -693,19 +721,100 @@ failed:
   return FALSE;
 }
 
+void
+flow_exec_set_test_slice_items (guint n)
+{
+  test_slice_items = n;
+}
+
+/* The size of the next sub-batch of @ip's pending items (@left of them):
+ * what fits in SLICE_TARGET_USEC at the measured cost of an item, but not
+ * less than SLICE_MIN_ITEMS, so that a small batch is never split (what a
+ * flat_map_batch step sees, or where a failure stops the output, stays
+ * the source's batch even on a slow or busy machine) and the per-batch
+ * work of the steps stays amortised. */
+static guint
+slice_items (FlowInputPart *ip,
+             guint          left)
+{
+  double n;
+
+  if (test_slice_items > 0)
+    return MIN (test_slice_items, left);
+  if (ip->item_usec <= 0)
+    return MIN (SLICE_MIN_ITEMS, left);
+  n = SLICE_TARGET_USEC / ip->item_usec;
+  return n >= left ? left : MIN (MAX ((guint) n, SLICE_MIN_ITEMS), left);
+}
+
+/* Pushes the pending items of @ip into the graph, a sub-batch at a time:
+ * as many items as its measured cost per item fits in SLICE_TARGET_USEC.
+ * Before each sub-batch but the first of a dispatch, stops if it would
+ * end the dispatch's slice (or, with a test slice size, after one).
+ * Sets *drained when nothing is left pending. */
+static gboolean
+push_pending (FlowInputPart  *ip,
+              gint64          start,
+              gboolean       *first,
+              gboolean       *drained,
+              GError        **error)
+{
+  *drained = FALSE;
+  while (ip->pending_pos < ip->pending.len)
+    {
+      guint left = ip->pending.len - ip->pending_pos;
+      guint k = slice_items (ip, left);
+      FlowBatch sub;
+      gint64 t0 = g_get_monotonic_time ();
+      double sample;
+
+      if (!*first &&
+          (test_slice_items > 0 || (t0 - start) + k * ip->item_usec > SLICE_USEC))
+        return TRUE;
+      *first = FALSE;
+
+      /* A view of the pending items: the operators neither keep nor
+       * reallocate the batch they are given. */
+      sub.items = ip->pending.items + ip->pending_pos;
+      sub.len = sub.alloc = k;
+      if (!flow_node_push (ip->node, 0, &sub, error))
+        return FALSE;
+      ip->pending_pos += k;
+
+      /* The cost of an item: a rise is taken at once, a fall smoothly. */
+      sample = (double) MAX (g_get_monotonic_time () - t0, 1) / k;
+      ip->item_usec = sample > ip->item_usec ? sample : (3 * ip->item_usec + sample) / 4;
+    }
+  flow_batch_clear (&ip->pending);
+  ip->pending_pos = 0;
+  *drained = TRUE;
+  return TRUE;
+}
+
+/* An input partition whose pending items are drained lets an epoch close
+ * that waited for them (see close_due_epoch) happen. */
+static void
+input_drained (FlowExec *exec)
+{
+  if (exec->epoch_due && !exec->commit_in_flight && !exec_has_pending (exec))
+    flow_clock_source_set_deadline (exec->epoch_timer, 0);
+}
+
 static gboolean
 input_dispatch_cb (gpointer data)
 {
   FlowInputPart *ip = data;
   FlowExec *exec = ip->node->exec;
   gint64 start = g_get_monotonic_time ();  /* CPU budget, not run time */
-  FlowBatch batch;
   gboolean keep = TRUE;
+  gboolean first = TRUE;
   guint n_batches = 0;
 
   if (exec->stopping)
     return G_SOURCE_REMOVE;
-  if (exec_input_paused (exec))
+  /* Items already read go into the graph even when an epoch close waits:
+   * the close waits for them (the source's snapshot covers them). */
+  if (exec_input_paused (exec) && ip->pending.len == 0)
     {
       ip->paused = TRUE;  /* exec_resume_inputs() sets a deadline again */
       return G_SOURCE_CONTINUE;
@@ -713,30 +822,37 @@ input_dispatch_cb (gpointer data)
 
   flow_exec_ref (exec);
   flow_clock_push_thread_default (exec->clock);
-  flow_batch_init (&batch);
 
   for (;;)
     {
       GError *error = NULL;
-      gboolean eof = FALSE;
+      gboolean drained = FALSE;
       gint64 awake, now;
       guint n;
 
-      if (!read_batch (ip, &batch, &eof, &error))
+      if (ip->pending.len == 0)
         {
-          exec_fail_step (exec, ip->node->step->full_id, error);
-          keep = FALSE;
-          break;
+          gboolean eof = FALSE;
+
+          if (!read_batch (ip, &ip->pending, &eof, &error))
+            {
+              flow_batch_clear (&ip->pending);
+              exec_fail_step (exec, ip->node->step->full_id, error);
+              keep = FALSE;
+              break;
+            }
+          ip->items_read += ip->pending.len;
+          ip->pending_pos = 0;
+          ip->pending_eof = eof;
         }
-      n = batch.len;
-      ip->items_read += n;
-      if (!flow_node_push (ip->node, 0, &batch, &error))
+      n = ip->pending.len;
+
+      if (!push_pending (ip, start, &first, &drained, &error))
         {
           exec_fail (exec, error);
           keep = FALSE;
           break;
         }
-      flow_batch_clear (&batch);
 
       if (exec->cancellable != NULL &&
           g_cancellable_set_error_if_cancelled (exec->cancellable, &error))
@@ -746,18 +862,36 @@ input_dispatch_cb (gpointer data)
           break;
         }
 
-      if (eof)
+      if (!drained)
+        {
+          /* The slice is over: the rest of the batch goes on at the next
+           * dispatch, after the rest of the main loop had its turn. */
+          flow_clock_source_set_deadline (ip->source, 0);
+          break;
+        }
+
+      if (ip->pending_eof)
         {
           ip->eof = TRUE;
           clear_source (&ip->source);
           keep = FALSE;
           if (--exec->n_live == 0)
             exec_eof (exec);
+          else
+            input_drained (exec);
           break;
         }
 
       if (n > 0)
         batch_done (exec);
+
+      if (exec_input_paused (exec))
+        {
+          /* An epoch close came due while this batch was pending. */
+          ip->paused = TRUE;
+          input_drained (exec);
+          break;
+        }
 
       now = flow_clock_get_monotonic (exec->clock);
       awake = flow_source_partition_next_awake (ip->part);
@@ -789,7 +923,6 @@ input_dispatch_cb (gpointer data)
         }
     }
 
-  flow_batch_destroy (&batch);
   flow_clock_pop_thread_default (exec->clock);
   if (!exec->stopping)
     exec_maybe_progress (exec);
@@ -939,6 +1072,7 @@ build_inputs (FlowExec  *exec,
         }
 
       ip = g_new0 (FlowInputPart, 1);
+      flow_batch_init (&ip->pending);
       ip->node = node;
       ip->key = g_strdup (keys[i]);
       ip->part = part;

@@ -8,10 +8,11 @@
  * idle context for as long as the run took. Printed: p50, p99 and max of
  * the gaps of both, and the ratio of the maxima.
  *
- * libflow yields to the main loop between input batches (after 10 ms of
- * work), but a batch's whole fan-out is pushed through the steps in one
- * go, so one dispatch lasts (batch size × words per line) items of work:
- * the gaps measure that.
+ * libflow pushes a batch into the graph in sub-batches sized by the
+ * measured cost of an item and yields after about 10 ms of work, so a
+ * gap should be about 10 ms plus at most one such dispatch (before the
+ * split by time, a dispatch lasted a whole batch's fan-out: batch size ×
+ * words per line items of work).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
