@@ -18,55 +18,12 @@
  */
 
 #include <flow.h>
+
+#include "bench-gaps-common.h"
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 
-typedef struct
-{
-  GArray  *gaps;     /* gint64 µs between dispatches */
-  gint64   last;
-  gboolean done;
-} Ticks;
-
-static gboolean
-tick (gpointer data)
-{
-  Ticks *t = data;
-  gint64 now = g_get_monotonic_time ();
-
-  if (t->last != 0)
-    {
-      gint64 gap = now - t->last;
-      g_array_append_val (t->gaps, gap);
-    }
-  t->last = now;
-  return G_SOURCE_CONTINUE;
-}
-
-static int
-cmp_i64 (gconstpointer a, gconstpointer b)
-{
-  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
-  return x < y ? -1 : x > y;
-}
-
-static gint64
-percentile (GArray *sorted, double p)
-{
-  if (sorted->len == 0)
-    return 0;
-  return g_array_index (sorted, gint64, (guint) (p * (sorted->len - 1) + 0.5));
-}
-
-static void
-report (const char *what, GArray *gaps, gint64 *max)
-{
-  g_array_sort (gaps, cmp_i64);
-  *max = gaps->len ? g_array_index (gaps, gint64, gaps->len - 1) : 0;
-  printf ("%-28s %6u gaps   p50 %6.1f ms   p99 %6.1f ms   max %6.1f ms\n", what, gaps->len,
-          percentile (gaps, 0.50) / 1e3, percentile (gaps, 0.99) / 1e3, *max / 1e3);
-}
 
 static GVariant *
 split (GVariant *item, gpointer user_data, GError **error)
@@ -96,15 +53,6 @@ count (GVariant *n, GVariant *value, GVariant **emit, gpointer user_data, GError
   return g_variant_new_int64 (total);
 }
 
-static void
-done_cb (GObject *object, GAsyncResult *result, gpointer data)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!flow_runner_run_finish (FLOW_RUNNER (object), result, &error))
-    g_error ("run failed: %s", error->message);
-  ((Ticks *) data)->done = TRUE;
-}
 
 int
 main (int argc, char **argv)
@@ -125,12 +73,10 @@ main (int argc, char **argv)
   g_autoptr(FlowRunner) runner = NULL;
   g_autoptr(FlowFileSink) sink = NULL;
   g_autoptr(FlowFileSource) source = NULL;
-  Ticks run = { g_array_new (FALSE, FALSE, sizeof (gint64)), 0, FALSE };
-  Ticks idle = { g_array_new (FALSE, FALSE, sizeof (gint64)), 0, FALSE };
-  gint64 start, took, max_run, max_idle;
+  BenchGaps gaps = { NULL, NULL, 0 };
+  gint64 took;
   GString *text;
   FlowStream *s;
-  guint id;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || dir == NULL)
@@ -161,19 +107,8 @@ main (int argc, char **argv)
   flow_stream_output (s, "out", FLOW_SINK (sink));
   runner = flow_runner_new (flow);
 
-  id = g_timeout_add (10, tick, &run);
-  start = g_get_monotonic_time ();
-  flow_runner_run_async (runner, NULL, done_cb, &run);
-  while (!run.done)
-    g_main_context_iteration (NULL, TRUE);
-  took = g_get_monotonic_time () - start;
-  g_source_remove (id);
-
-  id = g_timeout_add (10, tick, &idle);
-  start = g_get_monotonic_time ();
-  while (g_get_monotonic_time () - start < took)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (id);
+  bench_gaps_measure (runner, &gaps);
+  took = gaps.took;
 
   {
     guint bs = 0;
@@ -182,12 +117,9 @@ main (int argc, char **argv)
             "(%u items per batch after flat_map), run took %.2f s (%.2f M words/s)\n",
             lines, words, bs, bs * words, took / 1e6, lines * words / (took / 1e6) / 1e6);
   }
-  report ("during run_async", run.gaps, &max_run);
-  report ("idle main loop (baseline)", idle.gaps, &max_idle);
-  printf ("ratio of max gaps (run / idle): %.2f\n", (double) max_run / MAX (max_idle, 1));
+  bench_gaps_report (&gaps);
 
-  g_array_unref (run.gaps);
-  g_array_unref (idle.gaps);
+  bench_gaps_clear (&gaps);
   g_remove (input);
   g_remove (output);
   g_rmdir (dir);

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include <flow.h>
+
+#include "bench-gaps-common.h"
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,54 +72,6 @@ fdatasync (int fd)
   return real (fd);
 }
 
-typedef struct
-{
-  GArray  *gaps;     /* gint64 µs between dispatches */
-  gint64   last;
-  gboolean done;
-} Ticks;
-
-static gboolean
-tick (gpointer data)
-{
-  Ticks *t = data;
-  gint64 now = g_get_monotonic_time ();
-
-  if (t->last != 0)
-    {
-      gint64 gap = now - t->last;
-      g_array_append_val (t->gaps, gap);
-    }
-  t->last = now;
-  return G_SOURCE_CONTINUE;
-}
-
-static int
-cmp_i64 (gconstpointer a, gconstpointer b)
-{
-  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
-  return x < y ? -1 : x > y;
-}
-
-static gint64
-percentile (GArray *sorted, double p)
-{
-  guint i;
-
-  if (sorted->len == 0)
-    return 0;
-  i = (guint) (p * (sorted->len - 1) + 0.5);
-  return g_array_index (sorted, gint64, i);
-}
-
-static void
-report (const char *what, GArray *gaps, gint64 *max)
-{
-  g_array_sort (gaps, cmp_i64);
-  *max = gaps->len ? g_array_index (gaps, gint64, gaps->len - 1) : 0;
-  printf ("%-28s %6u gaps   p50 %6.1f ms   p99 %6.1f ms   max %6.1f ms\n", what, gaps->len,
-          percentile (gaps, 0.50) / 1e3, percentile (gaps, 0.99) / 1e3, *max / 1e3);
-}
 
 static char *
 key_of (GVariant *item, gpointer user_data, GError **error)
@@ -146,15 +100,6 @@ add (GVariant *sum, GVariant *value, GVariant **emit, gpointer user_data, GError
   return g_variant_new_int64 (total);
 }
 
-static void
-done_cb (GObject *object, GAsyncResult *result, gpointer data)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!flow_runner_run_finish (FLOW_RUNNER (object), result, &error))
-    g_error ("run failed: %s", error->message);
-  ((Ticks *) data)->done = TRUE;
-}
 
 int
 main (int argc, char **argv)
@@ -175,12 +120,10 @@ main (int argc, char **argv)
   g_autoptr(FlowRunner) runner = NULL;
   g_autoptr(FlowFileSink) sink = NULL;
   g_autoptr(FlowFileSource) source = NULL;
-  Ticks run = { g_array_new (FALSE, FALSE, sizeof (gint64)), 0, FALSE };
-  Ticks idle = { g_array_new (FALSE, FALSE, sizeof (gint64)), 0, FALSE };
-  gint64 start, took, max_run, max_idle;
+  BenchGaps gaps = { NULL, NULL, 0 };
+  gint64 took;
   GString *text;
   FlowStream *s;
-  guint id;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || dir == NULL)
@@ -208,30 +151,15 @@ main (int argc, char **argv)
   flow_runner_set_recovery_directory (runner, rec);
   flow_runner_set_snapshot_interval (runner, interval);
 
-  id = g_timeout_add (10, tick, &run);
-  start = g_get_monotonic_time ();
-  flow_runner_run_async (runner, NULL, done_cb, &run);
-  while (!run.done)
-    g_main_context_iteration (NULL, TRUE);
-  took = g_get_monotonic_time () - start;
-  g_source_remove (id);
-
-  /* The baseline: the same timeout with nothing else to do. */
-  id = g_timeout_add (10, tick, &idle);
-  start = g_get_monotonic_time ();
-  while (g_get_monotonic_time () - start < took)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (id);
+  bench_gaps_measure (runner, &gaps);
+  took = gaps.took;
 
   printf ("bench-gaps: %" G_GINT64_FORMAT " lines, -s %.3f, partition syncs +%d ms, "
           "run took %.2f s (%.2f M lines/s)\n",
           lines, interval, slow_sync_ms, took / 1e6, lines / (took / 1e6) / 1e6);
-  report ("during run_async", run.gaps, &max_run);
-  report ("idle main loop (baseline)", idle.gaps, &max_idle);
-  printf ("ratio of max gaps (run / idle): %.2f\n", (double) max_run / MAX (max_idle, 1));
+  bench_gaps_report (&gaps);
 
-  g_array_unref (run.gaps);
-  g_array_unref (idle.gaps);
+  bench_gaps_clear (&gaps);
   g_remove (input);
   g_remove (output);
   {
