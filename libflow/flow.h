@@ -31,6 +31,7 @@
 #include "flow-recovery.h"
 #include "flow-windower.h"
 #include "flow-window-clock.h"
+#include "flow-join.h"
 #include "flow-binding.h"
 #if FLOW_HAS_KAFKA
 #include "flow-kafka-source.h"
