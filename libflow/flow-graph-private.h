@@ -34,7 +34,7 @@ struct _FlowStep
   char        *id;           /* as given */
   char        *full_id;      /* "flow_id.step_id" */
   GPtrArray   *inputs;       /* FlowStream* (owned by the dataflow) */
-  FlowStream  *outputs[2];   /* owned by the dataflow */
+  FlowStream  *outputs[3];   /* owned by the dataflow */
   guint        n_outputs;
   FlowClosure  func;         /* the operator's function (its table entry
                               * names it: mapper, predicate, key_func, ...) */
@@ -43,6 +43,9 @@ struct _FlowStep
   guint        max_size;     /* collect */
   FlowSource  *source;       /* input */
   FlowSink    *sink;         /* output */
+  /* window operators: their settings (flow-op-window.c) */
+  gpointer       op_data;
+  GDestroyNotify op_data_destroy;
 };
 
 /* flow-operator-table.c: the entry of the operator named @name, or NULL;

@@ -26,6 +26,8 @@ typedef struct
   GVariant  *by;           /* max/min: what the state compares by (cache) */
   GPtrArray *values;       /* collect: the values collected so far */
   gint64     deadline;     /* collect: system time (µs) of the timeout */
+  gpointer   window;       /* window operators: the key's windows
+                            * (FlowWindowKey, flow-op-window.c) */
   guint64    dirty_epoch;  /* the epoch it was last recorded as changed in */
 } FlowState;
 
@@ -74,8 +76,8 @@ struct _FlowNode
 {
   FlowExec   *exec;
   FlowStep   *step;
-  GArray     *edges[2];     /* FlowEdge, per output port */
-  FlowBatch   out[2];
+  GArray     *edges[3];     /* FlowEdge, per output port */
+  FlowBatch   out[3];
 
   /* key_on: the keys seen lately, shared by the items that have them */
   GHashTable *key_cache;    /* GRefString -> itself */
@@ -85,6 +87,8 @@ struct _FlowNode
   GPtrArray  *dirty;        /* GRefString keys changed in the open epoch */
   GSource    *timer;        /* collect */
   gint64      next_deadline;
+  gpointer    op_data;      /* window operators: per-node data */
+  GDestroyNotify op_data_free;
 
   /* input and output steps */
   GPtrArray  *inputs;       /* FlowInputPart* */

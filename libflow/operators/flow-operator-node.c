@@ -113,6 +113,7 @@ flow_state_free (gpointer data)
   g_clear_pointer (&st->state, g_variant_unref);
   g_clear_pointer (&st->by, g_variant_unref);
   g_clear_pointer (&st->values, g_ptr_array_unref);
+  g_clear_pointer (&st->window, flow_op_window_key_free);
   g_free (st);
 }
 
@@ -164,6 +165,8 @@ flow_node_free (FlowNode *node)
     }
   g_clear_pointer (&node->key_cache, g_hash_table_unref);
   g_clear_pointer (&node->states, g_hash_table_unref);
+  if (node->op_data_free != NULL)
+    g_clear_pointer (&node->op_data, node->op_data_free);
   g_clear_pointer (&node->dirty, g_ptr_array_unref);
   g_clear_pointer (&node->inputs, g_ptr_array_unref);
   g_clear_pointer (&node->outputs, g_ptr_array_unref);
@@ -340,7 +343,8 @@ flow_state_touch (FlowNode  *node,
 gboolean
 flow_state_is_live (FlowState *st)
 {
-  return st->state != NULL || (st->values != NULL && st->values->len > 0);
+  return st->state != NULL || (st->values != NULL && st->values->len > 0) ||
+         st->window != NULL;
 }
 
 void
@@ -351,6 +355,7 @@ flow_state_clear (FlowState *st)
   if (st->values != NULL)
     g_ptr_array_set_size (st->values, 0);
   st->deadline = 0;
+  g_clear_pointer (&st->window, flow_op_window_key_free);
 }
 
 /* Sets the state of @key; NULL discards it. Without change tracking a

@@ -575,7 +575,9 @@ def _stream_operators():
                     functions.append(_Function(arg, iface))
             elif arg.get_name() not in ("user_data",) and not arg.get_name().endswith("_data"):
                 plain = False
-        if functions or plain:
+        # Operators with other arguments (clocks, windowers, ...) have
+        # their own methods below.
+        if plain:
             yield method.get_name(), functions
 
 
