@@ -467,7 +467,9 @@ extremum_window (FlowStream          *self,
       drop_closure (user_data, destroy);
       return NULL;
     }
-  return add_window_step (self, op_name, step_id, kind, FALSE, clock, windower, NULL, NULL,
+  /* Ordered, as Bytewax's (a reduce_window): of equal values, the
+   * earliest wins. */
+  return add_window_step (self, op_name, step_id, kind, TRUE, clock, windower, NULL, NULL,
                           by ? &(FlowClosure) { by, user_data, destroy } : NULL, NULL);
 }
 
@@ -483,7 +485,7 @@ extremum_window (FlowStream          *self,
  * @destroy: (nullable): frees @user_data
  *
  * Finds the greatest value of each key in each window (Bytewax's
- * `max_window`); of equal values, the first. When a window closes,
+ * `max_window`); of equal values, the earliest. When a window closes,
  * `(key, (window_id, value))` goes out on `down`.
  *
  * Returns: (transfer full) (nullable): the streams of the step, or %NULL
@@ -514,7 +516,7 @@ flow_stream_max_window (FlowStream      *self,
  * @destroy: (nullable): frees @user_data
  *
  * Finds the smallest value of each key in each window (Bytewax's
- * `min_window`); of equal values, the first. When a window closes,
+ * `min_window`); of equal values, the earliest. When a window closes,
  * `(key, (window_id, value))` goes out on `down`.
  *
  * Returns: (transfer full) (nullable): the streams of the step, or %NULL

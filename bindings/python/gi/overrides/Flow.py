@@ -739,6 +739,83 @@ Stream = override(Stream)
 __all__.append("Stream")
 
 
+# ---------------------------------------------------------------------------
+# Window operators (flow-window-operators.h): Flow.Stream methods taking a
+# clock and a windower (Flow.WindowClock, Flow.Windower, or an object with
+# them as ``_c``, as flow.operators.windowing's) and plain Python functions.
+# They return a Flow.WindowOut.
+# ---------------------------------------------------------------------------
+
+def _c_of(obj, cls, what):
+    if isinstance(obj, cls):
+        return obj
+    c = getattr(obj, "_c", None)
+    if isinstance(c, cls):
+        return c
+    raise TypeError(f"{what} must be a built-in {what} (a Flow.{cls.__info__.get_name()}); "
+                    f"got {type(obj).__qualname__}")
+
+
+def _window_call(self, name, step_id, clock, windower, *args):
+    clock = _c_of(clock, Flow.WindowClock, "clock")
+    windower = _c_of(windower, Flow.Windower, "windower")
+    result = getattr(Flow.Stream, name)(self, step_id, clock, windower, *args)
+    _check_flow(self.get_dataflow())
+    return result
+
+
+def _stream_collect_window(self, step_id, clock, windower, ordered=True):
+    """Collects each key's values in each window into a list."""
+    return _window_call(self, "collect_window", step_id, clock, windower, bool(ordered))
+
+
+def _stream_count_window(self, step_id, clock, windower, key):
+    """Counts the items per ``key(item)`` in each window."""
+    _need_callable("count_window", "key", key)
+    return _window_call(self, "count_window", step_id, clock, windower, _cb_key(key))
+
+
+def _stream_fold_window(self, step_id, clock, windower, builder, folder, merger, ordered=True):
+    """Folds each key's values in each window, from ``builder()``."""
+    for what, fn in (("builder", builder), ("folder", folder), ("merger", merger)):
+        _need_callable("fold_window", what, fn)
+    return _window_call(self, "fold_window", step_id, clock, windower,
+                        _cb_builder(builder), (), _cb_fold(folder), None,
+                        _cb_fold(merger), None, bool(ordered))
+
+
+def _stream_reduce_window(self, step_id, clock, windower, reducer, ordered=True):
+    """Reduces each key's values in each window with ``reducer``."""
+    _need_callable("reduce_window", "reducer", reducer)
+    return _window_call(self, "reduce_window", step_id, clock, windower,
+                        _cb_fold(reducer), None, bool(ordered))
+
+
+def _stream_max_window(self, step_id, clock, windower, by=None):
+    """The greatest value of each key in each window."""
+    _need_callable("max_window", "by", by, optional=True)
+    return _window_call(self, "max_window", step_id, clock, windower,
+                        None if by is None else _cb_map(by))
+
+
+def _stream_min_window(self, step_id, clock, windower, by=None):
+    """The smallest value of each key in each window."""
+    _need_callable("min_window", "by", by, optional=True)
+    return _window_call(self, "min_window", step_id, clock, windower,
+                        None if by is None else _cb_map(by))
+
+
+for _name, _fn in (("collect_window", _stream_collect_window),
+                   ("count_window", _stream_count_window),
+                   ("fold_window", _stream_fold_window),
+                   ("reduce_window", _stream_reduce_window),
+                   ("max_window", _stream_max_window),
+                   ("min_window", _stream_min_window)):
+    _fn.__name__ = _fn.__qualname__ = _name
+    setattr(Stream, _name, _fn)
+del _name, _fn
+
+
 def _as_source(source):
     if isinstance(source, Flow.Source):
         return source
