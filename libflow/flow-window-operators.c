@@ -186,6 +186,200 @@ flow_window_out_get_meta (FlowWindowOut *self)
   return self->meta;
 }
 
+/* FlowWindowLogic -------------------------------------------------------- */
+
+/**
+ * FlowWindowLogic:
+ *
+ * The logic of one window of [method@Flow.Stream.window], Bytewax's
+ * `WindowLogic`: subclass it and implement its virtual methods
+ * (`do_on_value` in Python, `vfunc_on_value` in GJS, `override` in
+ * Vala). The operator makes an instance per window of each key, gives it
+ * the window's values, merges windows that merge, and closes it when the
+ * watermark passes the window; what the methods return (arrays of values,
+ * `av`) goes out on the `down` stream as `(key, (window_id, value))`.
+ *
+ * For recovery, [vfunc@Flow.WindowLogic.snapshot] gives the window's state
+ * and [vfunc@Flow.WindowLogic.restore] sets it on a new instance.
+ */
+
+G_DEFINE_TYPE (FlowWindowLogic, flow_window_logic, G_TYPE_OBJECT)
+
+static GVariant *
+not_implemented (FlowWindowLogic  *self,
+                 const char       *what,
+                 GError          **error)
+{
+  g_set_error (error, FLOW_ERROR, FLOW_ERROR_NOT_SUPPORTED,
+               "%s does not implement %s()", G_OBJECT_TYPE_NAME (self), what);
+  return NULL;
+}
+
+static GVariant *
+flow_window_logic_real_on_value (FlowWindowLogic  *self,
+                                 GVariant         *value,
+                                 GError          **error)
+{
+  return not_implemented (self, "on_value", error);
+}
+
+static GVariant *
+flow_window_logic_real_on_merge (FlowWindowLogic  *self,
+                                 FlowWindowLogic  *consumed,
+                                 GError          **error)
+{
+  return not_implemented (self, "on_merge", error);
+}
+
+static GVariant *
+flow_window_logic_real_on_close (FlowWindowLogic  *self,
+                                 GError          **error)
+{
+  return not_implemented (self, "on_close", error);
+}
+
+static GVariant *
+flow_window_logic_real_snapshot (FlowWindowLogic  *self,
+                                 GError          **error)
+{
+  return not_implemented (self, "snapshot", error);
+}
+
+static gboolean
+flow_window_logic_real_restore (FlowWindowLogic  *self,
+                                GVariant         *state,
+                                GError          **error)
+{
+  not_implemented (self, "restore", error);
+  return FALSE;
+}
+
+static void
+flow_window_logic_class_init (FlowWindowLogicClass *klass)
+{
+  klass->on_value = flow_window_logic_real_on_value;
+  klass->on_merge = flow_window_logic_real_on_merge;
+  klass->on_close = flow_window_logic_real_on_close;
+  klass->snapshot = flow_window_logic_real_snapshot;
+  klass->restore = flow_window_logic_real_restore;
+}
+
+static void
+flow_window_logic_init (FlowWindowLogic *self)
+{
+}
+
+/**
+ * flow_window_logic_on_value: (virtual on_value)
+ * @self: a window logic
+ * @value: a value of the window (the `v` of a keyed item)
+ * @error: return location for a #GError
+ *
+ * Adds a value to the window. Values come in timestamp order when the
+ * operator is ordered.
+ *
+ * Returns: (transfer full) (nullable): the values to emit now, an array
+ *   `av`, or %NULL for none (or on error)
+ */
+GVariant *
+flow_window_logic_on_value (FlowWindowLogic  *self,
+                            GVariant         *value,
+                            GError          **error)
+{
+  g_return_val_if_fail (FLOW_IS_WINDOW_LOGIC (self), NULL);
+  g_return_val_if_fail (value != NULL, NULL);
+
+  return flow_binding_invoke_pointer_arg ((FlowBindingPointerArgFunc) FLOW_WINDOW_LOGIC_GET_CLASS (self)->on_value,
+                                          self, value, error);
+}
+
+/**
+ * flow_window_logic_on_merge: (virtual on_merge)
+ * @self: a window logic
+ * @consumed: the logic of the window merged into this one, which is
+ *   dropped afterwards
+ * @error: return location for a #GError
+ *
+ * Takes in the state of a window that merged into this one (session
+ * windows that came to overlap). The default implementation fails.
+ *
+ * Returns: (transfer full) (nullable): the values to emit now, an array
+ *   `av`, or %NULL for none (or on error)
+ */
+GVariant *
+flow_window_logic_on_merge (FlowWindowLogic  *self,
+                            FlowWindowLogic  *consumed,
+                            GError          **error)
+{
+  g_return_val_if_fail (FLOW_IS_WINDOW_LOGIC (self), NULL);
+  g_return_val_if_fail (FLOW_IS_WINDOW_LOGIC (consumed), NULL);
+
+  return flow_binding_invoke_pointer_arg ((FlowBindingPointerArgFunc) FLOW_WINDOW_LOGIC_GET_CLASS (self)->on_merge,
+                                          self, consumed, error);
+}
+
+/**
+ * flow_window_logic_on_close: (virtual on_close)
+ * @self: a window logic
+ * @error: return location for a #GError
+ *
+ * The window closed; the logic is dropped afterwards.
+ *
+ * Returns: (transfer full) (nullable): the values to emit, an array `av`,
+ *   or %NULL for none (or on error)
+ */
+GVariant *
+flow_window_logic_on_close (FlowWindowLogic  *self,
+                            GError          **error)
+{
+  g_return_val_if_fail (FLOW_IS_WINDOW_LOGIC (self), NULL);
+
+  return flow_binding_invoke_pointer ((FlowBindingPointerFunc) FLOW_WINDOW_LOGIC_GET_CLASS (self)->on_close,
+                                      self, error);
+}
+
+/**
+ * flow_window_logic_snapshot: (virtual snapshot)
+ * @self: a window logic
+ * @error: return location for a #GError
+ *
+ * Gets the state of the window, for recovery; a resumed run gives it to
+ * [method@Flow.WindowLogic.restore] of a new instance.
+ *
+ * Returns: (transfer full) (nullable): the state, or %NULL on error
+ */
+GVariant *
+flow_window_logic_snapshot (FlowWindowLogic  *self,
+                            GError          **error)
+{
+  g_return_val_if_fail (FLOW_IS_WINDOW_LOGIC (self), NULL);
+
+  return flow_binding_invoke_pointer ((FlowBindingPointerFunc) FLOW_WINDOW_LOGIC_GET_CLASS (self)->snapshot,
+                                      self, error);
+}
+
+/**
+ * flow_window_logic_restore: (virtual restore)
+ * @self: a new window logic
+ * @state: a state from [method@Flow.WindowLogic.snapshot]
+ * @error: return location for a #GError
+ *
+ * Sets the state of a new instance, on resume.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set otherwise
+ */
+gboolean
+flow_window_logic_restore (FlowWindowLogic  *self,
+                           GVariant         *state,
+                           GError          **error)
+{
+  g_return_val_if_fail (FLOW_IS_WINDOW_LOGIC (self), FALSE);
+  g_return_val_if_fail (state != NULL, FALSE);
+
+  return flow_binding_invoke_boolean_arg ((FlowBindingBooleanArgFunc) FLOW_WINDOW_LOGIC_GET_CLASS (self)->restore,
+                                          self, state, error);
+}
+
 /* The operators ---------------------------------------------------------- */
 
 static gboolean
@@ -533,4 +727,112 @@ flow_stream_min_window (FlowStream      *self,
 {
   return extremum_window (self, "min_window", FLOW_WINDOW_LOGIC_MIN, step_id, clock, windower,
                           by, user_data, destroy);
+}
+
+/**
+ * flow_stream_window:
+ * @self: the upstream, a keyed stream
+ * @step_id: the id of the new step
+ * @clock: the time of the items
+ * @windower: the windows
+ * @logic_type: a subclass of [class@Flow.WindowLogic], instantiated (with
+ *   no properties) for each window
+ * @ordered: whether values come to each window in timestamp order
+ *   (Bytewax's default) rather than in arrival order
+ *
+ * The general window operator (Bytewax's `window`): each window of each
+ * key has an instance of @logic_type, which gets the window's values and
+ * says what to emit (see [class@Flow.WindowLogic]).
+ *
+ * Returns: (transfer full) (nullable): the streams of the step, or %NULL
+ *   on a programming error
+ */
+FlowWindowOut *
+flow_stream_window (FlowStream      *self,
+                    const char      *step_id,
+                    FlowWindowClock *clock,
+                    FlowWindower    *windower,
+                    GType            logic_type,
+                    gboolean         ordered)
+{
+  FlowWindowOut *out;
+  FlowStep *step;
+
+  if (!check_args (self, clock, windower))
+    return NULL;
+  g_return_val_if_fail (g_type_is_a (logic_type, FLOW_TYPE_WINDOW_LOGIC), NULL);
+  g_return_val_if_fail (!G_TYPE_IS_ABSTRACT (logic_type), NULL);
+
+  out = add_window_step (self, "window", step_id, FLOW_WINDOW_LOGIC_CUSTOM, ordered, clock,
+                         windower, NULL, NULL, NULL, NULL);
+  step = flow_stream_get_step (out->down);
+  ((FlowWindowSpec *) step->op_data)->logic_type = logic_type;
+  return out;
+}
+
+/**
+ * flow_stream_join_window:
+ * @self: the first side, a keyed stream
+ * @step_id: the id of the new step
+ * @clock: the time of the items (it gets the values of every side)
+ * @windower: the windows
+ * @others: (array length=n_others) (nullable): the other sides, keyed
+ *   streams of the same dataflow
+ * @n_others: the number of other sides
+ * @insert_mode: what each side keeps of its values in a window
+ *
+ * Joins the values of each key on several streams per window (Bytewax's
+ * `join_window`). When a window closes, it emits on `down` a tuple with
+ * one value per side, in the order of the sides (@self first), a side
+ * with no value being `None` (`mv` nothing); with
+ * %FLOW_JOIN_INSERT_MODE_PRODUCT, one tuple per combination of the values
+ * of the sides.
+ *
+ * Returns: (transfer full) (nullable): the streams of the step, or %NULL
+ *   on a programming error
+ */
+FlowWindowOut *
+flow_stream_join_window (FlowStream          *self,
+                         const char          *step_id,
+                         FlowWindowClock     *clock,
+                         FlowWindower        *windower,
+                         FlowStream         **others,
+                         guint                n_others,
+                         FlowJoinInsertMode   insert_mode)
+{
+  g_autoptr(GPtrArray) ups = NULL;
+  FlowWindowSpec *spec;
+  FlowWindowOut *out;
+  FlowStep *step;
+
+  if (!check_args (self, clock, windower))
+    return NULL;
+  g_return_val_if_fail (others != NULL || n_others == 0, NULL);
+  g_return_val_if_fail (insert_mode <= FLOW_JOIN_INSERT_MODE_PRODUCT, NULL);
+  for (guint i = 0; i < n_others; i++)
+    g_return_val_if_fail (FLOW_IS_STREAM (others[i]), NULL);
+
+  ups = g_ptr_array_new ();
+  g_ptr_array_add (ups, self);
+  for (guint i = 0; i < n_others; i++)
+    g_ptr_array_add (ups, others[i]);
+
+  spec = g_new0 (FlowWindowSpec, 1);
+  spec->kind = FLOW_WINDOW_LOGIC_JOIN;
+  spec->ordered = TRUE;
+  spec->clock = g_object_ref (clock);
+  spec->windower = g_object_ref (windower);
+  spec->n_sides = ups->len;
+  spec->insert_mode = insert_mode;
+
+  step = flow_dataflow_add_step (flow_stream_get_dataflow (self), flow_operator_find ("join_window"),
+                                 step_id, (FlowStream **) ups->pdata, ups->len, 3);
+  step->op_data = spec;
+  step->op_data_destroy = flow_window_spec_free;
+
+  out = g_object_new (FLOW_TYPE_WINDOW_OUT, NULL);
+  out->down = g_object_ref (step->outputs[0]);
+  out->late = g_object_ref (step->outputs[1]);
+  out->meta = g_object_ref (step->outputs[2]);
+  return out;
 }

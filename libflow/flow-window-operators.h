@@ -15,6 +15,7 @@
 #include "flow-types.h"
 #include "flow-windower.h"
 #include "flow-window-clock.h"
+#include "flow-join.h"
 
 G_BEGIN_DECLS
 
@@ -31,6 +32,72 @@ FLOW_AVAILABLE_IN_1_0
 FlowStream    *flow_window_out_get_late       (FlowWindowOut    *self);
 FLOW_AVAILABLE_IN_1_0
 FlowStream    *flow_window_out_get_meta       (FlowWindowOut    *self);
+
+/* FlowWindowLogic -------------------------------------------------------- */
+
+#define FLOW_TYPE_WINDOW_LOGIC (flow_window_logic_get_type ())
+
+FLOW_AVAILABLE_IN_1_0
+G_DECLARE_DERIVABLE_TYPE (FlowWindowLogic, flow_window_logic, FLOW, WINDOW_LOGIC, GObject)
+
+/**
+ * FlowWindowLogicClass:
+ * @parent_class: the parent class
+ * @on_value: a value came into the window; returns the values to emit
+ *   now (an `av`), or %NULL for none
+ * @on_merge: the window @consumed merged into this one (sessions);
+ *   returns the values to emit now, or %NULL
+ * @on_close: the window closed; returns the values to emit (an `av`), or
+ *   %NULL for none
+ * @snapshot: the state of the window, for @restore on resume
+ * @restore: sets the state of a new window from a snapshot
+ *
+ * The logic of one window of [method@Flow.Stream.window] (Bytewax's
+ * `WindowLogic`): the operator makes one instance of the class per
+ * window, with g_object_new(), and calls these methods. Implement
+ * @on_value, @on_close, @snapshot and @restore; @on_merge is needed with
+ * session windows (the default refuses to merge).
+ */
+struct _FlowWindowLogicClass
+{
+  GObjectClass parent_class;
+
+  GVariant *(*on_value) (FlowWindowLogic  *self,
+                         GVariant         *value,
+                         GError          **error);
+  GVariant *(*on_merge) (FlowWindowLogic  *self,
+                         FlowWindowLogic  *consumed,
+                         GError          **error);
+  GVariant *(*on_close) (FlowWindowLogic  *self,
+                         GError          **error);
+  GVariant *(*snapshot) (FlowWindowLogic  *self,
+                         GError          **error);
+  gboolean  (*restore)  (FlowWindowLogic  *self,
+                         GVariant         *state,
+                         GError          **error);
+
+  /*< private >*/
+  gpointer padding[8];
+};
+
+FLOW_AVAILABLE_IN_1_0
+GVariant      *flow_window_logic_on_value     (FlowWindowLogic  *self,
+                                               GVariant         *value,
+                                               GError          **error);
+FLOW_AVAILABLE_IN_1_0
+GVariant      *flow_window_logic_on_merge     (FlowWindowLogic  *self,
+                                               FlowWindowLogic  *consumed,
+                                               GError          **error);
+FLOW_AVAILABLE_IN_1_0
+GVariant      *flow_window_logic_on_close     (FlowWindowLogic  *self,
+                                               GError          **error);
+FLOW_AVAILABLE_IN_1_0
+GVariant      *flow_window_logic_snapshot     (FlowWindowLogic  *self,
+                                               GError          **error);
+FLOW_AVAILABLE_IN_1_0
+gboolean       flow_window_logic_restore      (FlowWindowLogic  *self,
+                                               GVariant         *state,
+                                               GError          **error);
 
 /* The window operators (methods of FlowStream) ---------------------------- */
 
@@ -88,5 +155,21 @@ FlowWindowOut *flow_stream_min_window         (FlowStream       *self,
                                                FlowMapFunc       by,
                                                gpointer          user_data,
                                                GDestroyNotify    destroy);
+
+FLOW_AVAILABLE_IN_1_0
+FlowWindowOut *flow_stream_window             (FlowStream       *self,
+                                               const char       *step_id,
+                                               FlowWindowClock  *clock,
+                                               FlowWindower     *windower,
+                                               GType             logic_type,
+                                               gboolean          ordered);
+FLOW_AVAILABLE_IN_1_0
+FlowWindowOut *flow_stream_join_window        (FlowStream       *self,
+                                               const char       *step_id,
+                                               FlowWindowClock  *clock,
+                                               FlowWindower     *windower,
+                                               FlowStream      **others,
+                                               guint             n_others,
+                                               FlowJoinInsertMode insert_mode);
 
 G_END_DECLS

@@ -68,6 +68,14 @@ gboolean flow_binding_invoke_boolean_arg (FlowBindingBooleanArgFunc  vfunc,
                                           gpointer                   self,
                                           gpointer                   arg,
                                           GError                   **error);
+/* (window operators: FlowWindowLogic's on_value, on_merge) */
+typedef gpointer (*FlowBindingPointerArgFunc) (gpointer     self,
+                                               gpointer     arg,
+                                               GError     **error);
+gpointer flow_binding_invoke_pointer_arg (FlowBindingPointerArgFunc  vfunc,
+                                          gpointer                   self,
+                                          gpointer                   arg,
+                                          GError                   **error);
 gpointer flow_binding_invoke_build       (FlowBindingBuildFunc       vfunc,
                                           gpointer                   self,
                                           const char                *step_id,

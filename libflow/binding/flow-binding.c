@@ -375,6 +375,18 @@ flow_binding_invoke_boolean_arg (FlowBindingBooleanArgFunc   vfunc,
 }
 
 gpointer
+flow_binding_invoke_pointer_arg (FlowBindingPointerArgFunc   vfunc,
+                                 gpointer                    self,
+                                 gpointer                    arg,
+                                 GError                    **error)
+{
+  gpointer result;
+
+  FLOW_CALL (result = vfunc (self, arg, error));
+  return result;
+}
+
+gpointer
 flow_binding_invoke_build (FlowBindingBuildFunc   vfunc,
                            gpointer               self,
                            const char            *step_id,

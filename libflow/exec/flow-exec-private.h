@@ -88,6 +88,7 @@ struct _FlowNode
   GSource    *timer;        /* collect */
   gint64      next_deadline;
   gpointer    op_data;      /* window operators: per-node data */
+  guint       in_port;      /* the input the batch in process came on */
   GDestroyNotify op_data_free;
 
   /* input and output steps */

@@ -15,9 +15,10 @@
  * (deadline, key): the node's wake-up is the earliest of them, and a wake
  * visits the due keys only. At the end of input every window closes.
  *
- * The snapshot of a key is `(vvxa{xv}a(vx))`: the clock's and the
+ * The snapshot of a key is `(vvxa{xv}a(vxu))`: the clock's and the
  * windower's snapshots, the last watermark, each open window's contents by
- * id, and the values queued (ordered operators) with their timestamps.
+ * id, and the values queued (ordered operators) with their timestamps and
+ * inputs (join_window's sides).
  */
 
 #include "config.h"
@@ -27,7 +28,7 @@
 #include "flow-operator-private.h"
 #include "flow-time-private.h"
 
-#define SNAPSHOT_TYPE "(vvxa{xv}a(vx))"
+#define SNAPSHOT_TYPE "(vvxa{xv}a(vxu))"
 
 /* One open window of a key. */
 typedef struct
@@ -36,7 +37,8 @@ typedef struct
   gint64     count;   /* count */
   GVariant  *acc;     /* fold, reduce, max, min (owned) */
   GVariant  *by;      /* max, min: what acc compares by (cache) */
-  GPtrArray *values;  /* collect */
+  GPtrArray *values;  /* collect: GVariant*; join: a GPtrArray of GVariant* per side */
+  FlowWindowLogic *logic;  /* window */
 } Slot;
 
 /* A value waiting for the watermark (ordered operators). */
@@ -45,6 +47,7 @@ typedef struct
   GVariant *value;
   gint64    ts;
   guint64   seq;      /* arrival order: the sort is stable */
+  guint     side;     /* join: the input it came on */
 } Queued;
 
 typedef struct _WindowNode WindowNode;
@@ -157,6 +160,7 @@ slot_clear (gpointer data)
   g_clear_pointer (&slot->acc, g_variant_unref);
   g_clear_pointer (&slot->by, g_variant_unref);
   g_clear_pointer (&slot->values, g_ptr_array_unref);
+  g_clear_object (&slot->logic);
 }
 
 static void
@@ -336,12 +340,147 @@ compare_by (FlowWindowSpec  *spec,
   return *by != NULL;
 }
 
+/* Emits each value of @values (what a window logic returned: NULL or an
+ * `av`) on `down`; refuses anything else, naming the method. */
+static gboolean
+emit_values (FlowNode    *node,
+             WindowKey   *wk,
+             gint64       id,
+             GVariant    *values,
+             GError      *local,
+             const char  *what,
+             GError     **cause)
+{
+  GVariantIter iter;
+  GVariant *child;
+
+  if (local != NULL)
+    {
+      g_clear_pointer (&values, g_variant_unref);
+      g_prefix_error (&local, "%s: ", what);
+      *cause = local;
+      return FALSE;
+    }
+  if (values == NULL)
+    return TRUE;
+  g_variant_take_ref (values);
+  if (!g_variant_is_of_type (values, G_VARIANT_TYPE ("av")))
+    {
+      *cause = g_error_new (FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+                            "%s must return an array of values (av) or nothing, not a %s",
+                            what, g_variant_get_type_string (values));
+      g_variant_unref (values);
+      return FALSE;
+    }
+  g_variant_iter_init (&iter, values);
+  while ((child = g_variant_iter_next_value (&iter)))
+    {
+      g_autoptr(GVariant) inner = flow_variant_unbox (child);
+      emit (node, PORT_DOWN, wk, id, inner);
+    }
+  g_variant_unref (values);
+  return TRUE;
+}
+
+static GPtrArray *
+join_sides_new (guint n_sides)
+{
+  GPtrArray *sides = g_ptr_array_new_full (n_sides, (GDestroyNotify) g_ptr_array_unref);
+
+  for (guint i = 0; i < n_sides; i++)
+    g_ptr_array_add (sides, g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref));
+  return sides;
+}
+
+static void
+join_insert (FlowWindowSpec *spec,
+             GPtrArray      *sides,
+             guint           side,
+             GVariant       *value)
+{
+  GPtrArray *values = g_ptr_array_index (sides, side);
+
+  switch (spec->insert_mode)
+    {
+    case FLOW_JOIN_INSERT_MODE_FIRST:
+      if (values->len == 0)
+        g_ptr_array_add (values, g_variant_ref (value));
+      break;
+    case FLOW_JOIN_INSERT_MODE_LAST:
+      g_ptr_array_set_size (values, 0);
+      g_ptr_array_add (values, g_variant_ref (value));
+      break;
+    default:
+      g_ptr_array_add (values, g_variant_ref (value));
+    }
+}
+
+/* Emits the rows of a join: a tuple of one value per side, for every
+ * combination (missing sides are None, `mv` nothing). */
+static void
+join_emit (FlowNode   *node,
+           WindowKey  *wk,
+           gint64      id,
+           GPtrArray  *sides)
+{
+  guint n = sides->len;
+  g_autofree guint *at = g_new0 (guint, n);
+  g_autofree GVariant **row = g_new0 (GVariant *, n);
+
+  for (;;)
+    {
+      guint i;
+
+      for (i = 0; i < n; i++)
+        {
+          GPtrArray *values = g_ptr_array_index (sides, i);
+          row[i] = g_variant_new_variant (values->len > 0
+                                          ? g_ptr_array_index (values, at[i])
+                                          : g_variant_new_maybe (G_VARIANT_TYPE_VARIANT, NULL));
+        }
+      emit (node, PORT_DOWN, wk, id, g_variant_new_tuple (row, n));
+      /* The next combination, the last side first (as itertools.product). */
+      for (i = n; i-- > 0;)
+        {
+          GPtrArray *values = g_ptr_array_index (sides, i);
+          if (at[i] + 1 < values->len)
+            {
+              at[i]++;
+              break;
+            }
+          at[i] = 0;
+        }
+      if (i == G_MAXUINT)
+        break;
+    }
+}
+
+static GVariant *
+join_snapshot (GPtrArray *sides)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("aav"));
+  for (guint i = 0; i < sides->len; i++)
+    {
+      GPtrArray *values = g_ptr_array_index (sides, i);
+
+      g_variant_builder_open (&b, G_VARIANT_TYPE ("av"));
+      for (guint j = 0; j < values->len; j++)
+        g_variant_builder_add (&b, "v", g_ptr_array_index (values, j));
+      g_variant_builder_close (&b);
+    }
+  return g_variant_ref_sink (g_variant_builder_end (&b));
+}
+
 /* Folds @value into the window @id (opening its logic if needed). */
 static gboolean
-slot_apply (FlowWindowSpec  *spec,
+slot_apply (FlowNode        *node,
+            FlowWindowSpec  *spec,
             WindowKey       *wk,
             gint64           id,
             GVariant        *value,
+            guint            side,
             GError         **cause)
 {
   Slot *slot = find_slot (wk, id, NULL);
@@ -351,7 +490,11 @@ slot_apply (FlowWindowSpec  *spec,
     {
       Slot fresh = { .id = id };
 
-      if (spec->kind == FLOW_WINDOW_LOGIC_FOLD)
+      if (spec->kind == FLOW_WINDOW_LOGIC_CUSTOM)
+        fresh.logic = g_object_new (spec->logic_type, NULL);
+      else if (spec->kind == FLOW_WINDOW_LOGIC_JOIN)
+        fresh.values = join_sides_new (spec->n_sides);
+      else if (spec->kind == FLOW_WINDOW_LOGIC_FOLD)
         {
           FlowBuilderFunc builder = spec->builder.func;
 
@@ -377,6 +520,16 @@ slot_apply (FlowWindowSpec  *spec,
     {
     case FLOW_WINDOW_LOGIC_COUNT:
       slot->count++;
+      return TRUE;
+
+    case FLOW_WINDOW_LOGIC_CUSTOM:
+      {
+        GVariant *out = flow_window_logic_on_value (slot->logic, value, &local);
+        return emit_values (node, wk, id, out, local, "on_value", cause);
+      }
+
+    case FLOW_WINDOW_LOGIC_JOIN:
+      join_insert (spec, slot->values, side, value);
       return TRUE;
 
     case FLOW_WINDOW_LOGIC_COLLECT:
@@ -425,7 +578,9 @@ slot_apply (FlowWindowSpec  *spec,
 
 /* Merges the window @orig into @into (Bytewax's on_merge). */
 static gboolean
-slot_merge (FlowWindowSpec  *spec,
+slot_merge (FlowNode        *node,
+            FlowWindowSpec  *spec,
+            WindowKey       *wk,
             Slot            *into,
             Slot            *orig,
             GError         **cause)
@@ -434,6 +589,21 @@ slot_merge (FlowWindowSpec  *spec,
 
   switch (spec->kind)
     {
+    case FLOW_WINDOW_LOGIC_CUSTOM:
+      {
+        GVariant *out = flow_window_logic_on_merge (into->logic, orig->logic, &local);
+        return emit_values (node, wk, into->id, out, local, "on_merge", cause);
+      }
+
+    case FLOW_WINDOW_LOGIC_JOIN:
+      for (guint side = 0; side < orig->values->len; side++)
+        {
+          GPtrArray *values = g_ptr_array_index (orig->values, side);
+          for (guint j = 0; j < values->len; j++)
+            join_insert (spec, into->values, side, g_ptr_array_index (values, j));
+        }
+      return TRUE;
+
     case FLOW_WINDOW_LOGIC_COUNT:
       into->count += orig->count;
       return TRUE;
@@ -510,11 +680,30 @@ slot_result (FlowWindowSpec *spec,
 
 /* The snapshot of a window's contents. */
 static GVariant *
-slot_snapshot (FlowWindowSpec *spec,
+slot_snapshot (FlowNode       *node,
+               FlowWindowSpec *spec,
+               WindowKey      *wk,
                Slot           *slot)
 {
   switch (spec->kind)
     {
+    case FLOW_WINDOW_LOGIC_CUSTOM:
+      {
+        g_autoptr(GError) local = NULL;
+        GVariant *state = flow_window_logic_snapshot (slot->logic, &local);
+
+        if (state != NULL && local == NULL)
+          return g_variant_take_ref (state);
+        g_clear_pointer (&state, g_variant_unref);
+        /* A snapshot cannot fail here: the window is stored without state
+         * (restored with restore(None)), and the failure logged. */
+        g_critical ("%s step '%s': the snapshot of window %" G_GINT64_FORMAT " of key '%s' failed: %s",
+                    node->step->op->name, node->step->full_id, slot->id, wk->key,
+                    local ? local->message : "snapshot() returned nothing");
+        return g_variant_ref_sink (g_variant_new_maybe (G_VARIANT_TYPE_VARIANT, NULL));
+      }
+    case FLOW_WINDOW_LOGIC_JOIN:
+      return join_snapshot (slot->values);
     case FLOW_WINDOW_LOGIC_COUNT:
     case FLOW_WINDOW_LOGIC_COLLECT:
       return slot_result (spec, slot);
@@ -526,10 +715,40 @@ slot_snapshot (FlowWindowSpec *spec,
 static gboolean
 slot_restore (FlowWindowSpec  *spec,
               Slot            *slot,
-              GVariant        *state)
+              GVariant        *state,
+              GError         **cause)
 {
   switch (spec->kind)
     {
+    case FLOW_WINDOW_LOGIC_CUSTOM:
+      slot->logic = g_object_new (spec->logic_type, NULL);
+      if (!flow_window_logic_restore (slot->logic, state, cause))
+        {
+          if (*cause == NULL)
+            *cause = g_error_new (FLOW_ERROR, FLOW_ERROR_USER_FUNCTION, "restore() failed");
+          return FALSE;
+        }
+      return TRUE;
+
+    case FLOW_WINDOW_LOGIC_JOIN:
+      {
+        gsize n;
+
+        if (!g_variant_is_of_type (state, G_VARIANT_TYPE ("aav")) ||
+            g_variant_n_children (state) != spec->n_sides)
+          return FALSE;
+        n = g_variant_n_children (state);
+        slot->values = join_sides_new (n);
+        for (gsize i = 0; i < n; i++)
+          {
+            g_autoptr(GVariant) side = g_variant_get_child_value (state, i);
+            for (gsize j = 0; j < g_variant_n_children (side); j++)
+              g_ptr_array_add (g_ptr_array_index (slot->values, i),
+                               flow_variant_unbox (g_variant_get_child_value (side, j)));
+          }
+        return TRUE;
+      }
+
     case FLOW_WINDOW_LOGIC_COUNT:
       if (!g_variant_is_of_type (state, G_VARIANT_TYPE_INT64))
         return FALSE;
@@ -565,6 +784,7 @@ insert (FlowNode   *node,
         WindowKey  *wk,
         GVariant   *value,
         gint64      ts,
+        guint       side,
         GError    **error)
 {
   FlowWindowSpec *spec = node_spec (node);
@@ -574,7 +794,7 @@ insert (FlowNode   *node,
   g_array_set_size (wn->ids, 0);
   flow_windower_state_open_for_into (wk->windower, ts, wn->ids);
   for (guint i = 0; i < wn->ids->len; i++)
-    if (!slot_apply (spec, wk, g_array_index (wn->ids, gint64, i), value, &cause))
+    if (!slot_apply (node, spec, wk, g_array_index (wn->ids, gint64, i), value, side, &cause))
       return fail_key (node, wk->key, error, cause);
   return TRUE;
 }
@@ -608,7 +828,7 @@ flush_queue (FlowNode   *node,
   for (guint i = 0; ok && i < n; i++)
     {
       Queued *q = &g_array_index (wk->queue, Queued, i);
-      ok = insert (node, wk, q->value, q->ts, error);
+      ok = insert (node, wk, q->value, q->ts, q->side, error);
     }
   if (n > 0)
     g_array_remove_range (wk->queue, 0, n);
@@ -656,7 +876,7 @@ merge_and_close (FlowNode   *node,
           g_array_append_val (wk->slots, taken);
           continue;
         }
-      ok = slot_merge (spec, into, &taken, &cause);
+      ok = slot_merge (node, spec, wk, into, &taken, &cause);
       slot_clear (&taken);
       if (!ok)
         return fail_key (node, wk->key, error, cause);
@@ -673,10 +893,24 @@ merge_and_close (FlowNode   *node,
 
       if (slot != NULL)
         {
-          g_autoptr(GVariant) result = slot_result (spec, slot);
+          gboolean ok = TRUE;
 
-          emit (node, PORT_DOWN, wk, id, result);
+          if (spec->kind == FLOW_WINDOW_LOGIC_CUSTOM)
+            {
+              GError *local = NULL;
+              GVariant *out = flow_window_logic_on_close (slot->logic, &local);
+              ok = emit_values (node, wk, id, out, local, "on_close", &cause);
+            }
+          else if (spec->kind == FLOW_WINDOW_LOGIC_JOIN)
+            join_emit (node, wk, id, slot->values);
+          else
+            {
+              g_autoptr(GVariant) result = slot_result (spec, slot);
+              emit (node, PORT_DOWN, wk, id, result);
+            }
           g_array_remove_index (wk->slots, index);
+          if (!ok)
+            return fail_key (node, wk->key, error, cause);
         }
       emit_meta (node, wk, meta);
     }
@@ -799,11 +1033,11 @@ process_value (FlowNode   *node,
 
   if (spec->ordered)
     {
-      Queued q = { g_variant_ref (value), ts, wn->seq++ };
+      Queued q = { g_variant_ref (value), ts, wn->seq++, node->in_port };
       g_array_append_val (wk->queue, q);
       return TRUE;
     }
-  return insert (node, wk, value, ts, error);
+  return insert (node, wk, value, ts, node->in_port, error);
 }
 
 /* count_window: the key of an item is its key function's. */
@@ -1030,15 +1264,15 @@ flow_op_window_snapshot (FlowNode  *node,
   for (guint i = 0; i < wk->slots->len; i++)
     {
       Slot *slot = &g_array_index (wk->slots, Slot, i);
-      g_autoptr(GVariant) s = slot_snapshot (spec, slot);
+      g_autoptr(GVariant) s = slot_snapshot (node, spec, wk, slot);
       g_variant_builder_add (&b, "{xv}", slot->id, s);
     }
   g_variant_builder_close (&b);
-  g_variant_builder_open (&b, G_VARIANT_TYPE ("a(vx)"));
+  g_variant_builder_open (&b, G_VARIANT_TYPE ("a(vxu)"));
   for (guint i = 0; i < wk->queue->len; i++)
     {
       Queued *q = &g_array_index (wk->queue, Queued, i);
-      g_variant_builder_add (&b, "(vx)", q->value, q->ts);
+      g_variant_builder_add (&b, "(vxu)", q->value, q->ts, q->side);
     }
   g_variant_builder_close (&b);
   return g_variant_ref_sink (g_variant_builder_end (&b));
@@ -1071,7 +1305,7 @@ flow_op_window_restore (FlowNode    *node,
                    g_variant_get_type_string (state), SNAPSHOT_TYPE);
       return FALSE;
     }
-  g_variant_get (state, "(vvx@a{xv}@a(vx))", &clock_snap, &windower_snap,
+  g_variant_get (state, "(vvx@a{xv}@a(vxu))", &clock_snap, &windower_snap,
                  &last_watermark, &slots, &queue);
 
   /* The table's GRefString of the key (flow_node_restore() made it). */
@@ -1098,15 +1332,24 @@ flow_op_window_restore (FlowNode    *node,
     {
       g_autoptr(GVariant) s = NULL;
       Slot slot = { 0 };
+      GError *cause = NULL;
 
       g_variant_get_child (slots, i, "{xv}", &slot.id, &s);
-      if (!slot_restore (spec, &slot, s))
+      if (!slot_restore (spec, &slot, s, &cause))
         {
-          g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
-                       "%s step '%s': the stored window %" G_GINT64_FORMAT
-                       " of key '%s' has type %s, which this operator does not keep",
-                       node->step->op->name, node->step->full_id, slot.id, key,
-                       g_variant_get_type_string (s));
+          if (cause != NULL)
+            {
+              g_prefix_error (&cause, "%s step '%s': cannot restore window %" G_GINT64_FORMAT
+                              " of key '%s': ", node->step->op->name, node->step->full_id,
+                              slot.id, key);
+              g_propagate_error (error, cause);
+            }
+          else
+            g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                         "%s step '%s': the stored window %" G_GINT64_FORMAT
+                         " of key '%s' has type %s, which this operator does not keep",
+                         node->step->op->name, node->step->full_id, slot.id, key,
+                         g_variant_get_type_string (s));
           slot_clear (&slot);
           g_clear_pointer (&st->window, flow_op_window_key_free);
           return FALSE;
@@ -1117,9 +1360,19 @@ flow_op_window_restore (FlowNode    *node,
   n = g_variant_n_children (queue);
   for (gsize i = 0; i < n; i++)
     {
-      Queued q = { NULL, 0, wn->seq++ };
+      Queued q = { NULL, 0, wn->seq++, 0 };
 
-      g_variant_get_child (queue, i, "(vx)", &q.value, &q.ts);
+      g_variant_get_child (queue, i, "(vxu)", &q.value, &q.ts, &q.side);
+      if (q.side >= MAX (spec->n_sides, 1))
+        {
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                       "%s step '%s': a stored value of key '%s' came on input %u, "
+                       "which the step does not have",
+                       node->step->op->name, node->step->full_id, key, q.side);
+          g_variant_unref (q.value);
+          g_clear_pointer (&st->window, flow_op_window_key_free);
+          return FALSE;
+        }
       g_array_append_val (wk->queue, q);
     }
 

@@ -252,6 +252,7 @@ flow_node_push (FlowNode   *node,
       if (!flow_item_split (&batch->items[i]))
         return fail_not_keyed (node, &batch->items[i], error);
 
+  node->in_port = port;
   ok = op->process (node, batch, error);
 
   spent = g_get_monotonic_time () - start;

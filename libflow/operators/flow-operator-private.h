@@ -180,6 +180,8 @@ typedef enum
   FLOW_WINDOW_LOGIC_REDUCE,
   FLOW_WINDOW_LOGIC_MAX,
   FLOW_WINDOW_LOGIC_MIN,
+  FLOW_WINDOW_LOGIC_CUSTOM,   /* window: a FlowWindowLogic subclass */
+  FLOW_WINDOW_LOGIC_JOIN,     /* join_window */
 } FlowWindowLogicKind;
 
 typedef struct
@@ -191,6 +193,9 @@ typedef struct
   FlowClosure          builder;   /* fold: FlowBuilderFunc */
   FlowClosure          folder;    /* fold, reduce: FlowFoldFunc; max, min: by (FlowMapFunc) */
   FlowClosure          merger;    /* fold: FlowFoldFunc */
+  GType                logic_type;   /* window */
+  guint                n_sides;      /* join_window: its inputs */
+  FlowJoinInsertMode   insert_mode;  /* join_window */
 } FlowWindowSpec;
 
 void      flow_window_spec_free         (gpointer data);

@@ -101,6 +101,8 @@ static const FlowOperator operators[] = {
   WINDOW_OP ("reduce_window", KEYED, NULL, FLOW_BINDING_SHAPE_NONE),
   WINDOW_OP ("max_window", KEYED, NULL, FLOW_BINDING_SHAPE_NONE),
   WINDOW_OP ("min_window", KEYED, NULL, FLOW_BINDING_SHAPE_NONE),
+  WINDOW_OP ("window", KEYED, NULL, FLOW_BINDING_SHAPE_NONE),
+  WINDOW_OP ("join_window", KEYED, NULL, FLOW_BINDING_SHAPE_NONE),
 #undef WINDOW_OP
 };
 

@@ -108,7 +108,7 @@ typedef struct
 
 /* Window operators: a key's state `(vvxa{xv}a(vx))` (flow-op-window.c),
  * shown as its open windows, its watermark and its queued values. */
-#define WINDOW_STATE_TYPE "(vvxa{xv}a(vx))"
+#define WINDOW_STATE_TYPE "(vvxa{xv}a(vxu))"
 
 static void
 append_time (GString *s,
@@ -146,7 +146,7 @@ window_state_repr (GVariant *state)
   gint64 watermark;
   gsize n;
 
-  g_variant_get (state, "(vvx@a{xv}@a(vx))", &clock, &windower, &watermark, &windows, &queue);
+  g_variant_get (state, "(vvx@a{xv}@a(vxu))", &clock, &windower, &watermark, &windows, &queue);
   n = g_variant_n_children (windows);
   for (gsize i = 0; i < n; i++)
     {
@@ -167,8 +167,9 @@ window_state_repr (GVariant *state)
         {
           g_autoptr(GVariant) value = NULL;
           gint64 ts;
+          guint side;
 
-          g_variant_get_child (queue, i, "(vx)", &value, &ts);
+          g_variant_get_child (queue, i, "(vxu)", &value, &ts, &side);
           if (i > 0)
             g_string_append (s, ", ");
           flow_repr_append (s, value);

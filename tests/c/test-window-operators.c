@@ -446,6 +446,128 @@ test_bad_timestamp (FlowHarness   *h,
   flow_test_assert_error_has (error, "no timestamp in s");
   g_assert_cmpstr (o.down, ==, "[]");
 }
+/* A FlowWindowLogic subclass: sums the window's values; emits the sum
+ * at close. */
+typedef struct
+{
+  FlowWindowLogic parent_instance;
+  gint64          sum;
+} TestSumLogic;
+
+typedef struct
+{
+  FlowWindowLogicClass parent_class;
+} TestSumLogicClass;
+
+static GType test_sum_logic_get_type (void);
+G_DEFINE_TYPE (TestSumLogic, test_sum_logic, FLOW_TYPE_WINDOW_LOGIC)
+
+static GVariant *
+sum_on_value (FlowWindowLogic *logic, GVariant *value, GError **error)
+{
+  ((TestSumLogic *) logic)->sum += g_variant_get_int64 (value);
+  return NULL;
+}
+
+static GVariant *
+sum_on_merge (FlowWindowLogic *logic, FlowWindowLogic *consumed, GError **error)
+{
+  ((TestSumLogic *) logic)->sum += ((TestSumLogic *) consumed)->sum;
+  return NULL;
+}
+
+static GVariant *
+sum_on_close (FlowWindowLogic *logic, GError **error)
+{
+  GVariant *sum = g_variant_new_variant (g_variant_new_int64 (((TestSumLogic *) logic)->sum));
+
+  return g_variant_new_array (G_VARIANT_TYPE_VARIANT, &sum, 1);
+}
+
+static GVariant *
+sum_snapshot (FlowWindowLogic *logic, GError **error)
+{
+  return g_variant_new_int64 (((TestSumLogic *) logic)->sum);
+}
+
+static gboolean
+sum_restore (FlowWindowLogic *logic, GVariant *state, GError **error)
+{
+  ((TestSumLogic *) logic)->sum = g_variant_get_int64 (state);
+  return TRUE;
+}
+
+static void
+test_sum_logic_class_init (TestSumLogicClass *klass)
+{
+  FlowWindowLogicClass *logic_class = FLOW_WINDOW_LOGIC_CLASS (klass);
+
+  logic_class->on_value = sum_on_value;
+  logic_class->on_merge = sum_on_merge;
+  logic_class->on_close = sum_on_close;
+  logic_class->snapshot = sum_snapshot;
+  logic_class->restore = sum_restore;
+}
+
+static void
+test_sum_logic_init (TestSumLogic *self)
+{
+}
+
+/* window with a subclassed FlowWindowLogic, over sessions that merge. */
+static void
+test_window_logic (FlowHarness   *h,
+                   gconstpointer  data)
+{
+  g_autoptr(FlowWindowClock) clock = event_clock (G_MAXINT64 / 2);
+  g_autoptr(FlowWindower) windower = session (5);
+  g_auto(Outs) o = { 0 };
+  FlowStream *s = flow_harness_input (h, "[('k', <int64 0>), ('k', <int64 10>), ('k', <int64 5>),"
+                                          " ('k', <int64 30>), ('j', <int64 1>)]");
+
+  RUN (h, flow_stream_window (s, "w", clock, windower, test_sum_logic_get_type (), FALSE), &o);
+  g_assert_cmpstr (o.down, ==, "[('j', (0, 1)), ('k', (0, 15)), ('k', (2, 30))]");
+}
+
+/* join_window: the values of each key on two streams, per window; each
+ * insert mode. */
+static void
+test_join_window (FlowHarness   *h,
+                  gconstpointer  data)
+{
+  g_autoptr(FlowWindowClock) clock = event_clock (G_MAXINT64 / 2);
+  g_autoptr(FlowWindower) windower = tumbling (10);
+  g_autoptr(FlowTestingSource) other_source =
+    flow_test_source_new_parse ("[('u1', <int64 3>), ('u1', <int64 4>), ('u2', <int64 15>)]");
+  g_autoptr(FlowTestingSink) first = flow_testing_sink_new ();
+  g_autoptr(FlowTestingSink) product = flow_testing_sink_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *lasts = NULL, *firsts = NULL, *products = NULL;
+  FlowStream *s = flow_harness_input (h, "[('u1', <int64 1>), ('u1', <int64 2>), ('u3', <int64 12>)]");
+  FlowStream *other = flow_dataflow_input (h->flow, "inp2", FLOW_SOURCE (other_source));
+  FlowWindowOut *out;
+
+  out = flow_stream_join_window (s, "last", clock, windower, &other, 1, FLOW_JOIN_INSERT_MODE_LAST);
+  flow_stream_output (flow_window_out_get_down (out), "out", FLOW_SINK (h->sink));
+  g_object_unref (out);
+  out = flow_stream_join_window (s, "first", clock, windower, &other, 1, FLOW_JOIN_INSERT_MODE_FIRST);
+  flow_stream_output (flow_window_out_get_down (out), "out_first", FLOW_SINK (first));
+  g_object_unref (out);
+  out = flow_stream_join_window (s, "product", clock, windower, &other, 1, FLOW_JOIN_INSERT_MODE_PRODUCT);
+  flow_stream_output (flow_window_out_get_down (out), "out_product", FLOW_SINK (product));
+  g_object_unref (out);
+  g_assert_true (flow_test_run (h->flow, &error));
+  g_assert_no_error (error);
+
+  lasts = flow_test_sink_repr_sorted (h->sink);
+  firsts = flow_test_sink_repr_sorted (first);
+  products = flow_test_sink_repr_sorted (product);
+  g_assert_cmpstr (lasts, ==, "[('u1', (0, (2, 4))), ('u2', (1, (None, 15))), ('u3', (1, (12, None)))]");
+  g_assert_cmpstr (firsts, ==, "[('u1', (0, (1, 3))), ('u2', (1, (None, 15))), ('u3', (1, (12, None)))]");
+  g_assert_cmpstr (products, ==, "[('u1', (0, (1, 3))), ('u1', (0, (1, 4))), ('u1', (0, (2, 3))), "
+                                 "('u1', (0, (2, 4))), ('u2', (1, (None, 15))), ('u3', (1, (12, None)))]");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -465,6 +587,8 @@ main (int   argc,
   ADD ("/window-operators/wake/closes", test_wake_closes);
   ADD ("/window-operators/reduce-max-min", test_reduce_max_min);
   ADD ("/window-operators/errors/bad-timestamp", test_bad_timestamp);
+  ADD ("/window-operators/window/logic", test_window_logic);
+  ADD ("/window-operators/join-window", test_join_window);
 
 #undef ADD
   return g_test_run ();

@@ -195,3 +195,88 @@ def test_bad_windowing_parameters_are_refused_at_once():
         TumblingWindower(timedelta(seconds=1), datetime.now(UTC) + timedelta(days=1))
     with pytest.raises(ValueError, match="align_to must be an aware datetime"):
         TumblingWindower(timedelta(seconds=1), datetime(2022, 1, 1))
+
+
+class _Sum(win.WindowLogic):
+    def __init__(self, total):
+        self.total = total
+
+    def on_value(self, value):
+        if value < 0:
+            raise ArithmeticError(f"negative value {value}")
+        self.total += value
+        return ()
+
+    def on_merge(self, original):
+        self.total += original.total
+        return ()
+
+    def on_close(self):
+        return (self.total,)
+
+    def snapshot(self):
+        return self.total
+
+
+def _sum_builder(resume_state):
+    return _Sum(0 if resume_state is None else resume_state)
+
+
+def _window_flow(items, out):
+    flow = Dataflow("df")
+    s = op.input("inp", flow, TestingSource(items))
+    clock = EventClock(lambda v: ALIGN + timedelta(seconds=v), ZERO_TD)
+    wo = win.window("w", s, clock, TumblingWindower(timedelta(seconds=10), ALIGN), _sum_builder)
+    op.output("out", wo.down, TestingSink(out))
+    return flow
+
+
+def test_window_logic_survives_an_abort(tmp_path):
+    from flow.recovery import RecoveryConfig, init_db_dir
+
+    items = [("a", 1), ("b", 2), ("a", 5), ("b", 12), ("a", 8),
+             ("a", 15), ("b", 18), ("b", 25)]
+    ref = []
+    run_main(_window_flow(items, ref))
+    assert ref == [("b", (0, 2)), ("a", (0, 14)), ("b", (1, 30)), ("a", (1, 15)), ("b", (2, 25))]
+
+    init_db_dir(tmp_path, 1)
+    config = RecoveryConfig(str(tmp_path))
+    out = []
+    aborted = items[:5] + [TestingSource.ABORT()] + items[5:]
+    flow = _window_flow(aborted, out)
+    run_main(flow, epoch_interval=ZERO_TD, recovery_config=config)
+    run_main(flow, epoch_interval=ZERO_TD, recovery_config=config)
+    # Each window once, with all its values, as without the abort.
+    assert out == ref
+
+
+def test_window_logic_exception_names_step_and_key():
+    out = []
+    flow = _window_flow([("a", 1), ("b", -3)], out)
+    with pytest.raises(FlowRuntimeError, match="window step 'df.w.window' failed for key 'b'") as info:
+        run_main(flow)
+    assert isinstance(info.value.__cause__, ArithmeticError)
+
+
+def test_join_window_insert_modes():
+    def run(**kwargs):
+        flow = Dataflow("df")
+        names = op.input("names", flow, TestingSource([("u1", (1, "ann")), ("u1", (2, "anne"))]))
+        ages = op.input("ages", flow, TestingSource([("u1", (3, 31)), ("u2", (4, 40))]))
+        clock = EventClock(lambda v: ALIGN + timedelta(seconds=v[0]), timedelta.max)
+        out = []
+        wo = win.join_window("join", clock, TumblingWindower(timedelta(seconds=10), ALIGN),
+                             names, ages, **kwargs)
+        op.output("out", op.map_value("values", wo.down,
+                                      lambda iv: (iv[0], tuple(v and v[1] for v in iv[1]))),
+                  TestingSink(out))
+        run_main(flow)
+        return sorted(out)
+
+    assert run() == [("u1", (0, ("anne", 31))), ("u2", (0, (None, 40)))]
+    assert run(insert_mode="first") == [("u1", (0, ("ann", 31))), ("u2", (0, (None, 40)))]
+    assert run(insert_mode="product") == [("u1", (0, ("ann", 31))), ("u1", (0, ("anne", 31))),
+                                          ("u2", (0, (None, 40)))]
+    with pytest.raises(ValueError, match="insert_mode must be one of"):
+        run(insert_mode="middle")

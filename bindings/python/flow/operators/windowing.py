@@ -26,8 +26,10 @@ and windowers must be the built-in ones; subclasses of :class:`Clock` or
 :class:`Windower` written in Python are refused with a :class:`TypeError`.
 """
 
+import itertools
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Optional, TypeVar
+from typing import Any, Callable, Generic, Iterable, Optional, TypeVar
 
 from .._windowing_types import (
     LATE_SESSION_ID,
@@ -46,7 +48,7 @@ from .._windowing_types import (
     WindowerLogic,
     _from_usec,
 )
-from .._gi import Flow, GLib
+from .._gi import Flow, GLib, _override
 from ..dataflow import KeyedStream, Stream, _build_error, _gi_stream, _wrap, operator
 from . import map_value
 
@@ -63,15 +65,18 @@ __all__ = [
     "SystemClock",
     "TumblingWindower",
     "WindowMetadata",
+    "WindowLogic",
     "WindowOut",
     "Windower",
     "WindowerLogic",
     "collect_window",
     "count_window",
     "fold_window",
+    "join_window",
     "max_window",
     "min_window",
     "reduce_window",
+    "window",
 ]
 
 V = TypeVar("V")
@@ -389,3 +394,168 @@ def min_window(
         return min(acc, value, key=key)   # of equal values, the earlier
     return _add_window(up, clock, windower,
                        lambda s: s.reduce_window("window", clock, windower, reducer, True))
+
+
+# window: a WindowLogic per window --------------------------------------
+
+
+class WindowLogic(ABC, Generic[V, W_co]):
+    """The logic of one window (Bytewax's ``WindowLogic``): made by the
+    ``builder`` of :func:`window` for each window of each key."""
+
+    @abstractmethod
+    def on_value(self, value: V) -> Iterable[W_co]:
+        """A value came into the window; returns what to emit now."""
+
+    @abstractmethod
+    def on_merge(self, original: "WindowLogic") -> Iterable[W_co]:
+        """The window ``original`` merged into this one (sessions);
+        returns what to emit now."""
+
+    @abstractmethod
+    def on_close(self) -> Iterable[W_co]:
+        """The window closed; returns what to emit."""
+
+    @abstractmethod
+    def snapshot(self) -> Any:
+        """The state of the window, given to ``builder`` on resume."""
+
+
+def _values(result, what):
+    if result is None:
+        return None
+    try:
+        items = [GLib.Variant.new_variant(Flow.to_variant(x)) for x in result]
+    except TypeError as e:
+        if not hasattr(result, "__iter__"):
+            raise TypeError(f"{what} must return an iterable of values, not "
+                            f"{type(result).__qualname__}") from None
+        raise e
+    if not items:
+        return None
+    return GLib.Variant.new_array(GLib.VariantType.new("v"), items)
+
+
+_logic_types = itertools.count()
+
+
+def _logic_type(builder):
+    """A Flow.WindowLogic subclass whose instances call ``builder``'s
+    WindowLogic (built lazily: the C operator makes the instances)."""
+
+    def guard(fn):
+        def vfunc(self, *args):
+            try:
+                return fn(self, *args)
+            except BaseException as e:  # noqa: BLE001 - re-raised by the run
+                raise _override._user_error(e) from None
+        return vfunc
+
+    def logic(self):
+        lg = self.__dict__.get("_logic")
+        if lg is None:
+            lg = self._logic = builder(None)
+        return lg
+
+    def do_on_value(self, value):
+        return _values(logic(self).on_value(Flow.from_variant(value)), "on_value")
+
+    def do_on_merge(self, consumed):
+        return _values(logic(self).on_merge(logic(consumed)), "on_merge")
+
+    def do_on_close(self):
+        return _values(logic(self).on_close(), "on_close")
+
+    def do_snapshot(self):
+        return Flow.to_variant(logic(self).snapshot())
+
+    def do_restore(self, state):
+        self._logic = builder(Flow.from_variant(state))
+        return True
+
+    name = f"FlowPyWindowLogic{next(_logic_types)}"
+    return type(name, (Flow.WindowLogic,), {
+        "__gtype_name__": name,
+        "do_on_value": guard(do_on_value),
+        "do_on_merge": guard(do_on_merge),
+        "do_on_close": guard(do_on_close),
+        "do_snapshot": guard(do_snapshot),
+        "do_restore": guard(do_restore),
+    })
+
+
+@operator
+def window(
+    step_id: str,
+    up: KeyedStream,
+    clock: Clock,
+    windower: Windower,
+    builder: Callable[[Optional[Any]], WindowLogic],
+    ordered: bool = True,
+) -> WindowOut:
+    """Advanced generic windowing operator.
+
+    :arg step_id: Unique ID.
+
+    :arg up: Keyed upstream.
+
+    :arg clock: Time definition.
+
+    :arg windower: Window definition.
+
+    :arg builder: Called whenever a new window is opened with the resume
+        state returned from :meth:`WindowLogic.snapshot` for that window,
+        if any (``None`` for a new one); returns its
+        :class:`WindowLogic`.
+
+    :arg ordered: Whether values come to each window in timestamp order
+        (the default) rather than in arrival order.
+
+    :returns: Window result streams.
+    """
+    if not callable(builder):
+        raise TypeError(f"builder must be callable, not {type(builder).__qualname__}")
+    gtype = _logic_type(builder)
+    return _add_window(up, clock, windower,
+                       lambda s: s.window("window", clock, windower, gtype, ordered))
+
+
+@operator
+def join_window(
+    step_id: str,
+    clock: Clock,
+    windower: Windower,
+    *sides: KeyedStream,
+    insert_mode: str = "last",
+    product: bool = False,
+) -> WindowOut:
+    """Gather together the value for a key on multiple streams, per
+    window.
+
+    :arg step_id: Unique ID.
+
+    :arg clock: Time definition (its ``ts_getter`` gets the values of
+        every side).
+
+    :arg windower: Window definition.
+
+    :arg *sides: Keyed streams.
+
+    :arg insert_mode: What each side keeps of its values in a window:
+        ``"first"``, ``"last"`` (the default) or ``"product"`` (all of
+        them: one tuple per combination is emitted).
+
+    :arg product: ``True`` is ``insert_mode="product"`` (the argument of
+        later Bytewax versions).
+
+    :returns: Window result with tuples with the value from each stream
+        in the order of the argument list (``None`` for a side without
+        a value) once each window has closed.
+    """
+    if not sides:
+        raise TypeError("join_window needs at least one side")
+    if product:
+        insert_mode = "product"
+    first, others = sides[0], [_gi_stream(s, "'sides' *args all") for s in sides[1:]]
+    return _add_window(first, clock, windower,
+                       lambda s: s.join_window("window", clock, windower, others, insert_mode))

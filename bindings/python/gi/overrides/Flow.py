@@ -805,7 +805,29 @@ def _stream_min_window(self, step_id, clock, windower, by=None):
                         None if by is None else _cb_map(by))
 
 
-for _name, _fn in (("collect_window", _stream_collect_window),
+def _stream_window(self, step_id, clock, windower, logic_type, ordered=True):
+    """Windows each key's values with a Flow.WindowLogic subclass."""
+    gtype = getattr(logic_type, "__gtype__", logic_type)
+    return _window_call(self, "window", step_id, clock, windower, gtype, bool(ordered))
+
+
+_JOIN_MODES = {"first": Flow.JoinInsertMode.FIRST, "last": Flow.JoinInsertMode.LAST,
+               "product": Flow.JoinInsertMode.PRODUCT}
+
+
+def _stream_join_window(self, step_id, clock, windower, others=(), insert_mode="last"):
+    """Joins each key's values on this stream and ``others`` per window."""
+    if isinstance(insert_mode, str):
+        if insert_mode not in _JOIN_MODES:
+            raise ValueError(f"join_window: insert_mode must be one of {sorted(_JOIN_MODES)}, "
+                             f"not {insert_mode!r}")
+        insert_mode = _JOIN_MODES[insert_mode]
+    return _window_call(self, "join_window", step_id, clock, windower, list(others), insert_mode)
+
+
+for _name, _fn in (("window", _stream_window),
+                   ("join_window", _stream_join_window),
+                   ("collect_window", _stream_collect_window),
                    ("count_window", _stream_count_window),
                    ("fold_window", _stream_fold_window),
                    ("reduce_window", _stream_reduce_window),
