@@ -7,7 +7,7 @@
 # The flow (issue 8's benchmark), as a user writes it with the flow package:
 #
 #   input (Flow.TestingSource over an `ax` of 0 .. N-1, batches of 1024)
-#   -> flow.operators.windowing.count_window (EventClock(ts_getter, 0),
+#   -> flow.operators.windowing.count_window (EventClock(ts_getter, 5 s),
 #      TumblingWindower(1 s), key) -> a TestingSink of the counts
 #
 # Item i is at T0 + i * 100 µs (10,000 items per second of event time),
@@ -82,7 +82,9 @@ def source(n):
 def run_flow(n):
     flow = Dataflow("bench")
     items = op.input("inp", flow, source(n))
-    clock = win.EventClock(ts_getter, wait_for_system_duration=timedelta(0))
+    # A 5 s wait: the watermark also moves with system time; a stall longer
+    # than a key's gap in event time would make items late.
+    clock = win.EventClock(ts_getter, wait_for_system_duration=timedelta(seconds=5))
     windower = win.TumblingWindower(length=SECOND, align_to=T0)
     out = []
     counts = win.count_window("count", items, clock, windower, key_of)

@@ -280,3 +280,37 @@ def test_join_window_insert_modes():
                                           ("u2", (0, (None, 40)))]
     with pytest.raises(ValueError, match="insert_mode must be one of"):
         run(insert_mode="middle")
+
+
+def test_failed_epoch_is_not_committed(tmp_path):
+    # A ts_getter that fails stops the run; the epoch of the bad item is not
+    # committed, so a resumed run (with the getter fixed) reads it again and
+    # each window holds every item once.
+    from flow.recovery import RecoveryConfig, init_db_dir
+
+    init_db_dir(tmp_path, 1)
+    config = RecoveryConfig(str(tmp_path))
+    broken = {"on": True}
+
+    def ts(v):
+        if v == "bad":
+            if broken["on"]:
+                raise LookupError("no time in 'bad'")
+            return ALIGN + timedelta(seconds=2)
+        return ALIGN + timedelta(seconds=v)
+
+    out = []
+    flow = Dataflow("df")
+    s = op.input("inp", flow, TestingSource([("a", 1), ("a", 3), ("b", "bad"), ("a", 4)]))
+    wo = win.collect_window("c", s, EventClock(ts, timedelta.max),
+                            TumblingWindower(timedelta(seconds=10), ALIGN))
+    op.output("out", wo.down, TestingSink(out))
+
+    with pytest.raises(FlowRuntimeError, match="collect_window step 'df.c.window' failed for key 'b'") as info:
+        run_main(flow, epoch_interval=ZERO_TD, recovery_config=config)
+    assert isinstance(info.value.__cause__, LookupError)
+    assert out == []
+
+    broken["on"] = False
+    run_main(flow, epoch_interval=ZERO_TD, recovery_config=config)
+    assert sorted(out) == [("a", (0, [1, 3, 4])), ("b", (0, ["bad"]))]
