@@ -44,7 +44,7 @@ def clock_now() -> datetime:
     return EPOCH + timedelta(microseconds=Flow.get_real_time())
 
 
-def test_clock() -> Flow.TestClock:
+def make_test_clock() -> Flow.TestClock:
     return Flow.TestClock.new((START - EPOCH) // timedelta(microseconds=1))
 
 
@@ -178,7 +178,7 @@ def test_dynamic_source_next_awake():
     s = op.input("inp", flow, DynamicMetronomeSource(interval, 5))
     op.output("out", s, TestingSink(out))
 
-    run_main(flow, test_clock=test_clock())
+    run_main(flow, test_clock=make_test_clock())
     assert [n for _, n in out] == [0, 1, 2, 3, 4]
     assert out[0][0] == START
     for x, y in pairwise(out):
@@ -202,7 +202,7 @@ def test_dynamic_source_advances_epoch_even_if_not_awoken():
     slow_s = op.input("slow_inp", flow, DynamicMetronomeSource(slow_interval, 5))
     op.output("slow_out", slow_s, TestingSink(slow_out))
 
-    run_main(flow, epoch_interval=timedelta(seconds=0.25), test_clock=test_clock())
+    run_main(flow, epoch_interval=timedelta(seconds=0.25), test_clock=make_test_clock())
     assert [n for _, n in fast_out] == [0, 1, 2, 3, 4]
     assert [n for _, n in slow_out] == [0, 1, 2, 3, 4]
     for x, y in pairwise(fast_out):
@@ -276,7 +276,7 @@ def test_fixed_partitioned_source_next_awake():
     s = op.input("inp", flow, MetronomeSource(interval, 5))
     op.output("out", s, TestingSink(out))
 
-    run_main(flow, test_clock=test_clock())
+    run_main(flow, test_clock=make_test_clock())
     assert [n for _, n in out] == [0, 1, 2, 3, 4]
     assert out[0][0] == START
     for x, y in pairwise(out):
@@ -300,7 +300,7 @@ def test_fixed_partitioned_source_advances_epoch_even_if_not_awoken():
     slow_s = op.input("slow_inp", flow, MetronomeSource(slow_interval, 5))
     op.output("slow_out", slow_s, TestingSink(slow_out))
 
-    run_main(flow, epoch_interval=timedelta(seconds=0.25), test_clock=test_clock())
+    run_main(flow, epoch_interval=timedelta(seconds=0.25), test_clock=make_test_clock())
     assert [n for _, n in fast_out] == [0, 1, 2, 3, 4]
     assert [n for _, n in slow_out] == [0, 1, 2, 3, 4]
     for x, y in pairwise(fast_out):
