@@ -1,11 +1,12 @@
 # Bytewax 0.21.1's keyed and stateful operator tests
 # (pytests/operators/test_stateful_map.py, test_stateful_flat_map.py,
 # test_fold_final.py, test_max_min_final.py, test_collect.py,
-# test_count_final.py, test_filter_map_value.py, test_flat_map_batch.py),
+# test_count_final.py, test_filter_map_value.py, test_flat_map_batch.py,
+# test_reduce_final.py),
 # with bytewax -> flow, gathered in one file. Not required by the issue
 # (stateful operators are another one), run because the operators exist.
-# CHANGED: the stored test_count_final.py used the older fluent form; it is
-# written in 0.21's op. form.
+# CHANGED: the stored test_count_final.py and test_reduce_final.py used the
+# older fluent form; they are written in 0.21's op. form.
 # Skipped: the tests of private logic classes (_FoldFinalLogic,
 # _CollectLogic, _StatefulFlatMapLogic: test_*_logic_*).
 # CHANGED: test_flat_map_batch_benchmark runs without pytest-benchmark:
@@ -278,3 +279,17 @@ def test_flat_map_batch_benchmark(benchmark, entry_point):
     flow = build_flat_map_batch_dataflow(out)
     expected = list(range(100_000))
     benchmark(lambda: run_flat_map_batch_dataflow(entry_point, flow, out, expected))
+
+
+def test_reduce_final():
+    inp = [1, 4, 2, 9, 4, 3]
+    out = []
+
+    flow = Dataflow("test_df")
+    s = op.input("inp", flow, TestingSource(inp))
+    s = op.key_on("key", s, lambda _x: "ALL")
+    s = op.reduce_final("keep_max", s, max)
+    op.output("out", s, TestingSink(out))
+
+    run_main(flow)
+    assert out == [("ALL", 9)]
