@@ -1169,8 +1169,9 @@ test_windows (void)
     " ('b', <int64 25>)]";
   g_autofree char *ref_dir = rec_init_dir (1);
   g_autofree char *dir = rec_init_dir (2);
-  g_autoptr(FlowTestingSource) ref_source = flow_testing_source_new (g_variant_parse (NULL, items, NULL, NULL, NULL));
-  g_autoptr(FlowTestingSource) source = flow_testing_source_new (g_variant_parse (NULL, items, NULL, NULL, NULL));
+  g_autoptr(GVariant) parsed = g_variant_parse (NULL, items, NULL, NULL, NULL);
+  g_autoptr(FlowTestingSource) ref_source = flow_testing_source_new (parsed);
+  g_autoptr(FlowTestingSource) source = flow_testing_source_new (parsed);
   g_autoptr(FlowTestingSink) ref_sink = flow_testing_sink_new ();
   g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
   g_autoptr(FlowDataflow) ref_flow = window_flow (ref_source, ref_sink);
@@ -1248,7 +1249,8 @@ test_windows_bad_timestamp (gconstpointer data)
   g_autofree char *items = g_strdup_printf ("[('a', <int64 1>), ('b', <int64 2>), ('a', <int64 3>), "
                                             "('b', %s), ('a', <int64 4>)]", bad);
   g_autofree char *dir = rec_init_dir (1);
-  g_autoptr(FlowTestingSource) source = flow_testing_source_new (g_variant_parse (NULL, items, NULL, NULL, NULL));
+  g_autoptr(GVariant) parsed = g_variant_parse (NULL, items, NULL, NULL, NULL);
+  g_autoptr(FlowTestingSource) source = flow_testing_source_new (parsed);
   g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
   g_autoptr(FlowDataflow) flow = flow_dataflow_new ("windows");
   g_autoptr(FlowEventClock) clock = flow_event_clock_new (0, window_ts_checked, NULL, NULL, NULL);
