@@ -62,6 +62,8 @@ typedef struct
   GArray               *queue;     /* Queued */
   gint64                last_watermark;
   gint64                deadline;  /* in wn->deadlines when != G_MAXINT64 */
+  gint64                next_close; /* the windower's notify_at (G_MAXINT64: none) */
+  gboolean              opened;    /* a window opened since the last settle_key() */
   guint64               serial;    /* of the last batch that touched it */
 } WindowKey;
 
@@ -215,6 +217,7 @@ window_key_new (WindowNode *wn,
   g_array_set_clear_func (wk->queue, queued_clear);
   wk->last_watermark = FLOW_TIMESTAMP_MIN;
   wk->deadline = G_MAXINT64;
+  wk->next_close = G_MAXINT64;
   return wk;
 }
 
@@ -514,6 +517,7 @@ slot_apply (FlowNode        *node,
         fresh.values = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
       g_array_append_val (wk->slots, fresh);
       slot = &g_array_index (wk->slots, Slot, wk->slots->len - 1);
+      wk->opened = TRUE;
 
       if (spec->kind == FLOW_WINDOW_LOGIC_REDUCE || spec->kind == FLOW_WINDOW_LOGIC_MAX ||
           spec->kind == FLOW_WINDOW_LOGIC_MIN)
@@ -933,6 +937,7 @@ key_deadline (WindowKey *wk)
   gboolean found;
 
   found = flow_windower_state_notify_at (wk->windower, &at);
+  wk->next_close = found ? at : G_MAXINT64;
   for (guint i = 0; i < wk->queue->len; i++)
     {
       gint64 ts = g_array_index (wk->queue, Queued, i).ts;
@@ -966,7 +971,29 @@ settle_key (FlowNode  *node,
   deadline = key_deadline (wk);
   if (deadline < wk->deadline)
     set_deadline (wk, deadline);
+  wk->opened = FALSE;
   flow_state_touch (node, key, st);
+}
+
+/* Whether a batch left @wk with nothing to merge, flush or close: no
+ * window opened, none can merge, nothing queued, and the watermark is
+ * before the earliest close. Its deadline may still have come earlier
+ * (an event clock's watermark moving faster than system time). */
+static gboolean
+quiet_key (FlowNode       *node,
+           FlowWindowSpec *spec,
+           WindowKey      *wk)
+{
+  gint64 wake;
+
+  if (wk->opened || spec->ordered || wk->slots->len == 0 ||
+      wk->last_watermark >= wk->next_close || FLOW_IS_SESSION_WINDOWER (spec->windower))
+    return FALSE;
+  if (flow_window_clock_state_to_system_utc (wk->clock, wk->next_close, &wake) &&
+      wake < wk->deadline)
+    set_deadline (wk, wake);
+  flow_state_touch (node, wk->key, g_hash_table_lookup (node->states, wk->key));
+  return TRUE;
 }
 
 /* Sets the node's wake-up at the earliest deadline of its keys. */
@@ -987,11 +1014,15 @@ reschedule (FlowNode *node)
 static WindowKey *
 ensure_key (FlowNode    *node,
             WindowNode  *wn,
-            char        *key)
+            char        *key,
+            FlowState   *st)
 {
   FlowWindowSpec *spec = node_spec (node);
-  FlowState *st = flow_state_ensure (node, key);
-  WindowKey *wk = st->window;
+  WindowKey *wk;
+
+  if (st == NULL)
+    st = flow_state_ensure (node, key);
+  wk = st->window;
 
   if (wk == NULL)
     {
@@ -1054,10 +1085,11 @@ process_value (FlowNode   *node,
 /* count_window: the key of an item is its key function's (a GRefString
  * of the state table or of @keys). */
 static char *
-count_key (FlowNode   *node,
-           FlowItem   *item,
-           GHashTable *keys,
-           GError    **error)
+count_key (FlowNode    *node,
+           FlowItem    *item,
+           GHashTable  *keys,
+           FlowState  **st,
+           GError     **error)
 {
   FlowKeyFunc fn = node->step->func.func;
   GError *local = NULL;
@@ -1080,10 +1112,13 @@ count_key (FlowNode   *node,
       return NULL;
     }
   {
-    gpointer table_key;
+    gpointer table_key, value;
 
-    if (g_hash_table_lookup_extended (node->states, key, &table_key, NULL))
-      return table_key;
+    if (g_hash_table_lookup_extended (node->states, key, &table_key, &value))
+      {
+        *st = value;
+        return table_key;
+      }
   }
   ref = g_hash_table_lookup (keys, key);
   if (ref == NULL)
@@ -1100,6 +1135,7 @@ flow_op_window_process (FlowNode   *node,
                         GError    **error)
 {
   gboolean keyed = (node->step->op->flags & FLOW_OPERATOR_KEYED) != 0;
+  FlowWindowSpec *spec = node_spec (node);
   WindowNode *wn = window_node (node);
   g_autoptr(GHashTable) keys = NULL;
   char *last_key = NULL;
@@ -1118,16 +1154,18 @@ flow_op_window_process (FlowNode   *node,
       FlowItem *item = &batch->items[i];
       GVariant *packed = NULL;
       GVariant *value;
+      FlowState *st = NULL;
       char *key;
 
       if (keyed)
         {
           key = item->key;
           value = item->value;
+          st = NULL;
         }
       else
         {
-          key = count_key (node, item, keys, error);
+          key = count_key (node, item, keys, &st, error);
           if (key == NULL)
             {
               ok = FALSE;
@@ -1139,7 +1177,9 @@ flow_op_window_process (FlowNode   *node,
       /* Items of one key often come together. */
       if (key != last_key && (last_key == NULL || strcmp (key, last_key) != 0))
         {
-          wk = ensure_key (node, wn, key);
+          if (st == NULL)
+            st = g_hash_table_lookup (node->states, key);
+          wk = ensure_key (node, wn, key, st);
           last_key = key;
         }
       ok = process_value (node, wn, wk, item, value, error);
@@ -1150,12 +1190,16 @@ flow_op_window_process (FlowNode   *node,
   for (guint i = 0; ok && i < wn->touched->len; i++)
     {
       wk = g_ptr_array_index (wn->touched, i);
-      ok = merge_and_close (node, wk, wk->last_watermark, error);
+      if (quiet_key (node, spec, wk))
+        g_ptr_array_index (wn->touched, i) = NULL;
+      else
+        ok = merge_and_close (node, wk, wk->last_watermark, error);
     }
   for (guint i = 0; ok && i < wn->touched->len; i++)
     {
       wk = g_ptr_array_index (wn->touched, i);
-      settle_key (node, g_hash_table_lookup (node->states, wk->key), wk);
+      if (wk != NULL)
+        settle_key (node, g_hash_table_lookup (node->states, wk->key), wk);
     }
   g_ptr_array_set_size (wn->touched, 0);
   flow_window_clock_set_batch_time (0);
