@@ -113,6 +113,7 @@ flow_state_free (gpointer data)
   g_clear_pointer (&st->state, g_variant_unref);
   g_clear_pointer (&st->by, g_variant_unref);
   g_clear_pointer (&st->values, g_ptr_array_unref);
+  g_clear_object (&st->logic);
   g_free (st);
 }
 
@@ -164,6 +165,7 @@ flow_node_free (FlowNode *node)
     }
   g_clear_pointer (&node->key_cache, g_hash_table_unref);
   g_clear_pointer (&node->states, g_hash_table_unref);
+  g_clear_pointer (&node->schedule, g_tree_unref);
   g_clear_pointer (&node->dirty, g_ptr_array_unref);
   g_clear_pointer (&node->inputs, g_ptr_array_unref);
   g_clear_pointer (&node->outputs, g_ptr_array_unref);
@@ -336,11 +338,13 @@ flow_state_touch (FlowNode  *node,
     }
 }
 
-/* A key is live while it has a state (or, for collect, values). */
+/* A key is live while it has a state (or, for collect, values; for
+ * stateful, a logic). */
 gboolean
 flow_state_is_live (FlowState *st)
 {
-  return st->state != NULL || (st->values != NULL && st->values->len > 0);
+  return st->state != NULL || (st->values != NULL && st->values->len > 0) ||
+         st->logic != NULL;
 }
 
 void
@@ -351,6 +355,8 @@ flow_state_clear (FlowState *st)
   if (st->values != NULL)
     g_ptr_array_set_size (st->values, 0);
   st->deadline = 0;
+  g_clear_object (&st->logic);
+  st->scheduled = FALSE;
 }
 
 /* Sets the state of @key; NULL discards it. Without change tracking a

@@ -169,6 +169,16 @@ GVariant *flow_op_collect_snapshot      (FlowNode *node, FlowState *st);
 gboolean  flow_op_collect_restore       (FlowNode *node, FlowState *st, const char *key,
                                          GVariant *state, GError **error);
 
+/* flow-op-logic.c: stateful, stateful_batch */
+gboolean  flow_op_stateful_process       (FlowNode *node, FlowBatch *batch, GError **error);
+gboolean  flow_op_stateful_batch_process (FlowNode *node, FlowBatch *batch, GError **error);
+gboolean  flow_op_stateful_eof           (FlowNode *node, GError **error);
+gboolean  flow_op_stateful_wake          (FlowNode *node, gint64 now, GError **error);
+GVariant *flow_op_stateful_snapshot      (FlowNode *node, FlowState *st);
+gboolean  flow_op_raises_process         (FlowNode *node, FlowBatch *batch, GError **error);
+gboolean  flow_op_stateful_restore       (FlowNode *node, FlowState *st, const char *key,
+                                          GVariant *state, GError **error);
+
 /* flow-op-io.c */
 gboolean flow_op_output_process         (FlowNode *node, FlowBatch *batch, GError **error);
 
