@@ -24,6 +24,7 @@ typedef struct
   gboolean  eof_discard;    /* on_eof discards */
   gboolean  wrong_shape;    /* on_item returns a string */
   gboolean  fail_item;      /* on_item fails */
+  gint64    fail_on;        /* on_item fails on this value (0: never) */
   GString  *log;            /* every call, in order */
   guint     built;
   guint     resumed;
@@ -73,7 +74,8 @@ test_counter_on_item (FlowStatefulLogic  *logic,
 
   self->count++;
   log_call (self->config, "item", self->key, self->count);
-  if (self->config->fail_item)
+  if (self->config->fail_item ||
+      (self->config->fail_on != 0 && g_variant_get_int64 (value) == self->config->fail_on))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "counter broke at %" G_GINT64_FORMAT,
                    self->count);
@@ -515,12 +517,13 @@ test_not_keyed (FlowHarness *h, gconstpointer data)
  * it and notify_at is asked again, so a notification pending when the
  * first run ended fires in the second, for a key that gets no item. */
 static gboolean
-run_resume (const char  *dir,
-            const char  *items,
-            double       pause,
-            Config      *config,
-            char       **repr,
-            GError     **error)
+run_resume_full (const char  *dir,
+                 const char  *items,
+                 double       pause,
+                 double       snapshot_interval,
+                 Config      *config,
+                 char       **repr,
+                 GError     **error)
 {
   g_autoptr(FlowDataflow) flow = flow_dataflow_new ("resume");
   g_autoptr(FlowTestingSource) source = flow_test_source_new_parse (items);
@@ -536,9 +539,53 @@ run_resume (const char  *dir,
   flow_stream_output (s, "out", FLOW_SINK (sink));
   runner = flow_runner_new (flow);
   flow_runner_set_recovery_directory (runner, dir);
+  if (snapshot_interval >= 0)
+    flow_runner_set_snapshot_interval (runner, snapshot_interval);
   ok = flow_test_run_with (runner, error);
   *repr = flow_test_sink_repr (sink);
   return ok;
+}
+
+static gboolean
+run_resume (const char  *dir,
+            const char  *items,
+            double       pause,
+            Config      *config,
+            char       **repr,
+            GError     **error)
+{
+  return run_resume_full (dir, items, pause, -1, config, repr, error);
+}
+
+/* A failure commits nothing of its epoch: with an epoch per batch, the
+ * run that failed on 99 committed a's count of 2 and the input before 99;
+ * the next run replays 99 from there. */
+static void
+test_error_not_committed (void)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_data_dir (), "stateful-failed", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *first = NULL, *second = NULL;
+  const char *items = "[('a', <int64 1>), ('a', <int64 2>), ('a', <int64 99>)]";
+  Config config;
+
+  config_init (&config);
+  config.fail_on = 99;
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (flow_recovery_init_dir (dir, 1, &error));
+  g_assert_false (run_resume_full (dir, items, 0, 0, &config, &first, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==,
+                   "stateful step 'resume.count' failed for key 'a': on_item(): counter broke at 3");
+  g_clear_error (&error);
+
+  config.fail_on = 0;
+  config.resumed = 0;
+  g_assert_true (run_resume_full (dir, items, 0, 0, &config, &second, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (config.resumed, ==, 1);
+  g_assert_cmpstr (second, ==, "[('a', 3), ('a', 'eof 3')]");
+  config_clear (&config);
 }
 
 static void
@@ -693,6 +740,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/raises/no-item", test_raises_nothing);
   g_test_add_func ("/stateful/resume", test_resume);
   g_test_add_func ("/stateful/resume-discarded", test_resume_discarded);
+  g_test_add_func ("/stateful/error/nothing-committed", test_error_not_committed);
 
   return g_test_run ();
 }

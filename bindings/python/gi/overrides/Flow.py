@@ -1084,14 +1084,13 @@ def _usec_from(when):
 
 def _emit_answer(result, method):
     """Bytewax's (emit, discard) as what the vfunc returns."""
-    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], _Variant):
+    try:
         emit, discard = result
-    else:
-        try:
-            emit, discard = result
-        except (TypeError, ValueError):
-            raise TypeError(f"{method}() must return a 2-tuple (emit, discard), not "
-                            f"{type(result).__qualname__} ({result!r})") from None
+    except (TypeError, ValueError):
+        raise TypeError(f"{method}() must return a 2-tuple (emit, discard), not "
+                        f"{type(result).__qualname__} ({result!r})") from None
+    if type(discard) is int and discard in (0, 1):     # Flow.STATEFUL_LOGIC_*
+        discard = bool(discard)
     if not isinstance(discard, bool):
         raise TypeError(f"{method}(): discard must be a bool (RETAIN or DISCARD), not "
                         f"{type(discard).__qualname__} ({discard!r})")
