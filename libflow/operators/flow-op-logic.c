@@ -9,7 +9,7 @@
  * wake-up, the end of input) the logics of the batch's keys, in key order;
  * then the due notifications, in order of time; then, at the end of input,
  * every logic; then `notify_at` (and, with recovery on, `snapshot`) of
- * every logic that was called and kept.
+ * every logic that was called and kept, in key order.
  *
  * Pending notifications are a sorted set of (time, key) in node->schedule;
  * the node's one wake-up timer (flow_exec_schedule_wake()) is set to its
@@ -245,24 +245,23 @@ call_emitter (FlowNode    *node,
  * Activations
  * ------------------------------------------------------------------------ */
 
-/* The keys whose logics were called in one activation, in order. */
+/* The keys whose logics were called in one activation (with repeats);
+ * finish() goes through them in key order, once each, as Bytewax's
+ * BTreeSet of awoken keys. */
 typedef struct
 {
-  GPtrArray  *keys;   /* GRefString, owned */
-  GHashTable *seen;   /* borrowed from keys */
+  GPtrArray *keys;   /* GRefString, owned */
 } Awoken;
 
 static void
 awoken_init (Awoken *aw)
 {
   aw->keys = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ref_string_release);
-  aw->seen = g_hash_table_new (g_str_hash, g_str_equal);
 }
 
 static void
 awoken_clear (Awoken *aw)
 {
-  g_hash_table_unref (aw->seen);
   g_ptr_array_unref (aw->keys);
 }
 
@@ -270,8 +269,16 @@ static void
 awaken (Awoken *aw,
         char   *key)
 {
-  if (g_hash_table_add (aw->seen, key))
-    g_ptr_array_add (aw->keys, g_ref_string_acquire (key));
+  g_ptr_array_add (aw->keys, g_ref_string_acquire (key));
+}
+
+static int
+compare_key_refs (gconstpointer a,
+                  gconstpointer b)
+{
+  const char *x = *(char * const *) a, *y = *(char * const *) b;
+
+  return x == y ? 0 : strcmp (x, y);
 }
 
 /* Drops the logic of @key (and, with recovery, its state: a tombstone).
@@ -294,14 +301,18 @@ finish (FlowNode  *node,
 {
   gboolean batch = is_batch (node);
 
+  g_ptr_array_sort (aw->keys, compare_key_refs);
   for (guint i = 0; i < aw->keys->len; i++)
     {
       char *key = g_ptr_array_index (aw->keys, i);
-      FlowState *st = flow_state_lookup (node, key);
+      FlowState *st;
       GError *local = NULL;
       gint64 at = 0;
       gboolean has;
 
+      if (i > 0 && compare_key_refs (&aw->keys->pdata[i - 1], &aw->keys->pdata[i]) == 0)
+        continue;
+      st = flow_state_lookup (node, key);
       if (st == NULL || st->logic == NULL)
         continue;
 
@@ -371,22 +382,28 @@ fire_due (FlowNode  *node,
   return TRUE;
 }
 
+/* Orders items by key; equal keys (often the same GRefString) keep
+ * their order: g_ptr_array_sort() is a stable merge sort. */
 static int
-compare_keys (gconstpointer a,
-              gconstpointer b)
+compare_item_keys (gconstpointer a,
+                   gconstpointer b)
 {
-  return strcmp (*(char * const *) a, *(char * const *) b);
+  const FlowItem *x = *(FlowItem * const *) a, *y = *(FlowItem * const *) b;
+
+  return x->key == y->key ? 0 : strcmp (x->key, y->key);
 }
 
-/* The values as an `av` array (a new reference). */
+/* The values of @items[from, to) as an `av` array (a new reference). */
 static GVariant *
-box_values (GPtrArray *values)
+box_values (GPtrArray *items,
+            guint      from,
+            guint      to)
 {
-  g_autofree GVariant **boxed = g_new (GVariant *, values->len);
+  g_autofree GVariant **boxed = g_new (GVariant *, to - from);
 
-  for (guint i = 0; i < values->len; i++)
-    boxed[i] = g_variant_new_variant (g_ptr_array_index (values, i));
-  return g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, boxed, values->len));
+  for (guint i = from; i < to; i++)
+    boxed[i - from] = g_variant_new_variant (((FlowItem *) g_ptr_array_index (items, i))->value);
+  return g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, boxed, to - from));
 }
 
 /* Calls the logics of the keys of @batch, in key order. */
@@ -396,33 +413,27 @@ process_items (FlowNode   *node,
                Awoken     *aw,
                GError    **error)
 {
-  g_autoptr(GHashTable) groups = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                                        (GDestroyNotify) g_ptr_array_unref);
-  g_autoptr(GPtrArray) keys = g_ptr_array_new ();
+  g_autoptr(GPtrArray) items = g_ptr_array_sized_new (batch->len);
   gboolean batch_logic = is_batch (node);
+  guint from, to;
 
   for (guint i = 0; i < batch->len; i++)
-    {
-      FlowItem *item = &batch->items[i];
-      GPtrArray *values = g_hash_table_lookup (groups, item->key);
+    g_ptr_array_add (items, &batch->items[i]);
+  g_ptr_array_sort (items, compare_item_keys);
 
-      if (values == NULL)
-        {
-          values = g_ptr_array_new ();
-          g_hash_table_insert (groups, item->key, values);
-          g_ptr_array_add (keys, item->key);
-        }
-      g_ptr_array_add (values, item->value);
-    }
-  g_ptr_array_sort (keys, compare_keys);
-
-  for (guint k = 0; k < keys->len; k++)
+  for (from = 0; from < items->len; from = to)
     {
-      char *key = g_ptr_array_index (keys, k);
-      GPtrArray *values = g_hash_table_lookup (groups, key);
+      char *key = ((FlowItem *) g_ptr_array_index (items, from))->key;
       gboolean alive = FALSE;
 
-      for (guint i = 0; i < values->len; i++)
+      for (to = from + 1; to < items->len; to++)
+        {
+          const char *next = ((FlowItem *) g_ptr_array_index (items, to))->key;
+          if (next != key && strcmp (next, key) != 0)
+            break;
+        }
+
+      for (guint i = from; i < to; i++)
         {
           FlowState *st = flow_state_lookup (node, key);
           GError *local = NULL;
@@ -442,16 +453,16 @@ process_items (FlowNode   *node,
 
           if (batch_logic)
             {
-              GVariant *av = box_values (values);
+              GVariant *av = box_values (items, from, to);
 
               result = flow_stateful_batch_logic_on_batch (FLOW_STATEFUL_BATCH_LOGIC (st->logic),
                                                            av, &discard, &local);
               g_variant_unref (av);
-              i = values->len;  /* one call for all */
+              i = to;  /* one call for all */
             }
           else
             result = flow_stateful_logic_on_item (FLOW_STATEFUL_LOGIC (st->logic),
-                                                  g_ptr_array_index (values, i),
+                                                  ((FlowItem *) g_ptr_array_index (items, i))->value,
                                                   &discard, &local);
           if (local != NULL)
             {
