@@ -211,6 +211,7 @@ struct _TestBatcher
 {
   FlowStatefulBatchLogic parent_instance;
   gint64 batches;
+  gboolean discard_multi;
 };
 
 G_DEFINE_FINAL_TYPE (TestBatcher, test_batcher, FLOW_TYPE_STATEFUL_BATCH_LOGIC)
@@ -224,6 +225,7 @@ test_batcher_on_batch (FlowStatefulBatchLogic  *logic,
   TestBatcher *self = TEST_BATCHER (logic);
 
   self->batches++;
+  *discard = self->discard_multi && g_variant_n_children (values) >= 2;
   /* emits the batch (an av array) as one value */
   return emit_one (g_variant_new ("(x@av)", self->batches, values));
 }
@@ -265,7 +267,11 @@ build_batcher (const char  *key,
                gpointer     user_data,
                GError     **error)
 {
-  return g_object_new (TEST_TYPE_BATCHER, NULL);
+  TestBatcher *self = g_object_new (TEST_TYPE_BATCHER, NULL);
+
+  /* user_data: discard after a batch of two values or more */
+  self->discard_multi = user_data != NULL;
+  return FLOW_STATEFUL_BATCH_LOGIC (self);
 }
 
 /* ------------------------------------------------------------------------
@@ -390,6 +396,19 @@ test_batch (FlowHarness *h, gconstpointer data)
   flow_testing_source_set_batch_size (h->source, 3);
   s = flow_stream_stateful_batch (s, "batches", build_batcher, NULL, NULL);
   assert_output (h, s, "[('a', (1, [1, 3])), ('b', (1, [2])), ('a', (2, [4]))]");
+}
+
+static void
+test_batch_discard (FlowHarness *h, gconstpointer data)
+{
+  FlowStream *s = flow_harness_input (h, "[('a', <int64 1>), ('a', <int64 2>), ('b', <int64 3>), "
+                                         "('a', <int64 4>), ('b', <int64 5>)]");
+
+  /* a's logic discards after [1, 2]: [4] gets a new one (batch count 1
+   * again); b's is kept ([3], then [5] as its second batch). */
+  flow_testing_source_set_batch_size (h->source, 3);
+  s = flow_stream_stateful_batch (s, "batches", build_batcher, GINT_TO_POINTER (1), NULL);
+  assert_output (h, s, "[('a', (1, [1, 2])), ('b', (1, [3])), ('a', (1, [4])), ('b', (2, [5]))]");
 }
 
 static void
@@ -734,6 +753,7 @@ main (int argc, char *argv[])
   g_test_add ("/stateful/error/builder-fails", FlowHarness, build_failing,
               flow_harness_setup, test_error_builder, flow_harness_teardown);
   ADD ("/stateful-batch/on-batch", test_batch);
+  ADD ("/stateful-batch/discard", test_batch_discard);
   ADD ("/stateful-batch/error/builder-wrong-type", test_error_batch_builder);
   ADD ("/filter-map-value", test_filter_map_value);
   g_test_add_func ("/raises/fails", test_raises);

@@ -5,6 +5,7 @@ StatefulLogic / StatefulBatchLogic: what Bytewax 0.21 documents for them
 snapshots per key across resumes, a discarded logic forgotten by
 recovery), plus the errors of bad logics."""
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -235,3 +236,46 @@ def test_exception_in_on_item():
     assert isinstance(info.value.__cause__, ZeroDivisionError)
     assert "stateful step 'test_df.st' failed for key 'k': on_item(): ZeroDivisionError: boom" \
         == str(info.value)
+
+
+@dataclass
+class Held:
+    """A state of no plain type: it travels pickled."""
+    items: list = field(default_factory=list)
+    due: datetime = None
+
+
+class Holder(StatefulLogic):
+    """Holds values until a notification a minute after the first one."""
+
+    def __init__(self, resume_state):
+        self.state = resume_state if resume_state is not None else Held()
+
+    def on_item(self, value):
+        if self.state.due is None:
+            self.state.due = datetime.now(timezone.utc) + timedelta(minutes=1)
+        self.state.items.append(value)
+        return [], self.RETAIN
+
+    def on_notify(self):
+        return [("late", list(self.state.items))], self.DISCARD
+
+    def on_eof(self):
+        return [("eof", list(self.state.items))], self.RETAIN
+
+    def notify_at(self):
+        return self.state.due
+
+    def snapshot(self):
+        return Held(list(self.state.items), self.state.due)
+
+
+def test_pickled_state_resumes(recovery):
+    """The snapshot (a dataclass, pickled) comes back to the builder, and
+    the logic keeps holding what it held."""
+    out = []
+    flow = Dataflow("test_df")
+    s = op.input("inp", flow, TestingSource([("a", 1), ("a", 2), TestingSource.EOF(), ("a", 3)]))
+    op.output("out", op.stateful("hold", s, Holder), TestingSink(out))
+    assert run(flow, out, recovery) == [("a", ("eof", [1, 2]))]
+    assert run(flow, out, recovery) == [("a", ("eof", [1, 2, 3]))]

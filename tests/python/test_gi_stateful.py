@@ -210,3 +210,30 @@ def test_raises():
         Flow.Runner.new(flow).run()
     assert info.value.matches(Flow.error_quark(), Flow.Error.FAILED)
     assert info.value.message == "raises step 't.boom' got an item: 5"
+
+
+def test_notify_at_in_microseconds():
+    """do_notify_at may return UTC µs (Flow.get_real_time()'s clock)."""
+    class Once(Flow.StatefulLogic):
+        def __init__(self):
+            super().__init__()
+            self.at = None
+
+        def do_on_item(self, value):
+            self.at = Flow.get_real_time() + 5_000_000
+            return [], False
+
+        def do_on_notify(self):
+            late = Flow.get_real_time() - self.at
+            self.at = None
+            return [late], True
+
+        def do_notify_at(self):
+            return self.at
+
+        def do_snapshot(self):
+            return self.at
+
+    # The test clock jumps to the notification exactly: 0 µs late.
+    assert run([("k", 1), ("k", 2)], lambda s: s.stateful("once", lambda k, st: Once()),
+               pauses=[(1, 60)]) == [("k", 0)]
