@@ -1222,7 +1222,6 @@ exec_build (FlowExec              *exec,
   if (config->recovery_directory != NULL)
     {
       gint64 t0 = g_get_monotonic_time ();
-      gboolean loaded;
 
       exec->store = flow_store_open (config->recovery_directory, FLOW_STORE_OPEN_RUN, error);
       if (exec->store == NULL)
@@ -1237,12 +1236,7 @@ exec_build (FlowExec              *exec,
       t0 = g_get_monotonic_time ();
       /* Even at epoch 0 there may be rows: the initial state of sinks of an
        * execution that crashed before its first commit. */
-      /* Restoring may call user code (a stateful logic's builder and
-       * notify_at), which reads the run's clock. */
-      flow_clock_push_thread_default (exec->clock);
-      loaded = flow_store_load (exec->store, exec->resume_epoch, FALSE, restore_row_cb, exec, error);
-      flow_clock_pop_thread_default (exec->clock);
-      if (!loaded)
+      if (!flow_store_load (exec->store, exec->resume_epoch, FALSE, restore_row_cb, exec, error))
         return FALSE;
       g_debug ("recovery: loaded the snapshots in %.3f s", (g_get_monotonic_time () - t0) / 1e6);
 
