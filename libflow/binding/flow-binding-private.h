@@ -32,8 +32,8 @@ typedef enum
   FLOW_BINDING_SHAPE_INSPECT_DEBUG,    /* InspectDebugFunc */
   FLOW_BINDING_SHAPE_BUILDER,          /* BuilderFunc */
   FLOW_BINDING_SHAPE_STATEFUL,         /* StatefulMapFunc, StatefulFlatMapFunc */
-  FLOW_BINDING_SHAPE_FOLD,             /* FoldFunc */
   FLOW_BINDING_SHAPE_LOGIC_BUILDER,    /* StatefulLogicBuilder, StatefulBatchLogicBuilder */
+  FLOW_BINDING_SHAPE_FOLD,             /* FoldFunc */
 } FlowBindingShape;
 
 /* Makes @closure (a function of @shape given to an operator) safe to call

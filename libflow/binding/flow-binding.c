@@ -284,19 +284,6 @@ guard_stateful (GVariant  *state,
   return result;
 }
 
-static GVariant *
-guard_fold (GVariant  *acc,
-            GVariant  *value,
-            gpointer   data,
-            GError   **error)
-{
-  Guard *g = data;
-  GVariant *result;
-
-  FLOW_CALL (result = ((FlowFoldFunc) g->inner.func) (acc, value, g->inner.data, error));
-  return result;
-}
-
 static gpointer
 guard_logic_builder (const char  *key,
                      GVariant    *resume_state,
@@ -307,6 +294,19 @@ guard_logic_builder (const char  *key,
   gpointer result;
 
   FLOW_CALL (result = ((FlowStatefulLogicBuilder) g->inner.func) (key, resume_state, g->inner.data, error));
+  return result;
+}
+
+static GVariant *
+guard_fold (GVariant  *acc,
+            GVariant  *value,
+            gpointer   data,
+            GError   **error)
+{
+  Guard *g = data;
+  GVariant *result;
+
+  FLOW_CALL (result = ((FlowFoldFunc) g->inner.func) (acc, value, g->inner.data, error));
   return result;
 }
 
@@ -323,8 +323,8 @@ flow_binding_guard_closure (FlowClosure      *closure,
     [FLOW_BINDING_SHAPE_INSPECT_DEBUG] = guard_inspect_debug,
     [FLOW_BINDING_SHAPE_BUILDER] = guard_builder,
     [FLOW_BINDING_SHAPE_STATEFUL] = guard_stateful,
-    [FLOW_BINDING_SHAPE_FOLD] = guard_fold,
     [FLOW_BINDING_SHAPE_LOGIC_BUILDER] = guard_logic_builder,
+    [FLOW_BINDING_SHAPE_FOLD] = guard_fold,
   };
   Guard *guard;
 

@@ -88,9 +88,9 @@ struct _FlowNode
   /* stateful steps */
   GHashTable *states;       /* GRefString key -> FlowState* */
   GPtrArray  *dirty;        /* GRefString keys changed in the open epoch */
+  GTree      *schedule;     /* stateful: (time, key) of pending notifications */
   GSource    *timer;        /* collect */
   gint64      next_deadline;
-  GTree      *schedule;     /* stateful: (time, key) of pending notifications */
 
   /* input and output steps */
   GPtrArray  *inputs;       /* FlowInputPart* */

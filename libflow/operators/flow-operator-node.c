@@ -110,10 +110,10 @@ flow_state_free (gpointer data)
 {
   FlowState *st = data;
 
+  g_clear_object (&st->logic);
   g_clear_pointer (&st->state, g_variant_unref);
   g_clear_pointer (&st->by, g_variant_unref);
   g_clear_pointer (&st->values, g_ptr_array_unref);
-  g_clear_object (&st->logic);
   g_free (st);
 }
 
@@ -163,9 +163,9 @@ flow_node_free (FlowNode *node)
       g_source_destroy (node->timer);
       g_source_unref (node->timer);
     }
+  g_clear_pointer (&node->schedule, g_tree_unref);
   g_clear_pointer (&node->key_cache, g_hash_table_unref);
   g_clear_pointer (&node->states, g_hash_table_unref);
-  g_clear_pointer (&node->schedule, g_tree_unref);
   g_clear_pointer (&node->dirty, g_ptr_array_unref);
   g_clear_pointer (&node->inputs, g_ptr_array_unref);
   g_clear_pointer (&node->outputs, g_ptr_array_unref);
@@ -350,13 +350,13 @@ flow_state_is_live (FlowState *st)
 void
 flow_state_clear (FlowState *st)
 {
+  g_clear_object (&st->logic);
+  st->scheduled = FALSE;
   g_clear_pointer (&st->state, g_variant_unref);
   g_clear_pointer (&st->by, g_variant_unref);
   if (st->values != NULL)
     g_ptr_array_set_size (st->values, 0);
   st->deadline = 0;
-  g_clear_object (&st->logic);
-  st->scheduled = FALSE;
 }
 
 /* Sets the state of @key; NULL discards it. Without change tracking a

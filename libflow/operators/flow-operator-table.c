@@ -67,6 +67,17 @@ static const FlowOperator operators[] = {
   /* Fails the run at its first item (flow-op-logic.c) */
   { .name = "raises", .n_outputs = 0,
     .process = flow_op_raises_process },
+  /* A logic object per key (flow-op-logic.c) */
+  { .name = "stateful", .n_outputs = 1, .flags = KEYED | STATEFUL,
+    .func_name = "builder", .func_shape = FLOW_BINDING_SHAPE_LOGIC_BUILDER,
+    .process = flow_op_stateful_process, .eof = flow_op_stateful_eof,
+    .wake = flow_op_stateful_wake, .snapshot = flow_op_stateful_snapshot,
+    .restore = flow_op_stateful_restore },
+  { .name = "stateful_batch", .n_outputs = 1, .flags = KEYED | STATEFUL,
+    .func_name = "builder", .func_shape = FLOW_BINDING_SHAPE_LOGIC_BUILDER,
+    .process = flow_op_stateful_batch_process, .eof = flow_op_stateful_eof,
+    .wake = flow_op_stateful_wake, .snapshot = flow_op_stateful_snapshot,
+    .restore = flow_op_stateful_restore },
 
   /* A state per key (flow-op-stateful.c) */
   { .name = "stateful_map", .n_outputs = 1, .flags = KEYED | STATEFUL,
@@ -91,18 +102,6 @@ static const FlowOperator operators[] = {
     .process = flow_op_collect_process, .eof = flow_op_collect_eof,
     .wake = flow_op_collect_wake, .snapshot = flow_op_collect_snapshot,
     .restore = flow_op_collect_restore },
-
-  /* A logic object per key (flow-op-logic.c) */
-  { .name = "stateful", .n_outputs = 1, .flags = KEYED | STATEFUL,
-    .func_name = "builder", .func_shape = FLOW_BINDING_SHAPE_LOGIC_BUILDER,
-    .process = flow_op_stateful_process, .eof = flow_op_stateful_eof,
-    .wake = flow_op_stateful_wake, .snapshot = flow_op_stateful_snapshot,
-    .restore = flow_op_stateful_restore },
-  { .name = "stateful_batch", .n_outputs = 1, .flags = KEYED | STATEFUL,
-    .func_name = "builder", .func_shape = FLOW_BINDING_SHAPE_LOGIC_BUILDER,
-    .process = flow_op_stateful_batch_process, .eof = flow_op_stateful_eof,
-    .wake = flow_op_stateful_wake, .snapshot = flow_op_stateful_snapshot,
-    .restore = flow_op_stateful_restore },
 };
 
 /* Returns the entry named @name, or NULL. */
