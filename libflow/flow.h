@@ -34,6 +34,7 @@
 #include "flow-join.h"
 #include "flow-window-operators.h"
 #include "flow-binding.h"
+#include "flow-stateful-logic.h"
 #if FLOW_HAS_KAFKA
 #include "flow-kafka-source.h"
 #include "flow-kafka-sink.h"
