@@ -55,12 +55,14 @@ struct _FlowKafkaSink
   char       *brokers;
   char       *topic;
   GHashTable *config;
+  gboolean    keep_read_metadata;
 };
 
 enum {
   PROP_0,
   PROP_BROKERS,
   PROP_TOPIC,
+  PROP_KEEP_READ_METADATA,
   N_PROPS
 };
 
@@ -77,6 +79,7 @@ struct _FlowKafkaSinkPartition
 
   rd_kafka_t        *rk;
   char              *topic;        /* the default; may be NULL */
+  gboolean           keep_read_metadata;
   GError            *failure;      /* the first failed delivery */
   guint64            n_produced;
   guint64            n_delivered;
@@ -142,7 +145,8 @@ bytes_of (GVariant     *value,
       return TRUE;
     }
   g_set_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
-               "a Kafka message's %s must be bytes (ay) or a string (s), not %s",
+               "a Kafka message's %s must be bytes, str or None (ay, s or nothing; "
+               "serialize it first), not %s",
                what, g_variant_get_type_string (v));
   return FALSE;
 }
@@ -315,6 +319,7 @@ produce (FlowKafkaSinkPartition  *self,
       g_autoptr(GVariant) v = g_variant_get_child_value (item, 1);
       g_autoptr(GVariant) t = g_variant_get_child_value (item, 2);
       g_autoptr(GVariant) p = g_variant_get_child_value (item, 3);
+      g_autoptr(GVariant) o = g_variant_get_child_value (item, 4);
       g_autoptr(GVariant) ts = g_variant_get_child_value (item, 5);
       g_autoptr(GVariant) h = g_variant_get_child_value (item, 6);
       const void *topic_data;
@@ -338,6 +343,14 @@ produce (FlowKafkaSinkPartition  *self,
               return FALSE;
             }
           topic = topic_data;
+        }
+      /* A message as read (its offset an `x`, not a maybe) goes where a
+       * new message of its key would, unless its place is to be kept. */
+      if (!self->keep_read_metadata && g_variant_is_of_type (o, G_VARIANT_TYPE_INT64))
+        {
+          topic = self->topic;
+          partition = RD_KAFKA_PARTITION_UA;
+          timestamp = 0;
         }
       if (partition < 0)
         partition = RD_KAFKA_PARTITION_UA;
@@ -535,6 +548,7 @@ flow_kafka_sink_build_part (FlowSink    *sink,
 
   part = g_object_new (FLOW_TYPE_KAFKA_SINK_PARTITION, NULL);
   part->topic = g_strdup (self->topic);
+  part->keep_read_metadata = self->keep_read_metadata;
   rd_kafka_conf_set_dr_msg_cb (conf, delivery_cb);
   rd_kafka_conf_set_opaque (conf, part);
   part->rk = rd_kafka_new (RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
@@ -576,6 +590,9 @@ flow_kafka_sink_get_property (GObject    *object,
     case PROP_TOPIC:
       g_value_set_string (value, self->topic);
       break;
+    case PROP_KEEP_READ_METADATA:
+      g_value_set_boolean (value, self->keep_read_metadata);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -596,6 +613,9 @@ flow_kafka_sink_set_property (GObject      *object,
       break;
     case PROP_TOPIC:
       self->topic = g_value_dup_string (value);
+      break;
+    case PROP_KEEP_READ_METADATA:
+      self->keep_read_metadata = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -635,12 +655,29 @@ flow_kafka_sink_class_init (FlowKafkaSinkClass *klass)
                          NULL,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * FlowKafkaSink:keep-read-metadata:
+   *
+   * Whether a message as a [class@Flow.KafkaSource] read it (an item of
+   * type %FLOW_KAFKA_MESSAGE_TYPE_STRING, or any seven-tuple whose offset
+   * is an `x`) is produced to its own topic and partition with its
+   * timestamp (%TRUE, the default), or as a new message with its key,
+   * value and headers (%FALSE): to the sink's topic, in the partition its
+   * key chooses, stamped with the time of producing. Python's
+   * `KafkaSink` sets it to %FALSE, as `KafkaSourceMessage.to_sink()` does.
+   */
+  properties[PROP_KEEP_READ_METADATA] =
+    g_param_spec_boolean ("keep-read-metadata", NULL, NULL,
+                          TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
 flow_kafka_sink_init (FlowKafkaSink *self)
 {
+  self->keep_read_metadata = TRUE;
   self->config = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_hash_table_insert (self->config, g_strdup ("enable.idempotence"), g_strdup ("true"));
 }
@@ -718,6 +755,42 @@ flow_kafka_sink_set_config (FlowKafkaSink *self,
     g_hash_table_remove (self->config, name);
   else
     g_hash_table_insert (self->config, g_strdup (name), g_strdup (value));
+}
+
+/**
+ * flow_kafka_sink_set_keep_read_metadata:
+ * @self: a Kafka sink
+ * @keep: whether messages as read keep their topic, partition and timestamp
+ *
+ * Sets [property@Flow.KafkaSink:keep-read-metadata].
+ */
+void
+flow_kafka_sink_set_keep_read_metadata (FlowKafkaSink *self,
+                                        gboolean       keep)
+{
+  g_return_if_fail (FLOW_IS_KAFKA_SINK (self));
+
+  keep = !!keep;
+  if (self->keep_read_metadata == keep)
+    return;
+  self->keep_read_metadata = keep;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_KEEP_READ_METADATA]);
+}
+
+/**
+ * flow_kafka_sink_get_keep_read_metadata:
+ * @self: a Kafka sink
+ *
+ * Gets [property@Flow.KafkaSink:keep-read-metadata].
+ *
+ * Returns: whether messages as read keep their topic, partition and timestamp
+ */
+gboolean
+flow_kafka_sink_get_keep_read_metadata (FlowKafkaSink *self)
+{
+  g_return_val_if_fail (FLOW_IS_KAFKA_SINK (self), TRUE);
+
+  return self->keep_read_metadata;
 }
 
 /**

@@ -20,6 +20,7 @@ confluent_kafka = pytest.importorskip("confluent_kafka")
 import flow.operators as op  # noqa: E402
 from flow.dataflow import Dataflow  # noqa: E402
 from flow.recovery import RecoveryConfig, init_db_dir  # noqa: E402
+from flow._gi import GLib  # noqa: E402
 from flow.testing import TestingSink, run_main  # noqa: E402
 
 kafka = pytest.importorskip("flow.connectors.kafka")
@@ -257,3 +258,72 @@ def test_serializers():
         serde.StrSerializer().ser(b"x")
     with pytest.raises(TypeError):
         serde.BytesSerializer().ser("x")
+
+
+def test_messages_cross_steps_as_tuples():
+    """KafkaSourceMessage and KafkaSinkMessage travel as the C connectors'
+    GVariant tuples (not pickled), natively and in pure Python alike, and
+    come back equal; a message a tuple cannot carry exactly is pickled."""
+    from flow._gi import Flow, _override
+
+    exact = [
+        (KafkaSourceMessage(b"k", b"v", "t", [("h", b"x"), ("n", None)], None, 5, 2, (1, 1234)),
+         "(maymaysixxa(smay))"),
+        (KafkaSourceMessage(None, None, "t", [], None, 0, 0, (0, 0)), "(maymaysixxa(smay))"),
+        (KafkaSourceMessage("k", {"a": [1, 2.5]}, "t", [], None, 1, 0, (1, 5)),
+         "(mvmvsixxa(smay))"),
+        (KafkaSinkMessage(b"k", b"v"), "(mvmvmsmimxxa(smay))"),
+        (KafkaSinkMessage("k", None, "t", [("h", b"")], 3, 77), "(mvmvmsmimxxa(smay))"),
+        (KafkaSinkMessage(None, [1, "x"], timestamp=-5), "(mvmvmsmimxxa(smay))"),
+    ]
+    pickled = [
+        KafkaSourceMessage(b"k", b"v", "t", [], 0.5, 1, 0, (1, 5)),           # a latency
+        KafkaSourceMessage(b"k", b"v", None, [], None, None, None, None),     # no metadata
+        KafkaSourceMessage(b"k", b"v", "t", [], None, 1, 0, (0, 7)),          # odd timestamp
+        KafkaSinkMessage(b"k", b"v", headers=[("h", "a str")]),
+        KafkaSinkMessage(b"k", b"v", partition=1 << 40),
+    ]
+    paths = [(Flow.to_variant, Flow.from_variant),
+             (_override._py_to_variant, _override._py_from_variant)]
+    for to_v, from_v in paths:
+        for msg, type_string in exact:
+            v = to_v(msg)
+            assert v.get_type_string() == type_string, msg
+            assert from_v(v) == msg
+            assert type(from_v(v)) is type(msg)
+        for msg in pickled:
+            v = to_v(msg)
+            assert v.get_type_string() == "(ssay)", msg
+            assert from_v(v) == msg
+    # Both paths make the same tuples.
+    for msg, _ in exact:
+        assert paths[0][0](msg).equal(paths[1][0](msg))
+    # The source's error items become KafkaError.
+    err = GLib.Variant("(sixis)", ("in", 2, 7, 3, "gone"))
+    for _, from_v in paths:
+        e = from_v(err)
+        assert isinstance(e, KafkaError)
+        assert (e.err.code(), e.err.name(), e.err.str()) == (3, "UNKNOWN_TOPIC_OR_PART", "gone")
+        assert (e.msg.topic, e.msg.partition, e.msg.offset) == ("in", 2, 7)
+
+
+def test_deserialized_messages_through_steps(cluster):
+    """Deserialized messages (dict values) cross several Python steps and
+    are serialized again to a sink."""
+    produce(cluster, "json", [(0, b"a", b'{"n": 1}'), (0, b"b", b'{"n": 2}')])
+    flow = Dataflow("json2")
+    kinp = kop.input("inp", flow, brokers=cluster, topics=["json"], tail=False)
+    des = kop.deserialize("de", kinp.oks, key_deserializer=serde.StrDeserializer(),
+                          val_deserializer=serde.JsonDeserializer())
+    seen = []
+    op.inspect("look", des.oks, lambda _s, m: seen.append(m))
+    doubled = op.map("double", des.oks,
+                     lambda m: KafkaSinkMessage(m.key, {"n": m.value["n"] * 2}, headers=m.headers))
+    ser = kop.serialize("ser", doubled, key_serializer=serde.StrSerializer(),
+                        val_serializer=serde.JsonSerializer())
+    kop.output("out", ser, brokers=cluster, topic="out")
+    run_main(flow)
+    assert [(m.key, m.value, m.offset) for m in seen] == [("a", {"n": 1}, 0), ("b", {"n": 2}, 1)]
+    back = read_back(cluster, "out", 2)
+    assert sorted((k, v) for part in back.values() for k, v, _ in part) == [
+        (b"a", b'{"n":2}'), (b"b", b'{"n":4}')]
