@@ -355,6 +355,33 @@ commit_cb (guint64       epoch,
            const GError *error,
            gpointer      user_data);
 
+/* The second phase of @epoch for every sink partition, once its snapshots
+ * are durable (FlowSinkPartition.commit; issue 11's transactional Kafka
+ * sink). Stops at the first error. */
+static gboolean
+exec_commit_sinks (FlowExec  *exec,
+                   guint64    epoch,
+                   GError   **error)
+{
+  for (guint i = 0; i < exec->nodes->len; i++)
+    {
+      FlowNode *node = g_ptr_array_index (exec->nodes, i);
+
+      for (guint j = 0; node->outputs != NULL && j < node->outputs->len; j++)
+        {
+          FlowOutputPart *op = g_ptr_array_index (node->outputs, j);
+          GError *local = NULL;
+
+          if (!flow_sink_partition_commit (op->part, epoch, &local) || local != NULL)
+            {
+              g_propagate_error (error, partition_error (node, op->key, "commit", local));
+              return FALSE;
+            }
+        }
+    }
+  return TRUE;
+}
+
 static gboolean
 exec_close_epoch (FlowExec  *exec,
                   GError   **error)
@@ -412,7 +439,12 @@ exec_close_epoch (FlowExec  *exec,
     }
 
   else
-    exec_log (exec, G_LOG_LEVEL_INFO, NULL, "epoch %" G_GUINT64_FORMAT " closed", epoch);
+    {
+      exec_log (exec, G_LOG_LEVEL_INFO, NULL, "epoch %" G_GUINT64_FORMAT " closed", epoch);
+      /* No store: the epoch is final once closed (sinks' second phase). */
+      if (!exec_commit_sinks (exec, epoch, error))
+        return FALSE;
+    }
 
   exec->epoch++;
   exec->epochs_closed++;
@@ -552,6 +584,18 @@ commit_cb (guint64       epoch,
       exec_log (exec, G_LOG_LEVEL_INFO, NULL, "epoch %" G_GUINT64_FORMAT " committed: %"
                 G_GUINT64_FORMAT " rows in %.3f s", epoch, exec->last_commit_rows,
                 exec->last_commit_usec / 1e6);
+
+      /* The epoch is durable: sinks' second phase (issue 11). */
+      {
+        GError *sink_error = NULL;
+
+        if (!exec_commit_sinks (exec, epoch, &sink_error))
+          {
+            exec_fail (exec, sink_error);  /* nothing in flight: completes the run */
+            flow_exec_unref (exec);
+            return;
+          }
+      }
       exec->callbacks->committed (exec->owner, epoch);
 
       if (exec->completed)
