@@ -1285,7 +1285,8 @@ flow_kafka_sink_get_topic (FlowKafkaSink *self)
  *
  * Sets a librdkafka setting of the producer (see librdkafka's
  * `CONFIGURATION.md`). A bad name or value fails the next run with
- * %FLOW_ERROR_INVALID_ARGUMENT naming it.
+ * %FLOW_ERROR_INVALID_ARGUMENT naming it. `transactional.id` sets
+ * [property@Flow.KafkaSink:transactional-id] (the transactional mode).
  */
 void
 flow_kafka_sink_set_config (FlowKafkaSink *self,
@@ -1295,6 +1296,13 @@ flow_kafka_sink_set_config (FlowKafkaSink *self,
   g_return_if_fail (FLOW_IS_KAFKA_SINK (self));
   g_return_if_fail (name != NULL);
 
+  /* The transactional mode goes with the id (librdkafka's producer needs
+   * its transactions initialised). */
+  if (g_str_equal (name, "transactional.id"))
+    {
+      flow_kafka_sink_set_transactional_id (self, value);
+      return;
+    }
   if (value == NULL)
     g_hash_table_remove (self->config, name);
   else
@@ -1391,5 +1399,7 @@ flow_kafka_sink_get_config (FlowKafkaSink *self,
   g_return_val_if_fail (FLOW_IS_KAFKA_SINK (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
 
+  if (g_str_equal (name, "transactional.id"))
+    return self->transactional_id;
   return g_hash_table_lookup (self->config, name);
 }

@@ -265,16 +265,28 @@ class KafkaSink(Sink):
     topic, partition and the reason. After a crash, the epochs after the
     last committed one are produced again: at-least-once.
 
+    With a ``transactional_id`` (or ``transactional.id`` in
+    ``add_config``), each epoch's messages are produced in one Kafka
+    transaction once the epoch is committed: exactly-once for consumers
+    reading with ``isolation.level=read_committed``, also after crashes
+    (see the Kafka page of the documentation).
+
     Args:
         brokers: ``host:port`` strings of Kafka brokers.
         topic: the topic of messages that do not name one (``None``: each
             must).
         add_config: more librdkafka settings (its ``CONFIGURATION.md``).
+        transactional_id: the producer's ``transactional.id``, the same
+            across resumes and unique among running processes; ``None``
+            for at-least-once output.
     """
 
-    def __init__(self, brokers, topic, add_config=None):
+    def __init__(self, brokers, topic, add_config=None, transactional_id=None):
         if topic is not None and not isinstance(topic, str):
             raise TypeError(f"topic must be a str or None, not {type(topic).__qualname__}")
+        if transactional_id is not None and not isinstance(transactional_id, str):
+            raise TypeError(f"transactional_id must be a str or None, not "
+                            f"{type(transactional_id).__qualname__}")
         self.brokers = _brokers(brokers)
         self.topic = topic
         inner = Flow.KafkaSink.new(self.brokers, topic)
@@ -282,6 +294,8 @@ class KafkaSink(Sink):
         inner.set_keep_read_metadata(False)
         for name, value in _config(add_config).items():
             inner.set_config(name, value)
+        if transactional_id is not None:
+            inner.set_transactional_id(transactional_id)
         # The C sink itself: KafkaSinkMessage items reach it as tuples.
         self._sink = inner
 

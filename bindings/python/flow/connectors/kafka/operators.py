@@ -83,12 +83,12 @@ def input(step_id, flow, *, brokers, topics, tail=True,  # noqa: A001
     return _split_input(step_id + "_split", op.input(step_id, flow, source))
 
 
-def output(step_id, up, *, brokers, topic, add_config=None):
+def output(step_id, up, *, brokers, topic, add_config=None, transactional_id=None):
     """Produces the :class:`KafkaSinkMessage` (or
     :class:`KafkaSourceMessage`) items of ``up`` to ``topic``. Arguments as
     :class:`flow.connectors.kafka.KafkaSink`."""
     msgs = op.map(step_id + "_to_sink", up, _to_sink)
-    op.output(step_id, msgs, KafkaSink(brokers, topic, add_config))
+    op.output(step_id, msgs, KafkaSink(brokers, topic, add_config, transactional_id))
 
 
 def _deserialize(step_id, up, key_de, value_de):
