@@ -1088,6 +1088,36 @@ list_parts (FlowNode  *node,
   return keys;
 }
 
+/* This process's share of an input's partitions (issue 11: --process-id I
+ * --processes N): the I-th, (I+N)-th, ... of the keys as listed. Takes
+ * @keys. */
+static GStrv
+share_parts (FlowExec  *exec,
+             FlowNode  *node,
+             GStrv      keys,
+             GError   **error)
+{
+  GStrvBuilder *mine = g_strv_builder_new ();
+  GStrv shared;
+  guint n = g_strv_length (keys);
+
+  for (guint i = exec->process_id; i < n; i += exec->processes)
+    g_strv_builder_add (mine, keys[i]);
+  g_strfreev (keys);
+  shared = g_strv_builder_end (mine);
+  g_strv_builder_unref (mine);
+  if (shared[0] == NULL)
+    {
+      g_strfreev (shared);
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "input step '%s': process %u of %u has no partition to read (the source "
+                   "has %u): use at most %u processes", node->step->full_id,
+                   exec->process_id, exec->processes, n, n);
+      return NULL;
+    }
+  return shared;
+}
+
 static gboolean
 build_inputs (FlowExec  *exec,
               FlowNode  *node,
@@ -1097,6 +1127,8 @@ build_inputs (FlowExec  *exec,
   g_auto(GStrv) keys = list_parts (node, error);
 
   node->inputs = g_ptr_array_new ();
+  if (keys != NULL && exec->processes > 1)
+    keys = share_parts (exec, node, g_steal_pointer (&keys), error);
   if (keys == NULL)
     return FALSE;
 
@@ -1228,6 +1260,17 @@ exec_build (FlowExec              *exec,
   if (!flow_dataflow_check (exec->flow, error))
     return FALSE;
   flow_dataflow_debug_dump (exec->flow);
+
+  /* This process's share of the input (issue 11). */
+  exec->process_id = config->process_id;
+  exec->processes = MAX (config->processes, 1);
+  if (exec->process_id >= exec->processes)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "running dataflow '%s' as process %u of %u: the process id must be "
+                   "below the number of processes", flow_id, exec->process_id, exec->processes);
+      return FALSE;
+    }
 
   if (config->workers != 1)
     {

@@ -989,6 +989,143 @@ test_sink_transactional_run (void)
   assert_each_once (cluster, 4);
 }
 
+/* Runs @flow as process @id of @n (given as command-line options, as a
+ * deployment would), resuming from @dir. */
+static void
+run_as_process (Run          *run,
+                FlowDataflow *flow,
+                guint         id,
+                guint         n,
+                const char   *dir)
+{
+  g_autoptr(FlowRunner) runner = flow_runner_new (flow);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) args = g_new0 (char *, 8);
+
+  args[0] = g_strdup ("prog");
+  args[1] = g_strdup ("--process-id");
+  args[2] = g_strdup_printf ("%u", id);
+  args[3] = g_strdup ("--processes");
+  args[4] = g_strdup_printf ("%u", n);
+  args[5] = g_strdup ("-r");
+  args[6] = g_strdup (dir);
+  g_assert_true (flow_runner_parse_args (runner, &args, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (flow_runner_get_process_id (runner), ==, id);
+  g_assert_cmpuint (flow_runner_get_processes (runner), ==, n);
+  g_assert_cmpuint (g_strv_length (args), ==, 1);
+
+  run->cancellable = g_cancellable_new ();
+  run->done = FALSE;
+  flow_runner_set_snapshot_interval (runner, 0.02);
+  flow_runner_run_async (runner, run->cancellable, run_done_cb, run);
+  while (!run->done)
+    g_main_context_iteration (NULL, TRUE);
+  g_clear_object (&run->cancellable);
+  g_assert_no_error (run->error);
+}
+
+/* --process-id I --processes N: three processes, each with its own
+ * recovery directory, share five partitions; each reads its own once,
+ * and resumes after them. */
+static void
+test_runner_processes (void)
+{
+  g_autoptr(KtCluster) cluster = kt_cluster_new (1);
+  const guint counts[] = { 30, 0, 7, 12, 5 };
+  g_autofree guint *reader = g_new0 (guint, 5);
+  g_autoptr(GError) error = NULL;
+  char *dirs[3];
+
+  kt_topic_create (cluster, "events", 5);
+  for (int p = 0; p < 5; p++)
+    kt_produce (cluster, "events", p, 0, counts[p]);
+
+  for (guint round = 0; round < 2; round++)
+    {
+      if (round == 1)
+        for (int p = 0; p < 5; p++)
+          kt_produce (cluster, "events", p, counts[p], 3);
+      for (int p = 0; p < 5; p++)
+        reader[p] = G_MAXUINT;
+      for (guint id = 0; id < 3; id++)
+        {
+          g_autoptr(FlowKafkaSource) source = source_new (cluster, "events");
+          g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
+          g_autoptr(FlowDataflow) flow = NULL;
+          g_autoptr(GPtrArray) parts = NULL;
+          Run run = { cluster };
+
+          if (round == 0)
+            dirs[id] = recovery_dir_new (1);
+          flow_kafka_source_set_tail (source, FALSE);
+          flow = reading_flow (source, sink, &run);
+          run_as_process (&run, flow, id, 3, dirs[id]);
+          parts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+          for (int p = 0; p < 5; p++)
+            g_ptr_array_add (parts, g_ptr_array_new_with_free_func (g_free));
+          for (guint i = 0; i < flow_testing_sink_get_n_items (sink); i++)
+            {
+              g_autoptr(GVariant) item = flow_testing_sink_get_item (sink, i);
+              gint32 partition;
+
+              g_variant_get_child (item, 3, "i", &partition);
+              g_ptr_array_add (g_ptr_array_index (parts, partition), kt_item_value (item));
+            }
+          for (int p = 0; p < 5; p++)
+            {
+              GPtrArray *values = g_ptr_array_index (parts, p);
+
+              if (values->len == 0)
+                continue;
+              /* One reader per partition, the same in both rounds: the
+               * first run reads all of it, the resumed one the new
+               * messages only. */
+              g_assert_cmpuint (reader[p], ==, G_MAXUINT);
+              reader[p] = id;
+              g_assert_cmpuint (p % 3, ==, id);
+              assert_values (values, p, round == 0 ? 0 : counts[p], round == 0 ? counts[p] : 3);
+            }
+        }
+      for (int p = 0; p < 5; p++)
+        if (round == 1 || counts[p] > 0)
+          g_assert_cmpuint (reader[p], ==, (guint) p % 3);
+    }
+  for (guint id = 0; id < 3; id++)
+    {
+      g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", dirs[id]);
+
+      g_assert_cmpint (system (rm), ==, 0);
+      g_free (dirs[id]);
+    }
+
+  /* A process id out of range is refused when the options are parsed; a
+   * process whose share is empty fails the run, naming the step. */
+  {
+    g_autoptr(FlowKafkaSource) source = source_new (cluster, "events");
+    g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
+    g_autoptr(FlowDataflow) flow = NULL;
+    g_autoptr(FlowRunner) runner = NULL;
+    const char *bad[] = { "prog", "--process-id", "3", "--processes", "3", NULL };
+    g_auto(GStrv) args = g_strdupv ((char **) bad);
+    Run run = { cluster };
+
+    flow = reading_flow (source, sink, &run);
+    runner = flow_runner_new (flow);
+    g_assert_false (flow_runner_parse_args (runner, &args, &error));
+    g_assert_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT);
+    flow_test_assert_error_has (error, "not 3");
+    g_clear_error (&error);
+
+    flow_runner_set_processes (runner, 6);
+    flow_runner_set_process_id (runner, 5);
+    g_assert_false (flow_runner_run (runner, NULL, &error));
+    g_assert_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT);
+    flow_test_assert_error_has (error, "'kafka.inp'");
+    flow_test_assert_error_has (error, "process 5 of 6 has no partition");
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1014,6 +1151,7 @@ main (int    argc,
   g_test_add_func ("/kafka/sink/item-shapes", test_sink_item_shapes);
   g_test_add_func ("/kafka/sink/transactional-resume", test_sink_transactional_resume);
   g_test_add_func ("/kafka/sink/transactional-run", test_sink_transactional_run);
+  g_test_add_func ("/kafka/runner/processes", test_runner_processes);
 
   return g_test_run ();
 }
