@@ -45,6 +45,13 @@
  * (`enable.idempotence=true`), so librdkafka's own retries do not duplicate
  * or reorder messages.
  *
+ * With a [property@Flow.KafkaSink:transactional-id], the sink is
+ * transactional instead: each epoch's messages are produced in one Kafka
+ * transaction once the epoch is committed
+ * ([vfunc@Flow.SinkPartition.commit]), and a resumed run commits what a
+ * crash left uncommitted, so consumers reading with
+ * `isolation.level=read_committed` see every message exactly once.
+ *
  * Settings are librdkafka's, passed with [method@Flow.KafkaSink.set_config].
  */
 

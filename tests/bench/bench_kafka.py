@@ -13,8 +13,8 @@
 #                value) -> a counting sink (DynamicSink adding len(items))
 #
 # Each is timed by the wall clock and by the process's CPU time (all
-# threads: librdkafka's too); on a loaded machine the CPU ratio is the one
-# to trust. Target: the flow reaches at least 0.25 of the plain loop.
+# threads: librdkafka's too). Target: the flow reaches at least 0.25 of the
+# plain loop's messages per second. Figures: docs/kafka.md, "Performance".
 #
 # Usage: bench_kafka.py [--messages N] [--repeat R]
 
