@@ -45,8 +45,10 @@ MOCK = os.environ.get("FLOW_KAFKA_MOCK_CLUSTER",
 @pytest.fixture
 def cluster():
     """Starts a mock cluster with topics "in" (3 partitions), "out" (2) and
-    "json" (1); yields its brokers (a list of host:port)."""
-    proc = subprocess.Popen([MOCK, "in:3", "out:2", "json:1"], stdin=subprocess.PIPE,
+    "json" (1), which says it does not know "missing-topic"; yields its
+    brokers (a list of host:port)."""
+    proc = subprocess.Popen([MOCK, "--unknown", "missing-topic", "in:3", "out:2", "json:1"],
+                            stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
     try:
         brokers = proc.stdout.readline().strip()
@@ -356,3 +358,66 @@ def test_transactional_output_resumes_exactly_once(cluster, tmp_path):
     # Each message carries the header that identifies its epoch's batch.
     assert all(any(name == "flow-txn" for name, _ in (h or [])) for part in back.values()
                for _, _, h in part)
+
+
+# Ported from Bytewax's pytests/connectors/test_kafka.py (which needs a real
+# broker; these run on the mock cluster).
+
+def test_bytewax_input_two_topics(cluster):
+    produce(cluster, "json", [(0, f"key-0-{j}".encode(), f"value-0-{j}".encode())
+                              for j in range(3)])
+    produce(cluster, "in", [(j % 3, f"key-1-{j}".encode(), f"value-1-{j}".encode())
+                            for j in range(3)])
+    out = []
+    flow = Dataflow("test_df")
+    s = op.input("inp", flow, KafkaSource(cluster, ["json", "in"], tail=False))
+    op.output("out", op.map("kv", s, lambda m: (m.key, m.value)), TestingSink(out))
+    run_main(flow)
+    assert sorted(out) == sorted((f"key-{i}-{j}".encode(), f"value-{i}-{j}".encode())
+                                 for i in range(2) for j in range(3))
+
+
+def test_bytewax_input_resume_state(cluster):
+    from flow.testing import poll_next_batch
+
+    produce(cluster, "in", [(0, f"key-0-{j}".encode(), f"value-0-{j}".encode())
+                            for j in range(3)])
+
+    def kv(batch):
+        return [(m.key, m.value) for m in batch]
+
+    inp = KafkaSource(cluster, ["in"], tail=False, batch_size=1)
+    assert inp.list_parts() == ["0-in", "1-in", "2-in"]
+    part = inp.build_part("test", "0-in", None)
+    assert kv(poll_next_batch(part)) == [(b"key-0-0", b"value-0-0")]
+    assert kv(poll_next_batch(part)) == [(b"key-0-1", b"value-0-1")]
+    resume_state = part.snapshot()
+    assert kv(poll_next_batch(part)) == [(b"key-0-2", b"value-0-2")]
+    part.close()
+
+    inp = KafkaSource(cluster, ["in"], tail=False, batch_size=1)
+    part = inp.build_part("test", "0-in", resume_state)
+    assert part.snapshot() == resume_state
+    assert kv(poll_next_batch(part)) == [(b"key-0-2", b"value-0-2")]
+    with pytest.raises(StopIteration):
+        poll_next_batch(part)
+    part.close()
+
+
+def test_bytewax_input_raises_on_topic_not_exist(cluster):
+    flow = Dataflow("test_df")
+    s = op.input("inp", flow, KafkaSource(cluster, ["missing-topic"], tail=False))
+    op.output("out", s, TestingSink([]))
+    with pytest.raises(Exception, match="'missing-topic'.*Unknown topic or partition"):
+        run_main(flow)
+
+
+def test_bytewax_output_pairs(cluster):
+    inp = [(b"key-0-0", b"value-0-0"), (b"key-0-1", b"value-0-1"), (b"key-0-2", b"value-0-2")]
+    from flow.testing import TestingSource
+    flow = Dataflow("test_df")
+    s = op.input("inp", flow, TestingSource(inp))
+    op.output("out", s, KafkaSink(cluster, "out"))
+    run_main(flow)
+    back = read_back(cluster, "out", 2)
+    assert sorted((k, v) for part in back.values() for k, v, _ in part) == sorted(inp)

@@ -254,6 +254,39 @@ class KafkaSource(Source):
     def _to_flow_source(self):
         return self._source
 
+    def list_parts(self):
+        """The partitions' names, ``"PARTITION-TOPIC"`` (as Bytewax's
+        ``FixedPartitionedSource.list_parts``)."""
+        return list(self._source.list_parts())
+
+    def build_part(self, step_id, for_part, resume_state):
+        """One partition, for unit tests (as Bytewax's): its
+        ``next_batch()`` returns :class:`KafkaSourceMessage` (and
+        :class:`KafkaError`) items and raises ``StopIteration`` at the end,
+        ``snapshot()`` the offset of the next message to read."""
+        state = None if resume_state is None else Flow.to_variant(resume_state)
+        return _KafkaSourcePartition(self._source.build_part(step_id, for_part, state))
+
+
+class _KafkaSourcePartition:
+    def __init__(self, part):
+        self._part = part
+
+    def next_batch(self):
+        batch = self._part.next_batch()
+        if batch is None:
+            raise StopIteration
+        return Flow.from_variant(batch)
+
+    def next_awake(self):
+        return self._part.next_awake()
+
+    def snapshot(self):
+        return Flow.from_variant(self._part.snapshot())
+
+    def close(self):
+        self._part.close()
+
 
 class KafkaSink(Sink):
     """Produces :class:`KafkaSinkMessage` items (or ``(key, value)``
