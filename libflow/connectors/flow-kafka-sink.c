@@ -699,7 +699,9 @@ prepare (FlowKafkaSinkPartition  *self,
 
       err = rd_kafka_metadata (self->rk, 0, rkt, &md, TXN_TIMEOUT_MS);
       rd_kafka_topic_destroy (rkt);
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err != 0)
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt != 1)
+        err = RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+      else if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[0].err != 0)
         err = md->topics[0].err;
       for (int p = 0; err == RD_KAFKA_RESP_ERR_NO_ERROR && p < md->topics[0].partition_cnt; p++)
         {

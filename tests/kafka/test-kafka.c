@@ -769,7 +769,7 @@ test_sink_produce_errors_retried (void)
 }
 
 static void
-test_sink_delivery_failure (void)
+sink_delivery_failure (gboolean transactional)
 {
   g_autoptr(KtCluster) cluster = kt_cluster_new (1);
   g_autoptr(FlowKafkaSource) source = NULL;
@@ -788,12 +788,34 @@ test_sink_delivery_failure (void)
   source = source_new (cluster, "in");
   flow_kafka_source_set_tail (source, FALSE);
   sink = flow_kafka_sink_new (cluster->brokers, "out");
+  if (transactional)
+    flow_kafka_sink_set_config (sink, "transactional.id", "failing");
   flow = copying_flow (source, sink, &run, TRUE);
   g_assert_false (run_flow (&run, flow, NULL, 0.02, &error));
   g_assert_error (error, FLOW_ERROR, FLOW_ERROR_IO);
   flow_test_assert_error_has (error, "'copy.out'");
   flow_test_assert_error_has (error, "topic 'out' partition 0");
   flow_test_assert_error_has (error, "MSG_SIZE_TOO_LARGE");
+  if (transactional)
+    {
+      /* It failed when its epoch was to commit (the transaction was
+       * aborted; the mock cluster cannot show that an aborted
+       * transaction's messages are hidden). */
+      g_assert_cmpstr (flow_kafka_sink_get_transactional_id (sink), ==, "failing");
+      flow_test_assert_error_has (error, "failed to commit");
+    }
+}
+
+static void
+test_sink_delivery_failure (void)
+{
+  sink_delivery_failure (FALSE);
+}
+
+static void
+test_sink_transactional_delivery_failure (void)
+{
+  sink_delivery_failure (TRUE);
 }
 
 static void
@@ -1151,6 +1173,7 @@ main (int    argc,
   g_test_add_func ("/kafka/sink/item-shapes", test_sink_item_shapes);
   g_test_add_func ("/kafka/sink/transactional-resume", test_sink_transactional_resume);
   g_test_add_func ("/kafka/sink/transactional-run", test_sink_transactional_run);
+  g_test_add_func ("/kafka/sink/transactional-delivery-failure", test_sink_transactional_delivery_failure);
   g_test_add_func ("/kafka/runner/processes", test_runner_processes);
 
   return g_test_run ();
