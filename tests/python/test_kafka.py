@@ -272,6 +272,13 @@ def test_messages_cross_steps_as_tuples():
         (KafkaSourceMessage(b"k", b"v", "t", [("h", b"x"), ("n", None)], None, 5, 2, (1, 1234)),
          "(maymaysixxa(smay))"),
         (KafkaSourceMessage(None, None, "t", [], None, 0, 0, (0, 0)), "(maymaysixxa(smay))"),
+        # Empty key and topic; messages whose framing offsets take 2 and 4
+        # bytes (the native path reads the serialised form directly).
+        (KafkaSourceMessage(b"", None, "", [], None, -1, 0, (0, 0)), "(maymaysixxa(smay))"),
+        (KafkaSourceMessage(b"k" * 300, b"v", "t\u00e9", [], None, 1, 3, (1, 9)),
+         "(maymaysixxa(smay))"),
+        (KafkaSourceMessage(None, b"v" * 70000, "t", [("h", b"x" * 10)], None, 1 << 40, 1, (1, 9)),
+         "(maymaysixxa(smay))"),
         (KafkaSourceMessage("k", {"a": [1, 2.5]}, "t", [], None, 1, 0, (1, 5)),
          "(mvmvsixxa(smay))"),
         (KafkaSinkMessage(b"k", b"v"), "(mvmvmsmimxxa(smay))"),
