@@ -13,7 +13,12 @@ They run on libflow's C connectors (``Flow.KafkaSource``,
   errors of the broker when ``raise_on_errors=False``.
 - :class:`KafkaSink` produces :class:`KafkaSinkMessage` items (or
   ``(key, value)`` pairs) and waits for the brokers to acknowledge every
-  message of an epoch before the epoch commits: at-least-once.
+  message of an epoch before the epoch commits: at-least-once; with a
+  ``transactional_id``, one Kafka transaction per epoch, committed with
+  the epoch: exactly-once for read_committed consumers.
+
+Messages cross the steps of a flow as the C connectors' GVariant tuples
+(converted in C), not pickled.
 
 :mod:`flow.connectors.kafka.operators` has Bytewax's ``input``,
 ``output``, ``deserialize*`` and ``serialize*`` operators;
