@@ -169,6 +169,14 @@ GVariant *flow_op_collect_snapshot      (FlowNode *node, FlowState *st);
 gboolean  flow_op_collect_restore       (FlowNode *node, FlowState *st, const char *key,
                                          GVariant *state, GError **error);
 
+/* flow-op-join.c */
+gboolean  flow_op_join_process          (FlowNode *node, FlowBatch *batch, GError **error);
+gboolean  flow_op_join_eof              (FlowNode *node, GError **error);
+GVariant *flow_op_join_snapshot         (FlowNode *node, FlowState *st);
+gboolean  flow_op_join_restore          (FlowNode *node, FlowState *st, const char *key,
+                                         GVariant *state, GError **error);
+gboolean  flow_op_enrich_cached_process (FlowNode *node, FlowBatch *batch, GError **error);
+
 /* flow-op-io.c */
 gboolean flow_op_output_process         (FlowNode *node, FlowBatch *batch, GError **error);
 
