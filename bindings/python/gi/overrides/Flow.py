@@ -746,7 +746,7 @@ class TTLCache(Flow.TTLCache):
         """A cache calling ``getter(key)`` on a miss; ``ttl`` a timedelta
         or seconds (None: for ever)."""
         _need_callable("TTLCache", "getter", getter)
-        return Flow.TTLCache.new(_cb_map(getter), _ttl_usec(ttl))
+        return Flow.TTLCache.new(_cb_map(getter), None, _ttl_usec(ttl))
 
     def get(self, key):
         """The cached value of ``key``, got anew if its time to live
@@ -815,8 +815,8 @@ class Stream(Flow.Stream):
         are plain Python values."""
         _need_callable("enrich_cached", "getter", getter)
         _need_callable("enrich_cached", "mapper", mapper)
-        result = Flow.Stream.enrich_cached(self, step_id, _cb_map(getter),
-                                           _cb_enrich(mapper), _ttl_usec(ttl))
+        result = Flow.Stream.enrich_cached(self, step_id, _cb_map(getter), None,
+                                           _cb_enrich(mapper), None, _ttl_usec(ttl))
         _check_flow(self.get_dataflow())
         return result
 
