@@ -10,6 +10,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <glib/gstdio.h>
+
 #include "flow-test-utils.h"
 
 #define ADD(path, func) \
@@ -284,6 +286,111 @@ test_join_not_keyed (FlowHarness *h, gconstpointer data)
 }
 
 /* ------------------------------------------------------------------------
+ * Recovery (in process; tests/recovery/test-join-crash.c kills a process)
+ * ------------------------------------------------------------------------ */
+
+/* A new recovery directory of @n partitions, and its removal. */
+static char *
+new_recovery_dir (guint n)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("test-join-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  g_assert_true (flow_recovery_init_dir (dir, n, &error));
+  g_assert_no_error (error);
+  return dir;
+}
+
+static void
+remove_dir (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_assert_cmpint (g_remove (path), ==, 0);
+    }
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+static gboolean
+run_recovering (FlowDataflow  *flow,
+                const char    *dir,
+                GError       **error)
+{
+  g_autoptr(FlowRunner) runner = flow_runner_new (flow);
+
+  flow_runner_set_recovery_directory (runner, dir);
+  flow_runner_set_snapshot_interval (runner, 0);   /* every batch */
+  return flow_test_run_with (runner, error);
+}
+
+/* A running join aborted between two values of a key goes on from its
+ * sides after the resume: the last left value is still there. */
+static void
+test_join_resume (FlowHarness *h, gconstpointer data)
+{
+  g_autofree char *dir = new_recovery_dir (2);
+  FlowStream *joined;
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+
+  joined = join_tagged (h, "[('a', <(0, <1>)>), ('b', <(1, <7>)>), ('a', <(1, <10>)>), "
+                           " ('a', <(0, <2>)>), ('b', <(0, <8>)>)]",
+                        2, FLOW_JOIN_INSERT_MODE_LAST, FLOW_JOIN_EMIT_MODE_RUNNING);
+  flow_testing_source_add_marker (h->source, 3, FLOW_TESTING_MARKER_ABORT, 0);
+  flow_stream_output (joined, "out", FLOW_SINK (h->sink));
+
+  g_assert_false (run_recovering (h->flow, dir, &h->error));
+  g_assert_error (h->error, FLOW_ERROR, FLOW_ERROR_ABORTED);
+  g_clear_error (&h->error);
+  first = flow_test_sink_repr (h->sink);
+  g_assert_cmpstr (first, ==, "[('a', (1, None)), ('b', (None, 7)), ('a', (1, 10))]");
+
+  flow_testing_sink_clear (h->sink);
+  g_assert_true (run_recovering (h->flow, dir, &h->error));
+  g_assert_no_error (h->error);
+  second = flow_test_sink_repr (h->sink);
+  g_assert_cmpstr (second, ==, "[('a', (2, 10)), ('b', (8, 7))]");
+  remove_dir (dir);
+}
+
+/* A join given another number of sides than the one whose state is
+ * stored: the run fails, naming the step, the key and the counts. */
+static void
+test_join_resume_other_sides (FlowHarness *h, gconstpointer data)
+{
+  g_autofree char *dir = new_recovery_dir (1);
+  g_autoptr(FlowDataflow) flow3 = flow_dataflow_new ("test");
+  g_autoptr(FlowTestingSource) source3 = flow_test_source_new_parse ("[('a', <1>)]");
+  g_autoptr(FlowTestingSink) sink3 = flow_testing_sink_new ();
+  FlowStream *joined, *in3, *others[2];
+
+  joined = join_tagged (h, "[('a', <(0, <1>)>)]", 2,
+                        FLOW_JOIN_INSERT_MODE_LAST, FLOW_JOIN_EMIT_MODE_FINAL);
+  flow_stream_output (joined, "out", FLOW_SINK (h->sink));
+  flow_testing_source_add_marker (h->source, 1, FLOW_TESTING_MARKER_ABORT, 0);
+  g_assert_false (run_recovering (h->flow, dir, &h->error));
+  g_clear_error (&h->error);
+
+  in3 = flow_dataflow_input (flow3, "inp", FLOW_SOURCE (source3));
+  others[0] = others[1] = in3;
+  joined = flow_stream_join (in3, "join", others, 2,
+                             FLOW_JOIN_INSERT_MODE_LAST, FLOW_JOIN_EMIT_MODE_FINAL);
+  flow_stream_output (joined, "out", FLOW_SINK (sink3));
+  g_assert_false (run_recovering (flow3, dir, &h->error));
+  g_assert_error (h->error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION);
+  flow_test_assert_error_has (h->error, "join step 'test.join'");
+  flow_test_assert_error_has (h->error, "key 'a' has 2 sides");
+  flow_test_assert_error_has (h->error, "joins 3 streams");
+  g_assert_cmpuint (flow_testing_sink_get_n_items (sink3), ==, 0);
+  remove_dir (dir);
+}
+
+/* ------------------------------------------------------------------------
  * enrich_cached and FlowTTLCache
  * ------------------------------------------------------------------------ */
 
@@ -503,6 +610,8 @@ main (int argc, char **argv)
   ADD ("/join/sides/same-stream-twice", test_join_same_stream_twice);
   ADD ("/join/two-inputs", test_join_two_inputs);
   ADD ("/join/not-keyed", test_join_not_keyed);
+  ADD ("/join/recovery/resume", test_join_resume);
+  ADD ("/join/recovery/other-number-of-sides", test_join_resume_other_sides);
   g_test_add_func ("/ttl-cache/get", test_ttl_cache_get);
   g_test_add_func ("/ttl-cache/none-and-errors", test_ttl_cache_none_and_errors);
   ADD ("/enrich-cached/basic", test_enrich_cached);
