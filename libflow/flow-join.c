@@ -100,7 +100,7 @@ flow_stream_join (FlowStream          *self,
  * @mapper_data: data for @mapper
  * @mapper_destroy: (nullable): frees @mapper_data
  * @ttl: how long a value stays in the cache, in microseconds;
- *   %FLOW_TTL_CACHE_FOREVER for ever
+ *   %FLOW_TTL_CACHE_FOREVER (or any negative value) for ever
  *
  * Enriches items with values looked up by key and cached (Bytewax's
  * `enrich_cached`): @mapper gets each item and a [class@Flow.TTLCache],
@@ -131,7 +131,6 @@ flow_stream_enrich_cached (FlowStream     *self,
   g_return_val_if_fail (FLOW_IS_STREAM (self), NULL);
   g_return_val_if_fail (getter != NULL, NULL);
   g_return_val_if_fail (mapper != NULL, NULL);
-  g_return_val_if_fail (ttl >= 0, NULL);
 
   flow = flow_stream_get_dataflow (self);
   if (flow == NULL)
@@ -254,8 +253,8 @@ flow_ttl_cache_init (FlowTTLCache *self)
  *   for `None`
  * @user_data: data for @getter
  * @destroy: (nullable): frees @user_data
- * @ttl: how long a value stays valid, in microseconds (not negative);
- *   %FLOW_TTL_CACHE_FOREVER for ever
+ * @ttl: how long a value stays valid, in microseconds;
+ *   %FLOW_TTL_CACHE_FOREVER (or any negative value) for ever
  *
  * Creates an empty cache.
  *
@@ -270,7 +269,6 @@ flow_ttl_cache_new (FlowMapFunc     getter,
   FlowTTLCache *self;
 
   g_return_val_if_fail (getter != NULL, NULL);
-  g_return_val_if_fail (ttl >= 0, NULL);
 
   self = g_object_new (FLOW_TYPE_TTL_CACHE, NULL);
   self->getter = getter;
@@ -318,7 +316,7 @@ flow_ttl_cache_get (FlowTTLCache  *self,
   now = cache_now (self);
   entry = g_hash_table_lookup (self->entries, owned_key);
   /* As Bytewax's: expired once strictly older than the time to live. */
-  if (entry != NULL && !(now - entry->time > self->ttl))
+  if (entry != NULL && (self->ttl < 0 || !(now - entry->time > self->ttl)))
     return g_variant_ref (entry->value);
 
   value = self->getter (owned_key, self->getter_data, &local);
@@ -384,7 +382,7 @@ flow_ttl_cache_get_size (FlowTTLCache *self)
  *
  * Gets the time to live of the cache's values.
  *
- * Returns: microseconds; %FLOW_TTL_CACHE_FOREVER for ever
+ * Returns: microseconds; %FLOW_TTL_CACHE_FOREVER (negative) for ever
  */
 GTimeSpan
 flow_ttl_cache_get_ttl (FlowTTLCache *self)

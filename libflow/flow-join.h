@@ -70,9 +70,10 @@ G_DECLARE_FINAL_TYPE (FlowTTLCache, flow_ttl_cache, FLOW, TTL_CACHE, GObject)
 /**
  * FLOW_TTL_CACHE_FOREVER:
  *
- * A time to live that never runs out (Bytewax's `timedelta.max`).
+ * A time to live that never runs out (Bytewax's `timedelta.max`): any
+ * negative time to live means that.
  */
-#define FLOW_TTL_CACHE_FOREVER G_MAXINT64
+#define FLOW_TTL_CACHE_FOREVER -1
 
 FLOW_AVAILABLE_IN_1_0
 FlowTTLCache *flow_ttl_cache_new        (FlowMapFunc          getter,

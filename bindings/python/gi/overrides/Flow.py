@@ -712,7 +712,7 @@ def _join_mode(enum, what, mode):
     raise ValueError(f"unknown join {what} mode {mode!r} (expected one of {names})")
 
 
-_TTL_FOREVER = 2 ** 63 - 1
+_TTL_FOREVER = -1      # Flow.TTL_CACHE_FOREVER
 
 
 def _ttl_usec(ttl):
@@ -724,7 +724,7 @@ def _ttl_usec(ttl):
         usec = int(round(float(ttl) * 1_000_000))
     if usec < 0:
         raise ValueError(f"a cache's ttl must not be negative, not {ttl!r}")
-    return min(usec, _TTL_FOREVER)
+    return min(usec, 2 ** 63 - 1)
 
 
 def _cb_enrich(fn):
