@@ -142,6 +142,7 @@ flow_stream_enrich_cached (FlowStream     *self,
   step = flow_dataflow_add_step (flow, flow_operator_find ("enrich_cached"), step_id,
                                  &self, 1, 1);
   step->func = (FlowClosure) { mapper, mapper_data, mapper_destroy };
+  flow_binding_guard_closure (&step->func, FLOW_BINDING_SHAPE_ENRICH);
   step->builder = (FlowClosure) { getter, getter_data, getter_destroy };
   flow_binding_guard_closure (&step->builder, FLOW_BINDING_SHAPE_ITEM_TO_VARIANT);
   step->ttl = ttl;

@@ -92,7 +92,7 @@ static const FlowOperator operators[] = {
   { .name = "join", .n_outputs = 1, .flags = KEYED | STATEFUL,
     .process = flow_op_join_process, .eof = flow_op_join_eof,
     .snapshot = flow_op_join_snapshot, .restore = flow_op_join_restore },
-  { .name = "enrich_cached", .n_outputs = 1, .func_name = "mapper",
+  { .name = "enrich_cached", .n_outputs = 1, .func_name = "mapper", .func_shape = FLOW_BINDING_SHAPE_ENRICH,
     .process = flow_op_enrich_cached_process },
 };
 
