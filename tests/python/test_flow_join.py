@@ -9,7 +9,7 @@ import gi
 import pytest
 
 gi.require_version("Flow", "1")
-from gi.repository import Flow, GLib  # noqa: E402
+from gi.repository import Flow  # noqa: E402
 
 import flow.operators as op  # noqa: E402
 from flow.dataflow import Dataflow  # noqa: E402
