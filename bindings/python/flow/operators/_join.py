@@ -160,6 +160,7 @@ class TTLCache(Generic[DK, DV]):
         del self._cache[k]
 
 
+@operator
 def enrich_cached(
     step_id: str,
     up: Stream[Any],
@@ -178,7 +179,8 @@ def enrich_cached(
     waiting.
 
     As Bytewax's, the cache is not part of recovery: a resumed run starts
-    with an empty cache and gets the values again.
+    with an empty cache and gets the values again. As Bytewax's, it is an
+    operator made of a ``flat_map_batch`` substep.
     """
     if not callable(getter):
         raise TypeError(f"enrich_cached: getter must be callable, not {type(getter).__qualname__}")
@@ -200,4 +202,4 @@ def enrich_cached(
         now = _now_getter()
         return [mapper(cache, x) for x in items]
 
-    return flat_map_batch(step_id, up, shim)
+    return flat_map_batch("flat_map_batch", up, shim)
