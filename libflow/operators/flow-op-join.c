@@ -55,17 +55,19 @@ join_all_set (GPtrArray *sides)
   return TRUE;
 }
 
-/* Emits the rows of @key: the product of its sides (the last side varies
- * fastest, as itertools.product), None for a side without values. */
-static void
-join_emit_rows (FlowNode  *node,
-                char      *key,
-                GPtrArray *sides)
+/* The rows of @sides (a GPtrArray per side of GVariant values): every
+ * combination of one value per side, the last side varying fastest (as
+ * itertools.product), a side without values standing as None; each row a
+ * `(v…)` tuple. Returns a GPtrArray of full references. join_window can
+ * use it too. */
+GPtrArray *
+flow_op_join_rows (GPtrArray *sides)
 {
   guint n = sides->len;
   g_autofree guint *index = g_new0 (guint, n);
   g_autofree GVariant **row = g_new (GVariant *, n);
   g_autoptr(GVariant) none = g_variant_ref_sink (flow_item_new_none ());
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
 
   for (;;)
     {
@@ -78,8 +80,7 @@ join_emit_rows (FlowNode  *node,
 
           row[i] = g_variant_new_variant (value);
         }
-      flow_batch_push_take (&node->out[0], g_ref_string_acquire (key),
-                            g_variant_ref_sink (g_variant_new_tuple (row, n)));
+      g_ptr_array_add (rows, g_variant_ref_sink (g_variant_new_tuple (row, n)));
 
       /* The next combination, or the end. */
       for (i = n; i > 0; i--)
@@ -91,8 +92,44 @@ join_emit_rows (FlowNode  *node,
           index[i - 1] = 0;
         }
       if (i == 0)
-        return;
+        return rows;
     }
+}
+
+/* Adds @value to @side as @mode says. */
+void
+flow_op_join_insert (GPtrArray          *side,
+                     GVariant           *value,
+                     FlowJoinInsertMode  mode)
+{
+  switch (mode)
+    {
+    case FLOW_JOIN_INSERT_MODE_FIRST:
+      if (side->len == 0)
+        g_ptr_array_add (side, g_variant_ref (value));
+      break;
+    case FLOW_JOIN_INSERT_MODE_LAST:
+      g_ptr_array_set_size (side, 0);
+      g_ptr_array_add (side, g_variant_ref (value));
+      break;
+    case FLOW_JOIN_INSERT_MODE_PRODUCT:
+    default:
+      g_ptr_array_add (side, g_variant_ref (value));
+      break;
+    }
+}
+
+/* Emits the rows of @key. */
+static void
+join_emit_rows (FlowNode  *node,
+                char      *key,
+                GPtrArray *sides)
+{
+  g_autoptr(GPtrArray) rows = flow_op_join_rows (sides);
+
+  for (guint i = 0; i < rows->len; i++)
+    flow_batch_push_take (&node->out[0], g_ref_string_acquire (key),
+                          g_variant_ref (g_ptr_array_index (rows, i)));
 }
 
 /* Forgets the state of @key (a tombstone in the next snapshot). */
@@ -124,21 +161,7 @@ flow_op_join_process (FlowNode   *node,
       GPtrArray *sides = join_sides (node, st);
       GPtrArray *side = g_ptr_array_index (sides, side_index);
 
-      switch (step->join_insert)
-        {
-        case FLOW_JOIN_INSERT_MODE_FIRST:
-          if (side->len == 0)
-            g_ptr_array_add (side, g_variant_ref (item->value));
-          break;
-        case FLOW_JOIN_INSERT_MODE_LAST:
-          g_ptr_array_set_size (side, 0);
-          g_ptr_array_add (side, g_variant_ref (item->value));
-          break;
-        case FLOW_JOIN_INSERT_MODE_PRODUCT:
-        default:
-          g_ptr_array_add (side, g_variant_ref (item->value));
-          break;
-        }
+      flow_op_join_insert (side, item->value, step->join_insert);
       flow_state_touch (node, item->key, st);
 
       switch (step->join_emit)
