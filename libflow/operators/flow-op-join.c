@@ -66,8 +66,12 @@ flow_op_join_rows (GPtrArray *sides)
   guint n = sides->len;
   g_autofree guint *index = g_new0 (guint, n);
   g_autofree GVariant **row = g_new (GVariant *, n);
-  g_autoptr(GVariant) none = g_variant_ref_sink (flow_item_new_none ());
+  g_autoptr(GVariant) none = NULL;
   GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+
+  for (guint i = 0; i < n && none == NULL; i++)
+    if (((GPtrArray *) g_ptr_array_index (sides, i))->len == 0)
+      none = g_variant_ref_sink (flow_item_new_none ());
 
   for (;;)
     {
