@@ -34,6 +34,7 @@ typedef enum
   FLOW_BINDING_SHAPE_STATEFUL,         /* StatefulMapFunc, StatefulFlatMapFunc */
   FLOW_BINDING_SHAPE_LOGIC_BUILDER,    /* StatefulLogicBuilder, StatefulBatchLogicBuilder */
   FLOW_BINDING_SHAPE_FOLD,             /* FoldFunc */
+  FLOW_BINDING_SHAPE_ENRICH,           /* EnrichFunc (flow-join.h) */
 } FlowBindingShape;
 
 /* Makes @closure (a function of @shape given to an operator) safe to call

@@ -92,6 +92,14 @@ struct _FlowNode
   GSource    *timer;        /* collect */
   gint64      next_deadline;
 
+  /* operators with several inputs (join): the input port of the batch
+   * being processed, set by flow_node_push() */
+  guint       in_port;
+  /* what an operator keeps for one execution (enrich_cached: its cache),
+   * made by its process function on first use; freed with the node */
+  gpointer       op_data;
+  GDestroyNotify op_data_free;
+
   /* input and output steps */
   GPtrArray  *inputs;       /* FlowInputPart* */
   GPtrArray  *outputs;      /* FlowOutputPart* */

@@ -170,6 +170,8 @@ flow_node_free (FlowNode *node)
   g_clear_pointer (&node->inputs, g_ptr_array_unref);
   g_clear_pointer (&node->outputs, g_ptr_array_unref);
   g_clear_pointer (&node->resume, g_hash_table_unref);
+  if (node->op_data != NULL && node->op_data_free != NULL)
+    node->op_data_free (node->op_data);
   g_free (node);
 }
 
@@ -251,6 +253,7 @@ flow_node_push (FlowNode   *node,
       if (!flow_item_split (&batch->items[i]))
         return fail_not_keyed (node, &batch->items[i], error);
 
+  node->in_port = port;
   ok = op->process (node, batch, error);
 
   spent = g_get_monotonic_time () - start;
