@@ -41,6 +41,11 @@ struct _FlowStep
   FlowClosure  builder;      /* stateful operators: the state of a new key */
   double       timeout;      /* collect */
   guint        max_size;     /* collect */
+  /* join (flow-join.c) */
+  FlowJoinInsertMode join_insert;
+  FlowJoinEmitMode   join_emit;
+  /* enrich_cached (flow-join.c): the cache's time to live */
+  GTimeSpan    ttl;
   FlowSource  *source;       /* input */
   FlowSink    *sink;         /* output */
   /* window operators: their settings (flow-op-window.c) */

@@ -34,6 +34,7 @@ typedef enum
   FLOW_BINDING_SHAPE_STATEFUL,         /* StatefulMapFunc, StatefulFlatMapFunc */
   FLOW_BINDING_SHAPE_LOGIC_BUILDER,    /* StatefulLogicBuilder, StatefulBatchLogicBuilder */
   FLOW_BINDING_SHAPE_FOLD,             /* FoldFunc */
+  FLOW_BINDING_SHAPE_ENRICH,           /* EnrichFunc (flow-join.h) */
 } FlowBindingShape;
 
 /* Makes @closure (a function of @shape given to an operator) safe to call
@@ -88,6 +89,14 @@ gpointer flow_binding_invoke_pointer_arg (FlowBindingPointerArgFunc  vfunc,
                                           gpointer                   self,
                                           gpointer                   arg,
                                           GError                   **error);
+typedef gboolean (*FlowBindingBooleanUint64Func) (gpointer     self,
+                                                  guint64      arg,
+                                                  GError     **error);
+gboolean flow_binding_invoke_boolean_uint64 (FlowBindingBooleanUint64Func vfunc,
+                                             gpointer                     self,
+                                             guint64                      arg,
+                                             GError                     **error);
+
 gpointer flow_binding_invoke_build       (FlowBindingBuildFunc       vfunc,
                                           gpointer                   self,
                                           const char                *step_id,

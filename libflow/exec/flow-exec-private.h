@@ -93,8 +93,14 @@ struct _FlowNode
   GTree      *schedule;     /* stateful: (time, key) of pending notifications */
   GSource    *timer;        /* collect */
   gint64      next_deadline;
-  gpointer    op_data;      /* window operators: per-node data */
-  guint       in_port;      /* the input the batch in process came on */
+
+  /* operators with several inputs (join): the input port of the batch
+   * being processed, set by flow_node_push() */
+  guint       in_port;
+  /* what an operator keeps for one execution (enrich_cached: its cache;
+   * window operators: their deadlines), made by its process function on
+   * first use; freed with the node, after its states */
+  gpointer       op_data;
   GDestroyNotify op_data_free;
 
   /* input and output steps */
@@ -125,6 +131,8 @@ struct _FlowExec
   FlowClock    *clock;
 
   /* the rest belongs to flow-exec.c */
+  guint         process_id;   /* this process's share of input partitions */
+  guint         processes;    /* (issue 11; 1: all of them) */
   gatomicrefcount ref_count;
   FlowDataflow *flow;
   GMainContext *context;
@@ -196,6 +204,8 @@ typedef struct
   double      backup_interval;      /* seconds */
   guint       workers;
   FlowClock  *clock;                /* NULL: the system clock */
+  guint       process_id;           /* this process reads share process_id */
+  guint       processes;            /* of the input partitions (0 or 1: all) */
 } FlowExecConfig;
 
 /* flow-exec.c */

@@ -217,6 +217,19 @@ GVariant *flow_op_window_snapshot       (FlowNode *node, FlowState *st);
 gboolean  flow_op_window_restore        (FlowNode *node, FlowState *st, const char *key,
                                          GVariant *state, GError **error);
 
+/* flow-op-join.c */
+gboolean  flow_op_join_process          (FlowNode *node, FlowBatch *batch, GError **error);
+gboolean  flow_op_join_eof              (FlowNode *node, GError **error);
+GVariant *flow_op_join_snapshot         (FlowNode *node, FlowState *st);
+gboolean  flow_op_join_restore          (FlowNode *node, FlowState *st, const char *key,
+                                         GVariant *state, GError **error);
+gboolean  flow_op_enrich_cached_process (FlowNode *node, FlowBatch *batch, GError **error);
+/* What join_window may share: the rows of a key's sides, and inserting a
+ * value into a side. */
+GPtrArray *flow_op_join_rows            (GPtrArray *sides);
+void       flow_op_join_insert          (GPtrArray *side, GVariant *value,
+                                         FlowJoinInsertMode mode);
+
 /* flow-op-io.c */
 gboolean flow_op_output_process         (FlowNode *node, FlowBatch *batch, GError **error);
 

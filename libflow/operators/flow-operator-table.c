@@ -120,6 +120,13 @@ static const FlowOperator operators[] = {
   WINDOW_OP ("window", KEYED, NULL, FLOW_BINDING_SHAPE_NONE),
   WINDOW_OP ("join_window", KEYED, NULL, FLOW_BINDING_SHAPE_NONE),
 #undef WINDOW_OP
+  /* Several inputs, and lookups (flow-op-join.c). A join's inputs are its
+   * sides, in order; enrich_cached keeps its getter as the builder. */
+  { .name = "join", .n_outputs = 1, .flags = KEYED | STATEFUL,
+    .process = flow_op_join_process, .eof = flow_op_join_eof,
+    .snapshot = flow_op_join_snapshot, .restore = flow_op_join_restore },
+  { .name = "enrich_cached", .n_outputs = 1, .func_name = "mapper", .func_shape = FLOW_BINDING_SHAPE_ENRICH,
+    .process = flow_op_enrich_cached_process },
 };
 
 /* Returns the entry named @name, or NULL. */

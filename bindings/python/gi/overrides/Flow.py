@@ -279,6 +279,20 @@ def from_variant(v):
 __all__ += ["to_variant", "from_variant"]
 
 
+def _register_item_type(cls, to_fn, from_fns):
+    """Carries instances of ``cls`` (exactly) as ``to_fn(obj)`` makes them
+    (a ``GLib.Variant``, or ``None`` to pickle this one), and GVariants of
+    the type strings of ``from_fns`` as their function makes them (a
+    function of the ``GLib.Variant``): the pure-Python side of a
+    connector's own item types (flow.connectors.kafka's messages). The
+    native path has its own (``_flow_native.register_kafka``)."""
+    def conv(obj):
+        v = to_fn(obj)
+        return _pickled(obj) if v is None else v
+    _TO_VARIANT[cls] = conv
+    _FROM_VARIANT.update(from_fns)
+
+
 def _to_array(values, what):
     """An iterable of Python values as an ``av`` array of items."""
     if isinstance(values, _Variant):
@@ -722,6 +736,71 @@ def _make_operator_method(name, functions):
     return method
 
 
+# --- join and enrich_cached (flow-join.h) ---
+
+def _join_mode(enum, what, mode):
+    """A Flow.JoinInsertMode / Flow.JoinEmitMode from itself or from
+    Bytewax's lower-case name."""
+    if isinstance(mode, enum):
+        return mode
+    value = getattr(enum, mode.upper(), None) if isinstance(mode, str) and mode.isalpha() else None
+    if isinstance(value, enum):
+        return value
+    names = ", ".join(repr(v.value_nick) for v in enum.__enum_values__.values())
+    raise ValueError(f"unknown join {what} mode {mode!r} (expected one of {names})")
+
+
+_TTL_FOREVER = -1      # Flow.TTL_CACHE_FOREVER
+
+
+def _ttl_usec(ttl):
+    if ttl is None or ttl == _datetime.timedelta.max:
+        return _TTL_FOREVER
+    if isinstance(ttl, _datetime.timedelta):
+        usec = (ttl.days * 86400 + ttl.seconds) * 1_000_000 + ttl.microseconds
+    else:
+        usec = int(round(float(ttl) * 1_000_000))
+    if usec < 0:
+        raise ValueError(f"a cache's ttl must not be negative, not {ttl!r}")
+    return min(usec, 2 ** 63 - 1)
+
+
+def _cb_enrich(fn):
+    def enrich_cb(cache, item, *_):
+        try:
+            return to_variant(fn(cache, from_variant(item)))
+        except BaseException as e:
+            raise _user_error(e) from None
+    return enrich_cb
+
+
+class TTLCache(Flow.TTLCache):
+    """A cache of values by key with a time to live (see Flow.TTLCache);
+    keys and values are plain Python values. (The flow package's
+    ``flow.operators.TTLCache`` is Bytewax's pure-Python one.)"""
+
+    @classmethod
+    def new(cls, getter, ttl=None):
+        """A cache calling ``getter(key)`` on a miss; ``ttl`` a timedelta
+        or seconds (None: for ever)."""
+        _need_callable("TTLCache", "getter", getter)
+        return Flow.TTLCache.new(_cb_map(getter), None, _ttl_usec(ttl))
+
+    def get(self, key):
+        """The cached value of ``key``, got anew if its time to live
+        passed."""
+        return from_variant(Flow.TTLCache.get(self, to_variant(key)))
+
+    def remove(self, key):
+        """Forgets the cached value of ``key``; returns whether there was
+        one."""
+        return Flow.TTLCache.remove(self, to_variant(key))
+
+
+TTLCache = override(TTLCache)
+__all__.append("TTLCache")
+
+
 class Stream(Flow.Stream):
     """A stream of items; its operators take plain Python functions.
 
@@ -750,6 +829,34 @@ class Stream(Flow.Stream):
         """Writes the items to ``sink``."""
         Flow.Stream.output(self, step_id, _as_sink(sink))
         _check_flow(self.get_dataflow())
+
+    # --- join and enrich_cached (flow-join.h) ---
+
+    def join(self, step_id, *others, insert_mode="last", emit_mode="complete"):
+        """Joins this keyed stream and ``others`` by key (see
+        Flow.Stream.join). The modes are Bytewax's strings ("first",
+        "last", "product"; "complete", "final", "running") or
+        Flow.JoinInsertMode / Flow.JoinEmitMode values."""
+        if len(others) == 1 and isinstance(others[0], (list, tuple)):
+            others = tuple(others[0])
+        insert = _join_mode(Flow.JoinInsertMode, "insert", insert_mode)
+        emit = _join_mode(Flow.JoinEmitMode, "emit", emit_mode)
+        result = Flow.Stream.join(self, step_id, list(others), insert, emit)
+        _check_flow(self.get_dataflow())
+        return result
+
+    def enrich_cached(self, step_id, getter, mapper, ttl=None):
+        """Enriches items from a cache (see Flow.Stream.enrich_cached):
+        ``mapper(cache, item)`` makes each new item, and ``cache.get(key)``
+        calls ``getter(key)`` on a miss or once the value is older than
+        ``ttl`` (a timedelta or seconds; None: for ever). Keys and values
+        are plain Python values."""
+        _need_callable("enrich_cached", "getter", getter)
+        _need_callable("enrich_cached", "mapper", mapper)
+        result = Flow.Stream.enrich_cached(self, step_id, _cb_map(getter), None,
+                                           _cb_enrich(mapper), None, _ttl_usec(ttl))
+        _check_flow(self.get_dataflow())
+        return result
 
 
 for _name, _functions in _OPERATOR_FUNCTIONS.items():
