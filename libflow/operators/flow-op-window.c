@@ -402,67 +402,29 @@ join_sides_new (guint n_sides)
   return sides;
 }
 
+/* join_window: the sides and rows of a window are join's
+ * (flow-op-join.c). */
 static void
 join_insert (FlowWindowSpec *spec,
              GPtrArray      *sides,
              guint           side,
              GVariant       *value)
 {
-  GPtrArray *values = g_ptr_array_index (sides, side);
-
-  switch (spec->insert_mode)
-    {
-    case FLOW_JOIN_INSERT_MODE_FIRST:
-      if (values->len == 0)
-        g_ptr_array_add (values, g_variant_ref (value));
-      break;
-    case FLOW_JOIN_INSERT_MODE_LAST:
-      g_ptr_array_set_size (values, 0);
-      g_ptr_array_add (values, g_variant_ref (value));
-      break;
-    default:
-      g_ptr_array_add (values, g_variant_ref (value));
-    }
+  flow_op_join_insert (g_ptr_array_index (sides, side), value, spec->insert_mode);
 }
 
 /* Emits the rows of a join: a tuple of one value per side, for every
- * combination (missing sides are None, `mv` nothing). */
+ * combination (a side without values is None). */
 static void
 join_emit (FlowNode   *node,
            WindowKey  *wk,
            gint64      id,
            GPtrArray  *sides)
 {
-  guint n = sides->len;
-  g_autofree guint *at = g_new0 (guint, n);
-  g_autofree GVariant **row = g_new0 (GVariant *, n);
+  g_autoptr(GPtrArray) rows = flow_op_join_rows (sides);
 
-  for (;;)
-    {
-      guint i;
-
-      for (i = 0; i < n; i++)
-        {
-          GPtrArray *values = g_ptr_array_index (sides, i);
-          row[i] = g_variant_new_variant (values->len > 0
-                                          ? g_ptr_array_index (values, at[i])
-                                          : g_variant_new_maybe (G_VARIANT_TYPE_VARIANT, NULL));
-        }
-      emit (node, PORT_DOWN, wk, id, g_variant_new_tuple (row, n));
-      /* The next combination, the last side first (as itertools.product). */
-      for (i = n; i-- > 0;)
-        {
-          GPtrArray *values = g_ptr_array_index (sides, i);
-          if (at[i] + 1 < values->len)
-            {
-              at[i]++;
-              break;
-            }
-          at[i] = 0;
-        }
-      if (i == G_MAXUINT)
-        break;
-    }
+  for (guint i = 0; i < rows->len; i++)
+    emit (node, PORT_DOWN, wk, id, g_ptr_array_index (rows, i));
 }
 
 static GVariant *
