@@ -20,7 +20,8 @@
  *
  * A sink writing one line per item to a file: a string item is written as
  * it is, any other item as its repr (see [func@Flow.item_repr]), so a keyed
- * item is written `('key', 12)`.
+ * item is written `('key', 12)`; with [property@Flow.FileSink:values-only]
+ * a keyed item is written as its value alone, as Bytewax's `FileSink` does.
  *
  * It is exactly-once across a resume. At the end of every epoch it makes
  * what it wrote durable (fdatasync()) and snapshots its byte offset; a
@@ -39,11 +40,13 @@ struct _FlowFileSink
   FlowSink  parent_instance;
 
   char     *path;
+  gboolean  values_only;
 };
 
 enum {
   PROP_0,
   PROP_PATH,
+  PROP_VALUES_ONLY,
   N_PROPS
 };
 
@@ -63,6 +66,7 @@ struct _FlowFileSinkPartition
   guint64            offset;   /* bytes written (file size) */
   GString           *buffer;
   gboolean           dir_synced; /* its directory entry is durable */
+  gboolean           values_only; /* write the value of keyed items */
 };
 
 G_DEFINE_FINAL_TYPE (FlowFileSinkPartition, flow_file_sink_partition, FLOW_TYPE_SINK_PARTITION)
@@ -104,10 +108,24 @@ flush_buffer (FlowFileSinkPartition  *self,
 }
 
 static void
-append_line (GString  *buffer,
-             GVariant *value,
-             const char *key)
+append_line (GString    *buffer,
+             GVariant   *value,
+             const char *key,
+             gboolean    values_only)
 {
+  /* FlowFileSink:values-only: the value of a keyed item alone, whether it
+   * comes split (@key set, @value its value) or as a `(sv)` variant. */
+  if (values_only && key == NULL && g_variant_is_of_type (value, G_VARIANT_TYPE ("(sv)")))
+    {
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (value, 1);
+      g_autoptr(GVariant) inner = g_variant_get_variant (boxed);
+
+      append_line (buffer, inner, NULL, FALSE);
+      return;
+    }
+  if (values_only)
+    key = NULL;
+
   if (key == NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
     g_string_append (buffer, g_variant_get_string (value, NULL));
   else if (key == NULL)
@@ -129,7 +147,7 @@ file_sink_fast_write (FlowSinkPartition  *part,
   FlowFileSinkPartition *self = FLOW_FILE_SINK_PARTITION (part);
 
   for (guint i = 0; i < batch->len; i++)
-    append_line (self->buffer, batch->items[i].value, batch->items[i].key);
+    append_line (self->buffer, batch->items[i].value, batch->items[i].key, self->values_only);
   return flush_buffer (self, error);
 }
 
@@ -141,7 +159,7 @@ flow_file_sink_partition_write_batch (FlowSinkPartition  *part,
   FlowFileSinkPartition *self = FLOW_FILE_SINK_PARTITION (part);
 
   for (guint i = 0; i < items->len; i++)
-    append_line (self->buffer, g_ptr_array_index (items, i), NULL);
+    append_line (self->buffer, g_ptr_array_index (items, i), NULL, self->values_only);
   return flush_buffer (self, error);
 }
 
@@ -253,6 +271,7 @@ flow_file_sink_build_part (FlowSink    *sink,
 
   part = g_object_new (FLOW_TYPE_FILE_SINK_PARTITION, NULL);
   part->path = g_strdup (self->path);
+  part->values_only = self->values_only;
   /* Resuming from a non-empty snapshot, the file must be there: it holds
    * the output of the epochs resumed from. */
   if (resume_state != NULL && g_variant_is_of_type (resume_state, G_VARIANT_TYPE_UINT64))
@@ -340,6 +359,9 @@ flow_file_sink_get_property (GObject    *object,
     case PROP_PATH:
       g_value_set_string (value, FLOW_FILE_SINK (object)->path);
       break;
+    case PROP_VALUES_ONLY:
+      g_value_set_boolean (value, FLOW_FILE_SINK (object)->values_only);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -355,6 +377,9 @@ flow_file_sink_set_property (GObject      *object,
     {
     case PROP_PATH:
       FLOW_FILE_SINK (object)->path = g_value_dup_string (value);
+      break;
+    case PROP_VALUES_ONLY:
+      flow_file_sink_set_values_only (FLOW_FILE_SINK (object), g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -382,6 +407,20 @@ flow_file_sink_class_init (FlowFileSinkClass *klass)
     g_param_spec_string ("path", NULL, NULL,
                          NULL,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * FlowFileSink:values-only:
+   *
+   * Whether a keyed item is written as its value alone (a string as it
+   * is, anything else as its repr), as Bytewax's `FileSink` and
+   * [class@Flow.DirSink] write it, rather than as `('key', value)`.
+   * Items that are not keyed are written whole either way. It applies to
+   * the partitions built after it is set.
+   */
+  properties[PROP_VALUES_ONLY] =
+    g_param_spec_boolean ("values-only", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -422,4 +461,42 @@ flow_file_sink_get_path (FlowFileSink *self)
   g_return_val_if_fail (FLOW_IS_FILE_SINK (self), NULL);
 
   return self->path;
+}
+
+/**
+ * flow_file_sink_set_values_only:
+ * @self: a file sink
+ * @values_only: whether to write the value of keyed items alone
+ *
+ * Sets [property@Flow.FileSink:values-only]: with %TRUE a keyed item is
+ * written as its value alone, as Bytewax's `FileSink` does, instead of
+ * `('key', value)`. Set it before the run starts.
+ */
+void
+flow_file_sink_set_values_only (FlowFileSink *self,
+                                gboolean      values_only)
+{
+  g_return_if_fail (FLOW_IS_FILE_SINK (self));
+
+  values_only = !!values_only;
+  if (self->values_only == values_only)
+    return;
+  self->values_only = values_only;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VALUES_ONLY]);
+}
+
+/**
+ * flow_file_sink_get_values_only:
+ * @self: a file sink
+ *
+ * Gets [property@Flow.FileSink:values-only].
+ *
+ * Returns: whether keyed items are written as their value alone
+ */
+gboolean
+flow_file_sink_get_values_only (FlowFileSink *self)
+{
+  g_return_val_if_fail (FLOW_IS_FILE_SINK (self), FALSE);
+
+  return self->values_only;
 }
