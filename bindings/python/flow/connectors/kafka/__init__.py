@@ -220,7 +220,7 @@ class _SinkPartition(Flow.SinkPartition):
         self._inner = inner
 
     def do_write_batch(self, items):
-        self._inner.write_batch([_to_variant(Flow.from_variant(item)) for item in items])
+        self._inner.write_batch([_to_variant(item) for item in items])  # plain values
 
     def do_snapshot(self):
         return self._inner.snapshot()
