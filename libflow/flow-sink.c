@@ -17,6 +17,12 @@
  * the end of each epoch; the epoch is committed only after it returned, so
  * a sink that makes its output durable there and can roll back to the
  * snapshot on resume (as [class@Flow.FileSink] does) is exactly-once.
+ *
+ * Making output durable (fdatasync()) can take long on a slow disk. A
+ * partition that implements [vfunc@Flow.SinkPartition.sync] does that
+ * there instead of in its snapshot: with recovery on, libflow calls it
+ * from the recovery writer thread after the snapshot and before the epoch
+ * is committed, so the main loop does not wait for the disk.
  */
 
 typedef struct
@@ -50,12 +56,20 @@ flow_sink_partition_real_close (FlowSinkPartition  *self,
   return TRUE;
 }
 
+static gboolean
+flow_sink_partition_real_sync (FlowSinkPartition  *self,
+                               GError            **error)
+{
+  return TRUE;
+}
+
 static void
 flow_sink_partition_class_init (FlowSinkPartitionClass *klass)
 {
   klass->write_batch = flow_sink_partition_real_write_batch;
   klass->snapshot = flow_sink_partition_real_snapshot;
   klass->close = flow_sink_partition_real_close;
+  klass->sync = flow_sink_partition_real_sync;
 }
 
 static void
@@ -234,4 +248,42 @@ flow_sink_build_part (FlowSink    *self,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   return flow_binding_invoke_build ((FlowBindingBuildFunc) FLOW_SINK_GET_CLASS (self)->build_part, self, step_id, part_key, resume_state, error);
+}
+
+/**
+ * flow_sink_partition_sync: (virtual sync)
+ * @self: a sink partition
+ * @error: return location for a #GError
+ *
+ * Makes durable everything the last [method@Flow.SinkPartition.snapshot]
+ * covers (for a file, fdatasync()). The default does nothing: a partition
+ * that does not implement it makes its output durable in its snapshot.
+ *
+ * With recovery on, libflow calls it after the snapshot of each epoch and
+ * before committing the epoch, **from the recovery writer thread**, while
+ * the main thread may go on calling [method@Flow.SinkPartition.write_batch]
+ * and, at the end of the run, [method@Flow.SinkPartition.close]: an
+ * implementation must be safe against both (a partition written in a
+ * language whose runtime is single-threaded, such as GJS, must not
+ * implement it). A failure fails the commit, and so the run. Code that
+ * drives a partition by hand calls it after each snapshot it keeps.
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ */
+gboolean
+flow_sink_partition_sync (FlowSinkPartition  *self,
+                          GError            **error)
+{
+  g_return_val_if_fail (FLOW_IS_SINK_PARTITION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return FLOW_SINK_PARTITION_GET_CLASS (self)->sync (self, error);
+}
+
+/* Whether @self's class has a sync() of its own (libflow hands those to
+ * the recovery writer thread). */
+gboolean
+flow_sink_partition_has_sync (FlowSinkPartition *self)
+{
+  return FLOW_SINK_PARTITION_GET_CLASS (self)->sync != flow_sink_partition_real_sync;
 }

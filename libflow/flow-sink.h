@@ -28,6 +28,8 @@ G_DECLARE_DERIVABLE_TYPE (FlowSinkPartition, flow_sink_partition, FLOW, SINK_PAR
  *   resume this partition from (%NULL for a stateless sink)
  * @close: flushes and releases what the partition holds; called once, at
  *   the end of a run
+ * @sync: makes durable, from another thread, what the last snapshot
+ *   covers (see [vfunc@Flow.SinkPartition.sync])
  *
  * The virtual methods of a [class@Flow.SinkPartition]. Only @write_batch
  * must be implemented.
@@ -41,6 +43,10 @@ G_DECLARE_DERIVABLE_TYPE (FlowSinkPartition, flow_sink_partition, FLOW, SINK_PAR
  * - [vfunc@Flow.SinkPartition.close]: flushes and releases what the
  *   partition holds; called once at the end of a run. The default does
  *   nothing
+ * - [vfunc@Flow.SinkPartition.sync]: makes what the last snapshot covers
+ *   durable, called from the recovery writer thread before the epoch is
+ *   committed, so that a snapshot need not wait for the disk on the main
+ *   loop. The default does nothing
  */
 struct _FlowSinkPartitionClass
 {
@@ -54,8 +60,12 @@ struct _FlowSinkPartitionClass
   gboolean  (*close)       (FlowSinkPartition  *self,
                             GError            **error);
 
+  /* issue 12: durability off the main loop */
+  gboolean  (*sync)        (FlowSinkPartition  *self,
+                            GError            **error);
+
   /*< private >*/
-  gpointer _reserved[12];
+  gpointer _reserved[11];
 };
 
 FLOW_AVAILABLE_IN_1_0
@@ -67,6 +77,11 @@ GVariant *flow_sink_partition_snapshot    (FlowSinkPartition  *self,
                                            GError            **error);
 FLOW_AVAILABLE_IN_1_0
 gboolean  flow_sink_partition_close       (FlowSinkPartition  *self,
+                                           GError            **error);
+
+/* issue 12: durability off the main loop */
+FLOW_AVAILABLE_IN_1_0
+gboolean  flow_sink_partition_sync        (FlowSinkPartition  *self,
                                            GError            **error);
 
 #define FLOW_TYPE_SINK (flow_sink_get_type ())

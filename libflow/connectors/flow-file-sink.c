@@ -23,8 +23,10 @@
  * item is written `('key', 12)`; with [property@Flow.FileSink:values-only]
  * a keyed item is written as its value alone, as Bytewax's `FileSink` does.
  *
- * It is exactly-once across a resume. At the end of every epoch it makes
- * what it wrote durable (fdatasync()) and snapshots its byte offset; a
+ * It is exactly-once across a resume. At the end of every epoch it
+ * snapshots its byte offset, and what it wrote is made durable
+ * (fdatasync(), in [vfunc@Flow.SinkPartition.sync], on the recovery writer
+ * thread) before the epoch is committed; a
  * resumed run truncates the file back to the offset of the epoch it resumes
  * from, so the lines of an epoch that was replayed are written once. If the
  * file became shorter than that offset, the output was changed by someone
@@ -67,6 +69,7 @@ struct _FlowFileSinkPartition
   GString           *buffer;
   gboolean           dir_synced; /* its directory entry is durable */
   gboolean           values_only; /* write the value of keyed items */
+  GMutex             fd_lock;  /* fd against sync() on the writer thread */
 };
 
 G_DEFINE_FINAL_TYPE (FlowFileSinkPartition, flow_file_sink_partition, FLOW_TYPE_SINK_PARTITION)
@@ -169,13 +172,28 @@ flow_file_sink_partition_snapshot (FlowSinkPartition  *part,
 {
   FlowFileSinkPartition *self = FLOW_FILE_SINK_PARTITION (part);
 
+  /* The lines are handed to the kernel here; making them durable is
+   * sync()'s work, on the recovery writer thread (issue 12). */
   if (!flush_buffer (self, error))
     return NULL;
+  return g_variant_ref_sink (g_variant_new_uint64 (self->offset));
+}
+
+/* Runs on the recovery writer thread while the main thread may write to
+ * the file or close it: the lock keeps the descriptor open (and not yet
+ * reused) for the time of the fdatasync(). Everything written before the
+ * last snapshot was write()n, so it is covered. */
+static gboolean
+flow_file_sink_partition_sync (FlowSinkPartition  *part,
+                               GError            **error)
+{
+  FlowFileSinkPartition *self = FLOW_FILE_SINK_PARTITION (part);
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->fd_lock);
+
+  if (self->fd < 0)
+    return TRUE;  /* closed: close() flushed it, and the run is over */
   if (fdatasync (self->fd) != 0)
-    {
-      io_error (self, "syncing", errno, error);
-      return NULL;
-    }
+    return io_error (self, "syncing", errno, error);
   /* The file may have just been created: until its directory is synced
    * too, a power cut can lose the whole file while a committed epoch
    * points into it. Once per run is enough. */
@@ -190,13 +208,12 @@ flow_file_sink_partition_snapshot (FlowSinkPartition  *part,
 
           if (dir_fd >= 0)
             close (dir_fd);
-          io_error (self, "syncing the directory of", saved, error);
-          return NULL;
+          return io_error (self, "syncing the directory of", saved, error);
         }
       close (dir_fd);
       self->dir_synced = TRUE;
     }
-  return g_variant_ref_sink (g_variant_new_uint64 (self->offset));
+  return TRUE;
 }
 
 static gboolean
@@ -209,9 +226,11 @@ flow_file_sink_partition_close (FlowSinkPartition  *part,
   if (self->fd < 0)
     return TRUE;
   ok = flush_buffer (self, error);
+  g_mutex_lock (&self->fd_lock);  /* not during a sync() */
   if (close (self->fd) != 0 && ok)
     ok = io_error (self, "closing", errno, error);
   self->fd = -1;
+  g_mutex_unlock (&self->fd_lock);
   return ok;
 }
 
@@ -224,6 +243,7 @@ flow_file_sink_partition_finalize (GObject *object)
     close (self->fd);
   g_string_free (self->buffer, TRUE);
   g_free (self->path);
+  g_mutex_clear (&self->fd_lock);
 
   G_OBJECT_CLASS (flow_file_sink_partition_parent_class)->finalize (object);
 }
@@ -237,12 +257,14 @@ flow_file_sink_partition_class_init (FlowFileSinkPartitionClass *klass)
   part_class->write_batch = flow_file_sink_partition_write_batch;
   part_class->snapshot = flow_file_sink_partition_snapshot;
   part_class->close = flow_file_sink_partition_close;
+  part_class->sync = flow_file_sink_partition_sync;
 }
 
 static void
 flow_file_sink_partition_init (FlowFileSinkPartition *self)
 {
   self->fd = -1;
+  g_mutex_init (&self->fd_lock);
   self->buffer = g_string_sized_new (64 * 1024);
   flow_sink_partition_set_fast_path (FLOW_SINK_PARTITION (self), file_sink_fast_write);
 }

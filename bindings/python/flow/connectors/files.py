@@ -248,7 +248,10 @@ class _GiSinkPartition(StatefulSinkPartition[Any, GLib.Variant]):
         self._part.write_batch([Flow.to_variant(v) for v in values])
 
     def snapshot(self) -> GLib.Variant:
-        return self._part.snapshot()
+        state = self._part.snapshot()
+        # In a run, libflow syncs on its writer thread; by hand, here.
+        self._part.sync()
+        return state
 
     def close(self) -> None:
         self._part.close()
