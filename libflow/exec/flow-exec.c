@@ -1354,7 +1354,14 @@ flow_exec_start (FlowExec              *exec,
                  GCancellable          *cancellable,
                  GError               **error)
 {
-  if (!exec_build (exec, config, error))
+  gboolean built;
+
+  /* Sources and sinks build their partitions on the run's clock (a
+   * partition reading the time then sees the test clock's). */
+  flow_clock_push_thread_default (exec->clock);
+  built = exec_build (exec, config, error);
+  flow_clock_pop_thread_default (exec->clock);
+  if (!built)
     {
       exec->stopping = TRUE;
       exec->completed = TRUE;

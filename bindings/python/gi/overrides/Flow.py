@@ -884,14 +884,21 @@ __all__.append("Runner")
 # made (before PyGObject hooks them up): exceptions go to the run's error,
 # and results may be plain Python values.
 
+_EPOCH = _datetime.datetime(1970, 1, 1, tzinfo=_datetime.timezone.utc)
+
+
 def _monotonic_from(when):
-    """A next_awake value: monotonic µs from an int, a datetime or None."""
+    """A next_awake value: monotonic µs from an int, a datetime or None.
+    A datetime (aware, or naive local) is measured against the run's
+    clock (its Flow.TestClock, if it has one), in whole microseconds."""
     if when is None:
         return 0
     if isinstance(when, _datetime.datetime):
-        now = _datetime.datetime.now(when.tzinfo)
-        delta = when - now
-        return GLib.get_monotonic_time() + max(0, int(delta / _datetime.timedelta(microseconds=1)))
+        if when.tzinfo is None:
+            when = when.astimezone()      # naive: local time
+        when_us = (when - _EPOCH) // _datetime.timedelta(microseconds=1)
+        delta = when_us - Flow.get_real_time()
+        return Flow.get_monotonic_time() + max(0, delta)
     return int(when)
 
 
