@@ -782,12 +782,111 @@ array_to_py (GVariant *v)
   return result;
 }
 
+/* A keyed item `(sv)`, the commonest item a Python sink gets, straight
+ * from its serialised bytes when its value is a string, an integer, a
+ * float or a boolean: no GVariant made per child (three otherwise, each a
+ * locked, reference-counted allocation). Returns NULL without an exception
+ * set when the item is anything else, for the generic path to convert.
+ *
+ * The layout (GVariant serialisation): the key's bytes and its NUL, then
+ * the `v` at the next multiple of 8 (its value's bytes, a NUL and the
+ * value's type string), then one framing offset, the end of the key, in
+ * little-endian, of the size the whole item's size calls for. */
+static PyObject *
+keyed_to_py_fast (GVariant *v)
+{
+  gsize size = g_variant_get_size (v);
+  gsize osize, key_end, vstart, vend, len;
+  const guchar *data, *zero, *value;
+  PyObject *key, *val = NULL, *result;
+  guint64 offset = 0;
+
+  osize = size > G_MAXUINT32 ? 8 : size > G_MAXUINT16 ? 4 : size > G_MAXUINT8 ? 2 : 1;
+  if (size < 4 + osize)
+    return NULL;
+  data = g_variant_get_data (v);
+  if (data == NULL)
+    return NULL;
+  for (gsize i = 0; i < osize; i++)
+    offset |= (guint64) data[size - osize + i] << (8 * i);
+  key_end = (gsize) offset;
+  vstart = (key_end + 7) & ~(gsize) 7;
+  vend = size - osize;
+  if (key_end < 1 || vstart >= vend || data[key_end - 1] != '\0' ||
+      memchr (data, '\0', key_end - 1) != NULL)
+    return NULL;
+  zero = memrchr (data + vstart, '\0', vend - vstart);
+  if (zero == NULL || (gsize) (data + vend - zero) != 2)
+    return NULL;  /* not a one-character type */
+  value = data + vstart;
+  len = (gsize) (zero - value);
+
+  switch (zero[1])
+    {
+    case 's':
+      if (len >= 1 && value[len - 1] == '\0' && memchr (value, '\0', len - 1) == NULL)
+        val = PyUnicode_DecodeUTF8 ((const char *) value, (Py_ssize_t) len - 1, NULL);
+      break;
+    case 'x':
+      if (len == 8)
+        {
+          gint64 x;
+          memcpy (&x, value, 8);
+          val = PyLong_FromLongLong (x);
+        }
+      break;
+    case 'd':
+      if (len == 8)
+        {
+          gdouble d;
+          memcpy (&d, value, 8);
+          val = PyFloat_FromDouble (d);
+        }
+      break;
+    case 'b':
+      if (len == 1 && value[0] <= 1)
+        val = PyBool_FromLong (value[0]);
+      break;
+    default:
+      break;
+    }
+  if (val == NULL)
+    {
+      PyErr_Clear ();  /* not UTF-8 after all: the generic path decides */
+      return NULL;
+    }
+  key = PyUnicode_DecodeUTF8 ((const char *) data, (Py_ssize_t) key_end - 1, NULL);
+  if (key == NULL)
+    {
+      PyErr_Clear ();
+      Py_DECREF (val);
+      return NULL;
+    }
+  result = PyTuple_New (2);
+  if (result == NULL)
+    {
+      Py_DECREF (key);
+      Py_DECREF (val);
+      return NULL;
+    }
+  PyTuple_SET_ITEM (result, 0, key);
+  PyTuple_SET_ITEM (result, 1, val);
+  return result;
+}
+
 static PyObject *
 tuple_to_py (GVariant *v)
 {
-  gsize n = g_variant_n_children (v);
+  gsize n;
   PyObject *result;
 
+  if (strcmp (g_variant_get_type_string (v), "(sv)") == 0)
+    {
+      result = keyed_to_py_fast (v);
+      if (result != NULL || PyErr_Occurred ())
+        return result;
+    }
+  n = g_variant_n_children (v);
   if (is_pickled (v))
     return unpickle (v);
 
