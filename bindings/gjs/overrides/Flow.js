@@ -22,7 +22,7 @@
 // Flow.SinkPartition (guarded when GObject.registerClass() calls the
 // base's static _classInit), counts calls; every 64th call looks at the
 // clock, and a full GC runs (System.gc()) once GC_EVERY_CALLS calls or
-// GC_EVERY_MS milliseconds passed since the last, whichever comes first,
+// GC_EVERY_US microseconds passed since the last, whichever comes first,
 // unless the previous one took more than a twentieth of the time since:
 // the collections cost at most about 5% of the run.
 //
