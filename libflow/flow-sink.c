@@ -28,6 +28,7 @@
 typedef struct
 {
   FlowSinkFastFunc fast_path;
+  FlowBindingWriteFunc binding_write;  /* issue 12: see below */
 } FlowSinkPartitionPrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (FlowSinkPartition, flow_sink_partition, G_TYPE_OBJECT)
@@ -286,4 +287,46 @@ gboolean
 flow_sink_partition_has_sync (FlowSinkPartition *self)
 {
   return FLOW_SINK_PARTITION_GET_CLASS (self)->sync != flow_sink_partition_real_sync;
+}
+
+/* issue 12: a binding's write function takes the runner's own items:
+ * FlowBindingItem is FlowItem seen from outside. */
+G_STATIC_ASSERT (sizeof (FlowBindingItem) == sizeof (FlowItem));
+G_STATIC_ASSERT (G_STRUCT_OFFSET (FlowBindingItem, key) == G_STRUCT_OFFSET (FlowItem, key));
+G_STATIC_ASSERT (G_STRUCT_OFFSET (FlowBindingItem, value) == G_STRUCT_OFFSET (FlowItem, value));
+
+static gboolean
+binding_write_fast (FlowSinkPartition  *self,
+                    const FlowBatch    *batch,
+                    GError            **error)
+{
+  FlowSinkPartitionPrivate *priv = flow_sink_partition_get_instance_private (self);
+
+  return priv->binding_write (self, (const FlowBindingItem *) batch->items, batch->len, error);
+}
+
+/**
+ * flow_binding_sink_partition_set_write_func: (skip)
+ * @self: a sink partition
+ * @func: (nullable): the function writing its batches, or %NULL to go back
+ *   to [vfunc@Flow.SinkPartition.write_batch]
+ *
+ * For language bindings: makes the runner hand the batches of @self to
+ * @func, with keyed items split into key and value, instead of packing
+ * every item into a #GVariant for [vfunc@Flow.SinkPartition.write_batch].
+ * A binding converts them to its own values once (Python's
+ * `do_write_batch` gets a sequence of plain values). Set it before the run
+ * starts; write_batch() stays what a direct call runs.
+ */
+void
+flow_binding_sink_partition_set_write_func (FlowSinkPartition    *self,
+                                            FlowBindingWriteFunc  func)
+{
+  FlowSinkPartitionPrivate *priv;
+
+  g_return_if_fail (FLOW_IS_SINK_PARTITION (self));
+
+  priv = flow_sink_partition_get_instance_private (self);
+  priv->binding_write = func;
+  priv->fast_path = func != NULL ? binding_write_fast : NULL;
 }

@@ -1956,27 +1956,67 @@ native_set_exception_hook (PyObject *self,
 typedef struct
 {
   PyObject_HEAD
-  GPtrArray *items;  /* GVariant*, a reference of our own */
+  GPtrArray *items;  /* GVariant*, a reference of our own; or NULL and: */
+  /* issue 12: the runner's items, keyed ones split into key and value
+   * (flow_binding_sink_partition_set_write_func()): borrowed during the
+   * call, copied (owned) by batch_detach() when Python kept the batch. */
+  FlowBindingItem *split;
+  guint            n_split;
+  gboolean         owned;
 } BatchObject;
 
 static Py_ssize_t
 batch_length (PyObject *self)
 {
-  return (Py_ssize_t) ((BatchObject *) self)->items->len;
+  BatchObject *batch = (BatchObject *) self;
+
+  return (Py_ssize_t) (batch->items != NULL ? batch->items->len : batch->n_split);
+}
+
+/* A split keyed item: the tuple (key, value) from_variant() would make of
+ * the packed `(sv)`, without packing it. */
+static PyObject *
+split_item_to_py (const FlowBindingItem *item)
+{
+  PyObject *key, *value, *result;
+
+  if (item->key == NULL)
+    return variant_to_py (item->value);
+  key = PyUnicode_FromString (item->key);
+  if (key == NULL)
+    return NULL;
+  value = variant_to_py (item->value);
+  if (value == NULL)
+    {
+      Py_DECREF (key);
+      return NULL;
+    }
+  result = PyTuple_New (2);
+  if (result == NULL)
+    {
+      Py_DECREF (key);
+      Py_DECREF (value);
+      return NULL;
+    }
+  PyTuple_SET_ITEM (result, 0, key);
+  PyTuple_SET_ITEM (result, 1, value);
+  return result;
 }
 
 static PyObject *
 batch_item (PyObject   *self,
             Py_ssize_t  i)
 {
-  GPtrArray *items = ((BatchObject *) self)->items;
+  BatchObject *batch = (BatchObject *) self;
 
-  if (i < 0 || (gsize) i >= items->len)
+  if (i < 0 || i >= batch_length (self))
     {
       PyErr_SetString (PyExc_IndexError, "batch index out of range");
       return NULL;
     }
-  return variant_to_py (g_ptr_array_index (items, i));
+  if (batch->items == NULL)
+    return split_item_to_py (&batch->split[i]);
+  return variant_to_py (g_ptr_array_index (batch->items, i));
 }
 
 static PyObject *
@@ -2031,7 +2071,18 @@ batch_repr (PyObject *self)
 static void
 batch_dealloc (PyObject *self)
 {
-  g_clear_pointer (&((BatchObject *) self)->items, g_ptr_array_unref);
+  BatchObject *batch = (BatchObject *) self;
+
+  g_clear_pointer (&batch->items, g_ptr_array_unref);
+  if (batch->owned)
+    {
+      for (guint i = 0; i < batch->n_split; i++)
+        {
+          g_free ((char *) batch->split[i].key);
+          g_variant_unref (batch->split[i].value);
+        }
+      g_free (batch->split);
+    }
   Py_TYPE (self)->tp_free (self);
 }
 
@@ -2066,6 +2117,26 @@ batch_new (GPtrArray *items)
   if (self == NULL)
     return NULL;
   self->items = g_ptr_array_ref (items);
+  self->split = NULL;
+  self->n_split = 0;
+  self->owned = FALSE;
+  return (PyObject *) self;
+}
+
+/* A batch over the runner's split items, borrowed: call batch_detach()
+ * before the write function returns if Python kept a reference. */
+static PyObject *
+batch_new_split (const FlowBindingItem *items,
+                 guint                  n_items)
+{
+  BatchObject *self = PyObject_New (BatchObject, &BatchType);
+
+  if (self == NULL)
+    return NULL;
+  self->items = NULL;
+  self->split = (FlowBindingItem *) items;
+  self->n_split = n_items;
+  self->owned = FALSE;
   return (PyObject *) self;
 }
 
@@ -2077,6 +2148,22 @@ batch_detach (PyObject *self)
   BatchObject *batch = (BatchObject *) self;
   GPtrArray *copy;
 
+  if (batch->items == NULL)
+    {
+      FlowBindingItem *own;
+
+      if (batch->owned)
+        return;
+      own = g_new (FlowBindingItem, MAX (batch->n_split, 1));
+      for (guint i = 0; i < batch->n_split; i++)
+        {
+          own[i].key = g_strdup (batch->split[i].key);
+          own[i].value = g_variant_ref (batch->split[i].value);
+        }
+      batch->split = own;
+      batch->owned = TRUE;
+      return;
+    }
   copy = g_ptr_array_new_full (batch->items->len, (GDestroyNotify) g_variant_unref);
   for (guint i = 0; i < batch->items->len; i++)
     g_ptr_array_add (copy, g_variant_ref (g_ptr_array_index (batch->items, i)));
@@ -2109,6 +2196,33 @@ native_sink_partition_write_batch (FlowSinkPartition  *part,
   NativeSinkPartition *self = (NativeSinkPartition *) part;
   PyGILState_STATE gil = PyGILState_Ensure ();
   PyObject *batch = batch_new (items);
+  PyObject *ret = NULL;
+
+  if (batch != NULL)
+    {
+      ret = PyObject_CallOneArg (self->write_batch, batch);
+      if (Py_REFCNT (batch) > 1)
+        batch_detach (batch);
+      Py_DECREF (batch);
+    }
+  if (ret == NULL)
+    fail_from_python (error);
+  Py_XDECREF (ret);
+  PyGILState_Release (gil);
+  return ret != NULL;
+}
+
+/* The same, with the runner's split items (no packing): what the runner
+ * calls (flow_binding_sink_partition_set_write_func()). */
+static gboolean
+native_sink_partition_write_split (FlowSinkPartition      *part,
+                                   const FlowBindingItem  *items,
+                                   guint                   n_items,
+                                   GError                **error)
+{
+  NativeSinkPartition *self = (NativeSinkPartition *) part;
+  PyGILState_STATE gil = PyGILState_Ensure ();
+  PyObject *batch = batch_new_split (items, n_items);
   PyObject *ret = NULL;
 
   if (batch != NULL)
@@ -2197,6 +2311,8 @@ native_sink_partition_class_init (NativeSinkPartitionClass *klass)
 static void
 native_sink_partition_init (NativeSinkPartition *self)
 {
+  flow_binding_sink_partition_set_write_func (FLOW_SINK_PARTITION (self),
+                                              native_sink_partition_write_split);
 }
 
 static PyObject *
@@ -2277,6 +2393,66 @@ plain_write_batch (FlowSinkPartition  *part,
   Py_XDECREF (self);
   PyGILState_Release (gil);
   return ok;
+}
+
+/* What the runner calls for such a partition: the same, with its split
+ * items (no packing). */
+static gboolean
+plain_write_split (FlowSinkPartition      *part,
+                   const FlowBindingItem  *items,
+                   guint                   n_items,
+                   GError                **error)
+{
+  PyGILState_STATE gil = PyGILState_Ensure ();
+  PyObject *self = pygobject_new (G_OBJECT (part));
+  PyObject *batch = NULL, *ret = NULL;
+  gboolean ok = FALSE;
+
+  if (self != NULL)
+    batch = batch_new_split (items, n_items);
+  if (batch != NULL)
+    {
+      ret = PyObject_CallMethodOneArg (self, flow_write_batch_name, batch);
+      if (Py_REFCNT (batch) > 1)
+        batch_detach (batch);
+      Py_DECREF (batch);
+    }
+  if (ret != NULL)
+    {
+      ok = ret == Py_None || PyObject_IsTrue (ret) > 0;
+      if (!ok && !PyErr_Occurred ())
+        g_set_error (error, FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
+                     "%s.do_write_batch() returned a false value without raising an exception",
+                     Py_TYPE (self)->tp_name);
+    }
+  if (PyErr_Occurred ())
+    {
+      ok = FALSE;
+      fail_from_python (error);
+    }
+  Py_XDECREF (ret);
+  Py_XDECREF (self);
+  PyGILState_Release (gil);
+  return ok;
+}
+
+static PyObject *
+native_adopt_plain_sink_partition (PyObject *self,
+                                   PyObject *arg)
+{
+  GObject *obj;
+
+  if (!pygobject_check (arg, &PyGObject_Type) ||
+      !FLOW_IS_SINK_PARTITION (obj = pygobject_get (arg)))
+    {
+      PyErr_SetString (PyExc_TypeError, "expected a Flow.SinkPartition");
+      return NULL;
+    }
+  if (flow_write_batch_name == NULL &&
+      (flow_write_batch_name = PyUnicode_InternFromString ("_flow_write_batch")) == NULL)
+    return NULL;
+  flow_binding_sink_partition_set_write_func (FLOW_SINK_PARTITION (obj), plain_write_split);
+  Py_RETURN_NONE;
 }
 
 static PyObject *
@@ -2474,6 +2650,11 @@ static PyMethodDef native_methods[] = {
             "Makes the write_batch of the Flow.SinkPartition subclass `gtype` call the\n"
             "Python method _flow_write_batch(items) once per batch, items being a Batch\n"
             "of plain Python values (as sink_partition() gives them).") },
+  { "adopt_plain_sink_partition", native_adopt_plain_sink_partition, METH_O,
+    OP_DOC ("adopt_plain_sink_partition(part)",
+            "Makes the runner give the batches of `part` (of a class made with\n"
+            "install_plain_write_batch()) to its _flow_write_batch(items) with the\n"
+            "runner's own items, keyed ones split, converted when read.") },
   { "run", (PyCFunction) (void (*) (void)) native_run, METH_VARARGS | METH_KEYWORDS,
     OP_DOC ("run(runner, cancellable=None)",
             "Runs like Flow.Runner.run(), but keeps the GIL while items are processed\n"

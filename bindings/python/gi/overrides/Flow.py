@@ -1062,10 +1062,16 @@ class SinkPartition(Flow.SinkPartition):
 
     def _flow_ensure_plain(self):
         cls = type(self)
-        if (cls._flow_plain and cls not in _plain_sink_classes
-                and getattr(_native, "install_plain_write_batch", None) is not None):
+        if not cls._flow_plain or getattr(_native, "install_plain_write_batch", None) is None:
+            return
+        if cls not in _plain_sink_classes:
             _native.install_plain_write_batch(cls.__gtype__)
             _plain_sink_classes.add(cls)
+        # In a run, the batches come with their keyed items split (no
+        # GVariant packed per item only to be taken apart again).
+        adopt = getattr(_native, "adopt_plain_sink_partition", None)
+        if adopt is not None:
+            adopt(self)
 
 
 _plain_sink_classes = set()
