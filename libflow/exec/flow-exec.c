@@ -947,12 +947,17 @@ node_timer_cb (gpointer data)
   FlowNode *node = data;
   FlowExec *exec = node->exec;
   GError *error = NULL;
+  gboolean ok;
 
   if (exec->stopping)
     return G_SOURCE_REMOVE;
 
   flow_exec_ref (exec);
-  if (!flow_node_wake (node, flow_clock_get_real (exec->clock), &error))
+  /* The step's code (a stateful logic's on_notify) reads the run's clock. */
+  flow_clock_push_thread_default (exec->clock);
+  ok = flow_node_wake (node, flow_clock_get_real (exec->clock), &error);
+  flow_clock_pop_thread_default (exec->clock);
+  if (!ok)
     exec_fail_step (exec, node->step->full_id, error);
   else
     {
