@@ -275,10 +275,23 @@ gboolean
 flow_sink_partition_sync (FlowSinkPartition  *self,
                           GError            **error)
 {
+  GError *local = NULL;
+
   g_return_val_if_fail (FLOW_IS_SINK_PARTITION (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return FLOW_SINK_PARTITION_GET_CLASS (self)->sync (self, error);
+  if (FLOW_SINK_PARTITION_GET_CLASS (self)->sync (self, &local))
+    {
+      g_clear_error (&local);
+      return TRUE;
+    }
+  /* A failure must never pass for a success: the epoch would be committed
+   * with output that is not durable. */
+  if (local == NULL)
+    local = g_error_new (FLOW_ERROR, FLOW_ERROR_FAILED,
+                         "%s: sync() failed without saying why", G_OBJECT_TYPE_NAME (self));
+  g_propagate_error (error, local);
+  return FALSE;
 }
 
 /* Whether @self's class has a sync() of its own (libflow hands those to

@@ -376,3 +376,51 @@ def test_file_sink_values_only(tmp_path):
     assert whole.read_text() == "('a', 'x')\n('b', 2)\nplain\n('c', [1])\n"
     assert values.read_text() == "x\n2\nplain\n[1]\n"
     assert (tmp_path / "split.txt").read_text() == "('a', 'x')\n('b', 2)\nplain\n('c', [1])\n"
+
+
+class SyncingPart(Flow.SinkPartition):
+    """do_sync (FlowSinkPartition.sync): called from the recovery writer
+    thread before each commit; its exception fails the run."""
+
+    def __init__(self, fail):
+        super().__init__()
+        self.fail = fail
+        self.threads = []
+        self.written = 0
+
+    def do_write_batch(self, items):
+        self.written += len(items)
+
+    def do_snapshot(self):
+        return self.written
+
+    def do_sync(self):
+        import threading
+        self.threads.append(threading.current_thread() is threading.main_thread())
+        if self.fail and len(self.threads) >= 2:
+            raise OSError("the disk is gone")
+
+
+def test_do_sync_runs_off_the_main_thread_and_can_fail(db_dir, tmp_path):
+    part = SyncingPart(fail=False)
+    flow = Flow.Dataflow("t")
+    flow.input("inp", Flow.TestingSource([1, 2, 3, 4], batch_size=1)).output("out", _OneSink(part))
+    runner = Flow.Runner.new(flow)
+    runner.props.recovery_directory = str(db_dir)
+    runner.props.snapshot_interval = 0
+    assert runner.run()
+    # the initial rows' sync on the main thread, then one per epoch off it
+    assert part.threads[0] is True and len(part.threads) >= 3
+    assert not any(part.threads[1:])
+
+    failing = SyncingPart(fail=True)
+    other = tmp_path / "other"
+    other.mkdir()
+    Flow.recovery_init_dir(str(other), 1)
+    flow = Flow.Dataflow("t")
+    flow.input("inp", Flow.TestingSource([1, 2, 3, 4], batch_size=1)).output("out", _OneSink(failing))
+    runner = Flow.Runner.new(flow)
+    runner.props.recovery_directory = str(other)
+    runner.props.snapshot_interval = 0
+    with pytest.raises((OSError, GLib.Error), match="the disk is gone"):
+        runner.run()

@@ -942,7 +942,7 @@ def _wrap_vfunc(name, fn):
                 return None if result is None else to_variant(result)
             except BaseException as e:
                 raise _user_error(e) from None
-    elif name in ("do_close", "do_write_batch"):
+    elif name in ("do_close", "do_write_batch", "do_sync"):
         def vfunc(self, *args):
             try:
                 result = fn(self, *args)
@@ -1060,7 +1060,7 @@ class SinkPartition(Flow.SinkPartition):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        _wrap_vfuncs(cls, ("do_write_batch", "do_snapshot", "do_close"))
+        _wrap_vfuncs(cls, ("do_write_batch", "do_snapshot", "do_close", "do_sync"))
         fn = cls.__dict__.get("do_write_batch")
         if fn is None or not callable(fn):
             return
