@@ -167,6 +167,22 @@ def test_serialised_keyed_items_not_in_normal_form(data):
     assert repr(native) == repr(reference)
 
 
+@pytest.mark.parametrize("items", [
+    ["a"], ["", ""], ["line %d" % i for i in range(10)], ["x" * 300, "y"],
+    ["l%d" % i for i in range(20000)], ["é✓", "", "tab\t"], ["z" * 70000] * 2,
+    ["ok", "nul\x00inside"], ["ok", 1], ["ok", StrSub("s")],
+], ids=lambda items: f"{len(items)} items, {sum(map(len, map(str, items)))} chars")
+def test_str_lists_serialise_as_the_reference(items):
+    # A list of str is written straight into its serialised `av`: the very
+    # bytes GLib makes of the boxed strings (the same fingerprints, states).
+    native = _native.to_variant(items)
+    reference = override._py_to_variant(items)
+    assert native.get_type_string() == reference.get_type_string() == "av"
+    assert native.get_data_as_bytes().get_data() == reference.get_data_as_bytes().get_data()
+    assert native.is_normal_form()
+    assert repr(_native.from_variant(native)) == repr(override._py_from_variant(reference))
+
+
 def test_from_variant_none_and_errors():
     assert _native.from_variant(None) is None
     with pytest.raises(TypeError):

@@ -417,6 +417,62 @@ tuple_to_variant (PyObject *obj)
   return result;
 }
 
+/* issue 12: an `av` of strings (a TestingSource over lines, a batch of a
+ * Python source) written straight into its serialised form, the same bytes
+ * g_variant_new_array() of boxed strings gives (so the same fingerprints
+ * and snapshots), without three GVariant allocations per element. Returns
+ * NULL without an exception when an element is not a str that can be a
+ * GVariant string: the generic path then decides (and pickles it). */
+static GVariant *
+str_sequence_to_av (PyObject  **items,
+                    Py_ssize_t  n)
+{
+  gsize body = 0, total, osize, at = 0;
+  guchar *buf;
+
+  if (n == 0)
+    return NULL;
+  for (Py_ssize_t i = 0; i < n; i++)
+    {
+      Py_ssize_t len;
+
+      if (!PyUnicode_CheckExact (items[i]) || str_ok (items[i], &len) == NULL)
+        return NULL;
+      /* each `v` at a multiple of 8: the string, its NUL, NUL, "s" */
+      body = ((body + 7) & ~(gsize) 7) + (gsize) len + 3;
+    }
+  /* framing offsets: the end of each element, of the size the total needs
+   * (gvs_calculate_total_size()) */
+  if (body + (gsize) n <= G_MAXUINT8)
+    osize = 1;
+  else if (body + 2 * (gsize) n <= G_MAXUINT16)
+    osize = 2;
+  else if (body + 4 * (gsize) n <= G_MAXUINT32)
+    osize = 4;
+  else
+    osize = 8;
+  total = body + osize * (gsize) n;
+  buf = g_malloc0 (total);
+  for (Py_ssize_t i = 0; i < n; i++)
+    {
+      Py_ssize_t len;
+      const char *str = PyUnicode_AsUTF8AndSize (items[i], &len);  /* cached by str_ok() */
+      guint64 end;
+
+      at = (at + 7) & ~(gsize) 7;
+      memcpy (buf + at, str, (size_t) len);
+      at += (gsize) len;
+      buf[at++] = '\0';
+      buf[at++] = '\0';
+      buf[at++] = 's';
+      end = at;
+      for (gsize b = 0; b < osize; b++)
+        buf[body + (gsize) i * osize + b] = (guchar) (end >> (8 * b));
+    }
+  return g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE ("av"), buf, total, TRUE,
+                                                      g_free, buf));
+}
+
 /* An `av` array of the elements of a list or a tuple. */
 static GVariant *
 sequence_to_av (PyObject *seq)
@@ -435,7 +491,8 @@ sequence_to_av (PyObject *seq)
     {
       Py_ssize_t n = PySequence_Fast_GET_SIZE (fast);
 
-      children = boxed_children (PySequence_Fast_ITEMS (fast), n);
+      result = str_sequence_to_av (PySequence_Fast_ITEMS (fast), n);
+      children = result != NULL ? NULL : boxed_children (PySequence_Fast_ITEMS (fast), n);
       if (children != NULL)
         {
           result = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, children, (gsize) n));
