@@ -28,6 +28,8 @@ G_DECLARE_DERIVABLE_TYPE (FlowSinkPartition, flow_sink_partition, FLOW, SINK_PAR
  *   resume this partition from (%NULL for a stateless sink)
  * @close: flushes and releases what the partition holds; called once, at
  *   the end of a run
+ * @commit: called once the snapshot of an epoch is durable (the second
+ *   phase of a two-phase commit)
  * @sync: makes durable, from another thread, what the last snapshot
  *   covers (see [vfunc@Flow.SinkPartition.sync])
  *
@@ -43,6 +45,10 @@ G_DECLARE_DERIVABLE_TYPE (FlowSinkPartition, flow_sink_partition, FLOW, SINK_PAR
  * - [vfunc@Flow.SinkPartition.close]: flushes and releases what the
  *   partition holds; called once at the end of a run. The default does
  *   nothing
+ * - [vfunc@Flow.SinkPartition.commit]: called with an epoch once the
+ *   recovery store committed the snapshots of that epoch (right after the
+ *   snapshot when the run has no recovery): what the snapshot prepared can
+ *   be made visible. The default does nothing
  * - [vfunc@Flow.SinkPartition.sync]: makes what the last snapshot covers
  *   durable, called from the recovery writer thread before the epoch is
  *   committed, so that a snapshot need not wait for the disk on the main
@@ -60,12 +66,17 @@ struct _FlowSinkPartitionClass
   gboolean  (*close)       (FlowSinkPartition  *self,
                             GError            **error);
 
+  /* The second phase of an epoch (issue 11: transactional Kafka sink). */
+  gboolean  (*commit)      (FlowSinkPartition  *self,
+                            guint64             epoch,
+                            GError            **error);
+
   /* issue 12: durability off the main loop */
   gboolean  (*sync)        (FlowSinkPartition  *self,
                             GError            **error);
 
   /*< private >*/
-  gpointer _reserved[11];
+  gpointer _reserved[10];
 };
 
 FLOW_AVAILABLE_IN_1_0
@@ -77,6 +88,10 @@ GVariant *flow_sink_partition_snapshot    (FlowSinkPartition  *self,
                                            GError            **error);
 FLOW_AVAILABLE_IN_1_0
 gboolean  flow_sink_partition_close       (FlowSinkPartition  *self,
+                                           GError            **error);
+FLOW_AVAILABLE_IN_1_0
+gboolean  flow_sink_partition_commit      (FlowSinkPartition  *self,
+                                           guint64             epoch,
                                            GError            **error);
 
 /* issue 12: durability off the main loop */

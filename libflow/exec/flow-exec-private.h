@@ -120,6 +120,8 @@ struct _FlowExec
   FlowClock    *clock;
 
   /* the rest belongs to flow-exec.c */
+  guint         process_id;   /* this process's share of input partitions */
+  guint         processes;    /* (issue 11; 1: all of them) */
   gatomicrefcount ref_count;
   FlowDataflow *flow;
   GMainContext *context;
@@ -191,6 +193,8 @@ typedef struct
   double      backup_interval;      /* seconds */
   guint       workers;
   FlowClock  *clock;                /* NULL: the system clock */
+  guint       process_id;           /* this process reads share process_id */
+  guint       processes;            /* of the input partitions (0 or 1: all) */
 } FlowExecConfig;
 
 /* flow-exec.c */
