@@ -199,8 +199,8 @@ def main():
               f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
               f"load {os.getloadavg()[0]:.1f}")
         print("# µs/item of the flow (and of the plain loop doing the same), ratio = loop / flow")
-        print(f"# {'':<28}" + "".join(f"{c:>30}" for c in COLUMNS))
-        print(f"# {'':<28}" + "".join(f"{'flow  loop  ratio':>30}" for _ in COLUMNS)
+        print(f"# {'':<32}" + "".join(f"{c:>30}" for c in COLUMNS))
+        print(f"# {'':<32}" + "".join(f"{'flow  loop  ratio':>30}" for _ in COLUMNS)
               + "   (CPU time; wall clock below)")
         full = None
         walls = {}
@@ -213,10 +213,10 @@ def main():
                 wall_cells.append(f"{fl[0] / n * 1e6:6.2f} {loop[0] / n * 1e6:5.2f} {loop[0] / fl[0]:6.3f}")
                 if (source, ops, sink) == ("file", "stateful_map", "file"):
                     full = (loop, fl)
-            print(f"{label:<30}" + "".join(f"{c:>30}" for c in cells), flush=True)
+            print(f"{label:<34}" + "".join(f"{c:>30}" for c in cells), flush=True)
             walls[label] = wall_cells
         for label, wall_cells in walls.items():
-            print(f"{label + ' (wall)':<30}" + "".join(f"{c:>30}" for c in wall_cells))
+            print(f"{label + ' (wall)':<34}" + "".join(f"{c:>30}" for c in wall_cells))
 
         loop, fl = full
         rec = {}
