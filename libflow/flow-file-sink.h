@@ -23,4 +23,10 @@ FlowFileSink *flow_file_sink_new      (const char   *path);
 FLOW_AVAILABLE_IN_1_0
 const char   *flow_file_sink_get_path (FlowFileSink *self);
 
+FLOW_AVAILABLE_IN_1_0
+void          flow_file_sink_set_values_only (FlowFileSink *self,
+                                              gboolean      values_only);
+FLOW_AVAILABLE_IN_1_0
+gboolean      flow_file_sink_get_values_only (FlowFileSink *self);
+
 G_END_DECLS

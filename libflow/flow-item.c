@@ -436,6 +436,34 @@ append_py_float (GString *s,
     }
 }
 
+/* The decimal digits of an integer, without printf(): sinks write a line
+ * per item and integers are the commonest values (issue 12). */
+static void
+append_uint64 (GString *s,
+               guint64  value,
+               gboolean negative)
+{
+  char buf[24];
+  char *p = buf + sizeof buf;
+
+  do
+    {
+      *--p = (char) ('0' + value % 10);
+      value /= 10;
+    }
+  while (value != 0);
+  if (negative)
+    *--p = '-';
+  g_string_append_len (s, p, buf + sizeof buf - p);
+}
+
+static void
+append_int64 (GString *s,
+              gint64   value)
+{
+  append_uint64 (s, value < 0 ? (guint64) 0 - (guint64) value : (guint64) value, value < 0);
+}
+
 static gboolean
 is_python_object (GVariant *value)
 {
@@ -466,16 +494,16 @@ flow_repr_append (GString  *s,
       g_string_append_printf (s, "%u", g_variant_get_uint16 (value));
       break;
     case G_VARIANT_CLASS_INT32:
-      g_string_append_printf (s, "%d", g_variant_get_int32 (value));
+      append_int64 (s, g_variant_get_int32 (value));
       break;
     case G_VARIANT_CLASS_UINT32:
       g_string_append_printf (s, "%u", g_variant_get_uint32 (value));
       break;
     case G_VARIANT_CLASS_INT64:
-      g_string_append_printf (s, "%" G_GINT64_FORMAT, g_variant_get_int64 (value));
+      append_int64 (s, g_variant_get_int64 (value));
       break;
     case G_VARIANT_CLASS_UINT64:
-      g_string_append_printf (s, "%" G_GUINT64_FORMAT, g_variant_get_uint64 (value));
+      append_uint64 (s, g_variant_get_uint64 (value), FALSE);
       break;
     case G_VARIANT_CLASS_HANDLE:
       g_string_append_printf (s, "%d", g_variant_get_handle (value));

@@ -17,11 +17,18 @@
  * the end of each epoch; the epoch is committed only after it returned, so
  * a sink that makes its output durable there and can roll back to the
  * snapshot on resume (as [class@Flow.FileSink] does) is exactly-once.
+ *
+ * Making output durable (fdatasync()) can take long on a slow disk. A
+ * partition that implements [vfunc@Flow.SinkPartition.sync] does that
+ * there instead of in its snapshot: with recovery on, libflow calls it
+ * from the recovery writer thread after the snapshot and before the epoch
+ * is committed, so the main loop does not wait for the disk.
  */
 
 typedef struct
 {
   FlowSinkFastFunc fast_path;
+  FlowBindingWriteFunc binding_write;  /* issue 12: see below */
 } FlowSinkPartitionPrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (FlowSinkPartition, flow_sink_partition, G_TYPE_OBJECT)
@@ -58,6 +65,13 @@ flow_sink_partition_real_commit (FlowSinkPartition  *self,
   return TRUE;
 }
 
+static gboolean
+flow_sink_partition_real_sync (FlowSinkPartition  *self,
+                               GError            **error)
+{
+  return TRUE;
+}
+
 static void
 flow_sink_partition_class_init (FlowSinkPartitionClass *klass)
 {
@@ -65,6 +79,7 @@ flow_sink_partition_class_init (FlowSinkPartitionClass *klass)
   klass->snapshot = flow_sink_partition_real_snapshot;
   klass->close = flow_sink_partition_real_close;
   klass->commit = flow_sink_partition_real_commit;
+  klass->sync = flow_sink_partition_real_sync;
 }
 
 static void
@@ -272,4 +287,97 @@ flow_sink_build_part (FlowSink    *self,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   return flow_binding_invoke_build ((FlowBindingBuildFunc) FLOW_SINK_GET_CLASS (self)->build_part, self, step_id, part_key, resume_state, error);
+}
+
+/**
+ * flow_sink_partition_sync: (virtual sync)
+ * @self: a sink partition
+ * @error: return location for a #GError
+ *
+ * Makes durable everything the last [method@Flow.SinkPartition.snapshot]
+ * covers (for a file, fdatasync()). The default does nothing: a partition
+ * that does not implement it makes its output durable in its snapshot.
+ *
+ * With recovery on, libflow calls it after the snapshot of each epoch and
+ * before committing the epoch, **from the recovery writer thread**, while
+ * the main thread may go on calling [method@Flow.SinkPartition.write_batch]
+ * and, at the end of the run, [method@Flow.SinkPartition.close]: an
+ * implementation must be safe against both (a partition written in a
+ * language whose runtime is single-threaded, such as GJS, must not
+ * implement it). A failure fails the commit, and so the run. Code that
+ * drives a partition by hand calls it after each snapshot it keeps.
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ */
+gboolean
+flow_sink_partition_sync (FlowSinkPartition  *self,
+                          GError            **error)
+{
+  GError *local = NULL;
+
+  g_return_val_if_fail (FLOW_IS_SINK_PARTITION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (FLOW_SINK_PARTITION_GET_CLASS (self)->sync (self, &local))
+    {
+      g_clear_error (&local);
+      return TRUE;
+    }
+  /* A failure must never pass for a success: the epoch would be committed
+   * with output that is not durable. */
+  if (local == NULL)
+    local = g_error_new (FLOW_ERROR, FLOW_ERROR_FAILED,
+                         "%s: sync() failed without saying why", G_OBJECT_TYPE_NAME (self));
+  g_propagate_error (error, local);
+  return FALSE;
+}
+
+/* Whether @self's class has a sync() of its own (libflow hands those to
+ * the recovery writer thread). */
+gboolean
+flow_sink_partition_has_sync (FlowSinkPartition *self)
+{
+  return FLOW_SINK_PARTITION_GET_CLASS (self)->sync != flow_sink_partition_real_sync;
+}
+
+/* issue 12: a binding's write function takes the runner's own items:
+ * FlowBindingItem is FlowItem seen from outside. */
+G_STATIC_ASSERT (sizeof (FlowBindingItem) == sizeof (FlowItem));
+G_STATIC_ASSERT (G_STRUCT_OFFSET (FlowBindingItem, key) == G_STRUCT_OFFSET (FlowItem, key));
+G_STATIC_ASSERT (G_STRUCT_OFFSET (FlowBindingItem, value) == G_STRUCT_OFFSET (FlowItem, value));
+
+static gboolean
+binding_write_fast (FlowSinkPartition  *self,
+                    const FlowBatch    *batch,
+                    GError            **error)
+{
+  FlowSinkPartitionPrivate *priv = flow_sink_partition_get_instance_private (self);
+
+  return priv->binding_write (self, (const FlowBindingItem *) batch->items, batch->len, error);
+}
+
+/**
+ * flow_binding_sink_partition_set_write_func: (skip)
+ * @self: a sink partition
+ * @func: (nullable): the function writing its batches, or %NULL to go back
+ *   to [vfunc@Flow.SinkPartition.write_batch]
+ *
+ * For language bindings: makes the runner hand the batches of @self to
+ * @func, with keyed items split into key and value, instead of packing
+ * every item into a #GVariant for [vfunc@Flow.SinkPartition.write_batch].
+ * A binding converts them to its own values once (Python's
+ * `do_write_batch` gets a sequence of plain values). Set it before the run
+ * starts; write_batch() stays what a direct call runs.
+ */
+void
+flow_binding_sink_partition_set_write_func (FlowSinkPartition    *self,
+                                            FlowBindingWriteFunc  func)
+{
+  FlowSinkPartitionPrivate *priv;
+
+  g_return_if_fail (FLOW_IS_SINK_PARTITION (self));
+
+  priv = flow_sink_partition_get_instance_private (self);
+  priv->binding_write = func;
+  priv->fast_path = func != NULL ? binding_write_fast : NULL;
 }

@@ -30,6 +30,8 @@ G_DECLARE_DERIVABLE_TYPE (FlowSinkPartition, flow_sink_partition, FLOW, SINK_PAR
  *   the end of a run
  * @commit: called once the snapshot of an epoch is durable (the second
  *   phase of a two-phase commit)
+ * @sync: makes durable, from another thread, what the last snapshot
+ *   covers (see [vfunc@Flow.SinkPartition.sync])
  *
  * The virtual methods of a [class@Flow.SinkPartition]. Only @write_batch
  * must be implemented.
@@ -47,6 +49,10 @@ G_DECLARE_DERIVABLE_TYPE (FlowSinkPartition, flow_sink_partition, FLOW, SINK_PAR
  *   recovery store committed the snapshots of that epoch (right after the
  *   snapshot when the run has no recovery): what the snapshot prepared can
  *   be made visible. The default does nothing
+ * - [vfunc@Flow.SinkPartition.sync]: makes what the last snapshot covers
+ *   durable, called from the recovery writer thread before the epoch is
+ *   committed, so that a snapshot need not wait for the disk on the main
+ *   loop. The default does nothing
  */
 struct _FlowSinkPartitionClass
 {
@@ -65,8 +71,12 @@ struct _FlowSinkPartitionClass
                             guint64             epoch,
                             GError            **error);
 
+  /* issue 12: durability off the main loop */
+  gboolean  (*sync)        (FlowSinkPartition  *self,
+                            GError            **error);
+
   /*< private >*/
-  gpointer _reserved[11];
+  gpointer _reserved[10];
 };
 
 FLOW_AVAILABLE_IN_1_0
@@ -82,6 +92,11 @@ gboolean  flow_sink_partition_close       (FlowSinkPartition  *self,
 FLOW_AVAILABLE_IN_1_0
 gboolean  flow_sink_partition_commit      (FlowSinkPartition  *self,
                                            guint64             epoch,
+                                           GError            **error);
+
+/* issue 12: durability off the main loop */
+FLOW_AVAILABLE_IN_1_0
+gboolean  flow_sink_partition_sync        (FlowSinkPartition  *self,
                                            GError            **error);
 
 #define FLOW_TYPE_SINK (flow_sink_get_type ())

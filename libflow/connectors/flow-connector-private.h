@@ -29,6 +29,8 @@ FlowSourceFastFunc flow_source_partition_get_fast_path (FlowSourcePartition *sel
 void               flow_sink_partition_set_fast_path   (FlowSinkPartition   *self,
                                                         FlowSinkFastFunc     func);
 FlowSinkFastFunc   flow_sink_partition_get_fast_path   (FlowSinkPartition   *self);
+/* issue 12: whether the partition's class implements sync() */
+gboolean           flow_sink_partition_has_sync        (FlowSinkPartition   *self);
 
 /* flow-dir-source.c: whether @path is relative and stays inside its
  * directory (no "..", no empty component); DirSink uses it too. */

@@ -130,6 +130,14 @@ flow_dir_sink_partition_close (FlowSinkPartition  *part,
   return flow_sink_partition_close (FLOW_DIR_SINK_PARTITION (part)->inner, error);
 }
 
+/* The FileSink partition's fdatasync(), on the recovery writer thread. */
+static gboolean
+flow_dir_sink_partition_sync (FlowSinkPartition  *part,
+                              GError            **error)
+{
+  return flow_sink_partition_sync (FLOW_DIR_SINK_PARTITION (part)->inner, error);
+}
+
 static void
 flow_dir_sink_partition_finalize (GObject *object)
 {
@@ -150,6 +158,7 @@ flow_dir_sink_partition_class_init (FlowDirSinkPartitionClass *klass)
   part_class->write_batch = flow_dir_sink_partition_write_batch;
   part_class->snapshot = flow_dir_sink_partition_snapshot;
   part_class->close = flow_dir_sink_partition_close;
+  part_class->sync = flow_dir_sink_partition_sync;
 }
 
 static void

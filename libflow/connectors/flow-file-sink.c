@@ -20,10 +20,13 @@
  *
  * A sink writing one line per item to a file: a string item is written as
  * it is, any other item as its repr (see [func@Flow.item_repr]), so a keyed
- * item is written `('key', 12)`.
+ * item is written `('key', 12)`; with [property@Flow.FileSink:values-only]
+ * a keyed item is written as its value alone, as Bytewax's `FileSink` does.
  *
- * It is exactly-once across a resume. At the end of every epoch it makes
- * what it wrote durable (fdatasync()) and snapshots its byte offset; a
+ * It is exactly-once across a resume. At the end of every epoch it
+ * snapshots its byte offset, and what it wrote is made durable
+ * (fdatasync(), in [vfunc@Flow.SinkPartition.sync], on the recovery writer
+ * thread) before the epoch is committed; a
  * resumed run truncates the file back to the offset of the epoch it resumes
  * from, so the lines of an epoch that was replayed are written once. If the
  * file became shorter than that offset, the output was changed by someone
@@ -39,11 +42,13 @@ struct _FlowFileSink
   FlowSink  parent_instance;
 
   char     *path;
+  gboolean  values_only;
 };
 
 enum {
   PROP_0,
   PROP_PATH,
+  PROP_VALUES_ONLY,
   N_PROPS
 };
 
@@ -63,6 +68,8 @@ struct _FlowFileSinkPartition
   guint64            offset;   /* bytes written (file size) */
   GString           *buffer;
   gboolean           dir_synced; /* its directory entry is durable */
+  gboolean           values_only; /* write the value of keyed items */
+  GMutex             fd_lock;  /* fd against sync() on the writer thread */
 };
 
 G_DEFINE_FINAL_TYPE (FlowFileSinkPartition, flow_file_sink_partition, FLOW_TYPE_SINK_PARTITION)
@@ -104,10 +111,24 @@ flush_buffer (FlowFileSinkPartition  *self,
 }
 
 static void
-append_line (GString  *buffer,
-             GVariant *value,
-             const char *key)
+append_line (GString    *buffer,
+             GVariant   *value,
+             const char *key,
+             gboolean    values_only)
 {
+  /* FlowFileSink:values-only: the value of a keyed item alone, whether it
+   * comes split (@key set, @value its value) or as a `(sv)` variant. */
+  if (values_only && key == NULL && g_variant_is_of_type (value, G_VARIANT_TYPE ("(sv)")))
+    {
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (value, 1);
+      g_autoptr(GVariant) inner = g_variant_get_variant (boxed);
+
+      append_line (buffer, inner, NULL, FALSE);
+      return;
+    }
+  if (values_only)
+    key = NULL;
+
   if (key == NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
     g_string_append (buffer, g_variant_get_string (value, NULL));
   else if (key == NULL)
@@ -129,7 +150,7 @@ file_sink_fast_write (FlowSinkPartition  *part,
   FlowFileSinkPartition *self = FLOW_FILE_SINK_PARTITION (part);
 
   for (guint i = 0; i < batch->len; i++)
-    append_line (self->buffer, batch->items[i].value, batch->items[i].key);
+    append_line (self->buffer, batch->items[i].value, batch->items[i].key, self->values_only);
   return flush_buffer (self, error);
 }
 
@@ -141,7 +162,7 @@ flow_file_sink_partition_write_batch (FlowSinkPartition  *part,
   FlowFileSinkPartition *self = FLOW_FILE_SINK_PARTITION (part);
 
   for (guint i = 0; i < items->len; i++)
-    append_line (self->buffer, g_ptr_array_index (items, i), NULL);
+    append_line (self->buffer, g_ptr_array_index (items, i), NULL, self->values_only);
   return flush_buffer (self, error);
 }
 
@@ -151,13 +172,28 @@ flow_file_sink_partition_snapshot (FlowSinkPartition  *part,
 {
   FlowFileSinkPartition *self = FLOW_FILE_SINK_PARTITION (part);
 
+  /* The lines are handed to the kernel here; making them durable is
+   * sync()'s work, on the recovery writer thread (issue 12). */
   if (!flush_buffer (self, error))
     return NULL;
+  return g_variant_ref_sink (g_variant_new_uint64 (self->offset));
+}
+
+/* Runs on the recovery writer thread while the main thread may write to
+ * the file or close it: the lock keeps the descriptor open (and not yet
+ * reused) for the time of the fdatasync(). Everything written before the
+ * last snapshot was write()n, so it is covered. */
+static gboolean
+flow_file_sink_partition_sync (FlowSinkPartition  *part,
+                               GError            **error)
+{
+  FlowFileSinkPartition *self = FLOW_FILE_SINK_PARTITION (part);
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->fd_lock);
+
+  if (self->fd < 0)
+    return TRUE;  /* closed: close() flushed it, and the run is over */
   if (fdatasync (self->fd) != 0)
-    {
-      io_error (self, "syncing", errno, error);
-      return NULL;
-    }
+    return io_error (self, "syncing", errno, error);
   /* The file may have just been created: until its directory is synced
    * too, a power cut can lose the whole file while a committed epoch
    * points into it. Once per run is enough. */
@@ -172,13 +208,12 @@ flow_file_sink_partition_snapshot (FlowSinkPartition  *part,
 
           if (dir_fd >= 0)
             close (dir_fd);
-          io_error (self, "syncing the directory of", saved, error);
-          return NULL;
+          return io_error (self, "syncing the directory of", saved, error);
         }
       close (dir_fd);
       self->dir_synced = TRUE;
     }
-  return g_variant_ref_sink (g_variant_new_uint64 (self->offset));
+  return TRUE;
 }
 
 static gboolean
@@ -191,9 +226,11 @@ flow_file_sink_partition_close (FlowSinkPartition  *part,
   if (self->fd < 0)
     return TRUE;
   ok = flush_buffer (self, error);
+  g_mutex_lock (&self->fd_lock);  /* not during a sync() */
   if (close (self->fd) != 0 && ok)
     ok = io_error (self, "closing", errno, error);
   self->fd = -1;
+  g_mutex_unlock (&self->fd_lock);
   return ok;
 }
 
@@ -206,6 +243,7 @@ flow_file_sink_partition_finalize (GObject *object)
     close (self->fd);
   g_string_free (self->buffer, TRUE);
   g_free (self->path);
+  g_mutex_clear (&self->fd_lock);
 
   G_OBJECT_CLASS (flow_file_sink_partition_parent_class)->finalize (object);
 }
@@ -219,12 +257,14 @@ flow_file_sink_partition_class_init (FlowFileSinkPartitionClass *klass)
   part_class->write_batch = flow_file_sink_partition_write_batch;
   part_class->snapshot = flow_file_sink_partition_snapshot;
   part_class->close = flow_file_sink_partition_close;
+  part_class->sync = flow_file_sink_partition_sync;
 }
 
 static void
 flow_file_sink_partition_init (FlowFileSinkPartition *self)
 {
   self->fd = -1;
+  g_mutex_init (&self->fd_lock);
   self->buffer = g_string_sized_new (64 * 1024);
   flow_sink_partition_set_fast_path (FLOW_SINK_PARTITION (self), file_sink_fast_write);
 }
@@ -253,6 +293,7 @@ flow_file_sink_build_part (FlowSink    *sink,
 
   part = g_object_new (FLOW_TYPE_FILE_SINK_PARTITION, NULL);
   part->path = g_strdup (self->path);
+  part->values_only = self->values_only;
   /* Resuming from a non-empty snapshot, the file must be there: it holds
    * the output of the epochs resumed from. */
   if (resume_state != NULL && g_variant_is_of_type (resume_state, G_VARIANT_TYPE_UINT64))
@@ -340,6 +381,9 @@ flow_file_sink_get_property (GObject    *object,
     case PROP_PATH:
       g_value_set_string (value, FLOW_FILE_SINK (object)->path);
       break;
+    case PROP_VALUES_ONLY:
+      g_value_set_boolean (value, FLOW_FILE_SINK (object)->values_only);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -355,6 +399,9 @@ flow_file_sink_set_property (GObject      *object,
     {
     case PROP_PATH:
       FLOW_FILE_SINK (object)->path = g_value_dup_string (value);
+      break;
+    case PROP_VALUES_ONLY:
+      flow_file_sink_set_values_only (FLOW_FILE_SINK (object), g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -382,6 +429,20 @@ flow_file_sink_class_init (FlowFileSinkClass *klass)
     g_param_spec_string ("path", NULL, NULL,
                          NULL,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * FlowFileSink:values-only:
+   *
+   * Whether a keyed item is written as its value alone (a string as it
+   * is, anything else as its repr), as Bytewax's `FileSink` and
+   * [class@Flow.DirSink] write it, rather than as `('key', value)`.
+   * Items that are not keyed are written whole either way. It applies to
+   * the partitions built after it is set.
+   */
+  properties[PROP_VALUES_ONLY] =
+    g_param_spec_boolean ("values-only", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -422,4 +483,42 @@ flow_file_sink_get_path (FlowFileSink *self)
   g_return_val_if_fail (FLOW_IS_FILE_SINK (self), NULL);
 
   return self->path;
+}
+
+/**
+ * flow_file_sink_set_values_only:
+ * @self: a file sink
+ * @values_only: whether to write the value of keyed items alone
+ *
+ * Sets [property@Flow.FileSink:values-only]: with %TRUE a keyed item is
+ * written as its value alone, as Bytewax's `FileSink` does, instead of
+ * `('key', value)`. Set it before the run starts.
+ */
+void
+flow_file_sink_set_values_only (FlowFileSink *self,
+                                gboolean      values_only)
+{
+  g_return_if_fail (FLOW_IS_FILE_SINK (self));
+
+  values_only = !!values_only;
+  if (self->values_only == values_only)
+    return;
+  self->values_only = values_only;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VALUES_ONLY]);
+}
+
+/**
+ * flow_file_sink_get_values_only:
+ * @self: a file sink
+ *
+ * Gets [property@Flow.FileSink:values-only].
+ *
+ * Returns: whether keyed items are written as their value alone
+ */
+gboolean
+flow_file_sink_get_values_only (FlowFileSink *self)
+{
+  g_return_val_if_fail (FLOW_IS_FILE_SINK (self), FALSE);
+
+  return self->values_only;
 }

@@ -387,6 +387,7 @@ exec_close_epoch (FlowExec  *exec,
                   GError   **error)
 {
   g_autoptr(GArray) rows = NULL;
+  g_autoptr(GPtrArray) syncs = NULL;  /* issue 12: sink partitions to sync() */
   guint64 epoch = exec->epoch;
 
   g_assert (!exec->commit_in_flight);
@@ -395,6 +396,7 @@ exec_close_epoch (FlowExec  *exec,
     {
       rows = g_array_new (FALSE, TRUE, sizeof (FlowSnapRow));
       g_array_set_clear_func (rows, snap_row_clear);
+      syncs = g_ptr_array_new_with_free_func (g_object_unref);
     }
 
   /* Sinks first: their snapshot flushes this epoch's output, which must be
@@ -411,6 +413,11 @@ exec_close_epoch (FlowExec  *exec,
 
           if (!snapshot_into (rows, node, op->key, state, local, error))
             return FALSE;
+          /* issue 12: a partition with a sync() (FileSink's fdatasync())
+           * is made durable by the store's writer thread, before it
+           * commits the epoch, rather than here on the main loop. */
+          if (syncs != NULL && flow_sink_partition_has_sync (op->part))
+            g_ptr_array_add (syncs, g_object_ref (op->part));
         }
     }
 
@@ -434,8 +441,8 @@ exec_close_epoch (FlowExec  *exec,
       exec->commit_in_flight = TRUE;
       exec->commit_start = flow_clock_get_monotonic (exec->clock);
       exec->commit_rows = rows->len;
-      flow_store_commit_async (exec->store, epoch, flow_clock_get_real (exec->clock),
-                               g_steal_pointer (&rows));
+      flow_store_commit_async_full (exec->store, epoch, flow_clock_get_real (exec->clock),
+                                    g_steal_pointer (&rows), g_steal_pointer (&syncs));
     }
 
   else
@@ -1249,6 +1256,12 @@ build_outputs (FlowExec  *exec,
 
           if (!snapshot_into (exec->initial_rows, node, keys[i], state, local, error))
             return FALSE;
+          /* The initial rows are written at the start, synchronously. */
+          if (!flow_sink_partition_sync (part, &local))
+            {
+              g_propagate_error (error, partition_error (node, keys[i], "sync", local));
+              return FALSE;
+            }
         }
     }
   return TRUE;

@@ -120,6 +120,15 @@ void        flow_store_commit_async      (FlowStore            *store,
                                           guint64               epoch,
                                           gint64                now,
                                           GArray               *rows);
+/* issue 12: flow_store_commit_async() that first calls
+ * flow_sink_partition_sync() on each of @syncs (FlowSinkPartition, refs
+ * taken; may be NULL), on the writer thread: a failure fails the commit
+ * before anything of the epoch is written. */
+void        flow_store_commit_async_full (FlowStore            *store,
+                                          guint64               epoch,
+                                          gint64                now,
+                                          GArray               *rows,
+                                          GPtrArray            *syncs);
 gboolean    flow_store_is_busy           (FlowStore            *store);
 
 char       *flow_store_partition_path    (const char           *directory,

@@ -51,6 +51,7 @@ typedef struct
   guint64  epoch;
   gint64   now;    /* the run's wall-clock time at the epoch close */
   GArray  *rows;   /* FlowSnapRow */
+  GPtrArray *syncs; /* FlowSinkPartition to sync() first, or NULL */
 } Job;
 
 struct _FlowStore
@@ -1822,6 +1823,12 @@ writer_thread (gpointer data)
       if (job == &stop_job)
         break;
 
+      /* The sinks' output of the epoch is made durable before the
+       * epoch is: their fdatasync()s run here, not on the main loop. */
+      for (guint i = 0; job->syncs != NULL && i < job->syncs->len && error == NULL; i++)
+        flow_sink_partition_sync (g_ptr_array_index (job->syncs, i), &error);
+      g_clear_pointer (&job->syncs, g_ptr_array_unref);
+
       for (guint i = 0; i < job->rows->len; i++)
         {
           FlowSnapRow *row = &g_array_index (job->rows, FlowSnapRow, i);
@@ -2005,6 +2012,16 @@ flow_store_commit_async (FlowStore *store,
                          gint64     now,
                          GArray    *rows)
 {
+  flow_store_commit_async_full (store, epoch, now, rows, NULL);
+}
+
+void
+flow_store_commit_async_full (FlowStore *store,
+                              guint64    epoch,
+                              gint64     now,
+                              GArray    *rows,
+                              GPtrArray *syncs)
+{
   Job *job;
 
   g_return_if_fail (store->thread != NULL);
@@ -2020,6 +2037,7 @@ flow_store_commit_async (FlowStore *store,
   job->epoch = epoch;
   job->now = now;
   job->rows = rows;
+  job->syncs = syncs;
   g_async_queue_push (store->jobs, job);
 }
 

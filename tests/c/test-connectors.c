@@ -1084,6 +1084,158 @@ test_std_out_sink_formats (void)
                              "Point(1, 2)\n");
 }
 
+/* ------------------------------------------------------------------------
+ * flow_binding_sink_partition_set_write_func(): a binding's sink gets the
+ * runner's items, keyed ones split (issue 12)
+ * ------------------------------------------------------------------------ */
+
+#define SPLIT_TYPE_PART (split_part_get_type ())
+G_DECLARE_FINAL_TYPE (SplitPart, split_part, SPLIT, PART, FlowSinkPartition)
+struct _SplitPart { FlowSinkPartition parent; GString *split; GString *packed; };
+G_DEFINE_FINAL_TYPE (SplitPart, split_part, FLOW_TYPE_SINK_PARTITION)
+
+static gboolean
+split_part_write_batch (FlowSinkPartition  *part,
+                        GPtrArray          *items,
+                        GError            **error)
+{
+  for (guint i = 0; i < items->len; i++)
+    {
+      g_autofree char *repr = flow_item_repr (g_ptr_array_index (items, i));
+      g_string_append_printf (SPLIT_PART (part)->packed, "%s;", repr);
+    }
+  return TRUE;
+}
+
+static gboolean
+split_part_write_split (FlowSinkPartition      *part,
+                        const FlowBindingItem  *items,
+                        guint                   n_items,
+                        GError                **error)
+{
+  for (guint i = 0; i < n_items; i++)
+    {
+      g_autofree char *repr = flow_item_repr (items[i].value);
+      g_string_append_printf (SPLIT_PART (part)->split, "%s=%s;",
+                              items[i].key ? items[i].key : "(none)", repr);
+    }
+  if (n_items > 0 && items[n_items - 1].key != NULL && strcmp (items[n_items - 1].key, "fail") == 0)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO, "the split write failed");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+split_part_finalize (GObject *object)
+{
+  g_string_free (SPLIT_PART (object)->split, TRUE);
+  g_string_free (SPLIT_PART (object)->packed, TRUE);
+  G_OBJECT_CLASS (split_part_parent_class)->finalize (object);
+}
+
+static void
+split_part_class_init (SplitPartClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = split_part_finalize;
+  FLOW_SINK_PARTITION_CLASS (klass)->write_batch = split_part_write_batch;
+}
+
+static void
+split_part_init (SplitPart *self)
+{
+  self->split = g_string_new (NULL);
+  self->packed = g_string_new (NULL);
+  flow_binding_sink_partition_set_write_func (FLOW_SINK_PARTITION (self), split_part_write_split);
+}
+
+#define SPLIT_TYPE_SINK (split_sink_get_type ())
+G_DECLARE_FINAL_TYPE (SplitSink, split_sink, SPLIT, SINK, FlowSink)
+struct _SplitSink { FlowSink parent; SplitPart *part; };
+G_DEFINE_FINAL_TYPE (SplitSink, split_sink, FLOW_TYPE_SINK)
+
+static FlowSinkPartition *
+split_sink_build_part (FlowSink    *sink,
+                       const char  *step_id,
+                       const char  *part_key,
+                       GVariant    *resume_state,
+                       GError     **error)
+{
+  return g_object_ref (FLOW_SINK_PARTITION (SPLIT_SINK (sink)->part));
+}
+
+static void
+split_sink_class_init (SplitSinkClass *klass)
+{
+  FLOW_SINK_CLASS (klass)->build_part = split_sink_build_part;
+}
+
+static void split_sink_init (SplitSink *self) {}
+
+static char *
+key_text (GVariant  *item,
+          gpointer   user_data,
+          GError   **error)
+{
+  return g_strdup (g_variant_get_int64 (item) == 3 ? "fail" : g_variant_get_int64 (item) % 2 ? "odd" : "even");
+}
+
+static void
+test_sink_binding_write_func (FlowHarness   *h,
+                              gconstpointer  data)
+{
+  static const gint64 values[] = { 1, 2, 3 };
+  g_autoptr(FlowDataflow) flow = flow_dataflow_new ("split");
+  g_autoptr(FlowTestingSource) source = flow_test_source_new_int64 (values, 2);
+  g_autoptr(FlowTestingSource) failing = flow_test_source_new_int64 (values, 3);
+  g_autoptr(SplitSink) sink = g_object_new (SPLIT_TYPE_SINK, NULL);
+  g_autoptr(SplitSink) plain_sink = g_object_new (SPLIT_TYPE_SINK, NULL);
+  g_autoptr(GPtrArray) by_hand = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  g_autoptr(GError) error = NULL;
+  FlowStream *s;
+
+  sink->part = g_object_new (SPLIT_TYPE_PART, NULL);
+  plain_sink->part = g_object_new (SPLIT_TYPE_PART, NULL);
+  s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
+  flow_stream_output (flow_stream_key_on (s, "key", key_text, NULL, NULL), "keyed", FLOW_SINK (sink));
+  flow_stream_output (s, "plain", FLOW_SINK (plain_sink));
+  g_assert_true (flow_test_run (flow, &error));
+  g_assert_no_error (error);
+  /* split items: the key apart, the value as it is; no packed write */
+  g_assert_cmpstr (sink->part->split->str, ==, "odd=1;even=2;");
+  g_assert_cmpstr (sink->part->packed->str, ==, "");
+  g_assert_cmpstr (plain_sink->part->split->str, ==, "(none)=1;(none)=2;");
+
+  /* A direct call still goes to write_batch(). */
+  g_ptr_array_add (by_hand, g_variant_ref_sink (g_variant_new ("(sv)", "k", g_variant_new_int64 (5))));
+  g_assert_true (flow_sink_partition_write_batch (FLOW_SINK_PARTITION (sink->part), by_hand, &error));
+  g_assert_cmpstr (sink->part->packed->str, ==, "('k', 5);");
+
+  /* NULL goes back to write_batch() in a run. */
+  flow_binding_sink_partition_set_write_func (FLOW_SINK_PARTITION (plain_sink->part), NULL);
+  g_clear_object (&flow);
+  flow = flow_dataflow_new ("split2");
+  flow_stream_output (flow_dataflow_input (flow, "inp", FLOW_SOURCE (failing)), "plain",
+                      FLOW_SINK (plain_sink));
+  g_assert_true (flow_test_run (flow, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (plain_sink->part->packed->str, ==, "1;2;3;");
+
+  /* Its error fails the run, naming the step. */
+  g_clear_object (&flow);
+  g_clear_object (&failing);
+  failing = flow_test_source_new_int64 (values, 3);
+  flow = flow_dataflow_new ("split3");
+  s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (failing));
+  flow_stream_output (flow_stream_key_on (s, "key", key_text, NULL, NULL), "keyed", FLOW_SINK (sink));
+  g_assert_false (flow_test_run (flow, &error));
+  flow_test_assert_error_has (error, "the split write failed");
+  flow_test_assert_error_has (error, "split3.keyed");
+  g_clear_object (&sink->part);
+  g_clear_object (&plain_sink->part);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1098,6 +1250,7 @@ main (int    argc,
   ADD ("/connectors/close-once-on-failure", test_close_once_on_failure);
   ADD ("/connectors/sink/routed-by-key", test_sink_routed_by_key);
   ADD ("/connectors/sink/default-partition", test_sink_default_partition);
+  ADD ("/connectors/sink/binding-write-func", test_sink_binding_write_func);
   ADD ("/connectors/source/next-batch-transfer-full", test_next_batch_transfer_full);
   ADD ("/connectors/sink/snapshot-transfer-full", test_sink_snapshot_transfer_full);
   ADD ("/connectors/testing-source/eof", test_testing_source_eof);

@@ -150,6 +150,7 @@ test_repr_ints (void)
   assert_repr (g_variant_new_int64 (G_MININT64), "-9223372036854775808");
   assert_repr (g_variant_new_uint64 (G_MAXUINT64), "18446744073709551615");
   assert_repr (g_variant_new_int32 (-3), "-3");
+  assert_repr (g_variant_new_int32 (G_MININT32), "-2147483648");
   assert_repr (g_variant_new_uint32 (4000000000u), "4000000000");
   assert_repr (g_variant_new_int16 (-7), "-7");
   assert_repr (g_variant_new_uint16 (65535), "65535");

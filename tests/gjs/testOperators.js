@@ -288,4 +288,24 @@ test('the override guards the vfuncs of connector subclasses', () => {
         'vfunc_write_batch is wrapped by the override');
 });
 
+test('the override passes every argument, whatever the function declares', () => {
+    // Its wrapper has the function's arity (1 to 3 parameters), or passes
+    // everything on (rest parameters, none declared, more than 3).
+    const restSeen = [];
+    const mapperArgs = [];
+    const out = runFlow(ints(1, 2, 3), s => s
+        .inspect_debug('rest', (...args) => {
+            restSeen.push(args.length);
+        })
+        .key_on('key', () => 'k')
+        .stateful_map('sum', null, function (state, value) {
+            mapperArgs.push(arguments.length);
+            const n = new GLib.Variant('x', (state === null ? 0 : state.unpack()) + value.unpack());
+            return [n, n];
+        }));
+    assertEqual(out, [['k', 1], ['k', 3], ['k', 6]]);
+    assertEqual(restSeen, [4, 4, 4], 'a rest-parameter function gets all four arguments');
+    assertEqual(mapperArgs, [2, 2, 2], 'a two-parameter function gets both');
+});
+
 run();

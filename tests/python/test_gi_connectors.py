@@ -3,6 +3,7 @@
 do_snapshot, do_next_awake, do_close, do_list_parts, do_build_part,
 do_write_batch), and the built-in connectors."""
 
+import collections.abc
 import time
 
 import gi
@@ -73,8 +74,9 @@ class ListSinkPartition(Flow.SinkPartition):
         self.written = written
 
     def do_write_batch(self, items):
-        assert all(isinstance(i, GLib.Variant) for i in items)
-        self.out.extend(Flow.from_variant(i) for i in items)
+        # Plain values, converted once per batch by the override.
+        assert not any(isinstance(i, GLib.Variant) for i in items)
+        self.out.extend(items)
         self.written += len(items)
 
     def do_snapshot(self):
@@ -262,3 +264,163 @@ def test_run_can_be_cancelled_from_another_thread():
         t.join()
     assert info.value.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED)
     assert sink.get_values() == [0, 1]
+
+
+# ---- do_write_batch gets plain values (issue 12) ----
+
+def _keyed_flow(sink, items=("a", "b", "a")):
+    flow = Flow.Dataflow("t")
+    s = flow.input("inp", Flow.TestingSource(list(items), batch_size=10))
+    s = s.key_on("key", lambda x: x)
+    s = s.stateful_map("count", lambda n, _: ((n or 0) + 1, (n or 0) + 1))
+    s.output("out", sink)
+    return flow
+
+
+class _OneSink(Flow.Sink):
+    def __init__(self, part):
+        super().__init__()
+        self.part = part
+
+    def do_build_part(self, step_id, part_key, resume_state):
+        return self.part
+
+
+class PlainPart(Flow.SinkPartition):
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def do_write_batch(self, items):
+        self.batches.append(items)      # kept beyond the call on purpose
+
+
+def test_do_write_batch_gets_plain_values():
+    part = PlainPart()
+    assert Flow.Runner.new(_keyed_flow(_OneSink(part))).run()
+    assert [list(b) for b in part.batches] == [[("a", 1), ("b", 1), ("a", 2)]]
+    batch = part.batches[0]
+    # A read-only sequence: len, indexing (negative too), slices, iteration.
+    assert len(batch) == 3 and batch[-1] == ("a", 2) and batch[1:] == [("b", 1), ("a", 2)]
+    assert isinstance(batch, collections.abc.Sequence)
+    assert type(batch[0][0]) is str and type(batch[0][1]) is int
+
+
+class RawPart(Flow.SinkPartition):
+    plain_values = False
+
+    def __init__(self):
+        super().__init__()
+        self.items = []
+
+    def do_write_batch(self, items):
+        self.items.extend(items)
+
+
+def test_do_write_batch_raw_variants_on_request():
+    part = RawPart()
+    assert Flow.Runner.new(_keyed_flow(_OneSink(part))).run()
+    assert all(isinstance(i, GLib.Variant) for i in part.items)
+    assert [i.get_type_string() for i in part.items] == ["(sv)"] * 3
+    assert [Flow.from_variant(i) for i in part.items] == [("a", 1), ("b", 1), ("a", 2)]
+
+
+class InheritingPart(PlainPart):
+    """No do_write_batch of its own: PlainPart's, with plain values."""
+
+
+class RawChildPart(PlainPart):
+    plain_values = False
+
+    def do_write_batch(self, items):
+        self.batches.append(["raw"] + [i.get_type_string() for i in items])
+
+
+def test_do_write_batch_mode_follows_the_subclass_defining_it():
+    inheriting, raw = InheritingPart(), RawChildPart()
+    assert Flow.Runner.new(_keyed_flow(_OneSink(inheriting))).run()
+    assert Flow.Runner.new(_keyed_flow(_OneSink(raw))).run()
+    assert [list(b) for b in inheriting.batches] == [[("a", 1), ("b", 1), ("a", 2)]]
+    assert raw.batches == [["raw", "(sv)", "(sv)", "(sv)"]]
+
+
+def test_write_batch_called_by_hand_gives_plain_values():
+    part = PlainPart()
+    assert part.write_batch([GLib.Variant("x", 7), Flow.to_variant(("k", "v"))])
+    assert [list(b) for b in part.batches] == [[7, ("k", "v")]]
+
+
+def test_do_write_batch_exception_names_the_step():
+    class Failing(Flow.SinkPartition):
+        def do_write_batch(self, items):
+            raise KeyError(items[0])
+
+    with pytest.raises(KeyError) as info:
+        Flow.Runner.new(_keyed_flow(_OneSink(Failing()))).run()
+    assert info.value.args == (("a", 1),)
+    assert any("t.out" in note for note in info.value.__notes__)
+
+
+def test_file_sink_values_only(tmp_path):
+    whole, values = tmp_path / "whole.txt", tmp_path / "values.txt"
+    flow = Flow.Dataflow("t")
+    s = flow.input("inp", Flow.TestingSource([("a", "x"), ("b", 2), "plain", ("c", [1])]))
+    s.output("whole", Flow.FileSink.new(str(whole)))
+    sink = Flow.FileSink(path=str(values), values_only=True)
+    assert sink.get_values_only()
+    s.output("values", sink)
+    # Split keyed items (after a keyed step) take the other code path.
+    s.key_on("rekey", lambda x: "k").map_value("v", lambda x: x).output(
+        "split", Flow.FileSink(path=str(tmp_path / "split.txt"), values_only=True))
+    Flow.Runner.new(flow).run()
+    assert whole.read_text() == "('a', 'x')\n('b', 2)\nplain\n('c', [1])\n"
+    assert values.read_text() == "x\n2\nplain\n[1]\n"
+    assert (tmp_path / "split.txt").read_text() == "('a', 'x')\n('b', 2)\nplain\n('c', [1])\n"
+
+
+class SyncingPart(Flow.SinkPartition):
+    """do_sync (FlowSinkPartition.sync): called from the recovery writer
+    thread before each commit; its exception fails the run."""
+
+    def __init__(self, fail):
+        super().__init__()
+        self.fail = fail
+        self.threads = []
+        self.written = 0
+
+    def do_write_batch(self, items):
+        self.written += len(items)
+
+    def do_snapshot(self):
+        return self.written
+
+    def do_sync(self):
+        import threading
+        self.threads.append(threading.current_thread() is threading.main_thread())
+        if self.fail and len(self.threads) >= 2:
+            raise OSError("the disk is gone")
+
+
+def test_do_sync_runs_off_the_main_thread_and_can_fail(db_dir, tmp_path):
+    part = SyncingPart(fail=False)
+    flow = Flow.Dataflow("t")
+    flow.input("inp", Flow.TestingSource([1, 2, 3, 4], batch_size=1)).output("out", _OneSink(part))
+    runner = Flow.Runner.new(flow)
+    runner.props.recovery_directory = str(db_dir)
+    runner.props.snapshot_interval = 0
+    assert runner.run()
+    # the initial rows' sync on the main thread, then one per epoch off it
+    assert part.threads[0] is True and len(part.threads) >= 3
+    assert not any(part.threads[1:])
+
+    failing = SyncingPart(fail=True)
+    other = tmp_path / "other"
+    other.mkdir()
+    Flow.recovery_init_dir(str(other), 1)
+    flow = Flow.Dataflow("t")
+    flow.input("inp", Flow.TestingSource([1, 2, 3, 4], batch_size=1)).output("out", _OneSink(failing))
+    runner = Flow.Runner.new(flow)
+    runner.props.recovery_directory = str(other)
+    runner.props.snapshot_interval = 0
+    with pytest.raises((OSError, GLib.Error), match="the disk is gone"):
+        runner.run()

@@ -661,6 +661,249 @@ test_sink_deleted (Fixture       *f,
   g_assert_false (g_file_test (f->output, G_FILE_TEST_EXISTS));
 }
 
+static char *
+key_parity (GVariant  *item,
+            gpointer   user_data,
+            GError   **error)
+{
+  return g_strdup (g_variant_get_int64 (item) % 2 ? "odd" : "even");
+}
+
+static GVariant *
+running_sum (GVariant  *state,
+             GVariant  *value,
+             GVariant **emit,
+             gpointer   user_data,
+             GError   **error)
+{
+  gint64 sum = (state ? g_variant_get_int64 (state) : 0) + g_variant_get_int64 (value);
+
+  *emit = g_variant_ref_sink (g_variant_new_int64 (sum));
+  return g_variant_ref (*emit);
+}
+
+/* values-only: keyed items are written as their value, whether they reach
+ * the sink split (after a stateful step) or as `(sv)` variants, across an
+ * abort and a resume (exactly-once); the default writes them whole. */
+static void
+test_sink_values_only (Fixture       *f,
+                       gconstpointer  data)
+{
+  static const gint64 values[] = { 1, 2, 3, 4, 5, 6 };
+  g_autoptr(FlowTestingSource) source = NULL;
+  g_autoptr(FlowTestingSource) keyed = NULL;
+  g_autoptr(FlowFileSink) sink = flow_file_sink_new (f->output);
+  g_autofree char *boxed_path = g_build_filename (f->work, "boxed.txt", NULL);
+  g_autofree char *whole_path = g_build_filename (f->work, "whole.txt", NULL);
+  g_autoptr(FlowFileSink) boxed = flow_file_sink_new (boxed_path);
+  g_autoptr(FlowFileSink) whole = flow_file_sink_new (whole_path);
+  g_autoptr(FlowDataflow) flow = flow_dataflow_new ("files");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *output = NULL;
+  GVariantBuilder builder;
+  gboolean values_only = FALSE;
+  FlowStream *s;
+
+  g_assert_false (flow_file_sink_get_values_only (sink));
+  flow_file_sink_set_values_only (sink, TRUE);
+  g_object_set (boxed, "values-only", TRUE, NULL);
+  g_object_get (boxed, "values-only", &values_only, NULL);
+  g_assert_true (values_only);
+
+  source = flow_testing_source_new (g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, values, 6,
+                                                               sizeof (gint64)));
+  flow_testing_source_set_batch_size (source, 2);
+  flow_testing_source_add_marker (source, 4, FLOW_TESTING_MARKER_ABORT, 0);
+  s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
+  s = flow_stream_key_on (s, "key", key_parity, NULL, NULL);
+  s = flow_stream_stateful_map (s, "sum", NULL, NULL, NULL, running_sum, NULL, NULL);
+  flow_stream_output (s, "file", FLOW_SINK (sink));
+  flow_stream_output (s, "whole", FLOW_SINK (whole));
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("av"));
+  g_variant_builder_add (&builder, "v", g_variant_new ("(sv)", "k", g_variant_new_string ("text")));
+  g_variant_builder_add (&builder, "v", g_variant_new ("(sv)", "k", g_variant_new_int64 (7)));
+  g_variant_builder_add (&builder, "v", g_variant_new_string ("not keyed"));
+  keyed = flow_testing_source_new (g_variant_builder_end (&builder));
+  flow_stream_output (flow_dataflow_input (flow, "keyed", FLOW_SOURCE (keyed)), "boxed",
+                      FLOW_SINK (boxed));
+
+  /* Epochs of one batch: the abort replays the uncommitted one. */
+  g_assert_false (rec_run (flow, f->dir, 0, 0, NULL, &error));
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_ABORTED);
+  g_clear_error (&error);
+  rec_run (flow, f->dir, 0, 0, NULL, &error);
+  g_assert_no_error (error);
+
+  output = rec_read_file (f->output);
+  g_assert_cmpstr (output, ==, "1\n2\n4\n6\n9\n12\n");
+  g_clear_pointer (&output, g_free);
+  output = rec_read_file (whole_path);
+  g_assert_cmpstr (output, ==, "('odd', 1)\n('even', 2)\n('odd', 4)\n('even', 6)\n('odd', 9)\n('even', 12)\n");
+  g_clear_pointer (&output, g_free);
+  output = rec_read_file (boxed_path);
+  g_assert_cmpstr (output, ==, "text\n7\nnot keyed\n");
+}
+
+/* ------------------------------------------------------------------------
+ * FlowSinkPartition.sync(): off the main thread, before the commit
+ * ------------------------------------------------------------------------ */
+
+/* A sink whose partition counts what it got, snapshots the count and
+ * records the thread of each sync(); sync() number fail_at fails. */
+#define SYNC_TYPE_SINK (sync_sink_get_type ())
+G_DECLARE_FINAL_TYPE (SyncSink, sync_sink, SYNC, SINK, FlowSink)
+struct _SyncSink
+{
+  FlowSink  parent;
+  GThread  *main_thread;
+  gint      syncs;           /* atomic */
+  gint      syncs_on_main;   /* atomic */
+  gint      fail_at;         /* 0: never */
+  guint64   written;
+};
+G_DEFINE_FINAL_TYPE (SyncSink, sync_sink, FLOW_TYPE_SINK)
+
+#define SYNC_TYPE_PART (sync_part_get_type ())
+G_DECLARE_FINAL_TYPE (SyncPart, sync_part, SYNC, PART, FlowSinkPartition)
+struct _SyncPart { FlowSinkPartition parent; SyncSink *sink; };
+G_DEFINE_FINAL_TYPE (SyncPart, sync_part, FLOW_TYPE_SINK_PARTITION)
+
+static gboolean
+sync_part_write_batch (FlowSinkPartition  *part,
+                       GPtrArray          *items,
+                       GError            **error)
+{
+  SYNC_PART (part)->sink->written += items->len;
+  return TRUE;
+}
+
+static GVariant *
+sync_part_snapshot (FlowSinkPartition  *part,
+                    GError            **error)
+{
+  return g_variant_ref_sink (g_variant_new_uint64 (SYNC_PART (part)->sink->written));
+}
+
+static gboolean
+sync_part_sync (FlowSinkPartition  *part,
+                GError            **error)
+{
+  SyncSink *sink = SYNC_PART (part)->sink;
+  gint n = g_atomic_int_add (&sink->syncs, 1) + 1;
+
+  if (g_thread_self () == sink->main_thread)
+    g_atomic_int_inc (&sink->syncs_on_main);
+  if (n == sink->fail_at)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_IO, "sync %d of the test sink failed", n);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+sync_part_class_init (SyncPartClass *klass)
+{
+  FLOW_SINK_PARTITION_CLASS (klass)->write_batch = sync_part_write_batch;
+  FLOW_SINK_PARTITION_CLASS (klass)->snapshot = sync_part_snapshot;
+  FLOW_SINK_PARTITION_CLASS (klass)->sync = sync_part_sync;
+}
+
+static void sync_part_init (SyncPart *self) {}
+
+static FlowSinkPartition *
+sync_sink_build_part (FlowSink    *sink,
+                      const char  *step_id,
+                      const char  *part_key,
+                      GVariant    *resume_state,
+                      GError     **error)
+{
+  SyncPart *part = g_object_new (SYNC_TYPE_PART, NULL);
+
+  part->sink = SYNC_SINK (sink);
+  return FLOW_SINK_PARTITION (part);
+}
+
+static void
+sync_sink_class_init (SyncSinkClass *klass)
+{
+  FLOW_SINK_CLASS (klass)->build_part = sync_sink_build_part;
+}
+
+static void sync_sink_init (SyncSink *self) {}
+
+static FlowDataflow *
+sync_flow (SyncSink *sink)
+{
+  static const gint64 values[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+  FlowDataflow *flow = flow_dataflow_new ("sync");
+  g_autoptr(FlowTestingSource) source =
+    flow_testing_source_new (g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, values, 8, sizeof (gint64)));
+
+  flow_testing_source_set_batch_size (source, 2);
+  flow_stream_output (flow_dataflow_input (flow, "inp", FLOW_SOURCE (source)), "out", FLOW_SINK (sink));
+  return flow;
+}
+
+/* With recovery, sync() runs once per committed epoch (and once at the
+ * start, for the initial rows), never on the main thread but at the start;
+ * without recovery it is not called. */
+static void
+test_sink_sync_off_main_thread (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autoptr(SyncSink) sink = g_object_new (SYNC_TYPE_SINK, NULL);
+  g_autoptr(FlowDataflow) flow = sync_flow (sink);
+  g_autoptr(FlowRunner) runner = flow_runner_new (flow);
+  g_autoptr(GError) error = NULL;
+  guint64 epochs;
+
+  sink->main_thread = g_thread_self ();
+  g_assert_true (rec_run (flow, NULL, 0, 0, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (sink->syncs, ==, 0);
+
+  flow_runner_set_recovery_directory (runner, f->dir);
+  flow_runner_set_snapshot_interval (runner, 0);
+  g_assert_true (flow_runner_run (runner, NULL, &error));
+  g_assert_no_error (error);
+  epochs = flow_runner_get_epoch (runner) - flow_runner_get_resume_epoch (runner);
+  g_assert_cmpuint (sink->written, ==, 16);
+  /* one per epoch closed (each committed), one for the initial rows */
+  g_assert_cmpint (sink->syncs, ==, (gint) epochs);
+  g_assert_cmpint (sink->syncs, >=, 3);
+  g_assert_cmpint (sink->syncs_on_main, ==, 1);
+}
+
+/* A failing sync() fails the run with its error, before the epoch is
+ * committed: the next run resumes from the epoch before. */
+static void
+test_sink_sync_failure (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(SyncSink) sink = g_object_new (SYNC_TYPE_SINK, NULL);
+  g_autoptr(FlowDataflow) flow = sync_flow (sink);
+  g_autoptr(GError) error = NULL;
+  guint64 resume = 0;
+
+  sink->main_thread = g_thread_self ();
+  sink->fail_at = 3;  /* the initial rows' and epoch 1's pass */
+  g_assert_false (rec_run (flow, f->dir, 0, 0, NULL, &error));
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "sync 3 of the test sink failed"));
+  g_clear_error (&error);
+
+  sink->fail_at = 0;
+  sink->written = 0;
+  g_assert_true (rec_run (flow, f->dir, 0, 0, &resume, &error));
+  g_assert_no_error (error);
+  /* The first epoch (the first batch of two) was committed, the second
+   * (whose sync failed) was not: the items from the third on come again. */
+  g_test_message ("resumed from epoch %" G_GUINT64_FORMAT, resume);
+  g_assert_cmpuint (sink->written, ==, 6);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -682,6 +925,9 @@ main (int    argc,
   ADD ("/files/sink/abort-before-first-snapshot", test_sink_abort_before_first_snapshot);
   ADD ("/files/sink/shortened", test_sink_shortened);
   ADD ("/files/sink/deleted", test_sink_deleted);
+  ADD ("/files/sink/values-only", test_sink_values_only);
+  ADD ("/files/sink/sync-off-main-thread", test_sink_sync_off_main_thread);
+  ADD ("/files/sink/sync-failure", test_sink_sync_failure);
 
 #undef ADD
 

@@ -223,16 +223,16 @@ file_for (const char *path)
   return files[n_files++];
 }
 
+/* Called with the mutex held. */
 static void
-add_range (const char *path,
-           uint64_t    start,
-           uint64_t    end)
+add_range_locked (const char *path,
+                  uint64_t    start,
+                  uint64_t    end)
 {
   File *f;
 
   if (end <= start)
     return;
-  pthread_mutex_lock (&mutex);
   f = file_for (path);
   if (f->n_ranges > 0 && f->ranges[f->n_ranges - 1].end == start)
     f->ranges[f->n_ranges - 1].end = end;
@@ -240,6 +240,15 @@ add_range (const char *path,
     f->overflow = 1;
   else
     f->ranges[f->n_ranges++] = (Range) { start, end };
+}
+
+static void
+add_range (const char *path,
+           uint64_t    start,
+           uint64_t    end)
+{
+  pthread_mutex_lock (&mutex);
+  add_range_locked (path, start, end);
   pthread_mutex_unlock (&mutex);
 }
 
@@ -440,20 +449,27 @@ write (int         fd,
   ssize_t n;
   int saved;
 
-  if (tracked_path (fd, path, &is_dir) && !is_dir)
+  if (!tracked_path (fd, path, &is_dir) || is_dir)
+    return real_write (fd, buf, count);
+
+  /* A write to a tracked file and the recording of its range happen under
+   * the mutex, as one: a sync on another thread (libflow's sinks sync on
+   * the recovery writer thread while the main thread writes on) copies
+   * either both or neither, never a file size that covers a range it
+   * does not know was written. */
+  pthread_mutex_lock (&mutex);
+  if (fcntl (fd, F_GETFL) & O_APPEND)
     {
-      if (fcntl (fd, F_GETFL) & O_APPEND)
-        {
-          struct stat st;
-          at = fstat (fd, &st) == 0 ? st.st_size : -1;
-        }
-      else
-        at = lseek (fd, 0, SEEK_CUR);
+      struct stat st;
+      at = fstat (fd, &st) == 0 ? st.st_size : -1;
     }
+  else
+    at = lseek (fd, 0, SEEK_CUR);
   n = real_write (fd, buf, count);
   saved = errno;
   if (n > 0 && at >= 0)
-    add_range (path, (uint64_t) at, (uint64_t) at + (uint64_t) n);
+    add_range_locked (path, (uint64_t) at, (uint64_t) at + (uint64_t) n);
+  pthread_mutex_unlock (&mutex);
   errno = saved;
   return n;
 }

@@ -188,18 +188,34 @@ class TestingSource(FixedPartitionedSource[X, int]):
     def __init__(self, ib: Iterable[X], batch_size: int = 1):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
-        items = []
+        items = list(ib)
         self._markers = []
+        marker_types = (TestingSource.EOF, TestingSource.ABORT, TestingSource.PAUSE)
+        # Most lists hold no marker: find that out at C speed (the types of
+        # the items, as a set) before looking at the items one by one.
+        if any(t is type or issubclass(t, marker_types) for t in set(map(type, items))):
+            items = self._split_markers(items, marker_types)
+        self._items = items
+        self._batch_size = batch_size
+        self._ib_list = None
+
+    def _split_markers(self, ib, marker_types):
+        items = []
         for x in ib:
             if x is TestingSource.EOF or x is TestingSource.ABORT or x is TestingSource.PAUSE:
                 raise ValueError(f"`TestingSource.{x.__name__}` must be instantiated; use `()`")
-            if isinstance(x, (TestingSource.EOF, TestingSource.ABORT, TestingSource.PAUSE)):
+            if isinstance(x, marker_types):
                 self._markers.append((len(items), x))
             else:
                 items.append(x)
-        self._items = items
-        self._batch_size = batch_size
-        self._ib = list(self._with_markers())
+        return items
+
+    @property
+    def _ib(self):
+        # The items with their markers, for the Python partition.
+        if self._ib_list is None:
+            self._ib_list = list(self._with_markers())
+        return self._ib_list
 
     def _with_markers(self):
         markers = iter(self._markers)

@@ -419,6 +419,62 @@ tuple_to_variant (PyObject *obj)
   return result;
 }
 
+/* issue 12: an `av` of strings (a TestingSource over lines, a batch of a
+ * Python source) written straight into its serialised form, the same bytes
+ * g_variant_new_array() of boxed strings gives (so the same fingerprints
+ * and snapshots), without three GVariant allocations per element. Returns
+ * NULL without an exception when an element is not a str that can be a
+ * GVariant string: the generic path then decides (and pickles it). */
+static GVariant *
+str_sequence_to_av (PyObject  **items,
+                    Py_ssize_t  n)
+{
+  gsize body = 0, total, osize, at = 0;
+  guchar *buf;
+
+  if (n == 0)
+    return NULL;
+  for (Py_ssize_t i = 0; i < n; i++)
+    {
+      Py_ssize_t len;
+
+      if (!PyUnicode_CheckExact (items[i]) || str_ok (items[i], &len) == NULL)
+        return NULL;
+      /* each `v` at a multiple of 8: the string, its NUL, NUL, "s" */
+      body = ((body + 7) & ~(gsize) 7) + (gsize) len + 3;
+    }
+  /* framing offsets: the end of each element, of the size the total needs
+   * (gvs_calculate_total_size()) */
+  if (body + (gsize) n <= G_MAXUINT8)
+    osize = 1;
+  else if (body + 2 * (gsize) n <= G_MAXUINT16)
+    osize = 2;
+  else if (body + 4 * (gsize) n <= G_MAXUINT32)
+    osize = 4;
+  else
+    osize = 8;
+  total = body + osize * (gsize) n;
+  buf = g_malloc0 (total);
+  for (Py_ssize_t i = 0; i < n; i++)
+    {
+      Py_ssize_t len;
+      const char *str = PyUnicode_AsUTF8AndSize (items[i], &len);  /* cached by str_ok() */
+      guint64 end;
+
+      at = (at + 7) & ~(gsize) 7;
+      memcpy (buf + at, str, (size_t) len);
+      at += (gsize) len;
+      buf[at++] = '\0';
+      buf[at++] = '\0';
+      buf[at++] = 's';
+      end = at;
+      for (gsize b = 0; b < osize; b++)
+        buf[body + (gsize) i * osize + b] = (guchar) (end >> (8 * b));
+    }
+  return g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE ("av"), buf, total, TRUE,
+                                                      g_free, buf));
+}
+
 /* An `av` array of the elements of a list or a tuple. */
 static GVariant *
 sequence_to_av (PyObject *seq)
@@ -437,7 +493,8 @@ sequence_to_av (PyObject *seq)
     {
       Py_ssize_t n = PySequence_Fast_GET_SIZE (fast);
 
-      children = boxed_children (PySequence_Fast_ITEMS (fast), n);
+      result = str_sequence_to_av (PySequence_Fast_ITEMS (fast), n);
+      children = result != NULL ? NULL : boxed_children (PySequence_Fast_ITEMS (fast), n);
       if (children != NULL)
         {
           result = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, children, (gsize) n));
@@ -790,12 +847,111 @@ array_to_py (GVariant *v)
   return result;
 }
 
+/* A keyed item `(sv)`, the commonest item a Python sink gets, straight
+ * from its serialised bytes when its value is a string, an integer, a
+ * float or a boolean: no GVariant made per child (three otherwise, each a
+ * locked, reference-counted allocation). Returns NULL without an exception
+ * set when the item is anything else, for the generic path to convert.
+ *
+ * The layout (GVariant serialisation): the key's bytes and its NUL, then
+ * the `v` at the next multiple of 8 (its value's bytes, a NUL and the
+ * value's type string), then one framing offset, the end of the key, in
+ * little-endian, of the size the whole item's size calls for. */
+static PyObject *
+keyed_to_py_fast (GVariant *v)
+{
+  gsize size = g_variant_get_size (v);
+  gsize osize, key_end, vstart, vend, len;
+  const guchar *data, *zero, *value;
+  PyObject *key, *val = NULL, *result;
+  guint64 offset = 0;
+
+  osize = size > G_MAXUINT32 ? 8 : size > G_MAXUINT16 ? 4 : size > G_MAXUINT8 ? 2 : 1;
+  if (size < 4 + osize)
+    return NULL;
+  data = g_variant_get_data (v);
+  if (data == NULL)
+    return NULL;
+  for (gsize i = 0; i < osize; i++)
+    offset |= (guint64) data[size - osize + i] << (8 * i);
+  key_end = (gsize) offset;
+  vstart = (key_end + 7) & ~(gsize) 7;
+  vend = size - osize;
+  if (key_end < 1 || vstart >= vend || data[key_end - 1] != '\0' ||
+      memchr (data, '\0', key_end - 1) != NULL)
+    return NULL;
+  zero = memrchr (data + vstart, '\0', vend - vstart);
+  if (zero == NULL || (gsize) (data + vend - zero) != 2)
+    return NULL;  /* not a one-character type */
+  value = data + vstart;
+  len = (gsize) (zero - value);
+
+  switch (zero[1])
+    {
+    case 's':
+      if (len >= 1 && value[len - 1] == '\0' && memchr (value, '\0', len - 1) == NULL)
+        val = PyUnicode_DecodeUTF8 ((const char *) value, (Py_ssize_t) len - 1, NULL);
+      break;
+    case 'x':
+      if (len == 8)
+        {
+          gint64 x;
+          memcpy (&x, value, 8);
+          val = PyLong_FromLongLong (x);
+        }
+      break;
+    case 'd':
+      if (len == 8)
+        {
+          gdouble d;
+          memcpy (&d, value, 8);
+          val = PyFloat_FromDouble (d);
+        }
+      break;
+    case 'b':
+      if (len == 1 && value[0] <= 1)
+        val = PyBool_FromLong (value[0]);
+      break;
+    default:
+      break;
+    }
+  if (val == NULL)
+    {
+      PyErr_Clear ();  /* not UTF-8 after all: the generic path decides */
+      return NULL;
+    }
+  key = PyUnicode_DecodeUTF8 ((const char *) data, (Py_ssize_t) key_end - 1, NULL);
+  if (key == NULL)
+    {
+      PyErr_Clear ();
+      Py_DECREF (val);
+      return NULL;
+    }
+  result = PyTuple_New (2);
+  if (result == NULL)
+    {
+      Py_DECREF (key);
+      Py_DECREF (val);
+      return NULL;
+    }
+  PyTuple_SET_ITEM (result, 0, key);
+  PyTuple_SET_ITEM (result, 1, val);
+  return result;
+}
+
 static PyObject *
 tuple_to_py (GVariant *v)
 {
-  gsize n = g_variant_n_children (v);
+  gsize n;
   PyObject *result;
 
+  if (strcmp (g_variant_get_type_string (v), "(sv)") == 0)
+    {
+      result = keyed_to_py_fast (v);
+      if (result != NULL || PyErr_Occurred ())
+        return result;
+    }
+  n = g_variant_n_children (v);
   if (is_pickled (v))
     return unpickle (v);
   if (flow_native_kafka_from_variant (v, &result))   /* Kafka messages */
@@ -1867,27 +2023,67 @@ native_set_exception_hook (PyObject *self,
 typedef struct
 {
   PyObject_HEAD
-  GPtrArray *items;  /* GVariant*, a reference of our own */
+  GPtrArray *items;  /* GVariant*, a reference of our own; or NULL and: */
+  /* issue 12: the runner's items, keyed ones split into key and value
+   * (flow_binding_sink_partition_set_write_func()): borrowed during the
+   * call, copied (owned) by batch_detach() when Python kept the batch. */
+  FlowBindingItem *split;
+  guint            n_split;
+  gboolean         owned;
 } BatchObject;
 
 static Py_ssize_t
 batch_length (PyObject *self)
 {
-  return (Py_ssize_t) ((BatchObject *) self)->items->len;
+  BatchObject *batch = (BatchObject *) self;
+
+  return (Py_ssize_t) (batch->items != NULL ? batch->items->len : batch->n_split);
+}
+
+/* A split keyed item: the tuple (key, value) from_variant() would make of
+ * the packed `(sv)`, without packing it. */
+static PyObject *
+split_item_to_py (const FlowBindingItem *item)
+{
+  PyObject *key, *value, *result;
+
+  if (item->key == NULL)
+    return variant_to_py (item->value);
+  key = PyUnicode_FromString (item->key);
+  if (key == NULL)
+    return NULL;
+  value = variant_to_py (item->value);
+  if (value == NULL)
+    {
+      Py_DECREF (key);
+      return NULL;
+    }
+  result = PyTuple_New (2);
+  if (result == NULL)
+    {
+      Py_DECREF (key);
+      Py_DECREF (value);
+      return NULL;
+    }
+  PyTuple_SET_ITEM (result, 0, key);
+  PyTuple_SET_ITEM (result, 1, value);
+  return result;
 }
 
 static PyObject *
 batch_item (PyObject   *self,
             Py_ssize_t  i)
 {
-  GPtrArray *items = ((BatchObject *) self)->items;
+  BatchObject *batch = (BatchObject *) self;
 
-  if (i < 0 || (gsize) i >= items->len)
+  if (i < 0 || i >= batch_length (self))
     {
       PyErr_SetString (PyExc_IndexError, "batch index out of range");
       return NULL;
     }
-  return variant_to_py (g_ptr_array_index (items, i));
+  if (batch->items == NULL)
+    return split_item_to_py (&batch->split[i]);
+  return variant_to_py (g_ptr_array_index (batch->items, i));
 }
 
 static PyObject *
@@ -1942,7 +2138,18 @@ batch_repr (PyObject *self)
 static void
 batch_dealloc (PyObject *self)
 {
-  g_clear_pointer (&((BatchObject *) self)->items, g_ptr_array_unref);
+  BatchObject *batch = (BatchObject *) self;
+
+  g_clear_pointer (&batch->items, g_ptr_array_unref);
+  if (batch->owned)
+    {
+      for (guint i = 0; i < batch->n_split; i++)
+        {
+          g_free ((char *) batch->split[i].key);
+          g_variant_unref (batch->split[i].value);
+        }
+      g_free (batch->split);
+    }
   Py_TYPE (self)->tp_free (self);
 }
 
@@ -1977,6 +2184,26 @@ batch_new (GPtrArray *items)
   if (self == NULL)
     return NULL;
   self->items = g_ptr_array_ref (items);
+  self->split = NULL;
+  self->n_split = 0;
+  self->owned = FALSE;
+  return (PyObject *) self;
+}
+
+/* A batch over the runner's split items, borrowed: call batch_detach()
+ * before the write function returns if Python kept a reference. */
+static PyObject *
+batch_new_split (const FlowBindingItem *items,
+                 guint                  n_items)
+{
+  BatchObject *self = PyObject_New (BatchObject, &BatchType);
+
+  if (self == NULL)
+    return NULL;
+  self->items = NULL;
+  self->split = (FlowBindingItem *) items;
+  self->n_split = n_items;
+  self->owned = FALSE;
   return (PyObject *) self;
 }
 
@@ -1988,6 +2215,22 @@ batch_detach (PyObject *self)
   BatchObject *batch = (BatchObject *) self;
   GPtrArray *copy;
 
+  if (batch->items == NULL)
+    {
+      FlowBindingItem *own;
+
+      if (batch->owned)
+        return;
+      own = g_new (FlowBindingItem, MAX (batch->n_split, 1));
+      for (guint i = 0; i < batch->n_split; i++)
+        {
+          own[i].key = g_strdup (batch->split[i].key);
+          own[i].value = g_variant_ref (batch->split[i].value);
+        }
+      batch->split = own;
+      batch->owned = TRUE;
+      return;
+    }
   copy = g_ptr_array_new_full (batch->items->len, (GDestroyNotify) g_variant_unref);
   for (guint i = 0; i < batch->items->len; i++)
     g_ptr_array_add (copy, g_variant_ref (g_ptr_array_index (batch->items, i)));
@@ -2020,6 +2263,33 @@ native_sink_partition_write_batch (FlowSinkPartition  *part,
   NativeSinkPartition *self = (NativeSinkPartition *) part;
   PyGILState_STATE gil = PyGILState_Ensure ();
   PyObject *batch = batch_new (items);
+  PyObject *ret = NULL;
+
+  if (batch != NULL)
+    {
+      ret = PyObject_CallOneArg (self->write_batch, batch);
+      if (Py_REFCNT (batch) > 1)
+        batch_detach (batch);
+      Py_DECREF (batch);
+    }
+  if (ret == NULL)
+    fail_from_python (error);
+  Py_XDECREF (ret);
+  PyGILState_Release (gil);
+  return ret != NULL;
+}
+
+/* The same, with the runner's split items (no packing): what the runner
+ * calls (flow_binding_sink_partition_set_write_func()). */
+static gboolean
+native_sink_partition_write_split (FlowSinkPartition      *part,
+                                   const FlowBindingItem  *items,
+                                   guint                   n_items,
+                                   GError                **error)
+{
+  NativeSinkPartition *self = (NativeSinkPartition *) part;
+  PyGILState_STATE gil = PyGILState_Ensure ();
+  PyObject *batch = batch_new_split (items, n_items);
   PyObject *ret = NULL;
 
   if (batch != NULL)
@@ -2108,6 +2378,8 @@ native_sink_partition_class_init (NativeSinkPartitionClass *klass)
 static void
 native_sink_partition_init (NativeSinkPartition *self)
 {
+  flow_binding_sink_partition_set_write_func (FLOW_SINK_PARTITION (self),
+                                              native_sink_partition_write_split);
 }
 
 static PyObject *
@@ -2134,6 +2406,144 @@ native_sink_partition (PyObject *self,
   result = pygobject_new (G_OBJECT (part));
   g_object_unref (part);
   return result;
+}
+
+/* ------------------------------------------------------------------------
+ * install_plain_write_batch(): plain values for a Python Flow.SinkPartition
+ * subclass's do_write_batch
+ *
+ * PyGObject calls a Python do_write_batch through GI with a list of
+ * GLib.Variant wrappers (~0.6 µs an item before the method even converts
+ * them). For a subclass in plain-value mode (the default, see the override's
+ * SinkPartition), the override does not let PyGObject hook do_write_batch up:
+ * it keeps the method as `_flow_write_batch` and has this module put
+ * plain_write_batch() in the class's write_batch slot, which calls it once
+ * per batch with a Batch of plain values (converted in C as they are read).
+ * ------------------------------------------------------------------------ */
+
+static PyObject *flow_write_batch_name;  /* "_flow_write_batch" */
+
+static gboolean
+plain_write_batch (FlowSinkPartition  *part,
+                   GPtrArray          *items,
+                   GError            **error)
+{
+  PyGILState_STATE gil = PyGILState_Ensure ();
+  PyObject *self = pygobject_new (G_OBJECT (part));
+  PyObject *batch = NULL, *ret = NULL;
+  gboolean ok = FALSE;
+
+  if (self != NULL)
+    batch = batch_new (items);
+  if (batch != NULL)
+    {
+      ret = PyObject_CallMethodOneArg (self, flow_write_batch_name, batch);
+      if (Py_REFCNT (batch) > 1)
+        batch_detach (batch);
+      Py_DECREF (batch);
+    }
+  if (ret != NULL)
+    {
+      /* As through GI: None is success, anything else its truth value. */
+      ok = ret == Py_None || PyObject_IsTrue (ret) > 0;
+      if (!ok && !PyErr_Occurred ())
+        g_set_error (error, FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
+                     "%s.do_write_batch() returned a false value without raising an exception",
+                     Py_TYPE (self)->tp_name);
+    }
+  if (PyErr_Occurred ())
+    {
+      ok = FALSE;
+      fail_from_python (error);
+    }
+  Py_XDECREF (ret);
+  Py_XDECREF (self);
+  PyGILState_Release (gil);
+  return ok;
+}
+
+/* What the runner calls for such a partition: the same, with its split
+ * items (no packing). */
+static gboolean
+plain_write_split (FlowSinkPartition      *part,
+                   const FlowBindingItem  *items,
+                   guint                   n_items,
+                   GError                **error)
+{
+  PyGILState_STATE gil = PyGILState_Ensure ();
+  PyObject *self = pygobject_new (G_OBJECT (part));
+  PyObject *batch = NULL, *ret = NULL;
+  gboolean ok = FALSE;
+
+  if (self != NULL)
+    batch = batch_new_split (items, n_items);
+  if (batch != NULL)
+    {
+      ret = PyObject_CallMethodOneArg (self, flow_write_batch_name, batch);
+      if (Py_REFCNT (batch) > 1)
+        batch_detach (batch);
+      Py_DECREF (batch);
+    }
+  if (ret != NULL)
+    {
+      ok = ret == Py_None || PyObject_IsTrue (ret) > 0;
+      if (!ok && !PyErr_Occurred ())
+        g_set_error (error, FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
+                     "%s.do_write_batch() returned a false value without raising an exception",
+                     Py_TYPE (self)->tp_name);
+    }
+  if (PyErr_Occurred ())
+    {
+      ok = FALSE;
+      fail_from_python (error);
+    }
+  Py_XDECREF (ret);
+  Py_XDECREF (self);
+  PyGILState_Release (gil);
+  return ok;
+}
+
+static PyObject *
+native_adopt_plain_sink_partition (PyObject *self,
+                                   PyObject *arg)
+{
+  GObject *obj;
+
+  if (!pygobject_check (arg, &PyGObject_Type) ||
+      !FLOW_IS_SINK_PARTITION (obj = pygobject_get (arg)))
+    {
+      PyErr_SetString (PyExc_TypeError, "expected a Flow.SinkPartition");
+      return NULL;
+    }
+  if (flow_write_batch_name == NULL &&
+      (flow_write_batch_name = PyUnicode_InternFromString ("_flow_write_batch")) == NULL)
+    return NULL;
+  flow_binding_sink_partition_set_write_func (FLOW_SINK_PARTITION (obj), plain_write_split);
+  Py_RETURN_NONE;
+}
+
+static PyObject *
+native_install_plain_write_batch (PyObject *self,
+                                  PyObject *arg)
+{
+  GType gtype = pyg_type_from_object (arg);
+  FlowSinkPartitionClass *klass;
+
+  if (gtype == 0)
+    return NULL;
+  if (!g_type_is_a (gtype, FLOW_TYPE_SINK_PARTITION) || G_TYPE_IS_ABSTRACT (gtype))
+    {
+      PyErr_Format (PyExc_TypeError, "%s is not a concrete Flow.SinkPartition type",
+                    g_type_name (gtype));
+      return NULL;
+    }
+  if (flow_write_batch_name == NULL &&
+      (flow_write_batch_name = PyUnicode_InternFromString ("_flow_write_batch")) == NULL)
+    return NULL;
+  /* A Python class lives as long as the process: keep its class. */
+  klass = g_type_class_ref (gtype);
+  klass->write_batch = plain_write_batch;
+  Py_RETURN_NONE;
 }
 
 /* ------------------------------------------------------------------------
@@ -2302,6 +2712,16 @@ static PyMethodDef native_methods[] = {
             "sequence of plain Python values, converted in C as from_variant does when\n"
             "they are read (len() converts nothing); snapshot() -> value or None, and\n"
             "close(). An exception fails the output step, as in the operators.") },
+  { "install_plain_write_batch", native_install_plain_write_batch, METH_O,
+    OP_DOC ("install_plain_write_batch(gtype)",
+            "Makes the write_batch of the Flow.SinkPartition subclass `gtype` call the\n"
+            "Python method _flow_write_batch(items) once per batch, items being a Batch\n"
+            "of plain Python values (as sink_partition() gives them).") },
+  { "adopt_plain_sink_partition", native_adopt_plain_sink_partition, METH_O,
+    OP_DOC ("adopt_plain_sink_partition(part)",
+            "Makes the runner give the batches of `part` (of a class made with\n"
+            "install_plain_write_batch()) to its _flow_write_batch(items) with the\n"
+            "runner's own items, keyed ones split, converted when read.") },
   { "run", (PyCFunction) (void (*) (void)) native_run, METH_VARARGS | METH_KEYWORDS,
     OP_DOC ("run(runner, cancellable=None)",
             "Runs like Flow.Runner.run(), but keeps the GIL while items are processed\n"

@@ -256,39 +256,6 @@ class FileSource(_OneFile):
         self._source.set_hold_partial(bool(hold_partial))
 
 
-class _FileSinkPartition(Flow.SinkPartition):
-    def __init__(self, inner):
-        super().__init__()
-        self._inner = inner
-
-    def do_write_batch(self, items):
-        # Bytewax writes the value of each (key, value) item.
-        values = []
-        for item in items:
-            if item.get_type_string() == "(sv)":
-                item = item.get_child_value(1).get_variant()
-            values.append(item)
-        self._inner.write_batch(values)
-
-    def do_snapshot(self):
-        return self._inner.snapshot()
-
-    def do_close(self):
-        self._inner.close()
-
-
-class _FileSink(Flow.Sink):
-    def __init__(self, inner):
-        super().__init__()
-        self._inner = inner
-
-    def do_list_parts(self):
-        return self._inner.list_parts()
-
-    def do_build_part(self, step_id, part_key, resume_state):
-        return _FileSinkPartition(self._inner.build_part(step_id, part_key, resume_state))
-
-
 class FileSink(FixedPartitionedSink[Any, Any]):
     """Writes each item to a file, one line per item.
 
@@ -306,8 +273,9 @@ class FileSink(FixedPartitionedSink[Any, Any]):
         if end != "\n":
             raise ValueError("FileSink only writes lines ending with '\\n'")
         self.path = Path(path)
-        self._gi = Flow.FileSink.new(str(self.path))
-        self._sink = _FileSink(self._gi)
+        # libflow's FileSink writes the values of keyed items itself, in C:
+        # no Python code runs per item.
+        self._gi = Flow.FileSink(path=str(self.path), values_only=True)
 
     def list_parts(self) -> List[str]:
         """One partition."""
@@ -319,11 +287,10 @@ class FileSink(FixedPartitionedSink[Any, Any]):
         ``GLib.Variant`` its snapshot returned."""
         if isinstance(resume_state, int) and not isinstance(resume_state, bool):
             resume_state = GLib.Variant("t", resume_state)
-        return _GiSinkPartition(self._sink.do_build_part(step_id, for_part,
-                                                         _gi_resume(resume_state)))
+        return _GiSinkPartition(self._gi.build_part(step_id, for_part, _gi_resume(resume_state)))
 
     def _to_flow_sink(self):
-        return self._sink
+        return self._gi
 
 
 class _GiSinkPartition(StatefulSinkPartition[Any, GLib.Variant]):
@@ -336,7 +303,10 @@ class _GiSinkPartition(StatefulSinkPartition[Any, GLib.Variant]):
         self._part.write_batch([Flow.to_variant(v) for v in values])
 
     def snapshot(self) -> GLib.Variant:
-        return self._part.snapshot()
+        state = self._part.snapshot()
+        # In a run, libflow syncs on its writer thread; by hand, here.
+        self._part.sync()
+        return state
 
     def close(self) -> None:
         self._part.close()

@@ -42,6 +42,7 @@ used for the per-item operators; ``FLOW_PYTHON_NATIVE=0`` disables it. The
 pure-Python path below is the reference.
 """
 
+import collections.abc as _abc
 import datetime as _datetime
 import os
 import pickle
@@ -1149,7 +1150,7 @@ def _wrap_vfunc(name, fn):
                 return None if result is None else to_variant(result)
             except BaseException as e:
                 raise _user_error(e) from None
-    elif name in ("do_close", "do_write_batch"):
+    elif name in ("do_close", "do_write_batch", "do_sync"):
         def vfunc(self, *args):
             try:
                 result = fn(self, *args)
@@ -1173,7 +1174,10 @@ def _wrap_vfunc(name, fn):
     elif name == "do_build_part":
         def vfunc(self, *args):
             try:
-                return fn(self, *args)
+                part = fn(self, *args)
+                if isinstance(part, SinkPartition):
+                    part._flow_ensure_plain()
+                return part
             except BaseException as e:
                 raise _user_error(e) from None
     else:
@@ -1241,13 +1245,87 @@ __all__.append("Source")
 
 
 class SinkPartition(Flow.SinkPartition):
-    """Subclass and implement ``do_write_batch(items)`` (a list of
-    GLib.Variant items; ``Flow.from_variant`` makes them plain values),
-    and optionally ``do_snapshot`` and ``do_close``."""
+    """Subclass and implement ``do_write_batch(items)``, and optionally
+    ``do_snapshot`` and ``do_close``.
+
+    ``items`` is a sequence of plain Python values (converted once per
+    batch, in C when the native fast path is there). A subclass that sets
+    the class attribute ``plain_values = False`` gets the raw form
+    instead: a list of ``GLib.Variant`` items, as PyGObject passes them
+    (``Flow.from_variant`` makes them plain values)."""
+
+    #: Whether ``do_write_batch`` gets plain values (else ``GLib.Variant``s).
+    plain_values = True
+
+    # Plain-value mode: the class's own do_write_batch is kept as
+    # _flow_write_batch and never hooked up by PyGObject (which would wrap
+    # every item in a GLib.Variant); libflow calls it through the native
+    # module's write_batch (install_plain_write_batch(), once per class, when
+    # the first instance is made), or through a pure-Python do_write_batch
+    # that converts the batch when there is no native module. _flow_plain
+    # says which kind the nearest do_write_batch of the MRO is.
+    _flow_plain = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        _wrap_vfuncs(cls, ("do_write_batch", "do_snapshot", "do_close"))
+        _wrap_vfuncs(cls, ("do_write_batch", "do_snapshot", "do_close", "do_sync"))
+        fn = cls.__dict__.get("do_write_batch")
+        if fn is None or not callable(fn):
+            return
+        cls._flow_plain = bool(cls.plain_values)
+        if not cls._flow_plain:
+            return
+        cls._flow_write_batch = fn
+        if getattr(_native, "install_plain_write_batch", None) is not None:
+            delattr(cls, "do_write_batch")
+        else:
+            def do_write_batch(self, items):
+                return self._flow_write_batch(_PlainBatch(items))
+            do_write_batch.__name__ = "do_write_batch"
+            do_write_batch.__qualname__ = f"{cls.__qualname__}.do_write_batch"
+            do_write_batch.__wrapped__ = fn
+            cls.do_write_batch = do_write_batch
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._flow_ensure_plain()
+
+    def _flow_ensure_plain(self):
+        cls = type(self)
+        if not cls._flow_plain or getattr(_native, "install_plain_write_batch", None) is None:
+            return
+        if cls not in _plain_sink_classes:
+            _native.install_plain_write_batch(cls.__gtype__)
+            _plain_sink_classes.add(cls)
+        # In a run, the batches come with their keyed items split (no
+        # GVariant packed per item only to be taken apart again).
+        adopt = getattr(_native, "adopt_plain_sink_partition", None)
+        if adopt is not None:
+            adopt(self)
+
+
+_plain_sink_classes = set()
+
+
+class _PlainBatch(_abc.Sequence):
+    """The pure-Python twin of the native module's Batch: the items of a
+    batch as a read-only sequence of plain values, converted when read."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items):
+        self._items = items
+
+    def __len__(self):
+        return len(self._items)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [from_variant(item) for item in self._items[index]]
+        return from_variant(self._items[index])
+
+    def __repr__(self):
+        return f"Batch({list(self)!r})"
 
 
 SinkPartition = override(SinkPartition)
@@ -1459,6 +1537,9 @@ _py_to_variant = to_variant
 _py_from_variant = from_variant
 
 if _native is not None:
+    # A batch given to do_write_batch / write_batch is a read-only sequence.
+    if hasattr(_native, "Batch"):
+        _abc.Sequence.register(_native.Batch)
     # Exceptions the native callbacks catch go to the run's slot too.
     if hasattr(_native, "set_exception_hook"):
         _native.set_exception_hook(_stash)
