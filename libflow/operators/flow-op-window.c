@@ -15,10 +15,13 @@
  * (deadline, key): the node's wake-up is the earliest of them, and a wake
  * visits the due keys only. At the end of input every window closes.
  *
- * The snapshot of a key is `(vvxa{xv}a(vxu))`: the clock's and the
- * windower's snapshots, the last watermark, each open window's contents by
- * id, and the values queued (ordered operators) with their timestamps and
- * inputs (join_window's sides).
+ * The snapshot of a key is one flat bytestring (`ay`, a versioned layout,
+ * see flow_op_window_snapshot()): the clock's and the windower's states,
+ * the last watermark, each open window's contents by id, and the values
+ * queued (ordered operators) with their timestamps and inputs
+ * (join_window's sides). flow_window_state_decode() turns it into the
+ * readable `(vvxa{xv}a(vxu))` that restore reads and `flow-recovery show`
+ * prints.
  */
 
 #include "config.h"
@@ -1271,37 +1274,175 @@ flow_op_window_eof (FlowNode  *node,
  * Snapshots
  * ------------------------------------------------------------------------ */
 
+/* The version 1 layout of a key's state (docs/recovery-format.md): "FW",
+ * the version byte, then as zigzag LEB128 varints unless said otherwise:
+ * the last watermark; the clock's state and the windower's state (each a
+ * FlowTimeCode tag and its fields, flow-time-private.h); the number of
+ * open windows, then for each its id, a tag byte ('c' and a varint count,
+ * or 'v' and a serialised GVariant: type string, NUL, varint size, data);
+ * the number of queued values, then for each its timestamp, its input and
+ * the value as a serialised GVariant. */
+#define SLOT_TAG_COUNT 'c'
+#define SLOT_TAG_VARIANT 'v'
+
 GVariant *
 flow_op_window_snapshot (FlowNode  *node,
                          FlowState *st)
 {
   FlowWindowSpec *spec = node_spec (node);
   WindowKey *wk = st->window;
-  GVariantBuilder b;
+  GByteArray *out = g_byte_array_sized_new (48);
+  guint8 head[3] = { FLOW_WINDOW_STATE_MAGIC[0], FLOW_WINDOW_STATE_MAGIC[1],
+                     FLOW_WINDOW_STATE_VERSION };
+  gsize size;
+  guint8 *data;
 
-  g_autoptr(GVariant) clock_snap = flow_window_clock_state_snapshot (wk->clock);
-  g_autoptr(GVariant) windower_snap = flow_windower_state_snapshot (wk->windower);
-
-  g_variant_builder_init (&b, G_VARIANT_TYPE (SNAPSHOT_TYPE));
-  g_variant_builder_add (&b, "v", clock_snap);
-  g_variant_builder_add (&b, "v", windower_snap);
-  g_variant_builder_add (&b, "x", wk->last_watermark);
-  g_variant_builder_open (&b, G_VARIANT_TYPE ("a{xv}"));
+  g_byte_array_append (out, head, sizeof head);
+  flow_time_put_varint (out, wk->last_watermark);
+  flow_window_clock_state_encode (wk->clock, out);
+  flow_windower_state_encode (wk->windower, out);
+  flow_time_put_varint (out, wk->slots->len);
   for (guint i = 0; i < wk->slots->len; i++)
     {
       Slot *slot = &g_array_index (wk->slots, Slot, i);
-      g_autoptr(GVariant) s = slot_snapshot (node, spec, wk, slot);
-      g_variant_builder_add (&b, "{xv}", slot->id, s);
+      guint8 tag;
+
+      flow_time_put_varint (out, slot->id);
+      if (spec->kind == FLOW_WINDOW_LOGIC_COUNT)
+        {
+          tag = SLOT_TAG_COUNT;
+          g_byte_array_append (out, &tag, 1);
+          flow_time_put_varint (out, slot->count);
+        }
+      else
+        {
+          g_autoptr(GVariant) s = slot_snapshot (node, spec, wk, slot);
+
+          tag = SLOT_TAG_VARIANT;
+          g_byte_array_append (out, &tag, 1);
+          flow_time_put_variant (out, s);
+        }
     }
-  g_variant_builder_close (&b);
-  g_variant_builder_open (&b, G_VARIANT_TYPE ("a(vxu)"));
+  flow_time_put_varint (out, wk->queue->len);
   for (guint i = 0; i < wk->queue->len; i++)
     {
       Queued *q = &g_array_index (wk->queue, Queued, i);
-      g_variant_builder_add (&b, "(vxu)", q->value, q->ts, q->side);
+
+      flow_time_put_varint (out, q->ts);
+      flow_time_put_varint (out, q->side);
+      flow_time_put_variant (out, q->value);
+    }
+  size = out->len;
+  data = g_byte_array_free (out, FALSE);
+  return g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size,
+                                                      TRUE, g_free, data));
+}
+
+gboolean
+flow_window_state_is_encoded (GVariant *state)
+{
+  const guint8 *data;
+  gsize n;
+
+  if (!g_variant_is_of_type (state, G_VARIANT_TYPE_BYTESTRING))
+    return FALSE;
+  data = g_variant_get_fixed_array (state, &n, 1);
+  return n >= 3 && data[0] == FLOW_WINDOW_STATE_MAGIC[0] && data[1] == FLOW_WINDOW_STATE_MAGIC[1];
+}
+
+GVariant *
+flow_window_state_decode (GVariant  *state,
+                          GError   **error)
+{
+  g_autoptr(GVariant) clock = NULL;
+  g_autoptr(GVariant) windower = NULL;
+  GVariantBuilder b;
+  const guint8 *p, *end;
+  gsize n;
+  gint64 watermark, count;
+  const char *what = "header";
+
+  if (!flow_window_state_is_encoded (state))
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                   "not a window state (type %s, or no \"FW\" header)",
+                   g_variant_get_type_string (state));
+      return NULL;
+    }
+  p = g_variant_get_fixed_array (state, &n, 1);
+  end = p + n;
+  if (p[2] != FLOW_WINDOW_STATE_VERSION)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                   "window state version %u, this libflow reads version %u",
+                   p[2], FLOW_WINDOW_STATE_VERSION);
+      return NULL;
+    }
+  p += 3;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE (SNAPSHOT_TYPE));
+  what = "watermark";
+  if (!flow_time_get_varint (&p, end, &watermark))
+    goto bad;
+  what = "clock";
+  if ((clock = flow_time_decode_snapshot (&p, end)) == NULL)
+    goto bad;
+  what = "windower";
+  if ((windower = flow_time_decode_snapshot (&p, end)) == NULL)
+    goto bad;
+  g_variant_builder_add (&b, "v", clock);
+  g_variant_builder_add (&b, "v", windower);
+  g_variant_builder_add (&b, "x", watermark);
+
+  what = "windows";
+  if (!flow_time_get_varint (&p, end, &count) || count < 0 || count > end - p)
+    goto bad;
+  g_variant_builder_open (&b, G_VARIANT_TYPE ("a{xv}"));
+  for (gint64 i = 0; i < count; i++)
+    {
+      g_autoptr(GVariant) contents = NULL;
+      gint64 id, c;
+      guint8 tag;
+
+      if (!flow_time_get_varint (&p, end, &id) || p >= end)
+        goto bad;
+      tag = *p++;
+      if (tag == SLOT_TAG_COUNT && flow_time_get_varint (&p, end, &c))
+        contents = g_variant_ref_sink (g_variant_new_int64 (c));
+      else if (tag == SLOT_TAG_VARIANT)
+        contents = flow_time_get_variant (&p, end);
+      if (contents == NULL)
+        goto bad;
+      g_variant_builder_add (&b, "{xv}", id, contents);
     }
   g_variant_builder_close (&b);
+
+  what = "queue";
+  if (!flow_time_get_varint (&p, end, &count) || count < 0 || count > end - p)
+    goto bad;
+  g_variant_builder_open (&b, G_VARIANT_TYPE ("a(vxu)"));
+  for (gint64 i = 0; i < count; i++)
+    {
+      g_autoptr(GVariant) value = NULL;
+      gint64 ts, side;
+
+      if (!flow_time_get_varint (&p, end, &ts) || !flow_time_get_varint (&p, end, &side) ||
+          side < 0 || side > G_MAXUINT32 || (value = flow_time_get_variant (&p, end)) == NULL)
+        goto bad;
+      g_variant_builder_add (&b, "(vxu)", value, ts, (guint32) side);
+    }
+  g_variant_builder_close (&b);
+  what = "end";
+  if (p != end)
+    goto bad;
   return g_variant_ref_sink (g_variant_builder_end (&b));
+
+bad:
+  g_variant_builder_clear (&b);
+  g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+               "the window state is malformed (at its %s, byte %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT ")",
+               what, (gsize) (p - (end - n)), n);
+  return NULL;
 }
 
 gboolean
@@ -1323,14 +1464,17 @@ flow_op_window_restore (FlowNode    *node,
   gint64 last_watermark;
   gsize n;
 
-  if (!g_variant_is_of_type (state, G_VARIANT_TYPE (SNAPSHOT_TYPE)))
+  g_autoptr(GVariant) decoded = flow_window_state_decode (state, &local);
+
+  if (decoded == NULL)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
-                   "%s step '%s': the stored windows of key '%s' have type %s, not %s",
-                   node->step->op->name, node->step->full_id, key,
-                   g_variant_get_type_string (state), SNAPSHOT_TYPE);
+                   "%s step '%s': the stored windows of key '%s' cannot be read "
+                   "(a recovery directory of an older libflow?): %s",
+                   node->step->op->name, node->step->full_id, key, local->message);
       return FALSE;
     }
+  state = decoded;
   g_variant_get (state, "(vvx@a{xv}@a(vxu))", &clock_snap, &windower_snap,
                  &last_watermark, &slots, &queue);
 

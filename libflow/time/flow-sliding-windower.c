@@ -227,6 +227,26 @@ fixed_restore (FlowWindower *windower,
   return g_steal_pointer (&opened);
 }
 
+static void
+fixed_encode (FlowWindower *windower,
+              gpointer      data,
+              GByteArray   *out)
+{
+  GArray *opened = data;
+  guint8 tag = FLOW_TIME_CODE_FIXED_WINDOWER;
+
+  g_byte_array_append (out, &tag, 1);
+  flow_time_put_varint (out, opened->len);
+  for (guint i = 0; i < opened->len; i++)
+    {
+      Window *w = &g_array_index (opened, Window, i);
+
+      flow_time_put_varint (out, w->id);
+      flow_time_put_varint (out, w->open_time);
+      flow_time_put_varint (out, (gint64) ((guint64) w->close_time - (guint64) w->open_time));
+    }
+}
+
 static const FlowWindowerOps fixed_ops = {
   .snapshot_type = "a(xxx)",
   .state_new = fixed_state_new,
@@ -239,6 +259,7 @@ static const FlowWindowerOps fixed_ops = {
   .is_empty = fixed_is_empty,
   .snapshot = fixed_snapshot,
   .restore = fixed_restore,
+  .encode = fixed_encode,
 };
 
 static gboolean

@@ -57,6 +57,12 @@ typedef struct
   gpointer  (*restore)     (FlowWindower *windower,
                             GVariant     *snapshot,
                             GError      **error);
+  /* Optional: appends the compact form of the state (a FLOW_TIME_CODE_*
+   * tag, then its fields) to @out; without it, the snapshot is stored as
+   * a serialised GVariant. */
+  void      (*encode)      (FlowWindower *windower,
+                            gpointer      data,
+                            GByteArray   *out);
 } FlowWindowerOps;
 
 void      flow_windower_class_set_ops           (FlowWindowerClass *klass,
@@ -114,6 +120,10 @@ typedef struct
   gpointer  (*restore)       (FlowWindowClock *clock,
                               GVariant        *snapshot,
                               GError         **error);
+  /* Optional, as FlowWindowerOps.encode. */
+  void      (*encode)        (FlowWindowClock *clock,
+                              gpointer         data,
+                              GByteArray      *out);
 } FlowWindowClockOps;
 
 void      flow_window_clock_class_set_ops       (FlowWindowClockClass *klass,
@@ -125,5 +135,84 @@ gint64    flow_window_clock_system_now          (void);
 /* Makes flow_window_clock_system_now() return @now (the system time of the
  * batch a window operator processes) until called again with 0. */
 void      flow_window_clock_set_batch_time      (gint64             now);
+
+/* Compact snapshots (the window operators' flat `ay` key states, see
+ * docs/recovery-format.md): each clock or windower state is a tag and its
+ * fields; integers are zigzag LEB128 varints. Decoding gives back the
+ * GVariant snapshot of the state's ops (what restore() takes), so that
+ * `flow-recovery show` can print it without the clock or windower. */
+typedef enum
+{
+  FLOW_TIME_CODE_VARIANT = 0,         /* type string, NUL, varint size, data */
+  FLOW_TIME_CODE_SYSTEM_CLOCK = 1,    /* nothing: `()` */
+  FLOW_TIME_CODE_EVENT_CLOCK = 2,     /* system_time_of_max_event, watermark_base: `(xx)` */
+  FLOW_TIME_CODE_FIXED_WINDOWER = 3,  /* n, then id, open, close - open: `a(xxx)` */
+} FlowTimeCode;
+
+static inline void
+flow_time_put_varint (GByteArray *out,
+                      gint64      value)
+{
+  guint64 z = ((guint64) value << 1) ^ (guint64) (value >> 63);
+  guint8 buf[10];
+  guint n = 0;
+
+  while (z >= 0x80)
+    {
+      buf[n++] = (guint8) (z | 0x80);
+      z >>= 7;
+    }
+  buf[n++] = (guint8) z;
+  g_byte_array_append (out, buf, n);
+}
+
+static inline gboolean
+flow_time_get_varint (const guint8 **p,
+                      const guint8  *end,
+                      gint64        *value)
+{
+  guint64 z = 0;
+
+  for (guint shift = 0; shift < 70 && *p < end; shift += 7)
+    {
+      guint8 b = *(*p)++;
+
+      z |= (guint64) (b & 0x7f) << shift;
+      if ((b & 0x80) == 0)
+        {
+          *value = (gint64) ((z >> 1) ^ (~(z & 1) + 1));
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+void      flow_time_put_variant                 (GByteArray        *out,
+                                                 GVariant          *value);
+/* A new floating-free reference, or NULL when malformed. */
+GVariant *flow_time_get_variant                 (const guint8     **p,
+                                                 const guint8      *end);
+void      flow_window_clock_state_encode        (FlowWindowClockState *self,
+                                                 GByteArray        *out);
+void      flow_windower_state_encode            (FlowWindowerState *self,
+                                                 GByteArray        *out);
+/* Reads one encoded clock or windower state: its GVariant snapshot (a
+ * full reference), or NULL when malformed. */
+GVariant *flow_time_decode_snapshot             (const guint8     **p,
+                                                 const guint8      *end);
+
+/* A window operator's key state (flow-op-window.c): the flat `ay` starts
+ * with these bytes, then a version byte. */
+#define FLOW_WINDOW_STATE_MAGIC "FW"
+#define FLOW_WINDOW_STATE_VERSION 1
+
+/* Whether @state is an encoded window key state. */
+gboolean  flow_window_state_is_encoded          (GVariant          *state);
+/* Decodes an encoded window key state into its readable form
+ * `(vvxa{xv}a(vxu))`: the clock's and windower's snapshots, the last
+ * watermark, each open window's contents by id, the queued values with
+ * their timestamps and inputs. */
+GVariant *flow_window_state_decode              (GVariant          *state,
+                                                 GError           **error);
 
 G_END_DECLS

@@ -466,6 +466,16 @@ system_restore (FlowWindowClock *clock,
   return system_state_new (clock);
 }
 
+static void
+system_encode (FlowWindowClock *clock,
+               gpointer         data,
+               GByteArray      *out)
+{
+  guint8 tag = FLOW_TIME_CODE_SYSTEM_CLOCK;
+
+  g_byte_array_append (out, &tag, 1);
+}
+
 static const FlowWindowClockOps system_ops = {
   .snapshot_type = "()",
   .state_new = system_state_new,
@@ -476,6 +486,7 @@ static const FlowWindowClockOps system_ops = {
   .to_system_utc = system_to_system_utc,
   .snapshot = system_snapshot,
   .restore = system_restore,
+  .encode = system_encode,
 };
 
 static void
@@ -668,6 +679,19 @@ event_restore (FlowWindowClock *clock,
   return st;
 }
 
+static void
+event_encode (FlowWindowClock *clock,
+              gpointer         data,
+              GByteArray      *out)
+{
+  EventState *st = data;
+  guint8 tag = FLOW_TIME_CODE_EVENT_CLOCK;
+
+  g_byte_array_append (out, &tag, 1);
+  flow_time_put_varint (out, st->system_time_of_max_event);
+  flow_time_put_varint (out, st->watermark_base);
+}
+
 static const FlowWindowClockOps event_ops = {
   .snapshot_type = "(xx)",
   .state_new = event_state_new,
@@ -678,6 +702,7 @@ static const FlowWindowClockOps event_ops = {
   .to_system_utc = event_to_system_utc,
   .snapshot = event_snapshot,
   .restore = event_restore,
+  .encode = event_encode,
 };
 
 static void
@@ -876,4 +901,20 @@ flow_event_clock_get_timestamp (FlowEventClock  *self,
       return 0;
     }
   return ts;
+}
+
+void
+flow_window_clock_state_encode (FlowWindowClockState *self,
+                                GByteArray           *out)
+{
+  if (self->ops->encode != NULL)
+    self->ops->encode (self->clock, self->data, out);
+  else
+    {
+      g_autoptr(GVariant) snap = flow_window_clock_state_snapshot (self);
+      guint8 tag = FLOW_TIME_CODE_VARIANT;
+
+      g_byte_array_append (out, &tag, 1);
+      flow_time_put_variant (out, snap);
+    }
 }

@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "flow-error.h"
 #include "flow-time-private.h"
 
@@ -685,4 +687,122 @@ flow_windower_state_snapshot (FlowWindowerState *self)
   g_return_val_if_fail (self != NULL, NULL);
 
   return g_variant_ref_sink (self->ops->snapshot (self->windower, self->data));
+}
+
+/* ------------------------------------------------------------------------
+ * Compact snapshots (flow-time-private.h)
+ * ------------------------------------------------------------------------ */
+
+void
+flow_time_put_variant (GByteArray *out,
+                       GVariant   *value)
+{
+  const char *type = g_variant_get_type_string (value);
+  gsize size = g_variant_get_size (value);
+
+  g_byte_array_append (out, (const guint8 *) type, strlen (type) + 1);
+  flow_time_put_varint (out, (gint64) size);
+  /* (Not g_variant_store(): it needs a destination aligned for the
+   * type, and the bytes here follow a varint.) */
+  if (size > 0)
+    g_byte_array_append (out, g_variant_get_data (value), size);
+}
+
+GVariant *
+flow_time_get_variant (const guint8 **p,
+                       const guint8  *end)
+{
+  const guint8 *nul = memchr (*p, '\0', end - *p);
+  const char *type;
+  gint64 size;
+  GVariant *value;
+
+  if (nul == NULL || !g_variant_type_string_is_valid ((const char *) *p))
+    return NULL;
+  type = (const char *) *p;
+  *p = nul + 1;
+  if (!flow_time_get_varint (p, end, &size) || size < 0 || size > end - *p)
+    return NULL;
+  /* Copied: the stored bytes need not outlive the caller's buffer, nor be
+   * aligned. Untrusted data: normalised before use. */
+  {
+    g_autoptr(GBytes) bytes = g_bytes_new (*p, size);
+    value = g_variant_new_from_bytes (G_VARIANT_TYPE (type), bytes, FALSE);
+  }
+  *p += size;
+  {
+    GVariant *normal = g_variant_get_normal_form (value);
+    g_variant_unref (g_variant_ref_sink (value));
+    return normal;
+  }
+}
+
+void
+flow_windower_state_encode (FlowWindowerState *self,
+                            GByteArray        *out)
+{
+  if (self->ops->encode != NULL)
+    self->ops->encode (self->windower, self->data, out);
+  else
+    {
+      g_autoptr(GVariant) snap = flow_windower_state_snapshot (self);
+      guint8 tag = FLOW_TIME_CODE_VARIANT;
+
+      g_byte_array_append (out, &tag, 1);
+      flow_time_put_variant (out, snap);
+    }
+}
+
+GVariant *
+flow_time_decode_snapshot (const guint8 **p,
+                           const guint8  *end)
+{
+  guint8 tag;
+
+  if (*p >= end)
+    return NULL;
+  tag = *(*p)++;
+  switch (tag)
+    {
+    case FLOW_TIME_CODE_VARIANT:
+      return flow_time_get_variant (p, end);
+
+    case FLOW_TIME_CODE_SYSTEM_CLOCK:
+      return g_variant_ref_sink (g_variant_new_tuple (NULL, 0));
+
+    case FLOW_TIME_CODE_EVENT_CLOCK:
+      {
+        gint64 t0, base;
+
+        if (!flow_time_get_varint (p, end, &t0) || !flow_time_get_varint (p, end, &base))
+          return NULL;
+        return g_variant_ref_sink (g_variant_new ("(xx)", t0, base));
+      }
+
+    case FLOW_TIME_CODE_FIXED_WINDOWER:
+      {
+        GVariantBuilder b;
+        gint64 n;
+
+        if (!flow_time_get_varint (p, end, &n) || n < 0 || n > end - *p)
+          return NULL;
+        g_variant_builder_init (&b, G_VARIANT_TYPE ("a(xxx)"));
+        for (gint64 i = 0; i < n; i++)
+          {
+            gint64 id, open, len;
+
+            if (!flow_time_get_varint (p, end, &id) || !flow_time_get_varint (p, end, &open) ||
+                !flow_time_get_varint (p, end, &len))
+              {
+                g_variant_builder_clear (&b);
+                return NULL;
+              }
+            g_variant_builder_add (&b, "(xxx)", id, open, (gint64) ((guint64) open + (guint64) len));
+          }
+        return g_variant_ref_sink (g_variant_builder_end (&b));
+      }
+
+    default:
+      return NULL;
+    }
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "flow-store-private.h"
+#include "flow-time-private.h"
 
 static const char usage[] =
   "Usage:\n"
@@ -106,8 +107,9 @@ typedef struct
   guint  n_tombstones;
 } ShowData;
 
-/* Window operators: a key's state `(vvxa{xv}a(vx))` (flow-op-window.c),
- * shown as its open windows, its watermark and its queued values. */
+/* Window operators: a key's state is a flat `ay` (flow-op-window.c),
+ * decoded to `(vvxa{xv}a(vxu))` and shown as its open windows, its
+ * watermark and its queued values. */
 #define WINDOW_STATE_TYPE "(vvxa{xv}a(vxu))"
 
 static void
@@ -207,10 +209,22 @@ collect_row (const char  *step_id,
       keys = g_tree_new_full ((GCompareDataFunc) strcmp, NULL, g_free, g_free);
       g_tree_insert (data->steps, g_strdup (step_id), keys);
     }
-  if (g_variant_is_of_type (state, G_VARIANT_TYPE (WINDOW_STATE_TYPE)))
+  if (flow_window_state_is_encoded (state))
     {
-      g_autofree char *repr = window_state_repr (state);
-      line = g_strdup_printf ("%s  (epoch %" G_GUINT64_FORMAT ", window state)", repr, epoch);
+      g_autoptr(GError) local = NULL;
+      g_autoptr(GVariant) decoded = flow_window_state_decode (state, &local);
+
+      if (decoded == NULL)
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local),
+                                      "step '%s', key '%s' (epoch %" G_GUINT64_FORMAT "): ",
+                                      step_id, key, epoch);
+          return FALSE;
+        }
+      {
+        g_autofree char *repr = window_state_repr (decoded);
+        line = g_strdup_printf ("%s  (epoch %" G_GUINT64_FORMAT ", window state)", repr, epoch);
+      }
     }
   else
   {

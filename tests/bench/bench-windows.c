@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "flow-store-private.h"
+#include "flow-time-private.h"
 
 #define N_KEYS 1000
 #define STEP_USEC 100            /* 10,000 items per second of event time */
@@ -297,8 +298,9 @@ committed (guint64 epoch, const GError *error, gpointer user_data)
 }
 
 /* What the window operator stores for a key with one open window
- * (flow_op_window_snapshot(): `(vvxa{xv}a(vxu))`), made from the same
- * clock and windower states. */
+ * (flow_op_window_snapshot(): the flat `ay` of version 1, count_window's
+ * layout), made from the same clock and windower states with the same
+ * encoders. */
 static GVariant *
 window_snapshot (FlowWindowClockState *clock,
                  FlowWindowerState    *windower,
@@ -306,20 +308,26 @@ window_snapshot (FlowWindowClockState *clock,
                  gint64                window_id,
                  gint64                count)
 {
-  g_autoptr(GVariant) clock_snap = flow_window_clock_state_snapshot (clock);
-  g_autoptr(GVariant) windower_snap = flow_windower_state_snapshot (windower);
-  GVariantBuilder b;
+  GByteArray *out = g_byte_array_sized_new (48);
+  guint8 head[3] = { FLOW_WINDOW_STATE_MAGIC[0], FLOW_WINDOW_STATE_MAGIC[1],
+                     FLOW_WINDOW_STATE_VERSION };
+  guint8 tag = 'c';
+  gsize size;
+  guint8 *data;
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE ("(vvxa{xv}a(vxu))"));
-  g_variant_builder_add (&b, "v", clock_snap);
-  g_variant_builder_add (&b, "v", windower_snap);
-  g_variant_builder_add (&b, "x", watermark);
-  g_variant_builder_open (&b, G_VARIANT_TYPE ("a{xv}"));
-  g_variant_builder_add (&b, "{xv}", window_id, g_variant_new_int64 (count));
-  g_variant_builder_close (&b);
-  g_variant_builder_open (&b, G_VARIANT_TYPE ("a(vxu)"));
-  g_variant_builder_close (&b);
-  return g_variant_ref_sink (g_variant_builder_end (&b));
+  g_byte_array_append (out, head, sizeof head);
+  flow_time_put_varint (out, watermark);
+  flow_window_clock_state_encode (clock, out);
+  flow_windower_state_encode (windower, out);
+  flow_time_put_varint (out, 1);
+  flow_time_put_varint (out, window_id);
+  g_byte_array_append (out, &tag, 1);
+  flow_time_put_varint (out, count);
+  flow_time_put_varint (out, 0);
+  size = out->len;
+  data = g_byte_array_free (out, FALSE);
+  return g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size,
+                                                      TRUE, g_free, data));
 }
 
 /* Makes the rows of @n keys (the snapshots, timed) and commits them in one

@@ -11,6 +11,7 @@
 
 #include "recovery-common.h"
 #include "flow-runner-private.h"
+#include "flow-time-private.h"
 
 /* ------------------------------------------------------------------------
  * Flows
@@ -1223,6 +1224,81 @@ test_windows (void)
   rec_rm_rf (dir);
 }
 
+/* The flat window states (docs/recovery-format.md, "Window states"):
+ * a well-formed one decodes to what the layout says; a foreign version,
+ * truncated bytes or trailing bytes are refused as corrupt. */
+static GVariant *
+bytes_state (const guint8 *data,
+             gsize         n)
+{
+  return g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, data, n, 1));
+}
+
+static void
+test_window_state_layout (void)
+{
+  /* Watermark 5 (zigzag 10), an event clock (t0 -1 → 1, base 2 → 4), a
+   * fixed windower with one window (count 1 → 2), id 3 open at 6 for 4, count window 3 holding
+   * 7, one queued int32 42 at ts 1 on input 0. */
+  static const guint8 good[] = {
+    'F', 'W', 1, 10, 2, 1, 4, 3, 2, 6, 12, 8, 2, 6, 'c', 14,
+    2, 2, 0, 'i', 0, 8, 42, 0, 0, 0,
+  };
+  g_autoptr(GVariant) state = bytes_state (good, sizeof good);
+  g_autoptr(GVariant) decoded = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  g_assert_true (flow_window_state_is_encoded (state));
+  decoded = flow_window_state_decode (state, &error);
+  g_assert_no_error (error);
+  text = g_variant_print (decoded, FALSE);
+  g_assert_cmpstr (text, ==, "(<(int64 -1, int64 2)>, <[(int64 3, int64 6, int64 10)]>, 5, "
+                   "{3: <int64 7>}, [(<42>, 1, 0)])");
+
+  {
+    guint8 other[sizeof good];
+    g_autoptr(GVariant) v = NULL;
+    g_autoptr(GVariant) d = NULL;
+
+    memcpy (other, good, sizeof good);
+    other[2] = 2;
+    v = bytes_state (other, sizeof other);
+    d = flow_window_state_decode (v, &error);
+    g_assert_null (d);
+    g_assert_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION);
+    g_assert_nonnull (strstr (error->message, "version 2"));
+    g_clear_error (&error);
+  }
+  for (gsize n = 3; n < sizeof good; n++)
+    {
+      g_autoptr(GVariant) v = bytes_state (good, n);
+      g_autoptr(GVariant) d = flow_window_state_decode (v, &error);
+
+      g_assert_null (d);
+      g_assert_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION);
+      g_assert_nonnull (strstr (error->message, "malformed"));
+      g_clear_error (&error);
+    }
+  {
+    guint8 longer[sizeof good + 1];
+    g_autoptr(GVariant) v = NULL;
+    g_autoptr(GVariant) d = NULL;
+
+    memcpy (longer, good, sizeof good);
+    longer[sizeof good] = 0;
+    v = bytes_state (longer, sizeof longer);
+    d = flow_window_state_decode (v, &error);
+    g_assert_null (d);
+    g_assert_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION);
+    g_clear_error (&error);
+  }
+  {
+    g_autoptr(GVariant) v = g_variant_ref_sink (g_variant_new_int64 (1));
+    g_assert_false (flow_window_state_is_encoded (v));
+  }
+}
+
 static gint64
 window_ts_checked (GVariant  *value,
                    gpointer   user_data,
@@ -1300,6 +1376,7 @@ main (int    argc,
   g_test_add_func ("/recovery/operators/collect-deadline", test_collect_deadline);
   g_test_add_func ("/recovery/operators/collect-deadline-kept", test_collect_deadline_kept);
   g_test_add_func ("/recovery/operators/windows", test_windows);
+  g_test_add_func ("/recovery/operators/window-state-layout", test_window_state_layout);
   g_test_add_data_func ("/recovery/operators/windows-bad-timestamp/fails",
                         "<'soon'>", test_windows_bad_timestamp);
   g_test_add_data_func ("/recovery/operators/windows-bad-timestamp/not-a-time",
