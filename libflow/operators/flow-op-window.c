@@ -79,6 +79,7 @@ struct _WindowNode
   GArray    *ids;         /* scratch: gint64 window ids */
   GArray    *pairs;       /* scratch: merged (original, target) */
   GPtrArray *closed;      /* scratch: FlowWindowMetadata* */
+  GByteArray *scratch;    /* scratch: a key's snapshot */
 };
 
 /* ------------------------------------------------------------------------
@@ -129,6 +130,7 @@ window_node_free (gpointer data)
   g_array_unref (wn->ids);
   g_array_unref (wn->pairs);
   g_ptr_array_unref (wn->closed);
+  g_byte_array_unref (wn->scratch);
   g_free (wn);
 }
 
@@ -145,6 +147,7 @@ window_node (FlowNode *node)
       wn->ids = g_array_new (FALSE, FALSE, sizeof (gint64));
       wn->pairs = g_array_new (FALSE, FALSE, sizeof (gint64));
       wn->closed = g_ptr_array_new_with_free_func ((GDestroyNotify) flow_window_metadata_unref);
+      wn->scratch = g_byte_array_sized_new (64);
       node->op_data = wn;
       node->op_data_free = window_node_free;
     }
@@ -1291,12 +1294,12 @@ flow_op_window_snapshot (FlowNode  *node,
 {
   FlowWindowSpec *spec = node_spec (node);
   WindowKey *wk = st->window;
-  GByteArray *out = g_byte_array_sized_new (48);
+  WindowNode *wn = window_node (node);
+  GByteArray *out = wn->scratch;  /* reused: one copy per key, no growth */
   guint8 head[3] = { FLOW_WINDOW_STATE_MAGIC[0], FLOW_WINDOW_STATE_MAGIC[1],
                      FLOW_WINDOW_STATE_VERSION };
-  gsize size;
-  guint8 *data;
 
+  g_byte_array_set_size (out, 0);
   g_byte_array_append (out, head, sizeof head);
   flow_time_put_varint (out, wk->last_watermark);
   flow_window_clock_state_encode (wk->clock, out);
@@ -1332,10 +1335,7 @@ flow_op_window_snapshot (FlowNode  *node,
       flow_time_put_varint (out, q->side);
       flow_time_put_variant (out, q->value);
     }
-  size = out->len;
-  data = g_byte_array_free (out, FALSE);
-  return g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size,
-                                                      TRUE, g_free, data));
+  return g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, out->data, out->len, 1));
 }
 
 gboolean

@@ -21,26 +21,45 @@ typedef struct
   gint64 close_time;
 } Window;
 
-static void
+struct _FlowSlidingWindower
+{
+  FlowWindower parent_instance;
+
+  GTimeSpan    length;
+  GTimeSpan    offset;
+  gint64       align_to;
+};
+
+struct _FlowTumblingWindower
+{
+  FlowWindower parent_instance;
+
+  GTimeSpan    length;
+  gint64       align_to;
+};
+
+/* Called for each item: the fields, not the checked getters (both types
+ * are final, so the type is compared rather than checked). */
+static inline void
 fixed_params (FlowWindower *windower,
               gint64       *length,
               gint64       *offset,
               gint64       *align_to)
 {
-  if (FLOW_IS_TUMBLING_WINDOWER (windower))
+  if (G_TYPE_FROM_INSTANCE (windower) == FLOW_TYPE_TUMBLING_WINDOWER)
     {
-      FlowTumblingWindower *t = FLOW_TUMBLING_WINDOWER (windower);
+      FlowTumblingWindower *t = (FlowTumblingWindower *) windower;
 
-      *length = *offset = flow_tumbling_windower_get_length (t);
-      *align_to = flow_tumbling_windower_get_align_to (t);
+      *length = *offset = t->length;
+      *align_to = t->align_to;
     }
   else
     {
-      FlowSlidingWindower *s = FLOW_SLIDING_WINDOWER (windower);
+      FlowSlidingWindower *s = (FlowSlidingWindower *) windower;
 
-      *length = flow_sliding_windower_get_length (s);
-      *offset = flow_sliding_windower_get_offset (s);
-      *align_to = flow_sliding_windower_get_align_to (s);
+      *length = s->length;
+      *offset = s->offset;
+      *align_to = s->align_to;
     }
 }
 
@@ -329,15 +348,6 @@ usec_of_date_time (GDateTime *date_time,
  * Create it with [ctor@Flow.SlidingWindower.new], which checks the
  * parameters.
  */
-struct _FlowSlidingWindower
-{
-  FlowWindower parent_instance;
-
-  GTimeSpan    length;
-  GTimeSpan    offset;
-  gint64       align_to;
-};
-
 static void sliding_initable_iface_init (GInitableIface *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (FlowSlidingWindower, flow_sliding_windower, FLOW_TYPE_WINDOWER,
@@ -658,14 +668,6 @@ flow_sliding_windower_get_close_time (FlowSlidingWindower *self,
  * Create it with [ctor@Flow.TumblingWindower.new], which checks the
  * parameters.
  */
-struct _FlowTumblingWindower
-{
-  FlowWindower parent_instance;
-
-  GTimeSpan    length;
-  gint64       align_to;
-};
-
 static void tumbling_initable_iface_init (GInitableIface *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (FlowTumblingWindower, flow_tumbling_windower, FLOW_TYPE_WINDOWER,

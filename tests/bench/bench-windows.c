@@ -308,13 +308,14 @@ window_snapshot (FlowWindowClockState *clock,
                  gint64                window_id,
                  gint64                count)
 {
-  GByteArray *out = g_byte_array_sized_new (48);
+  static GByteArray *out;  /* reused, as the operator's */
   guint8 head[3] = { FLOW_WINDOW_STATE_MAGIC[0], FLOW_WINDOW_STATE_MAGIC[1],
                      FLOW_WINDOW_STATE_VERSION };
   guint8 tag = 'c';
-  gsize size;
-  guint8 *data;
 
+  if (out == NULL)
+    out = g_byte_array_sized_new (64);
+  g_byte_array_set_size (out, 0);
   g_byte_array_append (out, head, sizeof head);
   flow_time_put_varint (out, watermark);
   flow_window_clock_state_encode (clock, out);
@@ -324,10 +325,7 @@ window_snapshot (FlowWindowClockState *clock,
   g_byte_array_append (out, &tag, 1);
   flow_time_put_varint (out, count);
   flow_time_put_varint (out, 0);
-  size = out->len;
-  data = g_byte_array_free (out, FALSE);
-  return g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size,
-                                                      TRUE, g_free, data));
+  return g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, out->data, out->len, 1));
 }
 
 /* Makes the rows of @n keys (the snapshots, timed) and commits them in one
