@@ -83,6 +83,12 @@ gjs_loaded (void)
   return gjs_get_current != NULL && gjs_gc != NULL;
 }
 
+gboolean
+flow_binding_needs_caller_thread (void)
+{
+  return gjs_loaded ();
+}
+
 void
 flow_binding_begin_run (void)
 {
