@@ -862,8 +862,10 @@ coord_handle (FlowWorkers *ws,
 
         if (ws->n > 1 && error != NULL)
           {
-            char *message = g_strdup_printf ("%s (worker %u of %u)", error->message,
-                                             m->from, ws->n);
+            /* A prefix: bindings find their exception by the message's
+             * end (the user's own text). */
+            char *message = g_strdup_printf ("worker %u of %u: %s", m->from, ws->n,
+                                             error->message);
             g_free (error->message);
             error->message = message;
           }
