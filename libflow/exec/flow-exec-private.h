@@ -198,6 +198,8 @@ typedef struct _FlowExecCallbacks
 } FlowExecCallbacks;
 
 #define FLOW_EXEC_PROGRESS_USEC (100 * 1000)
+/* The most workers a run may have (each is a thread). */
+#define FLOW_EXEC_MAX_WORKERS 1024
 
 typedef struct
 {
@@ -260,6 +262,7 @@ void      flow_exec_epoch_gathered (FlowExec                 *exec,
                                     guint64                   epoch,
                                     GArray                   *rows);
 void      flow_exec_all_inputs_done (FlowExec                *exec);
+void      flow_exec_batch_done     (FlowExec                 *exec);
 void      flow_exec_workers_closed (FlowExec                 *exec,
                                     GError                   *error);
 
@@ -279,6 +282,8 @@ void      flow_workers_close_epoch (FlowWorkers              *workers,
 /* Stops a close in progress; returns whether there was one. */
 gboolean  flow_workers_abort_close (FlowWorkers              *workers);
 void      flow_workers_finish      (FlowWorkers              *workers);
+/* The store's commit in flight landed: a close waiting for it goes on. */
+void      flow_workers_commit_landed (FlowWorkers            *workers);
 gboolean  flow_workers_all_idle    (FlowWorkers              *workers);
 void      flow_workers_clock_advanced (FlowWorkers           *workers);
 GVariant *flow_workers_dup_step_counters (FlowWorkers        *workers);
@@ -289,6 +294,7 @@ gboolean  flow_exchange_route      (FlowNode                 *node,
                                     GError                  **error);
 void      flow_worker_flush        (FlowWorker               *worker);
 void      flow_worker_inputs_done  (FlowWorker               *worker);
+void      flow_worker_batch_done   (FlowWorker               *worker);
 void      flow_worker_failed       (FlowWorker               *worker,
                                     GError                   *error);
 void      flow_worker_maybe_idle   (FlowWorker               *worker);

@@ -299,8 +299,8 @@ exec_fail_step (FlowExec   *exec,
       return;
     }
   /* A close the workers had not finished is dropped (not committed). */
-  if (exec->workers != NULL && flow_workers_abort_close (exec->workers))
-    exec->commit_in_flight = FALSE;
+  if (exec->workers != NULL)
+    flow_workers_abort_close (exec->workers);
   if (!exec->commit_in_flight)
     exec_complete (exec);
 }
@@ -427,19 +427,19 @@ exec_close_epoch (FlowExec  *exec,
   g_autoptr(GArray) rows = NULL;
   guint64 epoch = exec->epoch;
 
-  g_assert (!exec->commit_in_flight);
-
   if (exec->workers != NULL)
     {
       /* The workers close it (flow-workers.c), then
-       * flow_exec_epoch_gathered() commits it: until then it counts as a
-       * commit in flight. */
-      exec->commit_in_flight = TRUE;
+       * flow_exec_epoch_gathered() commits it. They pause at once, even
+       * while the previous commit is in flight; only their snapshot waits
+       * for it. */
+      g_assert (!exec->workers_closing);
       exec->workers_closing = TRUE;
       flow_workers_close_epoch (exec->workers, epoch, exec->final_due || exec->stopping);
       return TRUE;
     }
 
+  g_assert (!exec->commit_in_flight);
   if (exec->store != NULL)
     {
       rows = g_array_new (FALSE, TRUE, sizeof (FlowSnapRow));
@@ -520,6 +520,18 @@ exec_arm_epoch_timer (FlowExec *exec)
                                     exec->epoch_usec > 0 ? exec->epoch_deadline : -1);
 }
 
+/* Whether a due epoch may start closing: with one worker, once no commit
+ * is in flight; with several, once the workers finished the last close
+ * (they pause at once, which is the back-pressure; their snapshot waits
+ * for the commit in flight, flow_workers_commit_landed()). */
+static gboolean
+exec_can_close (FlowExec *exec)
+{
+  if (exec->workers != NULL)
+    return !exec->workers_closing;
+  return !exec->commit_in_flight;
+}
+
 static gboolean
 epoch_timer_cb (gpointer data)
 {
@@ -531,7 +543,7 @@ epoch_timer_cb (gpointer data)
   /* With a commit in flight, the close waits for it (commit_cb), and
    * the input with it: back-pressure. */
   exec->epoch_due = TRUE;
-  if (!exec->commit_in_flight)
+  if (exec_can_close (exec))
     close_due_epoch (exec);
   return G_SOURCE_CONTINUE;
 }
@@ -578,6 +590,13 @@ close_due_epoch (FlowExec *exec)
 static void
 batch_done (FlowExec *exec)
 {
+  if (exec->worker != NULL)
+    {
+      /* The coordinator closes the epoch (once per epoch is enough). */
+      if (exec->epoch_usec == 0)
+        flow_worker_batch_done (exec->worker);
+      return;
+    }
   if (exec->epoch_usec == 0 && exec->epoch_timer != NULL)
     flow_clock_source_set_deadline (exec->epoch_timer, 0);
 }
@@ -597,7 +616,7 @@ exec_after_commit (FlowExec *exec,
       exec->waiting_final_commit = FALSE;
       exec_complete (exec);
     }
-  else if (exec->epoch_due || exec->final_due)
+  else if ((exec->epoch_due || exec->final_due) && exec_can_close (exec))
     close_due_epoch (exec);
 }
 
@@ -627,6 +646,8 @@ commit_cb (guint64       epoch,
                 G_GUINT64_FORMAT " rows in %.3f s", epoch, exec->last_commit_rows,
                 exec->last_commit_usec / 1e6);
       exec->callbacks->committed (exec->owner, epoch);
+      if (exec->workers != NULL)
+        flow_workers_commit_landed (exec->workers);
       exec_after_commit (exec, epoch);
     }
 
@@ -651,17 +672,21 @@ flow_exec_epoch_gathered (FlowExec *exec,
     {
       exec_log (exec, G_LOG_LEVEL_INFO, NULL, "epoch %" G_GUINT64_FORMAT " closed by %u workers: "
                 "committing %u rows", epoch, exec->n_workers, rows->len);
+      g_assert (!exec->commit_in_flight);
+      exec->commit_in_flight = TRUE;
       exec->commit_start = flow_clock_get_monotonic (exec->clock);
       exec->commit_rows = rows->len;
       flow_store_commit_async (exec->store, epoch, flow_clock_get_real (exec->clock), rows);
       exec->callbacks->epoch_closed (exec->owner, epoch);
+      /* An epoch that came due meanwhile starts closing at once. */
+      if (!exec->completed && exec->error == NULL && (exec->epoch_due || exec->final_due))
+        close_due_epoch (exec);
     }
   else
     {
       g_clear_pointer (&rows, g_array_unref);
       exec_log (exec, G_LOG_LEVEL_INFO, NULL, "epoch %" G_GUINT64_FORMAT " closed by %u workers",
                 epoch, exec->n_workers);
-      exec->commit_in_flight = FALSE;
       exec->callbacks->epoch_closed (exec->owner, epoch);
       exec_after_commit (exec, epoch);
     }
@@ -698,7 +723,7 @@ exec_eof (FlowExec *exec)
       }
 
   exec->final_due = TRUE;
-  if (!exec->commit_in_flight)
+  if (exec_can_close (exec))
     close_due_epoch (exec);
 }
 
@@ -719,6 +744,15 @@ exec_finish_input (FlowExec *exec)
     exec->waiting_final_commit = TRUE;  /* commit_cb completes the run */
   else
     exec_complete (exec);
+}
+
+/* With several workers and a snapshot interval of 0: a worker processed
+ * a batch of the open epoch, which closes as soon as it can. */
+void
+flow_exec_batch_done (FlowExec *exec)
+{
+  if (!exec->stopping && exec->epoch_usec == 0 && exec->epoch_timer != NULL)
+    flow_clock_source_set_deadline (exec->epoch_timer, 0);
 }
 
 /* With several workers: every worker's inputs reached their end. */
@@ -1450,11 +1484,11 @@ exec_build (FlowExec              *exec,
     return FALSE;
   flow_dataflow_debug_dump (exec->flow);
 
-  if (config->workers == 0)
+  if (config->workers == 0 || config->workers > FLOW_EXEC_MAX_WORKERS)
     {
-      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_FLOW,
-                   "running dataflow '%s': the number of workers must be at least 1",
-                   flow_id);
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "running dataflow '%s' with %u workers: the number of workers must be "
+                   "between 1 and %u", flow_id, config->workers, FLOW_EXEC_MAX_WORKERS);
       return FALSE;
     }
 
@@ -1571,7 +1605,8 @@ advance_prepare (GSource *source,
   FlowExec *exec = ((AdvanceSource *) source)->exec;
 
   *timeout = -1;
-  return !exec->commit_in_flight && flow_clock_has_next_deadline (exec->clock) &&
+  return !exec->commit_in_flight && !exec->workers_closing &&
+         flow_clock_has_next_deadline (exec->clock) &&
          (exec->workers == NULL || flow_workers_all_idle (exec->workers));
 }
 
@@ -1582,7 +1617,7 @@ advance_dispatch (GSource     *source,
 {
   FlowExec *exec = ((AdvanceSource *) source)->exec;
 
-  if (!exec->commit_in_flight &&
+  if (!exec->commit_in_flight && !exec->workers_closing &&
       (exec->workers == NULL || flow_workers_all_idle (exec->workers)) &&
       flow_clock_advance_to_next (exec->clock) && exec->workers != NULL)
     flow_workers_clock_advanced (exec->workers);
@@ -1631,10 +1666,6 @@ flow_exec_start (FlowExec              *exec,
   exec->start_time = flow_clock_get_monotonic (exec->clock);
   exec->last_progress = exec->start_time;
   exec->epoch_usec = (gint64) (config->snapshot_interval * G_USEC_PER_SEC);
-  /* With several workers an epoch is never shorter than a millisecond: a
-   * close takes a round of messages between them (docs/workers.md). */
-  if (exec->workers != NULL && exec->epoch_usec == 0)
-    exec->epoch_usec = 1000;
   exec->epoch_timer = exec_add_source (exec, "[libflow] epoch timer", G_PRIORITY_DEFAULT - 1,
                                        -1, epoch_timer_cb, exec);
   exec_arm_epoch_timer (exec);

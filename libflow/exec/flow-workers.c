@@ -70,6 +70,7 @@ typedef enum
   MSG_IDLE,
   MSG_ROWS,
   MSG_INPUTS_DONE,
+  MSG_BATCH_DONE,
   MSG_FAILED,
   MSG_CLOSED,
 } MsgKind;
@@ -132,6 +133,7 @@ struct _FlowWorker
   guint         round;
   gboolean      in_round;
   gboolean      reported;   /* IDLE sent for these counts */
+  gboolean      batch_told; /* BATCH_DONE sent in this epoch */
   gint          idle_gen;   /* atomic: the clock generation it idles in (0: busy) */
   gboolean      thread_less; /* its thread could not start */
   gint          quit;       /* atomic */
@@ -168,6 +170,7 @@ struct _FlowWorkers
   guint         n_closed;
   GError       *close_error;
   gboolean      finishing;
+  gboolean      snapshot_waiting; /* quiet, but a commit is in flight */
 
   gint          gen;        /* atomic: clock generation (test clocks) */
   gint          in_flight;  /* atomic: messages to workers not handled yet */
@@ -491,6 +494,16 @@ flow_worker_inputs_done (FlowWorker *w)
   send_to_coordinator (w, msg_new (MSG_INPUTS_DONE, w->index));
 }
 
+/* Snapshot interval 0: the first batch of an epoch asks for its close. */
+void
+flow_worker_batch_done (FlowWorker *w)
+{
+  if (w->batch_told)
+    return;
+  w->batch_told = TRUE;
+  send_to_coordinator (w, msg_new (MSG_BATCH_DONE, w->index));
+}
+
 void
 flow_worker_failed (FlowWorker *w,
                     GError     *error)
@@ -625,6 +638,7 @@ worker_handle (FlowWorker *w,
         reply->counters = worker_dup_counters (w);
         send_to_coordinator (w, reply);
 
+        w->batch_told = FALSE;
         flow_exec_worker_resume (exec);
         /* Batches of the new epoch that came early */
         while (!g_queue_is_empty (&w->held))
@@ -776,6 +790,8 @@ coord_next_eof_step (FlowWorkers *ws)
   return G_MAXUINT;
 }
 
+static void coord_snapshot (FlowWorkers *ws);
+
 static void
 coord_quiet (FlowWorkers *ws)
 {
@@ -792,6 +808,18 @@ coord_quiet (FlowWorkers *ws)
     }
   ws->phase = PHASE_ROWS;
   ws->n_rows = 0;
+  if (ws->exec->commit_in_flight)
+    {
+      /* The previous epoch's commit lands first (flow_workers_commit_landed()). */
+      ws->snapshot_waiting = TRUE;
+      return;
+    }
+  coord_snapshot (ws);
+}
+
+static void
+coord_snapshot (FlowWorkers *ws)
+{
   if (ws->exec->track_changes)
     {
       ws->rows = g_array_new (FALSE, TRUE, sizeof (FlowSnapRow));
@@ -849,6 +877,10 @@ coord_handle (FlowWorkers *ws,
           ws->phase = PHASE_NONE;
           flow_exec_epoch_gathered (exec, ws->epoch, g_steal_pointer (&ws->rows));
         }
+      break;
+
+    case MSG_BATCH_DONE:
+      flow_exec_batch_done (exec);
       break;
 
     case MSG_INPUTS_DONE:
@@ -1016,6 +1048,9 @@ flow_workers_start (FlowWorkers           *ws,
     {
       FlowWorker *w = ws->workers[i];
 
+      /* A snapshot interval of 0 (an epoch per batch): each worker yields
+       * after every batch and asks for the close (batch_done()). */
+      w->exec->epoch_usec = ws->exec->epoch_usec == 0 ? 0 : -1;
       worker_add_exchanges (w);
       w->inbox_source = inbox_source_new (w->inbox, w->context, "[libflow] worker",
                                           worker_inbox_cb, w);
@@ -1087,12 +1122,23 @@ flow_workers_close_epoch (FlowWorkers *ws,
   coord_start_round (ws, MSG_PAUSE, 0);
 }
 
+void
+flow_workers_commit_landed (FlowWorkers *ws)
+{
+  if (ws->snapshot_waiting && ws->phase == PHASE_ROWS)
+    {
+      ws->snapshot_waiting = FALSE;
+      coord_snapshot (ws);
+    }
+}
+
 gboolean
 flow_workers_abort_close (FlowWorkers *ws)
 {
   gboolean closing = ws->exec->workers_closing;
 
   ws->phase = PHASE_NONE;
+  ws->snapshot_waiting = FALSE;
   g_clear_pointer (&ws->rows, g_array_unref);
   ws->exec->workers_closing = FALSE;
   return closing;

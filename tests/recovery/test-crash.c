@@ -331,6 +331,7 @@ draw_plan (GRand *rand,
 {
   double where = (k + g_rand_double (rand)) / n;
 
+  plan->workers = 0;
   plan->batch = DRAW (rand, batch_sizes);
   plan->snapshot = DRAW (rand, snapshots);
   plan->backup = DRAW (rand, backups);
