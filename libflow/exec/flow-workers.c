@@ -419,23 +419,38 @@ flow_exchange_route (FlowNode   *node,
       return TRUE;
     }
 
-  for (guint i = 0; i < batch->len; i++)
-    {
-      FlowItem *item = &batch->items[i];
-      guint dst = exchange_target (x, item);
+  /* The items of this worker are moved, in order, to the front of the
+   * batch and processed there (a view, as the input's sub-batches: no
+   * copy); the others are copied into the batches of their workers, and
+   * moved behind them (the batch keeps owning every item it had). A key's
+   * items all go one way, so each key keeps its order. */
+  {
+    guint here = 0, away = 0;
+    FlowBatch view;
 
-      if (dst == G_MAXUINT || dst == w->index)
-        flow_batch_push_copy (&x->here, item);
-      else
-        {
-          flow_batch_push_copy (&outs[dst], item);
-          if (outs[dst].len >= EXCHANGE_FLUSH_ITEMS)
-            exchange_send (x, port, dst);
-        }
-    }
-
-  ok = flow_node_push_here (node, port, &x->here, error);
-  flow_batch_clear (&x->here);
+    flow_batch_reserve (&x->here, batch->len);
+    for (guint i = 0; i < batch->len; i++)
+      {
+        guint dst = exchange_target (x, &batch->items[i]);
+        FlowItem item = batch->items[i];   /* as exchange_target() split it */
+        if (dst == G_MAXUINT || dst == w->index)
+          batch->items[here++] = item;
+        else
+          {
+            flow_batch_push_copy (&outs[dst], &item);
+            x->here.items[away++] = item;
+            if (outs[dst].len >= EXCHANGE_FLUSH_ITEMS)
+              exchange_send (x, port, dst);
+          }
+      }
+    if (away > 0)
+      memcpy (batch->items + here, x->here.items, away * sizeof (FlowItem));
+    if (here == 0)
+      return TRUE;
+    view.items = batch->items;
+    view.len = view.alloc = here;
+    ok = flow_node_push_here (node, port, &view, error);
+  }
   return ok;
 }
 
