@@ -52,7 +52,10 @@
 
 #include "flow-store-private.h"
 #include "flow-binding-private.h"
+#include "flow-tsan-private.h"
 #include "../operators/flow-operator-private.h"
+
+/* Messages go through GAsyncQueues: see flow-tsan-private.h. */
 
 /* A batch for another worker is sent once it has this many items. */
 #define EXCHANGE_FLUSH_ITEMS 4096
@@ -172,6 +175,7 @@ struct _FlowWorkers
   gboolean      finishing;
   gboolean      snapshot_waiting; /* quiet, but a commit is in flight */
 
+  gboolean      track_idle; /* a test clock that moves when all are idle */
   gint          gen;        /* atomic: clock generation (test clocks) */
   gint          in_flight;  /* atomic: messages to workers not handled yet */
 };
@@ -280,6 +284,7 @@ send_to_worker (FlowWorkers *ws,
   FlowWorker *w = ws->workers[index];
 
   g_atomic_int_inc (&ws->in_flight);
+  flow_tsan_release (m);
   g_async_queue_push (w->inbox, m);
   g_main_context_wakeup (w->context);
 }
@@ -288,6 +293,7 @@ static void
 send_to_coordinator (FlowWorker *w,
                      Msg        *m)
 {
+  flow_tsan_release (m);
   g_async_queue_push (w->coord->inbox, m);
   g_main_context_wakeup (w->coord->context);
 }
@@ -689,7 +695,10 @@ worker_inbox_cb (gpointer data)
   flow_clock_push_thread_default (w->exec->clock);
   while ((m = g_async_queue_try_pop (w->inbox)) != NULL)
     {
-      gboolean finish = m->kind == MSG_FINISH;
+      gboolean finish;
+
+      flow_tsan_acquire (m);
+      finish = m->kind == MSG_FINISH;
 
       worker_handle (w, m);
       g_atomic_int_dec_and_test (&ws->in_flight);
@@ -717,7 +726,9 @@ worker_thread (gpointer data)
   flow_worker_flush (w);
   while (!g_atomic_int_get (&w->quit))
     {
-      if (!g_main_context_iteration (w->context, FALSE))
+      if (!ws->track_idle)
+        g_main_context_iteration (w->context, TRUE);
+      else if (!g_main_context_iteration (w->context, FALSE))
         {
           /* Nothing to do: idle in this clock generation (test clocks
            * move only when every worker is). */
@@ -742,7 +753,10 @@ worker_free (FlowWorker *w)
       g_source_unref (w->inbox_source);
     }
   while ((m = g_async_queue_try_pop (w->inbox)) != NULL)
-    msg_free (m);
+    {
+      flow_tsan_acquire (m);
+      msg_free (m);
+    }
   g_async_queue_unref (w->inbox);
   g_queue_clear_full (&w->held, (GDestroyNotify) msg_free);
   if (w->exec != NULL)
@@ -947,6 +961,7 @@ coord_inbox_cb (gpointer data)
   flow_exec_ref (exec);
   while (exec->workers == ws && (m = g_async_queue_try_pop (ws->inbox)) != NULL)
     {
+      flow_tsan_acquire (m);
       coord_handle (ws, m);
       msg_free (m);
     }
@@ -974,6 +989,7 @@ flow_workers_new (FlowExec  *exec,
   ws->counters = g_new0 (GVariant *, n);
   ws->inbox = g_async_queue_new ();
   ws->gen = 1;
+  ws->track_idle = ws->threaded && flow_clock_get_auto_advance (exec->clock);
 
   for (guint i = 0; i < n; i++)
     {
@@ -1109,7 +1125,10 @@ flow_workers_free (FlowWorkers *ws)
       g_source_unref (ws->start_source);
     }
   while ((m = g_async_queue_try_pop (ws->inbox)) != NULL)
-    msg_free (m);
+    {
+      flow_tsan_acquire (m);
+      msg_free (m);
+    }
   g_async_queue_unref (ws->inbox);
   for (guint i = 0; i < ws->n; i++)
     {
