@@ -399,7 +399,8 @@ flow_dataflow_check (FlowDataflow  *self,
        * that only prints what it computes is complete (inspect and
        * inspect_debug). */
       has_output |= flow_step_is_output (step) ||
-                    g_str_has_prefix (flow_step_get_kind_name (step), "inspect");
+                    g_str_has_prefix (flow_step_get_kind_name (step), "inspect") ||
+                    g_str_equal (flow_step_get_kind_name (step), "raises");
     }
 
   if (!has_input)

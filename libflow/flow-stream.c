@@ -995,3 +995,55 @@ flow_stream_output (FlowStream *self,
   step = flow_stream_add_step (self, "output", step_id, NULL, NULL);
   step->sink = g_object_ref (sink);
 }
+
+/* ------------------------------------------------------------------------
+ * filter_map_value, raises (issue 8)
+ * ------------------------------------------------------------------------ */
+
+/**
+ * flow_stream_filter_map_value:
+ * @self: the upstream, a keyed stream
+ * @step_id: the id of the new step
+ * @mapper: (scope notified) (closure user_data) (destroy destroy): gets
+ *   the value of each item and returns its new value, or %NULL to drop
+ *   the item
+ * @user_data: data for @mapper
+ * @destroy: (nullable): frees @user_data
+ *
+ * Transforms the value of each keyed item into zero or one new value,
+ * keeping the key (Bytewax's `filter_map_value`: [method@Flow.Stream.map_value]
+ * and a filter of the values that are %NULL).
+ *
+ * Returns: (transfer none): the keyed stream of transformed items
+ */
+FlowStream *
+flow_stream_filter_map_value (FlowStream        *self,
+                              const char        *step_id,
+                              FlowFilterMapFunc  mapper,
+                              gpointer           user_data,
+                              GDestroyNotify     destroy)
+{
+  RETURN_IF_ORPHAN (self, NULL);
+  g_return_val_if_fail (mapper != NULL, NULL);
+
+  return add_unary_fn (self, "filter_map_value", step_id, mapper, user_data, destroy);
+}
+
+/**
+ * flow_stream_raises:
+ * @self: the upstream
+ * @step_id: the id of the new step
+ *
+ * Stops the run with an error at the first item that reaches the step
+ * (Bytewax's `raises`): a stream that should stay empty, made sure of. The
+ * error (%FLOW_ERROR_FAILED) names the step and the item. Like an output,
+ * the step ends its stream.
+ */
+void
+flow_stream_raises (FlowStream *self,
+                    const char *step_id)
+{
+  RETURN_VOID_IF_ORPHAN (self);
+
+  flow_stream_add_step (self, "raises", step_id, NULL, NULL);
+}

@@ -179,4 +179,15 @@ void          flow_stream_output           (FlowStream              *self,
                                             const char              *step_id,
                                             FlowSink                *sink);
 
+/* filter_map_value, raises (issue 8) */
+FLOW_AVAILABLE_IN_1_0
+FlowStream   *flow_stream_filter_map_value (FlowStream              *self,
+                                            const char              *step_id,
+                                            FlowFilterMapFunc        mapper,
+                                            gpointer                 user_data,
+                                            GDestroyNotify           destroy);
+FLOW_AVAILABLE_IN_1_0
+void          flow_stream_raises           (FlowStream              *self,
+                                            const char              *step_id);
+
 G_END_DECLS

@@ -33,6 +33,7 @@
 #include "flow-window-clock.h"
 #include "flow-join.h"
 #include "flow-binding.h"
+#include "flow-stateful-logic.h"
 #if FLOW_HAS_KAFKA
 #include "flow-kafka-source.h"
 #include "flow-kafka-sink.h"

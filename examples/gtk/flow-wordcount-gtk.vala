@@ -34,6 +34,10 @@ public class WordCountWindow : Gtk.ApplicationWindow {
     /* Emitted when a run ends: "done", "cancelled" or "failed". */
     public signal void run_ended (string state);
     Cancellable? cancellable = null;
+    bool running = false;
+    /* The application held while a closed window's run ends (a destroyed
+     * window has no application any more). */
+    GLib.Application? held_app = null;
     HashTable<string, int64?> counts = new HashTable<string, int64?> (str_hash, str_equal);
     Regex word_re;
     string[] steps = {};      /* what the graph shows: Flow.Dataflow.list_steps () */
@@ -74,6 +78,20 @@ public class WordCountWindow : Gtk.ApplicationWindow {
         box.append (status);
         box.append (panes);
         child = box;
+        close_request.connect (on_close_request);
+    }
+
+    /* Closing the window stops the run; what was committed is resumed next
+     * time. The application is held until the run has ended, so the last
+     * commit is not cut short by the process exiting. */
+    bool on_close_request () {
+        if (running && held_app == null) {
+            held_app = application;
+            held_app.hold ();
+        }
+        if (running)
+            cancellable.cancel ();
+        return false;
     }
 
     void draw_graph (Gtk.DrawingArea area, Cairo.Context cr, int width, int height) {
@@ -197,8 +215,10 @@ public class WordCountWindow : Gtk.ApplicationWindow {
         cancellable = new Cancellable ();
         run_button.sensitive = false;
         cancel_button.sensitive = true;
+        running = true;
         runner.run_async.begin (cancellable, (obj, res) => {
             string state = "done";
+            running = false;
             try {
                 runner.run_async.end (res);
                 status.label = "Done: %u different words.".printf (counts.size ());
@@ -214,6 +234,10 @@ public class WordCountWindow : Gtk.ApplicationWindow {
             run_button.sensitive = true;
             cancel_button.sensitive = false;
             run_ended (state);
+            if (held_app != null) {
+                held_app.release ();
+                held_app = null;
+            }
         });
         /* Known once the run has opened its recovery partitions. */
         status.label = runner.resume_epoch > 0 ? "Resumed from epoch %llu…".printf (runner.resume_epoch)
@@ -277,8 +301,10 @@ public class WordCountApp : Gtk.Application {
  *   end NAME
  *
  * The phases are "small" (run SMALL_FILE to the end), "cancel" (run
- * BIG_FILE, Cancel after the first snapshot is committed) and "resume" (a
- * new window on BIG_FILE, run to the end). The app quits after "resume"
+ * BIG_FILE, Cancel after the first snapshot is committed), "close" (run
+ * BIG_FILE again and close the window after a commit: only "phase",
+ * "committed", "state" and "end" are printed, the window being gone) and
+ * "resume" (a new window on BIG_FILE, run to the end). The app quits after "resume"
  * with status 0, or at once with status 1 on an unexpected state. */
 class SelfTest : Object {
     WordCountApp app;
@@ -384,6 +410,30 @@ class SelfTest : Object {
 
     void on_cancel_ended (string state) {
         win.destroy ();
+        win = new_window (big_path, 0.0);
+        win.present ();
+        /* Closing the window while it runs stops the run (the window is
+         * gone by the time the run ends: only its state is printed). */
+        stdout.printf ("phase close\n");
+        var closing = win;
+        bool closed = false;
+        closing.run_ended.connect ((state) => {
+            stdout.printf ("state %s\n", state);
+            stdout.printf ("end close\n");
+            stdout.flush ();
+            Idle.add (() => { on_close_ended (); return Source.REMOVE; });
+        });
+        ((Gtk.Button) find (closing, "run")).clicked ();
+        closing.runner.snapshot_committed.connect ((epoch) => {
+            if (!closed) {
+                closed = true;
+                stdout.printf ("committed %llu\n", epoch);
+                closing.close ();
+            }
+        });
+    }
+
+    void on_close_ended () {
         win = new_window (big_path, 0.0);
         win.present ();
         run_phase ("resume", finish);

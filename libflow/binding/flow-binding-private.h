@@ -36,6 +36,7 @@ typedef enum
   FLOW_BINDING_SHAPE_INSPECT_DEBUG,    /* InspectDebugFunc */
   FLOW_BINDING_SHAPE_BUILDER,          /* BuilderFunc */
   FLOW_BINDING_SHAPE_STATEFUL,         /* StatefulMapFunc, StatefulFlatMapFunc */
+  FLOW_BINDING_SHAPE_LOGIC_BUILDER,    /* StatefulLogicBuilder, StatefulBatchLogicBuilder */
   FLOW_BINDING_SHAPE_FOLD,             /* FoldFunc */
 } FlowBindingShape;
 
@@ -60,6 +61,17 @@ typedef gpointer (*FlowBindingBuildFunc)      (gpointer     self,
                                                GVariant    *resume_state,
                                                GError     **error);
 
+/* stateful logics: on_item (self, value, &discard, error) and the like */
+typedef gpointer (*FlowBindingLogicFunc)      (gpointer     self,
+                                               gpointer     arg,
+                                               gboolean    *flag,
+                                               GError     **error);
+
+gpointer flow_binding_invoke_logic       (FlowBindingLogicFunc       vfunc,
+                                          gpointer                   self,
+                                          gpointer                   arg,
+                                          gboolean                  *flag,
+                                          GError                   **error);
 gpointer flow_binding_invoke_pointer     (FlowBindingPointerFunc     vfunc,
                                           gpointer                   self,
                                           GError                   **error);

@@ -303,6 +303,19 @@ guard_stateful (GVariant  *state,
   return result;
 }
 
+static gpointer
+guard_logic_builder (const char  *key,
+                     GVariant    *resume_state,
+                     gpointer     data,
+                     GError     **error)
+{
+  Guard *g = data;
+  gpointer result;
+
+  FLOW_CALL (result = ((FlowStatefulLogicBuilder) g->inner.func) (key, resume_state, g->inner.data, error));
+  return result;
+}
+
 static GVariant *
 guard_fold (GVariant  *acc,
             GVariant  *value,
@@ -329,6 +342,7 @@ flow_binding_guard_closure (FlowClosure      *closure,
     [FLOW_BINDING_SHAPE_INSPECT_DEBUG] = guard_inspect_debug,
     [FLOW_BINDING_SHAPE_BUILDER] = guard_builder,
     [FLOW_BINDING_SHAPE_STATEFUL] = guard_stateful,
+    [FLOW_BINDING_SHAPE_LOGIC_BUILDER] = guard_logic_builder,
     [FLOW_BINDING_SHAPE_FOLD] = guard_fold,
   };
   Guard *guard;
@@ -404,5 +418,18 @@ flow_binding_invoke_build (FlowBindingBuildFunc   vfunc,
   gpointer result;
 
   FLOW_CALL (result = vfunc (self, step_id, part_key, resume_state, error));
+  return result;
+}
+
+gpointer
+flow_binding_invoke_logic (FlowBindingLogicFunc   vfunc,
+                           gpointer               self,
+                           gpointer               arg,
+                           gboolean              *flag,
+                           GError               **error)
+{
+  gpointer result;
+
+  FLOW_CALL (result = vfunc (self, arg, flag, error));
   return result;
 }

@@ -30,6 +30,11 @@ typedef struct
   GPtrArray *values;       /* collect: the values collected so far */
   gint64     deadline;     /* collect: system time (µs) of the timeout */
   guint64    dirty_epoch;  /* the epoch it was last recorded as changed in */
+  /* stateful, stateful_batch (flow-op-logic.c): the key's logic, and the
+   * time of its pending notification (an entry of node->schedule) */
+  GObject   *logic;
+  gint64     notify_at;
+  gboolean   scheduled;
 } FlowState;
 
 /* A row of a snapshot: one key of one step (or one partition of an input
@@ -86,6 +91,7 @@ struct _FlowNode
   /* stateful steps */
   GHashTable *states;       /* GRefString key -> FlowState* */
   GPtrArray  *dirty;        /* GRefString keys changed in the open epoch */
+  GTree      *schedule;     /* stateful: (time, key) of pending notifications */
   GSource    *timer;        /* collect */
   gint64      next_deadline;
 

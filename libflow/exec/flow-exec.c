@@ -1123,6 +1123,7 @@ node_timer_cb (gpointer data)
   FlowNode *node = data;
   FlowExec *exec = node->exec;
   GError *error = NULL;
+  gboolean ok;
 
   if (exec->stopping)
     return G_SOURCE_REMOVE;
@@ -1138,7 +1139,11 @@ node_timer_cb (gpointer data)
     }
 
   flow_exec_ref (exec);
-  if (!flow_node_wake (node, flow_clock_get_real (exec->clock), &error))
+  /* The step's code (a stateful logic's on_notify) reads the run's clock. */
+  flow_clock_push_thread_default (exec->clock);
+  ok = flow_node_wake (node, flow_clock_get_real (exec->clock), &error);
+  flow_clock_pop_thread_default (exec->clock);
+  if (!ok)
     exec_fail_step (exec, node->step->full_id, error);
   else
     {
@@ -1646,7 +1651,14 @@ flow_exec_start (FlowExec              *exec,
                  GCancellable          *cancellable,
                  GError               **error)
 {
-  if (!exec_build (exec, config, error))
+  gboolean built;
+
+  /* Sources and sinks build their partitions on the run's clock (a
+   * partition reading the time then sees the test clock's). */
+  flow_clock_push_thread_default (exec->clock);
+  built = exec_build (exec, config, error);
+  flow_clock_pop_thread_default (exec->clock);
+  if (!built)
     {
       exec->stopping = TRUE;
       exec->completed = TRUE;

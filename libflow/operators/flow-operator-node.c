@@ -110,6 +110,7 @@ flow_state_free (gpointer data)
 {
   FlowState *st = data;
 
+  g_clear_object (&st->logic);
   g_clear_pointer (&st->state, g_variant_unref);
   g_clear_pointer (&st->by, g_variant_unref);
   g_clear_pointer (&st->values, g_ptr_array_unref);
@@ -162,6 +163,7 @@ flow_node_free (FlowNode *node)
       g_source_destroy (node->timer);
       g_source_unref (node->timer);
     }
+  g_clear_pointer (&node->schedule, g_tree_unref);
   g_clear_pointer (&node->key_cache, g_hash_table_unref);
   g_clear_pointer (&node->states, g_hash_table_unref);
   g_clear_pointer (&node->dirty, g_ptr_array_unref);
@@ -349,16 +351,20 @@ flow_state_touch (FlowNode  *node,
     }
 }
 
-/* A key is live while it has a state (or, for collect, values). */
+/* A key is live while it has a state (or, for collect, values; for
+ * stateful, a logic). */
 gboolean
 flow_state_is_live (FlowState *st)
 {
-  return st->state != NULL || (st->values != NULL && st->values->len > 0);
+  return st->state != NULL || (st->values != NULL && st->values->len > 0) ||
+         st->logic != NULL;
 }
 
 void
 flow_state_clear (FlowState *st)
 {
+  g_clear_object (&st->logic);
+  st->scheduled = FALSE;
   g_clear_pointer (&st->state, g_variant_unref);
   g_clear_pointer (&st->by, g_variant_unref);
   if (st->values != NULL)

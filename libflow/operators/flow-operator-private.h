@@ -152,6 +152,16 @@ gboolean flow_op_branch_process         (FlowNode *node, FlowBatch *batch, GErro
 gboolean flow_op_key_on_process         (FlowNode *node, FlowBatch *batch, GError **error);
 gboolean flow_op_key_rm_process         (FlowNode *node, FlowBatch *batch, GError **error);
 
+/* flow-op-logic.c: stateful, stateful_batch */
+gboolean  flow_op_stateful_process       (FlowNode *node, FlowBatch *batch, GError **error);
+gboolean  flow_op_stateful_batch_process (FlowNode *node, FlowBatch *batch, GError **error);
+gboolean  flow_op_stateful_eof           (FlowNode *node, GError **error);
+gboolean  flow_op_stateful_wake          (FlowNode *node, gint64 now, GError **error);
+GVariant *flow_op_stateful_snapshot      (FlowNode *node, FlowState *st);
+gboolean  flow_op_raises_process         (FlowNode *node, FlowBatch *batch, GError **error);
+gboolean  flow_op_stateful_restore       (FlowNode *node, FlowState *st, const char *key,
+                                          GVariant *state, GError **error);
+
 /* flow-op-stateful.c */
 gboolean  flow_op_stateful_map_process  (FlowNode *node, FlowBatch *batch, GError **error);
 gboolean  flow_op_stateful_flat_map_process (FlowNode *node, FlowBatch *batch, GError **error);

@@ -62,6 +62,22 @@ static const FlowOperator operators[] = {
     .process = flow_op_filter_process },
   { .name = "flat_map_value", .n_outputs = 1, .flags = ON_VALUE, .func_name = "mapper", .func_shape = FLOW_BINDING_SHAPE_ITEM_TO_VARIANT,
     .process = flow_op_flat_map_process },
+  { .name = "filter_map_value", .n_outputs = 1, .flags = ON_VALUE, .func_name = "mapper", .func_shape = FLOW_BINDING_SHAPE_ITEM_TO_VARIANT,
+    .process = flow_op_filter_map_process },
+  /* Fails the run at its first item (flow-op-logic.c) */
+  { .name = "raises", .n_outputs = 0,
+    .process = flow_op_raises_process },
+  /* A logic object per key (flow-op-logic.c) */
+  { .name = "stateful", .n_outputs = 1, .flags = KEYED | STATEFUL,
+    .func_name = "builder", .func_shape = FLOW_BINDING_SHAPE_LOGIC_BUILDER,
+    .process = flow_op_stateful_process, .eof = flow_op_stateful_eof,
+    .wake = flow_op_stateful_wake, .snapshot = flow_op_stateful_snapshot,
+    .restore = flow_op_stateful_restore },
+  { .name = "stateful_batch", .n_outputs = 1, .flags = KEYED | STATEFUL,
+    .func_name = "builder", .func_shape = FLOW_BINDING_SHAPE_LOGIC_BUILDER,
+    .process = flow_op_stateful_batch_process, .eof = flow_op_stateful_eof,
+    .wake = flow_op_stateful_wake, .snapshot = flow_op_stateful_snapshot,
+    .restore = flow_op_stateful_restore },
 
   /* A state per key (flow-op-stateful.c) */
   { .name = "stateful_map", .n_outputs = 1, .flags = KEYED | STATEFUL,

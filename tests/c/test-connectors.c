@@ -107,6 +107,7 @@ struct _TestRangeSource
   guint       n_items;
   guint       batch_size;
   gint64      interval;
+  gint64      build_time;  /* flow_get_monotonic_time() in build_part() */
   SourceLog   log;
 };
 G_DEFINE_FINAL_TYPE (TestRangeSource, test_range_source, FLOW_TYPE_SOURCE)
@@ -127,6 +128,7 @@ test_range_source_build_part (FlowSource *source, const char *step_id, const cha
   /* No recovery directory: nothing to resume from. */
   g_assert_null (resume_state);
   g_ptr_array_add (self->log.builds, g_strdup_printf ("%s/%s", step_id, key));
+  self->build_time = flow_get_monotonic_time ();
   part->key = g_strdup (key);
   part->n_items = self->n_items;
   part->batch_size = self->batch_size;
@@ -419,6 +421,25 @@ test_source_next_awake (FlowHarness *h, gconstpointer data)
   g_assert_cmpuint (times->len, ==, 5);
   for (guint i = 1; i < times->len; i++)
     g_assert_cmpint (g_array_index (times, gint64, i) - g_array_index (times, gint64, i - 1), ==, 30000);
+}
+
+static void
+test_source_built_on_the_run_clock (FlowHarness *h, gconstpointer data)
+{
+  /* Partitions are built with the run's (test) clock as the thread's: a
+   * partition that reads the time when built sees the time of its first
+   * next_batch(), not the system's. */
+  static const char * const keys[] = { "p", NULL };
+  TestRangeSource *source = flow_harness_track (h, range_source_new (keys, 2, 1));
+
+  source->interval = G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC;
+  flow_stream_output (flow_dataflow_input (h->flow, "inp", FLOW_SOURCE (source)), "out",
+                      FLOW_SINK (h->sink));
+  g_assert_true (flow_test_run (h->flow, NULL));
+  g_assert_cmpuint (source->log.call_times->len, ==, 3);
+  g_assert_cmpint (source->build_time, ==, g_array_index (source->log.call_times, gint64, 0));
+  g_assert_cmpint (g_array_index (source->log.call_times, gint64, 1) - source->build_time, ==,
+                   G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC);
 }
 
 static GVariant *
@@ -1073,6 +1094,7 @@ main (int    argc,
 
   ADD ("/connectors/source/two-partitions", test_source_two_partitions);
   ADD ("/connectors/source/next-awake", test_source_next_awake);
+  ADD ("/connectors/source/built-on-the-run-clock", test_source_built_on_the_run_clock);
   ADD ("/connectors/close-once-on-failure", test_close_once_on_failure);
   ADD ("/connectors/sink/routed-by-key", test_sink_routed_by_key);
   ADD ("/connectors/sink/default-partition", test_sink_default_partition);

@@ -73,7 +73,7 @@ def test_vala_app_runs_cancels_and_resumes(tmp_path):
     big = write_text(tmp_path / "big.txt", 3000)
     cache = tempfile.mkdtemp(prefix="flow-gtk-vala-cache-", dir=tmp_path)
     phases = run_app(small, big, cache)
-    assert list(phases) == ["small", "cancel", "resume"]
+    assert list(phases) == ["small", "cancel", "close", "resume"]
 
     # 1. A small file, run to the end: every word, exactly counted.
     p = phases["small"]
@@ -95,7 +95,13 @@ def test_vala_app_runs_cancels_and_resumes(tmp_path):
     assert all(0 < n <= expected[w] for w, n in p["counts"].items())
     assert 0 < float(p["progress"]) < 1
 
-    # 3. A new window on it shows the counts committed so far, resumes from
+    # 3. Run again and close the window after a commit: closing stops the
+    # run (it ends cancelled, not done) and the app stays until it has.
+    p = phases["close"]
+    assert p["state"] == "cancelled", p
+    assert int(p["committed"]) > int(phases["cancel"]["committed"])
+
+    # 4. A new window on it shows the counts committed so far, resumes from
     # a committed epoch and ends with exact counts (nothing twice, nothing
     # missed).
     p = phases["resume"]

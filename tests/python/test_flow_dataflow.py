@@ -3,6 +3,7 @@
 their own), Stream/KeyedStream/ports as generics, f_repr, and
 Dataflow.substeps from libflow's description of the graph."""
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Tuple
@@ -129,13 +130,88 @@ def test_named_downstreams_and_varargs_ports():
 
     top = {step.step_id: step for step in flow.substeps}
     node = top["df.split"]
-    assert node.op_type == "split"
+    # An instance of split._op_cls, as Bytewax's: a field per port.
+    assert type(node) is split._op_cls
+    assert type(node).__name__ == "split"
+    assert node.step_name == "split"
     assert [sub.step_id for sub in node.substeps] == ["df.split.merge", "df.split.branch"]
-    assert isinstance(node.ups["ups"], MultiPort)
-    assert list(node.ups["ups"].stream_ids.values()) == ["df.a.down", "df.b.down"]
-    assert node.dwns["odds"] == SinglePort("df.split.odds", "df.split.branch.trues")
-    assert isinstance(node.dwns["evens"], Port)
+    assert node.ups == MultiPort("df.split.ups", {0: "df.a.down", 1: "df.b.down"})
+    assert node.odds == SinglePort("df.split.odds", "df.split.branch.trues")
+    assert isinstance(node.evens, Port)
     assert isinstance(node, Operator)
+    assert split._op_cls.ups_names == ["ups"]
+    assert split._op_cls.dwn_names == ["odds", "evens"]
+    # The built-in substeps: their ports, by Bytewax's port names.
+    merge, branch = node.substeps
+    assert merge.ups == MultiPort("df.split.merge.ups", {0: "df.a.down", 1: "df.b.down"})
+    assert branch.up == SinglePort("df.split.branch.up", "df.split.merge.down")
+    assert type(branch).__name__ == "branch"
+    assert branch.trues.port_id == "df.split.branch.trues"
+    assert branch.core
+
+
+def test_op_cls_fields_as_bytewax():
+    from flow.dataflow import DataflowId
+
+    @dataclass
+    class Pair:
+        left: Stream[int]
+        right: Stream[int]
+        note: str
+
+    @operator
+    def pair(step_id: str, flow: Dataflow, up: Stream[int], factor: int = 2,
+             **extra: Stream[int]) -> Pair:
+        a = op.map("a", up, lambda x: x * factor)
+        return Pair(a, op.merge("b", up, *extra.values()), "hi")
+
+    cls = pair._op_cls
+    assert cls.__name__ == "pair"
+    assert [f.name for f in dataclasses.fields(cls)] == [
+        "step_name", "step_id", "substeps", "flow", "up", "factor", "extra", "left", "right",
+        "note"]
+    assert cls.ups_names == ["up", "extra"]
+    assert cls.dwn_names == ["left", "right"]
+    assert not getattr(cls, "core", False)
+
+    flow = Dataflow("df")
+    s = op.input("inp", flow, TestingSource([1]))
+    t = op.input("inp2", flow, TestingSource([2]))
+    out = pair("p", flow, s, factor=3, other=t)
+    op.output("o1", out.left, TestingSink([]))
+    op.output("o2", out.right, TestingSink([]))
+    step = {x.step_id: x for x in flow.substeps}["df.p"]
+    assert step == cls(step_name="p", step_id="df.p", substeps=step.substeps,
+                       flow=DataflowId("df"), up=SinglePort("df.p.up", "df.inp.down"),
+                       factor=3, extra=MultiPort("df.p.extra", {"other": "df.inp2.down"}),
+                       left=SinglePort("df.p.left", "df.p.a.down"),
+                       right=SinglePort("df.p.right", "df.p.b.down"), note="hi")
+
+
+def test_op_cls_refuses_clashing_names():
+    @dataclass
+    class Out:
+        up: Stream[int]
+
+    with pytest.raises(TypeError, match="'up' are both a build function parameter and a "
+                                        "return dataclass field name"):
+        @operator
+        def clash(step_id: str, up: Stream[int]) -> Out:
+            return Out(up)
+
+    with pytest.raises(TypeError, match="shadow any of the field names in "
+                                        "`flow.dataflow.Operator`; rename the 'substeps'"):
+        @operator
+        def shadow(step_id: str, up: Stream[int], substeps: int) -> Stream[int]:
+            return up
+
+
+def test_core_operator_class():
+    @operator(_core=True)
+    def mine(step_id: str, up: Stream[int]) -> Stream[int]:
+        return op.map("m", up, lambda x: x)
+
+    assert mine._op_cls.core is True
 
 
 def test_stateful_substep_resumes_under_its_nested_id(tmp_path):

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 import flow.operators as op
-from flow.connectors.files import CSVSource, DirSink, DirSource
+from flow.connectors.files import CSVSource, DirSink, DirSource, FileSource
 from flow.dataflow import Dataflow
 from flow.errors import FlowRuntimeError
 from flow.recovery import RecoveryConfig, init_db_dir
@@ -40,7 +40,8 @@ def test_dir_source_glob_and_resume(tmp_path, config):
     (data / "sub" / "b.txt").write_text("b1\n")
     (data / "c.log").write_text("c1\n")
     assert sorted(read_dir(data, "*.txt")) == ["a1", "a2"]
-    assert sorted(DirSource(data, "**/*.txt").list_parts()) == ["a.txt", "sub/b.txt"]
+    assert sorted(DirSource(data, "**/*.txt", get_fs_id=lambda _d: "fs").list_parts()) == [
+        "fs::a.txt", "fs::sub/b.txt"]
 
     assert sorted(read_dir(data, "**/*.txt", config=config)) == ["a1", "a2", "b1"]
     with open(data / "a.txt", "a") as f:
@@ -48,6 +49,44 @@ def test_dir_source_glob_and_resume(tmp_path, config):
     (data / "sub" / "d.txt").write_text("d1\n")
     # Only what is new: the grown file's new line, the new file.
     assert sorted(read_dir(data, "**/*.txt", config=config)) == ["a3", "d1"]
+
+
+def test_get_fs_id_names_the_partitions_as_bytewax(tmp_path):
+    (tmp_path / "a.txt").write_text("a1\n")
+    seen = []
+
+    def fs_id(directory):
+        seen.append(directory)
+        return "SHARED"
+
+    # Called with the directory (of the file) when the source is made.
+    source = DirSource(tmp_path, get_fs_id=fs_id)
+    assert seen == [tmp_path]
+    assert source.list_parts() == ["SHARED::a.txt"]
+    part = source.build_part("s", "SHARED::a.txt", None)
+    assert part.next_batch() == ["a1"]
+    part.close()
+
+    source = FileSource(tmp_path / "a.txt", get_fs_id=fs_id)
+    assert seen[-1] == tmp_path
+    assert source.list_parts() == [f"SHARED::{tmp_path / 'a.txt'}"]
+    with pytest.raises(ValueError, match="Can't resume reading from different file"):
+        source.build_part("s", "SHARED::/elsewhere/a.txt", None)
+
+    # By default, the device of the filesystem (as Bytewax's).
+    dev = hex(tmp_path.stat().st_dev)
+    assert DirSource(tmp_path).list_parts() == [f"{dev}::a.txt"]
+    assert CSVSource(tmp_path / "a.txt").list_parts() == [f"{dev}::{tmp_path / 'a.txt'}"]
+
+
+def test_get_fs_id_result_is_checked(tmp_path):
+    with pytest.raises(ValueError, match=r"result of `get_fs_id` must not contain `::`; "
+                                         r"got 'a::b'"):
+        DirSource(tmp_path, get_fs_id=lambda _d: "a::b")
+    with pytest.raises(TypeError, match="result of `get_fs_id` must be a `str`"):
+        FileSource(tmp_path / "x", get_fs_id=lambda _d: 7)
+    with pytest.raises(TypeError, match="get_fs_id must be a function"):
+        FileSource(tmp_path / "x", get_fs_id="fs")
 
 
 def test_dir_source_checks_its_arguments(tmp_path):

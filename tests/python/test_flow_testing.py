@@ -82,6 +82,81 @@ def test_testing_source_partition_pause_sets_next_awake():
     assert part.snapshot() == 3
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def _test_clock():
+    from gi.repository import Flow
+    return Flow.TestClock.new((START - EPOCH) // timedelta(microseconds=1))
+
+
+def _stamped(s, stamps):
+    from gi.repository import Flow
+
+    def stamp(x):
+        stamps.append(EPOCH + timedelta(microseconds=Flow.get_real_time()))
+        return x
+
+    return op.map("stamp", s, stamp)
+
+
+def test_run_main_on_a_test_clock_polls_on_its_time():
+    # An hour between polls: waited on the test clock, not in real time.
+    from flow.inputs import SimplePollingSource
+
+    class Counter(SimplePollingSource):
+        def __init__(self):
+            super().__init__(timedelta(hours=1))
+            self.n = 0
+
+        def next_item(self):
+            self.n += 1
+            if self.n > 3:
+                raise StopIteration()
+            return self.n
+
+    out, stamps = [], []
+    flow = Dataflow("df")
+    s = _stamped(op.input("inp", flow, Counter()), stamps)
+    op.output("out", s, TestingSink(out))
+    run_main(flow, test_clock=_test_clock())
+    assert out == [1, 2, 3]
+    assert stamps == [START, START + timedelta(hours=1), START + timedelta(hours=2)]
+
+
+def test_run_main_on_a_test_clock_pauses_on_its_time():
+    out, stamps = [], []
+    flow = Dataflow("df")
+    src = TestingSource([1, TestingSource.PAUSE(timedelta(days=1)), 2])
+    s = _stamped(op.input("inp", flow, src), stamps)
+    op.output("out", s, TestingSink(out))
+    run_main(flow, test_clock=_test_clock())
+    assert out == [1, 2]
+    assert stamps == [START, START + timedelta(days=1)]
+
+
+def test_random_metric_source_on_a_test_clock():
+    from flow.connectors.demo import RandomMetricSource
+
+    out, stamps = [], []
+    flow = Dataflow("df")
+    src = RandomMetricSource("m", interval=timedelta(minutes=5), count=3,
+                             next_random=lambda: 7)
+    s = _stamped(op.input("inp", flow, src), stamps)
+    op.output("out", s, TestingSink(out))
+    run_main(flow, test_clock=_test_clock())
+    assert out == [("m", 7)] * 3
+    assert stamps == [START + timedelta(minutes=5 * i) for i in range(3)]
+
+
+def test_run_main_test_clock_must_be_a_test_clock():
+    flow = Dataflow("df")
+    op.output("out", op.input("inp", flow, TestingSource([1])), TestingSink([]))
+    with pytest.raises(TypeError, match="test_clock must be a Flow.TestClock, not datetime"):
+        run_main(flow, test_clock=START)
+
+
 def test_marker_classes_must_be_instantiated():
     with pytest.raises(ValueError, match=r"`TestingSource.EOF` must be instantiated"):
         TestingSource([1, TestingSource.EOF])

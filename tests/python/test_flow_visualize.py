@@ -15,9 +15,9 @@ from conftest import run_python
 
 @operator
 def my_map(step_id: str, up: Stream, mapper) -> Stream:
-    # Named as the substep of Bytewax's own map, so that the JSON below is
-    # Bytewax's test_to_json_linear with only the op_types changed.
-    return op.map("flat_map_batch", up, mapper)
+    # Made as Bytewax's own map, so that the JSON below is Bytewax's
+    # test_to_json_linear with only the op_type of add_one changed.
+    return op.flat_map_batch("flat_map_batch", up, lambda xs: [mapper(x) for x in xs])
 
 
 def linear_flow():
@@ -54,7 +54,7 @@ def test_to_json_nested_operator_resolves_ports_as_bytewax():
                                    ["test_df.add_one.flat_map_batch.down"])],
                 "substeps": [
                     {
-                        "typ": "RenderedOperator", "op_type": "map",
+                        "typ": "RenderedOperator", "op_type": "flat_map_batch",
                         "step_name": "flat_map_batch",
                         "step_id": "test_df.add_one.flat_map_batch",
                         "inp_ports": [port("up", "test_df.add_one.flat_map_batch.up",
@@ -75,6 +75,70 @@ def test_to_json_nested_operator_resolves_ports_as_bytewax():
             },
         ],
     }
+
+
+def _shape(step):
+    """(step_id, op_type, {port_id: (from_port_ids, from_stream_ids)},
+    [substeps]) of a rendered step, for comparing shapes."""
+    ports = {p["port_id"]: (p["from_port_ids"], p["from_stream_ids"])
+             for p in step["inp_ports"] + step["out_ports"]}
+    return (step["step_id"], step["op_type"], ports, [_shape(s) for s in step["substeps"]])
+
+
+def test_to_json_draws_built_ins_with_bytewax_substeps_at_every_depth():
+    # Bytewax: filter is flat_map("flat_map") of flat_map_batch; count_final
+    # is map("init_count") then reduce_final("sum"), which is
+    # flat_map_batch("pre_reduce") then fold_final, stateful, stateful_batch.
+    flow = Dataflow("df")
+    s = op.input("inp", flow, TestingSource([1, 2, 3]))
+    s = op.filter("f", s, lambda x: x > 1)
+    c = op.count_final("c", s, str)
+    op.output("out", c, TestingSink([]))
+    steps = json.loads(to_json(flow))["substeps"]
+
+    assert _shape(steps[1]) == ("df.f", "filter", {
+        "df.f.up": (["df.inp.down"], ["df.inp.down"]),
+        "df.f.down": (["df.f.flat_map.down"], ["df.f.flat_map.flat_map_batch.down"]),
+    }, [("df.f.flat_map", "flat_map", {
+        "df.f.flat_map.up": (["df.f.up"], ["df.inp.down"]),
+        "df.f.flat_map.down": (["df.f.flat_map.flat_map_batch.down"],
+                               ["df.f.flat_map.flat_map_batch.down"]),
+    }, [("df.f.flat_map.flat_map_batch", "flat_map_batch", {
+        "df.f.flat_map.flat_map_batch.up": (["df.f.flat_map.up"], ["df.inp.down"]),
+        "df.f.flat_map.flat_map_batch.down": ([], []),
+    }, [])])])
+
+    count = steps[2]
+    inner = "df.c.sum.fold_final.stateful.stateful_batch.down"
+    assert [s["step_id"] for s in count["substeps"]] == ["df.c.init_count", "df.c.sum"]
+    init_count, total = count["substeps"]
+    assert [s["step_id"] for s in init_count["substeps"]] == ["df.c.init_count.flat_map_batch"]
+    assert [(s["step_id"], s["op_type"]) for s in total["substeps"]] == [
+        ("df.c.sum.pre_reduce", "flat_map_batch"), ("df.c.sum.fold_final", "fold_final")]
+    # The second substep reads from the first.
+    assert total["substeps"][1]["inp_ports"][0]["from_port_ids"] == ["df.c.sum.pre_reduce.down"]
+    assert count["inp_ports"][0]["from_stream_ids"] == ["df.f.flat_map.flat_map_batch.down"]
+    assert count["out_ports"][0]["from_port_ids"] == ["df.c.sum.down"]
+    assert count["out_ports"][0]["from_stream_ids"] == [inner]
+    # Downstream, the stream is the innermost one (as Bytewax's ids are).
+    assert steps[3]["inp_ports"][0]["from_port_ids"] == ["df.c.down"]
+    assert steps[3]["inp_ports"][0]["from_stream_ids"] == [inner]
+
+
+def test_to_json_built_in_inside_a_nested_operator():
+    @operator
+    def wrap(step_id: str, up: Stream) -> Stream:
+        return op.map("m", up, lambda x: x)
+
+    flow = Dataflow("df")
+    s = wrap("w", op.input("inp", flow, TestingSource([1])))
+    op.output("out", s, TestingSink([]))
+    steps = json.loads(to_json(flow))["substeps"]
+    w = steps[1]
+    assert w["out_ports"][0]["from_port_ids"] == ["df.w.m.down"]
+    assert w["out_ports"][0]["from_stream_ids"] == ["df.w.m.flat_map_batch.down"]
+    assert [s["step_id"] for s in w["substeps"][0]["substeps"]] == ["df.w.m.flat_map_batch"]
+    assert steps[2]["inp_ports"][0]["from_stream_ids"] == ["df.w.m.flat_map_batch.down"]
 
 
 def test_to_mermaid_shows_the_nested_operator_as_one_node():
@@ -105,7 +169,7 @@ def test_to_plantuml():
 def test_to_dot_draws_the_nested_operator_as_a_cluster():
     dot = to_dot(linear_flow())
     assert 'subgraph "cluster_test_df.add_one" {' in dot
-    assert '"test_df.add_one.flat_map_batch" [label="flat_map_batch (map)"];' in dot
+    assert '"test_df.add_one.flat_map_batch" [label="flat_map_batch (flat_map_batch)"];' in dot
     assert '"test_df.inp" -> "test_df.add_one.flat_map_batch" [label="down → up"];' in dot
 
 

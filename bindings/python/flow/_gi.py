@@ -2,6 +2,7 @@
 """The GObject-Introspection API the flow package is built on."""
 
 import sys
+from datetime import datetime, timedelta, timezone
 
 try:
     import gi
@@ -18,7 +19,16 @@ gi.require_version("Flow", "1")
 from gi.repository import GLib, Flow  # noqa: E402
 from gi.overrides import Flow as _override  # noqa: E402
 
-__all__ = ["Flow", "GLib", "is_flow_error", "sink_partition"]
+__all__ = ["Flow", "GLib", "is_flow_error", "run_now", "sink_partition"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def run_now():
+    """The current time (an aware UTC ``datetime``) of the run being
+    processed on this thread: its ``Flow.TestClock``'s if it has one, the
+    system's otherwise (and outside a run)."""
+    return _EPOCH + timedelta(microseconds=Flow.get_real_time())
 
 
 def is_flow_error(error, *codes):

@@ -36,6 +36,7 @@ from ._gi import Flow, GLib, is_flow_error
 
 __all__ = [
     "Dataflow",
+    "DataflowId",
     "KeyedStream",
     "MultiPort",
     "Operator",
@@ -138,47 +139,97 @@ class MultiPort(Generic[K]):
 
 @dataclass(frozen=True)
 class Operator:
-    """A step of a dataflow, as :attr:`Dataflow.substeps` lists them.
+    """A step of a dataflow, as :attr:`Dataflow.substeps` lists them: the
+    base class of the dataclass :func:`operator` makes for each operator
+    function (``fn._op_cls``), as Bytewax's.
 
     ``step_name`` is the id it was given, ``step_id`` its full id,
-    ``op_type`` its kind (``map``, … or the name of an :func:`operator`
-    function), ``substeps`` the steps it is made of, ``ups`` and ``dwns``
-    its input and output ports by name.
+    ``substeps`` the steps it is made of. The subclass has a field for
+    each parameter of the operator function but ``step_id`` (its ``Stream``
+    parameters as :class:`SinglePort` or :class:`MultiPort`, a
+    ``Dataflow`` as :class:`DataflowId`) and for each output port
+    (``down``, or the fields of the dataclass it returns);
+    ``ups_names`` and ``dwn_names`` name the port fields. Its class name
+    is the operator's (``type(step).__name__``).
     """
 
     step_name: str
     step_id: str
     substeps: List["Operator"]
-    op_type: str = ""
-    ups: Dict[str, Port] = field(default_factory=dict)
-    dwns: Dict[str, Port] = field(default_factory=dict)
     ups_names: ClassVar[List[str]] = []
     dwn_names: ClassVar[List[str]] = []
 
 
-def _port(port_id, stream_ids):
-    if len(stream_ids) == 1:
+@dataclass(frozen=True)
+class _CoreOperator(Operator):
+    core: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class DataflowId:
+    """The id of a dataflow, as an :class:`Operator` field holds a
+    ``Dataflow`` argument."""
+
+    flow_id: str
+
+
+_OPERATOR_BASE_NAMES = frozenset(("step_name", "step_id", "substeps", "ups_names",
+                                  "dwn_names", "core"))
+
+
+def _port(port_id, stream_ids, multi=False):
+    if len(stream_ids) == 1 and not multi:
         return SinglePort(port_id, stream_ids[0])
     return MultiPort(port_id, dict(enumerate(stream_ids)))
 
 
-def _operators_from(description):
-    """The tree of Operators of a Flow.Dataflow.describe() result."""
-    by_id = {}
-    top = []
+_builtin_op_classes = {}
+
+
+def _builtin_op_cls(op_type, core, ups_names, dwn_names):
+    """A dataclass for a step libflow describes but no :func:`operator`
+    of this package made (a built-in operator): its port fields only."""
+    key = (op_type, core, tuple(ups_names), tuple(dwn_names))
+    cls = _builtin_op_classes.get(key)
+    if cls is None:
+        fields = [(name, Port) for name in ups_names + dwn_names
+                  if name not in _OPERATOR_BASE_NAMES]
+        cls = dataclasses.make_dataclass(
+            op_type if op_type.isidentifier() else "operator", fields,
+            bases=(_CoreOperator if core else Operator,), frozen=True,
+            namespace={"ups_names": list(ups_names), "dwn_names": list(dwn_names),
+                       "__doc__": f"`{op_type}` operator data model (ports only)."})
+        cls.__module__ = "flow.operators"
+        _builtin_op_classes[key] = cls
+    return cls
+
+
+def _operators_from(description, ops=None):
+    """The tree of Operators of a Flow.Dataflow.describe() result; ``ops``
+    maps the full id of a step made by an :func:`operator` to its class
+    and field values."""
+    ops = ops or {}
+    children = {}
+    order = []
     for step in description["steps"]:
-        node = Operator(
-            step_name=step["name"],
-            step_id=step["id"],
-            substeps=[],
-            op_type=step["type"],
-            ups={name: _port(pid, ids) for name, pid, ids in step["inputs"]},
-            dwns={name: _port(pid, ids) for name, pid, ids in step["outputs"]},
-        )
-        by_id[node.step_id] = node
-        parent = by_id.get(step["parent"])
-        (parent.substeps if parent is not None else top).append(node)
-    return top
+        children.setdefault(step["parent"], []).append(step)
+        order.append(step)
+
+    def build(step):
+        substeps = [build(child) for child in children.get(step["id"], [])]
+        made = ops.get(step["id"])
+        if made is not None:
+            cls, values = made
+            return cls(substeps=substeps, **values)
+        ups_names = [name for name, _pid, _ids in step["inputs"]]
+        dwn_names = [name for name, _pid, _ids in step["outputs"]]
+        cls = _builtin_op_cls(step["type"], step["core"], ups_names, dwn_names)
+        values = {name: _port(pid, ids, multi=(name == "ups"))
+                  for name, pid, ids in step["inputs"] + step["outputs"]
+                  if name not in _OPERATOR_BASE_NAMES}
+        return cls(step_name=step["name"], step_id=step["id"], substeps=substeps, **values)
+
+    return [build(step) for step in children.get("", [])]
 
 
 class Dataflow:
@@ -191,7 +242,7 @@ class Dataflow:
     may not be empty or contain a ``.``.
     """
 
-    __slots__ = ("flow_id", "_flow", "_scopes")
+    __slots__ = ("flow_id", "_flow", "_scopes", "_ops")
 
     def __init__(self, flow_id):
         if not isinstance(flow_id, str):
@@ -204,6 +255,8 @@ class Dataflow:
         self._flow = Flow.Dataflow.new(flow_id)
         # Full ids of the operators being built, innermost last.
         self._scopes = [flow_id]
+        # Full id of each step an @operator made -> (its class, field values).
+        self._ops = {}
 
     def __repr__(self):
         return f"Dataflow(flow_id={self.flow_id!r})"
@@ -217,7 +270,7 @@ class Dataflow:
     def substeps(self):
         """The top-level steps, as :class:`Operator` objects whose
         ``substeps`` are those of nested operators."""
-        return _operators_from(self.describe())
+        return _operators_from(self.describe(), self._ops)
 
     def describe(self):
         """libflow's description of the graph
@@ -356,6 +409,128 @@ def _stream_values(param, value):
     return [value]
 
 
+def _anno_class(anno):
+    """The class an annotation stands for, or None."""
+    if anno is typing.Any:
+        return object
+    if inspect.isclass(anno):
+        return anno
+    origin = typing.get_origin(anno)
+    if origin is not None and inspect.isclass(origin):
+        return origin
+    return None
+
+
+def _is_subclass(anno, base):
+    typ = _anno_class(anno)
+    return typ is not None and issubclass(typ, base)
+
+
+def _gen_op_cls(builder, sig, annos, core):
+    """The dataclass of an operator function, as Bytewax's ``_op_cls``: a
+    field per parameter but ``step_id`` (``Stream`` ones as ports, a
+    ``Dataflow`` as a :class:`DataflowId`) and per output port."""
+    if "step_id" not in sig.parameters:
+        raise TypeError("builder function requires a 'step_id' parameter")
+
+    inp_fields = {}
+    ups_names = []
+    for name, param in sig.parameters.items():
+        anno = annos.get(name, typing.Any)
+        if _is_stream_anno(anno):
+            multi = param.kind in (Parameter.VAR_POSITIONAL, Parameter.VAR_KEYWORD)
+            inp_fields[name] = MultiPort if multi else SinglePort
+            ups_names.append(name)
+        elif _is_subclass(anno, Dataflow):
+            inp_fields[name] = DataflowId
+        else:
+            inp_fields[name] = anno
+
+    out_fields = {}
+    dwn_names = []
+    ret = annos.get("return", typing.Any)
+    if ret is None or _is_subclass(ret, type(None)):
+        pass
+    elif _is_stream_anno(ret):
+        out_fields["down"] = SinglePort
+        dwn_names.append("down")
+    elif (_anno_class(ret) is not None and _anno_class(ret) is not object
+          and dataclasses.is_dataclass(_anno_class(ret))):
+        ret_cls = _anno_class(ret)
+        try:
+            ret_annos = typing.get_type_hints(ret_cls)
+        except Exception:
+            ret_annos = {}
+        for fld in dataclasses.fields(ret_cls):
+            anno = ret_annos.get(fld.name, typing.Any)
+            if _is_stream_anno(anno):
+                out_fields[fld.name] = SinglePort
+                dwn_names.append(fld.name)
+            else:
+                out_fields[fld.name] = anno
+    else:
+        out_fields["down"] = ret
+
+    conflicting = sorted(set(inp_fields) & set(out_fields))
+    if conflicting:
+        names = ", ".join(repr(name) for name in conflicting)
+        raise TypeError(f"{names} are both a build function parameter and a return "
+                        f"dataclass field name; rename so there are no overlapping field "
+                        f"names")
+    fields = dict(inp_fields)
+    fields.update(out_fields)
+    del fields["step_id"]
+    forbidden = sorted(set(fields) & _OPERATOR_BASE_NAMES)
+    if forbidden:
+        names = ", ".join(repr(name) for name in forbidden)
+        raise TypeError(f"builder function can't have parameters or return dataclass fields "
+                        f"that shadow any of the field names in `flow.dataflow.Operator`; "
+                        f"rename the {names} parameter or fields")
+
+    cls = dataclasses.make_dataclass(
+        builder.__name__, list(fields.items()),
+        bases=(_CoreOperator if core else Operator,), frozen=True,
+        namespace={"__doc__": f"`{builder.__name__}` operator data model.",
+                   "ups_names": ups_names, "dwn_names": dwn_names})
+    cls.__module__ = builder.__module__
+    return cls
+
+
+def _to_ref(value, port_id):
+    """What an Operator field holds for an argument or output value."""
+    if isinstance(value, Stream):
+        return SinglePort(port_id, value.stream_id)
+    if isinstance(value, Dataflow):
+        return DataflowId(value.flow_id)
+    return value
+
+
+def _op_values(sig, bound, inner, stream_params):
+    """The field values of an operator step for its arguments."""
+    values = {}
+    for name, param in sig.parameters.items():
+        value = bound.arguments[name]
+        port_id = f"{inner}.{name}"
+        if name in stream_params and param.kind == Parameter.VAR_POSITIONAL:
+            values[name] = MultiPort(port_id, {i: v.stream_id for i, v in enumerate(value)})
+        elif name in stream_params and param.kind == Parameter.VAR_KEYWORD:
+            values[name] = MultiPort(port_id, {k: v.stream_id for k, v in value.items()})
+        else:
+            values[name] = _to_ref(value, port_id)
+    return values
+
+
+def _op_out_values(out, inner):
+    """The field values of an operator step for what its function
+    returned."""
+    if out is None:
+        return {}
+    if dataclasses.is_dataclass(out) and not isinstance(out, type):
+        return {fld.name: _to_ref(getattr(out, fld.name), f"{inner}.{fld.name}")
+                for fld in dataclasses.fields(out)}
+    return {"down": _to_ref(out, f"{inner}.down")}
+
+
 def operator(builder=None, *, _core=False):
     """Makes a function an operator: a step made of the steps the function
     adds (its substeps), as Bytewax's ``@operator``.
@@ -383,18 +558,13 @@ def operator(builder=None, *, _core=False):
 
     def deco(builder):
         sig = inspect.signature(builder)
-        if "step_id" not in sig.parameters:
-            raise TypeError("builder function requires a 'step_id' parameter")
         try:
             annos = typing.get_type_hints(builder)
         except Exception:
             annos = dict(getattr(builder, "__annotations__", {}))
+        cls = _gen_op_cls(builder, sig, annos, _core)
         ups_names = [name for name in sig.parameters if _is_stream_anno(annos.get(name))]
         op_type = builder.__name__
-        cls = dataclasses.make_dataclass(op_type, [], bases=(Operator,), frozen=True,
-                                         namespace={"ups_names": list(ups_names),
-                                                    "dwn_names": []})
-        cls.__module__ = builder.__module__
 
         @functools.wraps(builder)
         def fn(*args, **kwargs):
@@ -452,11 +622,14 @@ def operator(builder=None, *, _core=False):
                     else:
                         bound.arguments[name] = val._with_scope(inner)
                 bound.arguments["step_id"] = inner
+                values = _op_values(sig, bound, inner, ups_names)
+                values["step_name"] = step_id
                 flow._scopes.append(inner)
                 try:
                     out = builder(*bound.args, **bound.kwargs)
                 finally:
                     flow._scopes.pop()
+                values.update(_op_out_values(out, inner))
 
                 if isinstance(out, Stream):
                     gflow.add_operator_output("down", out._stream)
@@ -472,8 +645,10 @@ def operator(builder=None, *, _core=False):
             finally:
                 gflow.end_operator()
             _raise_build_mistake(gflow)
+            flow._ops[inner] = (cls, {k: v for k, v in values.items() if k in cls_fields})
             return out
 
+        cls_fields = {f.name for f in dataclasses.fields(cls)}
         fn._op_cls = cls
         return fn
 

@@ -19,11 +19,11 @@ import asyncio
 import queue
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any, Callable, Generic, Iterable, Iterator, List, Optional, Type, TypeVar
 
-from ._gi import Flow, GLib
+from ._gi import Flow, GLib, run_now
 
 __all__ = [
     "AbortExecution",
@@ -216,7 +216,7 @@ class SimplePollingSource(FixedPartitionedSource[X, S]):
                    resume_state: Optional[S]) -> StatefulSourcePartition[X, S]:
         """Builds the partition, calling :meth:`resume` first with a
         resume state."""
-        now = datetime.now(timezone.utc)
+        now = run_now()
         if resume_state is not None:
             self.resume(resume_state)
         return _SimplePollingPartition(now, self._interval, self._align_to,

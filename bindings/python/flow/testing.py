@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator, List, Optional, TypeVar
 
 from gi.repository import Gio
 
-from ._gi import Flow, GLib, is_flow_error, sink_partition
+from ._gi import Flow, GLib, is_flow_error, run_now, sink_partition
 from .dataflow import _BUILD_CODES, Dataflow
 from .errors import FlowRuntimeError, _InputError, _wrap_user_error
 from .inputs import AbortExecution, FixedPartitionedSource, StatefulSourcePartition
@@ -119,7 +119,7 @@ class _IterSourcePartition(StatefulSourcePartition[X, int]):
                 continue
             if isinstance(item, TestingSource.PAUSE):
                 self._start_idx += 1
-                self._next_awake = (datetime.now(timezone.utc)
+                self._next_awake = (run_now()
                                     + timedelta(seconds=_pause_seconds(item)))
                 break
             batch.append(item)
@@ -338,10 +338,16 @@ def _seconds(value, what):
     return seconds
 
 
-def _run(flow, *, epoch_interval=None, recovery_config=None, workers=1, metrics_address=None):
+def _run(flow, *, epoch_interval=None, recovery_config=None, workers=1, metrics_address=None,
+         test_clock=None):
     """Runs ``flow`` to the end of its input; returns False if it was
     aborted (by an ABORT marker or AbortExecution)."""
     runner = Flow.Runner.new(_gi_dataflow(flow))
+    if test_clock is not None:
+        if not isinstance(test_clock, Flow.TestClock):
+            raise TypeError(f"test_clock must be a Flow.TestClock, not "
+                            f"{type(test_clock).__qualname__}")
+        runner.set_test_clock(test_clock)
     runner.props.snapshot_interval = 10.0 if epoch_interval is None else _seconds(epoch_interval, "epoch_interval")
     if recovery_config is not None:
         if not isinstance(recovery_config, RecoveryConfig):
@@ -387,7 +393,7 @@ def _run(flow, *, epoch_interval=None, recovery_config=None, workers=1, metrics_
     return True
 
 
-def run_main(flow, *, epoch_interval=None, recovery_config=None):
+def run_main(flow, *, epoch_interval=None, recovery_config=None, test_clock=None):
     """Runs a dataflow in this thread until all its input ended.
 
     :arg epoch_interval: the length of an epoch (how often state is
@@ -408,8 +414,18 @@ def run_main(flow, *, epoch_interval=None, recovery_config=None):
     run (no input, no output or ``inspect``) raises a ``FlowRuntimeError``
     caused by a :class:`ValueError`; a non-keyed item reaching a stateful
     step one caused by a :class:`TypeError`.
+
+    :arg test_clock: (libflow's, not Bytewax's) a ``Flow.TestClock`` the
+        run reads its time from instead of the system's: whenever the run
+        has nothing to do but wait (``next_awake``, a ``PAUSE``, the end
+        of an epoch), the clock jumps to the time something is due, so
+        the run takes no real time waiting and what happens when is
+        exact. Partitions read that time with ``Flow.get_real_time()``
+        (microseconds since the epoch); ``SimplePollingSource``,
+        ``RandomMetricSource`` and ``TestingSource.PAUSE`` do.
     """
-    _run(flow, epoch_interval=epoch_interval, recovery_config=recovery_config)
+    _run(flow, epoch_interval=epoch_interval, recovery_config=recovery_config,
+         test_clock=test_clock)
 
 
 def cluster_main(flow, addresses, proc_id, *, epoch_interval=None,

@@ -79,9 +79,72 @@ def _tree(description):
     return top
 
 
-def _render(node, origin):
+# Bytewax builds most of its operators out of others, so its to_json()
+# shows them with substeps; libflow runs them as core steps of their own.
+# For the JSON (and PlantUML) to have Bytewax's shape, a core step of one
+# of these kinds is drawn with Bytewax's substeps: the chain of
+# (step_name, op_type) it is made of in Bytewax 0.21's
+# bytewax.operators, each expanded in turn.
+_BYTEWAX_SUBSTEPS = {
+    "collect": [("stateful", "stateful")],
+    "count_final": [("init_count", "map"), ("sum", "reduce_final")],
+    "enrich_cached": [("flat_map_batch", "flat_map_batch")],
+    "filter": [("flat_map", "flat_map")],
+    "filter_map": [("flat_map", "flat_map")],
+    "filter_map_value": [("flat_map_value", "flat_map_value")],
+    "filter_value": [("filter", "flat_map_value")],
+    "flat_map": [("flat_map_batch", "flat_map_batch")],
+    "flat_map_value": [("flat_map", "flat_map")],
+    "flatten": [("flat_map", "flat_map")],
+    "fold_final": [("stateful", "stateful")],
+    "inspect": [("inspect_debug", "inspect_debug")],
+    "key_on": [("map", "map")],
+    "key_rm": [("map", "map")],
+    "map": [("flat_map_batch", "flat_map_batch")],
+    "map_value": [("map", "map")],
+    "max_final": [("reduce_final", "reduce_final")],
+    "min_final": [("reduce_final", "reduce_final")],
+    "raises": [("output", "output")],
+    "reduce_final": [("pre_reduce", "flat_map_batch"), ("fold_final", "fold_final")],
+    "stateful": [("stateful_batch", "stateful_batch")],
+    "stateful_flat_map": [("stateful", "stateful")],
+    "stateful_map": [("stateful_flat_map", "stateful_flat_map")],
+}
+
+
+def _bytewax_substeps(step_id, op_type, inp_ports, has_output):
+    """The substeps Bytewax draws inside a step of ``op_type`` (whose
+    input ports are ``inp_ports``), and the id of the innermost stream
+    its output comes from (None if it has no output)."""
+    chain = _BYTEWAX_SUBSTEPS.get(op_type)
+    if chain is None:
+        return [], (f"{step_id}.down" if has_output else None)
+    substeps = []
+    from_ports = [p.port_id for p in inp_ports]
+    from_streams = [s for p in inp_ports for s in p.from_stream_ids]
+    stream = None
+    for i, (name, sub_type) in enumerate(chain):
+        sub_id = f"{step_id}.{name}"
+        ups = [RenderedPort("up", f"{sub_id}.up", from_ports, from_streams)]
+        sub_output = has_output or i < len(chain) - 1
+        inner, stream = _bytewax_substeps(sub_id, sub_type, ups, sub_output)
+        dwns = []
+        if sub_output:
+            if inner:
+                dwns = [RenderedPort("down", f"{sub_id}.down", [inner[-1].out_ports[0].port_id],
+                                     [stream])]
+            else:
+                dwns = [RenderedPort("down", f"{sub_id}.down", [], [])]
+            from_ports, from_streams = [f"{sub_id}.down"], [stream]
+        substeps.append(RenderedOperator(sub_type, name, sub_id, ups, dwns, inner))
+    return substeps, stream
+
+
+def _render(node, origin, renames):
     """Renders a step. ``origin`` maps a stream id to the port it comes
-    from as seen at this step's level: a list of dicts, innermost last."""
+    from as seen at this step's level: a list of dicts, innermost last.
+    ``renames`` maps the id of a stream libflow gives a step drawn with
+    Bytewax's substeps to the id of the innermost stream it comes from."""
     step, children = node
 
     def lookup(stream_id):
@@ -90,16 +153,31 @@ def _render(node, origin):
                 return layer[stream_id]
         return stream_id
 
-    inp_ports = [RenderedPort(name, port_id, [lookup(s) for s in ids], list(ids))
+    inp_ports = [RenderedPort(name, port_id, [lookup(s) for s in ids],
+                              [renames.get(s, s) for s in ids])
                  for name, port_id, ids in step["inputs"]]
     # Downstream of this step (at its own level), its output streams come
     # from its output ports.
     for _name, port_id, ids in step["outputs"]:
         for stream_id in ids:
             origin[-1][stream_id] = port_id
+
+    if step["core"] and not children and step["type"] in _BYTEWAX_SUBSTEPS:
+        outputs = step["outputs"]
+        substeps, stream = _bytewax_substeps(step["id"], step["type"], inp_ports,
+                                             bool(outputs))
+        out_ports = []
+        for name, port_id, ids in outputs:
+            out_ports.append(RenderedPort(name, port_id, [substeps[-1].out_ports[0].port_id],
+                                          [stream]))
+            for stream_id in ids:
+                renames[stream_id] = stream
+        return RenderedOperator(step["type"], step["name"], step["id"], inp_ports, out_ports,
+                                substeps)
+
     # Inside it, the streams of its inputs come from its input ports.
     inner = origin + [{s: port_id for _name, port_id, ids in step["inputs"] for s in ids}]
-    substeps = [_render(child, inner) for child in children]
+    substeps = [_render(child, inner, renames) for child in children]
 
     def inner_lookup(stream_id):
         for layer in reversed(inner):
@@ -113,18 +191,23 @@ def _render(node, origin):
             out_ports.append(RenderedPort(name, port_id, [], []))
         else:
             out_ports.append(RenderedPort(name, port_id, [inner_lookup(s) for s in ids],
-                                          list(ids)))
+                                          [renames.get(s, s) for s in ids]))
     return RenderedOperator(step["type"], step["name"], step["id"], inp_ports, out_ports,
                             substeps)
 
 
 def to_rendered(flow: Dataflow) -> RenderedDataflow:
     """The dataflow with every port link resolved: connect each
-    :attr:`RenderedPort.port_id` to its :attr:`RenderedPort.from_port_ids`."""
+    :attr:`RenderedPort.port_id` to its :attr:`RenderedPort.from_port_ids`.
+
+    As Bytewax's, the built-in operators Bytewax makes of others
+    (``map`` of ``flat_map_batch``, ``filter`` of ``flat_map``, …) have
+    those as substeps, although libflow runs each as one step."""
     description = _description(flow)
     origin = [{}]
+    renames = {}
     return RenderedDataflow(description["id"],
-                            [_render(node, origin) for node in _tree(description)])
+                            [_render(node, origin, renames) for node in _tree(description)])
 
 
 def _json_default(obj):

@@ -32,5 +32,8 @@ def entry_point(entry_point_name):
     if entry_point_name == "run_main":
         from flow.testing import run_main
         return run_main
+    if entry_point_name == "cluster_main-1thread":
+        from flow.testing import cluster_main
+        return lambda flow, **kwargs: cluster_main(flow, [], 0, **kwargs)
     from flow.run import cli_main
     return cli_main

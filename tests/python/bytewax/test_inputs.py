@@ -1,7 +1,10 @@
 # Bytewax 0.21.1's pytests/test_inputs.py, with bytewax -> flow.
-# Skipped: the four *_next_awake / *_advances_epoch_even_if_not_awoken
-# tests, which assert on elapsed real time (libflow's tests never do; the
-# runner's next_awake handling is tested with a test clock in C).
+# Changed: the four *_next_awake / *_advances_epoch_even_if_not_awoken
+# tests run on a Flow.TestClock (run_main's libflow keyword `test_clock`)
+# instead of the system's clock: the metronomes read the time with clock_now()
+# (the run's clock) where Bytewax's read the system's, the run waits no
+# real time, and the gaps between items are also asserted exactly
+# (Bytewax asserts `>=` the interval, on elapsed real time).
 import asyncio
 import itertools
 import queue
@@ -28,10 +31,21 @@ from flow.inputs import (
     batch_getter_ex,
 )
 from flow.testing import TestingSink, run_main
+from gi.repository import Flow
 from pytest import raises
 from typing_extensions import override
 
-REAL_TIME = pytest.mark.skip(reason="asserts on elapsed real time")
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def clock_now() -> datetime:
+    """The time of the run's clock (its Flow.TestClock)."""
+    return EPOCH + timedelta(microseconds=Flow.get_real_time())
+
+
+def make_test_clock() -> Flow.TestClock:
+    return Flow.TestClock.new((START - EPOCH) // timedelta(microseconds=1))
 
 
 def test_flow_requires_input():
@@ -128,7 +142,7 @@ class _DynamicMetronomePartition(StatelessSourcePartition[Tuple[datetime, int]])
 
     @override
     def next_batch(self) -> List[Tuple[datetime, int]]:
-        now = datetime.now(timezone.utc)
+        now = clock_now()
         self._next_awake = now + self._interval
         if self._n < 5:
             n = self._n
@@ -151,31 +165,54 @@ class DynamicMetronomeSource(DynamicSource[Tuple[datetime, int]]):
     def build(
         self, _step_id: str, worker_index: int, worker_count: int
     ) -> _DynamicMetronomePartition:
-        now = datetime.now(timezone.utc)
+        now = clock_now()
         return _DynamicMetronomePartition(self._interval, self._count, now, 0)
 
 
-@REAL_TIME
 def test_dynamic_source_next_awake():
     out = []
 
     interval = timedelta(seconds=0.1)
 
     flow = Dataflow("test_df")
-    s = op.input("in", flow, DynamicMetronomeSource(interval))
+    s = op.input("inp", flow, DynamicMetronomeSource(interval, 5))
     op.output("out", s, TestingSink(out))
 
-    run_main(flow)
+    run_main(flow, test_clock=make_test_clock())
+    assert [n for _, n in out] == [0, 1, 2, 3, 4]
+    assert out[0][0] == START
     for x, y in pairwise(out):
         x_time, _ = x
         y_time, _ = y
         td = y_time - x_time
         assert td >= interval
+        assert td == interval  # on the test clock, exactly
 
 
-@REAL_TIME
 def test_dynamic_source_advances_epoch_even_if_not_awoken():
-    pass
+    fast_out = []
+    slow_out = []
+
+    fast_interval = timedelta(seconds=0.1)
+    slow_interval = timedelta(seconds=0.5)
+
+    flow = Dataflow("test_df")
+    fast_s = op.input("fast_inp", flow, DynamicMetronomeSource(fast_interval, 5))
+    op.output("fast_out", fast_s, TestingSink(fast_out))
+    slow_s = op.input("slow_inp", flow, DynamicMetronomeSource(slow_interval, 5))
+    op.output("slow_out", slow_s, TestingSink(slow_out))
+
+    run_main(flow, epoch_interval=timedelta(seconds=0.25), test_clock=make_test_clock())
+    assert [n for _, n in fast_out] == [0, 1, 2, 3, 4]
+    assert [n for _, n in slow_out] == [0, 1, 2, 3, 4]
+    for x, y in pairwise(fast_out):
+        x_time, _ = x
+        y_time, _ = y
+        td = y_time - x_time
+        assert td >= fast_interval
+        assert td == fast_interval
+    for x, y in pairwise(slow_out):
+        assert y[0] - x[0] == slow_interval
 
 
 class _MetronomePartition(
@@ -189,7 +226,7 @@ class _MetronomePartition(
 
     @override
     def next_batch(self) -> Iterable[Tuple[datetime, int]]:
-        now = datetime.now(timezone.utc)
+        now = clock_now()
         self._next_awake = now + self._interval
         if self._n < self._count:
             n = self._n
@@ -225,19 +262,55 @@ class MetronomeSource(
         if resume_state is not None:
             next_awake, n = resume_state
         else:
-            next_awake = datetime.now(timezone.utc)
+            next_awake = clock_now()
             n = 0
         return _MetronomePartition(self._interval, self._count, next_awake, n)
 
 
-@REAL_TIME
 def test_fixed_partitioned_source_next_awake():
-    pass
+    out = []
+
+    interval = timedelta(seconds=0.1)
+
+    flow = Dataflow("test_df")
+    s = op.input("inp", flow, MetronomeSource(interval, 5))
+    op.output("out", s, TestingSink(out))
+
+    run_main(flow, test_clock=make_test_clock())
+    assert [n for _, n in out] == [0, 1, 2, 3, 4]
+    assert out[0][0] == START
+    for x, y in pairwise(out):
+        x_time, _ = x
+        y_time, _ = y
+        td = y_time - x_time
+        assert td >= interval
+        assert td == interval  # on the test clock, exactly
 
 
-@REAL_TIME
 def test_fixed_partitioned_source_advances_epoch_even_if_not_awoken():
-    pass
+    fast_out = []
+    slow_out = []
+
+    fast_interval = timedelta(seconds=0.1)
+    slow_interval = timedelta(seconds=0.5)
+
+    flow = Dataflow("test_df")
+    fast_s = op.input("fast_inp", flow, MetronomeSource(fast_interval, 5))
+    op.output("fast_out", fast_s, TestingSink(fast_out))
+    slow_s = op.input("slow_inp", flow, MetronomeSource(slow_interval, 5))
+    op.output("slow_out", slow_s, TestingSink(slow_out))
+
+    run_main(flow, epoch_interval=timedelta(seconds=0.25), test_clock=make_test_clock())
+    assert [n for _, n in fast_out] == [0, 1, 2, 3, 4]
+    assert [n for _, n in slow_out] == [0, 1, 2, 3, 4]
+    for x, y in pairwise(fast_out):
+        x_time, _ = x
+        y_time, _ = y
+        td = y_time - x_time
+        assert td >= fast_interval
+        assert td == fast_interval
+    for x, y in pairwise(slow_out):
+        assert y[0] - x[0] == slow_interval
 
 
 class SimpleListSource(SimplePollingSource[str, int]):

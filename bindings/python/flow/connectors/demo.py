@@ -4,9 +4,10 @@
 import random
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable, List, Optional, Tuple
 
+from .._gi import run_now
 from ..inputs import FixedPartitionedSource, StatefulSourcePartition
 
 __all__ = ["RandomMetricSource"]
@@ -75,6 +76,6 @@ class RandomMetricSource(FixedPartitionedSource[Tuple[str, Any], _RandomMetricSt
         """Builds the partition, resuming the count and the next awake time."""
         state = resume_state
         if state is None:
-            state = _RandomMetricState(datetime.now(timezone.utc), 0)
+            state = _RandomMetricState(run_now(), 0)
         return _RandomMetricPartition(for_part, self.interval, self.count, self.next_random,
                                       state)

@@ -18,10 +18,25 @@ from ..outputs import FixedPartitionedSink, StatefulSinkPartition, _FixedSink
 __all__ = ["CSVSource", "DirSink", "DirSource", "FileSink", "FileSource"]
 
 
-def _check_fs_id(get_fs_id):
-    if get_fs_id is not None and not callable(get_fs_id):
-        raise TypeError(f"get_fs_id must be a function (or None), not "
-                        f"{type(get_fs_id).__qualname__}")
+def _get_path_dev(path: Path) -> str:
+    """The default ``get_fs_id``: the device of the filesystem of
+    ``path`` (``os.stat_result.st_dev``), in hex, as Bytewax's."""
+    return hex(path.stat().st_dev)
+
+
+def _fs_id(get_fs_id, directory):
+    """Calls ``get_fs_id(directory)`` and checks its result, as Bytewax
+    does when a file source is made."""
+    if get_fs_id is None:
+        get_fs_id = _get_path_dev
+    if not callable(get_fs_id):
+        raise TypeError(f"get_fs_id must be a function, not {type(get_fs_id).__qualname__}")
+    fs_id = get_fs_id(directory)
+    if not isinstance(fs_id, str):
+        raise TypeError(f"result of `get_fs_id` must be a `str`; got a {type(fs_id)!r} instead")
+    if "::" in fs_id:
+        raise ValueError(f"result of `get_fs_id` must not contain `::`; got {fs_id!r}")
+    return fs_id
 
 
 def _check_batch_size(batch_size):
@@ -59,15 +74,29 @@ def _gi_resume(resume_state):
 class _GiPartitioned(FixedPartitionedSource[Any, GLib.Variant]):
     """A FixedPartitionedSource over a libflow source (``self._source``)."""
 
+    _fs_id = None
+
+    def _part_name(self, key):
+        """The name Bytewax gives the partition libflow names ``key``."""
+        return f"{self._fs_id}::{key}"
+
+    def _part_key(self, for_part):
+        """The libflow key of the partition named ``for_part``."""
+        return for_part.split("::", 1)[1] if "::" in for_part else for_part
+
     def list_parts(self) -> List[str]:
-        """The partitions of the libflow source."""
-        return list(self._source.list_parts())
+        """The partitions of the libflow source, named as Bytewax's:
+        ``fs_id::name`` (the id of the filesystem :func:`get_fs_id`
+        gave)."""
+        return [self._part_name(key) for key in self._source.list_parts()]
 
     def build_part(self, step_id: str, for_part: str,
                    resume_state: Optional[GLib.Variant]) -> StatefulSourcePartition:
         """A partition to drive by hand (in a dataflow, the libflow source
-        runs on its own)."""
-        return _GiSourcePartition(self._source.build_part(step_id, for_part,
+        runs on its own, its partitions keyed by libflow's names)."""
+        if not isinstance(for_part, str):
+            raise TypeError(f"for_part must be a `str`, not {type(for_part).__qualname__}")
+        return _GiSourcePartition(self._source.build_part(step_id, self._part_key(for_part),
                                                           _gi_resume(resume_state)))
 
     def _to_flow_source(self):
@@ -90,8 +119,13 @@ class DirSource(_GiPartitioned):
     :arg glob_pat: the files to read, as :meth:`pathlib.Path.glob` takes
         it (``*`` by default; ``**/*.txt`` for every ``.txt`` below).
     :arg batch_size: lines per batch.
-    :arg get_fs_id: accepted for Bytewax's signature and ignored: libflow
-        runs in one process, which sees every file.
+    :arg get_fs_id: called with ``dir_path`` when the source is made; it
+        returns the id of its filesystem (a ``str`` without ``::``; by
+        default the device number of ``os.stat``), which prefixes the
+        partition names :meth:`list_parts` gives (``fs_id::name``), as
+        Bytewax's. (libflow runs in one process, which sees every file,
+        so the id does not select which files are read; in a dataflow
+        the partitions are keyed by their names alone.)
 
     Each file resumes at the byte offset of the last snapshot (a
     truncated or replaced file is read again from its start, a grown one
@@ -103,12 +137,12 @@ class DirSource(_GiPartitioned):
         dir_path = Path(dir_path)
         _check_dir(dir_path, "input")
         _check_batch_size(batch_size)
-        _check_fs_id(get_fs_id)
         if not isinstance(glob_pat, str) or not glob_pat:
             raise ValueError(f"glob_pat must be a non-empty str, not {glob_pat!r}")
         self._dir_path = dir_path
         self._glob_pat = glob_pat
         self._batch_size = batch_size
+        self._fs_id = _fs_id(get_fs_id, dir_path)
         self._source = Flow.DirSource.new(str(dir_path), glob_pat)
         self._source.set_batch_size(batch_size)
 
@@ -144,7 +178,25 @@ def _csv_properties(fmtparams):
     return props
 
 
-class CSVSource(_GiPartitioned):
+class _OneFile(_GiPartitioned):
+    """A libflow source of one file (``self.path``), whose partition
+    Bytewax names ``fs_id::path``."""
+
+    def _part_name(self, key):
+        return f"{self._fs_id}::{self.path}"
+
+    def _part_key(self, for_part):
+        keys = list(self._source.list_parts()) or [self.path.name]
+        if for_part in keys:
+            return for_part
+        path = for_part.split("::", 1)[1] if "::" in for_part else for_part
+        if path != str(self.path):
+            raise ValueError(f"Can't resume reading from different file: partition "
+                             f"{for_part!r} is not of {str(self.path)!r}")
+        return keys[0]
+
+
+class CSVSource(_OneFile):
     """Reads a CSV file row by row as dicts keyed by the header's fields,
     as Bytewax's (a :class:`csv.DictReader`): ``{'index': '0', 'value':
     '0.132', ...}``. A row with fewer fields than the header has ``None``
@@ -153,7 +205,8 @@ class CSVSource(_GiPartitioned):
 
     :arg path: the CSV file.
     :arg batch_size: lines read per batch.
-    :arg get_fs_id: accepted for Bytewax's signature and ignored.
+    :arg get_fs_id: called with the file's directory, as
+        :class:`FileSource`'s.
     :arg fmtparams: the :mod:`csv` module's format parameters:
         ``dialect`` (``"excel"``, ``"excel-tab"``, ``"unix"`` or a
         :class:`csv.Dialect`), ``delimiter``, ``quotechar``,
@@ -167,19 +220,21 @@ class CSVSource(_GiPartitioned):
     def __init__(self, path, batch_size: int = 1000,
                  get_fs_id: Optional[Callable[[Path], str]] = None, **fmtparams):
         _check_batch_size(batch_size)
-        _check_fs_id(get_fs_id)
         self.path = Path(path)
+        self._fs_id = _fs_id(get_fs_id, self.path.parent)
         props = _csv_properties(fmtparams)
         self._source = Flow.CSVSource(path=str(self.path), batch_size=batch_size, **props)
 
 
-class FileSource(_GiPartitioned):
+class FileSource(_OneFile):
     """Reads the lines of a text file, without their line ends, as ``str``
     items, ``batch_size`` lines at a time, in one partition.
 
     It resumes at the byte offset of its last snapshot; a file that was
     truncated or replaced since is read again from its start.
-    ``get_fs_id`` is accepted for Bytewax's signature and ignored.
+    ``get_fs_id`` is called with the file's directory when the source is
+    made, and its result prefixes the partition's name, as Bytewax's
+    (``fs_id::path``; see :class:`DirSource`).
 
     A record is never split. By default the file is complete when it is
     read: a last line without a line end is emitted, and a later run that
@@ -194,8 +249,8 @@ class FileSource(_GiPartitioned):
 
     def __init__(self, path, batch_size=1000, get_fs_id=None, *, hold_partial=False):
         _check_batch_size(batch_size)
-        _check_fs_id(get_fs_id)
         self.path = Path(path)
+        self._fs_id = _fs_id(get_fs_id, self.path.parent)
         self._source = Flow.FileSource.new(str(self.path))
         self._source.set_batch_size(batch_size)
         self._source.set_hold_partial(bool(hold_partial))

@@ -43,6 +43,8 @@ from ..dataflow import (
 __all__ = [
     "BranchOut",
     "KeyedStream",
+    "StatefulBatchLogic",
+    "StatefulLogic",
     "branch",
     "collect",
     "count_final",
@@ -69,6 +71,8 @@ __all__ = [
     "raises",
     "redistribute",
     "reduce_final",
+    "stateful",
+    "stateful_batch",
     "stateful_flat_map",
     "stateful_map",
 ]
@@ -295,11 +299,7 @@ def filter_map_value(step_id, up, mapper):
     item when ``mapper`` returns ``None``."""
     if not callable(mapper):
         raise TypeError(f"filter_map_value: mapper must be callable, not {type(mapper).__qualname__}")
-
-    def shim(value):
-        result = mapper(value)
-        return () if result is None else (result,)
-    return _build(up, lambda s: s.flat_map_value(step_id, shim), step_id)
+    return _build(up, lambda s: s.filter_map_value(step_id, mapper), step_id)
 
 
 def flat_map_value(step_id, up, mapper):
@@ -401,3 +401,186 @@ def collect(step_id, up, timeout, max_size):
     if not isinstance(max_size, int) or max_size < 0:
         raise ValueError(f"collect: max_size must be an int >= 0, not {max_size!r}")
     return _build(up, lambda s: s.collect(step_id, seconds, max_size), step_id)
+
+
+# ---------------------------------------------------------------------------
+# stateful, stateful_batch (issue 8): Bytewax's plain-Python logic classes,
+# run by libflow's stateful operators through an adapter subclass of
+# Flow.StatefulLogic / Flow.StatefulBatchLogic.
+# ---------------------------------------------------------------------------
+
+_EMPTY = ()
+
+
+class StatefulBatchLogic:
+    """The logic of one key of :func:`stateful_batch` (Bytewax's
+    ``StatefulBatchLogic``). Subclass it and implement :meth:`on_batch`
+    and :meth:`snapshot`; :meth:`on_notify`, :meth:`on_eof` and
+    :meth:`notify_at` are optional.
+
+    The operator calls, per batch: :meth:`on_batch` once per key with all
+    its values, then :meth:`on_notify` for the keys whose notification time
+    has come (in order of time), then, at the end of input, :meth:`on_eof`
+    for every key; then :meth:`notify_at` for every logic it called and
+    kept. :meth:`snapshot` gives the state recovery stores, which the
+    builder gets back on resume.
+    """
+
+    RETAIN = False
+    """Keep the logic after the method returned."""
+
+    DISCARD = True
+    """Drop the logic (and its state) once the method returned."""
+
+    def on_batch(self, values):
+        """Called with the list of the values of the key in a batch;
+        returns ``(values to emit, RETAIN or DISCARD)``."""
+        raise NotImplementedError(f"{type(self).__qualname__} does not implement on_batch()")
+
+    def on_notify(self):
+        """Called once the time :meth:`notify_at` returned has come;
+        returns ``(values to emit, RETAIN or DISCARD)``. The default emits
+        nothing and retains the logic."""
+        return (_EMPTY, StatefulBatchLogic.RETAIN)
+
+    def on_eof(self):
+        """Called at the end of the input of a run; returns ``(values to
+        emit, RETAIN or DISCARD)``. The default emits nothing and retains
+        the logic."""
+        return (_EMPTY, StatefulBatchLogic.RETAIN)
+
+    def notify_at(self):
+        """Returns the next notification time (an aware
+        :class:`datetime.datetime`), or ``None`` for none."""
+        return None
+
+    def snapshot(self):
+        """Returns an immutable copy of the state (plain values or
+        picklable), handed to the builder when a run resumes."""
+        raise NotImplementedError(f"{type(self).__qualname__} does not implement snapshot()")
+
+
+class StatefulLogic:
+    """The logic of one key of :func:`stateful` (Bytewax's
+    ``StatefulLogic``): as :class:`StatefulBatchLogic`, with
+    :meth:`on_item` called once per value in place of ``on_batch``. A
+    logic discarded by :meth:`on_item` is rebuilt (``builder(None)``) for
+    the next value of its key."""
+
+    RETAIN = False
+    """Keep the logic after the method returned."""
+
+    DISCARD = True
+    """Drop the logic (and its state) once the method returned."""
+
+    def on_item(self, value):
+        """Called with each value of the key; returns ``(values to emit,
+        RETAIN or DISCARD)``."""
+        raise NotImplementedError(f"{type(self).__qualname__} does not implement on_item()")
+
+    def on_notify(self):
+        """As :meth:`StatefulBatchLogic.on_notify`."""
+        return (_EMPTY, StatefulLogic.RETAIN)
+
+    def on_eof(self):
+        """As :meth:`StatefulBatchLogic.on_eof`."""
+        return (_EMPTY, StatefulLogic.RETAIN)
+
+    def notify_at(self):
+        """As :meth:`StatefulBatchLogic.notify_at`."""
+        return None
+
+    def snapshot(self):
+        """As :meth:`StatefulBatchLogic.snapshot`."""
+        raise NotImplementedError(f"{type(self).__qualname__} does not implement snapshot()")
+
+
+_adapters = {}
+
+
+def _adapter(batch):
+    """The Flow.Stateful(Batch)Logic subclass that runs a plain logic."""
+    cls = _adapters.get(batch)
+    if cls is not None:
+        return cls
+    from .._gi import _override
+
+    base = _override.StatefulBatchLogic if batch else _override.StatefulLogic
+
+    def checked(result, method):
+        try:
+            emit, discard = result
+        except (TypeError, ValueError):
+            raise TypeError(f"`{method}` must return a 2-tuple of `(emit, discard)`; "
+                            f"got a {type(result)!r} instead") from None
+        if not isinstance(discard, bool):
+            raise TypeError(f"`{method}` must return `(emit, discard)` with `discard` a `bool` "
+                            f"(RETAIN or DISCARD); got a {type(discard)!r} instead")
+        return emit, discard
+
+    class Adapter(base):
+        def __init__(self, logic):
+            super().__init__()
+            self.logic = logic
+
+        def do_on_notify(self):
+            return checked(self.logic.on_notify(), "on_notify")
+
+        def do_on_eof(self):
+            return checked(self.logic.on_eof(), "on_eof")
+
+        def do_notify_at(self):
+            return self.logic.notify_at()
+
+        def do_snapshot(self):
+            return self.logic.snapshot()
+
+    if batch:
+        class BatchAdapter(Adapter):
+            def do_on_batch(self, values):
+                return checked(self.logic.on_batch(values), "on_batch")
+        cls = BatchAdapter
+    else:
+        class ItemAdapter(Adapter):
+            def do_on_item(self, value):
+                return checked(self.logic.on_item(value), "on_item")
+        cls = ItemAdapter
+    _adapters[batch] = cls
+    return cls
+
+
+def _logic_builder(step_id, up, builder, batch):
+    if not callable(builder):
+        raise TypeError(f"builder must be callable, not {type(builder).__qualname__}")
+    full_id = _full_id(step_id, up)
+    want = StatefulBatchLogic if batch else StatefulLogic
+    adapter = _adapter(batch)
+
+    def shim_builder(_key, resume_state):
+        logic = builder(resume_state)
+        if not isinstance(logic, want):
+            raise TypeError(f"the builder {f_repr(builder)} of step {full_id!r} must return a "
+                            f"`flow.operators.{want.__name__}`; got a {type(logic)!r} instead")
+        return adapter(logic)
+    return shim_builder
+
+
+def stateful(step_id, up, builder):
+    """The general stateful operator (Bytewax's ``stateful``).
+
+    ``builder(resume_state)`` returns the :class:`StatefulLogic` of a key
+    seen for the first time (``resume_state`` is ``None``), or of a key
+    that had one when the resumed run stopped (``resume_state`` is what its
+    :meth:`~StatefulLogic.snapshot` returned). Every value the logic's
+    methods return is emitted with the key.
+    """
+    shim = _logic_builder(step_id, up, builder, False)
+    return _build(up, lambda s: s.stateful(step_id, shim), step_id)
+
+
+def stateful_batch(step_id, up, builder):
+    """Like :func:`stateful`, with a :class:`StatefulBatchLogic` per key,
+    which gets its key's values a batch at a time (Bytewax's
+    ``stateful_batch``)."""
+    shim = _logic_builder(step_id, up, builder, True)
+    return _build(up, lambda s: s.stateful_batch(step_id, shim), step_id)

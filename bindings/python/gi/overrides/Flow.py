@@ -541,6 +541,28 @@ _CONVERTERS = {
 }
 
 
+# stateful, stateful_batch: builders of Flow.StatefulLogic /
+# Flow.StatefulBatchLogic objects (see "Stateful logics" below).
+def _cb_logic_builder(cls_name):
+    def converter(fn):
+        def logic_builder_cb(key, resume_state, *_):
+            try:
+                logic = fn(key, None if resume_state is None else from_variant(resume_state))
+                cls = getattr(Flow, cls_name)
+                if not isinstance(logic, cls):
+                    raise TypeError(f"the builder must return a Flow.{cls_name}, not "
+                                    f"{type(logic).__qualname__} ({logic!r})")
+                return logic
+            except BaseException as e:
+                raise _user_error(e) from None
+        return logic_builder_cb
+    return converter
+
+
+_CONVERTERS["StatefulLogicBuilder"] = _cb_logic_builder("StatefulLogic")
+_CONVERTERS["StatefulBatchLogicBuilder"] = _cb_logic_builder("StatefulBatchLogic")
+
+
 class _Function:
     """A function argument of an operator, as the typelib describes it."""
 
@@ -883,14 +905,21 @@ __all__.append("Runner")
 # made (before PyGObject hooks them up): exceptions go to the run's error,
 # and results may be plain Python values.
 
+_EPOCH = _datetime.datetime(1970, 1, 1, tzinfo=_datetime.timezone.utc)
+
+
 def _monotonic_from(when):
-    """A next_awake value: monotonic µs from an int, a datetime or None."""
+    """A next_awake value: monotonic µs from an int, a datetime or None.
+    A datetime (aware, or naive local) is measured against the run's
+    clock (its Flow.TestClock, if it has one), in whole microseconds."""
     if when is None:
         return 0
     if isinstance(when, _datetime.datetime):
-        now = _datetime.datetime.now(when.tzinfo)
-        delta = when - now
-        return GLib.get_monotonic_time() + max(0, int(delta / _datetime.timedelta(microseconds=1)))
+        if when.tzinfo is None:
+            when = when.astimezone()      # naive: local time
+        when_us = (when - _EPOCH) // _datetime.timedelta(microseconds=1)
+        delta = when_us - Flow.get_real_time()
+        return Flow.get_monotonic_time() + max(0, delta)
     return int(when)
 
 
@@ -1029,6 +1058,138 @@ class Sink(Flow.Sink):
 Sink = override(Sink)
 __all__.append("Sink")
 
+
+# ---------------------------------------------------------------------------
+# Stateful logics implemented in Python
+# ---------------------------------------------------------------------------
+#
+# Subclass Flow.StatefulLogic (or Flow.StatefulBatchLogic) and implement
+# do_on_item(value) (do_on_batch(values)) and do_snapshot(), and optionally
+# do_on_notify(), do_on_eof() and do_notify_at(). Values are plain Python
+# values. The methods that emit return Bytewax's `(emit, discard)`: an
+# iterable of values to emit with the key and RETAIN (False) or DISCARD
+# (True). do_notify_at returns None, an aware datetime or UTC microseconds
+# since the epoch (the run's clock: Flow.get_real_time()).
+
+_EPOCH = _datetime.datetime(1970, 1, 1, tzinfo=_datetime.timezone.utc)
+_USEC = _datetime.timedelta(microseconds=1)
+
+
+def _usec_from(when):
+    """A notify_at time: UTC µs since the epoch, from an aware datetime or
+    an int."""
+    if isinstance(when, _datetime.datetime):
+        if when.tzinfo is None or when.utcoffset() is None:
+            raise ValueError(f"notify_at must return an aware datetime (with a tzinfo), "
+                             f"not the naive {when!r}")
+        return (when - _EPOCH) // _USEC
+    if isinstance(when, bool) or not isinstance(when, int):
+        raise TypeError(f"notify_at must return None, an aware datetime or UTC microseconds, "
+                        f"not {type(when).__qualname__} ({when!r})")
+    return when
+
+
+def _emit_answer(result, method):
+    """Bytewax's (emit, discard) as what the vfunc returns."""
+    try:
+        emit, discard = result
+    except (TypeError, ValueError):
+        raise TypeError(f"{method}() must return a 2-tuple (emit, discard), not "
+                        f"{type(result).__qualname__} ({result!r})") from None
+    if type(discard) is int and discard in (0, 1):     # Flow.STATEFUL_LOGIC_*
+        discard = bool(discard)
+    if not isinstance(discard, bool):
+        raise TypeError(f"{method}(): discard must be a bool (RETAIN or DISCARD), not "
+                        f"{type(discard).__qualname__} ({discard!r})")
+    if emit is None:
+        return None, discard
+    return _to_array(emit, f"{method}()"), discard
+
+
+def _wrap_logic_vfunc(name, fn):
+    if getattr(fn, "_flow_wrapped", False):
+        return fn
+    method = name[3:]
+    if name in ("do_on_item", "do_on_batch"):
+        def vfunc(self, values):
+            try:
+                return _emit_answer(fn(self, from_variant(values)), method)
+            except BaseException as e:
+                raise _user_error(e) from None
+    elif name in ("do_on_notify", "do_on_eof"):
+        def vfunc(self):
+            try:
+                return _emit_answer(fn(self), method)
+            except BaseException as e:
+                raise _user_error(e) from None
+    elif name == "do_notify_at":
+        def vfunc(self):
+            try:
+                when = fn(self)
+                if when is None:
+                    return False, 0
+                return True, _usec_from(when)
+            except BaseException as e:
+                raise _user_error(e) from None
+    elif name == "do_snapshot":
+        def vfunc(self):
+            try:
+                return to_variant(fn(self))
+            except BaseException as e:
+                raise _user_error(e) from None
+    else:
+        return fn
+    vfunc._flow_wrapped = True
+    vfunc.__name__ = fn.__name__
+    vfunc.__qualname__ = getattr(fn, "__qualname__", fn.__name__)
+    vfunc.__doc__ = fn.__doc__
+    vfunc.__wrapped__ = fn
+    return vfunc
+
+
+def _wrap_logic_vfuncs(cls, names):
+    for name in names:
+        fn = cls.__dict__.get(name)
+        if fn is not None and callable(fn):
+            setattr(cls, name, _wrap_logic_vfunc(name, fn))
+
+
+class StatefulLogic(Flow.StatefulLogic):
+    """The logic of one key of ``Stream.stateful``: subclass and implement
+    ``do_on_item(value) -> (emit, discard)`` and ``do_snapshot()``, and
+    optionally ``do_on_notify()``, ``do_on_eof()`` (both ``-> (emit,
+    discard)``) and ``do_notify_at()`` (None, an aware datetime or UTC µs).
+    ``discard`` is ``RETAIN`` (False) or ``DISCARD`` (True)."""
+
+    RETAIN = False
+    DISCARD = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _wrap_logic_vfuncs(cls, ("do_on_item", "do_on_notify", "do_on_eof",
+                                 "do_notify_at", "do_snapshot"))
+
+
+StatefulLogic = override(StatefulLogic)
+__all__.append("StatefulLogic")
+
+
+class StatefulBatchLogic(Flow.StatefulBatchLogic):
+    """As :class:`StatefulLogic`, with ``do_on_batch(values) -> (emit,
+    discard)`` (``values``: the list of a key's values in a batch) in place
+    of ``do_on_item``."""
+
+    RETAIN = False
+    DISCARD = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _wrap_logic_vfuncs(cls, ("do_on_batch", "do_on_notify", "do_on_eof",
+                                 "do_notify_at", "do_snapshot"))
+
+
+StatefulBatchLogic = override(StatefulBatchLogic)
+__all__.append("StatefulBatchLogic")
 
 # ---------------------------------------------------------------------------
 # Testing connectors
