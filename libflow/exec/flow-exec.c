@@ -281,8 +281,12 @@ exec_fail_step (FlowExec   *exec,
                 const char *step_id,
                 GError     *error)
 {
+  /* A worker that failed already told the coordinator: what it does
+   * until the run stops (batches in flight) is not told again. */
+  gboolean told = exec->worker != NULL && exec->error != NULL;
+
   exec_set_error (exec, error);
-  if (exec->completed)
+  if (exec->completed || told)
     return;
 
   exec_log (exec, G_LOG_LEVEL_INFO, step_id, "run of '%s' failed: %s",
@@ -1800,6 +1804,15 @@ flow_exec_worker_pause (FlowExec *exec,
     {
       exec->stopping = TRUE;
       exec_stop_sources (exec);
+      /* After a failure: what was read and not pushed is not (a resume
+       * reads it again). */
+      for (guint i = 0; i < exec->inputs->len; i++)
+        {
+          FlowInputPart *ip = g_ptr_array_index (exec->inputs, i);
+
+          flow_batch_clear (&ip->pending);
+          ip->pending_pos = 0;
+        }
     }
 }
 

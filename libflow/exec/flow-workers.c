@@ -173,6 +173,7 @@ struct _FlowWorkers
   guint         n_closed;
   GError       *close_error;
   gboolean      finishing;
+  gboolean      draining;   /* the last pause, before FINISH */
   gboolean      snapshot_waiting; /* quiet, but a commit is in flight */
 
   gboolean      track_idle; /* a test clock that moves when all are idle */
@@ -187,8 +188,18 @@ struct _FlowWorkers
 guint64
 flow_workers_key_hash (const char *key)
 {
-  /* FNV-1a 64 of the key's UTF-8 bytes and a terminating zero byte. */
-  return flow_hash_string (FLOW_HASH_SEED, key);
+  /* FNV-1a 64 of the key's UTF-8 bytes and a terminating zero byte, then
+   * MurmurHash3's 64-bit finaliser: FNV-1a alone spreads keys that differ
+   * in their last characters badly over a small number of workers (modulo
+   * 3, "key0" to "key7" all land on one). */
+  guint64 h = flow_hash_string (FLOW_HASH_SEED, key);
+
+  h ^= h >> 33;
+  h *= G_GUINT64_CONSTANT (0xff51afd7ed558ccd);
+  h ^= h >> 33;
+  h *= G_GUINT64_CONSTANT (0xc4ceb9fe1a85ec53);
+  h ^= h >> 33;
+  return h;
 }
 
 guint
@@ -593,8 +604,8 @@ worker_take_batch (FlowWorker *w,
 
   w->received[m->from]++;
   w->reported = FALSE;
-  if (exec->stopping && exec->error != NULL)
-    return;  /* failed: the coordinator stops the run */
+  /* Even after a failure (of this worker or another), what was sent goes
+   * on to the sinks until the run stops (flow_workers_finish()). */
   if (!flow_node_push_here (node, m->port, &m->batch, &error))
     flow_exec_fail (exec, node->step->full_id, error);
 }
@@ -820,10 +831,16 @@ coord_next_eof_step (FlowWorkers *ws)
 }
 
 static void coord_snapshot (FlowWorkers *ws);
+static void coord_send_finish (FlowWorkers *ws);
 
 static void
 coord_quiet (FlowWorkers *ws)
 {
+  if (ws->draining)
+    {
+      coord_send_finish (ws);
+      return;
+    }
   if (ws->final)
     {
       guint step = coord_next_eof_step (ws);
@@ -1197,6 +1214,24 @@ flow_workers_finish (FlowWorkers *ws)
         }
       return;
     }
+  for (guint i = 0; i < ws->n; i++)
+    if (ws->workers[i]->thread_less)
+      {
+        coord_send_finish (ws);
+        return;
+      }
+  /* First, what is in flight between the workers reaches the sinks (as
+   * with one worker, the items a failure did not stop are written): a
+   * final pause, until quiet; then FINISH (coord_quiet()). */
+  ws->draining = TRUE;
+  ws->final = TRUE;
+  coord_start_round (ws, MSG_PAUSE, 0);
+}
+
+static void
+coord_send_finish (FlowWorkers *ws)
+{
+  ws->phase = PHASE_NONE;
   for (guint i = 0; i < ws->n; i++)
     {
       Msg *m;
