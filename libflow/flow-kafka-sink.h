@@ -32,5 +32,15 @@ void           flow_kafka_sink_set_config  (FlowKafkaSink *self,
 FLOW_AVAILABLE_IN_1_0
 const char    *flow_kafka_sink_get_config  (FlowKafkaSink *self,
                                             const char    *name);
+FLOW_AVAILABLE_IN_1_0
+void           flow_kafka_sink_set_keep_read_metadata (FlowKafkaSink *self,
+                                                       gboolean       keep);
+FLOW_AVAILABLE_IN_1_0
+gboolean       flow_kafka_sink_get_keep_read_metadata (FlowKafkaSink *self);
+FLOW_AVAILABLE_IN_1_0
+void           flow_kafka_sink_set_transactional_id   (FlowKafkaSink *self,
+                                                       const char    *transactional_id);
+FLOW_AVAILABLE_IN_1_0
+const char    *flow_kafka_sink_get_transactional_id   (FlowKafkaSink *self);
 
 G_END_DECLS

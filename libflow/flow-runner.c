@@ -47,6 +47,8 @@ struct _FlowRunner
   double        snapshot_interval;
   double        backup_interval;
   guint         workers;
+  guint         process_id;   /* this process's share of the input ... */
+  guint         processes;    /* ... of this many */
   guint64       epoch;
   guint64       resume_epoch;
   FlowClock    *clock;  /* NULL: the system clock; tests set a test clock */
@@ -72,6 +74,8 @@ enum {
   PROP_METRICS_ADDRESS,
   PROP_METRICS_PORT,
   PROP_TEST_CLOCK,
+  PROP_PROCESS_ID,   /* issue 11: processes sharing the input */
+  PROP_PROCESSES,
   N_PROPS
 };
 
@@ -223,6 +227,12 @@ flow_runner_get_property (GObject    *object,
     case PROP_WORKERS:
       g_value_set_uint (value, self->workers);
       break;
+    case PROP_PROCESS_ID:
+      g_value_set_uint (value, self->process_id);
+      break;
+    case PROP_PROCESSES:
+      g_value_set_uint (value, self->processes);
+      break;
     case PROP_EPOCH:
       g_value_set_uint64 (value, self->epoch);
       break;
@@ -270,6 +280,12 @@ flow_runner_set_property (GObject      *object,
       break;
     case PROP_WORKERS:
       flow_runner_set_workers (self, g_value_get_uint (value));
+      break;
+    case PROP_PROCESS_ID:
+      flow_runner_set_process_id (self, g_value_get_uint (value));
+      break;
+    case PROP_PROCESSES:
+      flow_runner_set_processes (self, g_value_get_uint (value));
       break;
     case PROP_METRICS_ADDRESS:
       flow_runner_set_metrics_address (self, g_value_get_string (value));
@@ -352,6 +368,34 @@ flow_runner_class_init (FlowRunnerClass *klass)
    */
   properties[PROP_WORKERS] =
     g_param_spec_uint ("workers", NULL, NULL,
+                       1, G_MAXUINT, 1,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * FlowRunner:process-id:
+   *
+   * Which share of the input this process reads, below
+   * [property@Flow.Runner:processes]: of the partitions every source
+   * lists, in its order, the process-id-th, the (process-id +
+   * processes)-th, and so on. N processes of one flow, with ids 0 to N-1
+   * and each its own recovery directory, read every partition once between
+   * them (see the "Kafka" page, "Beyond one machine").
+   */
+  properties[PROP_PROCESS_ID] =
+    g_param_spec_uint ("process-id", NULL, NULL,
+                       0, G_MAXUINT - 1, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * FlowRunner:processes:
+   *
+   * How many processes share the input partitions (see
+   * [property@Flow.Runner:process-id]); 1, the default, reads them all.
+   * A run whose process id is not below it, or whose share of a source
+   * has no partition, fails with %FLOW_ERROR_INVALID_ARGUMENT.
+   */
+  properties[PROP_PROCESSES] =
+    g_param_spec_uint ("processes", NULL, NULL,
                        1, G_MAXUINT, 1,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
@@ -487,6 +531,7 @@ flow_runner_init (FlowRunner *self)
   self->snapshot_interval = DEFAULT_SNAPSHOT_INTERVAL;
   self->backup_interval = 0.0;
   self->workers = 1;
+  self->processes = 1;
 }
 
 /**
@@ -671,6 +716,79 @@ flow_runner_set_workers (FlowRunner *self,
 }
 
 /**
+ * flow_runner_get_process_id:
+ * @self: a runner
+ *
+ * Gets [property@Flow.Runner:process-id].
+ *
+ * Returns: which share of the input this process reads
+ */
+guint
+flow_runner_get_process_id (FlowRunner *self)
+{
+  g_return_val_if_fail (FLOW_IS_RUNNER (self), 0);
+
+  return self->process_id;
+}
+
+/**
+ * flow_runner_set_process_id:
+ * @self: a runner
+ * @process_id: which share of the input this process reads
+ *
+ * Sets [property@Flow.Runner:process-id].
+ */
+void
+flow_runner_set_process_id (FlowRunner *self,
+                            guint       process_id)
+{
+  g_return_if_fail (FLOW_IS_RUNNER (self));
+
+  if (self->process_id != process_id)
+    {
+      self->process_id = process_id;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROCESS_ID]);
+    }
+}
+
+/**
+ * flow_runner_get_processes:
+ * @self: a runner
+ *
+ * Gets [property@Flow.Runner:processes].
+ *
+ * Returns: how many processes share the input
+ */
+guint
+flow_runner_get_processes (FlowRunner *self)
+{
+  g_return_val_if_fail (FLOW_IS_RUNNER (self), 1);
+
+  return self->processes;
+}
+
+/**
+ * flow_runner_set_processes:
+ * @self: a runner
+ * @processes: how many processes share the input, at least 1
+ *
+ * Sets [property@Flow.Runner:processes].
+ */
+void
+flow_runner_set_processes (FlowRunner *self,
+                           guint       processes)
+{
+  g_return_if_fail (FLOW_IS_RUNNER (self));
+  g_return_if_fail (processes >= 1);
+
+  if (self->processes != processes)
+    {
+      self->processes = processes;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROCESSES]);
+    }
+}
+
+/**
  * flow_runner_get_epoch:
  * @self: a runner
  *
@@ -837,6 +955,8 @@ runner_config (FlowRunner     *self,
   config->snapshot_interval = self->snapshot_interval;
   config->backup_interval = self->backup_interval;
   config->workers = self->workers;
+  config->process_id = self->process_id;
+  config->processes = self->processes;
   config->clock = self->clock;
 }
 
@@ -1095,6 +1215,10 @@ typedef struct
   double    snapshot;
   double    backup;
   int       workers;
+  gint64    process_id;
+  gint64    processes;
+  gboolean  has_process_id;
+  gboolean  has_processes;
   gboolean  has_snapshot;
   gboolean  has_backup;
   gboolean  has_workers;
@@ -1112,6 +1236,22 @@ option_cb (const char  *name,
   Options *o = data;
   char *end = NULL;
 
+  if (g_str_equal (name, "--process-id") || g_str_equal (name, "--processes"))
+    {
+      gint64 n;
+
+      if (!g_ascii_string_to_signed (value, 10, G_MININT, G_MAXINT, &n, NULL))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "Cannot parse integer value “%s” for %s", value, name);
+          return FALSE;
+        }
+      if (g_str_equal (name, "--process-id"))
+        o->process_id = n, o->has_process_id = TRUE;
+      else
+        o->processes = n, o->has_processes = TRUE;
+      return TRUE;
+    }
   if (g_str_equal (name, "-w") || g_str_equal (name, "--workers"))
     {
       gint64 workers;
@@ -1165,6 +1305,10 @@ static const GOptionEntry option_entries[] = {
   { "metrics-address", 0, 0, G_OPTION_ARG_STRING, NULL,
     "Serve the run's metrics (Prometheus text format) at http://HOST:PORT/metrics; "
     "PORT 0 picks a free port", "HOST:PORT" },
+  { "process-id", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer) option_cb,
+    "Read share I of the input partitions (0 to N-1); default 0", "I" },
+  { "processes", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer) option_cb,
+    "Share the input partitions among N processes; default 1", "N" },
   G_OPTION_ENTRY_NULL
 };
 
@@ -1264,8 +1408,27 @@ options_apply (FlowRunner  *self,
       return FALSE;
     }
 
+  if (o->has_processes && o->processes < 1)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "the number of processes must be at least 1, not %" G_GINT64_FORMAT, o->processes);
+      return FALSE;
+    }
+  if (o->has_process_id &&
+      (o->process_id < 0 || o->process_id >= (o->has_processes ? o->processes : 1)))
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "the process id must be from 0 to the number of processes - 1 (%" G_GINT64_FORMAT
+                   "), not %" G_GINT64_FORMAT, (o->has_processes ? o->processes : 1) - 1, o->process_id);
+      return FALSE;
+    }
+
   if (o->recovery != NULL)
     flow_runner_set_recovery_directory (self, o->recovery);
+  if (o->has_processes)
+    flow_runner_set_processes (self, (guint) o->processes);
+  if (o->has_process_id)
+    flow_runner_set_process_id (self, (guint) o->process_id);
   if (o->metrics_address != NULL)
     flow_runner_set_metrics_address (self, o->metrics_address);
   if (o->has_snapshot)
@@ -1293,6 +1456,8 @@ options_apply (FlowRunner  *self,
  * - `-b`, `--backup-interval SECONDS`: [property@Flow.Runner:backup-interval]
  * - `-w`, `--workers N`: [property@Flow.Runner:workers]
  * - `--metrics-address HOST:PORT`: [property@Flow.Runner:metrics-address]
+ * - `--process-id I`, `--processes N`: [property@Flow.Runner:process-id]
+ *   and [property@Flow.Runner:processes]
  *
  * Seconds may be fractional.
  *

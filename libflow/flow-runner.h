@@ -51,6 +51,16 @@ FLOW_AVAILABLE_IN_1_0
 void          flow_runner_set_workers            (FlowRunner           *self,
                                                   guint                 workers);
 FLOW_AVAILABLE_IN_1_0
+guint         flow_runner_get_process_id         (FlowRunner           *self);
+FLOW_AVAILABLE_IN_1_0
+void          flow_runner_set_process_id         (FlowRunner           *self,
+                                                  guint                 process_id);
+FLOW_AVAILABLE_IN_1_0
+guint         flow_runner_get_processes          (FlowRunner           *self);
+FLOW_AVAILABLE_IN_1_0
+void          flow_runner_set_processes          (FlowRunner           *self,
+                                                  guint                 processes);
+FLOW_AVAILABLE_IN_1_0
 guint64       flow_runner_get_epoch              (FlowRunner           *self);
 FLOW_AVAILABLE_IN_1_0
 guint64       flow_runner_get_resume_epoch       (FlowRunner           *self);

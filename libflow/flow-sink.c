@@ -50,12 +50,21 @@ flow_sink_partition_real_close (FlowSinkPartition  *self,
   return TRUE;
 }
 
+static gboolean
+flow_sink_partition_real_commit (FlowSinkPartition  *self,
+                                 guint64             epoch,
+                                 GError            **error)
+{
+  return TRUE;
+}
+
 static void
 flow_sink_partition_class_init (FlowSinkPartitionClass *klass)
 {
   klass->write_batch = flow_sink_partition_real_write_batch;
   klass->snapshot = flow_sink_partition_real_snapshot;
   klass->close = flow_sink_partition_real_close;
+  klass->commit = flow_sink_partition_real_commit;
 }
 
 static void
@@ -141,6 +150,35 @@ flow_sink_partition_close (FlowSinkPartition  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return flow_binding_invoke_boolean ((FlowBindingBooleanFunc) FLOW_SINK_PARTITION_GET_CLASS (self)->close, self, error);
+}
+
+/**
+ * flow_sink_partition_commit: (virtual commit)
+ * @self: a sink partition
+ * @epoch: the epoch whose snapshots are now durable
+ * @error: return location for a #GError
+ *
+ * Tells the partition that the recovery store committed @epoch: the
+ * snapshot it returned for that epoch will be what a resumed run starts
+ * from. A sink that prepares an epoch's output in its snapshot (a
+ * transaction) makes it visible here; an error stops the run, and the
+ * resumed run gets that snapshot to finish the work from. Called once per
+ * epoch, in order, after [method@Flow.SinkPartition.snapshot] and before
+ * the next epoch's snapshot; without recovery, right after the snapshot.
+ * The default does nothing.
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ */
+gboolean
+flow_sink_partition_commit (FlowSinkPartition  *self,
+                            guint64             epoch,
+                            GError            **error)
+{
+  g_return_val_if_fail (FLOW_IS_SINK_PARTITION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return flow_binding_invoke_boolean_uint64 ((FlowBindingBooleanUint64Func) FLOW_SINK_PARTITION_GET_CLASS (self)->commit,
+                                             self, epoch, error);
 }
 
 /**

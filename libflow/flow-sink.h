@@ -28,6 +28,8 @@ G_DECLARE_DERIVABLE_TYPE (FlowSinkPartition, flow_sink_partition, FLOW, SINK_PAR
  *   resume this partition from (%NULL for a stateless sink)
  * @close: flushes and releases what the partition holds; called once, at
  *   the end of a run
+ * @commit: called once the snapshot of an epoch is durable (the second
+ *   phase of a two-phase commit)
  *
  * The virtual methods of a [class@Flow.SinkPartition]. Only @write_batch
  * must be implemented.
@@ -41,6 +43,10 @@ G_DECLARE_DERIVABLE_TYPE (FlowSinkPartition, flow_sink_partition, FLOW, SINK_PAR
  * - [vfunc@Flow.SinkPartition.close]: flushes and releases what the
  *   partition holds; called once at the end of a run. The default does
  *   nothing
+ * - [vfunc@Flow.SinkPartition.commit]: called with an epoch once the
+ *   recovery store committed the snapshots of that epoch (right after the
+ *   snapshot when the run has no recovery): what the snapshot prepared can
+ *   be made visible. The default does nothing
  */
 struct _FlowSinkPartitionClass
 {
@@ -54,8 +60,13 @@ struct _FlowSinkPartitionClass
   gboolean  (*close)       (FlowSinkPartition  *self,
                             GError            **error);
 
+  /* The second phase of an epoch (issue 11: transactional Kafka sink). */
+  gboolean  (*commit)      (FlowSinkPartition  *self,
+                            guint64             epoch,
+                            GError            **error);
+
   /*< private >*/
-  gpointer _reserved[12];
+  gpointer _reserved[11];
 };
 
 FLOW_AVAILABLE_IN_1_0
@@ -67,6 +78,10 @@ GVariant *flow_sink_partition_snapshot    (FlowSinkPartition  *self,
                                            GError            **error);
 FLOW_AVAILABLE_IN_1_0
 gboolean  flow_sink_partition_close       (FlowSinkPartition  *self,
+                                           GError            **error);
+FLOW_AVAILABLE_IN_1_0
+gboolean  flow_sink_partition_commit      (FlowSinkPartition  *self,
+                                           guint64             epoch,
                                            GError            **error);
 
 #define FLOW_TYPE_SINK (flow_sink_get_type ())

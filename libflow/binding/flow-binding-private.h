@@ -84,6 +84,14 @@ gboolean flow_binding_invoke_boolean_arg (FlowBindingBooleanArgFunc  vfunc,
                                           gpointer                   self,
                                           gpointer                   arg,
                                           GError                   **error);
+typedef gboolean (*FlowBindingBooleanUint64Func) (gpointer     self,
+                                                  guint64      arg,
+                                                  GError     **error);
+gboolean flow_binding_invoke_boolean_uint64 (FlowBindingBooleanUint64Func vfunc,
+                                             gpointer                     self,
+                                             guint64                      arg,
+                                             GError                     **error);
+
 gpointer flow_binding_invoke_build       (FlowBindingBuildFunc       vfunc,
                                           gpointer                   self,
                                           const char                *step_id,

@@ -407,6 +407,18 @@ flow_binding_invoke_boolean_arg (FlowBindingBooleanArgFunc   vfunc,
   return result;
 }
 
+gboolean
+flow_binding_invoke_boolean_uint64 (FlowBindingBooleanUint64Func   vfunc,
+                                    gpointer                       self,
+                                    guint64                        arg,
+                                    GError                       **error)
+{
+  gboolean result;
+
+  FLOW_CALL (result = vfunc (self, arg, error));
+  return result;
+}
+
 gpointer
 flow_binding_invoke_build (FlowBindingBuildFunc   vfunc,
                            gpointer               self,

@@ -133,6 +133,8 @@ struct _FlowExec
   guint         n_workers;    /* 1: no exchange */
 
   /* the rest belongs to flow-exec.c */
+  guint         process_id;   /* this process's share of input partitions */
+  guint         processes;    /* (issue 11; 1: all of them) */
   gatomicrefcount ref_count;
   FlowDataflow *flow;
   GMainContext *context;
@@ -214,6 +216,8 @@ typedef struct
   double      backup_interval;      /* seconds */
   guint       workers;
   FlowClock  *clock;                /* NULL: the system clock */
+  guint       process_id;           /* this process reads share process_id */
+  guint       processes;            /* of the input partitions (0 or 1: all) */
 } FlowExecConfig;
 
 /* flow-exec.c */
@@ -251,6 +255,9 @@ FlowExec *flow_exec_new_worker     (FlowExec                 *coordinator,
 gboolean  flow_exec_build_graph    (FlowExec                 *exec,
                                     GError                  **error);
 void      flow_exec_worker_start   (FlowExec                 *exec);
+gboolean  flow_exec_commit_sinks   (FlowExec                 *exec,
+                                    guint64                   epoch,
+                                    GError                  **error);
 gboolean  flow_exec_snapshot_rows  (FlowExec                 *exec,
                                     GArray                   *rows,
                                     GError                  **error);
@@ -288,6 +295,10 @@ void      flow_workers_close_epoch (FlowWorkers              *workers,
 /* Stops a close in progress; returns whether there was one. */
 gboolean  flow_workers_abort_close (FlowWorkers              *workers);
 void      flow_workers_finish      (FlowWorkers              *workers);
+/* @epoch is durable (or, without recovery, closed): every worker commits
+ * its sinks' second phase (FlowSinkPartition.commit). */
+void      flow_workers_commit_sinks (FlowWorkers             *workers,
+                                     guint64                  epoch);
 /* The store's commit in flight landed: a close waiting for it goes on. */
 void      flow_workers_commit_landed (FlowWorkers            *workers);
 gboolean  flow_workers_all_idle    (FlowWorkers              *workers);

@@ -381,6 +381,33 @@ commit_cb (guint64       epoch,
            const GError *error,
            gpointer      user_data);
 
+/* The second phase of @epoch for every sink partition, once its snapshots
+ * are durable (FlowSinkPartition.commit; issue 11's transactional Kafka
+ * sink). Stops at the first error. */
+gboolean
+flow_exec_commit_sinks (FlowExec  *exec,
+                        guint64    epoch,
+                        GError   **error)
+{
+  for (guint i = 0; i < exec->nodes->len; i++)
+    {
+      FlowNode *node = g_ptr_array_index (exec->nodes, i);
+
+      for (guint j = 0; node->outputs != NULL && j < node->outputs->len; j++)
+        {
+          FlowOutputPart *op = g_ptr_array_index (node->outputs, j);
+          GError *local = NULL;
+
+          if (!flow_sink_partition_commit (op->part, epoch, &local) || local != NULL)
+            {
+              g_propagate_error (error, partition_error (node, op->key, "commit", local));
+              return FALSE;
+            }
+        }
+    }
+  return TRUE;
+}
+
 /* Flushes every sink partition and, if @rows is not NULL, appends the
  * snapshot of the epoch: sink partitions, input partitions, then the keys
  * of stateful steps changed in it. */
@@ -465,7 +492,12 @@ exec_close_epoch (FlowExec  *exec,
     }
 
   else
-    exec_log (exec, G_LOG_LEVEL_INFO, NULL, "epoch %" G_GUINT64_FORMAT " closed", epoch);
+    {
+      exec_log (exec, G_LOG_LEVEL_INFO, NULL, "epoch %" G_GUINT64_FORMAT " closed", epoch);
+      /* No store: the epoch is final once closed (sinks' second phase). */
+      if (!flow_exec_commit_sinks (exec, epoch, error))
+        return FALSE;
+    }
 
   exec->epoch++;
   exec->epochs_closed++;
@@ -649,6 +681,21 @@ commit_cb (guint64       epoch,
       exec_log (exec, G_LOG_LEVEL_INFO, NULL, "epoch %" G_GUINT64_FORMAT " committed: %"
                 G_GUINT64_FORMAT " rows in %.3f s", epoch, exec->last_commit_rows,
                 exec->last_commit_usec / 1e6);
+
+      /* The epoch is durable: sinks' second phase (issue 11). */
+      {
+        GError *sink_error = NULL;
+
+        if (!flow_exec_commit_sinks (exec, epoch, &sink_error))
+          {
+            exec_fail (exec, sink_error);  /* nothing in flight: completes the run */
+            flow_exec_unref (exec);
+            return;
+          }
+      }
+      /* With workers, their sinks' second phase, on their threads. */
+      if (exec->workers != NULL)
+        flow_workers_commit_sinks (exec->workers, epoch);
       exec->callbacks->committed (exec->owner, epoch);
       if (exec->workers != NULL)
         flow_workers_commit_landed (exec->workers);
@@ -691,6 +738,8 @@ flow_exec_epoch_gathered (FlowExec *exec,
       g_clear_pointer (&rows, g_array_unref);
       exec_log (exec, G_LOG_LEVEL_INFO, NULL, "epoch %" G_GUINT64_FORMAT " closed by %u workers",
                 epoch, exec->n_workers);
+      /* No store: the epoch is final once closed (sinks' second phase). */
+      flow_workers_commit_sinks (exec->workers, epoch);
       exec->callbacks->epoch_closed (exec->owner, epoch);
       exec_after_commit (exec, epoch);
     }
@@ -1249,6 +1298,36 @@ list_parts (FlowNode  *node,
   return keys;
 }
 
+/* This process's share of an input's partitions (issue 11: --process-id I
+ * --processes N): the I-th, (I+N)-th, ... of the keys as listed. Takes
+ * @keys. */
+static GStrv
+share_parts (FlowExec  *exec,
+             FlowNode  *node,
+             GStrv      keys,
+             GError   **error)
+{
+  GStrvBuilder *mine = g_strv_builder_new ();
+  GStrv shared;
+  guint n = g_strv_length (keys);
+
+  for (guint i = exec->process_id; i < n; i += exec->processes)
+    g_strv_builder_add (mine, keys[i]);
+  g_strfreev (keys);
+  shared = g_strv_builder_end (mine);
+  g_strv_builder_unref (mine);
+  if (shared[0] == NULL)
+    {
+      g_strfreev (shared);
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "input step '%s': process %u of %u has no partition to read (the source "
+                   "has %u): use at most %u processes", node->step->full_id,
+                   exec->process_id, exec->processes, n, n);
+      return NULL;
+    }
+  return shared;
+}
+
 static gboolean
 build_inputs (FlowExec  *exec,
               FlowNode  *node,
@@ -1258,6 +1337,8 @@ build_inputs (FlowExec  *exec,
   g_auto(GStrv) keys = list_parts (node, error);
 
   node->inputs = g_ptr_array_new ();
+  if (keys != NULL && exec->processes > 1)
+    keys = share_parts (exec, node, g_steal_pointer (&keys), error);
   if (keys == NULL)
     return FALSE;
 
@@ -1492,6 +1573,17 @@ exec_build (FlowExec              *exec,
   if (!flow_dataflow_check (exec->flow, error))
     return FALSE;
   flow_dataflow_debug_dump (exec->flow);
+
+  /* This process's share of the input (issue 11). */
+  exec->process_id = config->process_id;
+  exec->processes = MAX (config->processes, 1);
+  if (exec->process_id >= exec->processes)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "running dataflow '%s' as process %u of %u: the process id must be "
+                   "below the number of processes", flow_id, exec->process_id, exec->processes);
+      return FALSE;
+    }
 
   if (config->workers == 0 || config->workers > FLOW_EXEC_MAX_WORKERS)
     {
@@ -1765,6 +1857,9 @@ flow_exec_new_worker (FlowExec     *coordinator,
   exec->worker = worker;
   exec->worker_index = index;
   exec->n_workers = coordinator->n_workers;
+  /* The process's share of the partitions, then this worker's of it. */
+  exec->process_id = coordinator->process_id;
+  exec->processes = coordinator->processes;
   exec->epoch_usec = -1;   /* the coordinator closes epochs */
   exec->epoch_deadline = G_MAXINT64;
   return exec;

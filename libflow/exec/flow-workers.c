@@ -67,6 +67,7 @@ typedef enum
   MSG_PAUSE,
   MSG_EOF_STEP,
   MSG_SNAPSHOT,
+  MSG_COMMIT_SINKS,
   MSG_FINISH,
   MSG_TICK,
   /* to the coordinator */
@@ -682,6 +683,11 @@ worker_handle (FlowWorker *w,
       }
       break;
 
+    case MSG_COMMIT_SINKS:
+      if (exec->error == NULL && !flow_exec_commit_sinks (exec, m->epoch, &error))
+        flow_exec_fail (exec, NULL, error);
+      break;
+
     case MSG_FINISH:
       flow_exec_worker_finish (exec);
       break;
@@ -1171,6 +1177,14 @@ flow_workers_close_epoch (FlowWorkers *ws,
   ws->final = final;
   ws->eof_next = 0;
   coord_start_round (ws, MSG_PAUSE, 0);
+}
+
+void
+flow_workers_commit_sinks (FlowWorkers *ws,
+                           guint64      epoch)
+{
+  if (!ws->finishing)
+    coord_send_all (ws, MSG_COMMIT_SINKS, 0, epoch);
 }
 
 void

@@ -3,6 +3,11 @@
  * reading the same topic in the same run.
  *
  *   bench-kafka [--messages N] [--partitions P] [--batch B] [--repeat R]
+ *   bench-kafka --bare-only BROKERS [--messages N] [--partitions P] [--batch B]
+ *
+ * With --bare-only, runs the bare loop alone on the topic "bench" of the
+ * given brokers (which holds N messages) and prints "bare WALL CPU" in
+ * seconds: tests/bench/bench_kafka.py's baseline for the Python flow.
  *
  * The topic lives in librdkafka's mock cluster (the real protocol on
  * loopback). Both contenders read every partition from its beginning to
@@ -224,7 +229,9 @@ main (int argc, char **argv)
 {
   gint64 n = 1000000;
   int partitions = 4, batch = 1000, repeat = 3;
+  g_autofree char *bare_only = NULL;
   GOptionEntry entries[] = {
+    { "bare-only", 0, 0, G_OPTION_ARG_STRING, &bare_only, "Only the bare loop, on these brokers", "BROKERS" },
     { "messages", 0, 0, G_OPTION_ARG_INT64, &n, "Messages in the topic", "N" },
     { "partitions", 0, 0, G_OPTION_ARG_INT, &partitions, "Partitions of the topic", "P" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Messages per batch (both)", "B" },
@@ -245,6 +252,15 @@ main (int argc, char **argv)
     {
       g_printerr ("%s\n", error->message);
       return 2;
+    }
+
+  if (bare_only != NULL)
+    {
+      double cpu;
+      double wall = run_bare (bare_only, partitions, n, batch, &cpu);
+
+      g_print ("bare %.6f %.6f\n", wall, cpu);
+      return 0;
     }
 
   rk = rd_kafka_new (RD_KAFKA_PRODUCER, conf_new (NULL), errstr, sizeof errstr);

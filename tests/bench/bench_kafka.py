@@ -7,14 +7,16 @@
 # The topic (--messages small messages over 4 partitions) lives in a mock
 # cluster (tests/kafka/kafka-mock-cluster, the real protocol on loopback).
 #
+#   bare loop    the C bare librdkafka consumer loop of bench-kafka
+#                (--bare-only), the issue's baseline, in a child process
 #   plain loop   confluent_kafka.Consumer.consume(1000) until every
 #                partition reached its end, taking each message's value
 #   flow         flow.connectors.kafka.operators.input -> op.map (the
 #                value) -> a counting sink (DynamicSink adding len(items))
 #
 # Each is timed by the wall clock and by the process's CPU time (all
-# threads: librdkafka's too); on a loaded machine the CPU ratio is the one
-# to trust. Target: the flow reaches at least 0.25 of the plain loop.
+# threads: librdkafka's too). Target: the flow reaches at least 0.25 of the
+# plain loop's messages per second. Figures: docs/kafka.md, "Performance".
 #
 # Usage: bench_kafka.py [--messages N] [--repeat R]
 
@@ -97,6 +99,15 @@ def run_flow(brokers, n):
     assert sink.count == n, (sink.count, n)
 
 
+def run_bare(bench, brokers, n):
+    """The C bare loop (bench-kafka --bare-only): (wall, CPU) seconds."""
+    out = subprocess.run([bench, "--bare-only", brokers, "--messages", str(n),
+                          "--partitions", str(PARTITIONS)],
+                         check=True, capture_output=True, text=True).stdout.split()
+    assert out[0] == "bare", out
+    return float(out[1]), float(out[2])
+
+
 def timed(fn, *args):
     w0, c0 = time.perf_counter(), time.process_time()
     fn(*args)
@@ -112,6 +123,8 @@ def main():
     mock = os.environ.get("FLOW_KAFKA_MOCK_CLUSTER",
                           str(Path(os.environ.get("FLOW_BUILD_ROOT", "build")) / "tests"
                               / "kafka" / "kafka-mock-cluster"))
+    bench = os.environ.get("FLOW_BENCH_KAFKA", str(Path(mock).parent.parent / "bench"
+                                                   / "bench-kafka"))
     proc = subprocess.Popen([mock, f"{TOPIC}:{PARTITIONS}"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
     try:
@@ -120,11 +133,14 @@ def main():
         produce(brokers, args.messages)
         print(f"produced {args.messages} messages to {PARTITIONS} partitions "
               f"in {time.perf_counter() - t0:.2f} s")
+        bare = (float("inf"), float("inf"))
         plain = (float("inf"), float("inf"))
         flow = (float("inf"), float("inf"))
         for _ in range(args.repeat):
+            b = run_bare(bench, brokers, args.messages)
             p = timed(run_plain, brokers, args.messages)
             f = timed(run_flow, brokers, args.messages)
+            bare = (min(bare[0], b[0]), min(bare[1], b[1]))
             plain = (min(plain[0], p[0]), min(plain[1], p[1]))
             flow = (min(flow[0], f[0]), min(flow[1], f[1]))
     finally:
@@ -134,10 +150,14 @@ def main():
     n = args.messages
     print(f"messages: {n}, partitions: {PARTITIONS}, best of {args.repeat}")
     print("                                  wall (messages/s)          process CPU (messages/s)")
+    print(f"bare librdkafka loop (C):     {bare[0]:8.3f} s {n / bare[0]:10.0f}      "
+          f"{bare[1]:8.3f} s {n / bare[1]:10.0f}")
     print(f"plain Python consumer loop:   {plain[0]:8.3f} s {n / plain[0]:10.0f}      "
           f"{plain[1]:8.3f} s {n / plain[1]:10.0f}")
     print(f"Python flow input->map->sink: {flow[0]:8.3f} s {n / flow[0]:10.0f}      "
           f"{flow[1]:8.3f} s {n / flow[1]:10.0f}")
+    print(f"ratio flow / bare C loop:     {bare[0] / flow[0]:8.3f} (wall)    "
+          f"{bare[1] / flow[1]:8.3f} (CPU)")
     print(f"ratio flow / plain loop:      {plain[0] / flow[0]:8.3f} (wall)    "
           f"{plain[1] / flow[1]:8.3f} (CPU)")
     return 0

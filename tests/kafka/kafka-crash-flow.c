@@ -5,7 +5,8 @@
  * Reads TOPIC to its end (values "P:N", keys "kP"), keeps a running sum of
  * N per key and writes each sum: to the file OUTPUT (a FileSink: lines
  * "('kP', SUM)"), or, when OUTPUT is "kafka:T", to the Kafka topic T (key
- * "kP", value "P:SUM").
+ * "kP", value "P:SUM"); "kafka-txn:T" does the same with a transactional
+ * sink (transactional.id "kcrash-T").
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -96,9 +97,17 @@ main (int    argc,
   flow_kafka_source_set_tail (source, FALSE);
   if (batch != NULL)
     flow_kafka_source_set_batch_size (source, (guint) atoi (batch));
-  to_kafka = g_str_has_prefix (argv[3], "kafka:");
-  if (to_kafka)
+  to_kafka = g_str_has_prefix (argv[3], "kafka:") || g_str_has_prefix (argv[3], "kafka-txn:");
+  if (g_str_has_prefix (argv[3], "kafka:"))
     sink = FLOW_SINK (flow_kafka_sink_new (argv[1], argv[3] + strlen ("kafka:")));
+  else if (g_str_has_prefix (argv[3], "kafka-txn:"))
+    {
+      const char *topic = argv[3] + strlen ("kafka-txn:");
+      g_autofree char *id = g_strconcat ("kcrash-", topic, NULL);
+
+      sink = FLOW_SINK (flow_kafka_sink_new (argv[1], topic));
+      flow_kafka_sink_set_transactional_id (FLOW_KAFKA_SINK (sink), id);
+    }
   else
     sink = FLOW_SINK (flow_file_sink_new (argv[3]));
 

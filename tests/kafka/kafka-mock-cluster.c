@@ -1,6 +1,6 @@
 /* kafka-mock-cluster.c: a librdkafka mock cluster for Python and GJS tests
  *
- *   kafka-mock-cluster [--brokers N] [TOPIC:PARTITIONS ...]
+ *   kafka-mock-cluster [--brokers N] [--unknown TOPIC ...] [TOPIC:PARTITIONS ...]
  *
  * Starts a mock cluster of N brokers (default 1) speaking the real Kafka
  * protocol on loopback, creates the topics given, prints its bootstrap
@@ -31,8 +31,11 @@ int
 main (int argc, char **argv)
 {
   int n_brokers = 1;
+  g_auto(GStrv) unknown = NULL;
   GOptionEntry entries[] = {
     { "brokers", 0, 0, G_OPTION_ARG_INT, &n_brokers, "Brokers of the cluster", "N" },
+    /* The mock would create any topic asked for: these it says it does not know. */
+    { "unknown", 0, 0, G_OPTION_ARG_STRING_ARRAY, &unknown, "A topic the cluster does not know", "TOPIC" },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("[TOPIC:PARTITIONS...] - a mock Kafka cluster");
@@ -58,6 +61,8 @@ main (int argc, char **argv)
       return 1;
     }
   mock = rd_kafka_mock_cluster_new (rk, n_brokers);
+  for (guint i = 0; mock != NULL && unknown != NULL && unknown[i] != NULL; i++)
+    rd_kafka_mock_topic_set_error (mock, unknown[i], RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
 
   for (int i = 1; i < argc; i++)
     {

@@ -14,6 +14,9 @@
  *   concurrently.)
  * - To a Kafka topic (at-least-once): every key's sums are all there, in
  *   order, each at least once; a replay only repeats an earlier stretch.
+ * - To a Kafka topic through a transactional sink: every key's sums are
+ *   there exactly once, in order, read back with isolation.level=
+ *   read_committed (librdkafka's default).
  *
  * Environment: FLOW_KAFKA_CRASH_FLOW (the program), FLOW_KAFKA_CRASH_SEED, FLOW_KAFKA_CRASH_KILLS,
  * FLOW_KAFKA_CRASH_MESSAGES (per partition, default 5000).
@@ -290,8 +293,9 @@ test_crash_file_sink (void)
 }
 
 static void
-test_crash_kafka_sink (void)
+crash_kafka_sink (gboolean transactional)
 {
+  const char *output = transactional ? "kafka-txn:sums" : "kafka:sums";
   Crash c = { 0 };
   g_autofree char *err = NULL;
   g_autoptr(GPtrArray) out = NULL;
@@ -304,7 +308,7 @@ test_crash_kafka_sink (void)
   for (guint k = 0; k < c.kills; k++)
     {
       guint batch = (guint[]) { 1, 7, 64, 1000 }[g_rand_int_range (c.rand, 0, 4)];
-      GPid pid = spawn_flow (c.cluster, "kafka:sums", c.dir, batch, err);
+      GPid pid = spawn_flow (c.cluster, output, c.dir, batch, err);
 
       gint64 target = measure_topic (c.client) +
                       g_rand_int_range (c.rand, 0, N_PARTITIONS * c.messages / c.kills);
@@ -312,7 +316,7 @@ test_crash_kafka_sink (void)
       if (kill_at (pid, measure_topic, c.client, target, g_rand_int_range (c.rand, 0, 20000), err))
         killed++;
     }
-  run_to_end (c.cluster, "kafka:sums", c.dir, err);
+  run_to_end (c.cluster, output, c.dir, err);
   g_test_message ("%u of %u runs killed", killed, c.kills);
 
   /* Every key's sums are all there, in order; a replay goes back to an
@@ -342,6 +346,9 @@ test_crash_kafka_sink (void)
             g_assert_cmpint (sum_at (at), ==, sum);
             if (at > next[p])
               g_error ("key k%d: sum %u is missing (the next written is sum %u)", p, next[p], at);
+            if (transactional && at < next[p])
+              g_error ("key k%d: sum %u is written twice (the transactional sink is exactly-once)",
+                       p, at);
             if (at == next[p])
               next[p]++;
           }
@@ -350,8 +357,22 @@ test_crash_kafka_sink (void)
       g_assert_cmpuint (next[p], ==, c.messages);
   }
   g_test_message ("%u messages for %u sums", total, N_PARTITIONS * c.messages);
+  if (transactional)
+    g_assert_cmpuint (total, ==, N_PARTITIONS * c.messages);
 
   crash_teardown (&c);
+}
+
+static void
+test_crash_kafka_sink (void)
+{
+  crash_kafka_sink (FALSE);
+}
+
+static void
+test_crash_kafka_sink_transactional (void)
+{
+  crash_kafka_sink (TRUE);
 }
 
 int
@@ -362,6 +383,7 @@ main (int    argc,
 
   g_test_add_func ("/kafka/crash/file-sink", test_crash_file_sink);
   g_test_add_func ("/kafka/crash/kafka-sink", test_crash_kafka_sink);
+  g_test_add_func ("/kafka/crash/kafka-sink-transactional", test_crash_kafka_sink_transactional);
 
   return g_test_run ();
 }

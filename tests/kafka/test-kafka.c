@@ -769,7 +769,7 @@ test_sink_produce_errors_retried (void)
 }
 
 static void
-test_sink_delivery_failure (void)
+sink_delivery_failure (gboolean transactional)
 {
   g_autoptr(KtCluster) cluster = kt_cluster_new (1);
   g_autoptr(FlowKafkaSource) source = NULL;
@@ -788,12 +788,34 @@ test_sink_delivery_failure (void)
   source = source_new (cluster, "in");
   flow_kafka_source_set_tail (source, FALSE);
   sink = flow_kafka_sink_new (cluster->brokers, "out");
+  if (transactional)
+    flow_kafka_sink_set_config (sink, "transactional.id", "failing");
   flow = copying_flow (source, sink, &run, TRUE);
   g_assert_false (run_flow (&run, flow, NULL, 0.02, &error));
   g_assert_error (error, FLOW_ERROR, FLOW_ERROR_IO);
   flow_test_assert_error_has (error, "'copy.out'");
   flow_test_assert_error_has (error, "topic 'out' partition 0");
   flow_test_assert_error_has (error, "MSG_SIZE_TOO_LARGE");
+  if (transactional)
+    {
+      /* It failed when its epoch was to commit (the transaction was
+       * aborted; the mock cluster cannot show that an aborted
+       * transaction's messages are hidden). */
+      g_assert_cmpstr (flow_kafka_sink_get_transactional_id (sink), ==, "failing");
+      flow_test_assert_error_has (error, "failed to commit");
+    }
+}
+
+static void
+test_sink_delivery_failure (void)
+{
+  sink_delivery_failure (FALSE);
+}
+
+static void
+test_sink_transactional_delivery_failure (void)
+{
+  sink_delivery_failure (TRUE);
 }
 
 static void
@@ -864,6 +886,268 @@ test_sink_item_shapes (void)
   g_assert_cmpstr (g_ptr_array_index ((GPtrArray *) g_ptr_array_index (out, 0), 0), ==, "elsewhere");
 }
 
+static guint
+count_values (GPtrArray  *parts,
+              const char *value)
+{
+  guint n = 0;
+
+  for (guint p = 0; p < parts->len; p++)
+    {
+      GPtrArray *values = g_ptr_array_index (parts, p);
+
+      for (guint i = 0; i < values->len; i++)
+        if (value == NULL || g_str_equal (g_ptr_array_index (values, i), value))
+          n++;
+    }
+  return n;
+}
+
+static void
+assert_each_once (KtCluster *cluster,
+                  guint      n)
+{
+  g_autoptr(GPtrArray) out = kt_read_back (cluster, "out", 2);
+
+  g_assert_cmpuint (count_values (out, NULL), ==, n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *value = g_strdup_printf ("v%u", i);
+      g_assert_cmpuint (count_values (out, value), ==, 1);
+    }
+}
+
+static GPtrArray *
+values_from (guint first,
+             guint n)
+{
+  GPtrArray *items = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+
+  for (guint i = first; i < first + n; i++)
+    g_ptr_array_add (items, g_variant_ref_sink (g_variant_new_take_string (g_strdup_printf ("v%u", i))));
+  return items;
+}
+
+/* The two phases of a transactional sink, called as the runner does, with
+ * a crash between the recovery commit and the Kafka commit. */
+static void
+test_sink_transactional_resume (void)
+{
+  g_autoptr(KtCluster) cluster = kt_cluster_new (1);
+  g_autoptr(FlowKafkaSink) sink = flow_kafka_sink_new (cluster->brokers, "out");
+  g_autoptr(FlowSinkPartition) part = NULL;
+  g_autoptr(GPtrArray) first = values_from (0, 5);
+  g_autoptr(GPtrArray) second = values_from (5, 7);
+  g_autoptr(GVariant) state1 = NULL;
+  g_autoptr(GVariant) state2 = NULL;
+  g_autoptr(GVariant) bad = g_variant_ref_sink (g_variant_new_int64 (3));
+  g_autoptr(GError) error = NULL;
+
+  kt_topic_create (cluster, "out", 2);
+  flow_kafka_sink_set_transactional_id (sink, "resume-test");
+  g_assert_cmpstr (flow_kafka_sink_get_transactional_id (sink), ==, "resume-test");
+
+  part = flow_sink_build_part (FLOW_SINK (sink), "f.out", "0", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (flow_sink_partition_write_batch (part, first, &error));
+  g_assert_no_error (error);
+  state1 = flow_sink_partition_snapshot (part, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (state1);
+  /* Nothing is out before the epoch commits... */
+  assert_each_once (cluster, 0);
+  g_assert_true (flow_sink_partition_commit (part, 1, &error));
+  g_assert_no_error (error);
+  /* ...and all of it after. */
+  assert_each_once (cluster, 5);
+
+  /* Epoch 2 is snapshotted (the store commits it), then the process dies
+   * before the Kafka commit. */
+  g_assert_true (flow_sink_partition_write_batch (part, second, &error));
+  state2 = flow_sink_partition_snapshot (part, &error);
+  g_assert_no_error (error);
+  g_clear_object (&part);
+  assert_each_once (cluster, 5);
+
+  /* The resumed run finishes epoch 2 from its state. */
+  part = flow_sink_build_part (FLOW_SINK (sink), "f.out", "0", state2, &error);
+  g_assert_no_error (error);
+  assert_each_once (cluster, 12);
+  g_assert_true (flow_sink_partition_close (part, &error));
+  g_assert_no_error (error);
+  g_clear_object (&part);
+
+  /* Resuming again from the same (committed) epoch produces nothing. */
+  part = flow_sink_build_part (FLOW_SINK (sink), "f.out", "0", state2, &error);
+  g_assert_no_error (error);
+  g_assert_true (flow_sink_partition_close (part, &error));
+  g_clear_object (&part);
+  assert_each_once (cluster, 12);
+
+  /* A state the sink did not write is refused. */
+  part = flow_sink_build_part (FLOW_SINK (sink), "f.out", "0", bad, &error);
+  g_assert_null (part);
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE);
+  flow_test_assert_error_has (error, "transactional");
+}
+
+/* A whole run through a transactional sink, without recovery: every
+ * epoch commits when it closes. */
+static void
+test_sink_transactional_run (void)
+{
+  g_autoptr(KtCluster) cluster = kt_cluster_new (1);
+  g_autoptr(FlowTestingSource) source = NULL;
+  g_autoptr(FlowKafkaSink) sink = flow_kafka_sink_new (cluster->brokers, "out");
+  g_autoptr(FlowDataflow) flow = flow_dataflow_new ("txn");
+  g_autoptr(GError) error = NULL;
+
+  kt_topic_create (cluster, "out", 2);
+  flow_kafka_sink_set_transactional_id (sink, "run-test");
+  source = flow_test_source_new_parse ("['v0', 'v1', 'v2', 'v3']");
+  flow_stream_output (flow_dataflow_input (flow, "inp", FLOW_SOURCE (source)), "out", FLOW_SINK (sink));
+  g_assert_true (flow_test_run (flow, &error));
+  g_assert_no_error (error);
+  assert_each_once (cluster, 4);
+}
+
+/* Runs @flow as process @id of @n (given as command-line options, as a
+ * deployment would), resuming from @dir. */
+static void
+run_as_process (Run          *run,
+                FlowDataflow *flow,
+                guint         id,
+                guint         n,
+                const char   *dir)
+{
+  g_autoptr(FlowRunner) runner = flow_runner_new (flow);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) args = g_new0 (char *, 8);
+
+  args[0] = g_strdup ("prog");
+  args[1] = g_strdup ("--process-id");
+  args[2] = g_strdup_printf ("%u", id);
+  args[3] = g_strdup ("--processes");
+  args[4] = g_strdup_printf ("%u", n);
+  args[5] = g_strdup ("-r");
+  args[6] = g_strdup (dir);
+  g_assert_true (flow_runner_parse_args (runner, &args, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (flow_runner_get_process_id (runner), ==, id);
+  g_assert_cmpuint (flow_runner_get_processes (runner), ==, n);
+  g_assert_cmpuint (g_strv_length (args), ==, 1);
+
+  run->cancellable = g_cancellable_new ();
+  run->done = FALSE;
+  flow_runner_set_snapshot_interval (runner, 0.02);
+  flow_runner_run_async (runner, run->cancellable, run_done_cb, run);
+  while (!run->done)
+    g_main_context_iteration (NULL, TRUE);
+  g_clear_object (&run->cancellable);
+  g_assert_no_error (run->error);
+}
+
+/* --process-id I --processes N: three processes, each with its own
+ * recovery directory, share five partitions; each reads its own once,
+ * and resumes after them. */
+static void
+test_runner_processes (void)
+{
+  g_autoptr(KtCluster) cluster = kt_cluster_new (1);
+  const guint counts[] = { 30, 0, 7, 12, 5 };
+  g_autofree guint *reader = g_new0 (guint, 5);
+  g_autoptr(GError) error = NULL;
+  char *dirs[3];
+
+  kt_topic_create (cluster, "events", 5);
+  for (int p = 0; p < 5; p++)
+    kt_produce (cluster, "events", p, 0, counts[p]);
+
+  for (guint round = 0; round < 2; round++)
+    {
+      if (round == 1)
+        for (int p = 0; p < 5; p++)
+          kt_produce (cluster, "events", p, counts[p], 3);
+      for (int p = 0; p < 5; p++)
+        reader[p] = G_MAXUINT;
+      for (guint id = 0; id < 3; id++)
+        {
+          g_autoptr(FlowKafkaSource) source = source_new (cluster, "events");
+          g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
+          g_autoptr(FlowDataflow) flow = NULL;
+          g_autoptr(GPtrArray) parts = NULL;
+          Run run = { cluster };
+
+          if (round == 0)
+            dirs[id] = recovery_dir_new (1);
+          flow_kafka_source_set_tail (source, FALSE);
+          flow = reading_flow (source, sink, &run);
+          run_as_process (&run, flow, id, 3, dirs[id]);
+          parts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+          for (int p = 0; p < 5; p++)
+            g_ptr_array_add (parts, g_ptr_array_new_with_free_func (g_free));
+          for (guint i = 0; i < flow_testing_sink_get_n_items (sink); i++)
+            {
+              g_autoptr(GVariant) item = flow_testing_sink_get_item (sink, i);
+              gint32 partition;
+
+              g_variant_get_child (item, 3, "i", &partition);
+              g_ptr_array_add (g_ptr_array_index (parts, partition), kt_item_value (item));
+            }
+          for (int p = 0; p < 5; p++)
+            {
+              GPtrArray *values = g_ptr_array_index (parts, p);
+
+              if (values->len == 0)
+                continue;
+              /* One reader per partition, the same in both rounds: the
+               * first run reads all of it, the resumed one the new
+               * messages only. */
+              g_assert_cmpuint (reader[p], ==, G_MAXUINT);
+              reader[p] = id;
+              g_assert_cmpuint (p % 3, ==, id);
+              assert_values (values, p, round == 0 ? 0 : counts[p], round == 0 ? counts[p] : 3);
+            }
+        }
+      for (int p = 0; p < 5; p++)
+        if (round == 1 || counts[p] > 0)
+          g_assert_cmpuint (reader[p], ==, (guint) p % 3);
+    }
+  for (guint id = 0; id < 3; id++)
+    {
+      g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", dirs[id]);
+
+      g_assert_cmpint (system (rm), ==, 0);
+      g_free (dirs[id]);
+    }
+
+  /* A process id out of range is refused when the options are parsed; a
+   * process whose share is empty fails the run, naming the step. */
+  {
+    g_autoptr(FlowKafkaSource) source = source_new (cluster, "events");
+    g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
+    g_autoptr(FlowDataflow) flow = NULL;
+    g_autoptr(FlowRunner) runner = NULL;
+    const char *bad[] = { "prog", "--process-id", "3", "--processes", "3", NULL };
+    g_auto(GStrv) args = g_strdupv ((char **) bad);
+    Run run = { cluster };
+
+    flow = reading_flow (source, sink, &run);
+    runner = flow_runner_new (flow);
+    g_assert_false (flow_runner_parse_args (runner, &args, &error));
+    g_assert_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT);
+    flow_test_assert_error_has (error, "not 3");
+    g_clear_error (&error);
+
+    flow_runner_set_processes (runner, 6);
+    flow_runner_set_process_id (runner, 5);
+    g_assert_false (flow_runner_run (runner, NULL, &error));
+    g_assert_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT);
+    flow_test_assert_error_has (error, "'kafka.inp'");
+    flow_test_assert_error_has (error, "process 5 of 6 has no partition");
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -887,6 +1171,10 @@ main (int    argc,
   g_test_add_func ("/kafka/sink/no-topic", test_sink_no_topic);
   g_test_add_func ("/kafka/sink/wrong-type", test_sink_wrong_type);
   g_test_add_func ("/kafka/sink/item-shapes", test_sink_item_shapes);
+  g_test_add_func ("/kafka/sink/transactional-resume", test_sink_transactional_resume);
+  g_test_add_func ("/kafka/sink/transactional-run", test_sink_transactional_run);
+  g_test_add_func ("/kafka/sink/transactional-delivery-failure", test_sink_transactional_delivery_failure);
+  g_test_add_func ("/kafka/runner/processes", test_runner_processes);
 
   return g_test_run ();
 }

@@ -20,6 +20,7 @@ confluent_kafka = pytest.importorskip("confluent_kafka")
 import flow.operators as op  # noqa: E402
 from flow.dataflow import Dataflow  # noqa: E402
 from flow.recovery import RecoveryConfig, init_db_dir  # noqa: E402
+from flow._gi import GLib  # noqa: E402
 from flow.testing import TestingSink, run_main  # noqa: E402
 
 kafka = pytest.importorskip("flow.connectors.kafka")
@@ -44,8 +45,10 @@ MOCK = os.environ.get("FLOW_KAFKA_MOCK_CLUSTER",
 @pytest.fixture
 def cluster():
     """Starts a mock cluster with topics "in" (3 partitions), "out" (2) and
-    "json" (1); yields its brokers (a list of host:port)."""
-    proc = subprocess.Popen([MOCK, "in:3", "out:2", "json:1"], stdin=subprocess.PIPE,
+    "json" (1), which says it does not know "missing-topic"; yields its
+    brokers (a list of host:port)."""
+    proc = subprocess.Popen([MOCK, "--unknown", "missing-topic", "in:3", "out:2", "json:1"],
+                            stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
     try:
         brokers = proc.stdout.readline().strip()
@@ -257,3 +260,171 @@ def test_serializers():
         serde.StrSerializer().ser(b"x")
     with pytest.raises(TypeError):
         serde.BytesSerializer().ser("x")
+
+
+def test_messages_cross_steps_as_tuples():
+    """KafkaSourceMessage and KafkaSinkMessage travel as the C connectors'
+    GVariant tuples (not pickled), natively and in pure Python alike, and
+    come back equal; a message a tuple cannot carry exactly is pickled."""
+    from flow._gi import Flow, _override
+
+    exact = [
+        (KafkaSourceMessage(b"k", b"v", "t", [("h", b"x"), ("n", None)], None, 5, 2, (1, 1234)),
+         "(maymaysixxa(smay))"),
+        (KafkaSourceMessage(None, None, "t", [], None, 0, 0, (0, 0)), "(maymaysixxa(smay))"),
+        # Empty key and topic; messages whose framing offsets take 2 and 4
+        # bytes (the native path reads the serialised form directly).
+        (KafkaSourceMessage(b"", None, "", [], None, -1, 0, (0, 0)), "(maymaysixxa(smay))"),
+        (KafkaSourceMessage(b"k" * 300, b"v", "t\u00e9", [], None, 1, 3, (1, 9)),
+         "(maymaysixxa(smay))"),
+        (KafkaSourceMessage(None, b"v" * 70000, "t", [("h", b"x" * 10)], None, 1 << 40, 1, (1, 9)),
+         "(maymaysixxa(smay))"),
+        (KafkaSourceMessage("k", {"a": [1, 2.5]}, "t", [], None, 1, 0, (1, 5)),
+         "(mvmvsixxa(smay))"),
+        (KafkaSinkMessage(b"k", b"v"), "(mvmvmsmimxxa(smay))"),
+        (KafkaSinkMessage("k", None, "t", [("h", b"")], 3, 77), "(mvmvmsmimxxa(smay))"),
+        (KafkaSinkMessage(None, [1, "x"], timestamp=-5), "(mvmvmsmimxxa(smay))"),
+    ]
+    pickled = [
+        KafkaSourceMessage(b"k", b"v", "t", [], 0.5, 1, 0, (1, 5)),           # a latency
+        KafkaSourceMessage(b"k", b"v", None, [], None, None, None, None),     # no metadata
+        KafkaSourceMessage(b"k", b"v", "t", [], None, 1, 0, (0, 7)),          # odd timestamp
+        KafkaSinkMessage(b"k", b"v", headers=[("h", "a str")]),
+        KafkaSinkMessage(b"k", b"v", partition=1 << 40),
+    ]
+    paths = [(Flow.to_variant, Flow.from_variant),
+             (_override._py_to_variant, _override._py_from_variant)]
+    for to_v, from_v in paths:
+        for msg, type_string in exact:
+            v = to_v(msg)
+            assert v.get_type_string() == type_string, msg
+            assert from_v(v) == msg
+            assert type(from_v(v)) is type(msg)
+        for msg in pickled:
+            v = to_v(msg)
+            assert v.get_type_string() == "(ssay)", msg
+            assert from_v(v) == msg
+    # Both paths make the same tuples.
+    for msg, _ in exact:
+        assert paths[0][0](msg).equal(paths[1][0](msg))
+    # The source's error items become KafkaError.
+    err = GLib.Variant("(sixis)", ("in", 2, 7, 3, "gone"))
+    for _, from_v in paths:
+        e = from_v(err)
+        assert isinstance(e, KafkaError)
+        assert (e.err.code(), e.err.name(), e.err.str()) == (3, "UNKNOWN_TOPIC_OR_PART", "gone")
+        assert (e.msg.topic, e.msg.partition, e.msg.offset) == ("in", 2, 7)
+
+
+def test_deserialized_messages_through_steps(cluster):
+    """Deserialized messages (dict values) cross several Python steps and
+    are serialized again to a sink."""
+    produce(cluster, "json", [(0, b"a", b'{"n": 1}'), (0, b"b", b'{"n": 2}')])
+    flow = Dataflow("json2")
+    kinp = kop.input("inp", flow, brokers=cluster, topics=["json"], tail=False)
+    des = kop.deserialize("de", kinp.oks, key_deserializer=serde.StrDeserializer(),
+                          val_deserializer=serde.JsonDeserializer())
+    seen = []
+    op.inspect("look", des.oks, lambda _s, m: seen.append(m))
+    doubled = op.map("double", des.oks,
+                     lambda m: KafkaSinkMessage(m.key, {"n": m.value["n"] * 2}, headers=m.headers))
+    ser = kop.serialize("ser", doubled, key_serializer=serde.StrSerializer(),
+                        val_serializer=serde.JsonSerializer())
+    kop.output("out", ser, brokers=cluster, topic="out")
+    run_main(flow)
+    assert [(m.key, m.value, m.offset) for m in seen] == [("a", {"n": 1}, 0), ("b", {"n": 2}, 1)]
+    back = read_back(cluster, "out", 2)
+    assert sorted((k, v) for part in back.values() for k, v, _ in part) == [
+        (b"a", b'{"n":2}'), (b"b", b'{"n":4}')]
+
+
+def test_transactional_output_resumes_exactly_once(cluster, tmp_path):
+    """A transactional KafkaSink (transactional.id given in add_config, as
+    a Bytewax script would): each epoch's messages are committed with the
+    epoch, and a resumed run adds only the new input's."""
+    input_messages(cluster)
+    init_db_dir(tmp_path, 1)
+    rc = RecoveryConfig(str(tmp_path))
+
+    def build():
+        flow = Dataflow("txn")
+        kinp = kop.input("inp", flow, brokers=cluster, topics=["in"], tail=False)
+        msgs = op.map("up", kinp.oks, lambda m: KafkaSinkMessage(m.key, m.value.upper()))
+        kop.output("out", msgs, brokers=cluster, topic="out",
+                   add_config={"transactional.id": "py-txn"})
+        return flow
+
+    run_main(build(), epoch_interval=ZERO_TD, recovery_config=rc)
+    produce(cluster, "in", [(1, b"k1", b"1:new")])
+    run_main(build(), epoch_interval=ZERO_TD, recovery_config=rc)
+
+    back = read_back(cluster, "out", 2)
+    values = sorted(v for part in back.values() for _, v, _ in part)
+    assert values == sorted([f"{p}:{i}".upper().encode() for p in range(3) for i in range(20 + p)]
+                            + [b"1:NEW"])
+    # Each message carries the header that identifies its epoch's batch.
+    assert all(any(name == "flow-txn" for name, _ in (h or [])) for part in back.values()
+               for _, _, h in part)
+
+
+# Ported from Bytewax's pytests/connectors/test_kafka.py (which needs a real
+# broker; these run on the mock cluster).
+
+def test_bytewax_input_two_topics(cluster):
+    produce(cluster, "json", [(0, f"key-0-{j}".encode(), f"value-0-{j}".encode())
+                              for j in range(3)])
+    produce(cluster, "in", [(j % 3, f"key-1-{j}".encode(), f"value-1-{j}".encode())
+                            for j in range(3)])
+    out = []
+    flow = Dataflow("test_df")
+    s = op.input("inp", flow, KafkaSource(cluster, ["json", "in"], tail=False))
+    op.output("out", op.map("kv", s, lambda m: (m.key, m.value)), TestingSink(out))
+    run_main(flow)
+    assert sorted(out) == sorted((f"key-{i}-{j}".encode(), f"value-{i}-{j}".encode())
+                                 for i in range(2) for j in range(3))
+
+
+def test_bytewax_input_resume_state(cluster):
+    from flow.testing import poll_next_batch
+
+    produce(cluster, "in", [(0, f"key-0-{j}".encode(), f"value-0-{j}".encode())
+                            for j in range(3)])
+
+    def kv(batch):
+        return [(m.key, m.value) for m in batch]
+
+    inp = KafkaSource(cluster, ["in"], tail=False, batch_size=1)
+    assert inp.list_parts() == ["0-in", "1-in", "2-in"]
+    part = inp.build_part("test", "0-in", None)
+    assert kv(poll_next_batch(part)) == [(b"key-0-0", b"value-0-0")]
+    assert kv(poll_next_batch(part)) == [(b"key-0-1", b"value-0-1")]
+    resume_state = part.snapshot()
+    assert kv(poll_next_batch(part)) == [(b"key-0-2", b"value-0-2")]
+    part.close()
+
+    inp = KafkaSource(cluster, ["in"], tail=False, batch_size=1)
+    part = inp.build_part("test", "0-in", resume_state)
+    assert part.snapshot() == resume_state
+    assert kv(poll_next_batch(part)) == [(b"key-0-2", b"value-0-2")]
+    with pytest.raises(StopIteration):
+        poll_next_batch(part)
+    part.close()
+
+
+def test_bytewax_input_raises_on_topic_not_exist(cluster):
+    flow = Dataflow("test_df")
+    s = op.input("inp", flow, KafkaSource(cluster, ["missing-topic"], tail=False))
+    op.output("out", s, TestingSink([]))
+    with pytest.raises(Exception, match="'missing-topic'.*Unknown topic or partition"):
+        run_main(flow)
+
+
+def test_bytewax_output_pairs(cluster):
+    inp = [(b"key-0-0", b"value-0-0"), (b"key-0-1", b"value-0-1"), (b"key-0-2", b"value-0-2")]
+    from flow.testing import TestingSource
+    flow = Dataflow("test_df")
+    s = op.input("inp", flow, TestingSource(inp))
+    op.output("out", s, KafkaSink(cluster, "out"))
+    run_main(flow)
+    back = read_back(cluster, "out", 2)
+    assert sorted((k, v) for part in back.values() for k, v, _ in part) == sorted(inp)

@@ -33,6 +33,8 @@
 #include <flow.h>
 #include <girepository.h>
 
+#include "flow-native-kafka.h"   /* flow.connectors.kafka's messages as tuples */
+
 #define PICKLE_TAG "python:pickle"
 #define PICKLE_TYPE ((const GVariantType *) "(ssay)")
 
@@ -604,6 +606,12 @@ py_to_variant (PyObject *obj)
                                                           (gsize) PyByteArray_GET_SIZE (obj), 1));
   if (is_variant_wrapper (obj))
     return wrapper_to_variant (obj);
+  {
+    /* Kafka messages travel as tuples, not pickled (flow-native-kafka.c). */
+    GVariant *kafka;
+    if (flow_native_kafka_to_variant (obj, &kafka))
+      return kafka;
+  }
   return pickle_to_variant (obj);
 }
 
@@ -790,6 +798,8 @@ tuple_to_py (GVariant *v)
 
   if (is_pickled (v))
     return unpickle (v);
+  if (flow_native_kafka_from_variant (v, &result))   /* Kafka messages */
+    return result;
 
   result = PyTuple_New ((Py_ssize_t) n);
   if (result == NULL)
@@ -2298,6 +2308,14 @@ static PyMethodDef native_methods[] = {
             "(it is released while the runner waits), which makes every Python callback\n"
             "cheaper. Returns True or raises GLib.Error; a signal handler's exception\n"
             "(KeyboardInterrupt) stops the run and is raised.") },
+  { "register_kafka", flow_native_kafka_register, METH_VARARGS,
+    OP_DOC ("register_kafka(source_message_class, sink_message_class, error_from_tuple)",
+            "Carries flow.connectors.kafka's messages as the GVariant tuples of the C\n"
+            "connectors instead of pickled (see flow-native-kafka.c).") },
+  { "kafka_split", flow_native_kafka_split, METH_VARARGS,
+    OP_DOC ("kafka_split(stream, step_id)",
+            "A branch step sending a Kafka source's messages to the first stream\n"
+            "returned and its error items to the second, on their type, in C.") },
   { NULL, NULL, 0, NULL }
 };
 
@@ -2336,6 +2354,7 @@ PyInit__flow_native (void)
 
   if (PyType_Ready (&BatchType) < 0)
     return NULL;
+  flow_native_kafka_init (py_to_variant, variant_to_py);
   module = PyModule_Create (&native_module);
   if (module == NULL)
     return NULL;

@@ -279,6 +279,20 @@ def from_variant(v):
 __all__ += ["to_variant", "from_variant"]
 
 
+def _register_item_type(cls, to_fn, from_fns):
+    """Carries instances of ``cls`` (exactly) as ``to_fn(obj)`` makes them
+    (a ``GLib.Variant``, or ``None`` to pickle this one), and GVariants of
+    the type strings of ``from_fns`` as their function makes them (a
+    function of the ``GLib.Variant``): the pure-Python side of a
+    connector's own item types (flow.connectors.kafka's messages). The
+    native path has its own (``_flow_native.register_kafka``)."""
+    def conv(obj):
+        v = to_fn(obj)
+        return _pickled(obj) if v is None else v
+    _TO_VARIANT[cls] = conv
+    _FROM_VARIANT.update(from_fns)
+
+
 def _to_array(values, what):
     """An iterable of Python values as an ``av`` array of items."""
     if isinstance(values, _Variant):

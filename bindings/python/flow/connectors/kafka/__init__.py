@@ -13,14 +13,19 @@ They run on libflow's C connectors (``Flow.KafkaSource``,
   errors of the broker when ``raise_on_errors=False``.
 - :class:`KafkaSink` produces :class:`KafkaSinkMessage` items (or
   ``(key, value)`` pairs) and waits for the brokers to acknowledge every
-  message of an epoch before the epoch commits: at-least-once.
+  message of an epoch before the epoch commits: at-least-once; with a
+  ``transactional_id``, one Kafka transaction per epoch, committed with
+  the epoch: exactly-once for read_committed consumers.
+
+Messages cross the steps of a flow as the C connectors' GVariant tuples
+(converted in C), not pickled.
 
 :mod:`flow.connectors.kafka.operators` has Bytewax's ``input``,
 ``output``, ``deserialize*`` and ``serialize*`` operators;
 :mod:`flow.connectors.kafka.serde` plain (bytes, str, JSON) serializers.
 """
 
-from ..._gi import Flow, GLib
+from ..._gi import Flow, GLib, _override
 from ...inputs import Source
 from ...outputs import Sink
 from .message import (
@@ -84,14 +89,8 @@ def _timestamp(us):
     return (TIMESTAMP_CREATE_TIME, us // 1000)
 
 
-def _to_python(item):
-    """A FLOW_KAFKA_MESSAGE_TYPE_STRING or FLOW_KAFKA_ERROR_TYPE_STRING
-    item as a KafkaSourceMessage or a KafkaError."""
-    if len(item) == 7:
-        key, value, topic, partition, offset, ts, headers = item
-        return KafkaSourceMessage(key, value, topic, headers, None, offset, partition,
-                                  _timestamp(ts))
-    topic, partition, offset, code, reason = item
+def _error_from_tuple(topic, partition, offset, code, reason):
+    """A FLOW_KAFKA_ERROR_TYPE_STRING item's members as a KafkaError."""
     return KafkaError(KafkaErrorInfo(code, _error_name(code), reason),
                       KafkaSourceMessage(None, None, topic, [], None, offset, partition, None))
 
@@ -105,37 +104,112 @@ def _error_name(code):
     return names.get(code, f"ERROR_{code}")
 
 
-class _SourcePartition(Flow.SourcePartition):
-    def __init__(self, inner):
-        super().__init__()
-        self._inner = inner
+# ---------------------------------------------------------------------------
+# Messages as items
+#
+# KafkaSourceMessage and KafkaSinkMessage cross the steps of a flow as the
+# GVariant tuples the C connectors read and write, not pickled:
+#
+#   KafkaSourceMessage, key and value bytes/None   (maymaysixxa(smay))
+#   KafkaSourceMessage, other keys or values       (mvmvsixxa(smay))
+#   KafkaSinkMessage                               (mvmvmsmimxxa(smay))
+#
+# (key, value, topic, partition, offset, timestamp in µs or -1, headers).
+# A message these cannot carry exactly is pickled. The native fast path
+# converts in C (bindings/python/native/flow-native-kafka.c); these are the
+# same rules for the pure-Python path.
+# ---------------------------------------------------------------------------
 
-    def do_next_batch(self):
-        batch = self._inner.next_batch()
-        if batch is None:
-            return None
-        return [_to_python(item) for item in Flow.from_variant(batch)]
-
-    def do_next_awake(self):
-        return self._inner.next_awake()
-
-    def do_snapshot(self):
-        return self._inner.snapshot()
-
-    def do_close(self):
-        self._inner.close()
+_SOURCE_BYTES = "(maymaysixxa(smay))"
+_SOURCE_ANY = "(mvmvsixxa(smay))"
+_SINK = "(mvmvmsmimxxa(smay))"
+_ERROR = "(sixis)"
+_INT32 = (-(1 << 31), (1 << 31) - 1)
+_INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
-class _Source(Flow.Source):
-    def __init__(self, inner):
-        super().__init__()
-        self._inner = inner
+def _int_in(x, bounds):
+    return type(x) is int and bounds[0] <= x <= bounds[1]
 
-    def do_list_parts(self):
-        return self._inner.list_parts()
 
-    def do_build_part(self, step_id, part_key, resume_state):
-        return _SourcePartition(self._inner.build_part(step_id, part_key, resume_state))
+def _exact_headers(headers):
+    return type(headers) is list and all(
+        type(h) is tuple and len(h) == 2 and type(h[0]) is str and "\0" not in h[0]
+        and (h[1] is None or type(h[1]) is bytes) for h in headers)
+
+
+def _item_maybe(x):
+    if x is None:
+        return GLib.Variant.new_maybe(GLib.VariantType.new("v"), None)
+    return GLib.Variant.new_maybe(None, GLib.Variant.new_variant(Flow.to_variant(x)))
+
+
+def _source_to_variant(m):
+    if (m.latency is not None or type(m.topic) is not str or "\0" in m.topic
+            or not _int_in(m.partition, _INT32) or not _int_in(m.offset, _INT64)
+            or not _exact_headers(m.headers)):
+        return None
+    ts = m.timestamp
+    if type(ts) is not tuple or len(ts) != 2 or not _int_in(ts[1], (0, _INT64[1] // 1000)):
+        return None
+    if ts[0] == TIMESTAMP_CREATE_TIME and type(ts[0]) is int:
+        us = ts[1] * 1000
+    elif ts == (TIMESTAMP_NOT_AVAILABLE, 0) and type(ts[0]) is int:
+        us = -1
+    else:
+        return None
+    rest = (m.topic, m.partition, m.offset, us, m.headers)
+    if (m.key is None or type(m.key) is bytes) and (m.value is None or type(m.value) is bytes):
+        return GLib.Variant(_SOURCE_BYTES, (m.key, m.value) + rest)
+    return _join(_item_maybe(m.key), _item_maybe(m.value), GLib.Variant("(sixxa(smay))", rest))
+
+
+def _sink_to_variant(m):
+    if ((m.topic is not None and (type(m.topic) is not str or "\0" in m.topic))
+            or (m.partition is not None and not _int_in(m.partition, _INT32))
+            or not _int_in(m.timestamp, (_INT64[0] // 1000, _INT64[1] // 1000))
+            or not _exact_headers(m.headers)):
+        return None
+    rest = GLib.Variant("(msmimxxa(smay))",
+                        (m.topic, m.partition, None, m.timestamp * 1000, m.headers))
+    return _join(_item_maybe(m.key), _item_maybe(m.value), rest)
+
+
+def _join(key, value, rest):
+    """The tuple (key, value, *rest)."""
+    return GLib.Variant.new_tuple(key, value, *[rest.get_child_value(i)
+                                                for i in range(rest.n_children())])
+
+
+def _members(v):
+    return [v.get_child_value(i) for i in range(v.n_children())]
+
+
+def _source_from_variant(v):
+    key, value, topic, partition, offset, us, headers = _members(v)
+    return KafkaSourceMessage(Flow.from_variant(key), Flow.from_variant(value),
+                              topic.get_string(), Flow.from_variant(headers), None,
+                              offset.get_int64(), partition.get_int32(),
+                              _timestamp(us.get_int64()))
+
+
+def _sink_from_variant(v):
+    key, value, topic, partition, _offset, us, headers = _members(v)
+    return KafkaSinkMessage(Flow.from_variant(key), Flow.from_variant(value),
+                            Flow.from_variant(topic), Flow.from_variant(headers),
+                            Flow.from_variant(partition), us.get_int64() // 1000)
+
+
+def _error_from_variant(v):
+    return _error_from_tuple(*v.unpack())
+
+
+_override._register_item_type(KafkaSourceMessage, _source_to_variant, {
+    _SOURCE_BYTES: _source_from_variant, _SOURCE_ANY: _source_from_variant,
+    _ERROR: _error_from_variant})
+_override._register_item_type(KafkaSinkMessage, _sink_to_variant, {_SINK: _sink_from_variant})
+if hasattr(_override._native, "register_kafka"):
+    _override._native.register_kafka(KafkaSourceMessage, KafkaSinkMessage, _error_from_tuple)
 
 
 class KafkaSource(Source):
@@ -178,67 +252,45 @@ class KafkaSource(Source):
         inner.set_raise_on_errors(bool(raise_on_errors))
         for name, value in _config(add_config).items():
             inner.set_config(name, value)
-        self._source = _Source(inner)
+        # The C source itself: its items become KafkaSourceMessage (or
+        # KafkaError) where Python code takes them.
+        self._source = inner
 
     def _to_flow_source(self):
         return self._source
 
+    def list_parts(self):
+        """The partitions' names, ``"PARTITION-TOPIC"`` (as Bytewax's
+        ``FixedPartitionedSource.list_parts``)."""
+        return list(self._source.list_parts())
 
-def _bytes(x, what):
-    if x is None or isinstance(x, bytes):
-        return x
-    if isinstance(x, str):
-        return x.encode("utf-8")
-    if isinstance(x, (bytearray, memoryview)):
-        return bytes(x)
-    raise TypeError(f"a Kafka message's {what} must be bytes, str or None (serialize it "
-                    f"first), not {type(x).__qualname__}")
-
-
-_SINK_TYPE = "(maymaysixxa(smay))"
-
-
-def _to_variant(item):
-    if isinstance(item, KafkaSourceMessage):
-        item = item.to_sink()
-    if isinstance(item, KafkaSinkMessage):
-        partition = -1 if item.partition is None else int(item.partition)
-        headers = [(str(name), _bytes(value, "header value")) for name, value in item.headers]
-        return GLib.Variant(_SINK_TYPE, (_bytes(item.key, "key"), _bytes(item.value, "value"),
-                                         item.topic or "", partition, 0,
-                                         int(item.timestamp) * 1000, headers))
-    if isinstance(item, tuple) and len(item) == 2:
-        return GLib.Variant(_SINK_TYPE, (_bytes(item[0], "key"), _bytes(item[1], "value"),
-                                         "", -1, 0, 0, []))
-    raise TypeError(f"a Kafka sink writes KafkaSinkMessage or (key, value) items, "
-                    f"not {type(item).__qualname__}")
+    def build_part(self, step_id, for_part, resume_state):
+        """One partition, for unit tests (as Bytewax's): its
+        ``next_batch()`` returns :class:`KafkaSourceMessage` (and
+        :class:`KafkaError`) items and raises ``StopIteration`` at the end,
+        ``snapshot()`` the offset of the next message to read."""
+        state = None if resume_state is None else Flow.to_variant(resume_state)
+        return _KafkaSourcePartition(self._source.build_part(step_id, for_part, state))
 
 
-class _SinkPartition(Flow.SinkPartition):
-    def __init__(self, inner):
-        super().__init__()
-        self._inner = inner
+class _KafkaSourcePartition:
+    def __init__(self, part):
+        self._part = part
 
-    def do_write_batch(self, items):
-        self._inner.write_batch([_to_variant(Flow.from_variant(item)) for item in items])
+    def next_batch(self):
+        batch = self._part.next_batch()
+        if batch is None:
+            raise StopIteration
+        return Flow.from_variant(batch)
 
-    def do_snapshot(self):
-        return self._inner.snapshot()
+    def next_awake(self):
+        return self._part.next_awake()
 
-    def do_close(self):
-        self._inner.close()
+    def snapshot(self):
+        return Flow.from_variant(self._part.snapshot())
 
-
-class _Sink(Flow.Sink):
-    def __init__(self, inner):
-        super().__init__()
-        self._inner = inner
-
-    def do_list_parts(self):
-        return self._inner.list_parts()
-
-    def do_build_part(self, step_id, part_key, resume_state):
-        return _SinkPartition(self._inner.build_part(step_id, part_key, resume_state))
+    def close(self):
+        self._part.close()
 
 
 class KafkaSink(Sink):
@@ -251,22 +303,39 @@ class KafkaSink(Sink):
     topic, partition and the reason. After a crash, the epochs after the
     last committed one are produced again: at-least-once.
 
+    With a ``transactional_id`` (or ``transactional.id`` in
+    ``add_config``), each epoch's messages are produced in one Kafka
+    transaction once the epoch is committed: exactly-once for consumers
+    reading with ``isolation.level=read_committed``, also after crashes
+    (see the Kafka page of the documentation).
+
     Args:
         brokers: ``host:port`` strings of Kafka brokers.
         topic: the topic of messages that do not name one (``None``: each
             must).
         add_config: more librdkafka settings (its ``CONFIGURATION.md``).
+        transactional_id: the producer's ``transactional.id``, the same
+            across resumes and unique among running processes; ``None``
+            for at-least-once output.
     """
 
-    def __init__(self, brokers, topic, add_config=None):
+    def __init__(self, brokers, topic, add_config=None, transactional_id=None):
         if topic is not None and not isinstance(topic, str):
             raise TypeError(f"topic must be a str or None, not {type(topic).__qualname__}")
+        if transactional_id is not None and not isinstance(transactional_id, str):
+            raise TypeError(f"transactional_id must be a str or None, not "
+                            f"{type(transactional_id).__qualname__}")
         self.brokers = _brokers(brokers)
         self.topic = topic
         inner = Flow.KafkaSink.new(self.brokers, topic)
+        # A KafkaSourceMessage goes to this sink's topic, as to_sink() has it.
+        inner.set_keep_read_metadata(False)
         for name, value in _config(add_config).items():
             inner.set_config(name, value)
-        self._sink = _Sink(inner)
+        if transactional_id is not None:
+            inner.set_transactional_id(transactional_id)
+        # The C sink itself: KafkaSinkMessage items reach it as tuples.
+        self._sink = inner
 
     def _to_flow_sink(self):
         return self._sink

@@ -13,7 +13,8 @@ other way round (a failure stops the run), with the serializers of
 from dataclasses import dataclass
 
 from ... import operators as op
-from ...dataflow import Stream
+from ..._gi import _override
+from ...dataflow import Stream, _check_scopes, _check_step_id, _gi_stream, _wrap
 from . import OFFSET_BEGINNING, KafkaSink, KafkaSource
 from .message import (
     _KEY_DESERIALIZATION,
@@ -51,6 +52,18 @@ def _split(step_id, up):
     return KafkaSourceOut(branch.trues, branch.falses)
 
 
+def _split_input(step_id, up):
+    """_split of what a KafkaSource emits: on the native path, a branch on
+    the items' GVariant type, which converts no item to Python."""
+    native = getattr(_override._native, "kafka_split", None)
+    if native is None:
+        return _split(step_id, up)
+    _check_step_id(step_id)
+    _check_scopes(up)
+    trues, falses = native(_gi_stream(up), step_id)
+    return KafkaSourceOut(_wrap(trues, up, "trues"), _wrap(falses, up, "falses"))
+
+
 def _to_sink(msg):
     if isinstance(msg, KafkaSourceMessage):
         return msg.to_sink()
@@ -67,15 +80,15 @@ def input(step_id, flow, *, brokers, topics, tail=True,  # noqa: A001
     """
     source = KafkaSource(brokers, topics, tail, starting_offset, add_config, batch_size,
                          raise_on_errors=False)
-    return _split(step_id + "_split", op.input(step_id, flow, source))
+    return _split_input(step_id + "_split", op.input(step_id, flow, source))
 
 
-def output(step_id, up, *, brokers, topic, add_config=None):
+def output(step_id, up, *, brokers, topic, add_config=None, transactional_id=None):
     """Produces the :class:`KafkaSinkMessage` (or
     :class:`KafkaSourceMessage`) items of ``up`` to ``topic``. Arguments as
     :class:`flow.connectors.kafka.KafkaSink`."""
     msgs = op.map(step_id + "_to_sink", up, _to_sink)
-    op.output(step_id, msgs, KafkaSink(brokers, topic, add_config))
+    op.output(step_id, msgs, KafkaSink(brokers, topic, add_config, transactional_id))
 
 
 def _deserialize(step_id, up, key_de, value_de):
