@@ -74,6 +74,8 @@ flow_step_free (FlowStep *step)
     step->func.destroy (step->func.data);
   if (step->builder.destroy != NULL && step->builder.data != NULL)
     step->builder.destroy (step->builder.data);
+  if (step->op_data_destroy != NULL && step->op_data != NULL)
+    step->op_data_destroy (step->op_data);
   g_clear_pointer (&step->inputs, g_ptr_array_unref);
   g_clear_object (&step->source);
   g_clear_object (&step->sink);
@@ -709,6 +711,8 @@ core_out_port_name (FlowStep *step,
 {
   if (g_str_equal (flow_step_get_kind_name (step), "branch"))
     return port == 0 ? "trues" : "falses";
+  if (step->n_outputs == 3)  /* window operators: Bytewax's WindowOut */
+    return port == 0 ? "down" : port == 1 ? "late" : "meta";
   return "down";
 }
 

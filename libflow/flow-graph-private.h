@@ -34,15 +34,23 @@ struct _FlowStep
   char        *id;           /* as given */
   char        *full_id;      /* "flow_id.step_id" */
   GPtrArray   *inputs;       /* FlowStream* (owned by the dataflow) */
-  FlowStream  *outputs[2];   /* owned by the dataflow */
+  FlowStream  *outputs[3];   /* owned by the dataflow */
   guint        n_outputs;
   FlowClosure  func;         /* the operator's function (its table entry
                               * names it: mapper, predicate, key_func, ...) */
   FlowClosure  builder;      /* stateful operators: the state of a new key */
   double       timeout;      /* collect */
   guint        max_size;     /* collect */
+  /* join (flow-join.c) */
+  FlowJoinInsertMode join_insert;
+  FlowJoinEmitMode   join_emit;
+  /* enrich_cached (flow-join.c): the cache's time to live */
+  GTimeSpan    ttl;
   FlowSource  *source;       /* input */
   FlowSink    *sink;         /* output */
+  /* window operators: their settings (flow-op-window.c) */
+  gpointer       op_data;
+  GDestroyNotify op_data_destroy;
 };
 
 /* flow-operator-table.c: the entry of the operator named @name, or NULL;

@@ -32,6 +32,7 @@
 #include "flow-windower.h"
 #include "flow-window-clock.h"
 #include "flow-join.h"
+#include "flow-window-operators.h"
 #include "flow-binding.h"
 #include "flow-stateful-logic.h"
 #if FLOW_HAS_KAFKA

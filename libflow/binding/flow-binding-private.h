@@ -38,6 +38,7 @@ typedef enum
   FLOW_BINDING_SHAPE_STATEFUL,         /* StatefulMapFunc, StatefulFlatMapFunc */
   FLOW_BINDING_SHAPE_LOGIC_BUILDER,    /* StatefulLogicBuilder, StatefulBatchLogicBuilder */
   FLOW_BINDING_SHAPE_FOLD,             /* FoldFunc */
+  FLOW_BINDING_SHAPE_ENRICH,           /* EnrichFunc (flow-join.h) */
 } FlowBindingShape;
 
 /* Makes @closure (a function of @shape given to an operator) safe to call
@@ -81,6 +82,14 @@ gboolean flow_binding_invoke_boolean     (FlowBindingBooleanFunc     vfunc,
 gint64   flow_binding_invoke_int64       (FlowBindingInt64Func       vfunc,
                                           gpointer                   self);
 gboolean flow_binding_invoke_boolean_arg (FlowBindingBooleanArgFunc  vfunc,
+                                          gpointer                   self,
+                                          gpointer                   arg,
+                                          GError                   **error);
+/* (window operators: FlowWindowLogic's on_value, on_merge) */
+typedef gpointer (*FlowBindingPointerArgFunc) (gpointer     self,
+                                               gpointer     arg,
+                                               GError     **error);
+gpointer flow_binding_invoke_pointer_arg (FlowBindingPointerArgFunc  vfunc,
                                           gpointer                   self,
                                           gpointer                   arg,
                                           GError                   **error);

@@ -329,6 +329,19 @@ guard_fold (GVariant  *acc,
   return result;
 }
 
+static GVariant *
+guard_enrich (FlowTTLCache  *cache,
+              GVariant      *item,
+              gpointer       data,
+              GError       **error)
+{
+  Guard *g = data;
+  GVariant *result;
+
+  FLOW_CALL (result = ((FlowEnrichFunc) g->inner.func) (cache, item, g->inner.data, error));
+  return result;
+}
+
 void
 flow_binding_guard_closure (FlowClosure      *closure,
                             FlowBindingShape  shape)
@@ -344,6 +357,7 @@ flow_binding_guard_closure (FlowClosure      *closure,
     [FLOW_BINDING_SHAPE_STATEFUL] = guard_stateful,
     [FLOW_BINDING_SHAPE_LOGIC_BUILDER] = guard_logic_builder,
     [FLOW_BINDING_SHAPE_FOLD] = guard_fold,
+    [FLOW_BINDING_SHAPE_ENRICH] = guard_enrich,
   };
   Guard *guard;
 
@@ -414,6 +428,18 @@ flow_binding_invoke_boolean_uint64 (FlowBindingBooleanUint64Func   vfunc,
                                     GError                       **error)
 {
   gboolean result;
+
+  FLOW_CALL (result = vfunc (self, arg, error));
+  return result;
+}
+
+gpointer
+flow_binding_invoke_pointer_arg (FlowBindingPointerArgFunc   vfunc,
+                                 gpointer                    self,
+                                 gpointer                    arg,
+                                 GError                    **error)
+{
+  gpointer result;
 
   FLOW_CALL (result = vfunc (self, arg, error));
   return result;

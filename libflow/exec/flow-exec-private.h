@@ -29,6 +29,8 @@ typedef struct
   GVariant  *by;           /* max/min: what the state compares by (cache) */
   GPtrArray *values;       /* collect: the values collected so far */
   gint64     deadline;     /* collect: system time (µs) of the timeout */
+  gpointer   window;       /* window operators: the key's windows
+                            * (FlowWindowKey, flow-op-window.c) */
   guint64    dirty_epoch;  /* the epoch it was last recorded as changed in */
   /* stateful, stateful_batch (flow-op-logic.c): the key's logic, and the
    * time of its pending notification (an entry of node->schedule) */
@@ -82,8 +84,8 @@ struct _FlowNode
 {
   FlowExec   *exec;
   FlowStep   *step;
-  GArray     *edges[2];     /* FlowEdge, per output port */
-  FlowBatch   out[2];
+  GArray     *edges[3];     /* FlowEdge, per output port */
+  FlowBatch   out[3];
 
   /* key_on: the keys seen lately, shared by the items that have them */
   GHashTable *key_cache;    /* GRefString -> itself */
@@ -94,6 +96,15 @@ struct _FlowNode
   GTree      *schedule;     /* stateful: (time, key) of pending notifications */
   GSource    *timer;        /* collect */
   gint64      next_deadline;
+
+  /* operators with several inputs (join): the input port of the batch
+   * being processed, set by flow_node_push() */
+  guint       in_port;
+  /* what an operator keeps for one execution (enrich_cached: its cache;
+   * window operators: their deadlines), made by its process function on
+   * first use; freed with the node, after its states */
+  gpointer       op_data;
+  GDestroyNotify op_data_free;
 
   /* input and output steps */
   GPtrArray  *inputs;       /* FlowInputPart* */

@@ -114,6 +114,7 @@ flow_state_free (gpointer data)
   g_clear_pointer (&st->state, g_variant_unref);
   g_clear_pointer (&st->by, g_variant_unref);
   g_clear_pointer (&st->values, g_ptr_array_unref);
+  g_clear_pointer (&st->window, flow_op_window_key_free);
   g_free (st);
 }
 
@@ -166,6 +167,8 @@ flow_node_free (FlowNode *node)
   g_clear_pointer (&node->schedule, g_tree_unref);
   g_clear_pointer (&node->key_cache, g_hash_table_unref);
   g_clear_pointer (&node->states, g_hash_table_unref);
+  if (node->op_data_free != NULL)
+    g_clear_pointer (&node->op_data, node->op_data_free);
   g_clear_pointer (&node->dirty, g_ptr_array_unref);
   g_clear_pointer (&node->inputs, g_ptr_array_unref);
   g_clear_pointer (&node->outputs, g_ptr_array_unref);
@@ -264,6 +267,7 @@ flow_node_push_here (FlowNode   *node,
       if (!flow_item_split (&batch->items[i]))
         return fail_not_keyed (node, &batch->items[i], error);
 
+  node->in_port = port;
   ok = op->process (node, batch, error);
 
   spent = g_get_monotonic_time () - start;
@@ -357,7 +361,7 @@ gboolean
 flow_state_is_live (FlowState *st)
 {
   return st->state != NULL || (st->values != NULL && st->values->len > 0) ||
-         st->logic != NULL;
+         st->logic != NULL || st->window != NULL;
 }
 
 void
@@ -370,6 +374,7 @@ flow_state_clear (FlowState *st)
   if (st->values != NULL)
     g_ptr_array_set_size (st->values, 0);
   st->deadline = 0;
+  g_clear_pointer (&st->window, flow_op_window_key_free);
 }
 
 /* Sets the state of @key; NULL discards it. Without change tracking a

@@ -179,6 +179,57 @@ GVariant *flow_op_collect_snapshot      (FlowNode *node, FlowState *st);
 gboolean  flow_op_collect_restore       (FlowNode *node, FlowState *st, const char *key,
                                          GVariant *state, GError **error);
 
+/* flow-op-window.c: the window operators. Their settings are the step's
+ * op_data, a FlowWindowSpec (made by flow-window-operators.c); a key's
+ * windows are its FlowState's `window`. */
+typedef enum
+{
+  FLOW_WINDOW_LOGIC_COLLECT,
+  FLOW_WINDOW_LOGIC_COUNT,
+  FLOW_WINDOW_LOGIC_FOLD,
+  FLOW_WINDOW_LOGIC_REDUCE,
+  FLOW_WINDOW_LOGIC_MAX,
+  FLOW_WINDOW_LOGIC_MIN,
+  FLOW_WINDOW_LOGIC_CUSTOM,   /* window: a FlowWindowLogic subclass */
+  FLOW_WINDOW_LOGIC_JOIN,     /* join_window */
+} FlowWindowLogicKind;
+
+typedef struct
+{
+  FlowWindowLogicKind  kind;
+  gboolean             ordered;   /* apply values in timestamp order */
+  FlowWindowClock     *clock;
+  FlowWindower        *windower;
+  FlowClosure          builder;   /* fold: FlowBuilderFunc */
+  FlowClosure          folder;    /* fold, reduce: FlowFoldFunc; max, min: by (FlowMapFunc) */
+  FlowClosure          merger;    /* fold: FlowFoldFunc */
+  GType                logic_type;   /* window */
+  guint                n_sides;      /* join_window: its inputs */
+  FlowJoinInsertMode   insert_mode;  /* join_window */
+} FlowWindowSpec;
+
+void      flow_window_spec_free         (gpointer data);
+void      flow_op_window_key_free       (gpointer data);
+gboolean  flow_op_window_process        (FlowNode *node, FlowBatch *batch, GError **error);
+gboolean  flow_op_window_eof            (FlowNode *node, GError **error);
+gboolean  flow_op_window_wake           (FlowNode *node, gint64 now, GError **error);
+GVariant *flow_op_window_snapshot       (FlowNode *node, FlowState *st);
+gboolean  flow_op_window_restore        (FlowNode *node, FlowState *st, const char *key,
+                                         GVariant *state, GError **error);
+
+/* flow-op-join.c */
+gboolean  flow_op_join_process          (FlowNode *node, FlowBatch *batch, GError **error);
+gboolean  flow_op_join_eof              (FlowNode *node, GError **error);
+GVariant *flow_op_join_snapshot         (FlowNode *node, FlowState *st);
+gboolean  flow_op_join_restore          (FlowNode *node, FlowState *st, const char *key,
+                                         GVariant *state, GError **error);
+gboolean  flow_op_enrich_cached_process (FlowNode *node, FlowBatch *batch, GError **error);
+/* What join_window may share: the rows of a key's sides, and inserting a
+ * value into a side. */
+GPtrArray *flow_op_join_rows            (GPtrArray *sides);
+void       flow_op_join_insert          (GPtrArray *side, GVariant *value,
+                                         FlowJoinInsertMode mode);
+
 /* flow-op-io.c */
 gboolean flow_op_output_process         (FlowNode *node, FlowBatch *batch, GError **error);
 

@@ -102,6 +102,31 @@ static const FlowOperator operators[] = {
     .process = flow_op_collect_process, .eof = flow_op_collect_eof,
     .wake = flow_op_collect_wake, .snapshot = flow_op_collect_snapshot,
     .restore = flow_op_collect_restore },
+
+  /* Windows of time, per key (flow-op-window.c); their functions are in
+   * the step's FlowWindowSpec, but count_window's key function */
+#define WINDOW_OP(op_name, op_flags, fname, fshape)                              \
+  { .name = op_name, .n_outputs = 3, .flags = (op_flags) | STATEFUL,              \
+    .func_name = fname, .func_shape = fshape,                                    \
+    .process = flow_op_window_process, .eof = flow_op_window_eof,                \
+    .wake = flow_op_window_wake, .snapshot = flow_op_window_snapshot,            \
+    .restore = flow_op_window_restore }
+  WINDOW_OP ("collect_window", KEYED, NULL, FLOW_BINDING_SHAPE_NONE),
+  WINDOW_OP ("count_window", 0, "key_func", FLOW_BINDING_SHAPE_ITEM_TO_STRING),
+  WINDOW_OP ("fold_window", KEYED, NULL, FLOW_BINDING_SHAPE_NONE),
+  WINDOW_OP ("reduce_window", KEYED, NULL, FLOW_BINDING_SHAPE_NONE),
+  WINDOW_OP ("max_window", KEYED, NULL, FLOW_BINDING_SHAPE_NONE),
+  WINDOW_OP ("min_window", KEYED, NULL, FLOW_BINDING_SHAPE_NONE),
+  WINDOW_OP ("window", KEYED, NULL, FLOW_BINDING_SHAPE_NONE),
+  WINDOW_OP ("join_window", KEYED, NULL, FLOW_BINDING_SHAPE_NONE),
+#undef WINDOW_OP
+  /* Several inputs, and lookups (flow-op-join.c). A join's inputs are its
+   * sides, in order; enrich_cached keeps its getter as the builder. */
+  { .name = "join", .n_outputs = 1, .flags = KEYED | STATEFUL,
+    .process = flow_op_join_process, .eof = flow_op_join_eof,
+    .snapshot = flow_op_join_snapshot, .restore = flow_op_join_restore },
+  { .name = "enrich_cached", .n_outputs = 1, .func_name = "mapper", .func_shape = FLOW_BINDING_SHAPE_ENRICH,
+    .process = flow_op_enrich_cached_process },
 };
 
 /* Returns the entry named @name, or NULL. */

@@ -122,5 +122,8 @@ void      flow_window_clock_class_set_ops       (FlowWindowClockClass *klass,
 /* The system time a clock reads now: the real time of the thread's
  * default FlowClock (the run's clock during a run). */
 gint64    flow_window_clock_system_now          (void);
+/* Makes flow_window_clock_system_now() return @now (the system time of the
+ * batch a window operator processes) until called again with 0. */
+void      flow_window_clock_set_batch_time      (gint64             now);
 
 G_END_DECLS

@@ -14,9 +14,21 @@
 #include "flow-error.h"
 #include "flow-time-private.h"
 
+/* A window operator reads the system time once per batch for all its
+ * keys (flow_window_clock_set_batch_time()); 0: read it each time. */
+static __thread gint64 batch_time;
+
+void
+flow_window_clock_set_batch_time (gint64 now)
+{
+  batch_time = now;
+}
+
 gint64
 flow_window_clock_system_now (void)
 {
+  if (batch_time != 0)
+    return batch_time;
   return flow_clock_get_real (flow_clock_get_thread_default ());
 }
 

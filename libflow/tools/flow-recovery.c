@@ -106,6 +106,85 @@ typedef struct
   guint  n_tombstones;
 } ShowData;
 
+/* Window operators: a key's state `(vvxa{xv}a(vx))` (flow-op-window.c),
+ * shown as its open windows, its watermark and its queued values. */
+#define WINDOW_STATE_TYPE "(vvxa{xv}a(vxu))"
+
+static void
+append_time (GString *s,
+             gint64   usec)
+{
+  g_autoptr(GDateTime) dt = NULL;
+
+  if (usec <= G_GINT64_CONSTANT (-62135596800000000))
+    {
+      g_string_append (s, "UTC_MIN");
+      return;
+    }
+  dt = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
+  if (dt != NULL)
+    dt = g_date_time_add (g_steal_pointer (&dt), usec % G_USEC_PER_SEC);
+  if (dt == NULL)
+    {
+      g_string_append_printf (s, "%" G_GINT64_FORMAT " µs", usec);
+      return;
+    }
+  {
+    g_autofree char *text = g_date_time_format_iso8601 (dt);
+    g_string_append (s, text);
+  }
+}
+
+static char *
+window_state_repr (GVariant *state)
+{
+  g_autoptr(GVariant) clock = NULL;
+  g_autoptr(GVariant) windower = NULL;
+  g_autoptr(GVariant) windows = NULL;
+  g_autoptr(GVariant) queue = NULL;
+  GString *s = g_string_new ("windows {");
+  gint64 watermark;
+  gsize n;
+
+  g_variant_get (state, "(vvx@a{xv}@a(vxu))", &clock, &windower, &watermark, &windows, &queue);
+  n = g_variant_n_children (windows);
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) contents = NULL;
+      gint64 id;
+
+      g_variant_get_child (windows, i, "{xv}", &id, &contents);
+      g_string_append_printf (s, "%s%" G_GINT64_FORMAT ": ", i ? ", " : "", id);
+      flow_repr_append (s, contents);
+    }
+  g_string_append (s, "}, watermark ");
+  append_time (s, watermark);
+  n = g_variant_n_children (queue);
+  if (n > 0)
+    {
+      g_string_append_printf (s, ", %" G_GSIZE_FORMAT " queued [", n);
+      for (gsize i = 0; i < n; i++)
+        {
+          g_autoptr(GVariant) value = NULL;
+          gint64 ts;
+          guint side;
+
+          g_variant_get_child (queue, i, "(vxu)", &value, &ts, &side);
+          if (i > 0)
+            g_string_append (s, ", ");
+          flow_repr_append (s, value);
+          g_string_append (s, " at ");
+          append_time (s, ts);
+        }
+      g_string_append (s, "]");
+    }
+  g_string_append (s, ", windower ");
+  flow_repr_append (s, windower);
+  g_string_append (s, ", clock ");
+  flow_repr_append (s, clock);
+  return g_string_free (s, FALSE);
+}
+
 static gboolean
 collect_row (const char  *step_id,
              const char  *key,
@@ -128,6 +207,12 @@ collect_row (const char  *step_id,
       keys = g_tree_new_full ((GCompareDataFunc) strcmp, NULL, g_free, g_free);
       g_tree_insert (data->steps, g_strdup (step_id), keys);
     }
+  if (g_variant_is_of_type (state, G_VARIANT_TYPE (WINDOW_STATE_TYPE)))
+    {
+      g_autofree char *repr = window_state_repr (state);
+      line = g_strdup_printf ("%s  (epoch %" G_GUINT64_FORMAT ", window state)", repr, epoch);
+    }
+  else
   {
     g_autofree char *repr = flow_item_repr (state);
     line = g_strdup_printf ("%s  (epoch %" G_GUINT64_FORMAT ", %s)", repr, epoch,

@@ -7,6 +7,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 
 import GLib from 'gi://GLib';
+import GObject from 'gi://GObject';
 import Flow from 'gi://Flow?version=1';
 
 import {test, run, assert, assertEqual} from './harness.js';
@@ -93,6 +94,74 @@ test('EventClock: a JavaScript timestamp getter', () => {
     assert(failed !== null && failed.message.includes('no time in this item'),
         `the getter's exception is the error (${failed})`);
     assertEqual(state.snapshot().get_type_string(), '(xx)', 'snapshot');
+});
+
+// Window operators ----------------------------------------------------
+
+// Sums the values of a window; emits the sum when it closes.
+const SumLogic = GObject.registerClass(class SumLogic extends Flow.WindowLogic {
+    _init() {
+        super._init();
+        this.sum = 0;
+    }
+
+    vfunc_on_value(value) {
+        this.sum += value.unpack();
+        return null;
+    }
+
+    vfunc_on_merge(consumed) {
+        this.sum += consumed.sum;
+        return null;
+    }
+
+    vfunc_on_close() {
+        return new GLib.Variant('av', [new GLib.Variant('x', this.sum)]);
+    }
+
+    vfunc_snapshot() {
+        return new GLib.Variant('x', this.sum);
+    }
+
+    vfunc_restore(state) {
+        this.sum = state.unpack();
+        return true;
+    }
+});
+
+function keyedSeconds(pairs) {
+    return new GLib.Variant('a(sv)', pairs.map(([k, s]) => [k, new GLib.Variant('x', s)]));
+}
+
+test('window operators: count_window and a WindowLogic subclass, event time', () => {
+    const align = GLib.DateTime.new_utc(2022, 1, 1, 0, 0, 0).to_unix() * SEC;
+    const flow = Flow.Dataflow.new('windows');
+    const items = flow.input('inp', Flow.TestingSource.new(keyedSeconds(
+        [['a', 1], ['b', 2], ['a', 5], ['a', 12], ['a', 3], ['b', 14]])));
+    const clock = Flow.EventClock.new(0, v => {
+        // count_window's getter gets whole items, window's the values.
+        const value = v.get_type_string() === '(sv)' ? v.get_child_value(1).get_variant() : v;
+        return align + value.unpack() * SEC;
+    });
+    const windower = Flow.TumblingWindower.new(10 * SEC, align);
+
+    const counts = items.count_window('count', clock, windower, item => item.get_child_value(0).unpack());
+    const countSink = Flow.TestingSink.new();
+    counts.get_down().output('counts', countSink);
+    const lateSink = Flow.TestingSink.new();
+    counts.late.output('late', lateSink);
+
+    const sums = items.window('sum', clock, windower, SumLogic.$gtype, true);
+    const sumSink = Flow.TestingSink.new();
+    sums.down.output('sums', sumSink);
+
+    assertEqual(Flow.Runner.new(flow).run(null), true, 'run() returns true');
+    assertEqual(countSink.get_items().recursiveUnpack().sort(),
+        [['a', [0, 2]], ['a', [1, 1]], ['b', [1, 1]], ['b', [0, 1]]].sort(), 'counts per window');
+    assertEqual(sumSink.get_items().recursiveUnpack().sort(),
+        [['a', [0, 6]], ['a', [1, 12]], ['b', [0, 2]], ['b', [1, 14]]].sort(), 'sums per window');
+    assertEqual(lateSink.get_items().recursiveUnpack(), [['a', [0, ['a', 3]]]],
+        'a at 3 s is late (the watermark of a is 12 s)');
 });
 
 run();

@@ -7,7 +7,10 @@
  *
  * Environment: CRASH_FLOW_BATCH sets the file source's batch size;
  * CRASH_FLOW_DISCARD=N makes every line n with n % N == 0 discard the
- * state of its key (a tombstone) and emit -1.
+ * state of its key (a tombstone) and emit -1; CRASH_FLOW_WINDOW=W sums the
+ * lines of each key in tumbling windows of W seconds of event time
+ * instead (line n at n seconds after the Unix epoch), emitting
+ * (key, (window_id, sum)) as each window closes (a fold_window).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -63,6 +66,58 @@ add (GVariant  *sum,
   return g_variant_new_int64 (updated);
 }
 
+static gint64
+line_ts (GVariant  *line,
+         gpointer   user_data,
+         GError   **error)
+{
+  guint64 n;
+
+  if (!g_ascii_string_to_unsigned (g_variant_get_string (line, NULL), 10, 0, G_MAXINT32, &n, error))
+    return 0;
+  return (gint64) n * G_USEC_PER_SEC;
+}
+
+static GVariant *
+add_line (GVariant  *sum,
+          GVariant  *line,
+          gpointer   user_data,
+          GError   **error)
+{
+  guint64 n;
+
+  if (!g_ascii_string_to_unsigned (g_variant_get_string (line, NULL), 10, 0, G_MAXINT32, &n, error))
+    return NULL;
+  return g_variant_new_int64 (g_variant_get_int64 (sum) + (gint64) n);
+}
+
+static GVariant *
+add_sums (GVariant  *a,
+          GVariant  *b,
+          gpointer   user_data,
+          GError   **error)
+{
+  return g_variant_new_int64 (g_variant_get_int64 (a) + g_variant_get_int64 (b));
+}
+
+static FlowStream *
+window_sums (FlowStream *keyed,
+             guint64     seconds)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FlowEventClock) clock = flow_event_clock_new (0, line_ts, NULL, NULL, &error);
+  g_autoptr(FlowTumblingWindower) windower = NULL;
+  g_autoptr(FlowWindowOut) out = NULL;
+
+  g_assert_no_error (error);
+  windower = flow_tumbling_windower_new ((GTimeSpan) seconds * G_USEC_PER_SEC, 0, &error);
+  g_assert_no_error (error);
+  out = flow_stream_fold_window (keyed, "sum", FLOW_WINDOW_CLOCK (clock), FLOW_WINDOWER (windower),
+                                 zero, NULL, NULL, add_line, NULL, NULL, add_sums, NULL, NULL,
+                                 FALSE);
+  return flow_window_out_get_down (out);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -73,6 +128,7 @@ main (int    argc,
   g_autoptr(FlowRunner) runner = NULL;
   const char *batch = g_getenv ("CRASH_FLOW_BATCH");
   const char *discard = g_getenv ("CRASH_FLOW_DISCARD");
+  const char *window = g_getenv ("CRASH_FLOW_WINDOW");
   FlowStream *lines, *keyed, *sums;
 
   if (argc < 3)
@@ -93,7 +149,10 @@ main (int    argc,
 
   lines = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
   keyed = flow_stream_key_on (lines, "key", key_of, NULL, NULL);
-  sums = flow_stream_stateful_map (keyed, "sum", zero, NULL, NULL, add, NULL, NULL);
+  if (window != NULL && g_ascii_strtoull (window, NULL, 10) > 0)
+    sums = window_sums (keyed, g_ascii_strtoull (window, NULL, 10));
+  else
+    sums = flow_stream_stateful_map (keyed, "sum", zero, NULL, NULL, add, NULL, NULL);
   flow_stream_output (sums, "out", sink);
 
   runner = flow_runner_new (flow);

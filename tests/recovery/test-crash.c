@@ -57,6 +57,7 @@ typedef struct
 {
   guint64  seed;
   guint    discard;       /* every this many lines discards a key (0: never) */
+  guint    window;        /* tumbling windows of this many lines (0: none) */
   guint    kills;
   guint    lines;
   guint    partitions;
@@ -80,6 +81,13 @@ env_uint (const char *name,
   if (value == NULL || !g_ascii_string_to_unsigned (value, 10, 1, G_MAXUINT, &n, NULL))
     return fallback;
   return (guint) n;
+}
+
+static int
+sort_strings (gconstpointer a,
+              gconstpointer b)
+{
+  return strcmp (*(char * const *) a, *(char * const *) b);
 }
 
 static void
@@ -131,6 +139,34 @@ crash_init (Crash *c)
     g_ptr_array_add (c->per_key[n % N_KEYS],
                      g_strndup (expected->str + c->line_offset[n - 1],
                                 c->line_offset[n] - c->line_offset[n - 1] - 1));
+  if (c->window > 0)
+    {
+      /* Windowed: line n is at n s of event time; each key's lines are
+       * summed per window of c->window s. The expected output is every
+       * (key, (window, sum)) line, sorted (in which order windows of
+       * different keys close depends on the batches). */
+      guint n_windows = c->lines / c->window + 1;
+      gint64 *wsums = g_new0 (gint64, (gsize) n_windows * N_KEYS);
+      gboolean *seen = g_new0 (gboolean, (gsize) n_windows * N_KEYS);
+      g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+
+      for (guint n = 1; n <= c->lines; n++)
+        {
+          gsize i = (gsize) (n / c->window) * N_KEYS + n % N_KEYS;
+          wsums[i] += n;
+          seen[i] = TRUE;
+        }
+      for (gsize i = 0; i < (gsize) n_windows * N_KEYS; i++)
+        if (seen[i])
+          g_ptr_array_add (lines, g_strdup_printf ("('k%02u', (%" G_GSIZE_FORMAT ", %" G_GINT64_FORMAT "))",
+                                                   (guint) (i % N_KEYS), i / N_KEYS, wsums[i]));
+      g_ptr_array_sort (lines, sort_strings);
+      g_string_truncate (expected, 0);
+      for (guint i = 0; i < lines->len; i++)
+        g_string_append_printf (expected, "%s\n", (char *) g_ptr_array_index (lines, i));
+      g_free (wsums);
+      g_free (seen);
+    }
   g_file_set_contents (c->input, input->str, input->len, &error);
   g_assert_no_error (error);
   g_string_free (input, TRUE);
@@ -195,6 +231,11 @@ spawn_flow (Crash      *c,
   GPid pid = 0;
 
   envp = g_environ_setenv (envp, "CRASH_FLOW_DISCARD", discard_s, TRUE);
+  if (c->window > 0)
+    {
+      g_autofree char *window_s = g_strdup_printf ("%u", c->window);
+      envp = g_environ_setenv (envp, "CRASH_FLOW_WINDOW", window_s, TRUE);
+    }
   out_fd = g_open (stdout_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   err_fd = g_open (stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
@@ -719,6 +760,155 @@ test_crash_stdout (gconstpointer data)
   crash_clear (&c);
 }
 
+/* ------------------------------------------------------------------------
+ * Windows: each window once, with all its items
+ * ------------------------------------------------------------------------ */
+
+/* The whole lines of @text, sorted (a torn last line is left out). */
+static GPtrArray *
+sorted_lines (const char *text)
+{
+  GPtrArray *lines = g_ptr_array_new_with_free_func (g_free);
+  const char *at = text;
+
+  for (const char *nl; (nl = strchr (at, '\n')) != NULL; at = nl + 1)
+    g_ptr_array_add (lines, g_strndup (at, nl - at));
+  g_ptr_array_sort (lines, sort_strings);
+  return lines;
+}
+
+/* Checks that the window results in @path so far are expected ones, each
+ * at most once (exactly-once: no window emitted twice across kills). */
+static void
+assert_windows_so_far (Crash      *c,
+                       const char *path,
+                       guint       run)
+{
+  g_autofree char *text = NULL;
+  g_autoptr(GPtrArray) got = NULL;
+  g_autoptr(GHashTable) expected = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) want = sorted_lines (c->expected);
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return;
+  for (guint i = 0; i < want->len; i++)
+    g_hash_table_add (expected, g_ptr_array_index (want, i));
+  got = sorted_lines (text);
+  for (guint i = 0; i < got->len; i++)
+    {
+      const char *line = g_ptr_array_index (got, i);
+
+      if (!g_hash_table_contains (expected, line))
+        g_error ("after run %u, the output has '%s', which is no window's result", run, line);
+      if (i > 0 && g_str_equal (line, g_ptr_array_index (got, i - 1)))
+        g_error ("after run %u, the output has '%s' twice", run, line);
+    }
+}
+
+static void
+assert_same_windows (const char *what,
+                     const char *got_text,
+                     const char *expected_sorted)
+{
+  g_autoptr(GPtrArray) got = sorted_lines (got_text);
+  GString *joined = g_string_new (NULL);
+  g_autofree char *text = NULL;
+
+  for (guint i = 0; i < got->len; i++)
+    g_string_append_printf (joined, "%s\n", (char *) g_ptr_array_index (got, i));
+  text = g_string_free (joined, FALSE);
+  assert_same_lines (what, text, expected_sorted);
+}
+
+static void
+test_crash_windows (gconstpointer data)
+{
+  Crash c = { 0 };
+  g_autoptr(GRand) rand = NULL;
+  g_autofree char *ref_dir = NULL;
+  g_autofree char *ref_work = NULL;
+  g_autofree char *ref_out = NULL;
+  g_autofree char *ref_text = NULL;
+  g_autofree char *ref_states = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *err_log = NULL;
+  char *dir = NULL;
+  guint kills = 0, kills_in_round = 0, runs = 0, rounds = 0, torn = 0;
+  guint64 lines = 0, written = 0;
+  gint64 start = g_get_monotonic_time ();
+
+  c.window = GPOINTER_TO_UINT (data);
+  crash_init (&c);
+  rand = g_rand_new_with_seed ((guint32) c.seed);
+  log = g_build_filename (c.work, "stdout.txt", NULL);
+  err_log = g_build_filename (c.work, "stderr.txt", NULL);
+
+  ref_dir = rec_init_dir (c.partitions);
+  ref_work = g_build_filename (c.work, "ref", NULL);
+  g_assert_cmpint (g_mkdir (ref_work, 0755), ==, 0);
+  ref_out = g_build_filename (ref_work, "out.txt", NULL);
+  wait_exit (spawn_flow (&c, ref_out, ref_dir, &last_plan, log, err_log), err_log);
+  ref_text = rec_read_file (ref_out);
+  assert_same_windows ("the uninterrupted run's windows", ref_text, c.expected);
+  ref_states = final_states (ref_dir);
+
+  out = g_build_filename (c.work, "out.txt", NULL);
+  dir = rec_init_dir (c.partitions);
+  for (;;)
+    {
+      gboolean last = kills >= c.kills;
+      gboolean completed;
+      Plan plan;
+      GPid pid;
+
+      if (last)
+        plan = last_plan;
+      else
+        draw_plan (rand, kills_in_round, c.kills, c.expected_len, &plan);
+      pid = spawn_flow (&c, out, dir, &plan, log, err_log);
+      runs++;
+      if (last)
+        completed = wait_exit (pid, err_log) == 0;
+      else
+        completed = !kill_at (pid, out, &plan, err_log);
+      if (!completed)
+        {
+          kills++;
+          kills_in_round++;
+        }
+
+      torn += committed (dir, &lines, &written);
+      assert_windows_so_far (&c, out, runs);
+      g_assert_cmpint (file_size (out), >=, (gint64) written);
+
+      if (completed)
+        {
+          g_autofree char *out_text = rec_read_file (out);
+          g_autofree char *states = final_states (dir);
+
+          assert_same_windows ("the windows of the killed and resumed runs", out_text, c.expected);
+          g_assert_cmpstr (states, ==, ref_states);
+          rounds++;
+          rec_rm_rf (dir);
+          g_clear_pointer (&dir, g_free);
+          if (last)
+            break;
+          g_assert_cmpint (g_remove (out), ==, 0);
+          dir = rec_init_dir (c.partitions);
+          kills_in_round = 0;
+        }
+    }
+
+  g_test_message ("windows: %u kills (%u between the commits of two partitions), %u runs, "
+                  "%u rounds, %.2f s", kills, torn, runs, rounds,
+                  (g_get_monotonic_time () - start) / 1e6);
+  g_assert_cmpuint (kills, >=, c.kills);
+
+  rec_rm_rf (ref_dir);
+  crash_clear (&c);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -733,6 +923,10 @@ main (int    argc,
   /* Killed with 2 workers, resumed with 1, 2 or 3 (docs/workers.md). */
   g_test_add_data_func ("/crash/workers/file-sink", GUINT_TO_POINTER (CRASH_WORKERS),
                         test_crash_file_sink);
+  /* Sums per key in tumbling windows of 1000 lines (10 lines of each
+   * key): killed while windows are open, each window comes out once,
+   * with all its lines. */
+  g_test_add_data_func ("/crash/windows/file-sink", GUINT_TO_POINTER (1000), test_crash_windows);
 
   return g_test_run ();
 }

@@ -1218,6 +1218,160 @@ test_rescale (void)
   rec_rm_rf (dir);
 }
 
+/* Window operators ------------------------------------------------------ */
+
+static gint64
+window_ts (GVariant  *value,
+           gpointer   user_data,
+           GError   **error)
+{
+  /* Seconds after 2022-01-01T00:00:00Z. */
+  return G_GINT64_CONSTANT (1640995200000000) + g_variant_get_int64 (value) * G_USEC_PER_SEC;
+}
+
+static FlowDataflow *
+window_flow (FlowTestingSource *source,
+             FlowTestingSink   *sink)
+{
+  FlowDataflow *flow = flow_dataflow_new ("windows");
+  g_autoptr(FlowEventClock) clock = flow_event_clock_new (0, window_ts, NULL, NULL, NULL);
+  g_autoptr(FlowTumblingWindower) windower =
+    flow_tumbling_windower_new (10 * G_USEC_PER_SEC, G_GINT64_CONSTANT (1640995200000000), NULL);
+  g_autoptr(FlowWindowOut) out = NULL;
+  FlowStream *s;
+
+  s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
+  out = flow_stream_collect_window (s, "collect", FLOW_WINDOW_CLOCK (clock),
+                                    FLOW_WINDOWER (windower), TRUE);
+  flow_stream_output (flow_window_out_get_down (out), "out", FLOW_SINK (sink));
+  return flow;
+}
+
+/* Aborted while windows are open, and resumed: each window is emitted
+ * once, with all its items, as in a run that was not interrupted; the
+ * stored window states read well in `flow-recovery show`. */
+static void
+test_windows (void)
+{
+  static const char *items =
+    "[('a', <int64 1>), ('b', <int64 2>), ('a', <int64 5>), ('b', <int64 12>),"
+    " ('a', <int64 8>), ('a', <int64 15>), ('b', <int64 18>), ('a', <int64 3>),"
+    " ('b', <int64 25>)]";
+  g_autofree char *ref_dir = rec_init_dir (1);
+  g_autofree char *dir = rec_init_dir (2);
+  g_autoptr(GVariant) parsed = g_variant_parse (NULL, items, NULL, NULL, NULL);
+  g_autoptr(FlowTestingSource) ref_source = flow_testing_source_new (parsed);
+  g_autoptr(FlowTestingSource) source = flow_testing_source_new (parsed);
+  g_autoptr(FlowTestingSink) ref_sink = flow_testing_sink_new ();
+  g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
+  g_autoptr(FlowDataflow) ref_flow = window_flow (ref_source, ref_sink);
+  g_autoptr(FlowDataflow) flow = window_flow (source, sink);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) ref = NULL;
+  g_auto(GStrv) got1 = NULL;
+  g_auto(GStrv) got2 = NULL;
+  g_auto(GStrv) got = NULL;
+  g_autofree char *states = NULL;
+
+  /* Independently of the code: 10 s windows per key, event time, no
+   * wait; 'a' at 3 s is late (the watermark of 'a' is 15 s then). */
+  const char *expected[] = {
+    "('b', (0, [2]))",
+    "('a', (0, [1, 5, 8]))",
+    "('b', (1, [12, 18]))",   /* at 'b' 25 s */
+    "('a', (1, [15]))",       /* at the end of input, in key order */
+    "('b', (2, [25]))",
+    NULL,
+  };
+
+  g_assert_true (rec_run (ref_flow, ref_dir, 0, 0, NULL, &error));
+  g_assert_no_error (error);
+  ref = rec_sink_reprs (ref_sink);
+  rec_assert_strv (ref, expected);
+
+  /* Killed after 'a' at 8 s: the windows 0 of 'a' and 1 of 'b' are open. */
+  flow_testing_source_add_marker (source, 5, FLOW_TESTING_MARKER_ABORT, 0);
+  g_assert_false (rec_run (flow, dir, 0, 0, NULL, &error));
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_ABORTED);
+  g_clear_error (&error);
+  got1 = rec_sink_reprs (sink);
+  flow_testing_sink_clear (sink);
+
+  states = rec_show_states (dir);
+  g_test_message ("%s", states);
+  g_assert_nonnull (strstr (states, "  windows.collect (2 keys)\n"));
+  g_assert_nonnull (strstr (states, "    'a': windows {0: [1, 5, 8]}, watermark 2022-01-01T00:00:08Z"));
+  g_assert_nonnull (strstr (states, "    'b': windows {1: [12]}, watermark 2022-01-01T00:00:12Z"));
+
+  rec_run (flow, dir, 0, 0, NULL, &error);
+  g_assert_no_error (error);
+  got2 = rec_sink_reprs (sink);
+  got = rec_strv_concat ((const char * const *) got1, (const char * const *) got2);
+  rec_assert_strv (got, ref);
+
+  rec_rm_rf (ref_dir);
+  rec_rm_rf (dir);
+}
+
+static gint64
+window_ts_checked (GVariant  *value,
+                   gpointer   user_data,
+                   GError   **error)
+{
+  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_INT64))
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
+                   "no timestamp in a %s", g_variant_get_type_string (value));
+      return 0;
+    }
+  /* A huge number of seconds is not a time. */
+  return window_ts (value, user_data, error) + (g_variant_get_int64 (value) > 1000000 ?
+                                                G_GINT64_CONSTANT (300000000000000000) : 0);
+}
+
+/* A timestamp getter that fails, or gives something that is not a time:
+ * the run stops with an error naming the step and the key, and the epoch
+ * of the bad item is not committed (the windows keep what came before). */
+static void
+test_windows_bad_timestamp (gconstpointer data)
+{
+  const char *bad = data;
+  g_autofree char *items = g_strdup_printf ("[('a', <int64 1>), ('b', <int64 2>), ('a', <int64 3>), "
+                                            "('b', %s), ('a', <int64 4>)]", bad);
+  g_autofree char *dir = rec_init_dir (1);
+  g_autoptr(GVariant) parsed = g_variant_parse (NULL, items, NULL, NULL, NULL);
+  g_autoptr(FlowTestingSource) source = flow_testing_source_new (parsed);
+  g_autoptr(FlowTestingSink) sink = flow_testing_sink_new ();
+  g_autoptr(FlowDataflow) flow = flow_dataflow_new ("windows");
+  g_autoptr(FlowEventClock) clock = flow_event_clock_new (0, window_ts_checked, NULL, NULL, NULL);
+  g_autoptr(FlowTumblingWindower) windower =
+    flow_tumbling_windower_new (10 * G_USEC_PER_SEC, G_GINT64_CONSTANT (1640995200000000), NULL);
+  g_autoptr(FlowWindowOut) out = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *states = NULL;
+  FlowStream *s;
+
+  s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
+  out = flow_stream_collect_window (s, "collect", FLOW_WINDOW_CLOCK (clock),
+                                    FLOW_WINDOWER (windower), TRUE);
+  flow_stream_output (flow_window_out_get_down (out), "out", FLOW_SINK (sink));
+
+  /* Every batch (of one item) is an epoch, committed before the next. */
+  g_assert_false (rec_run (flow, dir, 0, 0, NULL, &error));
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "collect_window step 'windows.collect' failed for key 'b'"));
+  g_assert_nonnull (strstr (error->message, "timestamp getter"));
+
+  states = rec_show_states (dir);
+  g_test_message ("%s", states);
+  g_assert_nonnull (strstr (states, "    'a': windows {0: [1, 3]}"));
+  g_assert_nonnull (strstr (states, "    'b': windows {0: [2]}"));
+  g_assert_null (strstr (states, "[1, 3, 4]"));
+
+  rec_rm_rf (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1236,6 +1390,11 @@ main (int    argc,
   g_test_add_func ("/recovery/operators/all-stateful", test_stateful_operators);
   g_test_add_func ("/recovery/operators/collect-deadline", test_collect_deadline);
   g_test_add_func ("/recovery/operators/collect-deadline-kept", test_collect_deadline_kept);
+  g_test_add_func ("/recovery/operators/windows", test_windows);
+  g_test_add_data_func ("/recovery/operators/windows-bad-timestamp/fails",
+                        "<'soon'>", test_windows_bad_timestamp);
+  g_test_add_data_func ("/recovery/operators/windows-bad-timestamp/not-a-time",
+                        "<int64 9000000000>", test_windows_bad_timestamp);
   g_test_add_data_func ("/recovery/commit-fails/last", GINT_TO_POINTER (TRUE), test_commit_fails);
   g_test_add_data_func ("/recovery/commit-fails/middle", GINT_TO_POINTER (FALSE), test_commit_fails);
   g_test_add_func ("/recovery/tombstones", test_tombstones);

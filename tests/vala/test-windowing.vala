@@ -94,11 +94,75 @@ void test_event_clock () throws Error {
     assert (state.snapshot ().get_type_string () == "(xx)");
 }
 
+/* Window operators: a WindowLogic subclass and collect_window. */
+class SumLogic : Flow.WindowLogic {
+    public int64 sum = 0;
+
+    public override Variant? on_value (Variant value) throws Error {
+        sum += value.get_int64 ();
+        return null;
+    }
+
+    public override Variant? on_merge (Flow.WindowLogic consumed) throws Error {
+        sum += ((SumLogic) consumed).sum;
+        return null;
+    }
+
+    public override Variant? on_close () throws Error {
+        Variant[] values = { new Variant.variant (new Variant.int64 (sum)) };
+        return new Variant.array (VariantType.VARIANT, values);
+    }
+
+    public override Variant? snapshot () throws Error {
+        return new Variant.int64 (sum);
+    }
+
+    public override bool restore (Variant state) throws Error {
+        sum = state.get_int64 ();
+        return true;
+    }
+}
+
+void test_window_operators () throws Error {
+    int64 align = new DateTime.utc (2022, 1, 1, 0, 0, 0).to_unix () * SEC;
+    var builder = new VariantBuilder (new VariantType ("a(sv)"));
+    int64[] seconds = { 1, 2, 5, 12, 3, 14 };
+    string[] keys = { "a", "b", "a", "a", "a", "b" };
+    for (int i = 0; i < seconds.length; i++)
+        builder.add ("(sv)", keys[i], new Variant.int64 (seconds[i]));
+
+    var flow = new Flow.Dataflow ("windows");
+    var items = flow.input ("inp", new Flow.TestingSource (builder.end ()));
+    var clock = new Flow.EventClock (0, (v) => align + v.get_int64 () * SEC);
+    var windower = new Flow.TumblingWindower (10 * SEC, align);
+
+    var collected = items.collect_window ("collect", clock, windower, true);
+    var collect_sink = new Flow.TestingSink ();
+    collected.down.output ("collected", collect_sink);
+    var late_sink = new Flow.TestingSink ();
+    collected.late.output ("late", late_sink);
+    var sums = items.window ("sum", clock, windower, typeof (SumLogic), true);
+    var sum_sink = new Flow.TestingSink ();
+    sums.down.output ("sums", sum_sink);
+
+    assert_true (new Flow.Runner (flow).run ());
+    assert_cmpstr (collect_sink.get_items ().print (false), CompareOperator.EQ,
+                   "[<('a', <(int64 0, <[<int64 1>, <int64 5>]>)>)>, <('b', <(int64 0, <[<int64 2>]>)>)>, "
+                   + "<('a', <(int64 1, <[<int64 12>]>)>)>, <('b', <(int64 1, <[<int64 14>]>)>)>]");
+    assert_cmpstr (sum_sink.get_items ().print (false), CompareOperator.EQ,
+                   "[<('a', <(int64 0, <int64 6>)>)>, <('b', <(int64 0, <int64 2>)>)>, "
+                   + "<('a', <(int64 1, <int64 12>)>)>, <('b', <(int64 1, <int64 14>)>)>]");
+    /* a at 3 s is late: the watermark of a is 12 s then. */
+    assert_cmpstr (late_sink.get_items ().print (false), CompareOperator.EQ,
+                   "[<('a', <(int64 0, <int64 3>)>)>]");
+}
+
 int main (string[] args) {
     Test.init (ref args);
     add ("/vala/windowing/tumbling", test_tumbling);
     add ("/vala/windowing/sliding", test_sliding);
     add ("/vala/windowing/session", test_session);
     add ("/vala/windowing/event-clock", test_event_clock);
+    add ("/vala/windowing/operators", test_window_operators);
     return Test.run ();
 }

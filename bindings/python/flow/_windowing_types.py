@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, List, Optional, Set, Tuple
 
-from ._gi import Flow, GLib, is_flow_error
+from ._gi import Flow, GLib, _override, is_flow_error
 
 __all__ = [
     "ZERO_TD",
@@ -383,11 +383,6 @@ class SystemClock(_FlowClock):
         self._c = Flow.SystemClock.new()
 
 
-# What the C getter returns when the Python one failed: not a time, so
-# that the C clock refuses it and changes nothing.
-_NOT_A_TIME = GLib.MININT64
-
-
 @dataclass
 class EventClock(_FlowClock):
     """Use a timestamp embedded within each item.
@@ -431,13 +426,14 @@ class EventClock(_FlowClock):
         self._c = _call(Flow.EventClock.new, wait, self._get_ts)
 
     def _get_ts(self, value):
-        # PyGObject does not turn an exception of a callback into its
-        # GError: keep it, and give C a value it refuses.
+        # The exception is kept (re-raised by _on_item) and handed to the
+        # run in progress (a window operator), which stops with it; C gets
+        # a GLib.Error (the callback throws).
         try:
             return _to_usec(self.ts_getter(Flow.from_variant(value)), "the timestamp from ts_getter")
-        except Exception as e:  # noqa: BLE001 - re-raised by _on_item
+        except Exception as e:  # noqa: BLE001 - re-raised by _on_item or the run
             self._failure = e
-            return _NOT_A_TIME
+            raise _override._user_error(e) from None
 
     def _on_item(self, state, value):
         self._failure = None

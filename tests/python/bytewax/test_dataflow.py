@@ -1,12 +1,9 @@
 # Bytewax 0.21.1's pytests/test_dataflow.py, with bytewax -> flow.
-# Skipped: test_check_non_stream_varkwarg (op.join_named: joins are issue
-# "Time: clocks, windows, joins").
 import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 import flow.operators as op
-import pytest
 from flow.dataflow import Dataflow, Stream, operator
 from flow.testing import TestingSink, TestingSource, run_main
 from pytest import raises
@@ -135,7 +132,6 @@ def test_check_non_stream_vararg():
         op.merge("map", 1, 2, 3)  # type: ignore
 
 
-@pytest.mark.skip(reason="op.join_named: joins are another issue")
 def test_check_non_stream_varkwarg():
     expect = "must be a `Stream`"
     with raises(TypeError, match=re.escape(expect)):

@@ -77,6 +77,18 @@ __all__ = [
     "stateful_map",
 ]
 
+# Several inputs, and cached lookups (_join.py)
+from ._join import (  # noqa: E402
+    JoinEmitMode,
+    JoinInsertMode,
+    TTLCache,
+    enrich_cached,
+    join,
+    join_named,
+)
+
+__all__ += ["JoinEmitMode", "JoinInsertMode", "TTLCache", "enrich_cached", "join", "join_named"]
+
 
 def _build(up, call, step_id=None):
     """Calls ``call(gi_stream)`` on the GI stream of ``up``, raising

@@ -611,7 +611,9 @@ def _stream_operators():
                     functions.append(_Function(arg, iface))
             elif arg.get_name() not in ("user_data",) and not arg.get_name().endswith("_data"):
                 plain = False
-        if functions or plain:
+        # Operators with other arguments (clocks, windowers, ...) have
+        # their own methods below.
+        if plain:
             yield method.get_name(), functions
 
 
@@ -734,6 +736,71 @@ def _make_operator_method(name, functions):
     return method
 
 
+# --- join and enrich_cached (flow-join.h) ---
+
+def _join_mode(enum, what, mode):
+    """A Flow.JoinInsertMode / Flow.JoinEmitMode from itself or from
+    Bytewax's lower-case name."""
+    if isinstance(mode, enum):
+        return mode
+    value = getattr(enum, mode.upper(), None) if isinstance(mode, str) and mode.isalpha() else None
+    if isinstance(value, enum):
+        return value
+    names = ", ".join(repr(v.value_nick) for v in enum.__enum_values__.values())
+    raise ValueError(f"unknown join {what} mode {mode!r} (expected one of {names})")
+
+
+_TTL_FOREVER = -1      # Flow.TTL_CACHE_FOREVER
+
+
+def _ttl_usec(ttl):
+    if ttl is None or ttl == _datetime.timedelta.max:
+        return _TTL_FOREVER
+    if isinstance(ttl, _datetime.timedelta):
+        usec = (ttl.days * 86400 + ttl.seconds) * 1_000_000 + ttl.microseconds
+    else:
+        usec = int(round(float(ttl) * 1_000_000))
+    if usec < 0:
+        raise ValueError(f"a cache's ttl must not be negative, not {ttl!r}")
+    return min(usec, 2 ** 63 - 1)
+
+
+def _cb_enrich(fn):
+    def enrich_cb(cache, item, *_):
+        try:
+            return to_variant(fn(cache, from_variant(item)))
+        except BaseException as e:
+            raise _user_error(e) from None
+    return enrich_cb
+
+
+class TTLCache(Flow.TTLCache):
+    """A cache of values by key with a time to live (see Flow.TTLCache);
+    keys and values are plain Python values. (The flow package's
+    ``flow.operators.TTLCache`` is Bytewax's pure-Python one.)"""
+
+    @classmethod
+    def new(cls, getter, ttl=None):
+        """A cache calling ``getter(key)`` on a miss; ``ttl`` a timedelta
+        or seconds (None: for ever)."""
+        _need_callable("TTLCache", "getter", getter)
+        return Flow.TTLCache.new(_cb_map(getter), None, _ttl_usec(ttl))
+
+    def get(self, key):
+        """The cached value of ``key``, got anew if its time to live
+        passed."""
+        return from_variant(Flow.TTLCache.get(self, to_variant(key)))
+
+    def remove(self, key):
+        """Forgets the cached value of ``key``; returns whether there was
+        one."""
+        return Flow.TTLCache.remove(self, to_variant(key))
+
+
+TTLCache = override(TTLCache)
+__all__.append("TTLCache")
+
+
 class Stream(Flow.Stream):
     """A stream of items; its operators take plain Python functions.
 
@@ -763,6 +830,34 @@ class Stream(Flow.Stream):
         Flow.Stream.output(self, step_id, _as_sink(sink))
         _check_flow(self.get_dataflow())
 
+    # --- join and enrich_cached (flow-join.h) ---
+
+    def join(self, step_id, *others, insert_mode="last", emit_mode="complete"):
+        """Joins this keyed stream and ``others`` by key (see
+        Flow.Stream.join). The modes are Bytewax's strings ("first",
+        "last", "product"; "complete", "final", "running") or
+        Flow.JoinInsertMode / Flow.JoinEmitMode values."""
+        if len(others) == 1 and isinstance(others[0], (list, tuple)):
+            others = tuple(others[0])
+        insert = _join_mode(Flow.JoinInsertMode, "insert", insert_mode)
+        emit = _join_mode(Flow.JoinEmitMode, "emit", emit_mode)
+        result = Flow.Stream.join(self, step_id, list(others), insert, emit)
+        _check_flow(self.get_dataflow())
+        return result
+
+    def enrich_cached(self, step_id, getter, mapper, ttl=None):
+        """Enriches items from a cache (see Flow.Stream.enrich_cached):
+        ``mapper(cache, item)`` makes each new item, and ``cache.get(key)``
+        calls ``getter(key)`` on a miss or once the value is older than
+        ``ttl`` (a timedelta or seconds; None: for ever). Keys and values
+        are plain Python values."""
+        _need_callable("enrich_cached", "getter", getter)
+        _need_callable("enrich_cached", "mapper", mapper)
+        result = Flow.Stream.enrich_cached(self, step_id, _cb_map(getter), None,
+                                           _cb_enrich(mapper), None, _ttl_usec(ttl))
+        _check_flow(self.get_dataflow())
+        return result
+
 
 for _name, _functions in _OPERATOR_FUNCTIONS.items():
     if _name not in Stream.__dict__:
@@ -771,6 +866,105 @@ del _name, _functions
 
 Stream = override(Stream)
 __all__.append("Stream")
+
+
+# ---------------------------------------------------------------------------
+# Window operators (flow-window-operators.h): Flow.Stream methods taking a
+# clock and a windower (Flow.WindowClock, Flow.Windower, or an object with
+# them as ``_c``, as flow.operators.windowing's) and plain Python functions.
+# They return a Flow.WindowOut.
+# ---------------------------------------------------------------------------
+
+def _c_of(obj, cls, what):
+    if isinstance(obj, cls):
+        return obj
+    c = getattr(obj, "_c", None)
+    if isinstance(c, cls):
+        return c
+    raise TypeError(f"{what} must be a built-in {what} (a Flow.{cls.__info__.get_name()}); "
+                    f"got {type(obj).__qualname__}")
+
+
+def _window_call(self, name, step_id, clock, windower, *args):
+    clock = _c_of(clock, Flow.WindowClock, "clock")
+    windower = _c_of(windower, Flow.Windower, "windower")
+    result = getattr(Flow.Stream, name)(self, step_id, clock, windower, *args)
+    _check_flow(self.get_dataflow())
+    return result
+
+
+def _stream_collect_window(self, step_id, clock, windower, ordered=True):
+    """Collects each key's values in each window into a list."""
+    return _window_call(self, "collect_window", step_id, clock, windower, bool(ordered))
+
+
+def _stream_count_window(self, step_id, clock, windower, key):
+    """Counts the items per ``key(item)`` in each window."""
+    _need_callable("count_window", "key", key)
+    return _window_call(self, "count_window", step_id, clock, windower, _cb_key(key))
+
+
+def _stream_fold_window(self, step_id, clock, windower, builder, folder, merger, ordered=True):
+    """Folds each key's values in each window, from ``builder()``."""
+    for what, fn in (("builder", builder), ("folder", folder), ("merger", merger)):
+        _need_callable("fold_window", what, fn)
+    return _window_call(self, "fold_window", step_id, clock, windower,
+                        _cb_builder(builder), (), _cb_fold(folder), None,
+                        _cb_fold(merger), None, bool(ordered))
+
+
+def _stream_reduce_window(self, step_id, clock, windower, reducer, ordered=True):
+    """Reduces each key's values in each window with ``reducer``."""
+    _need_callable("reduce_window", "reducer", reducer)
+    return _window_call(self, "reduce_window", step_id, clock, windower,
+                        _cb_fold(reducer), None, bool(ordered))
+
+
+def _stream_max_window(self, step_id, clock, windower, by=None):
+    """The greatest value of each key in each window."""
+    _need_callable("max_window", "by", by, optional=True)
+    return _window_call(self, "max_window", step_id, clock, windower,
+                        None if by is None else _cb_map(by))
+
+
+def _stream_min_window(self, step_id, clock, windower, by=None):
+    """The smallest value of each key in each window."""
+    _need_callable("min_window", "by", by, optional=True)
+    return _window_call(self, "min_window", step_id, clock, windower,
+                        None if by is None else _cb_map(by))
+
+
+def _stream_window(self, step_id, clock, windower, logic_type, ordered=True):
+    """Windows each key's values with a Flow.WindowLogic subclass."""
+    gtype = getattr(logic_type, "__gtype__", logic_type)
+    return _window_call(self, "window", step_id, clock, windower, gtype, bool(ordered))
+
+
+_JOIN_MODES = {"first": Flow.JoinInsertMode.FIRST, "last": Flow.JoinInsertMode.LAST,
+               "product": Flow.JoinInsertMode.PRODUCT}
+
+
+def _stream_join_window(self, step_id, clock, windower, others=(), insert_mode="last"):
+    """Joins each key's values on this stream and ``others`` per window."""
+    if isinstance(insert_mode, str):
+        if insert_mode not in _JOIN_MODES:
+            raise ValueError(f"join_window: insert_mode must be one of {sorted(_JOIN_MODES)}, "
+                             f"not {insert_mode!r}")
+        insert_mode = _JOIN_MODES[insert_mode]
+    return _window_call(self, "join_window", step_id, clock, windower, list(others), insert_mode)
+
+
+for _name, _fn in (("window", _stream_window),
+                   ("join_window", _stream_join_window),
+                   ("collect_window", _stream_collect_window),
+                   ("count_window", _stream_count_window),
+                   ("fold_window", _stream_fold_window),
+                   ("reduce_window", _stream_reduce_window),
+                   ("max_window", _stream_max_window),
+                   ("min_window", _stream_min_window)):
+    _fn.__name__ = _fn.__qualname__ = _name
+    setattr(Stream, _name, _fn)
+del _name, _fn
 
 
 def _as_source(source):

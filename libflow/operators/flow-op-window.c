@@ -1,0 +1,1414 @@
+/* flow-op-window.c: the window operators (collect_window, count_window,
+ * fold_window, reduce_window, max_window, min_window)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * One keyed stateful operator, Bytewax's `_WindowLogic`: each key has a
+ * clock state (its sense of time), a windower state (which windows are
+ * open) and the contents of each open window. Items that are late go out
+ * on port 1 (`late`), results of closed windows on port 0 (`down`), and
+ * the metadata of each closed window on port 2 (`meta`), all as
+ * `(key, (window_id, value))`.
+ *
+ * A key's next deadline (when the watermark reaches the close of one of its
+ * windows, in system time) is kept in a tree of the node sorted by
+ * (deadline, key): the node's wake-up is the earliest of them, and a wake
+ * visits the due keys only. At the end of input every window closes.
+ *
+ * The snapshot of a key is `(vvxa{xv}a(vxu))`: the clock's and the
+ * windower's snapshots, the last watermark, each open window's contents by
+ * id, and the values queued (ordered operators) with their timestamps and
+ * inputs (join_window's sides).
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "flow-operator-private.h"
+#include "flow-time-private.h"
+
+#define SNAPSHOT_TYPE "(vvxa{xv}a(vxu))"
+
+/* One open window of a key. */
+typedef struct
+{
+  gint64     id;
+  gint64     count;   /* count */
+  GVariant  *acc;     /* fold, reduce, max, min (owned) */
+  GVariant  *by;      /* max, min: what acc compares by (cache) */
+  GPtrArray *values;  /* collect: GVariant*; join: a GPtrArray of GVariant* per side */
+  FlowWindowLogic *logic;  /* window */
+} Slot;
+
+/* A value waiting for the watermark (ordered operators). */
+typedef struct
+{
+  GVariant *value;
+  gint64    ts;
+  guint64   seq;      /* arrival order: the sort is stable */
+  guint     side;     /* join: the input it came on */
+} Queued;
+
+typedef struct _WindowNode WindowNode;
+
+typedef struct
+{
+  char                 *key;       /* GRefString */
+  WindowNode           *wn;
+  FlowWindowClockState *clock;
+  FlowWindowerState    *windower;
+  GArray               *slots;     /* Slot */
+  GArray               *queue;     /* Queued */
+  gint64                last_watermark;
+  gint64                deadline;  /* in wn->deadlines when != G_MAXINT64 */
+  gint64                next_close; /* the windower's notify_at (G_MAXINT64: none) */
+  gboolean              opened;    /* a window opened since the last settle_key() */
+  guint64               serial;    /* of the last batch that touched it */
+} WindowKey;
+
+struct _WindowNode
+{
+  GTree     *deadlines;   /* WindowKey* by (deadline, key) -> NULL */
+  GPtrArray *touched;     /* WindowKey* of the batch in progress */
+  guint64    serial;
+  guint64    seq;
+  GArray    *ids;         /* scratch: gint64 window ids */
+  GArray    *pairs;       /* scratch: merged (original, target) */
+  GPtrArray *closed;      /* scratch: FlowWindowMetadata* */
+};
+
+/* ------------------------------------------------------------------------
+ * Settings, node and key data
+ * ------------------------------------------------------------------------ */
+
+static void
+closure_clear (FlowClosure *c)
+{
+  if (c->destroy != NULL && c->data != NULL)
+    c->destroy (c->data);
+  c->func = c->data = NULL;
+  c->destroy = NULL;
+}
+
+void
+flow_window_spec_free (gpointer data)
+{
+  FlowWindowSpec *spec = data;
+
+  g_clear_object (&spec->clock);
+  g_clear_object (&spec->windower);
+  closure_clear (&spec->builder);
+  closure_clear (&spec->folder);
+  closure_clear (&spec->merger);
+  g_free (spec);
+}
+
+static int
+compare_deadlines (gconstpointer a,
+                   gconstpointer b,
+                   gpointer      user_data)
+{
+  const WindowKey *ka = a, *kb = b;
+
+  if (ka->deadline != kb->deadline)
+    return ka->deadline < kb->deadline ? -1 : 1;
+  return strcmp (ka->key, kb->key);
+}
+
+static void
+window_node_free (gpointer data)
+{
+  WindowNode *wn = data;
+
+  g_tree_unref (wn->deadlines);
+  g_ptr_array_unref (wn->touched);
+  g_array_unref (wn->ids);
+  g_array_unref (wn->pairs);
+  g_ptr_array_unref (wn->closed);
+  g_free (wn);
+}
+
+static WindowNode *
+window_node (FlowNode *node)
+{
+  WindowNode *wn = node->op_data;
+
+  if (wn == NULL)
+    {
+      wn = g_new0 (WindowNode, 1);
+      wn->deadlines = g_tree_new_full (compare_deadlines, NULL, NULL, NULL);
+      wn->touched = g_ptr_array_new ();
+      wn->ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+      wn->pairs = g_array_new (FALSE, FALSE, sizeof (gint64));
+      wn->closed = g_ptr_array_new_with_free_func ((GDestroyNotify) flow_window_metadata_unref);
+      node->op_data = wn;
+      node->op_data_free = window_node_free;
+    }
+  return wn;
+}
+
+static inline FlowWindowSpec *
+node_spec (FlowNode *node)
+{
+  return node->step->op_data;
+}
+
+static void
+slot_clear (gpointer data)
+{
+  Slot *slot = data;
+
+  g_clear_pointer (&slot->acc, g_variant_unref);
+  g_clear_pointer (&slot->by, g_variant_unref);
+  g_clear_pointer (&slot->values, g_ptr_array_unref);
+  g_clear_object (&slot->logic);
+}
+
+static void
+queued_clear (gpointer data)
+{
+  Queued *q = data;
+
+  g_clear_pointer (&q->value, g_variant_unref);
+}
+
+static void
+set_deadline (WindowKey *wk,
+              gint64     deadline)
+{
+  if (wk->deadline == deadline)
+    return;
+  /* (Moving a deadline later is left to the wake-up, which finds the key
+   * due early, closes nothing and sets its real deadline: the tree is
+   * touched once per key and window rather than once per item.) */
+  if (wk->deadline != G_MAXINT64)
+    g_tree_remove (wk->wn->deadlines, wk);
+  wk->deadline = deadline;
+  if (deadline != G_MAXINT64)
+    g_tree_insert (wk->wn->deadlines, wk, NULL);
+}
+
+void
+flow_op_window_key_free (gpointer data)
+{
+  WindowKey *wk = data;
+
+  set_deadline (wk, G_MAXINT64);
+  g_clear_pointer (&wk->clock, flow_window_clock_state_unref);
+  g_clear_pointer (&wk->windower, flow_windower_state_unref);
+  g_array_unref (wk->slots);
+  g_array_unref (wk->queue);
+  g_ref_string_release (wk->key);
+  g_free (wk);
+}
+
+static WindowKey *
+window_key_new (WindowNode *wn,
+                const char *key)
+{
+  WindowKey *wk = g_new0 (WindowKey, 1);
+
+  wk->key = g_ref_string_acquire ((char *) key);
+  wk->wn = wn;
+  wk->slots = g_array_new (FALSE, FALSE, sizeof (Slot));
+  g_array_set_clear_func (wk->slots, slot_clear);
+  wk->queue = g_array_new (FALSE, FALSE, sizeof (Queued));
+  g_array_set_clear_func (wk->queue, queued_clear);
+  wk->last_watermark = FLOW_TIMESTAMP_MIN;
+  wk->deadline = G_MAXINT64;
+  wk->next_close = G_MAXINT64;
+  return wk;
+}
+
+/* ------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------ */
+
+static gboolean
+fail_key (FlowNode    *node,
+          const char  *key,
+          GError     **error,
+          GError      *cause)
+{
+  if (cause == NULL)
+    cause = g_error_new (FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
+                         "the function returned no value");
+  g_prefix_error (&cause, "%s step '%s' failed for key '%s': ",
+                  node->step->op->name, node->step->full_id, key);
+  g_propagate_error (error, cause);
+  return FALSE;
+}
+
+/* Calls a user function that returns a new value (or NULL and an error);
+ * returns a full reference. */
+static GVariant *
+take_result (GVariant  *result,
+             GError    *local,
+             const char *what,
+             GError   **cause)
+{
+  if (result == NULL || local != NULL)
+    {
+      g_clear_pointer (&result, g_variant_unref);
+      if (local == NULL)
+        local = g_error_new (FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
+                             "the %s returned no value", what);
+      else
+        g_prefix_error (&local, "%s: ", what);
+      *cause = local;
+      return NULL;
+    }
+  return g_variant_take_ref (result);
+}
+
+/* ------------------------------------------------------------------------
+ * Emitting
+ * ------------------------------------------------------------------------ */
+
+enum { PORT_DOWN, PORT_LATE, PORT_META };
+
+static inline void
+emit (FlowNode  *node,
+      guint      port,
+      WindowKey *wk,
+      gint64     id,
+      GVariant  *value)
+{
+  GVariant *pair = g_variant_ref_sink (g_variant_new ("(xv)", id, value));
+
+  flow_batch_push_take (&node->out[port], g_ref_string_acquire (wk->key), pair);
+}
+
+static void
+emit_meta (FlowNode           *node,
+           WindowKey          *wk,
+           FlowWindowMetadata *meta)
+{
+  gsize n_merged;
+  const gint64 *merged;
+  GVariant *ids;
+
+  if (node->edges[PORT_META]->len == 0)
+    return;  /* nobody reads it */
+  merged = flow_window_metadata_get_merged_ids (meta, &n_merged);
+  ids = g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, merged, n_merged, sizeof (gint64));
+
+  emit (node, PORT_META, wk, flow_window_metadata_get_window_id (meta),
+        g_variant_new ("(xx@ax)", flow_window_metadata_get_open_time (meta),
+                       flow_window_metadata_get_close_time (meta), ids));
+}
+
+static gboolean
+emit_all (FlowNode  *node,
+          GError   **error)
+{
+  for (guint port = 0; port < 3; port++)
+    if (!flow_node_emit (node, port, error))
+      return FALSE;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------
+ * The logics of windows
+ * ------------------------------------------------------------------------ */
+
+static Slot *
+find_slot (WindowKey *wk,
+           gint64     id,
+           guint     *index)
+{
+  /* A key has few open windows; the newest is the likeliest. */
+  for (guint i = wk->slots->len; i-- > 0;)
+    {
+      Slot *slot = &g_array_index (wk->slots, Slot, i);
+      if (slot->id == id)
+        {
+          if (index != NULL)
+            *index = i;
+          return slot;
+        }
+    }
+  return NULL;
+}
+
+static gboolean
+compare_by (FlowWindowSpec  *spec,
+            GVariant        *value,
+            GVariant       **by,
+            GError         **cause)
+{
+  FlowMapFunc fn = spec->folder.func;
+  GError *local = NULL;
+
+  if (fn == NULL)
+    {
+      *by = g_variant_ref (value);
+      return TRUE;
+    }
+  *by = take_result (fn (value, spec->folder.data, &local), local, "by", cause);
+  return *by != NULL;
+}
+
+/* Emits each value of @values (what a window logic returned: NULL or an
+ * `av`) on `down`; refuses anything else, naming the method. */
+static gboolean
+emit_values (FlowNode    *node,
+             WindowKey   *wk,
+             gint64       id,
+             GVariant    *values,
+             GError      *local,
+             const char  *what,
+             GError     **cause)
+{
+  GVariantIter iter;
+  GVariant *child;
+
+  if (local != NULL)
+    {
+      g_clear_pointer (&values, g_variant_unref);
+      g_prefix_error (&local, "%s: ", what);
+      *cause = local;
+      return FALSE;
+    }
+  if (values == NULL)
+    return TRUE;
+  g_variant_take_ref (values);
+  if (!g_variant_is_of_type (values, G_VARIANT_TYPE ("av")))
+    {
+      *cause = g_error_new (FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+                            "%s must return an array of values (av) or nothing, not a %s",
+                            what, g_variant_get_type_string (values));
+      g_variant_unref (values);
+      return FALSE;
+    }
+  g_variant_iter_init (&iter, values);
+  while ((child = g_variant_iter_next_value (&iter)))
+    {
+      g_autoptr(GVariant) inner = flow_variant_unbox (child);
+      emit (node, PORT_DOWN, wk, id, inner);
+    }
+  g_variant_unref (values);
+  return TRUE;
+}
+
+static GPtrArray *
+join_sides_new (guint n_sides)
+{
+  GPtrArray *sides = g_ptr_array_new_full (n_sides, (GDestroyNotify) g_ptr_array_unref);
+
+  for (guint i = 0; i < n_sides; i++)
+    g_ptr_array_add (sides, g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref));
+  return sides;
+}
+
+/* join_window: the sides and rows of a window are join's
+ * (flow-op-join.c). */
+static void
+join_insert (FlowWindowSpec *spec,
+             GPtrArray      *sides,
+             guint           side,
+             GVariant       *value)
+{
+  flow_op_join_insert (g_ptr_array_index (sides, side), value, spec->insert_mode);
+}
+
+/* Emits the rows of a join: a tuple of one value per side, for every
+ * combination (a side without values is None). */
+static void
+join_emit (FlowNode   *node,
+           WindowKey  *wk,
+           gint64      id,
+           GPtrArray  *sides)
+{
+  g_autoptr(GPtrArray) rows = flow_op_join_rows (sides);
+
+  for (guint i = 0; i < rows->len; i++)
+    emit (node, PORT_DOWN, wk, id, g_ptr_array_index (rows, i));
+}
+
+static GVariant *
+join_snapshot (GPtrArray *sides)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("aav"));
+  for (guint i = 0; i < sides->len; i++)
+    {
+      GPtrArray *values = g_ptr_array_index (sides, i);
+
+      g_variant_builder_open (&b, G_VARIANT_TYPE ("av"));
+      for (guint j = 0; j < values->len; j++)
+        g_variant_builder_add (&b, "v", g_ptr_array_index (values, j));
+      g_variant_builder_close (&b);
+    }
+  return g_variant_ref_sink (g_variant_builder_end (&b));
+}
+
+/* Folds @value into the window @id (opening its logic if needed). */
+static gboolean
+slot_apply (FlowNode        *node,
+            FlowWindowSpec  *spec,
+            WindowKey       *wk,
+            gint64           id,
+            GVariant        *value,
+            guint            side,
+            GError         **cause)
+{
+  Slot *slot = find_slot (wk, id, NULL);
+  GError *local = NULL;
+
+  if (slot == NULL)
+    {
+      Slot fresh = { .id = id };
+
+      if (spec->kind == FLOW_WINDOW_LOGIC_CUSTOM)
+        fresh.logic = g_object_new (spec->logic_type, NULL);
+      else if (spec->kind == FLOW_WINDOW_LOGIC_JOIN)
+        fresh.values = join_sides_new (spec->n_sides);
+      else if (spec->kind == FLOW_WINDOW_LOGIC_FOLD)
+        {
+          FlowBuilderFunc builder = spec->builder.func;
+
+          fresh.acc = take_result (builder (spec->builder.data, &local), local,
+                                   "builder", cause);
+          if (fresh.acc == NULL)
+            return FALSE;
+        }
+      else if (spec->kind == FLOW_WINDOW_LOGIC_COLLECT)
+        fresh.values = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+      g_array_append_val (wk->slots, fresh);
+      slot = &g_array_index (wk->slots, Slot, wk->slots->len - 1);
+      wk->opened = TRUE;
+
+      if (spec->kind == FLOW_WINDOW_LOGIC_REDUCE || spec->kind == FLOW_WINDOW_LOGIC_MAX ||
+          spec->kind == FLOW_WINDOW_LOGIC_MIN)
+        {
+          slot->acc = g_variant_ref (value);
+          return TRUE;
+        }
+    }
+
+  switch (spec->kind)
+    {
+    case FLOW_WINDOW_LOGIC_COUNT:
+      slot->count++;
+      return TRUE;
+
+    case FLOW_WINDOW_LOGIC_CUSTOM:
+      {
+        GVariant *out = flow_window_logic_on_value (slot->logic, value, &local);
+        return emit_values (node, wk, id, out, local, "on_value", cause);
+      }
+
+    case FLOW_WINDOW_LOGIC_JOIN:
+      join_insert (spec, slot->values, side, value);
+      return TRUE;
+
+    case FLOW_WINDOW_LOGIC_COLLECT:
+      g_ptr_array_add (slot->values, g_variant_ref (value));
+      return TRUE;
+
+    case FLOW_WINDOW_LOGIC_FOLD:
+    case FLOW_WINDOW_LOGIC_REDUCE:
+      {
+        FlowFoldFunc fn = spec->folder.func;
+        GVariant *acc = take_result (fn (slot->acc, value, spec->folder.data, &local), local,
+                                     spec->kind == FLOW_WINDOW_LOGIC_FOLD ? "folder" : "reducer",
+                                     cause);
+        if (acc == NULL)
+          return FALSE;
+        g_variant_unref (slot->acc);
+        slot->acc = acc;
+        return TRUE;
+      }
+
+    case FLOW_WINDOW_LOGIC_MAX:
+    case FLOW_WINDOW_LOGIC_MIN:
+      {
+        g_autoptr(GVariant) by_new = NULL;
+        int c;
+
+        if (slot->by == NULL && !compare_by (spec, slot->acc, &slot->by, cause))
+          return FALSE;
+        if (!compare_by (spec, value, &by_new, cause))
+          return FALSE;
+        c = flow_item_compare (by_new, slot->by);
+        if (spec->kind == FLOW_WINDOW_LOGIC_MAX ? c > 0 : c < 0)
+          {
+            g_variant_unref (slot->acc);
+            slot->acc = g_variant_ref (value);
+            g_variant_unref (slot->by);
+            slot->by = g_steal_pointer (&by_new);
+          }
+        return TRUE;
+      }
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Merges the window @orig into @into (Bytewax's on_merge). */
+static gboolean
+slot_merge (FlowNode        *node,
+            FlowWindowSpec  *spec,
+            WindowKey       *wk,
+            Slot            *into,
+            Slot            *orig,
+            GError         **cause)
+{
+  GError *local = NULL;
+
+  switch (spec->kind)
+    {
+    case FLOW_WINDOW_LOGIC_CUSTOM:
+      {
+        GVariant *out = flow_window_logic_on_merge (into->logic, orig->logic, &local);
+        return emit_values (node, wk, into->id, out, local, "on_merge", cause);
+      }
+
+    case FLOW_WINDOW_LOGIC_JOIN:
+      for (guint side = 0; side < orig->values->len; side++)
+        {
+          GPtrArray *values = g_ptr_array_index (orig->values, side);
+          for (guint j = 0; j < values->len; j++)
+            join_insert (spec, into->values, side, g_ptr_array_index (values, j));
+        }
+      return TRUE;
+
+    case FLOW_WINDOW_LOGIC_COUNT:
+      into->count += orig->count;
+      return TRUE;
+
+    case FLOW_WINDOW_LOGIC_COLLECT:
+      for (guint i = 0; i < orig->values->len; i++)
+        g_ptr_array_add (into->values, g_variant_ref (g_ptr_array_index (orig->values, i)));
+      return TRUE;
+
+    case FLOW_WINDOW_LOGIC_FOLD:
+    case FLOW_WINDOW_LOGIC_REDUCE:
+      {
+        gboolean fold = spec->kind == FLOW_WINDOW_LOGIC_FOLD;
+        FlowClosure *c = fold ? &spec->merger : &spec->folder;
+        FlowFoldFunc fn = c->func;
+        GVariant *acc = take_result (fn (into->acc, orig->acc, c->data, &local), local,
+                                     fold ? "merger" : "reducer", cause);
+        if (acc == NULL)
+          return FALSE;
+        g_variant_unref (into->acc);
+        into->acc = acc;
+        return TRUE;
+      }
+
+    case FLOW_WINDOW_LOGIC_MAX:
+    case FLOW_WINDOW_LOGIC_MIN:
+      {
+        int c;
+
+        if (into->by == NULL && !compare_by (spec, into->acc, &into->by, cause))
+          return FALSE;
+        if (orig->by == NULL && !compare_by (spec, orig->acc, &orig->by, cause))
+          return FALSE;
+        c = flow_item_compare (orig->by, into->by);
+        if (spec->kind == FLOW_WINDOW_LOGIC_MAX ? c > 0 : c < 0)
+          {
+            g_variant_unref (into->acc);
+            into->acc = g_variant_ref (orig->acc);
+            g_variant_unref (into->by);
+            into->by = g_variant_ref (orig->by);
+          }
+        return TRUE;
+      }
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* What a closing window emits (Bytewax's on_close): a new reference. */
+static GVariant *
+slot_result (FlowWindowSpec *spec,
+             Slot           *slot)
+{
+  switch (spec->kind)
+    {
+    case FLOW_WINDOW_LOGIC_COUNT:
+      return g_variant_ref_sink (g_variant_new_int64 (slot->count));
+
+    case FLOW_WINDOW_LOGIC_COLLECT:
+      {
+        GVariantBuilder b;
+
+        g_variant_builder_init (&b, G_VARIANT_TYPE ("av"));
+        for (guint i = 0; i < slot->values->len; i++)
+          g_variant_builder_add (&b, "v", g_ptr_array_index (slot->values, i));
+        return g_variant_ref_sink (g_variant_builder_end (&b));
+      }
+
+    default:
+      return g_variant_ref (slot->acc);
+    }
+}
+
+/* The snapshot of a window's contents. */
+static GVariant *
+slot_snapshot (FlowNode       *node,
+               FlowWindowSpec *spec,
+               WindowKey      *wk,
+               Slot           *slot)
+{
+  switch (spec->kind)
+    {
+    case FLOW_WINDOW_LOGIC_CUSTOM:
+      {
+        g_autoptr(GError) local = NULL;
+        GVariant *state = flow_window_logic_snapshot (slot->logic, &local);
+
+        if (state != NULL && local == NULL)
+          return g_variant_take_ref (state);
+        g_clear_pointer (&state, g_variant_unref);
+        /* A snapshot cannot fail here: the window is stored without state
+         * (restored with restore(None)), and the failure logged. */
+        g_critical ("%s step '%s': the snapshot of window %" G_GINT64_FORMAT " of key '%s' failed: %s",
+                    node->step->op->name, node->step->full_id, slot->id, wk->key,
+                    local ? local->message : "snapshot() returned nothing");
+        return g_variant_ref_sink (g_variant_new_maybe (G_VARIANT_TYPE_VARIANT, NULL));
+      }
+    case FLOW_WINDOW_LOGIC_JOIN:
+      return join_snapshot (slot->values);
+    case FLOW_WINDOW_LOGIC_COUNT:
+    case FLOW_WINDOW_LOGIC_COLLECT:
+      return slot_result (spec, slot);
+    default:
+      return g_variant_ref (slot->acc);
+    }
+}
+
+static gboolean
+slot_restore (FlowWindowSpec  *spec,
+              Slot            *slot,
+              GVariant        *state,
+              GError         **cause)
+{
+  switch (spec->kind)
+    {
+    case FLOW_WINDOW_LOGIC_CUSTOM:
+      slot->logic = g_object_new (spec->logic_type, NULL);
+      if (!flow_window_logic_restore (slot->logic, state, cause))
+        {
+          if (*cause == NULL)
+            *cause = g_error_new (FLOW_ERROR, FLOW_ERROR_USER_FUNCTION, "restore() failed");
+          return FALSE;
+        }
+      return TRUE;
+
+    case FLOW_WINDOW_LOGIC_JOIN:
+      {
+        gsize n;
+
+        if (!g_variant_is_of_type (state, G_VARIANT_TYPE ("aav")) ||
+            g_variant_n_children (state) != spec->n_sides)
+          return FALSE;
+        n = g_variant_n_children (state);
+        slot->values = join_sides_new (n);
+        for (gsize i = 0; i < n; i++)
+          {
+            g_autoptr(GVariant) side = g_variant_get_child_value (state, i);
+            for (gsize j = 0; j < g_variant_n_children (side); j++)
+              g_ptr_array_add (g_ptr_array_index (slot->values, i),
+                               flow_variant_unbox (g_variant_get_child_value (side, j)));
+          }
+        return TRUE;
+      }
+
+    case FLOW_WINDOW_LOGIC_COUNT:
+      if (!g_variant_is_of_type (state, G_VARIANT_TYPE_INT64))
+        return FALSE;
+      slot->count = g_variant_get_int64 (state);
+      return TRUE;
+
+    case FLOW_WINDOW_LOGIC_COLLECT:
+      {
+        gsize n;
+
+        if (!g_variant_is_of_type (state, G_VARIANT_TYPE ("av")))
+          return FALSE;
+        n = g_variant_n_children (state);
+        slot->values = g_ptr_array_new_full (n, (GDestroyNotify) g_variant_unref);
+        for (gsize i = 0; i < n; i++)
+          g_ptr_array_add (slot->values, flow_variant_unbox (g_variant_get_child_value (state, i)));
+        return TRUE;
+      }
+
+    default:
+      slot->acc = g_variant_ref (state);
+      return TRUE;
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * A key's windows
+ * ------------------------------------------------------------------------ */
+
+/* Puts a value on time into its windows. */
+static gboolean
+insert (FlowNode   *node,
+        WindowKey  *wk,
+        GVariant   *value,
+        gint64      ts,
+        guint       side,
+        GError    **error)
+{
+  FlowWindowSpec *spec = node_spec (node);
+  WindowNode *wn = wk->wn;
+  GError *cause = NULL;
+
+  g_array_set_size (wn->ids, 0);
+  flow_windower_state_open_for_into (wk->windower, ts, wn->ids);
+  for (guint i = 0; i < wn->ids->len; i++)
+    if (!slot_apply (node, spec, wk, g_array_index (wn->ids, gint64, i), value, side, &cause))
+      return fail_key (node, wk->key, error, cause);
+  return TRUE;
+}
+
+static int
+compare_queued (gconstpointer a,
+                gconstpointer b)
+{
+  const Queued *qa = a, *qb = b;
+
+  if (qa->ts != qb->ts)
+    return qa->ts < qb->ts ? -1 : 1;
+  return qa->seq < qb->seq ? -1 : qa->seq > qb->seq;
+}
+
+/* Applies the queued values the watermark reached, in timestamp order. */
+static gboolean
+flush_queue (FlowNode   *node,
+             WindowKey  *wk,
+             gint64      watermark,
+             GError    **error)
+{
+  guint n = 0;
+  gboolean ok = TRUE;
+
+  if (wk->queue->len == 0)
+    return TRUE;
+  g_array_sort (wk->queue, compare_queued);
+  while (n < wk->queue->len && g_array_index (wk->queue, Queued, n).ts <= watermark)
+    n++;
+  for (guint i = 0; ok && i < n; i++)
+    {
+      Queued *q = &g_array_index (wk->queue, Queued, i);
+      ok = insert (node, wk, q->value, q->ts, q->side, error);
+    }
+  if (n > 0)
+    g_array_remove_range (wk->queue, 0, n);
+  return ok;
+}
+
+/* Merges, then closes what @watermark closes (Bytewax's _handle_merged
+ * and _handle_closed). */
+static gboolean
+merge_and_close (FlowNode   *node,
+                 WindowKey  *wk,
+                 gint64      watermark,
+                 GError    **error)
+{
+  FlowWindowSpec *spec = node_spec (node);
+  WindowNode *wn = wk->wn;
+  GError *cause = NULL;
+
+  if (spec->ordered && !flush_queue (node, wk, watermark, error))
+    return FALSE;
+
+  g_array_set_size (wn->pairs, 0);
+  flow_windower_state_take_merged_into (wk->windower, wn->pairs);
+  for (guint i = 0; i + 1 < wn->pairs->len; i += 2)
+    {
+      gint64 orig_id = g_array_index (wn->pairs, gint64, i);
+      gint64 into_id = g_array_index (wn->pairs, gint64, i + 1);
+      guint orig_index;
+      Slot *orig, *into;
+      Slot taken;
+      gboolean ok;
+
+      if (orig_id == into_id)
+        continue;
+      orig = find_slot (wk, orig_id, &orig_index);
+      if (orig == NULL)
+        continue;
+      taken = *orig;
+      memset (orig, 0, sizeof *orig);   /* taken owns its contents now */
+      g_array_remove_index (wk->slots, orig_index);
+      into = find_slot (wk, into_id, NULL);
+      if (into == NULL)
+        {
+          taken.id = into_id;
+          g_array_append_val (wk->slots, taken);
+          continue;
+        }
+      ok = slot_merge (node, spec, wk, into, &taken, &cause);
+      slot_clear (&taken);
+      if (!ok)
+        return fail_key (node, wk->key, error, cause);
+    }
+
+  g_ptr_array_set_size (wn->closed, 0);
+  flow_windower_state_close_for_into (wk->windower, watermark, wn->closed);
+  for (guint i = 0; i < wn->closed->len; i++)
+    {
+      FlowWindowMetadata *meta = g_ptr_array_index (wn->closed, i);
+      gint64 id = flow_window_metadata_get_window_id (meta);
+      guint index;
+      Slot *slot = find_slot (wk, id, &index);
+
+      if (slot != NULL)
+        {
+          gboolean ok = TRUE;
+
+          if (spec->kind == FLOW_WINDOW_LOGIC_CUSTOM)
+            {
+              GError *local = NULL;
+              GVariant *out = flow_window_logic_on_close (slot->logic, &local);
+              ok = emit_values (node, wk, id, out, local, "on_close", &cause);
+            }
+          else if (spec->kind == FLOW_WINDOW_LOGIC_JOIN)
+            join_emit (node, wk, id, slot->values);
+          else
+            {
+              g_autoptr(GVariant) result = slot_result (spec, slot);
+              emit (node, PORT_DOWN, wk, id, result);
+            }
+          g_array_remove_index (wk->slots, index);
+          if (!ok)
+            return fail_key (node, wk->key, error, cause);
+        }
+      emit_meta (node, wk, meta);
+    }
+  g_ptr_array_set_size (wn->closed, 0);
+  return TRUE;
+}
+
+/* The system time at which @wk must be woken (G_MAXINT64: never). */
+static gint64
+key_deadline (WindowKey *wk)
+{
+  gint64 at = G_MAXINT64, wake;
+  gboolean found;
+
+  found = flow_windower_state_notify_at (wk->windower, &at);
+  wk->next_close = found ? at : G_MAXINT64;
+  for (guint i = 0; i < wk->queue->len; i++)
+    {
+      gint64 ts = g_array_index (wk->queue, Queued, i).ts;
+      if (!found || ts < at)
+        at = ts;
+      found = TRUE;
+    }
+  if (!found || !flow_window_clock_state_to_system_utc (wk->clock, at, &wake))
+    return G_MAXINT64;
+  return wake;
+}
+
+/* After a batch, a wake-up or the end of input: discards an empty key,
+ * or schedules its next deadline. */
+static void
+settle_key (FlowNode  *node,
+            FlowState *st,
+            WindowKey *wk)
+{
+  char *key = wk->key;
+  gint64 deadline;
+
+  if (wk->slots->len == 0 && wk->queue->len == 0 &&
+      flow_windower_state_is_empty (wk->windower))
+    {
+      /* flow_state_set() frees wk (and its key) and may drop st. */
+      g_autoptr(GRefString) ref = g_ref_string_acquire (key);
+      flow_state_set (node, ref, st, NULL);
+      return;
+    }
+  deadline = key_deadline (wk);
+  if (deadline < wk->deadline)
+    set_deadline (wk, deadline);
+  wk->opened = FALSE;
+  flow_state_touch (node, key, st);
+}
+
+/* Whether a batch left @wk with nothing to merge, flush or close: no
+ * window opened, none can merge, nothing queued, and the watermark is
+ * before the earliest close. Its deadline may still have come earlier
+ * (an event clock's watermark moving faster than system time). */
+static gboolean
+quiet_key (FlowNode       *node,
+           FlowWindowSpec *spec,
+           WindowKey      *wk)
+{
+  gint64 wake;
+
+  if (wk->opened || spec->ordered || wk->slots->len == 0 ||
+      wk->last_watermark >= wk->next_close || FLOW_IS_SESSION_WINDOWER (spec->windower))
+    return FALSE;
+  if (flow_window_clock_state_to_system_utc (wk->clock, wk->next_close, &wake) &&
+      wake < wk->deadline)
+    set_deadline (wk, wake);
+  flow_state_touch (node, wk->key, g_hash_table_lookup (node->states, wk->key));
+  return TRUE;
+}
+
+/* Sets the node's wake-up at the earliest deadline of its keys. */
+static void
+reschedule (FlowNode *node)
+{
+  WindowNode *wn = node->op_data;
+  GTreeNode *first = wn ? g_tree_node_first (wn->deadlines) : NULL;
+  gint64 next = first ? ((WindowKey *) g_tree_node_key (first))->deadline : G_MAXINT64;
+
+  if (next != node->next_deadline)
+    {
+      node->next_deadline = next;
+      flow_exec_schedule_wake (node->exec, node);
+    }
+}
+
+static WindowKey *
+ensure_key (FlowNode    *node,
+            WindowNode  *wn,
+            char        *key,
+            FlowState   *st)
+{
+  FlowWindowSpec *spec = node_spec (node);
+  WindowKey *wk;
+
+  if (st == NULL)
+    st = flow_state_ensure (node, key);
+  wk = st->window;
+
+  if (wk == NULL)
+    {
+      wk = window_key_new (wn, key);
+      wk->clock = flow_window_clock_new_state (spec->clock);
+      wk->windower = flow_windower_new_state (spec->windower);
+      st->window = wk;
+    }
+  return wk;
+}
+
+/* ------------------------------------------------------------------------
+ * The operator
+ * ------------------------------------------------------------------------ */
+
+static gboolean
+process_value (FlowNode   *node,
+               WindowNode *wn,
+               WindowKey  *wk,
+               FlowItem   *item,
+               GVariant   *value,
+               GError    **error)
+{
+  FlowWindowSpec *spec = node_spec (node);
+  GError *local = NULL;
+  gint64 ts, wm;
+
+  if (wk->serial != wn->serial)
+    {
+      wk->serial = wn->serial;
+      flow_window_clock_state_before_batch (wk->clock);
+      g_ptr_array_add (wn->touched, wk);
+    }
+
+  if (!flow_window_clock_state_on_item (wk->clock, value, &ts, &wm, &local))
+    return fail_key (node, wk->key, error, local);
+  /* The clocks never go back; should one, time stands still. */
+  wm = MAX (wm, wk->last_watermark);
+  wk->last_watermark = wm;
+
+  if (ts < wm)
+    {
+      g_array_set_size (wn->ids, 0);
+      flow_windower_state_late_for_into (wk->windower, ts, wn->ids);
+      if (node->edges[PORT_LATE]->len > 0)
+        for (guint i = 0; i < wn->ids->len; i++)
+          emit (node, PORT_LATE, wk, g_array_index (wn->ids, gint64, i), value);
+      return TRUE;
+    }
+
+  if (spec->ordered)
+    {
+      Queued q = { g_variant_ref (value), ts, wn->seq++, node->in_port };
+      g_array_append_val (wk->queue, q);
+      return TRUE;
+    }
+  return insert (node, wk, value, ts, node->in_port, error);
+}
+
+/* count_window: the key of an item is its key function's (a GRefString
+ * of the state table or of @keys). */
+static char *
+count_key (FlowNode    *node,
+           FlowItem    *item,
+           GHashTable  *keys,
+           FlowState  **st,
+           GError     **error)
+{
+  FlowKeyFunc fn = node->step->func.func;
+  GError *local = NULL;
+  g_autofree char *key = fn (item->value, node->step->func.data, &local);
+  char *ref;
+
+  if (key == NULL || local != NULL)
+    {
+      if (local == NULL)
+        local = g_error_new (FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
+                             "the key function returned no key");
+      flow_op_fail_user (node, item, NULL, error, local);
+      return NULL;
+    }
+  if (!g_utf8_validate (key, -1, NULL))
+    {
+      flow_op_fail_user (node, item, NULL, error,
+                         g_error_new (FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
+                                      "the key function returned a key that is not UTF-8"));
+      return NULL;
+    }
+  {
+    gpointer table_key, value;
+
+    if (g_hash_table_lookup_extended (node->states, key, &table_key, &value))
+      {
+        *st = value;
+        return table_key;
+      }
+  }
+  ref = g_hash_table_lookup (keys, key);
+  if (ref == NULL)
+    {
+      ref = g_ref_string_new (key);
+      g_hash_table_add (keys, ref);
+    }
+  return ref;
+}
+
+gboolean
+flow_op_window_process (FlowNode   *node,
+                        FlowBatch  *batch,
+                        GError    **error)
+{
+  gboolean keyed = (node->step->op->flags & FLOW_OPERATOR_KEYED) != 0;
+  FlowWindowSpec *spec = node_spec (node);
+  WindowNode *wn = window_node (node);
+  g_autoptr(GHashTable) keys = NULL;
+  char *last_key = NULL;
+  WindowKey *wk = NULL;
+  gboolean ok = TRUE;
+
+  wn->serial++;
+  g_ptr_array_set_size (wn->touched, 0);
+  flow_window_clock_set_batch_time (flow_exec_get_real_time (node->exec));
+  if (!keyed)
+    keys = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                  (GDestroyNotify) g_ref_string_release, NULL);
+
+  for (guint i = 0; ok && i < batch->len; i++)
+    {
+      FlowItem *item = &batch->items[i];
+      GVariant *packed = NULL;
+      GVariant *value;
+      FlowState *st = NULL;
+      char *key;
+
+      if (keyed)
+        {
+          key = item->key;
+          value = item->value;
+          st = NULL;
+        }
+      else
+        {
+          key = count_key (node, item, keys, &st, error);
+          if (key == NULL)
+            {
+              ok = FALSE;
+              break;
+            }
+          value = item->key ? (packed = flow_item_pack (item)) : item->value;
+        }
+
+      /* Items of one key often come together. */
+      if (key != last_key && (last_key == NULL || strcmp (key, last_key) != 0))
+        {
+          if (st == NULL)
+            st = g_hash_table_lookup (node->states, key);
+          wk = ensure_key (node, wn, key, st);
+          last_key = key;
+        }
+      ok = process_value (node, wn, wk, item, value, error);
+      g_clear_pointer (&packed, g_variant_unref);
+    }
+
+  /* Bytewax's: merges and closes once per batch, with the last watermark. */
+  for (guint i = 0; ok && i < wn->touched->len; i++)
+    {
+      wk = g_ptr_array_index (wn->touched, i);
+      if (quiet_key (node, spec, wk))
+        g_ptr_array_index (wn->touched, i) = NULL;
+      else
+        ok = merge_and_close (node, wk, wk->last_watermark, error);
+    }
+  for (guint i = 0; ok && i < wn->touched->len; i++)
+    {
+      wk = g_ptr_array_index (wn->touched, i);
+      if (wk != NULL)
+        settle_key (node, g_hash_table_lookup (node->states, wk->key), wk);
+    }
+  g_ptr_array_set_size (wn->touched, 0);
+  flow_window_clock_set_batch_time (0);
+  if (!ok)
+    return FALSE;
+  reschedule (node);
+  return emit_all (node, error);
+}
+
+static int
+compare_keys (gconstpointer a,
+              gconstpointer b)
+{
+  const WindowKey *ka = *(WindowKey * const *) a, *kb = *(WindowKey * const *) b;
+
+  return strcmp (ka->key, kb->key);
+}
+
+/* Notifies the keys in @due: their watermark now (or at the end of input),
+ * the windows it closes. */
+static gboolean
+notify_keys (FlowNode   *node,
+             GPtrArray  *due,
+             gboolean    eof,
+             GError    **error)
+{
+  FlowClock *clock = node->exec->clock;
+  gboolean ok = TRUE;
+
+  /* The clocks read the system time of the run's clock. */
+  flow_clock_push_thread_default (clock);
+  for (guint i = 0; ok && i < due->len; i++)
+    {
+      WindowKey *wk = g_ptr_array_index (due, i);
+      gint64 wm = eof ? flow_window_clock_state_on_eof (wk->clock)
+                      : flow_window_clock_state_on_notify (wk->clock);
+
+      wm = MAX (wm, wk->last_watermark);
+      wk->last_watermark = wm;
+      ok = merge_and_close (node, wk, wm, error);
+    }
+  for (guint i = 0; ok && i < due->len; i++)
+    {
+      WindowKey *wk = g_ptr_array_index (due, i);
+      settle_key (node, g_hash_table_lookup (node->states, wk->key), wk);
+    }
+  flow_clock_pop_thread_default (clock);
+  if (!ok)
+    return FALSE;
+  return emit_all (node, error);
+}
+
+gboolean
+flow_op_window_wake (FlowNode  *node,
+                     gint64     now,
+                     GError   **error)
+{
+  WindowNode *wn = window_node (node);
+  g_autoptr(GPtrArray) due = g_ptr_array_new ();
+  GTreeNode *tn;
+  gboolean ok;
+
+  for (tn = g_tree_node_first (wn->deadlines); tn != NULL; tn = g_tree_node_next (tn))
+    {
+      WindowKey *wk = g_tree_node_key (tn);
+      if (wk->deadline > now)
+        break;
+      g_ptr_array_add (due, wk);
+    }
+  /* Due keys that wake and find nothing to close leave the tree until
+   * something changes; settle_key() sets their next deadline. */
+  for (guint i = 0; i < due->len; i++)
+    set_deadline (g_ptr_array_index (due, i), G_MAXINT64);
+  ok = notify_keys (node, due, FALSE, error);
+  node->next_deadline = G_MAXINT64;
+  {
+    GTreeNode *first = g_tree_node_first (wn->deadlines);
+    if (first != NULL)
+      node->next_deadline = ((WindowKey *) g_tree_node_key (first))->deadline;
+  }
+  return ok;
+}
+
+gboolean
+flow_op_window_eof (FlowNode  *node,
+                    GError   **error)
+{
+  g_autoptr(GPtrArray) all = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+  gboolean ok;
+
+  g_hash_table_iter_init (&iter, node->states);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      FlowState *st = value;
+      if (st->window != NULL)
+        g_ptr_array_add (all, st->window);
+    }
+  g_ptr_array_sort (all, compare_keys);
+  ok = notify_keys (node, all, TRUE, error);
+  node->next_deadline = G_MAXINT64;
+  return ok;
+}
+
+/* ------------------------------------------------------------------------
+ * Snapshots
+ * ------------------------------------------------------------------------ */
+
+GVariant *
+flow_op_window_snapshot (FlowNode  *node,
+                         FlowState *st)
+{
+  FlowWindowSpec *spec = node_spec (node);
+  WindowKey *wk = st->window;
+  GVariantBuilder b;
+
+  g_autoptr(GVariant) clock_snap = flow_window_clock_state_snapshot (wk->clock);
+  g_autoptr(GVariant) windower_snap = flow_windower_state_snapshot (wk->windower);
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE (SNAPSHOT_TYPE));
+  g_variant_builder_add (&b, "v", clock_snap);
+  g_variant_builder_add (&b, "v", windower_snap);
+  g_variant_builder_add (&b, "x", wk->last_watermark);
+  g_variant_builder_open (&b, G_VARIANT_TYPE ("a{xv}"));
+  for (guint i = 0; i < wk->slots->len; i++)
+    {
+      Slot *slot = &g_array_index (wk->slots, Slot, i);
+      g_autoptr(GVariant) s = slot_snapshot (node, spec, wk, slot);
+      g_variant_builder_add (&b, "{xv}", slot->id, s);
+    }
+  g_variant_builder_close (&b);
+  g_variant_builder_open (&b, G_VARIANT_TYPE ("a(vxu)"));
+  for (guint i = 0; i < wk->queue->len; i++)
+    {
+      Queued *q = &g_array_index (wk->queue, Queued, i);
+      g_variant_builder_add (&b, "(vxu)", q->value, q->ts, q->side);
+    }
+  g_variant_builder_close (&b);
+  return g_variant_ref_sink (g_variant_builder_end (&b));
+}
+
+gboolean
+flow_op_window_restore (FlowNode    *node,
+                        FlowState   *st,
+                        const char  *key,
+                        GVariant    *state,
+                        GError     **error)
+{
+  FlowWindowSpec *spec = node_spec (node);
+  WindowNode *wn = window_node (node);
+  g_autoptr(GVariant) clock_snap = NULL;
+  g_autoptr(GVariant) windower_snap = NULL;
+  g_autoptr(GVariant) slots = NULL;
+  g_autoptr(GVariant) queue = NULL;
+  g_autoptr(GError) local = NULL;
+  WindowKey *wk;
+  gpointer table_key;
+  gint64 last_watermark;
+  gsize n;
+
+  if (!g_variant_is_of_type (state, G_VARIANT_TYPE (SNAPSHOT_TYPE)))
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                   "%s step '%s': the stored windows of key '%s' have type %s, not %s",
+                   node->step->op->name, node->step->full_id, key,
+                   g_variant_get_type_string (state), SNAPSHOT_TYPE);
+      return FALSE;
+    }
+  g_variant_get (state, "(vvx@a{xv}@a(vxu))", &clock_snap, &windower_snap,
+                 &last_watermark, &slots, &queue);
+
+  /* The table's GRefString of the key (flow_node_restore() made it). */
+  if (!g_hash_table_lookup_extended (node->states, key, &table_key, NULL))
+    g_return_val_if_reached (FALSE);
+  wk = window_key_new (wn, table_key);
+  st->window = wk;
+  wk->last_watermark = last_watermark;
+  wk->clock = flow_window_clock_restore_state (spec->clock, clock_snap, &local);
+  if (wk->clock != NULL)
+    wk->windower = flow_windower_restore_state (spec->windower, windower_snap, &local);
+  if (wk->clock == NULL || wk->windower == NULL)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "%s step '%s': cannot resume the windows of key '%s' "
+                   "(was the step's clock or windower changed?): %s",
+                   node->step->op->name, node->step->full_id, key, local->message);
+      g_clear_pointer (&st->window, flow_op_window_key_free);
+      return FALSE;
+    }
+
+  n = g_variant_n_children (slots);
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) s = NULL;
+      Slot slot = { 0 };
+      GError *cause = NULL;
+
+      g_variant_get_child (slots, i, "{xv}", &slot.id, &s);
+      if (!slot_restore (spec, &slot, s, &cause))
+        {
+          if (cause != NULL)
+            {
+              g_prefix_error (&cause, "%s step '%s': cannot restore window %" G_GINT64_FORMAT
+                              " of key '%s': ", node->step->op->name, node->step->full_id,
+                              slot.id, key);
+              g_propagate_error (error, cause);
+            }
+          else
+            g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                         "%s step '%s': the stored window %" G_GINT64_FORMAT
+                         " of key '%s' has type %s, which this operator does not keep",
+                         node->step->op->name, node->step->full_id, slot.id, key,
+                         g_variant_get_type_string (s));
+          slot_clear (&slot);
+          g_clear_pointer (&st->window, flow_op_window_key_free);
+          return FALSE;
+        }
+      g_array_append_val (wk->slots, slot);
+    }
+
+  n = g_variant_n_children (queue);
+  for (gsize i = 0; i < n; i++)
+    {
+      Queued q = { NULL, 0, wn->seq++, 0 };
+
+      g_variant_get_child (queue, i, "(vxu)", &q.value, &q.ts, &q.side);
+      if (q.side >= MAX (spec->n_sides, 1))
+        {
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                       "%s step '%s': a stored value of key '%s' came on input %u, "
+                       "which the step does not have",
+                       node->step->op->name, node->step->full_id, key, q.side);
+          g_variant_unref (q.value);
+          g_clear_pointer (&st->window, flow_op_window_key_free);
+          return FALSE;
+        }
+      g_array_append_val (wk->queue, q);
+    }
+
+  /* The deadline is not stored: it follows from the windows and the
+   * clock. The run's clock is not the thread's yet: compute it with the
+   * execution's. */
+  flow_clock_push_thread_default (node->exec->clock);
+  set_deadline (wk, key_deadline (wk));
+  flow_clock_pop_thread_default (node->exec->clock);
+  if (wk->deadline < node->next_deadline)
+    node->next_deadline = wk->deadline;
+  return TRUE;
+}
