@@ -322,6 +322,7 @@ GVariant *flow_workers_dup_step_counters (FlowWorkers        *workers);
 gboolean  flow_exchange_route      (FlowNode                 *node,
                                     guint                     port,
                                     FlowBatch                *batch,
+                                    gboolean                  take,
                                     GError                  **error);
 void      flow_worker_flush        (FlowWorker               *worker);
 void      flow_worker_inputs_done  (FlowWorker               *worker);
@@ -344,6 +345,12 @@ FlowNode *flow_node_new            (FlowExec   *exec,
                                     FlowStep   *step);
 void      flow_node_free           (FlowNode   *node);
 gboolean  flow_node_push           (FlowNode   *node,
+                                    guint       port,
+                                    FlowBatch  *batch,
+                                    GError    **error);
+/* The same, but the exchange may move items out of @batch (its length
+ * shrinks): for a batch its caller only clears afterwards. */
+gboolean  flow_node_push_take      (FlowNode   *node,
                                     guint       port,
                                     FlowBatch  *batch,
                                     GError    **error);

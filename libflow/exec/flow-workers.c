@@ -57,9 +57,6 @@
 
 /* Messages go through GAsyncQueues: see flow-tsan-private.h. */
 
-/* A batch for another worker is sent once it has this many items. */
-#define EXCHANGE_FLUSH_ITEMS 4096
-
 typedef enum
 {
   /* to workers */
@@ -114,6 +111,9 @@ struct _FlowExchange
   guint         next;      /* EXCHANGE_SPREAD */
   FlowBatch    *out;       /* [port * n + worker] */
   FlowBatch     here;
+  guint        *targets;   /* scratch: each item's worker */
+  guint         n_targets;
+  guint        *counts;    /* scratch: items per worker */
 };
 
 typedef struct
@@ -131,6 +131,7 @@ struct _FlowWorker
   GThread      *thread;
   GAsyncQueue  *inbox;
   GSource      *inbox_source;
+  GAsyncQueue  *spare;      /* FlowBatch*: empty arrays its receivers gave back */
   GQueue        held;       /* BATCH of the next epoch */
   GPtrArray    *exchanges;  /* FlowExchange* */
   guint64      *sent;       /* batches sent to each worker */
@@ -325,6 +326,8 @@ exchange_free (FlowExchange *x)
   for (guint i = 0; i < x->n_ports * n; i++)
     flow_batch_destroy (&x->out[i]);
   g_free (x->out);
+  g_free (x->targets);
+  g_free (x->counts);
   flow_batch_destroy (&x->here);
   g_free (x);
 }
@@ -415,10 +418,63 @@ exchange_target (FlowExchange *x,
     }
 }
 
+/* Makes room for @count more items in @out, a batch for another worker,
+ * at once: in an array a receiver gave back if there is one (a large
+ * allocation per message, freed on another thread, costs more than one
+ * more queue operation), rounded up a little as arrays are used again. */
+static void
+exchange_reserve (FlowExchange *x,
+                  FlowBatch    *out,
+                  guint         count)
+{
+  guint n = out->len + count;
+
+  if (out->alloc == 0)
+    {
+      FlowBatch *spare = g_async_queue_try_pop (x->worker->spare);
+
+      if (spare != NULL)
+        {
+          flow_tsan_acquire (spare);
+          *out = *spare;
+          g_free (spare);
+        }
+    }
+  if (n <= out->alloc)
+    return;
+  n = (n + 255) & ~255u;
+  out->items = g_renew (FlowItem, out->items, n);
+  out->alloc = n;
+}
+
+/* The key of an item going to another worker: a copy of its own. Keys are
+ * interned per step and worker (key_on's cache, state tables), and a
+ * GRefString whose count both threads change at once bounces between
+ * their caches on every acquire and release. With @take, @key's reference
+ * is given up. */
+static inline char *
+key_for_away (char     *key,
+              gboolean  take)
+{
+  char *copy;
+
+  if (key == NULL)
+    return NULL;
+  copy = g_ref_string_new_len (key, (gssize) g_ref_string_length (key));
+  if (take)
+    g_ref_string_release (key);
+  return copy;
+}
+
+/* With @take, the items for other workers are moved out of @batch rather
+ * than copied (no reference taken here and dropped later by the caller
+ * while the receiver uses them): on return @batch holds only what stayed
+ * here, and its caller must only clear it. */
 gboolean
 flow_exchange_route (FlowNode   *node,
                      guint       port,
                      FlowBatch  *batch,
+                     gboolean    take,
                      GError    **error)
 {
   FlowExchange *x = node->exchange;
@@ -434,38 +490,71 @@ flow_exchange_route (FlowNode   *node,
       x->next = (x->next + 1) % n;
       if (dst == w->index)
         return flow_node_push_here (node, port, batch, error);
+      exchange_reserve (x, &outs[dst], batch->len);
       for (guint i = 0; i < batch->len; i++)
-        flow_batch_push_copy (&outs[dst], &batch->items[i]);
+        flow_batch_push_take (&outs[dst], key_for_away (batch->items[i].key, take),
+                              take ? batch->items[i].value : g_variant_ref (batch->items[i].value));
+      if (take)
+        batch->len = 0;   /* all moved out */
       exchange_send (x, port, dst);
       return TRUE;
     }
 
   /* The items of this worker are moved, in order, to the front of the
    * batch and processed there (a view, as the input's sub-batches: no
-   * copy); the others are copied into the batches of their workers, and
-   * moved behind them (the batch keeps owning every item it had). A key's
-   * items all go one way, so each key keeps its order. */
+   * copy). The others go into one batch per worker, sized at once, sent
+   * as one message each at the end: moved with @take; otherwise copied,
+   * and moved behind this worker's (the batch keeps owning every item it
+   * had). A key's items all go one way, so each key keeps its order. */
   {
     guint here = 0, away = 0;
+    guint *targets;
     FlowBatch view;
 
-    flow_batch_reserve (&x->here, batch->len);
+    if (x->n_targets < batch->len)
+      {
+        x->n_targets = MAX (batch->len, 64);
+        x->targets = g_renew (guint, x->targets, x->n_targets);
+      }
+    targets = x->targets;
+    memset (x->counts, 0, n * sizeof (guint));
     for (guint i = 0; i < batch->len; i++)
       {
         guint dst = exchange_target (x, &batch->items[i]);
+
+        if (dst == G_MAXUINT)
+          dst = w->index;
+        targets[i] = dst;
+        x->counts[dst]++;
+      }
+    for (guint dst = 0; dst < n; dst++)
+      if (dst != w->index && x->counts[dst] > 0)
+        exchange_reserve (x, &outs[dst], x->counts[dst]);
+    if (!take)
+      flow_batch_reserve (&x->here, batch->len);
+
+    for (guint i = 0; i < batch->len; i++)
+      {
         FlowItem item = batch->items[i];   /* as exchange_target() split it */
-        if (dst == G_MAXUINT || dst == w->index)
+        guint dst = targets[i];
+
+        if (dst == w->index)
           batch->items[here++] = item;
+        else if (take)
+          flow_batch_push_take (&outs[dst], key_for_away (item.key, TRUE), item.value);
         else
           {
-            flow_batch_push_copy (&outs[dst], &item);
+            flow_batch_push_take (&outs[dst], key_for_away (item.key, FALSE),
+                                  g_variant_ref (item.value));
             x->here.items[away++] = item;
-            if (outs[dst].len >= EXCHANGE_FLUSH_ITEMS)
-              exchange_send (x, port, dst);
           }
       }
-    if (away > 0)
+    if (take)
+      batch->len = here;   /* the rest was moved out */
+    else if (away > 0)
       memcpy (batch->items + here, x->here.items, away * sizeof (FlowItem));
+    for (guint dst = 0; dst < n; dst++)
+      exchange_send (x, port, dst);
     if (here == 0)
       return TRUE;
     view.items = batch->items;
@@ -497,6 +586,7 @@ worker_add_exchanges (FlowWorker *w)
       x->node = node;
       x->n_ports = MAX (node->step->inputs->len, 1);
       x->out = g_new0 (FlowBatch, x->n_ports * w->coord->n);
+      x->counts = g_new0 (guint, w->coord->n);
       for (guint j = 0; j < x->n_ports * w->coord->n; j++)
         flow_batch_init (&x->out[j]);
       flow_batch_init (&x->here);
@@ -612,6 +702,26 @@ worker_take_batch (FlowWorker *w,
    * on to the sinks until the run stops (flow_workers_finish()). */
   if (!flow_node_push_here (node, m->port, &m->batch, &error))
     flow_exec_fail (exec, node->step->full_id, error);
+
+  /* The array goes back to its sender, for its next batch
+   * (exchange_reserve()). */
+  flow_batch_clear (&m->batch);
+  if (m->batch.items != NULL)
+    {
+      FlowBatch *spare = g_new (FlowBatch, 1);
+
+      *spare = m->batch;
+      flow_batch_init (&m->batch);
+      flow_tsan_release (spare);
+      g_async_queue_push (w->coord->workers[m->from]->spare, spare);
+    }
+}
+
+static void
+spare_free (FlowBatch *spare)
+{
+  flow_batch_destroy (spare);
+  g_free (spare);
 }
 
 static void
@@ -782,6 +892,7 @@ worker_free (FlowWorker *w)
       msg_free (m);
     }
   g_async_queue_unref (w->inbox);
+  g_async_queue_unref (w->spare);
   g_queue_clear_full (&w->held, (GDestroyNotify) msg_free);
   if (w->exec != NULL)
     {
@@ -1033,6 +1144,7 @@ flow_workers_new (FlowExec  *exec,
       w->index = i;
       w->context = ws->threaded ? g_main_context_new () : g_main_context_ref (exec->context);
       w->inbox = g_async_queue_new ();
+      w->spare = g_async_queue_new_full ((GDestroyNotify) spare_free);
       w->exchanges = g_ptr_array_new_with_free_func ((GDestroyNotify) exchange_free);
       w->sent = g_new0 (guint64, n);
       w->received = g_new0 (guint64, n);

@@ -184,18 +184,24 @@ flow_node_emit (FlowNode  *node,
 {
   FlowBatch *out = &node->out[port];
   GArray *edges = node->edges[port];
+  guint len = out->len;
   gboolean ok = TRUE;
 
-  if (out->len == 0)
+  if (len == 0)
     return TRUE;
 
   for (guint i = 0; ok && i < edges->len; i++)
     {
       FlowEdge *edge = &g_array_index (edges, FlowEdge, i);
-      ok = flow_node_push (edge->node, edge->port, out, error);
+      /* The last (usually only) edge may take the items: the batch is
+       * only cleared after it. */
+      if (i + 1 == edges->len)
+        ok = flow_node_push_take (edge->node, edge->port, out, error);
+      else
+        ok = flow_node_push (edge->node, edge->port, out, error);
       node->child_us += edge->node->last_us;
     }
-  node->items_out += out->len;
+  node->items_out += len;
   flow_batch_clear (out);
   return ok;
 }
@@ -239,7 +245,18 @@ flow_node_push (FlowNode   *node,
 {
   /* Several workers: the items go to the worker that owns them first. */
   if (G_UNLIKELY (node->exchange != NULL) && batch->len > 0)
-    return flow_exchange_route (node, port, batch, error);
+    return flow_exchange_route (node, port, batch, FALSE, error);
+  return flow_node_push_here (node, port, batch, error);
+}
+
+gboolean
+flow_node_push_take (FlowNode   *node,
+                     guint       port,
+                     FlowBatch  *batch,
+                     GError    **error)
+{
+  if (G_UNLIKELY (node->exchange != NULL) && batch->len > 0)
+    return flow_exchange_route (node, port, batch, TRUE, error);
   return flow_node_push_here (node, port, batch, error);
 }
 

@@ -157,6 +157,7 @@ flow_harness_reset_count (FlowHarness *h,
 {
   g_ptr_array_add (h->resets, count);
   g_ptr_array_add (h->resets, NULL);
+  g_ptr_array_add (h->resets, NULL);
 }
 
 void
@@ -165,6 +166,16 @@ flow_harness_reset_array (FlowHarness *h,
 {
   g_ptr_array_add (h->resets, NULL);
   g_ptr_array_add (h->resets, array);
+  g_ptr_array_add (h->resets, NULL);
+}
+
+void
+flow_harness_reset_string (FlowHarness *h,
+                           GString     *string)
+{
+  g_ptr_array_add (h->resets, NULL);
+  g_ptr_array_add (h->resets, NULL);
+  g_ptr_array_add (h->resets, string);
 }
 
 char *
@@ -182,15 +193,18 @@ harness_reset (FlowHarness *h)
   for (guint i = 0; i < h->extra->len; i++)
     if (FLOW_IS_TESTING_SINK (g_ptr_array_index (h->extra, i)))
       flow_testing_sink_clear (g_ptr_array_index (h->extra, i));
-  for (guint i = 0; i + 1 < h->resets->len; i += 2)
+  for (guint i = 0; i + 2 < h->resets->len; i += 3)
     {
       guint *count = g_ptr_array_index (h->resets, i);
       GPtrArray *array = g_ptr_array_index (h->resets, i + 1);
+      GString *string = g_ptr_array_index (h->resets, i + 2);
 
       if (count != NULL)
         *count = 0;
       if (array != NULL)
         g_ptr_array_set_size (array, 0);
+      if (string != NULL)
+        g_string_truncate (string, 0);
     }
 }
 

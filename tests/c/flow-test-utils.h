@@ -55,7 +55,7 @@ typedef struct
   FlowStream        *input;
   GError            *error;
   GPtrArray         *extra;   /* more objects that must be finalized */
-  GPtrArray         *resets;  /* guint* and GPtrArray* cleared before the last run */
+  GPtrArray         *resets;  /* guint*, GPtrArray*, GString* cleared before the last run */
 } FlowHarness;
 
 void      flow_harness_setup     (FlowHarness   *h,
@@ -73,6 +73,8 @@ void      flow_harness_reset_count (FlowHarness *h,
                                     guint       *count);
 void      flow_harness_reset_array (FlowHarness *h,
                                     GPtrArray   *array);
+void      flow_harness_reset_string (FlowHarness *h,
+                                     GString     *string);
 /* The expected stdout of a harness run printing @text: twice with
  * FLOW_TEST_WORKERS (items of one input partition, read by worker 0). */
 char     *flow_harness_expected_stdout (const char *text);

@@ -48,14 +48,20 @@ struct _TestCounter
 
 G_DEFINE_FINAL_TYPE (TestCounter, test_counter, FLOW_TYPE_STATEFUL_LOGIC)
 
+/* With FLOW_TEST_WORKERS, logics of different keys run on different
+ * worker threads at once. */
+G_LOCK_DEFINE_STATIC (config);
+
 static void
 log_call (Config     *config,
           const char *what,
           const char *key,
           gint64      count)
 {
+  G_LOCK (config);
   g_string_append_printf (config->log, "%s%s(%s,%" G_GINT64_FORMAT ")",
                           config->log->len ? " " : "", what, key, count);
+  G_UNLOCK (config);
 }
 
 static GVariant *
@@ -178,20 +184,31 @@ build_counter (const char  *key,
 
   self->config = config;
   self->key = g_strdup (key);
+  G_LOCK (config);
   config->built++;
   if (resume_state != NULL)
     {
       g_variant_get (resume_state, "(xx)", &self->count, &self->notify_at);
       config->resumed++;
     }
+  G_UNLOCK (config);
   return FLOW_STATEFUL_LOGIC (self);
 }
 
+/* With @h, what the config counts starts again before the harness's last
+ * (1-worker) run, as the test checks that run's. */
 static void
-config_init (Config *config)
+config_init (Config      *config,
+             FlowHarness *h)
 {
   memset (config, 0, sizeof *config);
   config->log = g_string_new (NULL);
+  if (h != NULL)
+    {
+      flow_harness_reset_string (h, config->log);
+      flow_harness_reset_count (h, &config->built);
+      flow_harness_reset_count (h, &config->resumed);
+    }
 }
 
 static void
@@ -296,7 +313,7 @@ test_item_order (FlowHarness *h, gconstpointer data)
   Config config;
   FlowStream *s = flow_harness_input (h, ITEMS);
 
-  config_init (&config);
+  config_init (&config, h);
   /* One batch: its keys in key order, each key's values in order; then
    * on_eof for every key, in key order. */
   flow_testing_source_set_batch_size (h->source, 10);
@@ -315,7 +332,7 @@ test_item_batches_of_one (FlowHarness *h, gconstpointer data)
   Config config;
   FlowStream *s = flow_harness_input (h, ITEMS);
 
-  config_init (&config);
+  config_init (&config, h);
   /* Batches of one item: the input's order. */
   s = flow_stream_stateful (s, "count", build_counter, &config, NULL);
   assert_output (h, s, "[('b', 1), ('a', 1), ('b', 2), ('a', 2), "
@@ -330,7 +347,7 @@ test_discard (FlowHarness *h, gconstpointer data)
   FlowStream *s = flow_harness_input (h, "[('a', <int64 1>), ('a', <int64 2>), "
                                          "('a', <int64 3>), ('b', <int64 4>)]");
 
-  config_init (&config);
+  config_init (&config, h);
   config.discard_at = 2;
   config.eof_discard = TRUE;
   flow_testing_source_set_batch_size (h->source, 10);
@@ -349,7 +366,7 @@ test_notify (FlowHarness *h, gconstpointer data)
   Config config;
   FlowStream *s = flow_harness_input (h, "[('a', <int64 1>), ('b', <int64 2>), ('c', <int64 3>)]");
 
-  config_init (&config);
+  config_init (&config, h);
   /* a asks at +30 s, b (one item later, same time) at +30 s, c never:
    * the pause of 10 min lets both fire, a before b (same time: key order),
    * before c's item. */
@@ -370,7 +387,7 @@ test_notify_order (FlowHarness *h, gconstpointer data)
   FlowStream *s = flow_harness_input (h, "[('a', <int64 30>), ('b', <int64 10>), ('c', <int64 20>), "
                                          "('z', <int64 1>)]");
 
-  config_init (&config);
+  config_init (&config, h);
   config.notify_by_value = TRUE;
   config.notify_discard = TRUE;
   /* z's notification (+1 s) is still pending at the end of input: z gets
@@ -418,7 +435,7 @@ test_error_on_item (FlowHarness *h, gconstpointer data)
   FlowStream *s = flow_harness_input (h, ITEMS);
   const GError *error;
 
-  config_init (&config);
+  config_init (&config, h);
   config.fail_item = TRUE;
   s = flow_stream_stateful (s, "count", build_counter, &config, NULL);
   error = flow_harness_run_error (h, s);
@@ -435,7 +452,7 @@ test_error_wrong_shape (FlowHarness *h, gconstpointer data)
   FlowStream *s = flow_harness_input (h, ITEMS);
   const GError *error;
 
-  config_init (&config);
+  config_init (&config, h);
   config.wrong_shape = TRUE;
   s = flow_stream_stateful (s, "count", build_counter, &config, NULL);
   error = flow_harness_run_error (h, s);
@@ -507,7 +524,7 @@ test_error_batch_builder (FlowHarness *h, gconstpointer data)
   Config config;
 
   /* A FlowStatefulLogic is not a FlowStatefulBatchLogic. */
-  config_init (&config);
+  config_init (&config, h);
   s = flow_stream_stateful_batch (s, "batches", (FlowStatefulBatchLogicBuilder) build_counter,
                                   &config, NULL);
   error = flow_harness_run_error (h, s);
@@ -524,7 +541,7 @@ test_not_keyed (FlowHarness *h, gconstpointer data)
   FlowStream *s = flow_harness_input (h, "[<int64 1>]");
   const GError *error;
 
-  config_init (&config);
+  config_init (&config, h);
   s = flow_stream_stateful (s, "count", build_counter, &config, NULL);
   error = flow_harness_run_error (h, s);
   g_assert_error (error, FLOW_ERROR, FLOW_ERROR_NOT_KEYED);
@@ -588,7 +605,7 @@ test_error_not_committed (void)
   const char *items = "[('a', <int64 1>), ('a', <int64 2>), ('a', <int64 99>)]";
   Config config;
 
-  config_init (&config);
+  config_init (&config, NULL);
   config.fail_on = 99;
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
   g_assert_true (flow_recovery_init_dir (dir, 1, &error));
@@ -615,7 +632,7 @@ test_resume (void)
   g_autofree char *first = NULL, *second = NULL;
   Config config;
 
-  config_init (&config);
+  config_init (&config, NULL);
   config.notify_after = G_TIME_SPAN_HOUR;
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
   g_assert_true (flow_recovery_init_dir (dir, 2, &error));
@@ -649,7 +666,7 @@ test_resume_discarded (void)
   g_autofree char *first = NULL, *second = NULL;
   Config config;
 
-  config_init (&config);
+  config_init (&config, NULL);
   config.discard_at = 2;
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
   g_assert_true (flow_recovery_init_dir (dir, 1, &error));
