@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #define N_KEYS 1000
 
@@ -148,19 +149,37 @@ static void bench_sink_init (BenchSink *self) {}
 
 /* ---- the two contenders ---- */
 
-/* The process's CPU time (all threads: the recovery writer's too). On a
- * loaded machine the wall clock says more about the neighbours than about
- * the flow; each run function leaves its CPU seconds in last_cpu. */
-static double last_cpu;
+/* The process's CPU time (all threads: the recovery writer's too), and the
+ * calling thread's alone (the flow runs on it; the recovery writer thread
+ * inserts the snapshots and fsyncs in parallel, on another core of a
+ * multi-core machine). On a loaded machine the wall clock says more about
+ * the neighbours than about the flow; each run function leaves its CPU
+ * seconds in last_cpu and its thread's in last_thread_cpu. */
+static double last_cpu, last_thread_cpu;
+
+static double
+rusage_seconds (int who)
+{
+  struct rusage usage;
+
+  getrusage (who, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec
+         + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
 
 static double
 cpu_seconds (void)
 {
-  struct rusage usage;
+  return rusage_seconds (RUSAGE_SELF);
+}
 
-  getrusage (RUSAGE_SELF, &usage);
-  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec
-         + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+static double
+thread_cpu_seconds (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static double
@@ -171,6 +190,7 @@ run_plain (gint64 n)
   guint64 count = 0;
   gint64 start = g_get_monotonic_time ();
   double cpu = cpu_seconds ();
+  double thread_cpu = thread_cpu_seconds ();
 
   for (gint64 i = 0; i < n; i++)
     {
@@ -196,6 +216,7 @@ run_plain (gint64 n)
   g_assert_cmpuint (count, ==, (guint64) n);
   g_assert_cmpuint (g_hash_table_size (states), ==, MIN (n, N_KEYS));
   last_cpu = cpu_seconds () - cpu;
+  last_thread_cpu = thread_cpu_seconds () - thread_cpu;
   return (g_get_monotonic_time () - start) / 1e6;
 }
 
@@ -224,12 +245,14 @@ run_flow (gint64 n, guint batch, const char *recovery_dir, double interval, guin
 
   start = g_get_monotonic_time ();
   last_cpu = cpu_seconds ();
+  last_thread_cpu = thread_cpu_seconds ();
   if (!flow_runner_run (runner, NULL, &error))
     g_error ("run failed: %s", error->message);
   g_assert_cmpuint (sink->count, ==, (guint64) n);
   if (epochs)
     *epochs = flow_runner_get_epoch (runner) - flow_runner_get_resume_epoch (runner) - 1;
   last_cpu = cpu_seconds () - last_cpu;
+  last_thread_cpu = thread_cpu_seconds () - last_thread_cpu;
   return (g_get_monotonic_time () - start) / 1e6;
 }
 
@@ -271,6 +294,7 @@ main (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   double plain = G_MAXDOUBLE, flow = G_MAXDOUBLE, with_recovery = G_MAXDOUBLE;
   double plain_cpu = G_MAXDOUBLE, flow_cpu = G_MAXDOUBLE, recovery_cpu = G_MAXDOUBLE;
+  double flow_thread_cpu = G_MAXDOUBLE, recovery_thread_cpu = G_MAXDOUBLE, writer_cpu = G_MAXDOUBLE;
   guint64 epochs = 0;
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -294,6 +318,7 @@ main (int argc, char **argv)
       t = recovery_only ? 1 : run_flow (n, batch, NULL, 10.0, NULL);
       flow = MIN (flow, t);
       flow_cpu = MIN (flow_cpu, recovery_only ? 1 : last_cpu);
+      flow_thread_cpu = MIN (flow_thread_cpu, recovery_only ? 1 : last_thread_cpu);
       if (recovery)
         {
           g_autofree char *dir = g_dir_make_tmp ("flow-bench-XXXXXX", NULL);
@@ -302,6 +327,10 @@ main (int argc, char **argv)
           t = run_flow (n, batch, dir, interval, &epochs);
           with_recovery = MIN (with_recovery, t);
           recovery_cpu = MIN (recovery_cpu, last_cpu);
+          recovery_thread_cpu = MIN (recovery_thread_cpu, last_thread_cpu);
+          writer_cpu = MIN (writer_cpu, last_cpu - last_thread_cpu);
+          if (g_getenv ("BENCH_VERBOSE"))
+            g_printerr ("run %d: %.3f s wall, %.3f s CPU, %.3f s flow thread\n", r, t, last_cpu, last_thread_cpu);
           remove_dir (dir);
         }
     }
@@ -314,8 +343,17 @@ main (int argc, char **argv)
     {
       g_print ("libflow flow, recovery -s %g: %8.3f s  %12.0f items/s  (%" G_GUINT64_FORMAT " epochs)\n",
                interval, with_recovery, n / with_recovery, epochs);
-      g_print ("recovery overhead:           %+7.1f %%  (CPU time, all threads: %+.1f %%)\n",
-               (with_recovery / flow - 1) * 100, (recovery_cpu / flow_cpu - 1) * 100);
+      /* Three honest figures: the wall clock (what a user waits; noisy on
+       * a loaded machine), the flow thread's CPU (the work the recovery
+       * adds on the flow's own path: snapshot collection, handing rows
+       * over, waiting for nothing), and the whole process's CPU (adds the
+       * writer thread's serialisation, SQLite inserts and fsyncs, which
+       * run in parallel on another core). */
+      g_print ("recovery overhead, wall:     %+7.1f %%\n", (with_recovery / flow - 1) * 100);
+      g_print ("recovery overhead, CPU:      %+7.1f %% flow thread, %+.1f %% all threads "
+               "(other threads: %.3f s of %.3f s)\n",
+               (recovery_thread_cpu / flow_thread_cpu - 1) * 100, (recovery_cpu / flow_cpu - 1) * 100,
+               writer_cpu, recovery_cpu);
     }
   return 0;
 }
