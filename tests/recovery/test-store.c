@@ -365,7 +365,8 @@ assert_serializes_as_reference (GVariant *value)
   g_autofree char *printed = g_variant_print (value, TRUE);
 
   if (!g_bytes_equal (got, want))
-    g_error ("%s serialises as %" G_GSIZE_FORMAT " bytes, GVariant's `v` as %" G_GSIZE_FORMAT,
+    g_error ("%s serialises differently from GVariant's `v` (%" G_GSIZE_FORMAT " and %"
+             G_GSIZE_FORMAT " bytes)",
              printed, g_bytes_get_size (got), g_bytes_get_size (want));
 }
 
@@ -381,11 +382,10 @@ test_serialize_reference (void)
   static const guchar short_int[] = { 1, 2, 3 };
   static const guchar bad_bool[] = { 2 };
 
-  g_assert_true (g_variant_is_normal_form (g_variant_new_int64 (1)));
   for (guint i = 0; i < G_N_ELEMENTS (corpus_texts); i++)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(GVariant) value = g_variant_ref_sink (g_variant_parse (NULL, corpus_texts[i], NULL, NULL, &error));
+      g_autoptr(GVariant) value = g_variant_parse (NULL, corpus_texts[i], NULL, NULL, &error);
       g_autoptr(GBytes) data = NULL;
       g_autoptr(GVariant) untrusted = NULL;
       g_autoptr(GVariant) trusted = NULL;
