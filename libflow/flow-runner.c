@@ -357,7 +357,14 @@ flow_runner_class_init (FlowRunnerClass *klass)
   /**
    * FlowRunner:workers:
    *
-   * The number of workers. Only 1 is supported so far.
+   * The number of workers: each runs its own instance of every step on
+   * its own thread and main context, and items are exchanged between them
+   * by key before every stateful step (see `docs/workers.md`). Signals,
+   * the callback of [method@Flow.Runner.run_async], cancellation and
+   * errors still arrive on the caller's context. In a process with GJS or
+   * a Python interpreter, the workers share the caller's thread. The
+   * recovery partitions do not depend on it: a run may resume with another
+   * number of workers.
    */
   properties[PROP_WORKERS] =
     g_param_spec_uint ("workers", NULL, NULL,
@@ -692,8 +699,7 @@ flow_runner_get_workers (FlowRunner *self)
  * @self: a runner
  * @workers: the number of workers, at least 1
  *
- * Sets [property@Flow.Runner:workers]. A run with more than one worker
- * fails with %FLOW_ERROR_NOT_SUPPORTED for now.
+ * Sets [property@Flow.Runner:workers]. It is used by the next run.
  */
 void
 flow_runner_set_workers (FlowRunner *self,

@@ -21,6 +21,10 @@ G_BEGIN_DECLS
 void     flow_binding_begin_run (void);
 void     flow_binding_end_run   (void);
 
+/* Whether every call into the binding must be made on the caller's thread
+ * (GJS: one JS context): several workers then share that thread. */
+gboolean flow_binding_needs_caller_thread (void);
+
 /* The shapes of the functions given to operators. */
 typedef enum
 {

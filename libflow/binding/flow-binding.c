@@ -83,6 +83,25 @@ gjs_loaded (void)
   return gjs_get_current != NULL && gjs_gc != NULL;
 }
 
+/* Python: the GIL serialises the functions of a flow whatever the number
+ * of threads, and a Python exception is kept per thread until run()
+ * raises it. Workers on threads would only add GIL hand-overs (several
+ * times slower) and lose the exception's thread: with an interpreter in
+ * the process, the workers share the caller's thread (docs/workers.md). */
+static gboolean
+python_loaded (void)
+{
+  int (*is_initialized) (void) = (int (*) (void)) dlsym (RTLD_DEFAULT, "Py_IsInitialized");
+
+  return is_initialized != NULL && is_initialized ();
+}
+
+gboolean
+flow_binding_needs_caller_thread (void)
+{
+  return gjs_loaded () || python_loaded ();
+}
+
 void
 flow_binding_begin_run (void)
 {

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "flow-clock-private.h"
+#include "flow-tsan-private.h"
 
 struct _FlowClock
 {
@@ -27,6 +28,22 @@ typedef struct
   gint64     deadline;
   GList     *link;                /* in clock->sources (test clocks) */
 } ClockSource;
+
+/* The lock of a test clock, which every worker of a run uses, is
+ * annotated for ThreadSanitizer (flow-tsan-private.h). */
+static inline void
+clock_lock (FlowClock *clock)
+{
+  g_mutex_lock (&clock->lock);
+  flow_tsan_acquire (&clock->lock);
+}
+
+static inline void
+clock_unlock (FlowClock *clock)
+{
+  flow_tsan_release (&clock->lock);
+  g_mutex_unlock (&clock->lock);
+}
 
 static FlowClock system_clock = { 1, FALSE, { 0 }, 0, 0, NULL, TRUE };
 
@@ -80,9 +97,9 @@ flow_clock_get_monotonic (FlowClock *clock)
 
   if (!clock->is_test)
     return g_get_monotonic_time ();
-  g_mutex_lock (&clock->lock);
+  clock_lock (clock);
   now = clock->monotonic;
-  g_mutex_unlock (&clock->lock);
+  clock_unlock (clock);
   return now;
 }
 
@@ -93,9 +110,9 @@ flow_clock_get_real (FlowClock *clock)
 
   if (!clock->is_test)
     return g_get_real_time ();
-  g_mutex_lock (&clock->lock);
+  clock_lock (clock);
   now = clock->monotonic + clock->real_offset;
-  g_mutex_unlock (&clock->lock);
+  clock_unlock (clock);
   return now;
 }
 
@@ -119,10 +136,10 @@ flow_clock_advance (FlowClock *clock,
   g_return_if_fail (clock->is_test);
   g_return_if_fail (span >= 0);
 
-  g_mutex_lock (&clock->lock);
+  clock_lock (clock);
   clock->monotonic += span;
   wake_due_sources (clock);
-  g_mutex_unlock (&clock->lock);
+  clock_unlock (clock);
 }
 
 void
@@ -163,9 +180,9 @@ flow_clock_has_next_deadline (FlowClock *clock)
 
   g_return_val_if_fail (clock->is_test, FALSE);
 
-  g_mutex_lock (&clock->lock);
+  clock_lock (clock);
   next = next_deadline (clock);
-  g_mutex_unlock (&clock->lock);
+  clock_unlock (clock);
   return next != G_MAXINT64;
 }
 
@@ -176,14 +193,14 @@ flow_clock_advance_to_next (FlowClock *clock)
 
   g_return_val_if_fail (clock->is_test, FALSE);
 
-  g_mutex_lock (&clock->lock);
+  clock_lock (clock);
   next = next_deadline (clock);
   if (next != G_MAXINT64)
     {
       clock->monotonic = next;
       wake_due_sources (clock);
     }
-  g_mutex_unlock (&clock->lock);
+  clock_unlock (clock);
   return next != G_MAXINT64;
 }
 
@@ -205,9 +222,9 @@ clock_source_finalize (GSource *source)
 
   if (clock->is_test)
     {
-      g_mutex_lock (&clock->lock);
+      clock_lock (clock);
       clock->sources = g_list_delete_link (clock->sources, cs->link);
-      g_mutex_unlock (&clock->lock);
+      clock_unlock (clock);
     }
   flow_clock_unref (clock);
 }
@@ -230,10 +247,10 @@ flow_clock_source_new (FlowClock  *clock,
   g_source_set_ready_time (source, -1);
   if (clock->is_test)
     {
-      g_mutex_lock (&clock->lock);
+      clock_lock (clock);
       clock->sources = g_list_prepend (clock->sources, cs);
       cs->link = clock->sources;
-      g_mutex_unlock (&clock->lock);
+      clock_unlock (clock);
     }
   flow_clock_source_set_deadline (source, deadline);
   return source;
@@ -253,10 +270,10 @@ flow_clock_source_set_deadline (GSource *source,
       return;
     }
 
-  g_mutex_lock (&clock->lock);
+  clock_lock (clock);
   cs->deadline = deadline;
   g_source_set_ready_time (source, deadline >= 0 && deadline <= clock->monotonic ? 0 : -1);
-  g_mutex_unlock (&clock->lock);
+  clock_unlock (clock);
 }
 
 gint64

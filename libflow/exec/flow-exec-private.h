@@ -12,6 +12,9 @@ G_BEGIN_DECLS
 
 typedef struct _FlowExec FlowExec;
 typedef struct _FlowNode FlowNode;
+typedef struct _FlowWorkers FlowWorkers;
+typedef struct _FlowWorker FlowWorker;
+typedef struct _FlowExchange FlowExchange;
 
 typedef struct
 {
@@ -108,6 +111,13 @@ struct _FlowNode
   GPtrArray  *outputs;      /* FlowOutputPart* */
   GHashTable *resume;       /* partition key -> GVariant state */
 
+  /* Several workers (flow-workers.c): items pushed to this node are first
+   * routed to the worker that owns them (NULL: no exchange); an output
+   * step's partitions by their index in the sink's list (NULL for those
+   * of other workers; NULL with one worker: `outputs` is the list). */
+  FlowExchange *exchange;
+  GPtrArray  *output_slots;
+
   /* metrics, counted by the dispatcher (flow-operator-node.c) per batch */
   guint64     items_in;
   guint64     items_out;
@@ -129,6 +139,9 @@ struct _FlowExec
   guint64       epoch;      /* the open epoch */
   gboolean      track_changes;
   FlowClock    *clock;
+
+  guint         worker_index; /* 0 with one worker */
+  guint         n_workers;    /* 1: no exchange */
 
   /* the rest belongs to flow-exec.c */
   guint         process_id;   /* this process's share of input partitions */
@@ -176,6 +189,14 @@ struct _FlowExec
   guint64       last_commit_rows;
   gint64        commit_start;        /* monotonic, of the commit in flight */
   guint64       commit_rows;         /* rows of the commit in flight */
+
+  /* Several workers (flow-workers.c): the coordinator has `workers` (and
+   * no nodes of its own), each worker's execution has `worker`. */
+  FlowWorkers  *workers;
+  FlowWorker   *worker;
+  gboolean      coord_pause;     /* worker: input paused for a close */
+  gboolean      workers_closing; /* coordinator: the workers close an epoch */
+  GPtrArray    *deferred_wakes;  /* worker: FlowNode* woken while paused */
 };
 
 typedef struct _FlowExecCallbacks
@@ -196,6 +217,8 @@ typedef struct _FlowExecCallbacks
 } FlowExecCallbacks;
 
 #define FLOW_EXEC_PROGRESS_USEC (100 * 1000)
+/* The most workers a run may have (each is a thread). */
+#define FLOW_EXEC_MAX_WORKERS 1024
 
 typedef struct
 {
@@ -235,11 +258,97 @@ GVariant *flow_exec_dup_metrics    (FlowExec                 *exec);
 /* The same figures in the Prometheus text exposition format. */
 char     *flow_exec_dup_prometheus (FlowExec                 *exec);
 
+/* flow-exec.c, for flow-workers.c */
+FlowExec *flow_exec_new_worker     (FlowExec                 *coordinator,
+                                    guint                     index,
+                                    GMainContext             *context,
+                                    FlowWorker               *worker);
+gboolean  flow_exec_build_graph    (FlowExec                 *exec,
+                                    GError                  **error);
+void      flow_exec_worker_start   (FlowExec                 *exec);
+gboolean  flow_exec_commit_sinks   (FlowExec                 *exec,
+                                    guint64                   epoch,
+                                    GError                  **error);
+gboolean  flow_exec_snapshot_rows  (FlowExec                 *exec,
+                                    GArray                   *rows,
+                                    GPtrArray                *syncs,
+                                    GError                  **error);
+void      flow_exec_worker_pause   (FlowExec                 *exec,
+                                    gboolean                  final);
+void      flow_exec_worker_resume  (FlowExec                 *exec);
+void      flow_exec_worker_finish  (FlowExec                 *exec);
+gboolean  flow_exec_has_pending    (FlowExec                 *exec);
+void      flow_exec_fail           (FlowExec                 *exec,
+                                    const char               *step_id,
+                                    GError                   *error);
+/* The coordinator: the workers gathered the rows of @epoch and the sink
+ * partitions to sync before its commit (both taken; NULL without
+ * recovery); or they stopped. */
+void      flow_exec_epoch_gathered (FlowExec                 *exec,
+                                    guint64                   epoch,
+                                    GArray                   *rows,
+                                    GPtrArray                *syncs);
+void      flow_exec_all_inputs_done (FlowExec                *exec);
+void      flow_exec_batch_done     (FlowExec                 *exec);
+void      flow_exec_workers_closed (FlowExec                 *exec,
+                                    GError                   *error);
+
+/* flow-workers.c */
+FlowWorkers *flow_workers_new      (FlowExec                 *coordinator,
+                                    guint                     n,
+                                    GError                  **error);
+void      flow_workers_free        (FlowWorkers              *workers);
+FlowExec *flow_workers_get_exec    (FlowWorkers              *workers,
+                                    guint                     index);
+gboolean  flow_workers_start       (FlowWorkers              *workers,
+                                    const FlowExecConfig     *config,
+                                    GError                  **error);
+void      flow_workers_close_epoch (FlowWorkers              *workers,
+                                    guint64                   epoch,
+                                    gboolean                  final);
+/* Stops a close in progress; returns whether there was one. */
+gboolean  flow_workers_abort_close (FlowWorkers              *workers);
+void      flow_workers_finish      (FlowWorkers              *workers);
+/* @epoch is durable (or, without recovery, closed): every worker commits
+ * its sinks' second phase (FlowSinkPartition.commit). */
+void      flow_workers_commit_sinks (FlowWorkers             *workers,
+                                     guint64                  epoch);
+/* The store's commit in flight landed: a close waiting for it goes on. */
+void      flow_workers_commit_landed (FlowWorkers            *workers);
+gboolean  flow_workers_all_idle    (FlowWorkers              *workers);
+void      flow_workers_clock_advanced (FlowWorkers           *workers);
+GVariant *flow_workers_dup_step_counters (FlowWorkers        *workers);
+/* Worker side */
+gboolean  flow_exchange_route      (FlowNode                 *node,
+                                    guint                     port,
+                                    FlowBatch                *batch,
+                                    GError                  **error);
+void      flow_worker_flush        (FlowWorker               *worker);
+void      flow_worker_inputs_done  (FlowWorker               *worker);
+void      flow_worker_batch_done   (FlowWorker               *worker);
+void      flow_worker_failed       (FlowWorker               *worker,
+                                    GError                   *error);
+void      flow_worker_maybe_idle   (FlowWorker               *worker);
+void      flow_worker_closed       (FlowWorker               *worker,
+                                    GError                   *error);
+/* The stable routing hash of a key (FNV-1a 64, see docs/workers.md). */
+guint64   flow_workers_key_hash    (const char               *key);
+/* The worker (of @n) that owns the key's state, or partition @index. */
+guint     flow_workers_owner_of_key (const char              *key,
+                                     guint                    n);
+guint     flow_workers_owner_of_part (guint                   index,
+                                      guint                   n);
+
 /* operators/flow-operator-node.c: the nodes dispatch to the operator table */
 FlowNode *flow_node_new            (FlowExec   *exec,
                                     FlowStep   *step);
 void      flow_node_free           (FlowNode   *node);
 gboolean  flow_node_push           (FlowNode   *node,
+                                    guint       port,
+                                    FlowBatch  *batch,
+                                    GError    **error);
+/* The same, without the exchange: the items are this worker's. */
+gboolean  flow_node_push_here      (FlowNode   *node,
                                     guint       port,
                                     FlowBatch  *batch,
                                     GError    **error);

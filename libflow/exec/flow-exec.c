@@ -99,6 +99,7 @@ flow_exec_new (FlowDataflow            *flow,
   exec->inputs = g_ptr_array_new_with_free_func ((GDestroyNotify) input_part_free);
   exec->callbacks = callbacks;
   exec->owner = owner;
+  exec->n_workers = 1;
   return exec;
 }
 
@@ -116,6 +117,8 @@ flow_exec_unref (FlowExec *exec)
     return;
 
   exec_stop_sources (exec);
+  g_clear_pointer (&exec->workers, flow_workers_free);
+  g_clear_pointer (&exec->deferred_wakes, g_ptr_array_unref);
   g_clear_pointer (&exec->store, flow_store_free);
   g_clear_pointer (&exec->initial_rows, g_array_unref);
   g_clear_pointer (&exec->nodes, g_ptr_array_unref);
@@ -278,8 +281,12 @@ exec_fail_step (FlowExec   *exec,
                 const char *step_id,
                 GError     *error)
 {
+  /* A worker that failed already told the coordinator: what it does
+   * until the run stops (batches in flight) is not told again. */
+  gboolean told = exec->worker != NULL && exec->error != NULL;
+
   exec_set_error (exec, error);
-  if (exec->completed)
+  if (exec->completed || told)
     return;
 
   exec_log (exec, G_LOG_LEVEL_INFO, step_id, "run of '%s' failed: %s",
@@ -289,8 +296,27 @@ exec_fail_step (FlowExec   *exec,
   exec->final_due = FALSE;
   exec->waiting_final_commit = FALSE;
   exec_stop_sources (exec);
+  if (exec->worker != NULL)
+    {
+      /* The coordinator stops every worker, then this one closes. */
+      flow_worker_failed (exec->worker, g_error_copy (exec->error));
+      return;
+    }
+  /* A close the workers had not finished is dropped (not committed). */
+  if (exec->workers != NULL)
+    flow_workers_abort_close (exec->workers);
   if (!exec->commit_in_flight)
     exec_complete (exec);
+}
+
+void
+flow_exec_fail (FlowExec   *exec,
+                const char *step_id,
+                GError     *error)
+{
+  flow_exec_ref (exec);
+  exec_fail_step (exec, step_id, error);
+  flow_exec_unref (exec);
 }
 
 static void
@@ -358,10 +384,10 @@ commit_cb (guint64       epoch,
 /* The second phase of @epoch for every sink partition, once its snapshots
  * are durable (FlowSinkPartition.commit; issue 11's transactional Kafka
  * sink). Stops at the first error. */
-static gboolean
-exec_commit_sinks (FlowExec  *exec,
-                   guint64    epoch,
-                   GError   **error)
+gboolean
+flow_exec_commit_sinks (FlowExec  *exec,
+                        guint64    epoch,
+                        GError   **error)
 {
   for (guint i = 0; i < exec->nodes->len; i++)
     {
@@ -382,23 +408,17 @@ exec_commit_sinks (FlowExec  *exec,
   return TRUE;
 }
 
-static gboolean
-exec_close_epoch (FlowExec  *exec,
-                  GError   **error)
+/* Flushes every sink partition and, if @rows is not NULL, appends the
+ * snapshot of the epoch: sink partitions, input partitions, then the keys
+ * of stateful steps changed in it. Sink partitions that make their output
+ * durable with a sync() are added to @syncs (if not NULL): the store's
+ * writer thread syncs them before it commits the epoch (issue 12). */
+gboolean
+flow_exec_snapshot_rows (FlowExec   *exec,
+                         GArray     *rows,
+                         GPtrArray  *syncs,
+                         GError    **error)
 {
-  g_autoptr(GArray) rows = NULL;
-  g_autoptr(GPtrArray) syncs = NULL;  /* issue 12: sink partitions to sync() */
-  guint64 epoch = exec->epoch;
-
-  g_assert (!exec->commit_in_flight);
-
-  if (exec->store != NULL)
-    {
-      rows = g_array_new (FALSE, TRUE, sizeof (FlowSnapRow));
-      g_array_set_clear_func (rows, snap_row_clear);
-      syncs = g_ptr_array_new_with_free_func (g_object_unref);
-    }
-
   /* Sinks first: their snapshot flushes this epoch's output, which must be
    * out before the epoch counts as committed. */
   for (guint i = 0; i < exec->nodes->len; i++)
@@ -435,7 +455,43 @@ exec_close_epoch (FlowExec  *exec,
 
       for (guint i = 0; i < exec->nodes->len; i++)
         flow_node_snapshot (g_ptr_array_index (exec->nodes, i), rows);
+    }
+  return TRUE;
+}
 
+static gboolean
+exec_close_epoch (FlowExec  *exec,
+                  GError   **error)
+{
+  g_autoptr(GArray) rows = NULL;
+  g_autoptr(GPtrArray) syncs = NULL;  /* issue 12: sink partitions to sync() */
+  guint64 epoch = exec->epoch;
+
+  if (exec->workers != NULL)
+    {
+      /* The workers close it (flow-workers.c), then
+       * flow_exec_epoch_gathered() commits it. They pause at once, even
+       * while the previous commit is in flight; only their snapshot waits
+       * for it. */
+      g_assert (!exec->workers_closing);
+      exec->workers_closing = TRUE;
+      flow_workers_close_epoch (exec->workers, epoch, exec->final_due || exec->stopping);
+      return TRUE;
+    }
+
+  g_assert (!exec->commit_in_flight);
+  if (exec->store != NULL)
+    {
+      rows = g_array_new (FALSE, TRUE, sizeof (FlowSnapRow));
+      g_array_set_clear_func (rows, snap_row_clear);
+      syncs = g_ptr_array_new_with_free_func (g_object_unref);
+    }
+
+  if (!flow_exec_snapshot_rows (exec, rows, syncs, error))
+    return FALSE;
+
+  if (rows != NULL)
+    {
       exec_log (exec, G_LOG_LEVEL_INFO, NULL, "epoch %" G_GUINT64_FORMAT " closed: committing %u rows",
                 epoch, rows->len);
       exec->commit_in_flight = TRUE;
@@ -449,7 +505,7 @@ exec_close_epoch (FlowExec  *exec,
     {
       exec_log (exec, G_LOG_LEVEL_INFO, NULL, "epoch %" G_GUINT64_FORMAT " closed", epoch);
       /* No store: the epoch is final once closed (sinks' second phase). */
-      if (!exec_commit_sinks (exec, epoch, error))
+      if (!flow_exec_commit_sinks (exec, epoch, error))
         return FALSE;
     }
 
@@ -474,7 +530,13 @@ exec_has_pending (FlowExec *exec)
 static gboolean
 exec_input_paused (FlowExec *exec)
 {
-  return exec->epoch_due || exec->final_due;
+  return exec->epoch_due || exec->final_due || exec->coord_pause;
+}
+
+gboolean
+flow_exec_has_pending (FlowExec *exec)
+{
+  return exec_has_pending (exec);
 }
 
 static void
@@ -504,6 +566,18 @@ exec_arm_epoch_timer (FlowExec *exec)
                                     exec->epoch_usec > 0 ? exec->epoch_deadline : -1);
 }
 
+/* Whether a due epoch may start closing: with one worker, once no commit
+ * is in flight; with several, once the workers finished the last close
+ * (they pause at once, which is the back-pressure; their snapshot waits
+ * for the commit in flight, flow_workers_commit_landed()). */
+static gboolean
+exec_can_close (FlowExec *exec)
+{
+  if (exec->workers != NULL)
+    return !exec->workers_closing;
+  return !exec->commit_in_flight;
+}
+
 static gboolean
 epoch_timer_cb (gpointer data)
 {
@@ -515,7 +589,7 @@ epoch_timer_cb (gpointer data)
   /* With a commit in flight, the close waits for it (commit_cb), and
    * the input with it: back-pressure. */
   exec->epoch_due = TRUE;
-  if (!exec->commit_in_flight)
+  if (exec_can_close (exec))
     close_due_epoch (exec);
   return G_SOURCE_CONTINUE;
 }
@@ -562,8 +636,34 @@ close_due_epoch (FlowExec *exec)
 static void
 batch_done (FlowExec *exec)
 {
+  if (exec->worker != NULL)
+    {
+      /* The coordinator closes the epoch (once per epoch is enough). */
+      if (exec->epoch_usec == 0)
+        flow_worker_batch_done (exec->worker);
+      return;
+    }
   if (exec->epoch_usec == 0 && exec->epoch_timer != NULL)
     flow_clock_source_set_deadline (exec->epoch_timer, 0);
+}
+
+/* What comes after the commit of @epoch (or, with workers and no
+ * recovery, after its close). */
+static void
+exec_after_commit (FlowExec *exec,
+                   guint64   epoch)
+{
+  if (exec->completed)
+    ;
+  else if (exec->error != NULL)
+    exec_complete (exec);  /* a failure that waited for this commit */
+  else if (exec->waiting_final_commit && epoch == exec->final_epoch)
+    {
+      exec->waiting_final_commit = FALSE;
+      exec_complete (exec);
+    }
+  else if ((exec->epoch_due || exec->final_due) && exec_can_close (exec))
+    close_due_epoch (exec);
 }
 
 static void
@@ -596,28 +696,67 @@ commit_cb (guint64       epoch,
       {
         GError *sink_error = NULL;
 
-        if (!exec_commit_sinks (exec, epoch, &sink_error))
+        if (!flow_exec_commit_sinks (exec, epoch, &sink_error))
           {
             exec_fail (exec, sink_error);  /* nothing in flight: completes the run */
             flow_exec_unref (exec);
             return;
           }
       }
+      /* With workers, their sinks' second phase, on their threads. */
+      if (exec->workers != NULL)
+        flow_workers_commit_sinks (exec->workers, epoch);
       exec->callbacks->committed (exec->owner, epoch);
-
-      if (exec->completed)
-        ;
-      else if (exec->error != NULL)
-        exec_complete (exec);  /* a failure that waited for this commit */
-      else if (exec->waiting_final_commit && epoch == exec->final_epoch)
-        {
-          exec->waiting_final_commit = FALSE;
-          exec_complete (exec);
-        }
-      else if (exec->epoch_due || exec->final_due)
-        close_due_epoch (exec);
+      if (exec->workers != NULL)
+        flow_workers_commit_landed (exec->workers);
+      exec_after_commit (exec, epoch);
     }
 
+  flow_exec_unref (exec);
+}
+
+/* With several workers: every worker closed @epoch and handed its rows
+ * (@rows, taken: all of them, NULL without recovery). One commit for the
+ * epoch, as with one worker. */
+void
+flow_exec_epoch_gathered (FlowExec  *exec,
+                          guint64    epoch,
+                          GArray    *rows,
+                          GPtrArray *syncs)
+{
+  g_assert (exec->workers_closing);
+  exec->workers_closing = FALSE;
+  flow_exec_ref (exec);
+
+  exec->epoch++;
+  exec->epochs_closed++;
+  if (exec->store != NULL)
+    {
+      exec_log (exec, G_LOG_LEVEL_INFO, NULL, "epoch %" G_GUINT64_FORMAT " closed by %u workers: "
+                "committing %u rows", epoch, exec->n_workers, rows->len);
+      g_assert (!exec->commit_in_flight);
+      exec->commit_in_flight = TRUE;
+      exec->commit_start = flow_clock_get_monotonic (exec->clock);
+      exec->commit_rows = rows->len;
+      flow_store_commit_async_full (exec->store, epoch, flow_clock_get_real (exec->clock),
+                                    rows, syncs);
+      exec->callbacks->epoch_closed (exec->owner, epoch);
+      /* An epoch that came due meanwhile starts closing at once. */
+      if (!exec->completed && exec->error == NULL && (exec->epoch_due || exec->final_due))
+        close_due_epoch (exec);
+    }
+  else
+    {
+      g_clear_pointer (&rows, g_array_unref);
+      g_clear_pointer (&syncs, g_ptr_array_unref);
+      exec_log (exec, G_LOG_LEVEL_INFO, NULL, "epoch %" G_GUINT64_FORMAT " closed by %u workers",
+                epoch, exec->n_workers);
+      /* No store: the epoch is final once closed (sinks' second phase). */
+      flow_workers_commit_sinks (exec->workers, epoch);
+      exec->callbacks->epoch_closed (exec->owner, epoch);
+      exec_after_commit (exec, epoch);
+    }
+  exec_maybe_progress (exec);
   flow_exec_unref (exec);
 }
 
@@ -631,6 +770,13 @@ exec_eof (FlowExec *exec)
 {
   GError *error = NULL;
 
+  if (exec->worker != NULL)
+    {
+      /* The end of input is the coordinator's: it waits for every worker. */
+      flow_worker_inputs_done (exec->worker);
+      return;
+    }
+
   g_debug ("run of '%s': every input reached its end", flow_dataflow_get_id (exec->flow));
   exec->stopping = TRUE;
   exec_stop_sources (exec);
@@ -643,7 +789,7 @@ exec_eof (FlowExec *exec)
       }
 
   exec->final_due = TRUE;
-  if (!exec->commit_in_flight)
+  if (exec_can_close (exec))
     close_due_epoch (exec);
 }
 
@@ -660,10 +806,29 @@ exec_finish_input (FlowExec *exec)
       return;
     }
 
-  if (exec->store != NULL)
+  if (exec->store != NULL || exec->workers != NULL)
     exec->waiting_final_commit = TRUE;  /* commit_cb completes the run */
   else
     exec_complete (exec);
+}
+
+/* With several workers and a snapshot interval of 0: a worker processed
+ * a batch of the open epoch, which closes as soon as it can. */
+void
+flow_exec_batch_done (FlowExec *exec)
+{
+  if (!exec->stopping && exec->epoch_usec == 0 && exec->epoch_timer != NULL)
+    flow_clock_source_set_deadline (exec->epoch_timer, 0);
+}
+
+/* With several workers: every worker's inputs reached their end. */
+void
+flow_exec_all_inputs_done (FlowExec *exec)
+{
+  flow_exec_ref (exec);
+  if (!exec->stopping)
+    exec_eof (exec);
+  flow_exec_unref (exec);
 }
 
 /* Closes every partition that was built, keeping the first error. */
@@ -699,6 +864,21 @@ exec_close_partitions (FlowExec *exec,
     }
 }
 
+/* With several workers: every worker closed its partitions (@error: the
+ * first error in doing so, taken). */
+void
+flow_exec_workers_closed (FlowExec *exec,
+                          GError   *error)
+{
+  if (error != NULL)
+    exec_set_error (exec, error);
+  /* The writer thread is idle: this only joins it. */
+  g_clear_pointer (&exec->store, flow_store_free);
+  flow_exec_ref (exec);
+  exec->callbacks->finished (exec->owner, g_steal_pointer (&exec->error));
+  flow_exec_unref (exec);
+}
+
 /* Closes every partition and reports the result; no commit is in flight. */
 static void
 exec_complete (FlowExec *exec)
@@ -706,9 +886,17 @@ exec_complete (FlowExec *exec)
   if (exec->completed)
     return;
   g_assert (!exec->commit_in_flight);
-  exec->completed = TRUE;
   exec->stopping = TRUE;
   exec_stop_sources (exec);
+  if (exec->workers != NULL && !exec->completed)
+    {
+      /* Every worker closes its partitions on its thread first
+       * (flow_exec_workers_closed() completes the run). */
+      exec->completed = TRUE;
+      flow_workers_finish (exec->workers);
+      return;
+    }
+  exec->completed = TRUE;
 
   exec_close_partitions (exec, TRUE);
   /* The writer thread is idle: this only joins it. */
@@ -847,6 +1035,12 @@ push_pending (FlowInputPart  *ip,
 static void
 input_drained (FlowExec *exec)
 {
+  if (exec->worker != NULL)
+    {
+      if (exec->coord_pause)
+        flow_worker_maybe_idle (exec->worker);
+      return;
+    }
   if (exec->epoch_due && !exec->commit_in_flight && !exec_has_pending (exec))
     flow_clock_source_set_deadline (exec->epoch_timer, 0);
 }
@@ -868,6 +1062,8 @@ input_dispatch_cb (gpointer data)
   if (exec_input_paused (exec) && ip->pending.len == 0)
     {
       ip->paused = TRUE;  /* exec_resume_inputs() sets a deadline again */
+      if (exec->worker != NULL)
+        input_drained (exec);
       return G_SOURCE_CONTINUE;
     }
 
@@ -975,7 +1171,9 @@ input_dispatch_cb (gpointer data)
     }
 
   flow_clock_pop_thread_default (exec->clock);
-  if (!exec->stopping)
+  if (exec->worker != NULL)
+    flow_worker_flush (exec->worker);
+  else if (!exec->stopping)
     exec_maybe_progress (exec);
   flow_exec_unref (exec);
   return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
@@ -995,6 +1193,16 @@ node_timer_cb (gpointer data)
 
   if (exec->stopping)
     return G_SOURCE_REMOVE;
+  if (exec->coord_pause)
+    {
+      /* Nothing may change a worker's state while its epoch closes: the
+       * wake-up waits for the next epoch (flow_exec_worker_resume()). */
+      if (exec->deferred_wakes == NULL)
+        exec->deferred_wakes = g_ptr_array_new ();
+      if (!g_ptr_array_find (exec->deferred_wakes, node, NULL))
+        g_ptr_array_add (exec->deferred_wakes, node);
+      return G_SOURCE_CONTINUE;
+    }
 
   flow_exec_ref (exec);
   /* The step's code (a stateful logic's on_notify) reads the run's clock. */
@@ -1007,7 +1215,10 @@ node_timer_cb (gpointer data)
     {
       batch_done (exec);
       flow_exec_schedule_wake (exec, node);
-      exec_maybe_progress (exec);
+      if (exec->worker != NULL)
+        flow_worker_flush (exec->worker);
+      else
+        exec_maybe_progress (exec);
     }
   flow_exec_unref (exec);
   return G_SOURCE_CONTINUE;
@@ -1150,6 +1361,9 @@ build_inputs (FlowExec  *exec,
       GError *local = NULL;
       FlowSourcePartition *part;
 
+      /* Several workers: partition i of the list is worker i % n's. */
+      if (flow_workers_owner_of_part (i, exec->n_workers) != exec->worker_index)
+        continue;
       part = flow_source_build_part (step->source, step->full_id, keys[i],
                                      g_hash_table_lookup (node->resume, keys[i]), &local);
       if (part == NULL || local != NULL)
@@ -1218,12 +1432,22 @@ build_outputs (FlowExec  *exec,
   node->outputs = g_ptr_array_new_with_free_func ((GDestroyNotify) output_part_free);
   if (keys == NULL)
     return FALSE;
+  if (exec->n_workers > 1)
+    {
+      node->output_slots = g_ptr_array_new ();
+      g_ptr_array_set_size (node->output_slots, g_strv_length (keys));
+    }
 
   for (guint i = 0; keys[i] != NULL; i++)
     {
       FlowOutputPart *op;
       GError *local = NULL;
       FlowSinkPartition *part;
+
+      /* Several workers: as input partitions (the exchange in front of
+       * the step brings each item to the worker of its partition). */
+      if (flow_workers_owner_of_part (i, exec->n_workers) != exec->worker_index)
+        continue;
 
       part = flow_sink_build_part (step->sink, step->full_id, keys[i],
                                    g_hash_table_lookup (node->resume, keys[i]), &local);
@@ -1244,6 +1468,8 @@ build_outputs (FlowExec  *exec,
       g_object_set_qdata (G_OBJECT (part), output_part_quark (), op);
       flow_batch_init (&op->pending);
       g_ptr_array_add (node->outputs, op);
+      if (node->output_slots != NULL)
+        g_ptr_array_index (node->output_slots, i) = op;
 
       /* A partition that starts without a resume state must still be
        * rolled back to where it starts if this execution crashes before
@@ -1267,38 +1493,13 @@ build_outputs (FlowExec  *exec,
   return TRUE;
 }
 
-static gboolean
-exec_build (FlowExec              *exec,
-            const FlowExecConfig  *config,
-            GError               **error)
+/* The nodes of every step, and their edges. */
+gboolean
+flow_exec_build_graph (FlowExec  *exec,
+                       GError   **error)
 {
   GPtrArray *steps = flow_dataflow_get_steps (exec->flow);
-  const char *flow_id = flow_dataflow_get_id (exec->flow);
 
-  if (!flow_dataflow_check (exec->flow, error))
-    return FALSE;
-  flow_dataflow_debug_dump (exec->flow);
-
-  /* This process's share of the input (issue 11). */
-  exec->process_id = config->process_id;
-  exec->processes = MAX (config->processes, 1);
-  if (exec->process_id >= exec->processes)
-    {
-      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
-                   "running dataflow '%s' as process %u of %u: the process id must be "
-                   "below the number of processes", flow_id, exec->process_id, exec->processes);
-      return FALSE;
-    }
-
-  if (config->workers != 1)
-    {
-      g_set_error (error, FLOW_ERROR, FLOW_ERROR_NOT_SUPPORTED,
-                   "running dataflow '%s' with %u workers: only 1 worker per process is "
-                   "supported so far", flow_id, config->workers);
-      return FALSE;
-    }
-
-  /* The graph */
   for (guint i = 0; i < steps->len; i++)
     {
       FlowStep *step = g_ptr_array_index (steps, i);
@@ -1316,6 +1517,112 @@ exec_build (FlowExec              *exec,
           g_array_append_val (up_node->edges[flow_stream_get_port (up)], edge);
         }
     }
+  return TRUE;
+}
+
+/* With several workers, the coordinator loads the snapshots once: the
+ * resume states of input and output partitions go to every worker (each
+ * builds the partitions it owns, found by their key), and the state of a
+ * key of a stateful step to the worker that owns the key. */
+static gboolean
+coord_restore_row_cb (const char  *step_id,
+                      const char  *key,
+                      guint64      epoch,
+                      GVariant    *state,
+                      gpointer     user_data,
+                      GError     **error)
+{
+  FlowExec *exec = user_data;
+  FlowExec *w0 = flow_workers_get_exec (exec->workers, 0);
+  FlowNode *node = g_hash_table_lookup (w0->by_id, step_id);
+
+  if (node == NULL)
+    {
+      g_debug ("recovery: ignoring state of step '%s', which this dataflow does not have",
+               step_id);
+      return TRUE;
+    }
+  if (flow_step_is_input (node->step) || flow_step_is_output (node->step))
+    {
+      for (guint i = 0; i < exec->n_workers; i++)
+        {
+          FlowExec *w = flow_workers_get_exec (exec->workers, i);
+          FlowNode *wnode = g_hash_table_lookup (w->by_id, step_id);
+
+          g_hash_table_replace (wnode->resume, g_strdup (key), g_variant_ref (state));
+        }
+      return TRUE;
+    }
+  if (node->states == NULL)
+    {
+      g_debug ("recovery: ignoring state of step '%s', which is not stateful", step_id);
+      return TRUE;
+    }
+  return restore_row_cb (step_id, key, epoch, state,
+                         flow_workers_get_exec (exec->workers,
+                                                flow_workers_owner_of_key (key, exec->n_workers)),
+                         error);
+}
+
+/* The partitions of a worker (or of the only one). */
+static gboolean
+exec_build_parts (FlowExec  *exec,
+                  GError   **error)
+{
+  for (guint i = 0; i < exec->nodes->len; i++)
+    {
+      FlowNode *node = g_ptr_array_index (exec->nodes, i);
+
+      if (flow_step_is_input (node->step) && !build_inputs (exec, node, error))
+        return FALSE;
+      if (flow_step_is_output (node->step) && !build_outputs (exec, node, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+exec_build (FlowExec              *exec,
+            const FlowExecConfig  *config,
+            GError               **error)
+{
+  const char *flow_id = flow_dataflow_get_id (exec->flow);
+  gboolean coordinator = config->workers > 1;
+
+  if (!flow_dataflow_check (exec->flow, error))
+    return FALSE;
+  flow_dataflow_debug_dump (exec->flow);
+
+  /* This process's share of the input (issue 11). */
+  exec->process_id = config->process_id;
+  exec->processes = MAX (config->processes, 1);
+  if (exec->process_id >= exec->processes)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "running dataflow '%s' as process %u of %u: the process id must be "
+                   "below the number of processes", flow_id, exec->process_id, exec->processes);
+      return FALSE;
+    }
+
+  if (config->workers == 0 || config->workers > FLOW_EXEC_MAX_WORKERS)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "running dataflow '%s' with %u workers: the number of workers must be "
+                   "between 1 and %u", flow_id, config->workers, FLOW_EXEC_MAX_WORKERS);
+      return FALSE;
+    }
+
+  /* The graph: with several workers, one per worker (flow-workers.c),
+   * none in the coordinator. */
+  if (coordinator)
+    {
+      exec->n_workers = config->workers;
+      exec->workers = flow_workers_new (exec, config->workers, error);
+      if (exec->workers == NULL)
+        return FALSE;
+    }
+  else if (!flow_exec_build_graph (exec, error))
+    return FALSE;
 
   /* Recovery: lock and validate, then load, then start writing. */
   exec->resume_epoch = 0;
@@ -1336,7 +1643,8 @@ exec_build (FlowExec              *exec,
       t0 = g_get_monotonic_time ();
       /* Even at epoch 0 there may be rows: the initial state of sinks of an
        * execution that crashed before its first commit. */
-      if (!flow_store_load (exec->store, exec->resume_epoch, FALSE, restore_row_cb, exec, error))
+      if (!flow_store_load (exec->store, exec->resume_epoch, FALSE,
+                            coordinator ? coord_restore_row_cb : restore_row_cb, exec, error))
         return FALSE;
       g_debug ("recovery: loaded the snapshots in %.3f s", (g_get_monotonic_time () - t0) / 1e6);
 
@@ -1349,15 +1657,23 @@ exec_build (FlowExec              *exec,
     exec->callbacks->resumed (exec->owner, exec->resume_epoch);
 
   /* Partitions */
-  for (guint i = 0; i < exec->nodes->len; i++)
+  if (coordinator)
     {
-      FlowNode *node = g_ptr_array_index (exec->nodes, i);
+      for (guint i = 0; i < exec->n_workers; i++)
+        {
+          FlowExec *w = flow_workers_get_exec (exec->workers, i);
 
-      if (flow_step_is_input (node->step) && !build_inputs (exec, node, error))
-        return FALSE;
-      if (flow_step_is_output (node->step) && !build_outputs (exec, node, error))
-        return FALSE;
+          w->track_changes = exec->track_changes;
+          w->resume_epoch = exec->resume_epoch;
+          w->epoch = exec->epoch;
+          w->initial_rows = exec->initial_rows != NULL ? g_array_ref (exec->initial_rows) : NULL;
+          if (!exec_build_parts (w, error))
+            return FALSE;
+          g_clear_pointer (&w->initial_rows, g_array_unref);
+        }
     }
+  else if (!exec_build_parts (exec, error))
+    return FALSE;
 
   if (exec->store != NULL)
     {
@@ -1409,7 +1725,9 @@ advance_prepare (GSource *source,
   FlowExec *exec = ((AdvanceSource *) source)->exec;
 
   *timeout = -1;
-  return !exec->commit_in_flight && flow_clock_has_next_deadline (exec->clock);
+  return !exec->commit_in_flight && !exec->workers_closing &&
+         flow_clock_has_next_deadline (exec->clock) &&
+         (exec->workers == NULL || flow_workers_all_idle (exec->workers));
 }
 
 static gboolean
@@ -1419,8 +1737,10 @@ advance_dispatch (GSource     *source,
 {
   FlowExec *exec = ((AdvanceSource *) source)->exec;
 
-  if (!exec->commit_in_flight)
-    flow_clock_advance_to_next (exec->clock);
+  if (!exec->commit_in_flight && !exec->workers_closing &&
+      (exec->workers == NULL || flow_workers_all_idle (exec->workers)) &&
+      flow_clock_advance_to_next (exec->clock) && exec->workers != NULL)
+    flow_workers_clock_advanced (exec->workers);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1460,6 +1780,9 @@ flow_exec_start (FlowExec              *exec,
       /* Partitions that were built are closed; errors closing them are
        * secondary to the one that stopped the start. */
       exec_close_partitions (exec, FALSE);
+      for (guint i = 0; exec->workers != NULL && i < exec->n_workers; i++)
+        exec_close_partitions (flow_workers_get_exec (exec->workers, i), FALSE);
+      g_clear_pointer (&exec->workers, flow_workers_free);
       g_clear_pointer (&exec->store, flow_store_free);
       return FALSE;
     }
@@ -1501,9 +1824,138 @@ flow_exec_start (FlowExec              *exec,
       g_source_attach (exec->cancel_source, exec->context);
     }
 
-  if (exec->inputs->len == 0)
+  if (exec->workers != NULL)
+    {
+      if (!flow_workers_start (exec->workers, config, error))
+        {
+          /* Nothing ran: the workers' partitions are closed as at a
+           * failed start. */
+          exec->stopping = TRUE;
+          exec->completed = TRUE;
+          exec_stop_sources (exec);
+          g_clear_pointer (&exec->workers, flow_workers_free);
+          g_clear_pointer (&exec->store, flow_store_free);
+          return FALSE;
+        }
+    }
+  else if (exec->inputs->len == 0)
     exec_eof (exec);
   return TRUE;
+}
+
+/* ------------------------------------------------------------------------
+ * A worker's execution (several workers; flow-workers.c drives it)
+ * ------------------------------------------------------------------------ */
+
+static void
+worker_finished_cb (gpointer  owner,
+                    GError   *error)
+{
+  flow_worker_closed (owner, error);
+}
+
+static void
+worker_noop_cb (gpointer owner,
+                guint64  epoch)
+{
+}
+
+static const FlowExecCallbacks worker_callbacks = {
+  NULL, worker_noop_cb, worker_noop_cb, worker_finished_cb, NULL,
+};
+
+FlowExec *
+flow_exec_new_worker (FlowExec     *coordinator,
+                      guint         index,
+                      GMainContext *context,
+                      FlowWorker   *worker)
+{
+  FlowExecConfig config = { .clock = coordinator->clock };
+  FlowExec *exec = flow_exec_new (coordinator->flow, &config, context, &worker_callbacks, worker);
+
+  exec->worker = worker;
+  exec->worker_index = index;
+  exec->n_workers = coordinator->n_workers;
+  /* The process's share of the partitions, then this worker's of it. */
+  exec->process_id = coordinator->process_id;
+  exec->processes = coordinator->processes;
+  exec->epoch_usec = -1;   /* the coordinator closes epochs */
+  exec->epoch_deadline = G_MAXINT64;
+  return exec;
+}
+
+/* Called on the worker's context once its thread runs. */
+void
+flow_exec_worker_start (FlowExec *exec)
+{
+  exec->start_time = flow_clock_get_monotonic (exec->clock);
+  exec->n_live = exec->inputs->len;
+  for (guint i = 0; i < exec->inputs->len; i++)
+    {
+      FlowInputPart *ip = g_ptr_array_index (exec->inputs, i);
+      ip->source = exec_add_source (exec, "[libflow] input", G_PRIORITY_DEFAULT_IDLE, 0,
+                                    input_dispatch_cb, ip);
+    }
+  for (guint i = 0; i < exec->nodes->len; i++)
+    {
+      FlowNode *node = g_ptr_array_index (exec->nodes, i);
+      if (node->states != NULL && node->next_deadline != G_MAXINT64)
+        flow_exec_schedule_wake (exec, node);
+    }
+  if (exec->inputs->len == 0)
+    exec_eof (exec);
+}
+
+/* An epoch closes: no more input is read (what was read goes in), and no
+ * wake-up fires, until flow_exec_worker_resume(). With @final, the end of
+ * input: nothing will be read again. */
+void
+flow_exec_worker_pause (FlowExec *exec,
+                        gboolean  final)
+{
+  exec->coord_pause = TRUE;
+  if (final)
+    {
+      exec->stopping = TRUE;
+      exec_stop_sources (exec);
+      /* After a failure: what was read and not pushed is not (a resume
+       * reads it again). */
+      for (guint i = 0; i < exec->inputs->len; i++)
+        {
+          FlowInputPart *ip = g_ptr_array_index (exec->inputs, i);
+
+          flow_batch_clear (&ip->pending);
+          ip->pending_pos = 0;
+        }
+    }
+}
+
+void
+flow_exec_worker_resume (FlowExec *exec)
+{
+  exec->coord_pause = FALSE;
+  exec->epoch++;
+  exec->epochs_closed++;
+  if (exec->stopping)
+    return;
+  exec_resume_inputs (exec);
+  if (exec->deferred_wakes != NULL)
+    {
+      for (guint i = 0; i < exec->deferred_wakes->len; i++)
+        flow_exec_schedule_wake (exec, g_ptr_array_index (exec->deferred_wakes, i));
+      g_ptr_array_set_size (exec->deferred_wakes, 0);
+    }
+}
+
+/* The run ends (or stops): closes the worker's partitions on its thread;
+ * its `finished` callback tells flow-workers.c. */
+void
+flow_exec_worker_finish (FlowExec *exec)
+{
+  exec->commit_in_flight = FALSE;
+  exec->completed = FALSE;
+  g_clear_error (&exec->error);  /* already told (flow_worker_failed()) */
+  exec_complete (exec);
 }
 
 /* ------------------------------------------------------------------------
@@ -1566,14 +2018,21 @@ flow_exec_dup_metrics (FlowExec *exec)
   g_variant_builder_init (&parts, G_VARIANT_TYPE ("a{st}"));
   exec_add_part_counts (exec, FALSE, &parts);
   g_variant_builder_add (&builder, "{sv}", "items_written", g_variant_builder_end (&parts));
-  g_variant_builder_init (&parts, G_VARIANT_TYPE ("a{sa{st}}"));
-  for (guint i = 0; i < exec->nodes->len; i++)
+  if (exec->workers != NULL)
+    /* Summed over the workers, as of the last epoch close. */
+    g_variant_builder_add (&builder, "{sv}", "steps", flow_workers_dup_step_counters (exec->workers));
+  else
     {
-      FlowNode *node = g_ptr_array_index (exec->nodes, i);
-      g_variant_builder_add (&parts, "{s@a{st}}", node->step->full_id,
-                             flow_node_dup_counters (node));
+      g_variant_builder_init (&parts, G_VARIANT_TYPE ("a{sa{st}}"));
+      for (guint i = 0; i < exec->nodes->len; i++)
+        {
+          FlowNode *node = g_ptr_array_index (exec->nodes, i);
+          g_variant_builder_add (&parts, "{s@a{st}}", node->step->full_id,
+                                 flow_node_dup_counters (node));
+        }
+      g_variant_builder_add (&builder, "{sv}", "steps", g_variant_builder_end (&parts));
     }
-  g_variant_builder_add (&builder, "{sv}", "steps", g_variant_builder_end (&parts));
+  g_variant_builder_add (&builder, "{sv}", "workers", g_variant_new_uint32 (exec->n_workers));
 
   g_variant_builder_add (&builder, "{sv}", "recovery", g_variant_new_boolean (exec->track_changes));
   g_variant_builder_add (&builder, "{sv}", "commits_in_flight",

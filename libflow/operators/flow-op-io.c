@@ -52,7 +52,9 @@ flow_op_output_process (FlowNode   *node,
                         FlowBatch  *batch,
                         GError    **error)
 {
-  GPtrArray *outputs = node->outputs;
+  /* With several workers: every partition, NULL for other workers' (the
+   * exchange brought this worker only items of its own partitions). */
+  GPtrArray *outputs = node->output_slots != NULL ? node->output_slots : node->outputs;
 
   if (outputs->len == 1)
     return write_part (node, g_ptr_array_index (outputs, 0), batch, error);
@@ -70,7 +72,11 @@ flow_op_output_process (FlowNode   *node,
   for (guint i = 0; i < outputs->len; i++)
     {
       FlowOutputPart *out = g_ptr_array_index (outputs, i);
-      gboolean ok = write_part (node, out, &out->pending, error);
+      gboolean ok;
+
+      if (out == NULL)
+        continue;
+      ok = write_part (node, out, &out->pending, error);
 
       flow_batch_clear (&out->pending);
       if (!ok)

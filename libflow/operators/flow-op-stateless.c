@@ -203,7 +203,7 @@ flow_op_inspect_process (FlowNode   *node,
 }
 
 /* inspect_debug: the inspector also gets the epoch and the worker's index
- * (0: one worker). */
+ * (0: one worker; see docs/workers.md). */
 gboolean
 flow_op_inspect_debug_process (FlowNode   *node,
                                FlowBatch  *batch,
@@ -220,7 +220,7 @@ flow_op_inspect_debug_process (FlowNode   *node,
       GVariant *value = flow_op_arg (node, item, &packed);
       GError *local = NULL;
 
-      fn (node->step->full_id, value, epoch, 0, data, &local);
+      fn (node->step->full_id, value, epoch, node->exec->worker_index, data, &local);
       if (local != NULL)
         return flow_op_fail_user (node, item, NULL, error, local);
     }

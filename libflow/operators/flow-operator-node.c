@@ -172,6 +172,7 @@ flow_node_free (FlowNode *node)
   g_clear_pointer (&node->dirty, g_ptr_array_unref);
   g_clear_pointer (&node->inputs, g_ptr_array_unref);
   g_clear_pointer (&node->outputs, g_ptr_array_unref);
+  g_clear_pointer (&node->output_slots, g_ptr_array_unref);
   g_clear_pointer (&node->resume, g_hash_table_unref);
   g_free (node);
 }
@@ -235,6 +236,18 @@ flow_node_push (FlowNode   *node,
                 guint       port,
                 FlowBatch  *batch,
                 GError    **error)
+{
+  /* Several workers: the items go to the worker that owns them first. */
+  if (G_UNLIKELY (node->exchange != NULL) && batch->len > 0)
+    return flow_exchange_route (node, port, batch, error);
+  return flow_node_push_here (node, port, batch, error);
+}
+
+gboolean
+flow_node_push_here (FlowNode   *node,
+                     guint       port,
+                     FlowBatch  *batch,
+                     GError    **error)
 {
   const FlowOperator *op = node->step->op;
   gint64 start, spent;

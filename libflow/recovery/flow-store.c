@@ -36,6 +36,7 @@
 #include <sqlite3.h>
 
 #include "flow-store-private.h"
+#include "flow-tsan-private.h"
 
 typedef struct
 {
@@ -1165,6 +1166,7 @@ flow_store_free (FlowStore *store)
   if (store->thread != NULL)
     {
       store_wait (store);
+      flow_tsan_release (&stop_job);
       g_async_queue_push (store->jobs, (gpointer) &stop_job);
       g_thread_join (store->thread);
     }
@@ -1636,15 +1638,34 @@ done_free (gpointer data)
   g_free (done);
 }
 
+/* store->lock, annotated for ThreadSanitizer (flow-tsan-private.h): the
+ * writer thread and the caller's context hand rows and completions over
+ * under it. */
+static inline void
+store_lock (FlowStore *store)
+{
+  g_mutex_lock (&store->lock);
+  flow_tsan_acquire (&store->lock);
+}
+
+static inline void
+store_unlock (FlowStore *store)
+{
+  flow_tsan_release (&store->lock);
+  g_mutex_unlock (&store->lock);
+}
+
 static gboolean
 done_dispatch (gpointer data)
 {
   Done *done = data;
-  FlowStore *store = done->store;
+  FlowStore *store;
 
-  g_mutex_lock (&store->lock);
+  flow_tsan_acquire (done);
+  store = done->store;
+  store_lock (store);
   store->pending = g_slist_remove (store->pending, done);
-  g_mutex_unlock (&store->lock);
+  store_unlock (store);
   g_source_unref (done->source);  /* the pending list's reference */
 
   store->commit_func (done->epoch, done->error, store->commit_data);
@@ -1659,9 +1680,9 @@ drop_notifications (FlowStore *store,
 {
   GSList *pending;
 
-  g_mutex_lock (&store->lock);
+  store_lock (store);
   pending = g_slist_reverse (g_steal_pointer (&store->pending));
-  g_mutex_unlock (&store->lock);
+  store_unlock (store);
 
   for (GSList *l = pending; l != NULL; l = l->next)
     {
@@ -1828,12 +1849,14 @@ writer_thread (gpointer data)
     {
       Job *job = g_async_queue_pop (store->jobs);
       GError *error = NULL;
-      gint64 now = job->now;
+      gint64 now;
       GSource *source;
       Done *done;
 
+      flow_tsan_acquire (job);
       if (job == &stop_job)
         break;
+      now = job->now;
 
       /* The sinks' output of the epoch is made durable before the
        * epoch is: their fdatasync()s run here, not on the main loop. */
@@ -1872,13 +1895,14 @@ writer_thread (gpointer data)
       g_source_set_callback (source, done_dispatch, done, done_free);
       g_free (job);
 
-      g_mutex_lock (&store->lock);
+      flow_tsan_release (done);
+      store_lock (store);
       g_source_ref (source);  /* for the pending list, released with it */
       store->pending = g_slist_prepend (store->pending, done);
       g_source_attach (source, store->context);
       store->busy = FALSE;
       g_cond_broadcast (&store->cond);
-      g_mutex_unlock (&store->lock);
+      store_unlock (store);
       /* Not done->source: once the lock is released the main context may
        * have dispatched the source already, and freed done with it. */
       g_source_unref (source);
@@ -2047,18 +2071,19 @@ flow_store_commit_async_full (FlowStore *store,
 
   g_return_if_fail (store->thread != NULL);
 
-  g_mutex_lock (&store->lock);
+  store_lock (store);
   /* The caller waits for the completion of a commit before the next one
    * (it pauses its input meanwhile): nothing here ever waits. */
   g_warn_if_fail (!store->busy);
   store->busy = TRUE;
-  g_mutex_unlock (&store->lock);
+  store_unlock (store);
 
   job = g_new0 (Job, 1);
   job->epoch = epoch;
   job->now = now;
   job->rows = rows;
   job->syncs = syncs;
+  flow_tsan_release (job);
   g_async_queue_push (store->jobs, job);
 }
 
@@ -2067,10 +2092,14 @@ flow_store_commit_async_full (FlowStore *store,
 static void
 store_wait (FlowStore *store)
 {
-  g_mutex_lock (&store->lock);
+  store_lock (store);
   while (store->busy)
-    g_cond_wait (&store->cond, &store->lock);
-  g_mutex_unlock (&store->lock);
+    {
+      flow_tsan_release (&store->lock);
+      g_cond_wait (&store->cond, &store->lock);
+      flow_tsan_acquire (&store->lock);
+    }
+  store_unlock (store);
 }
 
 gboolean
@@ -2078,8 +2107,8 @@ flow_store_is_busy (FlowStore *store)
 {
   gboolean busy;
 
-  g_mutex_lock (&store->lock);
+  store_lock (store);
   busy = store->busy;
-  g_mutex_unlock (&store->lock);
+  store_unlock (store);
   return busy;
 }

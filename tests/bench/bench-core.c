@@ -5,6 +5,11 @@
  * what the dataflow machinery costs. With --recovery, the flow also runs
  * with a recovery directory and -s 1 (or -s S), to measure snapshot
  * overhead (issue 12's targets: at most 10 % at -s 0.05, 3 % at -s 1).
+ * CPU times (all threads: the recovery writer's too) are printed beside
+ * the wall-clock figures: on a loaded machine they say more.
+ *
+ * With -w N, the flow also runs over a source and a sink of N partitions
+ * with 1 worker and with N (docs/workers.md), and prints their ratio.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -49,30 +54,30 @@ running_count (GVariant *state, GVariant *value, GVariant **emit,
 
 #define BENCH_TYPE_SOURCE (bench_source_get_type ())
 G_DECLARE_FINAL_TYPE (BenchSource, bench_source, BENCH, SOURCE, FlowSource)
-struct _BenchSource { FlowSource parent; gint64 n; guint batch; };
+struct _BenchSource { FlowSource parent; gint64 n; guint batch; guint parts; };
 G_DEFINE_FINAL_TYPE (BenchSource, bench_source, FLOW_TYPE_SOURCE)
 
 #define BENCH_TYPE_PART (bench_part_get_type ())
 G_DECLARE_FINAL_TYPE (BenchPart, bench_part, BENCH, PART, FlowSourcePartition)
-struct _BenchPart { FlowSourcePartition parent; gint64 next, n; guint batch; };
+struct _BenchPart { FlowSourcePartition parent; gint64 next, n; guint batch, step; };
 G_DEFINE_FINAL_TYPE (BenchPart, bench_part, FLOW_TYPE_SOURCE_PARTITION)
 
 static GVariant *
 bench_part_next_batch (FlowSourcePartition *part, GError **error)
 {
   BenchPart *self = BENCH_PART (part);
-  gint64 end = MIN (self->next + self->batch, self->n);
   gint64 *values;
   GVariant *batch;
+  guint k = 0;
 
   if (self->next >= self->n)
     return NULL;
-  values = g_new (gint64, end - self->next);
-  for (gint64 i = self->next; i < end; i++)
-    values[i - self->next] = i;
-  batch = g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, values, end - self->next, sizeof (gint64));
+  /* Partition j of P reads j, j + P, j + 2P… */
+  values = g_new (gint64, self->batch);
+  for (; k < self->batch && self->next < self->n; k++, self->next += self->step)
+    values[k] = self->next;
+  batch = g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, values, k, sizeof (gint64));
   g_free (values);
-  self->next = end;
   return g_variant_ref_sink (batch);
 }
 
@@ -98,30 +103,51 @@ bench_source_build_part (FlowSource *source, const char *step_id, const char *ke
 
   part->n = self->n;
   part->batch = self->batch;
-  part->next = resume ? g_variant_get_int64 (resume) : 0;
+  part->step = MAX (self->parts, 1);
+  part->next = resume ? g_variant_get_int64 (resume) : (gint64) g_ascii_strtoll (key, NULL, 10);
   return FLOW_SOURCE_PARTITION (part);
+}
+
+/* "0" … "P-1" */
+static char **
+bench_list_parts (guint parts)
+{
+  char **names = g_new0 (char *, MAX (parts, 1) + 1);
+
+  for (guint i = 0; i < MAX (parts, 1); i++)
+    names[i] = g_strdup_printf ("%u", i);
+  return names;
+}
+
+static char **
+bench_source_list_parts (FlowSource *source, GError **error)
+{
+  return bench_list_parts (BENCH_SOURCE (source)->parts);
 }
 
 static void bench_source_class_init (BenchSourceClass *k)
 {
   FLOW_SOURCE_CLASS (k)->build_part = bench_source_build_part;
+  FLOW_SOURCE_CLASS (k)->list_parts = bench_source_list_parts;
 }
 static void bench_source_init (BenchSource *self) {}
 
 #define BENCH_TYPE_SINK (bench_sink_get_type ())
 G_DECLARE_FINAL_TYPE (BenchSink, bench_sink, BENCH, SINK, FlowSink)
-struct _BenchSink { FlowSink parent; guint64 count; };
+struct _BenchSink { FlowSink parent; guint parts; GPtrArray *built; };
 G_DEFINE_FINAL_TYPE (BenchSink, bench_sink, FLOW_TYPE_SINK)
 
 #define BENCH_TYPE_SINK_PART (bench_sink_part_get_type ())
 G_DECLARE_FINAL_TYPE (BenchSinkPart, bench_sink_part, BENCH, SINK_PART, FlowSinkPartition)
-struct _BenchSinkPart { FlowSinkPartition parent; BenchSink *sink; };
+/* Each partition counts what it got (on its worker's thread); the sink
+ * sums them once the run is over. */
+struct _BenchSinkPart { FlowSinkPartition parent; guint64 count; };
 G_DEFINE_FINAL_TYPE (BenchSinkPart, bench_sink_part, FLOW_TYPE_SINK_PARTITION)
 
 static gboolean
 bench_sink_part_write_batch (FlowSinkPartition *part, GPtrArray *items, GError **error)
 {
-  BENCH_SINK_PART (part)->sink->count += items->len;
+  BENCH_SINK_PART (part)->count += items->len;
   return TRUE;
 }
 
@@ -137,41 +163,52 @@ bench_sink_build_part (FlowSink *sink, const char *step_id, const char *key,
 {
   BenchSinkPart *part = g_object_new (BENCH_TYPE_SINK_PART, NULL);
 
-  part->sink = BENCH_SINK (sink);
+  g_ptr_array_add (BENCH_SINK (sink)->built, g_object_ref (part));
   return FLOW_SINK_PARTITION (part);
+}
+
+static char **
+bench_sink_list_parts (FlowSink *sink, GError **error)
+{
+  return bench_list_parts (BENCH_SINK (sink)->parts);
+}
+
+static guint64
+bench_sink_count (BenchSink *self)
+{
+  guint64 count = 0;
+
+  for (guint i = 0; i < self->built->len; i++)
+    count += BENCH_SINK_PART (g_ptr_array_index (self->built, i))->count;
+  return count;
+}
+
+static void
+bench_sink_finalize (GObject *object)
+{
+  g_ptr_array_unref (BENCH_SINK (object)->built);
+  G_OBJECT_CLASS (bench_sink_parent_class)->finalize (object);
 }
 
 static void bench_sink_class_init (BenchSinkClass *k)
 {
+  G_OBJECT_CLASS (k)->finalize = bench_sink_finalize;
   FLOW_SINK_CLASS (k)->build_part = bench_sink_build_part;
+  FLOW_SINK_CLASS (k)->list_parts = bench_sink_list_parts;
 }
-static void bench_sink_init (BenchSink *self) {}
+static void bench_sink_init (BenchSink *self)
+{
+  self->built = g_ptr_array_new_with_free_func (g_object_unref);
+}
 
 /* ---- the two contenders ---- */
 
-/* The process's CPU time (all threads: the recovery writer's too), and the
- * calling thread's alone (the flow runs on it; the recovery writer thread
- * inserts the snapshots and fsyncs in parallel, on another core of a
- * multi-core machine). On a loaded machine the wall clock says more about
- * the neighbours than about the flow; each run function leaves its CPU
- * seconds in last_cpu and its thread's in last_thread_cpu. */
+/* The CPU time (user + system, all threads) of the last run_plain() or
+ * run_flow_on(), and the calling thread's alone in last_thread_cpu: with
+ * one worker the flow runs on it, while the recovery writer thread
+ * serialises, inserts and fsyncs in parallel (on another core of a
+ * multi-core machine). */
 static double last_cpu, last_thread_cpu;
-
-static double
-rusage_seconds (int who)
-{
-  struct rusage usage;
-
-  getrusage (who, &usage);
-  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec
-         + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-}
-
-static double
-cpu_seconds (void)
-{
-  return rusage_seconds (RUSAGE_SELF);
-}
 
 static double
 thread_cpu_seconds (void)
@@ -183,14 +220,24 @@ thread_cpu_seconds (void)
 }
 
 static double
+cpu_seconds (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+
+static double
 run_plain (gint64 n)
 {
   g_autoptr(GHashTable) states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                         (GDestroyNotify) g_variant_unref);
   guint64 count = 0;
   gint64 start = g_get_monotonic_time ();
-  double cpu = cpu_seconds ();
-  double thread_cpu = thread_cpu_seconds ();
+  double cpu0 = cpu_seconds ();
+  double thread_cpu0 = thread_cpu_seconds ();
 
   for (gint64 i = 0; i < n; i++)
     {
@@ -215,14 +262,16 @@ run_plain (gint64 n)
 
   g_assert_cmpuint (count, ==, (guint64) n);
   g_assert_cmpuint (g_hash_table_size (states), ==, MIN (n, N_KEYS));
-  last_cpu = cpu_seconds () - cpu;
-  last_thread_cpu = thread_cpu_seconds () - thread_cpu;
+  last_cpu = cpu_seconds () - cpu0;
+  last_thread_cpu = thread_cpu_seconds () - thread_cpu0;
   return (g_get_monotonic_time () - start) / 1e6;
 }
 
 static double
-run_flow (gint64 n, guint batch, const char *recovery_dir, double interval, guint64 *epochs)
+run_flow_on (gint64 n, guint batch, const char *recovery_dir, double interval, guint64 *epochs,
+             guint parts, guint workers)
 {
+  double cpu0, thread_cpu0;
   g_autoptr(FlowDataflow) flow = flow_dataflow_new ("bench");
   g_autoptr(BenchSource) source = g_object_new (BENCH_TYPE_SOURCE, NULL);
   g_autoptr(BenchSink) sink = g_object_new (BENCH_TYPE_SINK, NULL);
@@ -233,6 +282,8 @@ run_flow (gint64 n, guint batch, const char *recovery_dir, double interval, guin
 
   source->n = n;
   source->batch = batch;
+  source->parts = parts;
+  sink->parts = parts;
   s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
   s = flow_stream_map (s, "double", double_it, NULL, NULL);
   s = flow_stream_key_on (s, "key", key_of, NULL, NULL);
@@ -242,18 +293,25 @@ run_flow (gint64 n, guint batch, const char *recovery_dir, double interval, guin
   runner = flow_runner_new (flow);
   flow_runner_set_recovery_directory (runner, recovery_dir);
   flow_runner_set_snapshot_interval (runner, interval);
+  flow_runner_set_workers (runner, workers);
 
   start = g_get_monotonic_time ();
-  last_cpu = cpu_seconds ();
-  last_thread_cpu = thread_cpu_seconds ();
+  cpu0 = cpu_seconds ();
+  thread_cpu0 = thread_cpu_seconds ();
   if (!flow_runner_run (runner, NULL, &error))
     g_error ("run failed: %s", error->message);
-  g_assert_cmpuint (sink->count, ==, (guint64) n);
+  last_cpu = cpu_seconds () - cpu0;
+  last_thread_cpu = thread_cpu_seconds () - thread_cpu0;
+  g_assert_cmpuint (bench_sink_count (sink), ==, (guint64) n);
   if (epochs)
     *epochs = flow_runner_get_epoch (runner) - flow_runner_get_resume_epoch (runner) - 1;
-  last_cpu = cpu_seconds () - last_cpu;
-  last_thread_cpu = thread_cpu_seconds () - last_thread_cpu;
   return (g_get_monotonic_time () - start) / 1e6;
+}
+
+static double
+run_flow (gint64 n, guint batch, const char *recovery_dir, double interval, guint64 *epochs)
+{
+  return run_flow_on (n, batch, recovery_dir, interval, epochs, 1, 1);
 }
 
 static void
@@ -280,7 +338,9 @@ main (int argc, char **argv)
   double interval = 1.0;
   gboolean flow_only = FALSE;
   gboolean recovery_only = FALSE;
+  int workers = 0;
   GOptionEntry entries[] = {
+    { "workers", 'w', 0, G_OPTION_ARG_INT, &workers, "Also compare N workers with 1, over N partitions", "N" },
     { "recovery-only", 0, 0, G_OPTION_ARG_NONE, &recovery_only, "Only run the flow with recovery (for profiling)", NULL },
     { "flow-only", 0, 0, G_OPTION_ARG_NONE, &flow_only, "Only run the flow (for profiling)", NULL },
     { "items", 'n', 0, G_OPTION_ARG_INT64, &n, "Items to push (default 10M)", "N" },
@@ -295,6 +355,7 @@ main (int argc, char **argv)
   double plain = G_MAXDOUBLE, flow = G_MAXDOUBLE, with_recovery = G_MAXDOUBLE;
   double plain_cpu = G_MAXDOUBLE, flow_cpu = G_MAXDOUBLE, recovery_cpu = G_MAXDOUBLE;
   double flow_thread_cpu = G_MAXDOUBLE, recovery_thread_cpu = G_MAXDOUBLE, writer_cpu = G_MAXDOUBLE;
+  double one = G_MAXDOUBLE, many = G_MAXDOUBLE, one_cpu = 0, many_cpu = 0;
   guint64 epochs = 0;
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -330,8 +391,18 @@ main (int argc, char **argv)
           recovery_thread_cpu = MIN (recovery_thread_cpu, last_thread_cpu);
           writer_cpu = MIN (writer_cpu, last_cpu - last_thread_cpu);
           if (g_getenv ("BENCH_VERBOSE"))
-            g_printerr ("run %d: %.3f s wall, %.3f s CPU, %.3f s flow thread\n", r, t, last_cpu, last_thread_cpu);
+            g_printerr ("run %d with recovery: %.3f s wall, %.3f s CPU, %.3f s flow thread\n",
+                        r, t, last_cpu, last_thread_cpu);
           remove_dir (dir);
+        }
+      if (workers > 1)
+        {
+          t = g_getenv ("BENCH_SKIP_ONE") ? 1 : run_flow_on (n, batch, NULL, 10.0, NULL, workers, 1);
+          if (t < one)
+            one = t, one_cpu = last_cpu;
+          t = run_flow_on (n, batch, NULL, 10.0, NULL, workers, workers);
+          if (t < many)
+            many = t, many_cpu = last_cpu;
         }
     }
 
@@ -344,16 +415,23 @@ main (int argc, char **argv)
       g_print ("libflow flow, recovery -s %g: %8.3f s  %12.0f items/s  (%" G_GUINT64_FORMAT " epochs)\n",
                interval, with_recovery, n / with_recovery, epochs);
       /* Three honest figures: the wall clock (what a user waits; noisy on
-       * a loaded machine), the flow thread's CPU (the work the recovery
-       * adds on the flow's own path: snapshot collection, handing rows
-       * over, waiting for nothing), and the whole process's CPU (adds the
-       * writer thread's serialisation, SQLite inserts and fsyncs, which
-       * run in parallel on another core). */
+       * a loaded machine), the flow thread's CPU (what recovery adds on
+       * the flow's own path: snapshot collection, handing rows over), and
+       * the whole process's CPU (adds the writer thread's serialisation,
+       * SQLite inserts and fsyncs, which run in parallel). */
       g_print ("recovery overhead, wall:     %+7.1f %%\n", (with_recovery / flow - 1) * 100);
       g_print ("recovery overhead, CPU:      %+7.1f %% flow thread, %+.1f %% all threads "
                "(other threads: %.3f s of %.3f s)\n",
                (recovery_thread_cpu / flow_thread_cpu - 1) * 100, (recovery_cpu / flow_cpu - 1) * 100,
                writer_cpu, recovery_cpu);
+    }
+  if (workers > 1)
+    {
+      g_print ("%d partitions, 1 worker:      %8.3f s  %12.0f items/s  (CPU %.3f s)\n",
+               workers, one, n / one, one_cpu);
+      g_print ("%d partitions, %d workers:     %8.3f s  %12.0f items/s  (CPU %.3f s)\n",
+               workers, workers, many, n / many, many_cpu);
+      g_print ("ratio %d workers / 1 worker:   %8.3f\n", workers, one / many);
     }
   return 0;
 }

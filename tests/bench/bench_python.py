@@ -30,6 +30,9 @@
 #                     per item, made by GI)
 #   GI path           the same script with FLOW_PYTHON_NATIVE=0, in a child
 #                     process: the pure-Python reference path
+#   override, -w 2    the override API flow with 2 workers (docs/workers.md:
+#                     in Python they share the caller's thread), next to the
+#                     same with 1 (target: at most 10 % slower)
 #
 # Targets: the Python flow reaches at least 0.25 of the plain loop (issue
 # 2), and what a user writes (the override API) 0.4 (issue 12).
@@ -159,9 +162,10 @@ def build(n, api, native_sink):
     return flow, sink
 
 
-def time_flow(n, api, native_sink, run):
+def time_flow(n, api, native_sink, run, workers=1):
     flow, sink = build(n, api, native_sink)
     runner = Flow.Runner.new(flow)
+    runner.props.workers = workers
     start, cpu = time.perf_counter(), time.process_time()
     if run == "native":
         _native.run(runner)
@@ -190,17 +194,18 @@ MODES = {
     "native-gil": ("native", True, "gi"),
     "override": ("override", False, "override"),
     "gi": ("override", False, "override"),
+    "override-w2": ("override", False, "override", 2),
 }
 
 
 def measure(mode, n):
     if mode == "plain":
         return time_loop(n)
-    api, native_sink, native_run = MODES[mode]
+    api, native_sink, native_run, *workers = MODES[mode]
     if mode == "gi":
         import gi.overrides.Flow as override
         assert override._native is None, "run the GI path with FLOW_PYTHON_NATIVE=0"
-    return time_flow(n, api, native_sink, native_run)
+    return time_flow(n, api, native_sink, native_run, *workers)
 
 
 def best_of(mode, n, repeat):
@@ -247,7 +252,8 @@ def main():
     if _native is not None:
         rows += [("flow, native fast path, _native.run()", "native", n),
                  ("flow, native fast path, Runner.run() (GIL per call)", "native-gil", n),
-                 ("flow, override API + GI sink, Runner.run()", "override", n)]
+                 ("flow, override API + GI sink, Runner.run()", "override", n),
+                 ("flow, the same with 2 workers (-w 2)", "override-w2", n)]
     rows.append(("flow, GI path (FLOW_PYTHON_NATIVE=0)", "gi", gi_n))
 
     print(f"# {n:,} items ({gi_n:,} for the GI path), {N_KEYS} keys, batches of {BATCH_SIZE}, "
@@ -262,17 +268,23 @@ def main():
     plain = None
     native = None
     override = None
+    rates = {}
     for label, mode, items in rows:
         rate, cpu_rate = child(mode, items, args.repeat) if mode == "gi" else best_of(mode, items, args.repeat)
         if plain is None:
             plain = (rate, cpu_rate)
         ratio, cpu_ratio = rate / plain[0], cpu_rate / plain[1]
+        rates[mode] = (rate, cpu_rate)
         if mode == "native":
             native = (ratio, cpu_ratio)
         if mode == "override":
             override = (ratio, cpu_ratio)
         print(f"{label:<52} {rate:>11,.0f} {ratio:7.3f} {1e9 / rate:8.0f}   "
               f"{cpu_rate:>11,.0f} {cpu_ratio:7.3f} {1e9 / cpu_rate:8.0f}", flush=True)
+    if "override-w2" in rates:
+        one, two = rates["override"], rates["override-w2"]
+        print(f"# -w 2 / -w 1 (override API): {two[0] / one[0]:.3f} by the wall clock, "
+              f"{two[1] / one[1]:.3f} by CPU time (target: at least 0.9)")
     if native is not None:
         verdict = "meets" if native[1] >= TARGET else "MISSES"
         print(f"# native fast path: {native[0]:.3f} of the plain loop by the wall clock, "

@@ -90,12 +90,19 @@ flow_test_sink_repr_sorted (FlowTestingSink *sink)
   return g_strdup_printf ("[%s]", joined);
 }
 
+/* The workers of the harness's runs (0: the runner's). */
+static guint harness_workers;
+
 /* Runs @runner and checks that it is idle afterwards. */
 gboolean
 flow_test_run_with (FlowRunner  *runner,
                     GError     **error)
 {
-  gboolean ok = flow_runner_run_with_test_clock (runner, flow_test_clock (), NULL, error);
+  gboolean ok;
+
+  if (harness_workers > 0)
+    flow_runner_set_workers (runner, harness_workers);
+  ok = flow_runner_run_with_test_clock (runner, flow_test_clock (), NULL, error);
 
   g_assert_false (flow_runner_get_running (runner));
   if (ok)
@@ -141,6 +148,50 @@ flow_harness_setup (FlowHarness   *h,
   h->input = NULL;
   h->error = NULL;
   h->extra = g_ptr_array_new ();
+  h->resets = g_ptr_array_new ();
+}
+
+void
+flow_harness_reset_count (FlowHarness *h,
+                          guint       *count)
+{
+  g_ptr_array_add (h->resets, count);
+  g_ptr_array_add (h->resets, NULL);
+}
+
+void
+flow_harness_reset_array (FlowHarness *h,
+                          GPtrArray   *array)
+{
+  g_ptr_array_add (h->resets, NULL);
+  g_ptr_array_add (h->resets, array);
+}
+
+char *
+flow_harness_expected_stdout (const char *text)
+{
+  return flow_test_harness_workers () > 1 ? g_strconcat (text, text, NULL) : g_strdup (text);
+}
+
+/* Before the last run of the harness: the sinks and counts of the test
+ * start again. */
+static void
+harness_reset (FlowHarness *h)
+{
+  flow_testing_sink_clear (h->sink);
+  for (guint i = 0; i < h->extra->len; i++)
+    if (FLOW_IS_TESTING_SINK (g_ptr_array_index (h->extra, i)))
+      flow_testing_sink_clear (g_ptr_array_index (h->extra, i));
+  for (guint i = 0; i + 1 < h->resets->len; i += 2)
+    {
+      guint *count = g_ptr_array_index (h->resets, i);
+      GPtrArray *array = g_ptr_array_index (h->resets, i + 1);
+
+      if (count != NULL)
+        *count = 0;
+      if (array != NULL)
+        g_ptr_array_set_size (array, 0);
+    }
 }
 
 void
@@ -156,6 +207,7 @@ flow_harness_teardown (FlowHarness   *h,
   for (guint i = 0; i < h->extra->len; i++)
     g_assert_finalize_object (g_ptr_array_index (h->extra, i));
   g_ptr_array_unref (h->extra);
+  g_ptr_array_unref (h->resets);
 }
 
 gpointer
@@ -178,16 +230,126 @@ flow_harness_input (FlowHarness *h,
   return h->input;
 }
 
+/* FLOW_TEST_WORKERS=N (N > 1): every run of the harness runs with N
+ * workers too, first, and must give the same output as with one worker up
+ * to the order between keys: the same multiset of items, in the same order
+ * for each key (the items of a keyed `(sv)` tuple share its key; the order
+ * of other items is not compared). The 1-worker run is the last, so the
+ * sink holds its output. */
+guint
+flow_test_harness_workers (void)
+{
+  const char *env = g_getenv ("FLOW_TEST_WORKERS");
+
+  return env != NULL ? (guint) g_ascii_strtoull (env, NULL, 10) : 1;
+}
+
+static char *
+item_key (FlowTestingSink *sink,
+          guint            i)
+{
+  g_autoptr(GVariant) item = flow_testing_sink_get_item (sink, i);
+
+  if (g_variant_is_of_type (item, G_VARIANT_TYPE ("(sv)")))
+    {
+      g_autoptr(GVariant) key = g_variant_get_child_value (item, 0);
+      return g_variant_dup_string (key, NULL);
+    }
+  return NULL;
+}
+
+/* Per key, the reprs in order; unkeyed items under "" sorted. */
+static GHashTable *
+group_by_key (FlowTestingSink *sink)
+{
+  g_auto(GStrv) reprs = flow_test_sink_reprs (sink);
+  GHashTable *groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                              (GDestroyNotify) g_ptr_array_unref);
+  GPtrArray *unkeyed;
+
+  for (guint i = 0; reprs[i] != NULL; i++)
+    {
+      char *key = item_key (sink, i);
+      char *group = key != NULL ? g_strconcat ("k:", key, NULL) : g_strdup ("");
+      GPtrArray *list = g_hash_table_lookup (groups, group);
+
+      g_free (key);
+      if (list == NULL)
+        {
+          list = g_ptr_array_new_with_free_func (g_free);
+          g_hash_table_insert (groups, g_strdup (group), list);
+        }
+      g_ptr_array_add (list, g_strdup (reprs[i]));
+      g_free (group);
+    }
+  unkeyed = g_hash_table_lookup (groups, "");
+  if (unkeyed != NULL)
+    g_ptr_array_sort (unkeyed, compare_strings);
+  return groups;
+}
+
+static void
+assert_same_per_key (GHashTable *expected,
+                     GHashTable *got,
+                     guint       workers)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, expected);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      GPtrArray *want = value;
+      GPtrArray *have = g_hash_table_lookup (got, key);
+      g_autofree char *want_s = NULL;
+      g_autofree char *have_s = NULL;
+
+      g_ptr_array_add (want, NULL);
+      want_s = g_strjoinv (", ", (char **) want->pdata);
+      g_ptr_array_remove_index (want, want->len - 1);
+      if (have != NULL)
+        {
+          g_ptr_array_add (have, NULL);
+          have_s = g_strjoinv (", ", (char **) have->pdata);
+          g_ptr_array_remove_index (have, have->len - 1);
+        }
+      if (g_strcmp0 (want_s, have_s) != 0)
+        g_error ("with %u workers, the items of %s%s are [%s], with 1 worker [%s]",
+                 workers, *(char *) key ? "key " : "unkeyed items",
+                 *(char *) key ? (char *) key + 2 : "", have_s ? have_s : "", want_s);
+    }
+  g_assert_cmpuint (g_hash_table_size (got), ==, g_hash_table_size (expected));
+}
+
 char *
 flow_harness_run (FlowHarness *h,
                   FlowStream  *stream)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) with_workers = NULL;
+  g_autoptr(GHashTable) with_one = NULL;
+  guint workers = flow_test_harness_workers ();
 
   g_assert_nonnull (stream);
   flow_stream_output (stream, "out", FLOW_SINK (h->sink));
+  if (workers > 1)
+    {
+      harness_workers = workers;
+      flow_test_run (h->flow, &error);
+      harness_workers = 0;
+      g_assert_no_error (error);
+      with_workers = group_by_key (h->sink);
+      harness_reset (h);
+    }
+  harness_workers = 1;
   flow_test_run (h->flow, &error);
+  harness_workers = 0;
   g_assert_no_error (error);
+  if (with_workers != NULL)
+    {
+      with_one = group_by_key (h->sink);
+      assert_same_per_key (with_one, with_workers, workers);
+    }
   return flow_test_sink_repr (h->sink);
 }
 
@@ -195,10 +357,39 @@ const GError *
 flow_harness_run_error (FlowHarness *h,
                         FlowStream  *stream)
 {
+  guint workers = flow_test_harness_workers ();
+
   g_assert_nonnull (stream);
   g_clear_error (&h->error);
   flow_stream_output (stream, "out", FLOW_SINK (h->sink));
-  g_assert_false (flow_test_run (h->flow, &h->error));
+  if (workers > 1)
+    {
+      /* The same error (domain and code) with N workers. */
+      harness_workers = workers;
+      g_assert_false (flow_test_run (h->flow, &h->error));
+      harness_workers = 0;
+      g_assert_nonnull (h->error);
+      harness_reset (h);
+    }
+  if (h->error != NULL)
+    {
+      GQuark domain = h->error->domain;
+      int code = h->error->code;
+
+      g_clear_error (&h->error);
+      harness_workers = 1;
+      g_assert_false (flow_test_run (h->flow, &h->error));
+      harness_workers = 0;
+      g_assert_nonnull (h->error);
+      if (h->error != NULL)
+        g_assert_error (h->error, domain, code);
+    }
+  else
+    {
+      harness_workers = 1;
+      g_assert_false (flow_test_run (h->flow, &h->error));
+      harness_workers = 0;
+    }
   g_assert_nonnull (h->error);
   /* With non-fatal assertions the test goes on: give it an error to look
    * at, which matches nothing it expects. */

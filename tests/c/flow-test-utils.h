@@ -55,6 +55,7 @@ typedef struct
   FlowStream        *input;
   GError            *error;
   GPtrArray         *extra;   /* more objects that must be finalized */
+  GPtrArray         *resets;  /* guint* and GPtrArray* cleared before the last run */
 } FlowHarness;
 
 void      flow_harness_setup     (FlowHarness   *h,
@@ -65,6 +66,16 @@ void      flow_harness_teardown  (FlowHarness   *h,
  * finalized once the dataflow is. Returns @object. */
 gpointer  flow_harness_track     (FlowHarness   *h,
                                   gpointer       object);
+/* With FLOW_TEST_WORKERS, a run of the harness is two runs: what a test
+ * counts in its functions is reset before the last (1-worker) run, so
+ * the test checks that run's. */
+void      flow_harness_reset_count (FlowHarness *h,
+                                    guint       *count);
+void      flow_harness_reset_array (FlowHarness *h,
+                                    GPtrArray   *array);
+/* The expected stdout of a harness run printing @text: twice with
+ * FLOW_TEST_WORKERS (items of one input partition, read by worker 0). */
+char     *flow_harness_expected_stdout (const char *text);
 /* Adds the input step over the GVariant @text (an array). */
 FlowStream *flow_harness_input   (FlowHarness   *h,
                                   const char    *text);
@@ -72,6 +83,9 @@ FlowStream *flow_harness_input   (FlowHarness   *h,
  * repr of every item the sink got, as one Python-style list. */
 char     *flow_harness_run       (FlowHarness   *h,
                                   FlowStream    *stream);
+/* FLOW_TEST_WORKERS, or 1: the harness also runs with that many workers
+ * and compares (see flow-test-utils.c). */
+guint     flow_test_harness_workers (void);
 /* Same, but the run must fail; returns the error (also kept in h->error). */
 const GError *flow_harness_run_error (FlowHarness *h,
                                       FlowStream  *stream);

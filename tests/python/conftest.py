@@ -45,3 +45,24 @@ def native_active():
     """Whether the override dispatches to the native fast path."""
     import gi.overrides.Flow as override
     return override._native is not None
+
+
+# FLOW_TEST_WORKERS=N: every run through flow.testing (run_main,
+# cluster_main, flow.run's cli_main) that asks for 1 worker gets N
+# (docs/workers.md; meson runs some test files so with N = 2).
+_TEST_WORKERS = int(os.environ.get("FLOW_TEST_WORKERS", "1"))
+
+
+@pytest.fixture(autouse=True)
+def _test_workers(monkeypatch):
+    if _TEST_WORKERS > 1:
+        import flow.testing
+        original = flow.testing._run
+
+        def _run(flow_, *, workers=1, **kwargs):
+            return original(flow_, workers=_TEST_WORKERS if workers == 1 else workers, **kwargs)
+
+        monkeypatch.setattr(flow.testing, "_run", _run)
+        import flow.run
+        monkeypatch.setattr(flow.run, "_run", _run)
+    yield

@@ -26,11 +26,18 @@
  *   FLOW_CRASH_LINES       lines of input (default 100000)
  *   FLOW_CRASH_PARTITIONS  recovery partitions (default 4)
  *   FLOW_CRASH_FLOW        the crash-flow program (default: the built one)
+ *   FLOW_CRASH_WORKER_KILLS  kills of /crash/workers/file-sink (default 60)
+ *
+ * /crash/workers/file-sink starts each round with 2 workers and resumes
+ * with 1, 2 or 3 drawn at random; the output's order between keys then
+ * depends on the threads, so it is compared per key: each key's lines
+ * come once each, in order (exactly-once), and all of them at the end.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +51,7 @@
 #include "recovery-common.h"
 
 #define N_KEYS 100
+#define CRASH_WORKERS 0x10000   /* test data: runs with several workers */
 
 typedef struct
 {
@@ -59,6 +67,8 @@ typedef struct
   char    *expected;      /* the output, computed here */
   gsize    expected_len;
   gsize   *line_offset;   /* byte offset of each expected line, and the end */
+  gboolean workers;       /* runs with several workers: compared per key */
+  GPtrArray *per_key[N_KEYS]; /* the expected lines of each key, in order */
 } Crash;
 
 static guint
@@ -123,6 +133,12 @@ crash_init (Crash *c)
       g_string_append_printf (expected, "('k%02u', %" G_GINT64_FORMAT ")\n", k, sums[k]);
     }
   c->line_offset[c->lines] = expected->len;
+  for (guint k = 0; k < N_KEYS; k++)
+    c->per_key[k] = g_ptr_array_new_with_free_func (g_free);
+  for (guint n = 1; n <= c->lines; n++)
+    g_ptr_array_add (c->per_key[n % N_KEYS],
+                     g_strndup (expected->str + c->line_offset[n - 1],
+                                c->line_offset[n] - c->line_offset[n - 1] - 1));
   if (c->window > 0)
     {
       /* Windowed: line n is at n s of event time; each key's lines are
@@ -167,6 +183,8 @@ crash_clear (Crash *c)
   g_free (c->program);
   g_free (c->expected);
   g_free (c->line_offset);
+  for (guint k = 0; k < N_KEYS; k++)
+    g_clear_pointer (&c->per_key[k], g_ptr_array_unref);
 }
 
 static gint64
@@ -188,6 +206,7 @@ typedef struct
   gint64      target;       /* kill when the watched output has this many bytes… */
   gint64      extra_usec;   /* …and this much later; */
   gint64      early_usec;   /* or this long after the start, if not 0 */
+  guint       workers;      /* -w (0: not given) */
 } Plan;
 
 /* Spawns crash-flow INPUT OUTPUT -r DIR -s S -b B with standard output to
@@ -204,8 +223,9 @@ spawn_flow (Crash      *c,
   g_autofree char *batch_s = g_strdup_printf ("%u", plan->batch);
   g_autofree char *discard_s = g_strdup_printf ("%u", c->discard);
   g_auto(GStrv) envp = g_environ_setenv (g_get_environ (), "CRASH_FLOW_BATCH", batch_s, TRUE);
+  g_autofree char *workers_s = g_strdup_printf ("%u", MAX (plan->workers, 1));
   const char *argv[] = { c->program, c->input, output, "-r", dir,
-                         "-s", plan->snapshot, "-b", plan->backup, NULL };
+                         "-s", plan->snapshot, "-b", plan->backup, "-w", workers_s, NULL };
   int out_fd;
   int err_fd;
   GPid pid = 0;
@@ -352,6 +372,7 @@ draw_plan (GRand *rand,
 {
   double where = (k + g_rand_double (rand)) / n;
 
+  plan->workers = 0;
   plan->batch = DRAW (rand, batch_sizes);
   plan->snapshot = DRAW (rand, snapshots);
   plan->backup = DRAW (rand, backups);
@@ -399,6 +420,47 @@ assert_same_lines (const char *what,
  * FileSink: exactly-once
  * ------------------------------------------------------------------------ */
 
+/* With several workers the order between keys is not defined: checks
+ * that, per key, @text (maybe ending in a torn line) holds the start of
+ * the key's expected lines, each once; with @whole, all of them. */
+static void
+assert_per_key (Crash      *c,
+                const char *text,
+                gboolean    whole,
+                const char *what)
+{
+  guint pos[N_KEYS] = { 0 };
+  const char *line = text;
+  guint n = 0;
+
+  /* Whole lines only: what follows the last newline is a torn line (or
+   * nothing). No allocation per line: this runs after every kill. */
+  for (const char *end; (end = strchr (line, '\n')) != NULL; line = end + 1, n++)
+    {
+      gsize len = end - line;
+      const char *want;
+      guint k;
+
+      if (len < 6 || strncmp (line, "('k", 3) != 0 ||
+          !g_ascii_isdigit (line[3]) || !g_ascii_isdigit (line[4]) || line[5] != '\'')
+        g_error ("%s: line %u is not an output line: '%.*s'", what, n + 1, (int) len, line);
+      k = (line[3] - '0') * 10 + (line[4] - '0');
+      want = pos[k] < c->per_key[k]->len ? g_ptr_array_index (c->per_key[k], pos[k]) : NULL;
+      if (want == NULL || strlen (want) != len || memcmp (want, line, len) != 0)
+        g_error ("%s: line %u is '%.*s', but the next of key k%02u is '%s' "
+                 "(its line %u; each key's lines must come once, in order)", what, n + 1,
+                 (int) len, line, k, want != NULL ? want : "(none)", pos[k] + 1);
+      pos[k]++;
+    }
+  if (whole)
+    {
+      g_assert_cmpstr (line, ==, "");
+      for (guint k = 0; k < N_KEYS; k++)
+        if (pos[k] != c->per_key[k]->len)
+          g_error ("%s: key k%02u has %u lines, not %u", what, k, pos[k], c->per_key[k]->len);
+    }
+}
+
 /* Checks that @path holds the start of the expected output. */
 static void
 assert_output_prefix (Crash      *c,
@@ -412,6 +474,14 @@ assert_output_prefix (Crash      *c,
   /* A run killed early may not have created the file yet. */
   if (g_file_get_contents (path, &text, &len, NULL))
     g_assert_cmpuint (strlen (text), ==, len);
+  if (c->workers)
+    {
+      g_autofree char *what = g_strdup_printf ("after run %u, which resumed after %"
+                                               G_GUINT64_FORMAT " committed lines, the output file",
+                                               run, lines_before);
+      assert_per_key (c, text != NULL ? text : "", FALSE, what);
+      return;
+    }
 
   while (i < len && i < c->expected_len && text[i] == c->expected[i])
     i++;
@@ -444,8 +514,11 @@ test_crash_file_sink (gconstpointer data)
   guint64 lines = 0, written = 0;
   gint64 start = g_get_monotonic_time ();
 
-  c.discard = GPOINTER_TO_UINT (data);
+  c.discard = GPOINTER_TO_UINT (data) & 0xffff;
+  c.workers = (GPOINTER_TO_UINT (data) & CRASH_WORKERS) != 0;
   crash_init (&c);
+  if (c.workers)
+    c.kills = env_uint ("FLOW_CRASH_WORKER_KILLS", 60);
   rand = g_rand_new_with_seed ((guint32) c.seed);
   log = g_build_filename (c.work, "stdout.txt", NULL);
   err_log = g_build_filename (c.work, "stderr.txt", NULL);
@@ -457,7 +530,10 @@ test_crash_file_sink (gconstpointer data)
   ref_out = g_build_filename (ref_work, "out.txt", NULL);
   wait_exit (spawn_flow (&c, ref_out, ref_dir, &last_plan, log, err_log), err_log);
   ref_text = rec_read_file (ref_out);
-  assert_same_lines ("the uninterrupted run's output", ref_text, c.expected);
+  if (c.workers)
+    assert_per_key (&c, ref_text, TRUE, "the uninterrupted run's output");
+  else
+    assert_same_lines ("the uninterrupted run's output", ref_text, c.expected);
   ref_states = final_states (ref_dir);
   g_test_message ("uninterrupted run: %.2f s", (g_get_monotonic_time () - start) / 1e6);
 
@@ -478,6 +554,10 @@ test_crash_file_sink (gconstpointer data)
         plan = last_plan;
       else
         draw_plan (rand, kills_in_round, c.kills, c.expected_len, &plan);
+      /* Several workers: a round starts with 2, each resume with 1, 2 or
+       * 3 (the recovery partitions do not care how many wrote them). */
+      if (c.workers)
+        plan.workers = kills_in_round == 0 ? 2 : (guint) g_rand_int_range (rand, 1, 4);
       pid = spawn_flow (&c, out, dir, &plan, log, err_log);
       runs++;
       if (last)
@@ -507,7 +587,10 @@ test_crash_file_sink (gconstpointer data)
           g_autofree char *out_text = rec_read_file (out);
           g_autofree char *states = final_states (dir);
 
-          assert_same_lines ("the output of the killed and resumed runs", out_text, ref_text);
+          if (c.workers)
+            assert_per_key (&c, out_text, TRUE, "the output of the killed and resumed runs");
+          else
+            assert_same_lines ("the output of the killed and resumed runs", out_text, ref_text);
           g_assert_cmpstr (states, ==, ref_states);
           rounds++;
           rec_rm_rf (dir);
@@ -837,6 +920,9 @@ main (int    argc,
   /* Every 7th line discards its key's state: tombstones, and garbage
    * collection of them, under the kills. */
   g_test_add_data_func ("/crash/discarding/file-sink", GUINT_TO_POINTER (7), test_crash_file_sink);
+  /* Killed with 2 workers, resumed with 1, 2 or 3 (docs/workers.md). */
+  g_test_add_data_func ("/crash/workers/file-sink", GUINT_TO_POINTER (CRASH_WORKERS),
+                        test_crash_file_sink);
   /* Sums per key in tumbling windows of 1000 lines (10 lines of each
    * key): killed while windows are open, each window comes out once,
    * with all its lines. */

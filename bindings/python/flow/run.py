@@ -47,7 +47,8 @@ def cli_main(flow, *, workers_per_process=1, process_id=None, addresses=None,
              epoch_interval=None, recovery_config=None):
     """Runs a dataflow in this process, as ``python3 -m flow.run`` does.
 
-    :arg workers_per_process: the number of workers (only 1 so far).
+    :arg workers_per_process: the number of workers (threads of C and Vala
+        code; in Python they share the caller's thread: docs/workers.md).
     :arg epoch_interval: how often to snapshot (a timedelta); 10 seconds
         by default.
     :arg recovery_config: a :class:`flow.recovery.RecoveryConfig`, or None
@@ -193,7 +194,7 @@ def _create_arg_parser():
     scaling.add_argument(
         "-w", "--workers-per-process", type=_workers, action=_EnvDefault,
         envvar="FLOW_WORKERS_PER_PROCESS",
-        help="Number of workers (only 1 is supported so far)")
+        help="Number of workers in this process (default 1)")
     scaling.add_argument(
         "-i", "--process-id", type=int, action=_EnvDefault, envvar="FLOW_PROCESS_ID",
         help="Not supported: the id of this process in a cluster")
@@ -210,7 +211,7 @@ def _create_arg_parser():
 
 _CLUSTER_REFUSED = ("-i/--process-id and -a/--addresses run a dataflow on a cluster of "
                     "processes, which libflow does not do yet: it runs in one process "
-                    "(use -w for more workers, when supported)")
+                    "(use -w for more workers)")
 
 
 def _parse_args(argv=None, prog=None):

@@ -371,6 +371,8 @@ def _run(flow, *, epoch_interval=None, recovery_config=None, workers=1, metrics_
                             f"{type(recovery_config).__qualname__}")
         runner.props.recovery_directory = str(recovery_config.db_dir)
         runner.props.backup_interval = recovery_config.backup_interval.total_seconds()
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(f"the number of workers must be an integer of at least 1, not {workers!r}")
     if workers != 1:
         runner.props.workers = workers
     if metrics_address is not None:

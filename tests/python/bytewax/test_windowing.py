@@ -297,9 +297,32 @@ def test_fold_window_sliding() -> None:
     ]
 
 
-@pytest.mark.skip(reason="pytest-benchmark; libflow's benchmarks are under tests/bench")
-def test_fold_window_benchmark():
-    pass
+@pytest.mark.parametrize("entry_point_name", ["run_main", "cluster_main-1thread"])
+def test_fold_window_benchmark(entry_point) -> None:
+    # Bytewax times this flow with pytest-benchmark; here it runs once, for
+    # its result (libflow's timings are under tests/bench): 100,000 items a
+    # second apart, in batches of 10, unordered, fold into one-minute windows.
+    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    items = [start + timedelta(seconds=i) for i in range(100_000)]
+    out: List[Tuple[int, None]] = []
+
+    flow = Dataflow("bench")
+    keyed = op.key_on("key", op.input("in", flow, TestingSource(items, 10)), lambda _: "ALL")
+    folded = win.fold_window(
+        "fold_window",
+        keyed,
+        EventClock(lambda t: t, wait_for_system_duration=ZERO_TD),
+        TumblingWindower(timedelta(minutes=1), start),
+        lambda: None,
+        lambda acc, _item: acc,
+        lambda acc, _other: acc,
+        ordered=False,
+    )
+    op.output("out", op.key_rm("unkey", folded.down), TestingSink(out))
+
+    entry_point(flow)
+    # ceil(100,000 s / 60 s) windows, each emitted once, in window order.
+    assert out == [(i, None) for i in range(1667)]
 
 
 # --- test_max_min_window.py ------------------------------------------------
