@@ -45,6 +45,7 @@ typedef struct
   sqlite3_stmt           *insert_snap;
   sqlite3_stmt           *insert_front;
   sqlite3_stmt           *insert_epoch;
+  sqlite3_stmt           *select_horizon;
 } Partition;
 
 typedef struct
@@ -212,6 +213,7 @@ partition_free (Partition *p)
   g_clear_pointer (&p->insert_snap, sqlite3_finalize);
   g_clear_pointer (&p->insert_front, sqlite3_finalize);
   g_clear_pointer (&p->insert_epoch, sqlite3_finalize);
+  g_clear_pointer (&p->select_horizon, sqlite3_finalize);
   if (p->db != NULL)
     sqlite3_close (p->db);
   g_free (p->info.path);
@@ -1759,15 +1761,13 @@ write_partition (FlowStore    *store,
    * every partition can resume from. */
   horizon_time = now - store->backup_usec;
   {
-    g_autoptr(sqlite3_stmt) q = sql_prepare (p, "SELECT MAX(epoch) FROM epochs "
-                                                "WHERE committed_at <= ?1 AND epoch < ?2",
-                                             error);
-    if (q == NULL)
-      goto rollback;
+    sqlite3_stmt *q = p->select_horizon;
+
     sqlite3_bind_int64 (q, 1, horizon_time);
     sqlite3_bind_int64 (q, 2, (sqlite3_int64) epoch);
     if (sqlite3_step (q) == SQLITE_ROW)
       horizon = sqlite3_column_int64 (q, 0);
+    sqlite3_reset (q);
   }
 
   if (horizon > p->info.gc_epoch)
@@ -1823,6 +1823,18 @@ rollback:
   return FALSE;
 }
 
+/* The order of the snaps table's primary key (step_id, state_key): SQLite
+ * compares TEXT with memcmp(), strcmp()'s order on UTF-8. */
+static int
+compare_rows (gconstpointer a,
+              gconstpointer b)
+{
+  const FlowSnapRow *ra = *(FlowSnapRow * const *) a, *rb = *(FlowSnapRow * const *) b;
+  int c = strcmp (ra->step_id, rb->step_id);
+
+  return c != 0 ? c : strcmp (ra->key, rb->key);
+}
+
 static gpointer
 writer_thread (gpointer data)
 {
@@ -1861,6 +1873,10 @@ writer_thread (gpointer data)
 
       for (guint i = 0; i < n; i++)
         {
+          /* In primary-key order, each insert lands next to the previous
+           * one: the B-tree pages it walks are the ones just walked. */
+          if (error == NULL && by_part[i]->len > 1)
+            g_ptr_array_sort (by_part[i], compare_rows);
           if (error == NULL)
             write_partition (store, g_ptr_array_index (store->parts, i), job->epoch,
                              by_part[i], now, &error);
@@ -2015,7 +2031,12 @@ flow_store_begin_execution (FlowStore            *store,
       p->insert_epoch = sql_prepare (p,
                                      "INSERT OR REPLACE INTO epochs (epoch, committed_at) VALUES (?1, ?2)",
                                      error);
-      if (p->insert_snap == NULL || p->insert_front == NULL || p->insert_epoch == NULL)
+      p->select_horizon = sql_prepare (p,
+                                       "SELECT MAX(epoch) FROM epochs "
+                                       "WHERE committed_at <= ?1 AND epoch < ?2",
+                                       error);
+      if (p->insert_snap == NULL || p->insert_front == NULL || p->insert_epoch == NULL ||
+          p->select_horizon == NULL)
         return FALSE;
     }
 

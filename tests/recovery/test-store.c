@@ -319,21 +319,23 @@ test_modes (void)
  * Fuzzing stored states
  * ------------------------------------------------------------------------ */
 
-/* Valid states of many types, serialised as a run stores them. */
-static GPtrArray *
-state_corpus (void)
-{
-  static const char * const texts[] = {
+static const char * const corpus_texts[] = {
     "int64 42", "'a string'", "''", "(int64 1, @av [<'x'>, <2.5>, <true>])",
     "{'a': <1>, 'b': <[byte 1, 2]>}", "@ay []", "b'bytes'", "[(1, 'one'), (2, 'two')]",
     "@mv nothing", "just <@ms just 'deep'>", "<<<int64 3>>>", "()", "((), [()])",
     "@a{sx} {'k1': 1, 'k2': 2}", "[[1, 2], [], [3]]", "(true, byte 255, int16 -2, uint16 3,"
     " int32 -4, uint32 5, int64 -6, uint64 7, 8.5, handle 9, objectpath '/o', signature 'a{sv}')",
     "@aav [[<'n'>], []]", "[@ms nothing, just 'x']", "{int64 1: [true, false]}",
-  };
+};
+
+/* Valid states of many types, serialised as a run stores them. */
+static GPtrArray *
+state_corpus (void)
+{
+  const char * const *texts = corpus_texts;
   GPtrArray *corpus = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
 
-  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+  for (guint i = 0; i < G_N_ELEMENTS (corpus_texts); i++)
     {
       g_autoptr(GError) error = NULL;
       g_autoptr(GVariant) value = g_variant_parse (NULL, texts[i], NULL, NULL, &error);
@@ -342,6 +344,76 @@ state_corpus (void)
       g_ptr_array_add (corpus, flow_variant_serialize (value));
     }
   return corpus;
+}
+
+/* The stored form of a state, as GVariant itself writes it: the state
+ * boxed in a `v`, in normal form. */
+static GBytes *
+reference_serialize (GVariant *value)
+{
+  g_autoptr(GVariant) boxed = g_variant_ref_sink (g_variant_new_variant (value));
+  g_autoptr(GVariant) normal = g_variant_get_normal_form (boxed);
+
+  return g_variant_get_data_as_bytes (normal);
+}
+
+static void
+assert_serializes_as_reference (GVariant *value)
+{
+  g_autoptr(GBytes) got = flow_variant_serialize (value);
+  g_autoptr(GBytes) want = reference_serialize (value);
+  g_autofree char *printed = g_variant_print (value, TRUE);
+
+  if (!g_bytes_equal (got, want))
+    g_error ("%s serialises differently from GVariant's `v` (%" G_GSIZE_FORMAT " and %"
+             G_GSIZE_FORMAT " bytes)",
+             printed, g_bytes_get_size (got), g_bytes_get_size (want));
+}
+
+/* issue 12: flow_variant_serialize() writes a value in normal form
+ * directly; the bytes stay those of GVariant's `v` (what every recovery
+ * directory holds), for values built in memory, values read back from
+ * data (trusted or not) and values not in normal form. */
+static void
+test_serialize_reference (void)
+{
+  /* Not in normal form: an int32 of 3 bytes and a bool of 2 (read as
+   * 0 / false by GVariant; normalised before storing). */
+  static const guchar short_int[] = { 1, 2, 3 };
+  static const guchar bad_bool[] = { 2 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (corpus_texts); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) value = g_variant_parse (NULL, corpus_texts[i], NULL, NULL, &error);
+      g_autoptr(GBytes) data = NULL;
+      g_autoptr(GVariant) untrusted = NULL;
+      g_autoptr(GVariant) trusted = NULL;
+
+      g_assert_no_error (error);
+      assert_serializes_as_reference (value);
+      data = g_variant_get_data_as_bytes (value);
+      untrusted = g_variant_ref_sink (g_variant_new_from_bytes (g_variant_get_type (value), data, FALSE));
+      trusted = g_variant_ref_sink (g_variant_new_from_bytes (g_variant_get_type (value), data, TRUE));
+      assert_serializes_as_reference (untrusted);
+      assert_serializes_as_reference (trusted);
+    }
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(GVariant) odd = g_variant_ref_sink (
+        i == 0 ? g_variant_new_from_data (G_VARIANT_TYPE_INT32, short_int, sizeof short_int, FALSE, NULL, NULL)
+               : g_variant_new_from_data (G_VARIANT_TYPE_BOOLEAN, bad_bool, sizeof bad_bool, FALSE, NULL, NULL));
+      g_autoptr(GBytes) got = flow_variant_serialize (odd);
+      g_autoptr(GVariant) back = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (g_variant_is_normal_form (odd));
+      assert_serializes_as_reference (odd);
+      back = flow_variant_deserialize (g_bytes_get_data (got, NULL), g_bytes_get_size (got), &error);
+      g_assert_no_error (error);
+      g_assert_true (g_variant_is_normal_form (back));
+    }
 }
 
 static const char type_chars[] = "bynqiuxthdsogvam()a{}*?r";
@@ -600,6 +672,7 @@ main (int    argc,
   g_test_add_func ("/store/init/killed", test_init_killed);
   g_test_add_func ("/store/init/modes", test_modes);
   g_test_add_func ("/store/fuzz/deserialize", test_fuzz_deserialize);
+  g_test_add_func ("/store/serialize/reference", test_serialize_reference);
   g_test_add_func ("/store/fuzz/restore", test_fuzz_restore);
   g_test_add_func ("/store/init/killed/child", test_init_killed_child);
 
