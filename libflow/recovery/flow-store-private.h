@@ -9,7 +9,11 @@
 
 G_BEGIN_DECLS
 
-#define FLOW_STORE_FORMAT_VERSION 1
+/* The format new partitions are made in (docs/recovery-format.md). Format 1
+ * (the same tables plus an index snaps_epoch, which format 2 dropped) is
+ * still read and written, in its own format: nothing converts it. */
+#define FLOW_STORE_FORMAT_VERSION 2
+#define FLOW_STORE_FORMAT_VERSION_OLDEST 1
 /* The most partitions a directory may have (flow-recovery init's limit). */
 #define FLOW_STORE_MAX_PARTITIONS 65535
 
@@ -164,5 +168,9 @@ extern void (*flow_store_test_init_hook) (guint step);
 /* How long SQLite waits for a lock another process holds before the
  * operation fails as locked (10 s; tests that inject lock faults set 0). */
 extern int flow_store_busy_timeout_ms;
+/* The most (step, key, epoch) of written rows the writer thread remembers
+ * per partition for its garbage collection (1 << 20); past it, it falls
+ * back to scanning the table (tests set it low to take that path). */
+extern gsize flow_store_gc_record_limit;
 
 G_END_DECLS

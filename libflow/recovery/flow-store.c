@@ -46,7 +46,38 @@ typedef struct
   sqlite3_stmt           *insert_front;
   sqlite3_stmt           *insert_epoch;
   sqlite3_stmt           *select_horizon;
+  sqlite3_stmt           *delete_key;
+
+  /* Garbage collection, on the writer thread only. Every row this
+   * execution wrote after epoch recorded_from is remembered in records
+   * (GcEpoch*, oldest first): once the horizon passes an epoch, the rows
+   * its keys superseded are deleted key by key, a range of the primary
+   * key (no index on epochs to keep up: format 2). Before that, or when
+   * there were too many to remember, a full scan of the table does it,
+   * at most once per as many rows written as the table had after the
+   * previous one. */
+  GQueue                  records;
+  gsize                   n_recorded;
+  guint64                 recorded_from;
+  gint64                  rows_since_scan;
+  gint64                  rows_at_scan;
 } Partition;
+
+/* A row written in a recorded epoch: enough to delete what it supersedes. */
+typedef struct
+{
+  const char *step_id;     /* interned */
+  char       *key;         /* GRefString */
+  gboolean    tombstone;
+} GcKey;
+
+typedef struct
+{
+  guint64  epoch;
+  GArray  *keys;           /* GcKey */
+} GcEpoch;
+
+gsize flow_store_gc_record_limit = 1 << 20;
 
 typedef struct
 {
@@ -208,8 +239,39 @@ sql_prepare (Partition   *p,
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
 
 static void
+gc_key_clear (gpointer data)
+{
+  GcKey *k = data;
+
+  g_clear_pointer (&k->key, g_ref_string_release);
+}
+
+static GcEpoch *
+gc_epoch_new (guint64 epoch,
+              guint   reserve)
+{
+  GcEpoch *ge = g_new0 (GcEpoch, 1);
+
+  ge->epoch = epoch;
+  ge->keys = g_array_sized_new (FALSE, FALSE, sizeof (GcKey), reserve);
+  g_array_set_clear_func (ge->keys, gc_key_clear);
+  return ge;
+}
+
+static void
+gc_epoch_free (gpointer data)
+{
+  GcEpoch *ge = data;
+
+  g_array_unref (ge->keys);
+  g_free (ge);
+}
+
+static void
 partition_free (Partition *p)
 {
+  g_queue_clear_full (&p->records, gc_epoch_free);
+  g_clear_pointer (&p->delete_key, sqlite3_finalize);
   g_clear_pointer (&p->insert_snap, sqlite3_finalize);
   g_clear_pointer (&p->insert_front, sqlite3_finalize);
   g_clear_pointer (&p->insert_epoch, sqlite3_finalize);
@@ -281,8 +343,7 @@ static const char *schema =
   "                    state_key TEXT NOT NULL,"
   "                    epoch INTEGER NOT NULL,"
   "                    ser BLOB,"
-  "                    PRIMARY KEY (step_id, state_key, epoch)) WITHOUT ROWID;"
-  "CREATE INDEX snaps_epoch ON snaps (epoch);";
+  "                    PRIMARY KEY (step_id, state_key, epoch)) WITHOUT ROWID;";
 
 char *
 flow_store_partition_path (const char *directory,
@@ -662,13 +723,16 @@ meta_uint (Partition     *p,
   return TRUE;
 }
 
-/* Every table and index a run uses is there. */
+/* Every table (and in format 1, the index) of the format is there. */
 static gboolean
 check_schema (Partition  *p,
               GError    **error)
 {
   static const char * const names[] = { "meta", "executions", "fronts", "epochs", "snaps",
                                         "snaps_epoch" };
+  /* Format 2 has no index: a format-1 partition's snaps_epoch is
+   * maintained by SQLite, nothing reads it. */
+  guint n_names = p->info.format_version == 1 ? 6 : 5;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   guint found = 0;
   int rc;
@@ -687,7 +751,7 @@ check_schema (Partition  *p,
     }
   if (rc != SQLITE_DONE)
     return sql_error (p, rc, "reading its schema", error);
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+  for (guint i = 0; i < n_names; i++)
     if (!(found & (1u << i)))
       {
         g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
@@ -784,13 +848,14 @@ read_meta (Partition  *p,
                    "(its metadata is incomplete)", p->info.path);
       return FALSE;
     }
-  if (p->info.format_version != FLOW_STORE_FORMAT_VERSION)
+  if (p->info.format_version < FLOW_STORE_FORMAT_VERSION_OLDEST ||
+      p->info.format_version > FLOW_STORE_FORMAT_VERSION)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_UNSUPPORTED_FORMAT,
                    "recovery partition %s has format version %u; this libflow (%s) "
-                   "reads only version %d",
+                   "reads versions %d to %d only",
                    p->info.path, p->info.format_version, FLOW_VERSION_S,
-                   FLOW_STORE_FORMAT_VERSION);
+                   FLOW_STORE_FORMAT_VERSION_OLDEST, FLOW_STORE_FORMAT_VERSION);
       return FALSE;
     }
   if (!check_schema (p, error))
@@ -1697,6 +1762,75 @@ drop_notifications (FlowStore *store,
   g_slist_free (pending);
 }
 
+/* Deletes, for every key written in the recorded epochs up to @horizon,
+ * the rows it superseded (and its tombstone): a range of the primary key
+ * per key. The caller drops the records once the transaction committed. */
+static gboolean
+gc_recorded (Partition *p,
+             guint64    horizon,
+             int       *rc)
+{
+  sqlite3_stmt *del = p->delete_key;
+
+  for (GList *l = p->records.head; l != NULL; l = l->next)
+    {
+      GcEpoch *ge = l->data;
+
+      if (ge->epoch > horizon)
+        break;
+      for (guint i = 0; i < ge->keys->len; i++)
+        {
+          GcKey *k = &g_array_index (ge->keys, GcKey, i);
+
+          sqlite3_bind_text (del, 1, k->step_id, -1, SQLITE_STATIC);
+          sqlite3_bind_text (del, 2, k->key, -1, SQLITE_STATIC);
+          /* A tombstone at or before the horizon hides nothing any more. */
+          sqlite3_bind_int64 (del, 3, (sqlite3_int64) ge->epoch + (k->tombstone ? 1 : 0));
+          *rc = sqlite3_step (del);
+          sqlite3_reset (del);
+          if (*rc != SQLITE_DONE)
+            return FALSE;
+        }
+    }
+  sqlite3_clear_bindings (del);
+  return TRUE;
+}
+
+/* The same for the whole table, by a scan: every row older than its key's
+ * newest at or before @horizon, then the tombstones at or before it. */
+static gboolean
+gc_scan (Partition  *p,
+         guint64     horizon,
+         int        *rc)
+{
+  static const char * const sql[] = {
+    "DELETE FROM snaps WHERE epoch < (SELECT MAX(n.epoch) FROM snaps AS n"
+    " WHERE n.step_id = snaps.step_id AND n.state_key = snaps.state_key AND n.epoch <= ?1)",
+    "DELETE FROM snaps WHERE ser IS NULL AND epoch <= ?1",
+    "SELECT COUNT(*) FROM snaps",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sql); i++)
+    {
+      g_autoptr(sqlite3_stmt) stmt = NULL;
+
+      *rc = sqlite3_prepare_v2 (p->db, sql[i], -1, &stmt, NULL);
+      if (*rc != SQLITE_OK)
+        return FALSE;
+      if (i < 2)
+        sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) horizon);
+      *rc = sqlite3_step (stmt);
+      if (i == 2 && *rc == SQLITE_ROW)
+        {
+          p->rows_at_scan = sqlite3_column_int64 (stmt, 0);
+          *rc = SQLITE_DONE;
+        }
+      if (*rc != SQLITE_DONE)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 write_partition (FlowStore    *store,
                  Partition    *p,
@@ -1708,10 +1842,19 @@ write_partition (FlowStore    *store,
   sqlite3_stmt *stmt = p->insert_snap;
   gint64 horizon_time;
   guint64 horizon = 0;
+  GcEpoch *record = NULL;
+  gboolean gc_scanned = FALSE;
+  const char *step_id = NULL, *interned = NULL;
   int rc;
 
   if (!sql_exec (p, "BEGIN IMMEDIATE", error))
     return FALSE;
+
+  /* What this epoch writes is remembered for the garbage collection,
+   * unless that would be too much to remember: then the records start
+   * again after this epoch. */
+  if (epoch > p->recorded_from && p->n_recorded + rows->len <= flow_store_gc_record_limit)
+    record = gc_epoch_new (epoch, rows->len);
 
   for (guint i = 0; i < rows->len; i++)
     {
@@ -1737,6 +1880,19 @@ write_partition (FlowStore    *store,
       sqlite3_reset (stmt);
       if (rc != SQLITE_DONE)
         goto failed;
+
+      if (record != NULL)
+        {
+          GcKey k;
+
+          /* Rows come sorted by step: one lookup per step, not per row. */
+          if (row->step_id != step_id)
+            interned = g_intern_string (step_id = row->step_id);
+          k.step_id = interned;
+          k.key = g_ref_string_acquire (row->key);
+          k.tombstone = row->state == NULL;
+          g_array_append_val (record->keys, k);
+        }
     }
   sqlite3_clear_bindings (stmt);
 
@@ -1772,47 +1928,73 @@ write_partition (FlowStore    *store,
 
   if (horizon > p->info.gc_epoch)
     {
-      g_autoptr(sqlite3_stmt) del_old = NULL;
-      g_autoptr(sqlite3_stmt) del_tomb = NULL;
+      if (p->info.gc_epoch >= p->recorded_from)
+        {
+          /* Every row after the GC epoch is in the records. */
+          if (!gc_recorded (p, horizon, &rc))
+            goto failed;
+        }
+      else if (p->rows_since_scan >= p->rows_at_scan)
+        {
+          /* Rows of earlier executions (or too many to remember): a scan,
+           * not more often than once per table's worth of rows written. */
+          if (!gc_scan (p, horizon, &rc))
+            goto failed;
+          gc_scanned = TRUE;
+        }
+      else
+        horizon = p->info.gc_epoch;   /* later */
+    }
+
+  if (horizon > p->info.gc_epoch)
+    {
       g_autoptr(sqlite3_stmt) del_epochs = NULL;
       g_autoptr(sqlite3_stmt) set_gc = NULL;
 
-      /* Rows superseded by a row at or before the horizon. */
-      del_old = sql_prepare (p,
-                             "DELETE FROM snaps WHERE (step_id, state_key, epoch) IN ("
-                             " SELECT old.step_id, old.state_key, old.epoch"
-                             " FROM snaps AS new INDEXED BY snaps_epoch"
-                             " JOIN snaps AS old ON old.step_id = new.step_id"
-                             "  AND old.state_key = new.state_key AND old.epoch < new.epoch"
-                             " WHERE new.epoch > ?1 AND new.epoch <= ?2)",
-                             error);
-      /* Tombstones at or before the horizon hide nothing any more. */
-      del_tomb = sql_prepare (p,
-                              "DELETE FROM snaps WHERE ser IS NULL AND epoch > ?1 AND epoch <= ?2",
-                              error);
-      del_epochs = sql_prepare (p, "DELETE FROM epochs WHERE epoch < ?2", error);
-      set_gc = sql_prepare (p, "UPDATE meta SET value = ?2 WHERE name = 'gc_epoch'", error);
-      if (del_old == NULL || del_tomb == NULL || del_epochs == NULL || set_gc == NULL)
+      del_epochs = sql_prepare (p, "DELETE FROM epochs WHERE epoch < ?1", error);
+      set_gc = sql_prepare (p, "UPDATE meta SET value = ?1 WHERE name = 'gc_epoch'", error);
+      if (del_epochs == NULL || set_gc == NULL)
         goto rollback;
-
-      for (guint i = 0; i < 4; i++)
-        {
-          sqlite3_stmt *s = (sqlite3_stmt *[]) { del_old, del_tomb, del_epochs, set_gc }[i];
-
-          if (i < 2)
-            sqlite3_bind_int64 (s, 1, (sqlite3_int64) p->info.gc_epoch);
-          sqlite3_bind_int64 (s, 2, (sqlite3_int64) horizon);
-          rc = sqlite3_step (s);
-          if (rc != SQLITE_DONE)
-            goto failed;
-        }
+      sqlite3_bind_int64 (del_epochs, 1, (sqlite3_int64) horizon);
+      sqlite3_bind_int64 (set_gc, 1, (sqlite3_int64) horizon);
+      if ((rc = sqlite3_step (del_epochs)) != SQLITE_DONE || (rc = sqlite3_step (set_gc)) != SQLITE_DONE)
+        goto failed;
     }
 
   rc = sqlite3_exec (p->db, "COMMIT", NULL, NULL, NULL);
   if (rc != SQLITE_OK)
     goto failed;
+
+  /* Committed: the records follow. */
+  p->rows_since_scan += rows->len;
+  if (gc_scanned)
+    p->rows_since_scan = 0;
   if (horizon > p->info.gc_epoch)
-    p->info.gc_epoch = horizon;
+    {
+      p->info.gc_epoch = horizon;
+      /* The records the collection used, or all those a scan covered. */
+      while (!g_queue_is_empty (&p->records) &&
+             ((GcEpoch *) g_queue_peek_head (&p->records))->epoch <= horizon)
+        {
+          GcEpoch *ge = g_queue_pop_head (&p->records);
+
+          p->n_recorded -= ge->keys->len;
+          gc_epoch_free (ge);
+        }
+    }
+  if (record != NULL)
+    {
+      p->n_recorded += record->keys->len;
+      g_queue_push_tail (&p->records, record);
+    }
+  else if (epoch > p->recorded_from)
+    {
+      /* Too many to remember: forget them all, start again after this
+       * epoch, and scan until the GC epoch catches up. */
+      g_queue_clear_full (&p->records, gc_epoch_free);
+      p->n_recorded = 0;
+      p->recorded_from = epoch;
+    }
   p->info.frontier = epoch;
   return TRUE;
 
@@ -1820,6 +2002,7 @@ failed:
   sql_error (p, rc, "committing a snapshot", error);
 rollback:
   sqlite3_exec (p->db, "ROLLBACK", NULL, NULL, NULL);
+  g_clear_pointer (&record, gc_epoch_free);
   return FALSE;
 }
 
@@ -2031,12 +2214,23 @@ flow_store_begin_execution (FlowStore            *store,
       p->insert_epoch = sql_prepare (p,
                                      "INSERT OR REPLACE INTO epochs (epoch, committed_at) VALUES (?1, ?2)",
                                      error);
+      p->delete_key = sql_prepare (p,
+                                   "DELETE FROM snaps WHERE step_id = ?1 AND state_key = ?2"
+                                   " AND epoch < ?3",
+                                   error);
+      /* Nothing this execution writes is remembered yet: the first
+       * collection scans (rows of earlier executions). */
+      g_queue_clear_full (&p->records, gc_epoch_free);
+      p->n_recorded = 0;
+      p->recorded_from = resume;
+      p->rows_since_scan = 0;
+      p->rows_at_scan = 0;
       p->select_horizon = sql_prepare (p,
                                        "SELECT MAX(epoch) FROM epochs "
                                        "WHERE committed_at <= ?1 AND epoch < ?2",
                                        error);
       if (p->insert_snap == NULL || p->insert_front == NULL || p->insert_epoch == NULL ||
-          p->select_horizon == NULL)
+          p->select_horizon == NULL || p->delete_key == NULL)
         return FALSE;
     }
 
