@@ -148,6 +148,13 @@ guint       flow_store_check_file        (const char           *path,
                                           guint                 max_problems,
                                           GPtrArray            *problems);
 
+/* Converts every format-1 partition of @store (opened with
+ * FLOW_STORE_OPEN_RUN, no execution begun) to format 2: drops its
+ * snaps_epoch index and sets its format, in one transaction per
+ * partition. Returns the number of partitions converted, -1 on error. */
+gint        flow_store_upgrade           (FlowStore            *store,
+                                          GError              **error);
+
 /* Whether an interrupted `flow-recovery init` left its files in
  * @directory (the next init cleans them up). */
 gboolean    flow_store_has_interrupted_init (const char        *directory);

@@ -2245,6 +2245,39 @@ flow_store_begin_execution (FlowStore            *store,
   return TRUE;
 }
 
+gint
+flow_store_upgrade (FlowStore  *store,
+                    GError    **error)
+{
+  gint n = 0;
+
+  g_return_val_if_fail (store->lock_fd >= 0 && store->thread == NULL, -1);
+
+  for (guint i = 0; i < store->parts->len; i++)
+    {
+      Partition *p = g_ptr_array_index (store->parts, i);
+
+      if (p->info.format_version == FLOW_STORE_FORMAT_VERSION)
+        continue;
+      g_assert (p->info.format_version == 1);
+      /* One transaction: a partition is either format 1 with its index or
+       * format 2 without; a crash between partitions leaves a directory
+       * of both, which runs, and the next upgrade finishes. */
+      sqlite3_exec (p->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+      if (!sql_exec (p, "BEGIN IMMEDIATE;"
+                        "DROP INDEX snaps_epoch;"
+                        "UPDATE meta SET value = 2 WHERE name = 'format';"
+                        "COMMIT", error))
+        {
+          sqlite3_exec (p->db, "ROLLBACK", NULL, NULL, NULL);
+          return -1;
+        }
+      p->info.format_version = FLOW_STORE_FORMAT_VERSION;
+      n++;
+    }
+  return n;
+}
+
 void
 flow_store_commit_async (FlowStore *store,
                          guint64    epoch,

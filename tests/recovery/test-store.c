@@ -818,7 +818,7 @@ test_gc_exact (gconstpointer data)
       }
 
   flow_store_gc_record_limit = c->record_limit;
-  /* Three executions of 25 epochs: the later ones start with rows of
+  /* Three executions of 15 epochs: the later ones start with rows of
    * earlier ones to collect. */
   for (guint ex = 0; ex < 3; ex++)
     {
@@ -869,7 +869,7 @@ test_gc_exact (gconstpointer data)
                                   t0 + (gint64) epoch * epoch_us, NULL, context,
                                   gc_committed, &w, &error);
       g_assert_no_error (error);
-      for (guint e = 0; e < 25; e++)
+      for (guint e = 0; e < 15; e++)
         {
           GArray *rows = g_array_new (FALSE, TRUE, sizeof (FlowSnapRow));
           guint n_rows = g_rand_int_range (rand, 0, 15);
@@ -960,6 +960,89 @@ test_gc_exact (gconstpointer data)
   rec_rm_rf (dir);
 }
 
+/* ------------------------------------------------------------------------
+ * Format 1 directories run as they are, and `flow-recovery upgrade`
+ * ------------------------------------------------------------------------ */
+
+static void
+make_format1 (const char *dir,
+              guint       n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *path = rec_part_path (dir, i);
+      rec_sql_exec (path, "CREATE INDEX snaps_epoch ON snaps (epoch);"
+                          "UPDATE meta SET value = 1 WHERE name = 'format'");
+    }
+}
+
+static void
+assert_format (const char *dir,
+               guint       n,
+               gint64      format)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *path = rec_part_path (dir, i);
+
+      g_assert_cmpint (rec_sql_int (path, "SELECT value FROM meta WHERE name = 'format'"), ==, format);
+      g_assert_cmpint (rec_sql_int (path, "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'snaps_epoch'"),
+                       ==, format == 1 ? 1 : 0);
+    }
+}
+
+static void
+test_upgrade (void)
+{
+  g_autofree char *dir = rec_init_dir (2);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) first = NULL;
+  g_auto(GStrv) second = NULL;
+  g_auto(GStrv) want_first = expected_output (0, 8);
+  g_auto(GStrv) want_second = expected_output (8, 16);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  FlowStore *store;
+
+  assert_format (dir, 2, 2);
+  make_format1 (dir, 2);
+
+  /* A format-1 directory runs, resumes and stays format 1. */
+  first = run_keyed (dir, 8, &error);
+  g_assert_no_error (error);
+  rec_assert_strv (first, want_first);
+  assert_format (dir, 2, 1);
+
+  /* Not while a run uses it. */
+  store = flow_store_open (dir, FLOW_STORE_OPEN_RUN, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rec_tool (&out, &err, "upgrade", dir, NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "in use"));
+  g_assert_nonnull (strstr (err, dir));
+  flow_store_free (store);
+  assert_format (dir, 2, 1);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (rec_tool (&out, &err, "upgrade", dir, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "Converted 2 partitions"));
+  assert_format (dir, 2, 2);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (rec_tool (&out, &err, "check", dir, NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* The state is the same: the next run resumes exactly. */
+  second = run_keyed (dir, 16, &error);
+  g_assert_no_error (error);
+  rec_assert_strv (second, want_second);
+
+  g_assert_cmpint (rec_tool (&out, &err, "upgrade", dir, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "already in format 2"));
+  rec_rm_rf (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -973,6 +1056,7 @@ main (int    argc,
   g_test_add_func ("/store/serialize/reference", test_serialize_reference);
   g_test_add_func ("/store/fuzz/restore", test_fuzz_restore);
   g_test_add_func ("/store/init/killed/child", test_init_killed_child);
+  g_test_add_func ("/store/upgrade", test_upgrade);
   for (guint i = 0; i < G_N_ELEMENTS (gc_cases); i++)
     {
       g_autofree char *name = g_strdup_printf ("/store/gc/exact/%u", i);
