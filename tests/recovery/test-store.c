@@ -686,16 +686,18 @@ typedef struct
   double   backup_epochs;   /* backup interval, in epochs */
   guint    n_partitions;
   gboolean format1;         /* the directory is made format 1 first */
+  guint    n_keys;          /* keys per step (0: 12) */
 } GcCase;
 
 static const GcCase gc_cases[] = {
-  { 1 << 20, 0, 1, FALSE },   /* records only (and a scan after the restart) */
-  { 1 << 20, 0, 3, FALSE },
-  { 3, 0, 2, FALSE },         /* too many to remember: scans, rate-limited */
-  { 25, 0, 2, FALSE },        /* both, switching */
-  { 1 << 20, 4.5, 2, FALSE }, /* a backup interval keeps older epochs */
-  { 25, 4.5, 1, FALSE },
-  { 1 << 20, 0, 2, TRUE },    /* format 1 (with its index) stays format 1 */
+  { 1 << 20, 0, 1, FALSE, 0 },   /* records only (and a scan after the restart) */
+  { 1 << 20, 0, 3, FALSE, 0 },
+  { 3, 0, 2, FALSE, 0 },         /* too many to remember: scans, rate-limited */
+  { 25, 0, 2, FALSE, 0 },        /* both, switching */
+  { 1 << 20, 4.5, 2, FALSE, 0 }, /* a backup interval keeps older epochs */
+  { 25, 4.5, 1, FALSE, 0 },
+  { 1 << 20, 0, 2, TRUE, 0 },    /* format 1 (with its index) stays format 1 */
+  { 1 << 20, 0, 1, FALSE, 300 }, /* keys deleted by batches of a statement */
 };
 
 typedef struct
@@ -872,14 +874,15 @@ test_gc_exact (gconstpointer data)
       for (guint e = 0; e < 15; e++)
         {
           GArray *rows = g_array_new (FALSE, TRUE, sizeof (FlowSnapRow));
-          guint n_rows = g_rand_int_range (rand, 0, 15);
+          guint n_keys = c->n_keys ? c->n_keys : 12;
+          guint n_rows = g_rand_int_range (rand, 0, n_keys + n_keys / 4);
 
           epoch++;
           g_array_set_clear_func (rows, (GDestroyNotify) flow_snap_row_clear);
           for (guint i = 0; i < n_rows; i++)
             {
               GcRow r = { steps[g_rand_int_range (rand, 0, 2)], NULL, epoch, 0 };
-              g_autofree char *key = g_strdup_printf ("k%d", g_rand_int_range (rand, 0, 12));
+              g_autofree char *key = g_strdup_printf ("k%d", g_rand_int_range (rand, 0, n_keys));
               FlowSnapRow row = { r.step_id, g_ref_string_new (key), NULL };
               gboolean seen = FALSE;
 
