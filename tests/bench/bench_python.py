@@ -33,6 +33,12 @@
 #   override, -w 2    the override API flow with 2 workers (docs/workers.md:
 #                     in Python they share the caller's thread), next to the
 #                     same with 1 (target: at most 10 % slower)
+#   plain, reading    the plain loop that also does a reading sink's work:
+#                     it gathers each (key, emit) into batches and sums the
+#                     emits of each batch
+#   override, reading the override API flow whose sink partition reads every
+#                     item of its batches (each (key, value), summed), as a
+#                     real sink does; its ratio is to "plain, reading"
 #
 # Targets: the Python flow reaches at least 0.25 of the plain loop (issue
 # 2), and what a user writes (the override API) 0.4 (issue 12).
