@@ -1836,37 +1836,99 @@ gc_recorded (Partition *p,
 }
 
 /* The same for the whole table, by a scan: every row older than its key's
- * newest at or before @horizon, then the tombstones at or before it. */
+ * newest at or before @horizon, and that one too if it is a tombstone. One
+ * pass along the primary key finds the keys with something to delete
+ * (most have one row), then a range delete per such key. */
 static gboolean
 gc_scan (Partition  *p,
          guint64     horizon,
          int        *rc)
 {
-  static const char * const sql[] = {
-    "DELETE FROM snaps WHERE epoch < (SELECT MAX(n.epoch) FROM snaps AS n"
-    " WHERE n.step_id = snaps.step_id AND n.state_key = snaps.state_key AND n.epoch <= ?1)",
-    "DELETE FROM snaps WHERE ser IS NULL AND epoch <= ?1",
-    "SELECT COUNT(*) FROM snaps",
-  };
+  g_autoptr(sqlite3_stmt) scan = NULL;
+  g_autoptr(GPtrArray) doomed = g_ptr_array_new_with_free_func (g_free);  /* step \0 key */
+  g_autoptr(GArray) bounds = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autofree char *step = NULL;
+  g_autofree char *key = NULL;
+  gint64 rows = 0, deleted = 0;
+  gint64 newest = -1;       /* the current key's newest epoch at or before the horizon */
+  gboolean tombstone = FALSE;
+  guint older = 0;          /* its rows before that one */
 
-  for (guint i = 0; i < G_N_ELEMENTS (sql); i++)
+  *rc = sqlite3_prepare_v2 (p->db, "SELECT step_id, state_key, epoch, ser IS NULL FROM snaps",
+                            -1, &scan, NULL);
+  if (*rc != SQLITE_OK)
+    return FALSE;
+  for (;;)
     {
-      g_autoptr(sqlite3_stmt) stmt = NULL;
+      const char *s = NULL, *k = NULL;
+      gint64 epoch = 0;
 
-      *rc = sqlite3_prepare_v2 (p->db, sql[i], -1, &stmt, NULL);
-      if (*rc != SQLITE_OK)
-        return FALSE;
-      if (i < 2)
-        sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) horizon);
-      *rc = sqlite3_step (stmt);
-      if (i == 2 && *rc == SQLITE_ROW)
+      *rc = sqlite3_step (scan);
+      if (*rc == SQLITE_ROW)
         {
-          p->rows_at_scan = sqlite3_column_int64 (stmt, 0);
-          *rc = SQLITE_DONE;
+          s = (const char *) sqlite3_column_text (scan, 0);
+          k = (const char *) sqlite3_column_text (scan, 1);
+          epoch = sqlite3_column_int64 (scan, 2);
+          rows++;
         }
+      else if (*rc != SQLITE_DONE)
+        return FALSE;
+
+      /* A key ends: note what it has to delete. */
+      if (step != NULL && (*rc == SQLITE_DONE || g_strcmp0 (s, step) != 0 || g_strcmp0 (k, key) != 0))
+        {
+          if (newest >= 0 && (older > 0 || tombstone))
+            {
+              gint64 bound = newest + (tombstone ? 1 : 0);
+              gsize step_len = strlen (step);
+              char *both = g_malloc (step_len + strlen (key) + 2);
+
+              memcpy (both, step, step_len + 1);
+              strcpy (both + step_len + 1, key);
+              g_ptr_array_add (doomed, both);
+              g_array_append_val (bounds, bound);
+              deleted += older + (tombstone ? 1 : 0);
+            }
+          g_clear_pointer (&step, g_free);
+          g_clear_pointer (&key, g_free);
+          newest = -1;
+          tombstone = FALSE;
+          older = 0;
+        }
+      if (*rc == SQLITE_DONE)
+        break;
+      if (s == NULL || k == NULL)
+        continue;   /* not a row a run wrote; left alone */
+      if (step == NULL)
+        {
+          step = g_strdup (s);
+          key = g_strdup (k);
+        }
+      /* Ascending epochs within a key (the primary key's order). */
+      if (epoch >= 0 && (guint64) epoch <= horizon)
+        {
+          if (newest >= 0)
+            older++;
+          newest = epoch;
+          tombstone = sqlite3_column_int (scan, 3) != 0;
+        }
+    }
+  g_clear_pointer (&scan, sqlite3_finalize);
+
+  for (guint i = 0; i < doomed->len; i++)
+    {
+      const char *both = g_ptr_array_index (doomed, i);
+
+      sqlite3_bind_text (p->delete_key, 1, both, -1, SQLITE_STATIC);
+      sqlite3_bind_text (p->delete_key, 2, both + strlen (both) + 1, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (p->delete_key, 3, g_array_index (bounds, gint64, i));
+      *rc = sqlite3_step (p->delete_key);
+      sqlite3_reset (p->delete_key);
       if (*rc != SQLITE_DONE)
         return FALSE;
     }
+  sqlite3_clear_bindings (p->delete_key);
+  p->rows_at_scan = rows - deleted;
   return TRUE;
 }
 
