@@ -19,6 +19,11 @@
  * epoch all its rows are there: every epoch is written to a partition in
  * one transaction, with its front. A new execution resumes from the
  * smallest frontier over all partitions.
+ *
+ * Format 2 has no index besides the primary keys (format 1 had snaps_epoch,
+ * still read and written as it is). The writer thread garbage collects
+ * from the (step, key) of the rows it wrote, remembered per epoch; rows of
+ * earlier executions, or too many to remember, by a pass over the table.
  */
 
 #include "config.h"
