@@ -177,6 +177,17 @@ typedef gint64 (*FlowTimestampFunc) (GVariant  *value,
                                      gpointer   user_data,
                                      GError   **error);
 
+/**
+ * FlowNowFunc:
+ * @user_data: the data given with the function
+ *
+ * Gives the system time, for an [class@Flow.EventClock] (Bytewax's
+ * `now_getter`). It cannot fail.
+ *
+ * Returns: the time, in microseconds since the Unix epoch (UTC)
+ */
+typedef gint64 (*FlowNowFunc) (gpointer user_data);
+
 #define FLOW_TYPE_EVENT_CLOCK (flow_event_clock_get_type ())
 
 FLOW_AVAILABLE_IN_1_0
@@ -190,6 +201,11 @@ FlowEventClock *flow_event_clock_new                          (GTimeSpan        
                                                                GError           **error);
 FLOW_AVAILABLE_IN_1_0
 GTimeSpan       flow_event_clock_get_wait_for_system_duration (FlowEventClock    *self);
+FLOW_AVAILABLE_IN_1_0
+void            flow_event_clock_set_now_func                 (FlowEventClock    *self,
+                                                               FlowNowFunc        now_func,
+                                                               gpointer           user_data,
+                                                               GDestroyNotify     destroy);
 FLOW_AVAILABLE_IN_1_0
 gint64          flow_event_clock_get_timestamp                (FlowEventClock    *self,
                                                                GVariant          *value,

@@ -547,6 +547,10 @@ struct _FlowEventClock
   gpointer           user_data;
   GDestroyNotify     destroy;
   GTimeSpan          wait_for_system_duration;
+
+  FlowNowFunc        now_func;    /* NULL: the run's clock */
+  gpointer           now_data;
+  GDestroyNotify     now_destroy;
 };
 
 G_DEFINE_FINAL_TYPE (FlowEventClock, flow_event_clock, FLOW_TYPE_WINDOW_CLOCK)
@@ -566,12 +570,23 @@ typedef struct
   gint64 system_now;       /* not in snapshots */
 } EventState;
 
+/* The system time of an event clock: its now function's, or the run's. */
+static gint64
+event_now (FlowWindowClock *clock)
+{
+  FlowEventClock *self = (FlowEventClock *) clock;
+
+  if (G_LIKELY (self->now_func == NULL))
+    return clock_timestamp_now ();
+  return clamp_timestamp (self->now_func (self->now_data));
+}
+
 static gpointer
 event_state_new (FlowWindowClock *clock)
 {
   EventState *st = g_new0 (EventState, 1);
 
-  st->system_now = clock_timestamp_now ();
+  st->system_now = event_now (clock);
   st->system_time_of_max_event = st->system_now;
   st->watermark_base = FLOW_TIMESTAMP_MIN;
   return st;
@@ -589,7 +604,7 @@ event_before_batch (FlowWindowClock *clock,
 {
   EventState *st = data;
 
-  st->system_now = MAX (st->system_now, clock_timestamp_now ());
+  st->system_now = MAX (st->system_now, event_now (clock));
 }
 
 static gint64
@@ -685,7 +700,7 @@ event_restore (FlowWindowClock *clock,
       g_free (st);
       return NULL;
     }
-  st->system_now = MAX (clock_timestamp_now (), st->system_time_of_max_event);
+  st->system_now = MAX (event_now (clock), st->system_time_of_max_event);
   return st;
 }
 
@@ -722,6 +737,8 @@ flow_event_clock_finalize (GObject *object)
 
   if (self->destroy != NULL)
     self->destroy (self->user_data);
+  if (self->now_destroy != NULL)
+    self->now_destroy (self->now_data);
 
   G_OBJECT_CLASS (flow_event_clock_parent_class)->finalize (object);
 }
@@ -860,6 +877,35 @@ flow_event_clock_get_wait_for_system_duration (FlowEventClock *self)
   g_return_val_if_fail (FLOW_IS_EVENT_CLOCK (self), 0);
 
   return self->wait_for_system_duration;
+}
+
+/**
+ * flow_event_clock_set_now_func:
+ * @self: an event clock
+ * @now_func: (nullable) (scope notified) (closure user_data) (destroy destroy):
+ *   gives the system time, or %NULL for the run's clock
+ * @user_data: data for @now_func
+ * @destroy: (nullable): frees @user_data when the clock is finalized or
+ *   the function replaced
+ *
+ * Sets where the clock reads the system time (Bytewax's `now_getter`):
+ * by default the run's clock (the real time of the system outside of
+ * runs, a test clock in tests). Set it before the clock is used; the
+ * states made before keep the times they read.
+ */
+void
+flow_event_clock_set_now_func (FlowEventClock *self,
+                               FlowNowFunc     now_func,
+                               gpointer        user_data,
+                               GDestroyNotify  destroy)
+{
+  g_return_if_fail (FLOW_IS_EVENT_CLOCK (self));
+
+  if (self->now_destroy != NULL)
+    self->now_destroy (self->now_data);
+  self->now_func = now_func;
+  self->now_data = user_data;
+  self->now_destroy = destroy;
 }
 
 /**

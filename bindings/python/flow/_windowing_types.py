@@ -436,7 +436,11 @@ class EventClock(_FlowClock):
         seeing a timestamp to have the watermark catch up to that time
         (zero or positive; ``timedelta.max`` waits for the end of input).
 
-    :arg now_getter: Not supported: system time is the run's clock.
+    :arg now_getter: Returns the current system time, an aware
+        datetime. By default the run's clock (the system's real time
+        outside of runs, the test clock of ``run_main(test_clock=...)``).
+        The operator still wakes on the run's clock, at the time this
+        clock computes from ``now_getter``'s times.
 
     :arg to_system_utc: Not supported: the clock computes when the
         watermark reaches a window's close.
@@ -448,18 +452,33 @@ class EventClock(_FlowClock):
     to_system_utc: Optional[Callable[[datetime], Optional[datetime]]] = None
 
     def __post_init__(self):
-        if self.now_getter is not None or self.to_system_utc is not None:
+        if self.to_system_utc is not None:
             raise ValueError(
-                "EventClock's now_getter and to_system_utc are not supported: "
-                "system time is the run's clock (use the test clock in tests)"
+                "EventClock's to_system_utc is not supported: the clock computes "
+                "when its watermark reaches a time"
             )
         if not callable(self.ts_getter):
             raise TypeError(f"ts_getter must be callable, not {self.ts_getter!r}")
+        if self.now_getter is not None and not callable(self.now_getter):
+            raise TypeError(f"now_getter must be callable, not {self.now_getter!r}")
         wait = _span_usec(self.wait_for_system_duration, "wait_for_system_duration")
         # A wait beyond all representable time is the same as the longest.
         wait = min(wait, _SPAN_MAX)
         self._failure = None
         self._c = _call(Flow.EventClock.new, wait, self._get_ts)
+        if self.now_getter is not None:
+            self._c.set_now_func(self._get_now)
+
+    def _get_now(self):
+        # C cannot take a failure here: a now_getter that fails, or gives
+        # no aware datetime, leaves the time where it was (with a warning).
+        try:
+            self._last_now = _to_usec(self.now_getter(), "the time from now_getter")
+        except Exception as e:  # noqa: BLE001 - reported, time stands still
+            import warnings
+            warnings.warn(f"EventClock's now_getter failed ({type(e).__name__}: {e}); "
+                          f"the time stands still", RuntimeWarning, stacklevel=1)
+        return getattr(self, "_last_now", Flow.TIMESTAMP_MIN)
 
     def _get_ts(self, value):
         # The exception is kept (re-raised by _on_item) and handed to the
