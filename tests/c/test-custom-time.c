@@ -465,6 +465,49 @@ test_custom_states (void)
   g_assert_false (flow_windower_state_is_empty (ws));
 }
 
+/* An event clock reading the system time from a function (Bytewax's
+ * now_getter): the watermark advances with that time. */
+static gint64
+fake_now (gpointer user_data)
+{
+  return *(gint64 *) user_data;
+}
+
+static gint64
+value_seconds (GVariant *value, gpointer user_data, GError **error)
+{
+  return g_variant_get_int64 (value) * SEC;
+}
+
+static void
+test_event_clock_now_func (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FlowEventClock) clock = flow_event_clock_new (5 * SEC, value_seconds, NULL, NULL, &error);
+  g_autoptr(FlowWindowClockState) st = NULL;
+  g_autoptr(FlowWindowClockState) resumed = NULL;
+  g_autoptr(GVariant) snap = NULL;
+  g_autoptr(GVariant) value = g_variant_ref_sink (g_variant_new_int64 (100));
+  gint64 *now = g_new (gint64, 1);
+  gint64 ts, wm;
+
+  g_assert_no_error (error);
+  *now = 1000 * SEC;
+  flow_event_clock_set_now_func (clock, fake_now, now, g_free);
+  st = flow_window_clock_new_state (FLOW_WINDOW_CLOCK (clock));
+  g_assert_cmpint (flow_window_clock_state_on_notify (st), ==, FLOW_TIMESTAMP_MIN);
+  flow_window_clock_state_before_batch (st);
+  g_assert_true (flow_window_clock_state_on_item (st, value, &ts, &wm, &error));
+  g_assert_cmpint (wm, ==, 95 * SEC);
+  *now += 2 * SEC;
+  g_assert_cmpint (flow_window_clock_state_on_notify (st), ==, 97 * SEC);
+  snap = flow_window_clock_state_snapshot (st);
+  *now += 1 * SEC;
+  resumed = flow_window_clock_restore_state (FLOW_WINDOW_CLOCK (clock), snap, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (flow_window_clock_state_on_notify (resumed), ==, 98 * SEC);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -478,6 +521,7 @@ main (int   argc,
   ADD ("/custom-time/clock-error", test_custom_clock_error);
   ADD ("/custom-time/windower-wrong-type", test_custom_windower_wrong_type);
   g_test_add_func ("/custom-time/states", test_custom_states);
+  g_test_add_func ("/custom-time/event-clock-now-func", test_event_clock_now_func);
 
   return g_test_run ();
 }
