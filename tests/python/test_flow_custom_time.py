@@ -4,6 +4,9 @@ Clock/ClockLogic and Windower/WindowerLogic in the window operators
 (through the virtual methods of Flow.WindowClock and Flow.Windower), their
 snapshots through the recovery partitions, and their errors."""
 
+import os
+import shutil
+import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Dict, Optional
@@ -184,6 +187,14 @@ def test_custom_clock_and_windower_resume(tmp_path):
     flow = _flow(aborted, clock, FixedWindower(ten), out)
     run_main(flow, epoch_interval=ZERO_TD, recovery_config=config)
     assert out == [("a", (0, [1, 5]))]
+    tool = os.environ.get("FLOW_RECOVERY_TOOL") or shutil.which("flow-recovery")
+    if tool is not None:
+        # The logic's snapshots are in the key's state, readable.
+        shown = subprocess.run([tool, "show", str(tmp_path)], check=True,
+                               capture_output=True, text=True).stdout
+        assert ("'a': windows {1: [12]}, watermark 2022-01-01T00:00:12Z, windower "
+                "{1: datetime.datetime(2022, 1, 1, 0, 0, 20, tzinfo=datetime.timezone.utc)}, "
+                "clock datetime.datetime(2022, 1, 1, 0, 0, 12, tzinfo=datetime.timezone.utc)") in shown
     run_main(flow, epoch_interval=ZERO_TD, recovery_config=config)
     # Each window once, with all its items, as without the abort: the
     # windows open at the abort ('a' 1, 'b' 0) and the watermarks came
