@@ -296,3 +296,28 @@ def test_not_a_clock_is_refused():
         win.collect_window("c", s, object(), FixedWindower(timedelta(seconds=1)))
     with pytest.raises(TypeError, match="windower must be a Windower"):
         win.collect_window("c2", s, ValueClock(), object())
+
+
+class _Unpicklable(_FixedLogic):
+    def snapshot(self):
+        return lambda: "not a state"
+
+
+@dataclass
+class UnpicklableWindower(FixedWindower):
+    def build(self, resume_state):
+        return _Unpicklable(self.length, {})
+
+
+def test_snapshot_that_does_not_convert_names_step_and_key(tmp_path):
+    # Snapshots are taken only with recovery on; one that cannot be stored
+    # stops the run before its epoch is committed.
+    init_db_dir(tmp_path, 1)
+    config = RecoveryConfig(str(tmp_path))
+    out = []
+    flow = _flow([("k", 1)], ValueClock(), UnpicklableWindower(timedelta(seconds=10)), out)
+    run_main(_flow([("k", 1)], ValueClock(), UnpicklableWindower(timedelta(seconds=10)), []))
+    with pytest.raises(FlowRuntimeError,
+                       match="collect_window step 'df.c.window' failed for key 'k': snapshot"):
+        run_main(flow, epoch_interval=ZERO_TD, recovery_config=config)
+    assert out == []

@@ -581,7 +581,7 @@ class _PyClock(Flow.WindowClock):
     @_guard
     def do_on_item(self, box, value):
         result = box.logic.on_item(Flow.from_variant(value))
-        if not isinstance(result, tuple) or len(result) != 2:
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
             raise TypeError(f"{_name(box, 'on_item')} must return a (timestamp, watermark) "
                             f"tuple of aware datetimes, not {type(result).__qualname__} {result!r}")
         ts, wm = result
