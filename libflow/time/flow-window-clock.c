@@ -62,6 +62,9 @@ G_DEFINE_ABSTRACT_TYPE (FlowWindowClock, flow_window_clock, G_TYPE_OBJECT)
 
 static const FlowWindowClockOps custom_ops;
 
+/* The vfuncs took padding: the class keeps its size (ABI). */
+G_STATIC_ASSERT (sizeof (FlowWindowClockClass) == sizeof (GObjectClass) + 12 * sizeof (gpointer));
+
 static void
 flow_window_clock_class_init (FlowWindowClockClass *klass)
 {

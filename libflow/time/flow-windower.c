@@ -269,6 +269,9 @@ G_DEFINE_ABSTRACT_TYPE (FlowWindower, flow_windower, G_TYPE_OBJECT)
 
 static const FlowWindowerOps custom_ops;
 
+/* The vfuncs took padding: the class keeps its size (ABI). */
+G_STATIC_ASSERT (sizeof (FlowWindowerClass) == sizeof (GObjectClass) + 12 * sizeof (gpointer));
+
 static void
 flow_windower_class_init (FlowWindowerClass *klass)
 {
