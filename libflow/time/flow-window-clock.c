@@ -148,7 +148,8 @@ flow_window_clock_new_state (FlowWindowClock *self)
  * Restores the time of a key from a snapshot, for a resume. For an
  * [class@Flow.EventClock] the watermark goes on from where it was, plus
  * the system time that passed since the snapshot's last new maximum (as
- * Bytewax's).
+ * Bytewax's). A clock written outside libflow gets @snapshot in its
+ * [vfunc@Flow.WindowClock.build].
  *
  * Returns: (transfer full): the restored state, or %NULL with @error set
  *   (%FLOW_ERROR_CORRUPT_PARTITION) when @snapshot is not a state of this
@@ -371,7 +372,9 @@ flow_window_clock_state_to_system_utc (FlowWindowClockState *self,
  * [method@Flow.WindowClock.restore_state]: `()` for a
  * [class@Flow.SystemClock] (it has no state), `(xx)` for an
  * [class@Flow.EventClock] (the system time of the latest maximum and the
- * watermark then, µs since the Unix epoch).
+ * watermark then, µs since the Unix epoch); for a clock written outside
+ * libflow, what its [vfunc@Flow.WindowClock.snapshot] returns (on
+ * failure, `()`, the failure being kept for the window operator).
  *
  * Returns: (transfer full): the snapshot
  */

@@ -373,7 +373,9 @@ flow_windower_new_state (FlowWindower *self)
  *   state of a windower of the same kind and parameters
  * @error: return location for a #GError
  *
- * Restores the windows of a key from a snapshot, for a resume.
+ * Restores the windows of a key from a snapshot, for a resume. A
+ * windower written outside libflow gets @snapshot in its
+ * [vfunc@Flow.Windower.build].
  *
  * Returns: (transfer full): the restored state, or %NULL with @error set
  *   (%FLOW_ERROR_CORRUPT_PARTITION) when @snapshot is not a state of this
@@ -686,7 +688,9 @@ flow_windower_state_is_empty (FlowWindowerState *self)
  * Tumbling and sliding windows snapshot as `a(xxx)` (the open windows'
  * id, open and close times), sessions as `(xa(xxxax)a(xx))` (the last id,
  * the open sessions' id, open and close times and merged ids, and the
- * merges not taken yet).
+ * merges not taken yet). A windower written outside libflow gives what
+ * its [vfunc@Flow.Windower.snapshot] returns (on failure, `()`, the
+ * failure being kept for the window operator).
  *
  * Returns: (transfer full): the snapshot
  */
