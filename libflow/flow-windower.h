@@ -150,7 +150,9 @@ G_DECLARE_DERIVABLE_TYPE (FlowWindower, flow_windower, FLOW, WINDOWER, GObject)
  * item, then, once per batch or wake-up, @merged and @close_for with the
  * watermark, then @notify_at and @is_empty, and, with recovery,
  * @snapshot. Returning a #GVariant of another type, or setting the
- * error, stops the run with an error naming the step and the key.
+ * error, stops the run with an error naming the step and the key (called
+ * through the [struct@Flow.WindowerState] methods, which cannot fail, a
+ * failed call gives no window and the failure is kept for the operator).
  *
  * libflow's windowers ([class@Flow.TumblingWindower],
  * [class@Flow.SlidingWindower], [class@Flow.SessionWindower]) do not go
