@@ -1362,6 +1362,19 @@ flow_op_window_eof (FlowNode  *node,
 #define SLOT_TAG_COUNT 'c'
 #define SLOT_TAG_VARIANT 'v'
 
+/* The `ay` of @out's bytes, trusted: any `ay` is in normal form, so the
+ * store's serialisation takes it as it is instead of checking it
+ * (g_variant_new_fixed_array() makes an untrusted value). One copy. */
+static GVariant *
+bytestring_new (GByteArray *out)
+{
+  GBytes *bytes = g_bytes_new (out->data, out->len);
+  GVariant *v = g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, bytes, TRUE);
+
+  g_bytes_unref (bytes);
+  return g_variant_ref_sink (v);
+}
+
 GVariant *
 flow_op_window_snapshot (FlowNode  *node,
                          FlowState *st)
@@ -1409,7 +1422,7 @@ flow_op_window_snapshot (FlowNode  *node,
       flow_time_put_varint (out, q->side);
       flow_time_put_variant (out, q->value);
     }
-  return g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, out->data, out->len, 1));
+  return bytestring_new (out);
 }
 
 gboolean
