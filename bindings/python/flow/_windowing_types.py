@@ -465,9 +465,18 @@ class EventClock(_FlowClock):
         # A wait beyond all representable time is the same as the longest.
         wait = min(wait, _SPAN_MAX)
         self._failure = None
-        self._c = _call(Flow.EventClock.new, wait, self._get_ts)
+        # The native fast path calls ts_getter from C and converts a UTC
+        # datetime there (flow-native-window.c); the same errors.
+        native = getattr(_override._native, "event_clock_new", None)
+        if native is not None:
+            self._c = native(wait, self.ts_getter, _to_usec, self._set_failure)
+        else:
+            self._c = _call(Flow.EventClock.new, wait, self._get_ts)
         if self.now_getter is not None:
             self._c.set_now_func(self._get_now)
+
+    def _set_failure(self, e):
+        self._failure = e
 
     def _get_now(self):
         # C cannot take a failure here: a now_getter that fails, or gives

@@ -52,7 +52,7 @@ from .._windowing_types import (
 )
 from .._gi import Flow, GLib, _override
 from ..dataflow import KeyedStream, Stream, _build_error, _gi_stream, _wrap, operator
-from . import map_value
+from . import _build, map_value
 
 __all__ = [
     "LATE_SESSION_ID",
@@ -141,7 +141,18 @@ def _add_window(up, clock, windower, call):
         raise exc from e
     down = _wrap(out.get_down(), up, "down")
     late = _wrap(out.get_late(), up, "late")
-    meta = map_value("meta", _wrap(out.get_meta(), up, "meta"), _to_meta)
+    meta = _wrap(out.get_meta(), up, "meta")
+    native_meta = getattr(_override._native, "window_meta", None)
+    if native_meta is not None:
+        # The same map_value step, converting only when a step reads the
+        # meta stream (flow-native-window.c).
+        def call_meta(s):
+            mapped = native_meta(s, "meta", _to_meta)
+            _override._check_flow(s.get_dataflow())
+            return mapped
+        meta = _build(meta, call_meta, "meta")
+    else:
+        meta = map_value("meta", meta, _to_meta)
     return WindowOut(down, late, meta)
 
 
@@ -245,6 +256,14 @@ def count_window(
     """
     if not callable(key):
         raise TypeError(f"key must be callable, not {type(key).__qualname__}")
+    native = getattr(_override._native, "window_count", None)
+    if native is not None:
+        # The key function called from C (flow-native-window.c).
+        def call(s):
+            out = native(s, "window", clock._c, windower._c, key)
+            _override._check_flow(s.get_dataflow())
+            return out
+        return _add_window(up, clock, windower, call)
     return _add_window(up, clock, windower,
                        lambda s: s.count_window("window", clock, windower, key))
 
