@@ -499,11 +499,19 @@ flow_repr_append (GString  *s,
     case G_VARIANT_CLASS_UINT32:
       g_string_append_printf (s, "%u", g_variant_get_uint32 (value));
       break;
+    /* The type is known: g_variant_get_int64() would check it again. Its
+     * data is NULL only in a fixed-size variant of the wrong size, 0. */
     case G_VARIANT_CLASS_INT64:
-      append_int64 (s, g_variant_get_int64 (value));
+      {
+        const gint64 *data = g_variant_get_data (value);
+        append_int64 (s, data != NULL ? *data : 0);
+      }
       break;
     case G_VARIANT_CLASS_UINT64:
-      append_uint64 (s, g_variant_get_uint64 (value), FALSE);
+      {
+        const guint64 *data = g_variant_get_data (value);
+        append_uint64 (s, data != NULL ? *data : 0, FALSE);
+      }
       break;
     case G_VARIANT_CLASS_HANDLE:
       g_string_append_printf (s, "%d", g_variant_get_handle (value));
