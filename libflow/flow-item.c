@@ -136,9 +136,11 @@ flow_batch_clear (FlowBatch *batch)
 {
   for (guint i = 0; i < batch->len; i++)
     {
+      /* NULL: moved out by the node it was pushed to (batch_owned) */
       if (batch->items[i].key != NULL)
         g_ref_string_release (batch->items[i].key);
-      g_variant_unref (batch->items[i].value);
+      if (batch->items[i].value != NULL)
+        g_variant_unref (batch->items[i].value);
     }
   batch->len = 0;
 }

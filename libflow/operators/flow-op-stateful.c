@@ -63,6 +63,7 @@ stateful_map (FlowNode   *node,
   FlowStatefulMapFunc fn = node->step->func.func;
   gpointer data = node->step->func.data;
   FlowBatch *out = &node->out[0];
+  gboolean owned = node->batch_owned;
 
   if (!flat)
     flow_batch_reserve (out, batch->len);
@@ -113,6 +114,13 @@ stateful_map (FlowNode   *node,
               g_variant_unref (emit);
               if (!ok)
                 return FALSE;
+            }
+          else if (owned)
+            {
+              /* the key moves on with the result: the batch's owner
+               * only clears it */
+              flow_batch_push_take (out, item->key, emit);
+              item->key = NULL;
             }
           else
             flow_batch_push_take (out, g_ref_string_acquire (item->key), emit);
