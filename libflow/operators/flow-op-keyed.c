@@ -78,9 +78,20 @@ flow_op_key_rm_process (FlowNode   *node,
                         GError    **error)
 {
   FlowBatch *out = &node->out[0];
+  gboolean owned = node->batch_owned;
 
   flow_batch_reserve (out, batch->len);
   for (guint i = 0; i < batch->len; i++)
-    flow_batch_push_take (out, NULL, g_variant_ref (batch->items[i].value));
+    {
+      FlowItem *item = &batch->items[i];
+
+      if (owned)
+        {
+          flow_batch_push_take (out, NULL, item->value);
+          item->value = NULL;
+        }
+      else
+        flow_batch_push_take (out, NULL, g_variant_ref (item->value));
+    }
   return flow_node_emit (node, 0, error);
 }

@@ -780,6 +780,40 @@ test_moved_items_fan_out (FlowHarness *h, gconstpointer data)
   g_assert_cmpstr (got_sums_first, ==, "[('odd', 1), ('even', 2), ('odd', 4), ('even', 6)]");
 }
 
+/* The same for the stateless steps that move items on: filter, branch,
+ * key_rm, and map_value (the key). */
+static void
+test_moved_items_stateless (FlowHarness *h, gconstpointer data)
+{
+  FlowTestingSink *evens = flow_harness_track (h, flow_testing_sink_new ());
+  FlowTestingSink *odds = flow_harness_track (h, flow_testing_sink_new ());
+  FlowTestingSink *plus = flow_harness_track (h, flow_testing_sink_new ());
+  FlowTestingSink *unkeyed = flow_harness_track (h, flow_testing_sink_new ());
+  FlowStream *s = flow_harness_input (h, "@ax [1, 2, 3, 4]");
+  FlowStream *trues = NULL, *falses = NULL;
+  FlowStream *k, *f;
+  g_autofree char *got_evens = NULL, *got_odds = NULL, *got_plus = NULL, *got_unkeyed = NULL;
+
+  flow_stream_branch (s, "split", is_even, NULL, NULL, &trues, &falses);
+  flow_stream_output (trues, "evens", FLOW_SINK (evens));
+  flow_stream_output (falses, "odds", FLOW_SINK (odds));
+  k = flow_stream_key_on (s, "key", even_or_odd, NULL, NULL);
+  flow_stream_output (flow_stream_map_value (k, "add_one", plus_one, NULL, NULL), "plus", FLOW_SINK (plus));
+  f = flow_stream_filter_value (k, "keep_even", is_even, NULL, NULL);
+  flow_stream_output (flow_stream_key_rm (f, "rm"), "unkeyed", FLOW_SINK (unkeyed));
+  assert_output (h, flow_stream_map_value (f, "double", times_two, NULL, NULL),
+                 "[('even', 4), ('even', 8)]");
+
+  got_evens = flow_test_sink_repr (evens);
+  g_assert_cmpstr (got_evens, ==, "[2, 4]");
+  got_odds = flow_test_sink_repr (odds);
+  g_assert_cmpstr (got_odds, ==, "[1, 3]");
+  got_plus = flow_test_sink_repr (plus);
+  g_assert_cmpstr (got_plus, ==, "[('odd', 2), ('even', 3), ('odd', 4), ('even', 5)]");
+  got_unkeyed = flow_test_sink_repr (unkeyed);
+  g_assert_cmpstr (got_unkeyed, ==, "[2, 4]");
+}
+
 static void
 test_stateful_map_no_builder (FlowHarness *h, gconstpointer data)
 {
@@ -1183,6 +1217,7 @@ main (int    argc,
   ADD ("/operators/stateful-map/seed", test_stateful_map_seed);
   ADD ("/operators/stateful-map/no-builder", test_stateful_map_no_builder);
   ADD ("/operators/stateful-map/moved-items-fan-out", test_moved_items_fan_out);
+  ADD ("/operators/moved-items-stateless", test_moved_items_stateless);
   ADD ("/operators/stateful-map/discard", test_stateful_map_discard);
   ADD ("/operators/stateful-map/emit-none", test_stateful_map_emit_none);
   ADD ("/operators/stateful-flat-map", test_stateful_flat_map);
