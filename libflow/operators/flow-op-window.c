@@ -894,6 +894,11 @@ merge_and_close (FlowNode   *node,
       emit_meta (node, wk, meta);
     }
   g_ptr_array_set_size (wn->closed, 0);
+  /* Clocks and windowers written outside libflow: their failures since
+   * the last call, and their snapshots (flow-time-private.h). */
+  if (!flow_window_clock_state_settle (wk->clock, node->exec->track_changes, &cause) ||
+      !flow_windower_state_settle (wk->windower, node->exec->track_changes, &cause))
+    return fail_key (node, wk->key, error, cause);
   return TRUE;
 }
 
@@ -955,7 +960,8 @@ quiet_key (FlowNode       *node,
   gint64 wake;
 
   if (wk->opened || spec->ordered || wk->slots->len == 0 ||
-      wk->last_watermark >= wk->next_close || FLOW_IS_SESSION_WINDOWER (spec->windower))
+      wk->last_watermark >= wk->next_close || FLOW_IS_SESSION_WINDOWER (spec->windower) ||
+      flow_windower_state_is_custom (wk->windower) || flow_window_clock_state_is_custom (wk->clock))
     return FALSE;
   if (flow_window_clock_state_to_system_utc (wk->clock, wk->next_close, &wake) &&
       wake < wk->deadline)

@@ -21,9 +21,11 @@ Times are aware :class:`datetime.datetime` and durations
 when the watermark passes their close time, and all at the end of input.
 
 The operators run in C (``Flow.Stream.fold_window`` and its kind): the
-functions given are called from there with plain Python values. Clocks
-and windowers must be the built-in ones; subclasses of :class:`Clock` or
-:class:`Windower` written in Python are refused with a :class:`TypeError`.
+functions given are called from there with plain Python values. Besides
+the built-in clocks and windowers, subclasses of :class:`Clock` /
+:class:`ClockLogic` and :class:`Windower` / :class:`WindowerLogic`
+written in Python work as in Bytewax (C calls their logic through the
+virtual methods of ``Flow.WindowClock`` and ``Flow.Windower``).
 """
 
 import itertools
@@ -106,17 +108,16 @@ class WindowOut(Generic[V, W_co]):
 
 
 def _check_clock(clock):
-    if not isinstance(getattr(clock, "_c", None), Flow.WindowClock):
-        raise TypeError(f"clock must be a built-in clock (EventClock or SystemClock); "
-                        f"got {type(clock).__qualname__}: clocks written in Python are not "
-                        f"supported yet")
+    if not isinstance(clock, Clock) or not isinstance(getattr(clock, "_c", None), Flow.WindowClock):
+        raise TypeError(f"clock must be a Clock (EventClock, SystemClock, or a subclass of "
+                        f"Clock); got {type(clock).__qualname__}")
 
 
 def _check_windower(windower):
-    if not isinstance(getattr(windower, "_c", None), Flow.Windower):
-        raise TypeError(f"windower must be a built-in windower (TumblingWindower, "
-                        f"SlidingWindower or SessionWindower); got {type(windower).__qualname__}: "
-                        f"windowers written in Python are not supported yet")
+    if not isinstance(windower, Windower) or not isinstance(getattr(windower, "_c", None), Flow.Windower):
+        raise TypeError(f"windower must be a Windower (TumblingWindower, SlidingWindower, "
+                        f"SessionWindower, or a subclass of Windower); got "
+                        f"{type(windower).__qualname__}")
 
 
 def _to_meta(id_meta):
