@@ -159,6 +159,7 @@ struct _FlowExec
   guint         n_live;
   GSource      *epoch_timer;
   GSource      *cancel_source;
+  gulong        cancel_handler; /* on cancellable; wakes cancel_source */
   GSource      *advance_source; /* test clocks: time passes when idle */
   GCancellable *cancellable;
   gint64        epoch_usec;

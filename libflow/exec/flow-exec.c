@@ -167,6 +167,11 @@ exec_stop_sources (FlowExec *exec)
     for (guint i = 0; i < exec->inputs->len; i++)
       clear_source (&((FlowInputPart *) g_ptr_array_index (exec->inputs, i))->source);
   clear_source (&exec->epoch_timer);
+  /* Disconnecting waits for a handler running in a cancelling thread, so
+   * the source outlives every call that wakes it. */
+  if (exec->cancel_handler != 0)
+    g_cancellable_disconnect (exec->cancellable, exec->cancel_handler);
+  exec->cancel_handler = 0;
   clear_source (&exec->cancel_source);
   clear_source (&exec->advance_source);
   clear_source (&exec->progress_timer);
@@ -1694,16 +1699,33 @@ exec_build (FlowExec              *exec,
   return TRUE;
 }
 
+/* ::cancelled, on whichever thread cancels (or at once, if the run was
+ * given a cancelled cancellable): wake the run's context. */
+static void
+cancellable_cancelled_cb (GCancellable *cancellable,
+                          gpointer      data)
+{
+  g_source_set_ready_time (data, 0);
+}
+
 static gboolean
-cancelled_cb (GCancellable *cancellable,
-              gpointer      data)
+cancel_source_dispatch (GSource     *source,
+                        GSourceFunc  callback,
+                        gpointer     data)
+{
+  g_source_set_ready_time (source, -1);
+  return callback (data);
+}
+
+static gboolean
+cancelled_cb (gpointer data)
 {
   FlowExec *exec = data;
   GError *error = NULL;
 
   if (!exec->stopping)
     {
-      g_cancellable_set_error_if_cancelled (cancellable, &error);
+      g_cancellable_set_error_if_cancelled (exec->cancellable, &error);
       flow_exec_ref (exec);
       exec_fail (exec, error);
       flow_exec_unref (exec);
@@ -1820,11 +1842,19 @@ flow_exec_start (FlowExec              *exec,
 
   if (cancellable != NULL)
     {
+      /* Not a g_cancellable_source_new(): GLib 2.74 leaks one (a
+       * reference it takes when the source is disposed while another
+       * thread is still emitting ::cancelled is never dropped), and a run
+       * destroys its cancel source from that very dispatch. */
+      static GSourceFuncs cancel_funcs = { NULL, NULL, cancel_source_dispatch, NULL, NULL, NULL };
+
       exec->cancellable = g_object_ref (cancellable);
-      exec->cancel_source = g_cancellable_source_new (cancellable);
+      exec->cancel_source = g_source_new (&cancel_funcs, sizeof (GSource));
       g_source_set_static_name (exec->cancel_source, "[libflow] cancel");
-      g_source_set_callback (exec->cancel_source, (GSourceFunc) cancelled_cb, exec, NULL);
+      g_source_set_callback (exec->cancel_source, cancelled_cb, exec, NULL);
       g_source_attach (exec->cancel_source, exec->context);
+      exec->cancel_handler = g_cancellable_connect (cancellable, G_CALLBACK (cancellable_cancelled_cb),
+                                                    exec->cancel_source, NULL);
     }
 
   if (exec->workers != NULL)
