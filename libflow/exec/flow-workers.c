@@ -407,8 +407,12 @@ exchange_target (FlowExchange *x,
       {
         guint part = 0;
 
+        /* The partition is chosen by the hash that chose the worker of
+         * the key (flow_op_output_process()): when n divides n_parts,
+         * (h mod n_parts) mod n == h mod n, and a key's output stays on
+         * the worker of its state. */
         if (flow_item_split (item))
-          part = flow_hash_string (FLOW_HASH_SEED, item->key) % x->n_parts;
+          part = flow_workers_key_hash (item->key) % x->n_parts;
         return flow_workers_owner_of_part (part, n);
       }
 
@@ -436,6 +440,9 @@ exchange_reserve (FlowExchange *x,
       if (spare != NULL)
         {
           flow_tsan_acquire (spare);
+          /* The items it still holds were made on this thread: they are
+           * released here (worker_take_batch()). */
+          flow_batch_clear (spare);
           *out = *spare;
           g_free (spare);
         }
@@ -704,8 +711,12 @@ worker_take_batch (FlowWorker *w,
     flow_exec_fail (exec, node->step->full_id, error);
 
   /* The array goes back to its sender, for its next batch
-   * (exchange_reserve()). */
-  flow_batch_clear (&m->batch);
+   * (exchange_reserve()), with the items still in it: the sender releases
+   * them, on the thread that allocated them. A value or key freed by
+   * another thread than the one that made it costs a cache miss on its
+   * reference count and a locked free into the other thread's malloc
+   * arena, whose next allocations then miss the memory it gave away:
+   * handing the last references back costs one array per message. */
   if (m->batch.items != NULL)
     {
       FlowBatch *spare = g_new (FlowBatch, 1);
