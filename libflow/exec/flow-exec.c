@@ -431,6 +431,9 @@ flow_exec_snapshot_rows (FlowExec   *exec,
           GError *local = NULL;
           GVariant *state = flow_sink_partition_snapshot (op->part, &local);
 
+          /* A dynamic sink's snapshot only flushes: nothing to resume. */
+          if (state != NULL && flow_sink_is_dynamic (node->step->sink))
+            g_variant_unref (g_variant_take_ref (g_steal_pointer (&state)));
           if (!snapshot_into (rows, node, op->key, state, local, error))
             return FALSE;
           /* issue 12: a partition with a sync() (FileSink's fdatasync())
@@ -447,8 +450,11 @@ flow_exec_snapshot_rows (FlowExec   *exec,
         {
           FlowInputPart *ip = g_ptr_array_index (exec->inputs, i);
           GError *local = NULL;
-          GVariant *state = flow_source_partition_snapshot (ip->part, &local);
+          GVariant *state = NULL;
 
+          /* A dynamic source's partitions are not resumed (issue 9). */
+          if (!flow_source_is_dynamic (ip->node->step->source))
+            state = flow_source_partition_snapshot (ip->part, &local);
           if (!snapshot_into (rows, ip->node, ip->key, state, local, error))
             return FALSE;
         }
@@ -1341,15 +1347,68 @@ share_parts (FlowExec  *exec,
   return shared;
 }
 
+/* issue 9: a dynamic source or sink has one partition per worker, built
+ * with the worker's index and count (among every process's workers), and
+ * named after the worker (metrics, errors); it has no resume state. */
+static char *
+build_worker_part (FlowExec   *exec,
+                   FlowNode   *node,
+                   gpointer   *part,
+                   GError    **error)
+{
+  FlowStep *step = node->step;
+  gboolean input = flow_step_is_input (step);
+  guint index = exec->process_id * exec->n_workers + exec->worker_index;
+  guint count = exec->processes * exec->n_workers;
+  char *key = g_strdup_printf ("worker-%u", index);
+  GError *local = NULL;
+
+  *part = input ? (gpointer) flow_source_build_worker_part (step->source, step->full_id,
+                                                            index, count, &local)
+                : (gpointer) flow_sink_build_worker_part (step->sink, step->full_id,
+                                                          index, count, &local);
+  if (*part == NULL || local != NULL)
+    {
+      g_clear_object (part);
+      if (local == NULL)
+        local = g_error_new (FLOW_ERROR, FLOW_ERROR_FAILED,
+                             "build_worker_part() returned NULL without an error");
+      g_propagate_error (error, partition_error (node, key, "start", local));
+      g_free (key);
+      return NULL;
+    }
+  return key;
+}
+
 static gboolean
 build_inputs (FlowExec  *exec,
               FlowNode  *node,
               GError   **error)
 {
   FlowStep *step = node->step;
-  g_auto(GStrv) keys = list_parts (node, error);
+  g_auto(GStrv) keys = NULL;
 
   node->inputs = g_ptr_array_new ();
+  if (flow_source_is_dynamic (step->source))
+    {
+      FlowInputPart *ip = g_new0 (FlowInputPart, 1);
+      gpointer part = NULL;
+
+      ip->key = build_worker_part (exec, node, &part, error);
+      if (ip->key == NULL)
+        {
+          g_free (ip);
+          return FALSE;
+        }
+      flow_batch_init (&ip->pending);
+      ip->node = node;
+      ip->part = part;
+      ip->fast = flow_source_partition_get_fast_path (part);
+      g_ptr_array_add (node->inputs, ip);
+      g_ptr_array_add (exec->inputs, ip);
+      return TRUE;
+    }
+  keys = list_parts (node, error);
   if (keys != NULL && exec->processes > 1)
     keys = share_parts (exec, node, g_steal_pointer (&keys), error);
   if (keys == NULL)
@@ -1427,9 +1486,31 @@ build_outputs (FlowExec  *exec,
                GError   **error)
 {
   FlowStep *step = node->step;
-  g_auto(GStrv) keys = list_parts (node, error);
+  g_auto(GStrv) keys = NULL;
 
   node->outputs = g_ptr_array_new_with_free_func ((GDestroyNotify) output_part_free);
+  if (flow_sink_is_dynamic (step->sink))
+    {
+      /* Each worker writes what it holds to its own partition: no
+       * exchange in front (flow-workers.c), no output_slots. */
+      FlowOutputPart *op;
+      gpointer part = NULL;
+      char *key = build_worker_part (exec, node, &part, error);
+
+      if (key == NULL)
+        return FALSE;
+      op = g_new0 (FlowOutputPart, 1);
+      op->key = key;
+      op->part = part;
+      op->node = node;
+      op->write = flow_sink_partition_get_fast_path (part);
+      op->fast = counted_write;
+      g_object_set_qdata (G_OBJECT (part), output_part_quark (), op);
+      flow_batch_init (&op->pending);
+      g_ptr_array_add (node->outputs, op);
+      return TRUE;
+    }
+  keys = list_parts (node, error);
   if (keys == NULL)
     return FALSE;
   if (exec->n_workers > 1)

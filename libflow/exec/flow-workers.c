@@ -587,6 +587,10 @@ worker_add_exchanges (FlowWorker *w)
       if (!(op->flags & (FLOW_OPERATOR_STATEFUL | FLOW_OPERATOR_OUTPUT)) &&
           strcmp (op->name, "redistribute") != 0)
         continue;
+      /* A dynamic sink: each worker writes what it holds to its own
+       * partition (docs/workers.md). */
+      if ((op->flags & FLOW_OPERATOR_OUTPUT) && flow_sink_is_dynamic (node->step->sink))
+        continue;
 
       x = g_new0 (FlowExchange, 1);
       x->worker = w;
