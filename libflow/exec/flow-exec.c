@@ -2043,12 +2043,29 @@ flow_exec_worker_finish (FlowExec *exec)
  * Metrics
  * ------------------------------------------------------------------------ */
 
+static void
+add_part_count (const char *step_id,
+                const char *key,
+                guint64     count,
+                gpointer    builder)
+{
+  g_autofree char *name = g_strconcat (step_id, "/", key, NULL);
+
+  g_variant_builder_add (builder, "{st}", name, count);
+}
+
 /* Every input partition, then every output partition, in step order. */
 static void
 exec_add_part_counts (FlowExec        *exec,
                       gboolean         input,
                       GVariantBuilder *builder)
 {
+  /* Several workers: each one's as of the last epoch close. */
+  if (exec->workers != NULL)
+    {
+      flow_workers_foreach_part (exec->workers, input, add_part_count, builder);
+      return;
+    }
   for (guint i = 0; i < exec->nodes->len; i++)
     {
       FlowNode *node = g_ptr_array_index (exec->nodes, i);
@@ -2203,6 +2220,30 @@ exec_append_step_series (FlowExec *exec,
     }
 }
 
+typedef struct
+{
+  GString    *out;
+  const char *name;
+  const char *flow_id;
+} PartSeries;
+
+static void
+append_part_series (const char *step_id,
+                    const char *key,
+                    guint64     count,
+                    gpointer    data)
+{
+  PartSeries *ps = data;
+
+  g_string_append_printf (ps->out, "%s{", ps->name);
+  append_label (ps->out, "dataflow", ps->flow_id);
+  g_string_append_c (ps->out, ',');
+  append_label (ps->out, "step_id", step_id);
+  g_string_append_c (ps->out, ',');
+  append_label (ps->out, "partition", key);
+  g_string_append_printf (ps->out, "} %" G_GUINT64_FORMAT "\n", count);
+}
+
 char *
 flow_exec_dup_prometheus (FlowExec *exec)
 {
@@ -2230,9 +2271,14 @@ flow_exec_dup_prometheus (FlowExec *exec)
       gboolean input = k == 0;
       const char *name = input ? "flow_items_read_total" : "flow_items_written_total";
 
+      PartSeries ps = { out, name, flow_id };
+
       g_string_append_printf (out, "# HELP %s %s\n# TYPE %s counter\n", name,
                               input ? "Items read from an input partition."
                                     : "Items written to an output partition.", name);
+      /* Several workers: each one's as of the last epoch close. */
+      if (exec->workers != NULL)
+        flow_workers_foreach_part (exec->workers, input, append_part_series, &ps);
       for (guint i = 0; i < exec->nodes->len; i++)
         {
           FlowNode *node = g_ptr_array_index (exec->nodes, i);
@@ -2245,13 +2291,7 @@ flow_exec_dup_prometheus (FlowExec *exec)
               guint64 count = input ? ((FlowInputPart *) g_ptr_array_index (parts, j))->items_read
                                     : ((FlowOutputPart *) g_ptr_array_index (parts, j))->items_written;
 
-              g_string_append_printf (out, "%s{", name);
-              append_label (out, "dataflow", flow_id);
-              g_string_append_c (out, ',');
-              append_label (out, "step_id", node->step->full_id);
-              g_string_append_c (out, ',');
-              append_label (out, "partition", key);
-              g_string_append_printf (out, "} %" G_GUINT64_FORMAT "\n", count);
+              append_part_series (node->step->full_id, key, count, &ps);
             }
         }
     }

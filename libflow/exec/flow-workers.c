@@ -89,6 +89,7 @@ typedef struct
   GArray    *rows;       /* ROWS (NULL without recovery) */
   GPtrArray *syncs;      /* ROWS: sink partitions to sync() before the commit */
   GVariant  *counters;   /* ROWS: a{sa{st}} */
+  GVariant  *parts;      /* ROWS: a(ubsst): node, input?, step, key, count */
   guint64   *counts;     /* IDLE: sent[n] then received[n] */
   GError    *error;      /* FAILED, CLOSED */
 } Msg;
@@ -173,6 +174,7 @@ struct _FlowWorkers
   GPtrArray    *syncs;      /* every worker's sink partitions to sync() */
   guint         n_rows;
   GVariant    **counters;   /* the last counters of each worker */
+  GVariant    **parts;      /* the last partition counts of each worker */
   guint         n_inputs_done;
   guint         n_closed;
   GError       *close_error;
@@ -243,6 +245,7 @@ msg_free (Msg *m)
   g_clear_pointer (&m->rows, g_array_unref);
   g_clear_pointer (&m->syncs, g_ptr_array_unref);
   g_clear_pointer (&m->counters, g_variant_unref);
+  g_clear_pointer (&m->parts, g_variant_unref);
   g_clear_error (&m->error);
   g_free (m->counts);
   g_free (m);
@@ -699,6 +702,34 @@ worker_dup_counters (FlowWorker *w)
   return g_variant_ref_sink (g_variant_builder_end (&builder));
 }
 
+/* The items read from (written to) each of the worker's partitions:
+ * a(ubsst), in step order (flow_workers_foreach_part()). */
+static GVariant *
+worker_dup_parts (FlowWorker *w)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ubsst)"));
+  for (guint i = 0; i < w->exec->nodes->len; i++)
+    {
+      FlowNode *node = g_ptr_array_index (w->exec->nodes, i);
+
+      for (guint j = 0; node->inputs != NULL && j < node->inputs->len; j++)
+        {
+          FlowInputPart *ip = g_ptr_array_index (node->inputs, j);
+          g_variant_builder_add (&builder, "(ubsst)", i, TRUE, node->step->full_id, ip->key,
+                                 ip->items_read);
+        }
+      for (guint j = 0; node->outputs != NULL && j < node->outputs->len; j++)
+        {
+          FlowOutputPart *op = g_ptr_array_index (node->outputs, j);
+          g_variant_builder_add (&builder, "(ubsst)", i, FALSE, node->step->full_id, op->key,
+                                 op->items_written);
+        }
+    }
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
+
 static void
 worker_take_batch (FlowWorker *w,
                    Msg        *m)
@@ -801,6 +832,7 @@ worker_handle (FlowWorker *w,
         reply->rows = rows;
         reply->syncs = syncs;
         reply->counters = worker_dup_counters (w);
+        reply->parts = worker_dup_parts (w);
         send_to_coordinator (w, reply);
 
         w->batch_told = FALSE;
@@ -1050,6 +1082,11 @@ coord_handle (FlowWorkers *ws,
       if (ws->counters[m->from] != NULL)
         g_variant_unref (ws->counters[m->from]);
       ws->counters[m->from] = g_steal_pointer (&m->counters);
+      if (m->parts != NULL)
+        {
+          g_clear_pointer (&ws->parts[m->from], g_variant_unref);
+          ws->parts[m->from] = g_steal_pointer (&m->parts);
+        }
       if (ws->phase != PHASE_ROWS || m->epoch != ws->epoch)
         break;
       if (m->rows != NULL && ws->rows != NULL)
@@ -1147,6 +1184,7 @@ flow_workers_new (FlowExec  *exec,
   ws->workers = g_new0 (FlowWorker *, n);
   ws->counts = g_new0 (guint64 *, n);
   ws->counters = g_new0 (GVariant *, n);
+  ws->parts = g_new0 (GVariant *, n);
   ws->inbox = g_async_queue_new ();
   ws->gen = 1;
   ws->track_idle = ws->threaded && flow_clock_get_auto_advance (exec->clock);
@@ -1295,9 +1333,11 @@ flow_workers_free (FlowWorkers *ws)
     {
       g_free (ws->counts[i]);
       g_clear_pointer (&ws->counters[i], g_variant_unref);
+      g_clear_pointer (&ws->parts[i], g_variant_unref);
     }
   g_free (ws->counts);
   g_free (ws->counters);
+  g_free (ws->parts);
   g_free (ws->workers);
   g_clear_pointer (&ws->rows, g_array_unref);
   g_clear_pointer (&ws->syncs, g_ptr_array_unref);
@@ -1481,4 +1521,30 @@ flow_workers_dup_step_counters (FlowWorkers *ws)
       g_variant_builder_add (&builder, "{sa{st}}", order->pdata[i], &inner);
     }
   return g_variant_builder_end (&builder);
+}
+
+void
+flow_workers_foreach_part (FlowWorkers         *ws,
+                           gboolean             input,
+                           FlowWorkersPartFunc  func,
+                           gpointer             user_data)
+{
+  guint n_nodes = ws->workers[0]->exec->nodes->len;
+
+  for (guint node = 0; node < n_nodes; node++)
+    for (guint i = 0; i < ws->n; i++)
+      {
+        GVariantIter iter;
+        const char *step, *key;
+        guint64 count;
+        gboolean is_input;
+        guint index;
+
+        if (ws->parts[i] == NULL)
+          continue;
+        g_variant_iter_init (&iter, ws->parts[i]);
+        while (g_variant_iter_next (&iter, "(ub&s&st)", &index, &is_input, &step, &key, &count))
+          if (index == node && is_input == input)
+            func (step, key, count, user_data);
+      }
 }

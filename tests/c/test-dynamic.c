@@ -424,6 +424,72 @@ test_dynamic_recovery (void)
   remove_tree (dir);
 }
 
+static guint64
+part_count (GVariant *metrics, const char *what, const char *name)
+{
+  g_autoptr(GVariant) parts = g_variant_lookup_value (metrics, what, G_VARIANT_TYPE ("a{st}"));
+  guint64 count = G_MAXUINT64;
+
+  g_assert_nonnull (parts);
+  if (!g_variant_lookup (parts, name, "t", &count))
+    {
+      g_autofree char *shown = g_variant_print (parts, FALSE);
+      g_error ("no %s in %s: %s", name, what, shown);
+    }
+  return count;
+}
+
+/* The metrics of a run with several workers have every worker's
+ * partitions (items_read, items_written), named as with one worker. */
+static void
+test_dynamic_metrics (void)
+{
+  for (guint workers = 1; workers <= 3; workers++)
+    {
+      g_autoptr(FlowDataflow) flow = flow_dataflow_new ("dyn");
+      g_autoptr(DynSource) source = g_object_new (DYN_TYPE_SOURCE, NULL);
+      g_autoptr(DynSink) sink = g_object_new (DYN_TYPE_SINK, NULL);
+      g_autoptr(FlowTestingSource) letters =
+        flow_testing_source_new (g_variant_new_parsed ("['a', 'b', 'c', 'd', 'e']"));
+      g_autoptr(FlowTestingSink) collected = flow_testing_sink_new ();
+      g_autoptr(FlowRunner) runner = NULL;
+      g_autoptr(GVariant) metrics = NULL;
+      g_autoptr(GVariant) read = NULL;
+      g_autoptr(GVariant) written = NULL;
+      g_autoptr(GError) error = NULL;
+      guint64 total = 0;
+
+      flow_stream_output (flow_stream_map (flow_dataflow_input (flow, "inp", FLOW_SOURCE (source)),
+                                           "tag", tag, NULL, NULL),
+                          "out", FLOW_SINK (sink));
+      flow_stream_output (flow_dataflow_input (flow, "letters", FLOW_SOURCE (letters)),
+                          "collect", FLOW_SINK (collected));
+      runner = runner_for (flow, workers);
+      g_assert_true (flow_runner_run (runner, NULL, &error));
+      g_assert_no_error (error);
+
+      metrics = flow_runner_get_metrics (runner);
+      read = g_variant_lookup_value (metrics, "items_read", G_VARIANT_TYPE ("a{st}"));
+      written = g_variant_lookup_value (metrics, "items_written", G_VARIANT_TYPE ("a{st}"));
+      /* One per worker of the dynamic ones, one of each testing one. */
+      g_assert_cmpuint (g_variant_n_children (read), ==, workers + 1);
+      g_assert_cmpuint (g_variant_n_children (written), ==, workers + 1);
+      for (guint i = 0; i < workers; i++)
+        {
+          g_autofree char *in = g_strdup_printf ("dyn.inp/worker-%u", i);
+          g_autofree char *out = g_strdup_printf ("dyn.out/worker-%u", i);
+          guint64 expected = (N_ITEMS - i + workers - 1) / workers;
+
+          g_assert_cmpuint (part_count (metrics, "items_read", in), ==, expected);
+          g_assert_cmpuint (part_count (metrics, "items_written", out), ==, expected);
+          total += part_count (metrics, "items_written", out);
+        }
+      g_assert_cmpuint (total, ==, N_ITEMS);
+      g_assert_cmpuint (part_count (metrics, "items_read", "dyn.letters/0"), ==, 5);
+      g_assert_cmpuint (part_count (metrics, "items_written", "dyn.collect/0"), ==, 5);
+    }
+}
+
 /* A worker's partition that cannot be built: the run does not start, and
  * the error names the step and the worker's partition. */
 static void
@@ -470,6 +536,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dynamic/stateless", test_dynamic_stateless);
   g_test_add_func ("/dynamic/stateful", test_dynamic_stateful);
   g_test_add_func ("/dynamic/recovery", test_dynamic_recovery);
+  g_test_add_func ("/dynamic/metrics", test_dynamic_metrics);
   g_test_add_func ("/dynamic/build-error", test_dynamic_build_error);
   g_test_add_func ("/dynamic/not-dynamic", test_dynamic_not_dynamic);
   return g_test_run ();
