@@ -305,7 +305,11 @@ send_to_worker (FlowWorkers *ws,
   g_atomic_int_inc (&ws->in_flight);
   flow_tsan_release (m);
   g_async_queue_push (w->inbox, m);
-  g_main_context_wakeup (w->context);
+  /* Workers sharing the caller's context (Python, GJS) are sent to while
+   * it dispatches: its next iteration polls the inbox (inbox_prepare())
+   * without being woken (a write to its wake-up fd per message). */
+  if (ws->threaded)
+    g_main_context_wakeup (w->context);
 }
 
 static void
@@ -335,6 +339,36 @@ exchange_free (FlowExchange *x)
   g_free (x);
 }
 
+/* Workers sharing one thread (Python, GJS): @out goes straight into the
+ * step of worker @dst, a function call rather than a message. Only when
+ * nothing sent earlier waits in its inbox (per-key order) and it is in
+ * the same epoch (a batch of the next epoch waits for its snapshot); and
+ * not once it closed. Items move to a step of a higher index, so no node
+ * is ever entered twice (the graph is acyclic, as with one worker). The
+ * counts of sent and received batches are left alone: nothing is in
+ * flight. */
+static gboolean
+exchange_push_direct (FlowExchange *x,
+                      guint         port,
+                      guint         dst,
+                      FlowBatch    *out)
+{
+  FlowWorker *w = x->worker;
+  FlowWorker *to = w->coord->workers[dst];
+  FlowNode *node;
+  GError *error = NULL;
+
+  if (w->coord->threaded || g_atomic_int_get (&to->quit) || to->exec->epoch != w->exec->epoch ||
+      !g_queue_is_empty (&to->held) || g_async_queue_length (to->inbox) > 0)
+    return FALSE;
+  node = g_ptr_array_index (to->exec->nodes, x->node->step->index);
+  /* Even after a failure, as worker_take_batch(). */
+  if (!flow_node_push_here (node, port, out, &error))
+    flow_exec_fail (to->exec, node->step->full_id, error);
+  flow_batch_clear (out);
+  return TRUE;
+}
+
 static void
 exchange_send (FlowExchange *x,
                guint         port,
@@ -345,6 +379,8 @@ exchange_send (FlowExchange *x,
   Msg *m;
 
   if (out->len == 0)
+    return;
+  if (exchange_push_direct (x, port, dst, out))
     return;
   m = msg_new (MSG_BATCH, w->index);
   m->epoch = w->exec->epoch;
@@ -463,13 +499,18 @@ exchange_reserve (FlowExchange *x,
  * their caches on every acquire and release. With @take, @key's reference
  * is given up. */
 static inline char *
-key_for_away (char     *key,
-              gboolean  take)
+key_for_away (FlowExchange *x,
+              char         *key,
+              gboolean      take)
 {
   char *copy;
 
   if (key == NULL)
     return NULL;
+  /* Workers sharing one thread: no cache to bounce between, the key
+   * itself goes. */
+  if (!x->worker->coord->threaded)
+    return take ? key : g_ref_string_acquire (key);
   copy = g_ref_string_new_len (key, (gssize) g_ref_string_length (key));
   if (take)
     g_ref_string_release (key);
@@ -493,16 +534,20 @@ flow_exchange_route (FlowNode   *node,
   FlowBatch *outs = &x->out[port * n];
   gboolean ok;
 
-  if (x->kind == EXCHANGE_SPREAD)
+  /* Whole batches: redistribute's turns, and an output step whose sink
+   * has one partition (its worker gets everything: no item's key needs
+   * hashing). */
+  if (x->kind == EXCHANGE_SPREAD || (x->kind == EXCHANGE_PARTITION && x->n_parts == 1))
     {
       guint dst = x->next;
 
-      x->next = (x->next + 1) % n;
+      if (x->kind == EXCHANGE_SPREAD)
+        x->next = (x->next + 1) % n;
       if (dst == w->index)
         return flow_node_push_here (node, port, batch, error);
       exchange_reserve (x, &outs[dst], batch->len);
       for (guint i = 0; i < batch->len; i++)
-        flow_batch_push_take (&outs[dst], key_for_away (batch->items[i].key, take),
+        flow_batch_push_take (&outs[dst], key_for_away (x, batch->items[i].key, take),
                               take ? batch->items[i].value : g_variant_ref (batch->items[i].value));
       if (take)
         batch->len = 0;   /* all moved out */
@@ -551,10 +596,10 @@ flow_exchange_route (FlowNode   *node,
         if (dst == w->index)
           batch->items[here++] = item;
         else if (take)
-          flow_batch_push_take (&outs[dst], key_for_away (item.key, TRUE), item.value);
+          flow_batch_push_take (&outs[dst], key_for_away (x, item.key, TRUE), item.value);
         else
           {
-            flow_batch_push_take (&outs[dst], key_for_away (item.key, FALSE),
+            flow_batch_push_take (&outs[dst], key_for_away (x, item.key, FALSE),
                                   g_variant_ref (item.value));
             x->here.items[away++] = item;
           }
@@ -608,6 +653,7 @@ worker_add_exchanges (FlowWorker *w)
         {
           x->kind = EXCHANGE_PARTITION;
           x->n_parts = node->output_slots != NULL ? node->output_slots->len : 1;
+          x->next = flow_workers_owner_of_part (0, w->coord->n);   /* n_parts == 1 */
         }
       else if (!(op->flags & FLOW_OPERATOR_STATEFUL))
         {
