@@ -86,6 +86,8 @@ typedef struct
   guint      port;       /* BATCH */
   gboolean   final;      /* PAUSE */
   FlowBatch  batch;      /* BATCH */
+  guchar    *packed;     /* BATCH: the items copied (packed_len bytes), or NULL */
+  gsize      packed_len;
   GArray    *rows;       /* ROWS (NULL without recovery) */
   GPtrArray *syncs;      /* ROWS: sink partitions to sync() before the commit */
   GVariant  *counters;   /* ROWS: a{sa{st}} */
@@ -134,6 +136,7 @@ struct _FlowWorker
   GSource      *inbox_source;
   GAsyncQueue  *spare;      /* FlowBatch*: empty arrays its receivers gave back */
   GQueue        held;       /* BATCH of the next epoch */
+  FlowBatch     unpacked;   /* scratch: the items of a packed BATCH */
   GPtrArray    *exchanges;  /* FlowExchange* */
   guint64      *sent;       /* batches sent to each worker */
   guint64      *received;   /* batches received from each worker */
@@ -242,6 +245,7 @@ static void
 msg_free (Msg *m)
 {
   flow_batch_destroy (&m->batch);
+  g_free (m->packed);
   g_clear_pointer (&m->rows, g_array_unref);
   g_clear_pointer (&m->syncs, g_ptr_array_unref);
   g_clear_pointer (&m->counters, g_variant_unref);
@@ -339,6 +343,152 @@ exchange_free (FlowExchange *x)
   g_free (x);
 }
 
+static inline char *
+key_ref (char     *key,
+         gboolean  take)
+{
+  return key == NULL || take ? key : g_ref_string_acquire (key);
+}
+
+/* Threaded workers: how a batch crosses to another worker.
+ *
+ * An item's GVariant and key, made on one thread and read, then released,
+ * on another, cost cache misses on both (each of their cache lines moves
+ * between cores twice: the key, the GVariant, its GBytes, its data) and a
+ * free into the other thread's malloc arena. So when every value of the
+ * batch is of a fixed-size basic type (integers, doubles, booleans: what
+ * keyed counts and sums carry) the batch is *copied* into one buffer
+ * instead, read sequentially by the receiver, which makes its own items
+ * (exchange_pack(), worker_unpack()); the sender releases its items at
+ * once, on its own thread. Other batches move as they are (the GVariants
+ * are handed over, not copied), and the keys are copied (keys are
+ * interned per step and worker, and a GRefString whose count two threads
+ * change at once bounces between their caches). */
+static gsize
+basic_size (char type)
+{
+  switch (type)
+    {
+    case 'b': case 'y': return 1;
+    case 'n': case 'q': return 2;
+    case 'i': case 'u': case 'h': return 4;
+    case 'x': case 't': case 'd': return 8;
+    default: return 0;
+    }
+}
+
+/* Per item: the key's length + 1 (0: no key) as a guint32, the key's
+ * bytes, the value's type character, its bytes (in the machine's order). */
+static guchar *
+exchange_pack (FlowBatch *out,
+               gsize     *len)
+{
+  gsize size = 0;
+  guchar *buf, *p;
+
+  for (guint i = 0; i < out->len; i++)
+    {
+      const char *type = g_variant_get_type_string (out->items[i].value);
+
+      /* (A value made from data of the wrong size reads as zeros:
+       * g_variant_get_data() would not have the bytes.) */
+      if (type[1] != '\0' || basic_size (type[0]) == 0 ||
+          g_variant_get_size (out->items[i].value) != basic_size (type[0]))
+        return NULL;
+      size += sizeof (guint32) + 1 + basic_size (type[0]);
+      if (out->items[i].key != NULL)
+        size += g_ref_string_length (out->items[i].key);
+    }
+  p = buf = g_malloc (size);
+  for (guint i = 0; i < out->len; i++)
+    {
+      FlowItem *item = &out->items[i];
+      char type = g_variant_get_type_string (item->value)[0];
+      guint32 key_len = item->key != NULL ? (guint32) g_ref_string_length (item->key) + 1 : 0;
+      gsize value_size = basic_size (type);
+
+      memcpy (p, &key_len, sizeof key_len);
+      p += sizeof key_len;
+      if (key_len > 0)
+        {
+          memcpy (p, item->key, key_len - 1);
+          p += key_len - 1;
+        }
+      *p++ = (guchar) type;
+      /* g_variant_get_data() of a basic fixed-size value is its bytes. */
+      memcpy (p, g_variant_get_data (item->value), value_size);
+      p += value_size;
+    }
+  *len = size;
+  return buf;
+}
+
+static GVariant *
+basic_new (char          type,
+           const guchar *data)
+{
+  union { guint8 u8; gint16 i16; guint16 u16; gint32 i32; guint32 u32; gint64 i64; guint64 u64; double d; } v;
+
+  memcpy (&v, data, basic_size (type));
+  switch (type)
+    {
+    case 'b': return g_variant_new_boolean (v.u8 != 0);
+    case 'y': return g_variant_new_byte (v.u8);
+    case 'n': return g_variant_new_int16 (v.i16);
+    case 'q': return g_variant_new_uint16 (v.u16);
+    case 'i': return g_variant_new_int32 (v.i32);
+    case 'u': return g_variant_new_uint32 (v.u32);
+    case 'h': return g_variant_new_handle (v.i32);
+    case 'x': return g_variant_new_int64 (v.i64);
+    case 't': return g_variant_new_uint64 (v.u64);
+    case 'd': return g_variant_new_double (v.d);
+    default: g_assert_not_reached ();
+    }
+}
+
+/* Makes @batch's items from a buffer exchange_pack() made. */
+static void
+worker_unpack (FlowBatch    *batch,
+               const guchar *p,
+               gsize         len)
+{
+  const guchar *end = p + len;
+
+  while (p < end)
+    {
+      guint32 key_len;
+      char *key = NULL;
+      char type;
+
+      memcpy (&key_len, p, sizeof key_len);
+      p += sizeof key_len;
+      if (key_len > 0)
+        {
+          key = g_ref_string_new_len ((const char *) p, key_len - 1);
+          p += key_len - 1;
+        }
+      type = (char) *p++;
+      flow_batch_push_take (batch, key, g_variant_ref_sink (basic_new (type, p)));
+      p += basic_size (type);
+    }
+}
+
+/* A batch that moves as it is: its keys become copies of their own. */
+static void
+exchange_copy_keys (FlowBatch *out)
+{
+  for (guint i = 0; i < out->len; i++)
+    {
+      char *key = out->items[i].key;
+
+      if (key != NULL)
+        {
+          out->items[i].key = g_ref_string_new_len (key, (gssize) g_ref_string_length (key));
+          g_ref_string_release (key);
+        }
+    }
+}
+
 /* Workers sharing one thread (Python, GJS): @out goes straight into the
  * step of worker @dst, a function call rather than a message. Only when
  * nothing sent earlier waits in its inbox (per-key order) and it is in
@@ -386,8 +536,15 @@ exchange_send (FlowExchange *x,
   m->epoch = w->exec->epoch;
   m->node = x->node->step->index;
   m->port = port;
-  m->batch = *out;
-  flow_batch_init (out);
+  if (w->coord->threaded && (m->packed = exchange_pack (out, &m->packed_len)) != NULL)
+    flow_batch_clear (out);   /* released here; the array is used again */
+  else
+    {
+      if (w->coord->threaded)
+        exchange_copy_keys (out);
+      m->batch = *out;
+      flow_batch_init (out);
+    }
   w->sent[dst]++;
   w->reported = FALSE;
   send_to_worker (w->coord, dst, m);
@@ -493,30 +650,6 @@ exchange_reserve (FlowExchange *x,
   out->alloc = n;
 }
 
-/* The key of an item going to another worker: a copy of its own. Keys are
- * interned per step and worker (key_on's cache, state tables), and a
- * GRefString whose count both threads change at once bounces between
- * their caches on every acquire and release. With @take, @key's reference
- * is given up. */
-static inline char *
-key_for_away (FlowExchange *x,
-              char         *key,
-              gboolean      take)
-{
-  char *copy;
-
-  if (key == NULL)
-    return NULL;
-  /* Workers sharing one thread: no cache to bounce between, the key
-   * itself goes. */
-  if (!x->worker->coord->threaded)
-    return take ? key : g_ref_string_acquire (key);
-  copy = g_ref_string_new_len (key, (gssize) g_ref_string_length (key));
-  if (take)
-    g_ref_string_release (key);
-  return copy;
-}
-
 /* With @take, the items for other workers are moved out of @batch rather
  * than copied (no reference taken here and dropped later by the caller
  * while the receiver uses them): on return @batch holds only what stayed
@@ -547,7 +680,7 @@ flow_exchange_route (FlowNode   *node,
         return flow_node_push_here (node, port, batch, error);
       exchange_reserve (x, &outs[dst], batch->len);
       for (guint i = 0; i < batch->len; i++)
-        flow_batch_push_take (&outs[dst], key_for_away (x, batch->items[i].key, take),
+        flow_batch_push_take (&outs[dst], key_ref (batch->items[i].key, take),
                               take ? batch->items[i].value : g_variant_ref (batch->items[i].value));
       if (take)
         batch->len = 0;   /* all moved out */
@@ -596,10 +729,10 @@ flow_exchange_route (FlowNode   *node,
         if (dst == w->index)
           batch->items[here++] = item;
         else if (take)
-          flow_batch_push_take (&outs[dst], key_for_away (x, item.key, TRUE), item.value);
+          flow_batch_push_take (&outs[dst], item.key, item.value);
         else
           {
-            flow_batch_push_take (&outs[dst], key_for_away (x, item.key, FALSE),
+            flow_batch_push_take (&outs[dst], key_ref (item.key, FALSE),
                                   g_variant_ref (item.value));
             x->here.items[away++] = item;
           }
@@ -786,6 +919,15 @@ worker_take_batch (FlowWorker *w,
 
   w->received[m->from]++;
   w->reported = FALSE;
+  if (m->packed != NULL)
+    {
+      /* Copied: the items are made, and released, here. */
+      worker_unpack (&w->unpacked, m->packed, m->packed_len);
+      if (!flow_node_push_here (node, m->port, &w->unpacked, &error))
+        flow_exec_fail (exec, node->step->full_id, error);
+      flow_batch_clear (&w->unpacked);
+      return;
+    }
   /* Even after a failure (of this worker or another), what was sent goes
    * on to the sinks until the run stops (flow_workers_finish()). */
   if (!flow_node_push_here (node, m->port, &m->batch, &error))
@@ -987,6 +1129,7 @@ worker_free (FlowWorker *w)
   g_async_queue_unref (w->inbox);
   g_async_queue_unref (w->spare);
   g_queue_clear_full (&w->held, (GDestroyNotify) msg_free);
+  flow_batch_destroy (&w->unpacked);
   if (w->exec != NULL)
     {
       for (guint i = 0; i < w->exec->nodes->len; i++)
@@ -1248,6 +1391,7 @@ flow_workers_new (FlowExec  *exec,
       w->sent = g_new0 (guint64, n);
       w->received = g_new0 (guint64, n);
       g_queue_init (&w->held);
+      flow_batch_init (&w->unpacked);
       ws->workers[i] = w;
       w->exec = flow_exec_new_worker (exec, i, w->context, w);
       if (!flow_exec_build_graph (w->exec, error))
