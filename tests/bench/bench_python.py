@@ -33,6 +33,12 @@
 #   override, -w 2    the override API flow with 2 workers (docs/workers.md:
 #                     in Python they share the caller's thread), next to the
 #                     same with 1 (target: at most 10 % slower)
+#   plain, reading    the plain loop that also does a reading sink's work:
+#                     it gathers each (key, emit) into batches and sums the
+#                     emits of each batch
+#   override, reading the override API flow whose sink partition reads every
+#                     item of its batches (each (key, value), summed), as a
+#                     real sink does; its ratio is to "plain, reading"
 #
 # Targets: the Python flow reaches at least 0.25 of the plain loop (issue
 # 2), and what a user writes (the override API) 0.4 (issue 12).
@@ -45,6 +51,7 @@
 
 import argparse
 import array
+import collections
 import json
 import os
 import subprocess
@@ -102,6 +109,39 @@ def plain_loop(items):
     return written
 
 
+def plain_loop_reading(items):
+    """The same, with the reading sink's work: every (key, emit) is read
+    and its emit summed, batch by batch as the sink gets them."""
+    states = {}
+    written = 0
+    total = 0
+    batch = []
+    for x in items:
+        y = double(x)
+        key = key_of(y)
+        state, emit = running_count(states.get(key), y)
+        if state is None:
+            states.pop(key, None)
+        else:
+            states[key] = state
+        batch.append((key, emit))
+        if len(batch) == BATCH_SIZE:
+            written += len(batch)
+            total += sum_batch(batch)
+            batch = []
+    written += len(batch)
+    total += sum_batch(batch)
+    return written, total
+
+
+def sum_batch(items):
+    """What the reading sink does with a batch."""
+    total = 0
+    for _key, emit in items:
+        total += emit
+    return total
+
+
 class CountingPartition(Flow.SinkPartition):
     """A sink partition in Python: its batches come through GI."""
 
@@ -114,14 +154,29 @@ class CountingPartition(Flow.SinkPartition):
         return True
 
 
+class ReadingPartition(Flow.SinkPartition):
+    """A sink partition that reads every item, as a real sink does: it
+    unpacks each (key, value) and sums the values."""
+
+    def __init__(self, counter):
+        super().__init__()
+        self.counter = counter
+
+    def do_write_batch(self, items):
+        self.counter[0] += len(items)
+        self.counter[1] += sum_batch(items)
+        return True
+
+
 class CountingSink(Flow.Sink):
     """Counts items. With native=True its partition is a
     the native fast path.sink_partition (one Python call per batch, no GI)."""
 
-    def __init__(self, native=False):
+    def __init__(self, native=False, reading=False):
         super().__init__()
-        self.counter = [0]
+        self.counter = [0, 0]
         self.native = native
+        self.reading = reading
 
     def do_build_part(self, step_id, part_key, resume_state):
         if self.native:
@@ -131,6 +186,8 @@ class CountingSink(Flow.Sink):
                 counter[0] += len(items)
 
             return _native.sink_partition(write_batch)
+        if self.reading:
+            return ReadingPartition(self.counter)
         return CountingPartition(self.counter)
 
 
@@ -146,7 +203,7 @@ def source(n):
     return src
 
 
-def build(n, api, native_sink):
+def build(n, api, native_sink, reading=False):
     flow = Flow.Dataflow.new("bench")
     s = flow.input("inp", source(n))
     if api == "native":
@@ -157,13 +214,13 @@ def build(n, api, native_sink):
         s = s.map("double", double)
         s = s.key_on("key", key_of)
         s = s.stateful_map("count", running_count)
-    sink = CountingSink(native=native_sink)
+    sink = CountingSink(native=native_sink, reading=reading)
     s.output("out", sink)
     return flow, sink
 
 
-def time_flow(n, api, native_sink, run, workers=1):
-    flow, sink = build(n, api, native_sink)
+def time_flow(n, api, native_sink, run, workers=1, reading=False):
+    flow, sink = build(n, api, native_sink, reading)
     runner = Flow.Runner.new(flow)
     runner.props.workers = workers
     start, cpu = time.perf_counter(), time.process_time()
@@ -176,15 +233,26 @@ def time_flow(n, api, native_sink, run, workers=1):
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     if sink.counter[0] != n:
         raise SystemExit(f"the flow wrote {sink.counter[0]} items, not {n}")
+    if reading and sink.counter[1] != expected_total(n):
+        raise SystemExit(f"the flow's emits sum to {sink.counter[1]}, not {expected_total(n)}")
     return n / elapsed, n / cpu
 
 
-def time_loop(n):
+def expected_total(n):
+    """The sum of the running counts the flow emits for range(n)."""
+    counts = collections.Counter(double(x) % N_KEYS for x in range(n))
+    return sum(c * (c + 1) // 2 for c in counts.values())
+
+
+def time_loop(n, reading=False):
     items = list(range(n))
     start, cpu = time.perf_counter(), time.process_time()
-    written = plain_loop(items)
+    result = plain_loop_reading(items) if reading else plain_loop(items)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-    assert written == n
+    if reading:
+        assert result == (n, expected_total(n))
+    else:
+        assert result == n
     return n / elapsed, n / cpu
 
 
@@ -195,12 +263,15 @@ MODES = {
     "override": ("override", False, "override"),
     "gi": ("override", False, "override"),
     "override-w2": ("override", False, "override", 2),
+    "override-read": ("override", False, "override", 1, True),
 }
 
 
 def measure(mode, n):
     if mode == "plain":
         return time_loop(n)
+    if mode == "plain-read":
+        return time_loop(n, reading=True)
     api, native_sink, native_run, *workers = MODES[mode]
     if mode == "gi":
         import gi.overrides.Flow as override
@@ -248,13 +319,16 @@ def main():
 
     n = args.items
     gi_n = args.gi_items or min(n, 200_000)
-    rows = [("plain Python loop", "plain", n)]
+    # (label, mode, items, the mode whose rates its ratios are to)
+    rows = [("plain Python loop", "plain", n, "plain")]
     if _native is not None:
-        rows += [("flow, native fast path, _native.run()", "native", n),
-                 ("flow, native fast path, Runner.run() (GIL per call)", "native-gil", n),
-                 ("flow, override API + GI sink, Runner.run()", "override", n),
-                 ("flow, the same with 2 workers (-w 2)", "override-w2", n)]
-    rows.append(("flow, GI path (FLOW_PYTHON_NATIVE=0)", "gi", gi_n))
+        rows += [("flow, native fast path, _native.run()", "native", n, "plain"),
+                 ("flow, native fast path, Runner.run() (GIL per call)", "native-gil", n, "plain"),
+                 ("flow, override API + GI sink, Runner.run()", "override", n, "plain"),
+                 ("flow, the same with 2 workers (-w 2)", "override-w2", n, "plain"),
+                 ("plain Python loop, sink's work: reads every item", "plain-read", n, "plain-read"),
+                 ("flow, override API + GI sink reading every item", "override-read", n, "plain-read")]
+    rows.append(("flow, GI path (FLOW_PYTHON_NATIVE=0)", "gi", gi_n, "plain"))
 
     print(f"# {n:,} items ({gi_n:,} for the GI path), {N_KEYS} keys, batches of {BATCH_SIZE}, "
           f"best of {args.repeat}; Python {sys.version.split()[0]}, "
@@ -265,16 +339,14 @@ def main():
     print(f"# {'':<50} {'wall clock':>33}   {'CPU time':>30}")
     print(f"# {'':<50} {'items/s':>11} {'ratio':>7} {'ns/item':>8}   "
           f"{'items/s':>11} {'ratio':>7} {'ns/item':>8}")
-    plain = None
     native = None
     override = None
     rates = {}
-    for label, mode, items in rows:
+    for label, mode, items, baseline in rows:
         rate, cpu_rate = child(mode, items, args.repeat) if mode == "gi" else best_of(mode, items, args.repeat)
-        if plain is None:
-            plain = (rate, cpu_rate)
-        ratio, cpu_ratio = rate / plain[0], cpu_rate / plain[1]
         rates[mode] = (rate, cpu_rate)
+        base = rates[baseline]
+        ratio, cpu_ratio = rate / base[0], cpu_rate / base[1]
         if mode == "native":
             native = (ratio, cpu_ratio)
         if mode == "override":
@@ -292,6 +364,10 @@ def main():
         if override is not None:
             print(f"# override API: {override[0]:.3f} of the plain loop by the wall clock, "
                   f"{override[1]:.3f} by CPU time (issue 12's target: {OVERRIDE_TARGET})")
+        if "override-read" in rates:
+            one, two = rates["override-read"], rates["plain-read"]
+            print(f"# override API, sink reading every item: {one[0] / two[0]:.3f} of the same "
+                  f"plain loop by the wall clock, {one[1] / two[1]:.3f} by CPU time")
         if args.check and native[1] < TARGET:
             return 1
     return 0

@@ -714,3 +714,105 @@ def test_batch_is_a_lazy_read_only_sequence():
     gc.collect()
     # Still valid after the run and the dataflow are gone.
     assert list(kept[0]) == [("k", 0), ("k", 1.5), ("k", "two"), ("k", [3])]
+
+
+# ---------------------------------------------------------------------------
+# The GIL in callbacks under run() (issue 12): a callback on run()'s thread
+# uses the GIL run() holds, any other takes it with PyGILState_Ensure().
+# A callback that ran Python code without the GIL would crash the test.
+# ---------------------------------------------------------------------------
+
+FlowGI = gi.module.get_introspection_module("Flow")
+
+
+def small_flow(fn, items):
+    flow = Flow.Dataflow("inner")
+    sink = Flow.TestingSink()
+    _native.map(flow.input("inp", Flow.TestingSource(items, batch_size=2)), "m", fn).output("out", sink)
+    return Flow.Runner.new(flow), sink
+
+
+def test_run_inside_a_callback_of_run():
+    inner_outputs = []
+
+    def outer(x):
+        runner, sink = small_flow(lambda y: y * x, [1, 2, 3])
+        assert _native.run(runner) is True
+        inner_outputs.append(sink.get_values())
+        return x + 100   # after the inner run: the outer run's GIL again
+
+    runner, sink = small_flow(outer, [1, 2, 3])
+    assert _native.run(runner) is True
+    assert sink.get_values() == [101, 102, 103]
+    assert inner_outputs == [[1, 2, 3], [2, 4, 6], [3, 6, 9]]
+
+
+def test_callbacks_while_a_callback_released_the_gil():
+    # The GI Runner.run() releases the GIL and runs the inner flow on the
+    # same thread: its callbacks must take the GIL back, not take the outer
+    # run() for holding it. A thread runs Python code meanwhile.
+    stop = threading.Event()
+    spins = []
+
+    def spin():
+        n = 0
+        while not stop.is_set():
+            n += sum(range(100))
+        spins.append(n)
+
+    inner_outputs = []
+
+    def outer(x):
+        runner, sink = small_flow(lambda y: [y, x, str(y)], list(range(20)))
+        assert FlowGI.Runner.run(runner, None) is True
+        inner_outputs.append(sink.get_values())
+        return x
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        runner, sink = small_flow(outer, [1, 2, 3])
+        assert _native.run(runner) is True
+    finally:
+        stop.set()
+        t.join()
+    assert sink.get_values() == [1, 2, 3]
+    assert inner_outputs == [[[y, x, str(y)] for y in range(20)] for x in (1, 2, 3)]
+    assert spins
+
+
+def test_native_runs_in_two_threads_at_once():
+    # Each thread's run() has its own thread state; the callbacks of one
+    # never take the other's GIL state for theirs.
+    barrier = threading.Barrier(2)
+    results = {}
+
+    def fn(x):
+        if x == 0:
+            barrier.wait(timeout=60)   # both runs are inside a callback here
+        return (threading.get_ident(), x)
+
+    def work(i):
+        runner, sink = small_flow(fn, list(range(200)))
+        assert _native.run(runner) is True
+        results[i] = sink.get_values()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    idents = {i: {ident for ident, _x in results[i]} for i in range(2)}
+    assert [x for _ident, x in results[0]] == list(range(200))
+    assert [x for _ident, x in results[1]] == list(range(200))
+    assert len(idents[0]) == 1 and len(idents[1]) == 1 and idents[0] != idents[1]
+
+
+def test_callbacks_under_the_gi_run_after_a_native_run():
+    # After run() returns, its thread state is no longer taken for holding
+    # the GIL: the GI Runner.run() (GIL released) works as before.
+    runner, sink = small_flow(lambda y: y + 1, [1, 2])
+    assert _native.run(runner) is True
+    runner, sink = small_flow(lambda y: y + 2, [1, 2])
+    assert FlowGI.Runner.run(runner, None) is True
+    assert sink.get_values() == [3, 4]
