@@ -636,9 +636,6 @@ exchange_reserve (FlowExchange *x,
       if (spare != NULL)
         {
           flow_tsan_acquire (spare);
-          /* The items it still holds were made on this thread: they are
-           * released here (worker_take_batch()). */
-          flow_batch_clear (spare);
           *out = *spare;
           g_free (spare);
         }
@@ -934,12 +931,13 @@ worker_take_batch (FlowWorker *w,
     flow_exec_fail (exec, node->step->full_id, error);
 
   /* The array goes back to its sender, for its next batch
-   * (exchange_reserve()), with the items still in it: the sender releases
-   * them, on the thread that allocated them. A value or key freed by
-   * another thread than the one that made it costs a cache miss on its
-   * reference count and a locked free into the other thread's malloc
-   * arena, whose next allocations then miss the memory it gave away:
-   * handing the last references back costs one array per message. */
+   * (exchange_reserve()). (Its items are released here: handing them back
+   * to their maker for release was measured, but a value shared with a
+   * snapshot row — a state a step also emits — then often has its last
+   * reference dropped by the maker after the store's writer read it, an
+   * order ThreadSanitizer cannot see through GLib's reference counts.
+   * Batches of basic values do not come here: they are copied.) */
+  flow_batch_clear (&m->batch);
   if (m->batch.items != NULL)
     {
       FlowBatch *spare = g_new (FlowBatch, 1);
