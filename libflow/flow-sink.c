@@ -381,3 +381,73 @@ flow_binding_sink_partition_set_write_func (FlowSinkPartition    *self,
   priv->binding_write = func;
   priv->fast_path = func != NULL ? binding_write_fast : NULL;
 }
+
+/**
+ * flow_sink_is_dynamic:
+ * @self: a sink
+ *
+ * Whether @self is a dynamic sink: whether its class implements
+ * [vfunc@Flow.Sink.build_worker_part].
+ *
+ * Returns: %TRUE for a dynamic sink
+ */
+gboolean
+flow_sink_is_dynamic (FlowSink *self)
+{
+  g_return_val_if_fail (FLOW_IS_SINK (self), FALSE);
+
+  return FLOW_SINK_GET_CLASS (self)->build_worker_part != NULL;
+}
+
+/**
+ * flow_sink_build_worker_part: (virtual build_worker_part)
+ * @self: a dynamic sink
+ * @step_id: the full id of the output step
+ * @worker_index: the index of the worker, 0 … @worker_count - 1
+ * @worker_count: the number of workers
+ * @error: return location for a #GError
+ *
+ * Builds the partition of worker @worker_index (of @worker_count) of a
+ * dynamic sink: the runner calls it once per worker, on the caller's
+ * thread before the workers start, instead of [vfunc@Flow.Sink.list_parts]
+ * and [vfunc@Flow.Sink.build_part]. Each worker writes the items it
+ * holds to its own partition, without moving them to another worker
+ * first (Bytewax's `DynamicSink`); which items a worker holds depends on
+ * the steps before (after a stateful step, those of the keys it owns). A
+ * dynamic sink has no resume state: its partitions start afresh after a
+ * resume, and output may repeat (at-least-once); what a partition's
+ * [vfunc@Flow.SinkPartition.snapshot] returns is not kept, but it is
+ * still called at the end of every epoch, to flush.
+ *
+ * With `--process-id I --processes P` and W workers per process, the
+ * index is the worker's index among all the P × W workers (`I × W` plus
+ * the index in the process) and the count is P × W.
+ *
+ * Returns: (transfer full): the worker's partition, or %NULL with @error
+ *   set
+ */
+FlowSinkPartition *
+flow_sink_build_worker_part (FlowSink  *self,
+                            const char  *step_id,
+                            guint        worker_index,
+                            guint        worker_count,
+                            GError     **error)
+{
+  FlowSinkClass *klass;
+
+  g_return_val_if_fail (FLOW_IS_SINK (self), NULL);
+  g_return_val_if_fail (step_id != NULL, NULL);
+  g_return_val_if_fail (worker_index < worker_count, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  klass = FLOW_SINK_GET_CLASS (self);
+  if (klass->build_worker_part == NULL)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_NOT_SUPPORTED,
+                   "%s is not a dynamic sink: it does not implement build_worker_part()",
+                   G_OBJECT_TYPE_NAME (self));
+      return NULL;
+    }
+  return flow_binding_invoke_build_worker ((FlowBindingBuildWorkerFunc) klass->build_worker_part,
+                                           self, step_id, worker_index, worker_count, error);
+}

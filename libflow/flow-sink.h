@@ -110,15 +110,21 @@ G_DECLARE_DERIVABLE_TYPE (FlowSink, flow_sink, FLOW, SINK, GObject)
  * @list_parts: returns the keys of all partitions of the sink
  * @build_part: builds the partition with a given key, resuming it from its
  *   snapshot when there is one
+ * @build_worker_part: builds the partition of one worker of a dynamic sink
+ *   (%NULL: the sink is not dynamic)
  *
- * The virtual methods of a [class@Flow.Sink]. @build_part must be
- * implemented; by default a sink has one partition, named `"0"`.
+ * The virtual methods of a [class@Flow.Sink]. @build_part (or, for a
+ * dynamic sink, @build_worker_part) must be implemented; by default a sink has one partition, named `"0"`.
  *
  * - [vfunc@Flow.Sink.list_parts]: returns the keys of the partitions; the
  *   default is `"0"` alone
  * - [vfunc@Flow.Sink.build_part] (required): opens the partition with a
  *   given key for the step with a given full id, resuming it from the state
  *   its last snapshot returned, or afresh if that is %NULL
+ * - [vfunc@Flow.Sink.build_worker_part]: implemented only by a *dynamic*
+ *   sink (Bytewax's `DynamicSink`): the runner then calls it once per
+ *   worker, with the worker's index and the number of workers, instead of
+ *   listing and building keyed partitions (docs/workers.md)
  */
 struct _FlowSinkClass
 {
@@ -132,8 +138,15 @@ struct _FlowSinkClass
                                      GVariant    *resume_state,
                                      GError     **error);
 
+  /* issue 9: a dynamic sink, one partition per worker */
+  FlowSinkPartition  *(*build_worker_part) (FlowSink    *self,
+                                            const char  *step_id,
+                                            guint        worker_index,
+                                            guint        worker_count,
+                                            GError     **error);
+
   /*< private >*/
-  gpointer _reserved[12];
+  gpointer _reserved[11];
 };
 
 FLOW_AVAILABLE_IN_1_0
@@ -145,5 +158,14 @@ FlowSinkPartition  *flow_sink_build_part (FlowSink    *self,
                                           const char  *part_key,
                                           GVariant    *resume_state,
                                           GError     **error);
+
+FLOW_AVAILABLE_IN_1_0
+gboolean           flow_sink_is_dynamic        (FlowSink *self);
+FLOW_AVAILABLE_IN_1_0
+FlowSinkPartition *flow_sink_build_worker_part (FlowSink *self,
+                                                const char *step_id,
+                                                guint       worker_index,
+                                                guint       worker_count,
+                                                GError    **error);
 
 G_END_DECLS

@@ -272,3 +272,71 @@ flow_source_build_part (FlowSource  *self,
 
   return flow_binding_invoke_build ((FlowBindingBuildFunc) FLOW_SOURCE_GET_CLASS (self)->build_part, self, step_id, part_key, resume_state, error);
 }
+
+/**
+ * flow_source_is_dynamic:
+ * @self: a source
+ *
+ * Whether @self is a dynamic source: whether its class implements
+ * [vfunc@Flow.Source.build_worker_part].
+ *
+ * Returns: %TRUE for a dynamic source
+ */
+gboolean
+flow_source_is_dynamic (FlowSource *self)
+{
+  g_return_val_if_fail (FLOW_IS_SOURCE (self), FALSE);
+
+  return FLOW_SOURCE_GET_CLASS (self)->build_worker_part != NULL;
+}
+
+/**
+ * flow_source_build_worker_part: (virtual build_worker_part)
+ * @self: a dynamic source
+ * @step_id: the full id of the input step
+ * @worker_index: the index of the worker, 0 … @worker_count - 1
+ * @worker_count: the number of workers
+ * @error: return location for a #GError
+ *
+ * Builds the partition of worker @worker_index (of @worker_count) of a
+ * dynamic source: the runner calls it once per worker, on the caller's
+ * thread before the workers start, instead of
+ * [vfunc@Flow.Source.list_parts] and [vfunc@Flow.Source.build_part]. Each
+ * worker reads its own partition, which reads what it likes (Bytewax's
+ * `DynamicSource`): a share of the input chosen by the index, or
+ * everything on each worker. A dynamic source has no resume state: after
+ * a resume its partitions start afresh (what a partition's
+ * [vfunc@Flow.SourcePartition.snapshot] returns is not kept).
+ *
+ * With `--process-id I --processes P` and W workers per process, the
+ * index is the worker's index among all the P × W workers (`I × W` plus
+ * the index in the process) and the count is P × W.
+ *
+ * Returns: (transfer full): the worker's partition, or %NULL with @error
+ *   set
+ */
+FlowSourcePartition *
+flow_source_build_worker_part (FlowSource  *self,
+                            const char  *step_id,
+                            guint        worker_index,
+                            guint        worker_count,
+                            GError     **error)
+{
+  FlowSourceClass *klass;
+
+  g_return_val_if_fail (FLOW_IS_SOURCE (self), NULL);
+  g_return_val_if_fail (step_id != NULL, NULL);
+  g_return_val_if_fail (worker_index < worker_count, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  klass = FLOW_SOURCE_GET_CLASS (self);
+  if (klass->build_worker_part == NULL)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_NOT_SUPPORTED,
+                   "%s is not a dynamic source: it does not implement build_worker_part()",
+                   G_OBJECT_TYPE_NAME (self));
+      return NULL;
+    }
+  return flow_binding_invoke_build_worker ((FlowBindingBuildWorkerFunc) klass->build_worker_part,
+                                           self, step_id, worker_index, worker_count, error);
+}

@@ -84,9 +84,11 @@ G_DECLARE_DERIVABLE_TYPE (FlowSource, flow_source, FLOW, SOURCE, GObject)
  * @list_parts: returns the keys of all partitions of the source
  * @build_part: builds the partition with a given key, resuming it from its
  *   snapshot when there is one
+ * @build_worker_part: builds the partition of one worker of a dynamic source
+ *   (%NULL: the source is not dynamic)
  *
- * The virtual methods of a [class@Flow.Source]. @build_part must be
- * implemented; by default a source has one partition, named `"0"`.
+ * The virtual methods of a [class@Flow.Source]. @build_part (or, for a
+ * dynamic source, @build_worker_part) must be implemented; by default a source has one partition, named `"0"`.
  *
  * - [vfunc@Flow.Source.list_parts]: returns the keys of the partitions,
  *   the same on every run (resume states are stored by them); the default
@@ -94,6 +96,10 @@ G_DECLARE_DERIVABLE_TYPE (FlowSource, flow_source, FLOW, SOURCE, GObject)
  * - [vfunc@Flow.Source.build_part] (required): opens the partition with a
  *   given key for the step with a given full id, resuming it from the state
  *   its last snapshot returned, or from its beginning if that is %NULL
+ * - [vfunc@Flow.Source.build_worker_part]: implemented only by a *dynamic*
+ *   source (Bytewax's `DynamicSource`): the runner then calls it once per
+ *   worker, with the worker's index and the number of workers, instead of
+ *   listing and building keyed partitions (docs/workers.md)
  */
 struct _FlowSourceClass
 {
@@ -107,8 +113,15 @@ struct _FlowSourceClass
                                        GVariant    *resume_state,
                                        GError     **error);
 
+  /* issue 9: a dynamic source, one partition per worker */
+  FlowSourcePartition  *(*build_worker_part) (FlowSource  *self,
+                                              const char  *step_id,
+                                              guint        worker_index,
+                                              guint        worker_count,
+                                              GError     **error);
+
   /*< private >*/
-  gpointer _reserved[12];
+  gpointer _reserved[11];
 };
 
 FLOW_AVAILABLE_IN_1_0
@@ -120,5 +133,14 @@ FlowSourcePartition  *flow_source_build_part (FlowSource  *self,
                                               const char  *part_key,
                                               GVariant    *resume_state,
                                               GError     **error);
+
+FLOW_AVAILABLE_IN_1_0
+gboolean             flow_source_is_dynamic        (FlowSource *self);
+FLOW_AVAILABLE_IN_1_0
+FlowSourcePartition *flow_source_build_worker_part (FlowSource *self,
+                                                    const char *step_id,
+                                                    guint       worker_index,
+                                                    guint       worker_count,
+                                                    GError    **error);
 
 G_END_DECLS

@@ -62,6 +62,13 @@ typedef gpointer (*FlowBindingBuildFunc)      (gpointer     self,
                                                GVariant    *resume_state,
                                                GError     **error);
 
+/* issue 9: dynamic sources and sinks, one partition per worker */
+typedef gpointer (*FlowBindingBuildWorkerFunc) (gpointer     self,
+                                                const char  *step_id,
+                                                guint        worker_index,
+                                                guint        worker_count,
+                                                GError     **error);
+
 /* stateful logics: on_item (self, value, &discard, error) and the like */
 typedef gpointer (*FlowBindingLogicFunc)      (gpointer     self,
                                                gpointer     arg,
@@ -107,5 +114,11 @@ gpointer flow_binding_invoke_build       (FlowBindingBuildFunc       vfunc,
                                           const char                *part_key,
                                           GVariant                  *resume_state,
                                           GError                   **error);
+gpointer flow_binding_invoke_build_worker (FlowBindingBuildWorkerFunc vfunc,
+                                           gpointer                   self,
+                                           const char                *step_id,
+                                           guint                      worker_index,
+                                           guint                      worker_count,
+                                           GError                   **error);
 
 G_END_DECLS

@@ -460,6 +460,20 @@ flow_binding_invoke_build (FlowBindingBuildFunc   vfunc,
 }
 
 gpointer
+flow_binding_invoke_build_worker (FlowBindingBuildWorkerFunc   vfunc,
+                                  gpointer                     self,
+                                  const char                  *step_id,
+                                  guint                        worker_index,
+                                  guint                        worker_count,
+                                  GError                     **error)
+{
+  gpointer result;
+
+  FLOW_CALL (result = vfunc (self, step_id, worker_index, worker_count, error));
+  return result;
+}
+
+gpointer
 flow_binding_invoke_logic (FlowBindingLogicFunc   vfunc,
                            gpointer               self,
                            gpointer               arg,

@@ -323,6 +323,16 @@ void      flow_workers_commit_landed (FlowWorkers            *workers);
 gboolean  flow_workers_all_idle    (FlowWorkers              *workers);
 void      flow_workers_clock_advanced (FlowWorkers           *workers);
 GVariant *flow_workers_dup_step_counters (FlowWorkers        *workers);
+/* Metrics: every worker's input (or output) partitions with their counts
+ * as of the last epoch close, in step order, then worker order. */
+typedef void (*FlowWorkersPartFunc) (const char *step_id,
+                                     const char *key,
+                                     guint64     count,
+                                     gpointer    user_data);
+void      flow_workers_foreach_part (FlowWorkers            *workers,
+                                     gboolean                input,
+                                     FlowWorkersPartFunc     func,
+                                     gpointer                user_data);
 /* Worker side */
 gboolean  flow_exchange_route      (FlowNode                 *node,
                                     guint                     port,

@@ -436,6 +436,9 @@ flow_exec_snapshot_rows (FlowExec   *exec,
           GError *local = NULL;
           GVariant *state = flow_sink_partition_snapshot (op->part, &local);
 
+          /* A dynamic sink's snapshot only flushes: nothing to resume. */
+          if (state != NULL && flow_sink_is_dynamic (node->step->sink))
+            g_variant_unref (g_variant_take_ref (g_steal_pointer (&state)));
           if (!snapshot_into (rows, node, op->key, state, local, error))
             return FALSE;
           /* issue 12: a partition with a sync() (FileSink's fdatasync())
@@ -452,8 +455,11 @@ flow_exec_snapshot_rows (FlowExec   *exec,
         {
           FlowInputPart *ip = g_ptr_array_index (exec->inputs, i);
           GError *local = NULL;
-          GVariant *state = flow_source_partition_snapshot (ip->part, &local);
+          GVariant *state = NULL;
 
+          /* A dynamic source's partitions are not resumed (issue 9). */
+          if (!flow_source_is_dynamic (ip->node->step->source))
+            state = flow_source_partition_snapshot (ip->part, &local);
           if (!snapshot_into (rows, ip->node, ip->key, state, local, error))
             return FALSE;
         }
@@ -1349,15 +1355,68 @@ share_parts (FlowExec  *exec,
   return shared;
 }
 
+/* issue 9: a dynamic source or sink has one partition per worker, built
+ * with the worker's index and count (among every process's workers), and
+ * named after the worker (metrics, errors); it has no resume state. */
+static char *
+build_worker_part (FlowExec   *exec,
+                   FlowNode   *node,
+                   gpointer   *part,
+                   GError    **error)
+{
+  FlowStep *step = node->step;
+  gboolean input = flow_step_is_input (step);
+  guint index = exec->process_id * exec->n_workers + exec->worker_index;
+  guint count = exec->processes * exec->n_workers;
+  char *key = g_strdup_printf ("worker-%u", index);
+  GError *local = NULL;
+
+  *part = input ? (gpointer) flow_source_build_worker_part (step->source, step->full_id,
+                                                            index, count, &local)
+                : (gpointer) flow_sink_build_worker_part (step->sink, step->full_id,
+                                                          index, count, &local);
+  if (*part == NULL || local != NULL)
+    {
+      g_clear_object (part);
+      if (local == NULL)
+        local = g_error_new (FLOW_ERROR, FLOW_ERROR_FAILED,
+                             "build_worker_part() returned NULL without an error");
+      g_propagate_error (error, partition_error (node, key, "start", local));
+      g_free (key);
+      return NULL;
+    }
+  return key;
+}
+
 static gboolean
 build_inputs (FlowExec  *exec,
               FlowNode  *node,
               GError   **error)
 {
   FlowStep *step = node->step;
-  g_auto(GStrv) keys = list_parts (node, error);
+  g_auto(GStrv) keys = NULL;
 
   node->inputs = g_ptr_array_new ();
+  if (flow_source_is_dynamic (step->source))
+    {
+      FlowInputPart *ip = g_new0 (FlowInputPart, 1);
+      gpointer part = NULL;
+
+      ip->key = build_worker_part (exec, node, &part, error);
+      if (ip->key == NULL)
+        {
+          g_free (ip);
+          return FALSE;
+        }
+      flow_batch_init (&ip->pending);
+      ip->node = node;
+      ip->part = part;
+      ip->fast = flow_source_partition_get_fast_path (part);
+      g_ptr_array_add (node->inputs, ip);
+      g_ptr_array_add (exec->inputs, ip);
+      return TRUE;
+    }
+  keys = list_parts (node, error);
   if (keys != NULL && exec->processes > 1)
     keys = share_parts (exec, node, g_steal_pointer (&keys), error);
   if (keys == NULL)
@@ -1435,9 +1494,31 @@ build_outputs (FlowExec  *exec,
                GError   **error)
 {
   FlowStep *step = node->step;
-  g_auto(GStrv) keys = list_parts (node, error);
+  g_auto(GStrv) keys = NULL;
 
   node->outputs = g_ptr_array_new_with_free_func ((GDestroyNotify) output_part_free);
+  if (flow_sink_is_dynamic (step->sink))
+    {
+      /* Each worker writes what it holds to its own partition: no
+       * exchange in front (flow-workers.c), no output_slots. */
+      FlowOutputPart *op;
+      gpointer part = NULL;
+      char *key = build_worker_part (exec, node, &part, error);
+
+      if (key == NULL)
+        return FALSE;
+      op = g_new0 (FlowOutputPart, 1);
+      op->key = key;
+      op->part = part;
+      op->node = node;
+      op->write = flow_sink_partition_get_fast_path (part);
+      op->fast = counted_write;
+      g_object_set_qdata (G_OBJECT (part), output_part_quark (), op);
+      flow_batch_init (&op->pending);
+      g_ptr_array_add (node->outputs, op);
+      return TRUE;
+    }
+  keys = list_parts (node, error);
   if (keys == NULL)
     return FALSE;
   if (exec->n_workers > 1)
@@ -1995,12 +2076,29 @@ flow_exec_worker_finish (FlowExec *exec)
  * Metrics
  * ------------------------------------------------------------------------ */
 
+static void
+add_part_count (const char *step_id,
+                const char *key,
+                guint64     count,
+                gpointer    builder)
+{
+  g_autofree char *name = g_strconcat (step_id, "/", key, NULL);
+
+  g_variant_builder_add (builder, "{st}", name, count);
+}
+
 /* Every input partition, then every output partition, in step order. */
 static void
 exec_add_part_counts (FlowExec        *exec,
                       gboolean         input,
                       GVariantBuilder *builder)
 {
+  /* Several workers: each one's as of the last epoch close. */
+  if (exec->workers != NULL)
+    {
+      flow_workers_foreach_part (exec->workers, input, add_part_count, builder);
+      return;
+    }
   for (guint i = 0; i < exec->nodes->len; i++)
     {
       FlowNode *node = g_ptr_array_index (exec->nodes, i);
@@ -2155,6 +2253,30 @@ exec_append_step_series (FlowExec *exec,
     }
 }
 
+typedef struct
+{
+  GString    *out;
+  const char *name;
+  const char *flow_id;
+} PartSeries;
+
+static void
+append_part_series (const char *step_id,
+                    const char *key,
+                    guint64     count,
+                    gpointer    data)
+{
+  PartSeries *ps = data;
+
+  g_string_append_printf (ps->out, "%s{", ps->name);
+  append_label (ps->out, "dataflow", ps->flow_id);
+  g_string_append_c (ps->out, ',');
+  append_label (ps->out, "step_id", step_id);
+  g_string_append_c (ps->out, ',');
+  append_label (ps->out, "partition", key);
+  g_string_append_printf (ps->out, "} %" G_GUINT64_FORMAT "\n", count);
+}
+
 char *
 flow_exec_dup_prometheus (FlowExec *exec)
 {
@@ -2182,9 +2304,14 @@ flow_exec_dup_prometheus (FlowExec *exec)
       gboolean input = k == 0;
       const char *name = input ? "flow_items_read_total" : "flow_items_written_total";
 
+      PartSeries ps = { out, name, flow_id };
+
       g_string_append_printf (out, "# HELP %s %s\n# TYPE %s counter\n", name,
                               input ? "Items read from an input partition."
                                     : "Items written to an output partition.", name);
+      /* Several workers: each one's as of the last epoch close. */
+      if (exec->workers != NULL)
+        flow_workers_foreach_part (exec->workers, input, append_part_series, &ps);
       for (guint i = 0; i < exec->nodes->len; i++)
         {
           FlowNode *node = g_ptr_array_index (exec->nodes, i);
@@ -2197,13 +2324,7 @@ flow_exec_dup_prometheus (FlowExec *exec)
               guint64 count = input ? ((FlowInputPart *) g_ptr_array_index (parts, j))->items_read
                                     : ((FlowOutputPart *) g_ptr_array_index (parts, j))->items_written;
 
-              g_string_append_printf (out, "%s{", name);
-              append_label (out, "dataflow", flow_id);
-              g_string_append_c (out, ',');
-              append_label (out, "step_id", node->step->full_id);
-              g_string_append_c (out, ',');
-              append_label (out, "partition", key);
-              g_string_append_printf (out, "} %" G_GUINT64_FORMAT "\n", count);
+              append_part_series (node->step->full_id, key, count, &ps);
             }
         }
     }

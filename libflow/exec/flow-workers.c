@@ -86,9 +86,12 @@ typedef struct
   guint      port;       /* BATCH */
   gboolean   final;      /* PAUSE */
   FlowBatch  batch;      /* BATCH */
+  guchar    *packed;     /* BATCH: the items copied (packed_len bytes), or NULL */
+  gsize      packed_len;
   GArray    *rows;       /* ROWS (NULL without recovery) */
   GPtrArray *syncs;      /* ROWS: sink partitions to sync() before the commit */
   GVariant  *counters;   /* ROWS: a{sa{st}} */
+  GVariant  *parts;      /* ROWS: a(ubsst): node, input?, step, key, count */
   guint64   *counts;     /* IDLE: sent[n] then received[n] */
   GError    *error;      /* FAILED, CLOSED */
 } Msg;
@@ -133,6 +136,7 @@ struct _FlowWorker
   GSource      *inbox_source;
   GAsyncQueue  *spare;      /* FlowBatch*: empty arrays its receivers gave back */
   GQueue        held;       /* BATCH of the next epoch */
+  FlowBatch     unpacked;   /* scratch: the items of a packed BATCH */
   GPtrArray    *exchanges;  /* FlowExchange* */
   guint64      *sent;       /* batches sent to each worker */
   guint64      *received;   /* batches received from each worker */
@@ -173,6 +177,7 @@ struct _FlowWorkers
   GPtrArray    *syncs;      /* every worker's sink partitions to sync() */
   guint         n_rows;
   GVariant    **counters;   /* the last counters of each worker */
+  GVariant    **parts;      /* the last partition counts of each worker */
   guint         n_inputs_done;
   guint         n_closed;
   GError       *close_error;
@@ -240,9 +245,11 @@ static void
 msg_free (Msg *m)
 {
   flow_batch_destroy (&m->batch);
+  g_free (m->packed);
   g_clear_pointer (&m->rows, g_array_unref);
   g_clear_pointer (&m->syncs, g_ptr_array_unref);
   g_clear_pointer (&m->counters, g_variant_unref);
+  g_clear_pointer (&m->parts, g_variant_unref);
   g_clear_error (&m->error);
   g_free (m->counts);
   g_free (m);
@@ -302,7 +309,11 @@ send_to_worker (FlowWorkers *ws,
   g_atomic_int_inc (&ws->in_flight);
   flow_tsan_release (m);
   g_async_queue_push (w->inbox, m);
-  g_main_context_wakeup (w->context);
+  /* Workers sharing the caller's context (Python, GJS) are sent to while
+   * it dispatches: its next iteration polls the inbox (inbox_prepare())
+   * without being woken (a write to its wake-up fd per message). */
+  if (ws->threaded)
+    g_main_context_wakeup (w->context);
 }
 
 static void
@@ -332,6 +343,182 @@ exchange_free (FlowExchange *x)
   g_free (x);
 }
 
+static inline char *
+key_ref (char     *key,
+         gboolean  take)
+{
+  return key == NULL || take ? key : g_ref_string_acquire (key);
+}
+
+/* Threaded workers: how a batch crosses to another worker.
+ *
+ * An item's GVariant and key, made on one thread and read, then released,
+ * on another, cost cache misses on both (each of their cache lines moves
+ * between cores twice: the key, the GVariant, its GBytes, its data) and a
+ * free into the other thread's malloc arena. So when every value of the
+ * batch is of a fixed-size basic type (integers, doubles, booleans: what
+ * keyed counts and sums carry) the batch is *copied* into one buffer
+ * instead, read sequentially by the receiver, which makes its own items
+ * (exchange_pack(), worker_unpack()); the sender releases its items at
+ * once, on its own thread. Other batches move as they are (the GVariants
+ * are handed over, not copied), and the keys are copied (keys are
+ * interned per step and worker, and a GRefString whose count two threads
+ * change at once bounces between their caches). */
+static gsize
+basic_size (char type)
+{
+  switch (type)
+    {
+    case 'b': case 'y': return 1;
+    case 'n': case 'q': return 2;
+    case 'i': case 'u': case 'h': return 4;
+    case 'x': case 't': case 'd': return 8;
+    default: return 0;
+    }
+}
+
+/* Per item: the key's length + 1 (0: no key) as a guint32, the key's
+ * bytes, the value's type character, its bytes (in the machine's order). */
+static guchar *
+exchange_pack (FlowBatch *out,
+               gsize     *len)
+{
+  gsize size = 0;
+  guchar *buf, *p;
+
+  for (guint i = 0; i < out->len; i++)
+    {
+      const char *type = g_variant_get_type_string (out->items[i].value);
+
+      /* (A value made from data of the wrong size reads as zeros:
+       * g_variant_get_data() would not have the bytes.) */
+      if (type[1] != '\0' || basic_size (type[0]) == 0 ||
+          g_variant_get_size (out->items[i].value) != basic_size (type[0]))
+        return NULL;
+      size += sizeof (guint32) + 1 + basic_size (type[0]);
+      if (out->items[i].key != NULL)
+        size += g_ref_string_length (out->items[i].key);
+    }
+  p = buf = g_malloc (size);
+  for (guint i = 0; i < out->len; i++)
+    {
+      FlowItem *item = &out->items[i];
+      char type = g_variant_get_type_string (item->value)[0];
+      guint32 key_len = item->key != NULL ? (guint32) g_ref_string_length (item->key) + 1 : 0;
+      gsize value_size = basic_size (type);
+
+      memcpy (p, &key_len, sizeof key_len);
+      p += sizeof key_len;
+      if (key_len > 0)
+        {
+          memcpy (p, item->key, key_len - 1);
+          p += key_len - 1;
+        }
+      *p++ = (guchar) type;
+      /* g_variant_get_data() of a basic fixed-size value is its bytes. */
+      memcpy (p, g_variant_get_data (item->value), value_size);
+      p += value_size;
+    }
+  *len = size;
+  return buf;
+}
+
+static GVariant *
+basic_new (char          type,
+           const guchar *data)
+{
+  union { guint8 u8; gint16 i16; guint16 u16; gint32 i32; guint32 u32; gint64 i64; guint64 u64; double d; } v;
+
+  memcpy (&v, data, basic_size (type));
+  switch (type)
+    {
+    case 'b': return g_variant_new_boolean (v.u8 != 0);
+    case 'y': return g_variant_new_byte (v.u8);
+    case 'n': return g_variant_new_int16 (v.i16);
+    case 'q': return g_variant_new_uint16 (v.u16);
+    case 'i': return g_variant_new_int32 (v.i32);
+    case 'u': return g_variant_new_uint32 (v.u32);
+    case 'h': return g_variant_new_handle (v.i32);
+    case 'x': return g_variant_new_int64 (v.i64);
+    case 't': return g_variant_new_uint64 (v.u64);
+    case 'd': return g_variant_new_double (v.d);
+    default: g_assert_not_reached ();
+    }
+}
+
+/* Makes @batch's items from a buffer exchange_pack() made. */
+static void
+worker_unpack (FlowBatch    *batch,
+               const guchar *p,
+               gsize         len)
+{
+  const guchar *end = p + len;
+
+  while (p < end)
+    {
+      guint32 key_len;
+      char *key = NULL;
+      char type;
+
+      memcpy (&key_len, p, sizeof key_len);
+      p += sizeof key_len;
+      if (key_len > 0)
+        {
+          key = g_ref_string_new_len ((const char *) p, key_len - 1);
+          p += key_len - 1;
+        }
+      type = (char) *p++;
+      flow_batch_push_take (batch, key, g_variant_ref_sink (basic_new (type, p)));
+      p += basic_size (type);
+    }
+}
+
+/* A batch that moves as it is: its keys become copies of their own. */
+static void
+exchange_copy_keys (FlowBatch *out)
+{
+  for (guint i = 0; i < out->len; i++)
+    {
+      char *key = out->items[i].key;
+
+      if (key != NULL)
+        {
+          out->items[i].key = g_ref_string_new_len (key, (gssize) g_ref_string_length (key));
+          g_ref_string_release (key);
+        }
+    }
+}
+
+/* Workers sharing one thread (Python, GJS): @out goes straight into the
+ * step of worker @dst, a function call rather than a message. Only when
+ * nothing sent earlier waits in its inbox (per-key order) and it is in
+ * the same epoch (a batch of the next epoch waits for its snapshot); and
+ * not once it closed. Items move to a step of a higher index, so no node
+ * is ever entered twice (the graph is acyclic, as with one worker). The
+ * counts of sent and received batches are left alone: nothing is in
+ * flight. */
+static gboolean
+exchange_push_direct (FlowExchange *x,
+                      guint         port,
+                      guint         dst,
+                      FlowBatch    *out)
+{
+  FlowWorker *w = x->worker;
+  FlowWorker *to = w->coord->workers[dst];
+  FlowNode *node;
+  GError *error = NULL;
+
+  if (w->coord->threaded || g_atomic_int_get (&to->quit) || to->exec->epoch != w->exec->epoch ||
+      !g_queue_is_empty (&to->held) || g_async_queue_length (to->inbox) > 0)
+    return FALSE;
+  node = g_ptr_array_index (to->exec->nodes, x->node->step->index);
+  /* Even after a failure, as worker_take_batch(). */
+  if (!flow_node_push_here (node, port, out, &error))
+    flow_exec_fail (to->exec, node->step->full_id, error);
+  flow_batch_clear (out);
+  return TRUE;
+}
+
 static void
 exchange_send (FlowExchange *x,
                guint         port,
@@ -343,12 +530,21 @@ exchange_send (FlowExchange *x,
 
   if (out->len == 0)
     return;
+  if (exchange_push_direct (x, port, dst, out))
+    return;
   m = msg_new (MSG_BATCH, w->index);
   m->epoch = w->exec->epoch;
   m->node = x->node->step->index;
   m->port = port;
-  m->batch = *out;
-  flow_batch_init (out);
+  if (w->coord->threaded && (m->packed = exchange_pack (out, &m->packed_len)) != NULL)
+    flow_batch_clear (out);   /* released here; the array is used again */
+  else
+    {
+      if (w->coord->threaded)
+        exchange_copy_keys (out);
+      m->batch = *out;
+      flow_batch_init (out);
+    }
   w->sent[dst]++;
   w->reported = FALSE;
   send_to_worker (w->coord, dst, m);
@@ -407,8 +603,12 @@ exchange_target (FlowExchange *x,
       {
         guint part = 0;
 
+        /* The partition is chosen by the hash that chose the worker of
+         * the key (flow_op_output_process()): when n divides n_parts,
+         * (h mod n_parts) mod n == h mod n, and a key's output stays on
+         * the worker of its state. */
         if (flow_item_split (item))
-          part = flow_hash_string (FLOW_HASH_SEED, item->key) % x->n_parts;
+          part = flow_workers_key_hash (item->key) % x->n_parts;
         return flow_workers_owner_of_part (part, n);
       }
 
@@ -447,25 +647,6 @@ exchange_reserve (FlowExchange *x,
   out->alloc = n;
 }
 
-/* The key of an item going to another worker: a copy of its own. Keys are
- * interned per step and worker (key_on's cache, state tables), and a
- * GRefString whose count both threads change at once bounces between
- * their caches on every acquire and release. With @take, @key's reference
- * is given up. */
-static inline char *
-key_for_away (char     *key,
-              gboolean  take)
-{
-  char *copy;
-
-  if (key == NULL)
-    return NULL;
-  copy = g_ref_string_new_len (key, (gssize) g_ref_string_length (key));
-  if (take)
-    g_ref_string_release (key);
-  return copy;
-}
-
 /* With @take, the items for other workers are moved out of @batch rather
  * than copied (no reference taken here and dropped later by the caller
  * while the receiver uses them): on return @batch holds only what stayed
@@ -483,16 +664,20 @@ flow_exchange_route (FlowNode   *node,
   FlowBatch *outs = &x->out[port * n];
   gboolean ok;
 
-  if (x->kind == EXCHANGE_SPREAD)
+  /* Whole batches: redistribute's turns, and an output step whose sink
+   * has one partition (its worker gets everything: no item's key needs
+   * hashing). */
+  if (x->kind == EXCHANGE_SPREAD || (x->kind == EXCHANGE_PARTITION && x->n_parts == 1))
     {
       guint dst = x->next;
 
-      x->next = (x->next + 1) % n;
+      if (x->kind == EXCHANGE_SPREAD)
+        x->next = (x->next + 1) % n;
       if (dst == w->index)
         return flow_node_push_here (node, port, batch, error);
       exchange_reserve (x, &outs[dst], batch->len);
       for (guint i = 0; i < batch->len; i++)
-        flow_batch_push_take (&outs[dst], key_for_away (batch->items[i].key, take),
+        flow_batch_push_take (&outs[dst], key_ref (batch->items[i].key, take),
                               take ? batch->items[i].value : g_variant_ref (batch->items[i].value));
       if (take)
         batch->len = 0;   /* all moved out */
@@ -541,10 +726,10 @@ flow_exchange_route (FlowNode   *node,
         if (dst == w->index)
           batch->items[here++] = item;
         else if (take)
-          flow_batch_push_take (&outs[dst], key_for_away (item.key, TRUE), item.value);
+          flow_batch_push_take (&outs[dst], item.key, item.value);
         else
           {
-            flow_batch_push_take (&outs[dst], key_for_away (item.key, FALSE),
+            flow_batch_push_take (&outs[dst], key_ref (item.key, FALSE),
                                   g_variant_ref (item.value));
             x->here.items[away++] = item;
           }
@@ -580,6 +765,10 @@ worker_add_exchanges (FlowWorker *w)
       if (!(op->flags & (FLOW_OPERATOR_STATEFUL | FLOW_OPERATOR_OUTPUT)) &&
           strcmp (op->name, "redistribute") != 0)
         continue;
+      /* A dynamic sink: each worker writes what it holds to its own
+       * partition (docs/workers.md). */
+      if ((op->flags & FLOW_OPERATOR_OUTPUT) && flow_sink_is_dynamic (node->step->sink))
+        continue;
 
       x = g_new0 (FlowExchange, 1);
       x->worker = w;
@@ -594,6 +783,7 @@ worker_add_exchanges (FlowWorker *w)
         {
           x->kind = EXCHANGE_PARTITION;
           x->n_parts = node->output_slots != NULL ? node->output_slots->len : 1;
+          x->next = flow_workers_owner_of_part (0, w->coord->n);   /* n_parts == 1 */
         }
       else if (!(op->flags & FLOW_OPERATOR_STATEFUL))
         {
@@ -688,6 +878,34 @@ worker_dup_counters (FlowWorker *w)
   return g_variant_ref_sink (g_variant_builder_end (&builder));
 }
 
+/* The items read from (written to) each of the worker's partitions:
+ * a(ubsst), in step order (flow_workers_foreach_part()). */
+static GVariant *
+worker_dup_parts (FlowWorker *w)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ubsst)"));
+  for (guint i = 0; i < w->exec->nodes->len; i++)
+    {
+      FlowNode *node = g_ptr_array_index (w->exec->nodes, i);
+
+      for (guint j = 0; node->inputs != NULL && j < node->inputs->len; j++)
+        {
+          FlowInputPart *ip = g_ptr_array_index (node->inputs, j);
+          g_variant_builder_add (&builder, "(ubsst)", i, TRUE, node->step->full_id, ip->key,
+                                 ip->items_read);
+        }
+      for (guint j = 0; node->outputs != NULL && j < node->outputs->len; j++)
+        {
+          FlowOutputPart *op = g_ptr_array_index (node->outputs, j);
+          g_variant_builder_add (&builder, "(ubsst)", i, FALSE, node->step->full_id, op->key,
+                                 op->items_written);
+        }
+    }
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
+
 static void
 worker_take_batch (FlowWorker *w,
                    Msg        *m)
@@ -698,13 +916,27 @@ worker_take_batch (FlowWorker *w,
 
   w->received[m->from]++;
   w->reported = FALSE;
+  if (m->packed != NULL)
+    {
+      /* Copied: the items are made, and released, here. */
+      worker_unpack (&w->unpacked, m->packed, m->packed_len);
+      if (!flow_node_push_here (node, m->port, &w->unpacked, &error))
+        flow_exec_fail (exec, node->step->full_id, error);
+      flow_batch_clear (&w->unpacked);
+      return;
+    }
   /* Even after a failure (of this worker or another), what was sent goes
    * on to the sinks until the run stops (flow_workers_finish()). */
   if (!flow_node_push_here (node, m->port, &m->batch, &error))
     flow_exec_fail (exec, node->step->full_id, error);
 
   /* The array goes back to its sender, for its next batch
-   * (exchange_reserve()). */
+   * (exchange_reserve()). (Its items are released here: handing them back
+   * to their maker for release was measured, but a value shared with a
+   * snapshot row — a state a step also emits — then often has its last
+   * reference dropped by the maker after the store's writer read it, an
+   * order ThreadSanitizer cannot see through GLib's reference counts.
+   * Batches of basic values do not come here: they are copied.) */
   flow_batch_clear (&m->batch);
   if (m->batch.items != NULL)
     {
@@ -786,6 +1018,7 @@ worker_handle (FlowWorker *w,
         reply->rows = rows;
         reply->syncs = syncs;
         reply->counters = worker_dup_counters (w);
+        reply->parts = worker_dup_parts (w);
         send_to_coordinator (w, reply);
 
         w->batch_told = FALSE;
@@ -894,6 +1127,7 @@ worker_free (FlowWorker *w)
   g_async_queue_unref (w->inbox);
   g_async_queue_unref (w->spare);
   g_queue_clear_full (&w->held, (GDestroyNotify) msg_free);
+  flow_batch_destroy (&w->unpacked);
   if (w->exec != NULL)
     {
       for (guint i = 0; i < w->exec->nodes->len; i++)
@@ -1035,6 +1269,11 @@ coord_handle (FlowWorkers *ws,
       if (ws->counters[m->from] != NULL)
         g_variant_unref (ws->counters[m->from]);
       ws->counters[m->from] = g_steal_pointer (&m->counters);
+      if (m->parts != NULL)
+        {
+          g_clear_pointer (&ws->parts[m->from], g_variant_unref);
+          ws->parts[m->from] = g_steal_pointer (&m->parts);
+        }
       if (ws->phase != PHASE_ROWS || m->epoch != ws->epoch)
         break;
       if (m->rows != NULL && ws->rows != NULL)
@@ -1132,6 +1371,7 @@ flow_workers_new (FlowExec  *exec,
   ws->workers = g_new0 (FlowWorker *, n);
   ws->counts = g_new0 (guint64 *, n);
   ws->counters = g_new0 (GVariant *, n);
+  ws->parts = g_new0 (GVariant *, n);
   ws->inbox = g_async_queue_new ();
   ws->gen = 1;
   ws->track_idle = ws->threaded && flow_clock_get_auto_advance (exec->clock);
@@ -1149,6 +1389,7 @@ flow_workers_new (FlowExec  *exec,
       w->sent = g_new0 (guint64, n);
       w->received = g_new0 (guint64, n);
       g_queue_init (&w->held);
+      flow_batch_init (&w->unpacked);
       ws->workers[i] = w;
       w->exec = flow_exec_new_worker (exec, i, w->context, w);
       if (!flow_exec_build_graph (w->exec, error))
@@ -1280,9 +1521,11 @@ flow_workers_free (FlowWorkers *ws)
     {
       g_free (ws->counts[i]);
       g_clear_pointer (&ws->counters[i], g_variant_unref);
+      g_clear_pointer (&ws->parts[i], g_variant_unref);
     }
   g_free (ws->counts);
   g_free (ws->counters);
+  g_free (ws->parts);
   g_free (ws->workers);
   g_clear_pointer (&ws->rows, g_array_unref);
   g_clear_pointer (&ws->syncs, g_ptr_array_unref);
@@ -1466,4 +1709,30 @@ flow_workers_dup_step_counters (FlowWorkers *ws)
       g_variant_builder_add (&builder, "{sa{st}}", order->pdata[i], &inner);
     }
   return g_variant_builder_end (&builder);
+}
+
+void
+flow_workers_foreach_part (FlowWorkers         *ws,
+                           gboolean             input,
+                           FlowWorkersPartFunc  func,
+                           gpointer             user_data)
+{
+  guint n_nodes = ws->workers[0]->exec->nodes->len;
+
+  for (guint node = 0; node < n_nodes; node++)
+    for (guint i = 0; i < ws->n; i++)
+      {
+        GVariantIter iter;
+        const char *step, *key;
+        guint64 count;
+        gboolean is_input;
+        guint index;
+
+        if (ws->parts[i] == NULL)
+          continue;
+        g_variant_iter_init (&iter, ws->parts[i]);
+        while (g_variant_iter_next (&iter, "(ub&s&st)", &index, &is_input, &step, &key, &count))
+          if (index == node && is_input == input)
+            func (step, key, count, user_data);
+      }
 }

@@ -65,7 +65,7 @@ flow_op_output_process (FlowNode   *node,
       guint target = 0;
 
       if (flow_item_split (item))
-        target = flow_hash_string (FLOW_HASH_SEED, item->key) % outputs->len;
+        target = flow_workers_key_hash (item->key) % outputs->len;   /* docs/workers.md */
       flow_batch_push_copy (&((FlowOutputPart *) g_ptr_array_index (outputs, target))->pending, item);
     }
 

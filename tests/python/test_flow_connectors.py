@@ -2,6 +2,7 @@
 """flow.inputs / flow.outputs subclasses, flow.connectors, flow.testing."""
 
 import datetime
+import os
 import time
 import zlib
 
@@ -102,16 +103,25 @@ class _Stateless(StatelessSourcePartition):
         return datetime.datetime.now(datetime.timezone.utc) + self._awake_every
 
 
+# The workers of the run_main() calls below (conftest.py: FLOW_TEST_WORKERS);
+# a dynamic source or sink is built once per worker.
+WORKERS = int(os.environ.get("FLOW_TEST_WORKERS", "1"))
+
+
 class ListDynamicSource(DynamicSource):
+    """Worker i of n reads items i, i + n, … (as Bytewax's examples shard)."""
+
     def __init__(self, items, awake_every=None):
         self.items = items
         self.awake_every = awake_every
         self.built = []
+        self.parts = []
 
     def build(self, step_id, worker_index, worker_count):
         self.built.append((step_id, worker_index, worker_count))
-        self.part = _Stateless(self.items, self.awake_every)
-        return self.part
+        part = _Stateless(self.items[worker_index::worker_count], self.awake_every)
+        self.parts.append(part)
+        return part
 
 
 def test_dynamic_source():
@@ -120,8 +130,8 @@ def test_dynamic_source():
     flow = Dataflow("df")
     op.output("out", op.input("inp", flow, src), TestingSink(out))
     run_main(flow)
-    assert out == [1, 2, 3]
-    assert src.built == [("df.inp", 0, 1)]
+    assert sorted(out) == [1, 2, 3]
+    assert sorted(src.built) == [("df.inp", i, WORKERS) for i in range(WORKERS)]
 
 
 def test_next_awake_datetime_is_honoured():
@@ -130,9 +140,10 @@ def test_next_awake_datetime_is_honoured():
     flow = Dataflow("df")
     op.output("out", op.input("inp", flow, src), TestingSink(out))
     run_main(flow)
-    assert out == [1, 2, 3, 4]
-    calls = src.part.calls
-    assert all(b - a >= 0.09 for a, b in zip(calls, calls[1:]))
+    assert sorted(out) == [1, 2, 3, 4]
+    for part in src.parts:
+        calls = part.calls
+        assert all(b - a >= 0.09 for a, b in zip(calls, calls[1:]))
 
 
 def test_source_exception_propagates():
@@ -164,7 +175,8 @@ def test_abort_execution_from_a_source_returns_from_run_main():
 
     class AbortingSource(DynamicSource):
         def build(self, step_id, worker_index, worker_count):
-            return Aborting()
+            # Other workers (FLOW_TEST_WORKERS) read nothing.
+            return Aborting() if worker_index == 0 else _Stateless([])
 
     out = []
     flow = Dataflow("df")
@@ -278,7 +290,10 @@ def test_dynamic_sink_gets_batches_of_plain_values():
     flow = Dataflow("df")
     op.output("out", op.input("inp", flow, TestingSource([1, ("k", 2), None], batch_size=3)), sink)
     run_main(flow)
-    assert sink.out == [[1, ("k", 2), None], "closed"]
+    # Worker 0 reads the source's one partition and writes to its own
+    # sink partition; every worker's partition is closed.
+    assert [b for b in sink.out if b != "closed"] == [[1, ("k", 2), None]]
+    assert sink.out.count("closed") == WORKERS
 
 
 def test_sink_exception_propagates():
@@ -447,7 +462,8 @@ def test_testing_source_batch_size():
     flow = Dataflow("df")
     op.output("out", op.input("inp", flow, TestingSource(range(7), batch_size=3)), sink)
     run_main(flow)
-    assert sink.out == [[0, 1, 2], [3, 4, 5], [6], "closed"]
+    assert [b for b in sink.out if b != "closed"] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert sink.out.count("closed") == WORKERS
 
 
 def test_testing_source_markers_must_be_instances():

@@ -3,7 +3,9 @@
 generics, SimplePollingSource in a run (retry, end, resume through
 recovery), RandomMetricSource resuming."""
 
+import os
 from datetime import timedelta
+from itertools import islice
 
 import pytest
 
@@ -126,3 +128,97 @@ def test_a_generator_batch_may_abort_or_end():
     op.output("out", op.input("inp", flow, Src()), TestingSink(out))
     run_main(flow)      # aborted (returns), not failed
     assert out[:1] == [1]
+
+
+# Bytewax's DynamicSource / DynamicSink with several workers: each worker
+# builds its own partition of each, with its index and the worker count,
+# and its sink partition writes what that worker holds (no exchange).
+class _ShardPartition(StatelessSourcePartition):
+    def __init__(self, worker_index, worker_count, n):
+        self._items = iter(range(worker_index, n, worker_count))
+
+    def next_batch(self):
+        return list(islice(self._items, 5)) or _end()
+
+
+def _end():
+    raise StopIteration()
+
+
+class _ShardSource(DynamicSource):
+    def __init__(self, n):
+        self.n = n
+        self.built = []
+
+    def build(self, step_id, worker_index, worker_count):
+        self.built.append((step_id, worker_index, worker_count))
+        return _ShardPartition(worker_index, worker_count, self.n)
+
+
+class _WorkerSinkPartition(StatelessSinkPartition):
+    def __init__(self, got):
+        self.got = got
+        self.closed = False
+
+    def write_batch(self, items):
+        self.got.extend(items)
+
+    def close(self):
+        self.closed = True
+
+
+class _WorkerSink(DynamicSink):
+    def __init__(self):
+        self.parts = {}
+
+    def build(self, step_id, worker_index, worker_count):
+        assert worker_index not in self.parts
+        part = _WorkerSinkPartition([])
+        self.parts[worker_index] = (worker_count, part)
+        return part
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_dynamic_source_and_sink_per_worker(workers):
+    from flow.testing import cluster_main
+
+    src, sink = _ShardSource(40), _WorkerSink()
+    flow = Dataflow("dyn")
+    s = op.map("tag", op.input("inp", flow, src), lambda x: (x, x % 4))
+    op.output("out", s, sink)
+    cluster_main(flow, [], 0, worker_count_per_proc=workers)
+    if workers == 1:
+        # FLOW_TEST_WORKERS (conftest.py) turns 1 worker into N.
+        workers = int(os.environ.get("FLOW_TEST_WORKERS", "1"))
+
+    assert sorted(src.built) == [("dyn.inp", i, workers) for i in range(workers)]
+    assert sorted(sink.parts) == list(range(workers))
+    everything = []
+    for index, (count, part) in sink.parts.items():
+        assert count == workers
+        assert part.closed
+        # What worker i read (i, i + n, …) is what its sink partition got.
+        assert sorted(x for x, _ in part.got) == list(range(index, 40, workers))
+        everything += part.got
+    assert sorted(everything) == [(x, x % 4) for x in range(40)]
+
+
+def test_dynamic_sink_after_a_stateful_step_gets_the_workers_keys():
+    from flow.testing import cluster_main
+
+    sink = _WorkerSink()
+    flow = Dataflow("dyn")
+    s = op.key_on("key", op.input("inp", flow, _ShardSource(60)), lambda x: f"k{x % 5}")
+    s = op.stateful_map("count", s, lambda state, x: ((state or 0) + 1,) * 2)
+    op.output("out", s, sink)
+    cluster_main(flow, [], 0, worker_count_per_proc=2)
+
+    owner = {}
+    counts = {}
+    for index, (_, part) in sink.parts.items():
+        for key, count in part.got:
+            # A key's items all reach one worker's partition, in order.
+            assert owner.setdefault(key, index) == index
+            assert count == counts.get(key, 0) + 1
+            counts[key] = count
+    assert counts == {f"k{i}": 12 for i in range(5)}

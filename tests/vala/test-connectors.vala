@@ -315,6 +315,96 @@ void test_run_async () throws Error {
     assert_cmpstrv (sink.items, sums (1, 6));
 }
 
+/* A dynamic source and sink (build_worker_part): worker i of n reads
+ * i, i + n, … < 30 and writes what it read to its own sink partition. */
+class ShardSource : Flow.Source {
+    public string[] built = {};
+
+    public override Flow.SourcePartition build_worker_part (string step_id, uint worker_index, uint worker_count) throws Error {
+        lock (built) {
+            built += "%s %u %u".printf (step_id, worker_index, worker_count);
+        }
+        return new ShardPartition (worker_index, worker_count);
+    }
+}
+
+class ShardPartition : Flow.SourcePartition {
+    private int64 next;
+    private uint step;
+
+    public ShardPartition (uint index, uint count) {
+        next = index;
+        step = count;
+    }
+
+    public override Variant? next_batch () throws Error {
+        if (next >= 30)
+            return null;
+        var batch = new VariantBuilder (new VariantType ("ax"));
+        for (var i = 0; i < 4 && next < 30; i++, next += step)
+            batch.add ("x", next);
+        return batch.end ();
+    }
+}
+
+class WorkerSink : Flow.Sink {
+    public WorkerPartition[] parts = {};
+
+    public override Flow.SinkPartition build_worker_part (string step_id, uint worker_index, uint worker_count) throws Error {
+        var part = new WorkerPartition (worker_index, worker_count);
+        lock (parts) {
+            parts += part;
+        }
+        return part;
+    }
+}
+
+class WorkerPartition : Flow.SinkPartition {
+    public uint index;
+    public uint count;
+    public int64[] got = {};
+
+    public WorkerPartition (uint index, uint count) {
+        this.index = index;
+        this.count = count;
+    }
+
+    /* Only this worker's thread writes to it. */
+    public override bool write_batch (GenericArray<Variant> batch) throws Error {
+        foreach (var item in batch)
+            got += item.get_int64 ();
+        return true;
+    }
+}
+
+void test_dynamic () throws Error {
+    for (uint workers = 1; workers <= 3; workers++) {
+        var source = new ShardSource ();
+        var sink = new WorkerSink ();
+        var flow = new Flow.Dataflow ("dyn");
+        flow.input ("inp", source).output ("out", sink);
+        var runner = new Flow.Runner (flow);
+        runner.workers = workers;
+        assert_true (runner.run ());
+        assert_cmpuint (source.built.length, CompareOperator.EQ, workers);
+        assert_cmpuint (sink.parts.length, CompareOperator.EQ, workers);
+        var total = 0;
+        foreach (var part in sink.parts) {
+            assert_cmpuint (part.count, CompareOperator.EQ, workers);
+            assert_true (("dyn.inp %u %u".printf (part.index, workers)) in source.built);
+            /* What worker i read is what its partition got. */
+            var expected = 0;
+            foreach (var v in part.got) {
+                assert_cmpint ((int) (v % workers), CompareOperator.EQ, (int) part.index);
+                expected++;
+            }
+            assert_cmpint (expected, CompareOperator.EQ, (int) ((30 - part.index + workers - 1) / workers));
+            total += part.got.length;
+        }
+        assert_cmpint (total, CompareOperator.EQ, 30);
+    }
+}
+
 int main (string[] args) {
     Test.init (ref args);
     add ("/vala/connectors/source-and-sink", test_source_and_sink);
@@ -323,5 +413,6 @@ int main (string[] args) {
     add ("/vala/connectors/resume-after-eof", test_resume_after_eof);
     add ("/vala/connectors/resume-after-failure", test_resume_after_failure);
     add ("/vala/connectors/run-async", test_run_async);
+    add ("/vala/connectors/dynamic", test_dynamic);
     return Test.run ();
 }

@@ -398,8 +398,11 @@ class _DynamicSource(Flow.Source):
         super().__init__()
         self._source = source
 
-    def do_build_part(self, step_id, part_key, resume_state):
-        part = self._source.build(step_id, 0, 1)
+    # One partition per worker, built with its index and the worker count
+    # (Flow.Source/Flow.Sink build_worker_part; docs/workers.md). Python
+    # runs the workers on the caller's thread, one after the other.
+    def do_build_worker_part(self, step_id, worker_index, worker_count):
+        part = self._source.build(step_id, worker_index, worker_count)
         if not isinstance(part, StatelessSourcePartition):
             raise TypeError(f"build() must return a StatelessSourcePartition, "
                             f"not {type(part).__qualname__}")

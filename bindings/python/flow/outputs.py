@@ -169,8 +169,11 @@ class _DynamicSink(Flow.Sink):
         super().__init__()
         self._sink = sink
 
-    def do_build_part(self, step_id, part_key, resume_state):
-        part = self._sink.build(step_id, 0, 1)
+    # One partition per worker, built with its index and the worker count
+    # (Flow.Source/Flow.Sink build_worker_part; docs/workers.md). Python
+    # runs the workers on the caller's thread, one after the other.
+    def do_build_worker_part(self, step_id, worker_index, worker_count):
+        part = self._sink.build(step_id, worker_index, worker_count)
         if not isinstance(part, StatelessSinkPartition):
             raise TypeError(f"build() must return a StatelessSinkPartition, "
                             f"not {type(part).__qualname__}")
