@@ -66,8 +66,9 @@ void      flow_binding_sink_partition_set_write_func (FlowSinkPartition    *self
 
 /**
  * FlowBindingObjectFuncs: (skip)
- * @from_variant: makes the binding's object for an item (a new one; it
- *   never fails: the binding may convert lazily, in @apply)
+ * @from_variant: makes the binding's object for an item (it never fails:
+ *   the binding may convert lazily, in @apply); the item stays alive until
+ *   the object is freed, so the object may borrow it
  * @to_variant: the item an object stands for (a full reference), or %NULL
  *   with @error set; the object stays the caller's
  * @free: frees an object

@@ -103,6 +103,8 @@ typedef struct
   guint      n;
   gpointer  *objects;   /* owned; NULL: dropped */
   char     **keys;      /* GRefStrings after a key_on, or NULL */
+  GPtrArray *packed;    /* the first stage's packed items (kept alive
+                         * while the objects made from them are) */
 } Stage;
 
 static void
@@ -204,7 +206,7 @@ apply_stateful (FlowNode  *node,
       if (state != NULL)
         flow_state_set (node, key, state, new_state);
       if (emit != NULL)
-        flow_batch_push_take (out, g_ref_string_acquire (key), g_variant_take_ref (emit));
+        flow_batch_push_take (out, g_steal_pointer (&st->keys[i]), g_variant_take_ref (emit));
       stage_clear_item (st, i);
     }
   return TRUE;
@@ -248,9 +250,15 @@ apply_stage (FlowNode   *node,
 
       if (batch != NULL)
         {
-          g_autoptr(GVariant) packed = NULL;
+          GVariant *packed = NULL;
           GVariant *arg = flow_op_arg (node, &batch->items[i], &packed);
 
+          if (packed != NULL)
+            {
+              if (st->packed == NULL)
+                st->packed = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+              g_ptr_array_add (st->packed, packed);
+            }
           object = st->objects[i] = st->funcs->from_variant (arg);
         }
       else if (object == NULL)
@@ -305,7 +313,7 @@ flow_op_fused_process (FlowNode   *node,
 {
   GPtrArray *chain = node->op_data;
   FlowNode *tail;
-  Stage st = { node->step->obj_funcs, batch->len, NULL, NULL };
+  Stage st = { node->step->obj_funcs, batch->len, NULL, NULL, NULL };
   gboolean ok = TRUE;
 
   if (chain == NULL)
@@ -350,6 +358,7 @@ flow_op_fused_process (FlowNode   *node,
   stage_clear (&st, 0);
   g_free (st.objects);
   g_free (st.keys);
+  g_clear_pointer (&st.packed, g_ptr_array_unref);
 
   if (ok)
     {

@@ -372,3 +372,25 @@ def test_recovery_resumes_the_fused_state(tmp_path):
     # the second run resumed each key's sum; "0" went over 100: discarded
     assert results[True][1][0][0] == [("1", 3), ("0", 106), ("1", 8)]
 
+
+
+def test_keyed_items_into_a_chain():
+    """A chain after a stateful step gets keyed items, whole (key, value)
+    tuples, as unfused."""
+    def build(flow, s):
+        s = s.key_on("k1", lambda x: str(x % 3))
+        s = s.stateful_map("s1", lambda st, v: ((st or 0) + v, (st or 0) + v))
+        s = s.map("p", lambda kv: (kv[0], kv[1], type(kv).__name__))
+        s = s.filter("q", lambda t: t[1] % 2 == 0)
+        s = s.key_on("k2", lambda t: t[0] + t[2])
+        return s.stateful_map("s2", lambda st, t: ((st or 0) + 1, t[1]))
+
+    out = both(build, list(range(20)), batch_size=6)[0]
+    sums = {}
+    expected = []
+    for x in range(20):
+        k = str(x % 3)
+        sums[k] = sums.get(k, 0) + x
+        if sums[k] % 2 == 0:
+            expected.append((k + "tuple", sums[k]))
+    assert out == expected

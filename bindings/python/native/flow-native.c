@@ -1643,7 +1643,8 @@ fold_cb (GVariant  *acc,
  * An object is either a PyObject whose conversion to a GVariant and back
  * gives an equal object of the same type (an int in the int64 range, a
  * float, a bool, None, a str a GVariant string can hold), or, tagged by
- * its low bit, the GVariant itself: any other result is converted at once,
+ * its low bit, the GVariant itself (and by the next bit, an item of the
+ * chain's first step, borrowed): any other result is converted at once,
  * where the step's callback would convert it (so that a value that cannot
  * be carried fails in the step that returned it), and the next function
  * gets it back from the GVariant, as unfused.
@@ -1651,8 +1652,9 @@ fold_cb (GVariant  *acc,
 
 static gboolean fusion_enabled = TRUE;
 
-#define OBJECT_IS_VARIANT(o) ((((guintptr) (o)) & 1) != 0)
-#define OBJECT_VARIANT(o)    ((GVariant *) (((guintptr) (o)) & ~(guintptr) 1))
+#define OBJECT_IS_VARIANT(o)  ((((guintptr) (o)) & 1) != 0)
+#define OBJECT_IS_BORROWED(o) ((((guintptr) (o)) & 2) != 0)
+#define OBJECT_VARIANT(o)     ((GVariant *) (((guintptr) (o)) & ~(guintptr) 3))
 
 static gpointer
 object_of_variant (GVariant *v)
@@ -1696,10 +1698,12 @@ object_to_py (gpointer object)
   return Py_NewRef ((PyObject *) object);
 }
 
+/* The item of a chain's first step, borrowed (libflow keeps it alive
+ * until the object is freed): no reference of its own. */
 static gpointer
 object_from_variant (GVariant *item)
 {
-  return object_of_variant (g_variant_ref (item));
+  return (gpointer) (((guintptr) item) | 3);
 }
 
 static GVariant *
@@ -1741,7 +1745,8 @@ object_free (gpointer object)
 
   if (OBJECT_IS_VARIANT (object))
     {
-      g_variant_unref (OBJECT_VARIANT (object));
+      if (!OBJECT_IS_BORROWED (object))
+        g_variant_unref (OBJECT_VARIANT (object));
       return;
     }
   gil = flow_gil_ensure ();
