@@ -136,9 +136,11 @@ flow_batch_clear (FlowBatch *batch)
 {
   for (guint i = 0; i < batch->len; i++)
     {
+      /* NULL: moved out by the node it was pushed to (batch_owned) */
       if (batch->items[i].key != NULL)
         g_ref_string_release (batch->items[i].key);
-      g_variant_unref (batch->items[i].value);
+      if (batch->items[i].value != NULL)
+        g_variant_unref (batch->items[i].value);
     }
   batch->len = 0;
 }
@@ -499,11 +501,19 @@ flow_repr_append (GString  *s,
     case G_VARIANT_CLASS_UINT32:
       g_string_append_printf (s, "%u", g_variant_get_uint32 (value));
       break;
+    /* The type is known: g_variant_get_int64() would check it again. Its
+     * data is NULL only in a fixed-size variant of the wrong size, 0. */
     case G_VARIANT_CLASS_INT64:
-      append_int64 (s, g_variant_get_int64 (value));
+      {
+        const gint64 *data = g_variant_get_data (value);
+        append_int64 (s, data != NULL ? *data : 0);
+      }
       break;
     case G_VARIANT_CLASS_UINT64:
-      append_uint64 (s, g_variant_get_uint64 (value), FALSE);
+      {
+        const guint64 *data = g_variant_get_data (value);
+        append_uint64 (s, data != NULL ? *data : 0, FALSE);
+      }
       break;
     case G_VARIANT_CLASS_HANDLE:
       g_string_append_printf (s, "%d", g_variant_get_handle (value));

@@ -43,9 +43,36 @@ G_DECLARE_DERIVABLE_TYPE (FlowWindowClock, flow_window_clock, FLOW, WINDOW_CLOCK
 /**
  * FlowWindowClockClass:
  * @parent_class: the parent class
+ * @build: makes the time of a new key (@resume_state %NULL) or of a
+ *   resumed one (@resume_state what @snapshot returned): any #GObject
+ *   that holds it, given back to the other methods as `logic`
+ * @before_batch: prepares for the items of a batch of one key (reads the
+ *   system time)
+ * @on_item: gives an item its timestamp and the watermark after it
+ * @on_notify: gives the watermark when there is no item (a wake-up)
+ * @on_eof: gives the watermark at the end of input (usually
+ *   %FLOW_TIMESTAMP_MAX, which closes every window)
+ * @to_system_utc: converts a time on the clock to the system time at
+ *   which the watermark reaches it, or returns %FALSE when it never will
+ * @snapshot: returns the state of `logic`, for @build on resume
  *
- * The class of window clocks (Bytewax's `Clock`). Only libflow's clocks
- * ([class@Flow.SystemClock], [class@Flow.EventClock]) implement it for now.
+ * The class of window clocks (Bytewax's `Clock` and `ClockLogic`).
+ *
+ * A clock written outside libflow (in C, or from Python, GJS or Vala
+ * through GObject-Introspection) derives from [class@Flow.WindowClock]
+ * and implements all of these virtual methods. The clock itself is
+ * configuration; what changes per key is in the object @build returns.
+ * All times are microseconds since the Unix epoch (UTC), between
+ * %FLOW_TIMESTAMP_MIN and %FLOW_TIMESTAMP_MAX. A window operator calls
+ * @before_batch, then @on_item for each item of the key in the batch;
+ * @on_notify when it is woken; @on_eof at the end of input;
+ * @to_system_utc to know when to wake; and, with recovery, @snapshot at
+ * the end of each activation of the key. A watermark that goes back is
+ * taken as standing still. When a method fails (sets its error), the
+ * run stops with an error naming the step and the key.
+ *
+ * [class@Flow.SystemClock] and [class@Flow.EventClock] do not go through
+ * these methods (they are %NULL in their classes).
  */
 struct _FlowWindowClockClass
 {
@@ -53,7 +80,37 @@ struct _FlowWindowClockClass
 
   /*< private >*/
   gconstpointer ops;
-  gpointer      padding[11];
+
+  /*< public >*/
+  GObject  *(*build)         (FlowWindowClock  *self,
+                              GVariant         *resume_state,
+                              GError          **error);
+  void      (*before_batch)  (FlowWindowClock  *self,
+                              GObject          *logic,
+                              GError          **error);
+  gboolean  (*on_item)       (FlowWindowClock  *self,
+                              GObject          *logic,
+                              GVariant         *value,
+                              gint64           *timestamp,
+                              gint64           *watermark,
+                              GError          **error);
+  gint64    (*on_notify)     (FlowWindowClock  *self,
+                              GObject          *logic,
+                              GError          **error);
+  gint64    (*on_eof)        (FlowWindowClock  *self,
+                              GObject          *logic,
+                              GError          **error);
+  gboolean  (*to_system_utc) (FlowWindowClock  *self,
+                              GObject          *logic,
+                              gint64            timestamp,
+                              gint64           *system_time,
+                              GError          **error);
+  GVariant *(*snapshot)      (FlowWindowClock  *self,
+                              GObject          *logic,
+                              GError          **error);
+
+  /*< private >*/
+  gpointer      padding[4];
 };
 
 FLOW_AVAILABLE_IN_1_0
@@ -120,6 +177,17 @@ typedef gint64 (*FlowTimestampFunc) (GVariant  *value,
                                      gpointer   user_data,
                                      GError   **error);
 
+/**
+ * FlowNowFunc:
+ * @user_data: the data given with the function
+ *
+ * Gives the system time, for an [class@Flow.EventClock] (Bytewax's
+ * `now_getter`). It cannot fail.
+ *
+ * Returns: the time, in microseconds since the Unix epoch (UTC)
+ */
+typedef gint64 (*FlowNowFunc) (gpointer user_data);
+
 #define FLOW_TYPE_EVENT_CLOCK (flow_event_clock_get_type ())
 
 FLOW_AVAILABLE_IN_1_0
@@ -133,6 +201,11 @@ FlowEventClock *flow_event_clock_new                          (GTimeSpan        
                                                                GError           **error);
 FLOW_AVAILABLE_IN_1_0
 GTimeSpan       flow_event_clock_get_wait_for_system_duration (FlowEventClock    *self);
+FLOW_AVAILABLE_IN_1_0
+void            flow_event_clock_set_now_func                 (FlowEventClock    *self,
+                                                               FlowNowFunc        now_func,
+                                                               gpointer           user_data,
+                                                               GDestroyNotify     destroy);
 FLOW_AVAILABLE_IN_1_0
 gint64          flow_event_clock_get_timestamp                (FlowEventClock    *self,
                                                                GVariant          *value,

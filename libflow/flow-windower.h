@@ -121,10 +121,42 @@ G_DECLARE_DERIVABLE_TYPE (FlowWindower, flow_windower, FLOW, WINDOWER, GObject)
 /**
  * FlowWindowerClass:
  * @parent_class: the parent class
+ * @build: makes the windows of a new key (@resume_state %NULL) or of a
+ *   resumed one (@resume_state what @snapshot returned): any #GObject
+ *   that holds them, given back to the other methods as `logic`
+ * @open_for: places an item that is not late in its windows, opening
+ *   them; returns their ids, an `ax`
+ * @late_for: returns the ids (an `ax`) of the windows a late item would
+ *   have been in, without opening them
+ * @merged: returns the merges since the last call, an `a(xx)` of
+ *   `(original_id, target_id)`, and forgets them
+ * @close_for: closes the windows the watermark closes and returns their
+ *   final metadata, an `a(xxxax)` of (id, open time, close time, merged
+ *   ids), in closing order
+ * @notify_at: gives the earliest watermark at which a window closes, or
+ *   returns %FALSE when none is open
+ * @is_empty: whether `logic` can be dropped (no window open, nothing to
+ *   remember)
+ * @snapshot: returns the state of `logic`, for @build on resume
  *
- * The class of windowers. Only libflow's windowers
- * ([class@Flow.TumblingWindower], [class@Flow.SlidingWindower],
- * [class@Flow.SessionWindower]) implement it for now.
+ * The class of windowers (Bytewax's `Windower` and `WindowerLogic`).
+ *
+ * A windower written outside libflow (in C, or from Python, GJS or Vala
+ * through GObject-Introspection) derives from [class@Flow.Windower] and
+ * implements all of these virtual methods. The windower itself is
+ * configuration; the windows of each key are in the object @build
+ * returns. Times are microseconds since the Unix epoch (UTC), window ids
+ * any #gint64. A window operator calls @open_for or @late_for for each
+ * item, then, once per batch or wake-up, @merged and @close_for with the
+ * watermark, then @notify_at and @is_empty, and, with recovery,
+ * @snapshot. Returning a #GVariant of another type, or setting the
+ * error, stops the run with an error naming the step and the key (called
+ * through the [struct@Flow.WindowerState] methods, which cannot fail, a
+ * failed call gives no window and the failure is kept for the operator).
+ *
+ * libflow's windowers ([class@Flow.TumblingWindower],
+ * [class@Flow.SlidingWindower], [class@Flow.SessionWindower]) do not go
+ * through these methods (they are %NULL in their classes).
  */
 struct _FlowWindowerClass
 {
@@ -132,7 +164,39 @@ struct _FlowWindowerClass
 
   /*< private >*/
   gconstpointer ops;
-  gpointer      padding[11];
+
+  /*< public >*/
+  GObject  *(*build)     (FlowWindower  *self,
+                          GVariant      *resume_state,
+                          GError       **error);
+  GVariant *(*open_for)  (FlowWindower  *self,
+                          GObject       *logic,
+                          gint64         timestamp,
+                          GError       **error);
+  GVariant *(*late_for)  (FlowWindower  *self,
+                          GObject       *logic,
+                          gint64         timestamp,
+                          GError       **error);
+  GVariant *(*merged)    (FlowWindower  *self,
+                          GObject       *logic,
+                          GError       **error);
+  GVariant *(*close_for) (FlowWindower  *self,
+                          GObject       *logic,
+                          gint64         watermark,
+                          GError       **error);
+  gboolean  (*notify_at) (FlowWindower  *self,
+                          GObject       *logic,
+                          gint64        *notify_at,
+                          GError       **error);
+  gboolean  (*is_empty)  (FlowWindower  *self,
+                          GObject       *logic,
+                          GError       **error);
+  GVariant *(*snapshot)  (FlowWindower  *self,
+                          GObject       *logic,
+                          GError       **error);
+
+  /*< private >*/
+  gpointer      padding[3];
 };
 
 FLOW_AVAILABLE_IN_1_0

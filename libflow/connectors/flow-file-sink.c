@@ -129,7 +129,7 @@ append_line (GString    *buffer,
   if (values_only)
     key = NULL;
 
-  if (key == NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+  if (key == NULL && strcmp (g_variant_get_type_string (value), "s") == 0)
     g_string_append (buffer, g_variant_get_string (value, NULL));
   else if (key == NULL)
     flow_repr_append (buffer, value);

@@ -100,6 +100,10 @@ struct _FlowNode
   /* operators with several inputs (join): the input port of the batch
    * being processed, set by flow_node_push() */
   guint       in_port;
+  /* the batch being pushed is the pusher's to clear, nothing more: the
+   * node may move keys and values out of it (leaving NULLs). Set by
+   * flow_node_push_take() for the time of the push. */
+  gboolean    batch_owned;
   /* what an operator keeps for one execution (enrich_cached: its cache;
    * window operators: their deadlines), made by its process function on
    * first use; freed with the node, after its states */

@@ -1013,10 +1013,13 @@ push_pending (FlowInputPart  *ip,
       *first = FALSE;
 
       /* A view of the pending items: the operators neither keep nor
-       * reallocate the batch they are given. */
+       * reallocate the batch they are given. They may move items out of
+       * it (the pending batch is only cleared after), but not through an
+       * exchange, which would shorten the view. */
       sub.items = ip->pending.items + ip->pending_pos;
       sub.len = sub.alloc = k;
-      if (!flow_node_push (ip->node, 0, &sub, error))
+      if (!(ip->node->exchange == NULL ? flow_node_push_take (ip->node, 0, &sub, error)
+                                       : flow_node_push (ip->node, 0, &sub, error)))
         return FALSE;
       ip->pending_pos += k;
 

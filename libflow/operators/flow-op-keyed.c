@@ -50,6 +50,7 @@ flow_op_key_on_process (FlowNode   *node,
   FlowKeyFunc fn = node->step->func.func;
   gpointer data = node->step->func.data;
   FlowBatch *out = &node->out[0];
+  gboolean owned = node->batch_owned;
 
   flow_batch_reserve (out, batch->len);
   for (guint i = 0; i < batch->len; i++)
@@ -73,7 +74,14 @@ flow_op_key_on_process (FlowNode   *node,
       ref_key = flow_op_key_intern (node, item, key, error);
       if (ref_key == NULL)
         return FALSE;
-      flow_batch_push_take (out, ref_key, g_variant_ref (value));
+      if (owned && value == item->value)
+        {
+          /* moved: the batch's owner only clears it */
+          flow_batch_push_take (out, ref_key, value);
+          item->value = NULL;
+        }
+      else
+        flow_batch_push_take (out, ref_key, g_variant_ref (value));
     }
   return flow_node_emit (node, 0, error);
 }
@@ -85,9 +93,20 @@ flow_op_key_rm_process (FlowNode   *node,
                         GError    **error)
 {
   FlowBatch *out = &node->out[0];
+  gboolean owned = node->batch_owned;
 
   flow_batch_reserve (out, batch->len);
   for (guint i = 0; i < batch->len; i++)
-    flow_batch_push_take (out, NULL, g_variant_ref (batch->items[i].value));
+    {
+      FlowItem *item = &batch->items[i];
+
+      if (owned)
+        {
+          flow_batch_push_take (out, NULL, item->value);
+          item->value = NULL;
+        }
+      else
+        flow_batch_push_take (out, NULL, g_variant_ref (item->value));
+    }
   return flow_node_emit (node, 0, error);
 }

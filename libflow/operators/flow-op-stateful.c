@@ -16,6 +16,17 @@
  * Stateful operators
  * ------------------------------------------------------------------------ */
 
+/* Makes a returned reference full: g_variant_take_ref() is an atomic
+ * operation even on a variant that is not floating (a state the function
+ * returns again, or one it sank itself). */
+static inline GVariant *
+own_ref (GVariant *value)
+{
+  if (g_variant_is_floating (value))
+    g_variant_take_ref (value);
+  return value;
+}
+
 static gboolean
 build_state (FlowNode   *node,
              FlowItem   *item,
@@ -52,6 +63,7 @@ stateful_map (FlowNode   *node,
   FlowStatefulMapFunc fn = node->step->func.func;
   gpointer data = node->step->func.data;
   FlowBatch *out = &node->out[0];
+  gboolean owned = node->batch_owned;
 
   if (!flat)
     flow_batch_reserve (out, batch->len);
@@ -83,7 +95,7 @@ stateful_map (FlowNode   *node,
         }
 
       if (new_state != NULL)
-        g_variant_take_ref (new_state);
+        own_ref (new_state);
       if (st == NULL)
         {
           if (new_state == NULL && !node->exec->track_changes)
@@ -95,13 +107,20 @@ stateful_map (FlowNode   *node,
     emit:
       if (emit != NULL)
         {
-          g_variant_take_ref (emit);
+          own_ref (emit);
           if (flat)
             {
               gboolean ok = flow_op_push_array (node, NULL, item->key, emit, error);
               g_variant_unref (emit);
               if (!ok)
                 return FALSE;
+            }
+          else if (owned)
+            {
+              /* the key moves on with the result: the batch's owner
+               * only clears it */
+              flow_batch_push_take (out, item->key, emit);
+              item->key = NULL;
             }
           else
             flow_batch_push_take (out, g_ref_string_acquire (item->key), emit);
@@ -154,7 +173,7 @@ flow_op_fold_process (FlowNode   *node,
         }
       if (st == NULL)
         st = flow_state_ensure (node, item->key);
-      flow_state_set (node, item->key, st, g_variant_take_ref (result));
+      flow_state_set (node, item->key, st, own_ref (result));
     }
   return TRUE;
 }

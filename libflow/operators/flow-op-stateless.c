@@ -12,6 +12,39 @@
 
 #include "flow-operator-private.h"
 
+/* Passes @item on to @out: moved if the batch is the node's to empty
+ * (FlowNode.batch_owned), otherwise with new references. */
+static inline void
+pass_item (FlowBatch *out,
+           FlowItem  *item,
+           gboolean   owned)
+{
+  if (owned)
+    {
+      flow_batch_push_take (out, item->key, item->value);
+      item->key = NULL;
+      item->value = NULL;
+    }
+  else
+    flow_batch_push_copy (out, item);
+}
+
+/* The key a result of @item keeps (see flow_op_result_key()), moved out
+ * of @item if the batch is the node's to empty. */
+static inline char *
+take_result_key (FlowNode *node,
+                 FlowItem *item,
+                 gboolean  owned)
+{
+  char *key;
+
+  if (!owned || !(node->step->op->flags & FLOW_OPERATOR_ON_VALUE))
+    return flow_op_result_key (node, item);
+  key = item->key;
+  item->key = NULL;
+  return key;
+}
+
 gboolean
 flow_op_map_process (FlowNode   *node,
                      FlowBatch  *batch,
@@ -20,6 +53,7 @@ flow_op_map_process (FlowNode   *node,
   FlowMapFunc fn = node->step->func.func;
   gpointer data = node->step->func.data;
   FlowBatch *out = &node->out[0];
+  gboolean owned = node->batch_owned;
 
   flow_batch_reserve (out, batch->len);
   for (guint i = 0; i < batch->len; i++)
@@ -36,7 +70,7 @@ flow_op_map_process (FlowNode   *node,
           g_clear_pointer (&result, g_variant_unref);
           return flow_op_fail_user (node, item, flow_op_error_key (node, item), error, local);
         }
-      flow_batch_push_take (out, flow_op_result_key (node, item), g_variant_take_ref (result));
+      flow_batch_push_take (out, take_result_key (node, item, owned), g_variant_take_ref (result));
     }
   return flow_node_emit (node, 0, error);
 }
@@ -48,6 +82,7 @@ flow_op_filter_process (FlowNode   *node,
 {
   FlowPredicateFunc fn = node->step->func.func;
   gpointer data = node->step->func.data;
+  gboolean owned = node->batch_owned;
 
   for (guint i = 0; i < batch->len; i++)
     {
@@ -61,7 +96,7 @@ flow_op_filter_process (FlowNode   *node,
       if (local != NULL)
         return flow_op_fail_user (node, item, flow_op_error_key (node, item), error, local);
       if (keep)
-        flow_batch_push_copy (&node->out[0], item);
+        pass_item (&node->out[0], item, owned);
     }
   return flow_node_emit (node, 0, error);
 }
@@ -73,6 +108,7 @@ flow_op_filter_map_process (FlowNode   *node,
 {
   FlowFilterMapFunc fn = node->step->func.func;
   gpointer data = node->step->func.data;
+  gboolean owned = node->batch_owned;
 
   for (guint i = 0; i < batch->len; i++)
     {
@@ -89,7 +125,7 @@ flow_op_filter_map_process (FlowNode   *node,
           return flow_op_fail_user (node, item, flow_op_error_key (node, item), error, local);
         }
       if (result != NULL)
-        flow_batch_push_take (&node->out[0], flow_op_result_key (node, item),
+        flow_batch_push_take (&node->out[0], take_result_key (node, item, owned),
                               g_variant_take_ref (result));
     }
   return flow_node_emit (node, 0, error);
@@ -234,6 +270,7 @@ flow_op_branch_process (FlowNode   *node,
 {
   FlowPredicateFunc fn = node->step->func.func;
   gpointer data = node->step->func.data;
+  gboolean owned = node->batch_owned;
 
   for (guint i = 0; i < batch->len; i++)
     {
@@ -246,7 +283,7 @@ flow_op_branch_process (FlowNode   *node,
       which = fn (value, data, &local);
       if (local != NULL)
         return flow_op_fail_user (node, item, NULL, error, local);
-      flow_batch_push_copy (&node->out[which ? 0 : 1], item);
+      pass_item (&node->out[which ? 0 : 1], item, owned);
     }
   return flow_node_emit (node, 0, error) && flow_node_emit (node, 1, error);
 }

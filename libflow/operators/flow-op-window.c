@@ -59,6 +59,7 @@ typedef struct
 {
   char                 *key;       /* GRefString */
   WindowNode           *wn;
+  FlowState            *st;        /* the node's state of the key, which owns this */
   FlowWindowClockState *clock;
   FlowWindowerState    *windower;
   GArray               *slots;     /* Slot */
@@ -274,6 +275,60 @@ take_result (GVariant  *result,
 
 enum { PORT_DOWN, PORT_LATE, PORT_META };
 
+/* The `(xv)` of (@id, a value of @type_string whose serialised form is
+ * @size bytes that @store writes), built in its serialised form in one
+ * buffer: the id (8 bytes), then the variant (the value's bytes, a nul,
+ * its type string). The variant is the last member of the tuple, so there
+ * is no framing offset; it starts at 8, aligned for any value. One
+ * allocation of data and one of the GVariant, where g_variant_new("(xv)")
+ * makes three values and serialises them again. */
+static GVariant *
+pair_new (gint64      id,
+          const char *type_string,
+          gsize       size,
+          void      (*store) (gconstpointer src, gpointer dest),
+          gconstpointer src,
+          gboolean    trusted)
+{
+  gsize type_len = strlen (type_string);
+  gsize total = 8 + size + 1 + type_len;
+  guchar *buf = g_malloc (total);
+  GBytes *bytes;
+  GVariant *pair;
+
+  memcpy (buf, &id, 8);
+  store (src, buf + 8);
+  buf[8 + size] = '\0';
+  memcpy (buf + 8 + size + 1, type_string, type_len);
+  bytes = g_bytes_new_take (buf, total);
+  pair = g_variant_new_from_bytes (G_VARIANT_TYPE ("(xv)"), bytes, trusted);
+  g_bytes_unref (bytes);
+  return g_variant_ref_sink (pair);
+}
+
+static void
+store_value (gconstpointer src,
+             gpointer      dest)
+{
+  g_variant_store ((GVariant *) src, dest);
+}
+
+static void
+store_int64 (gconstpointer src,
+             gpointer      dest)
+{
+  memcpy (dest, src, 8);
+}
+
+static inline void
+emit_pair (FlowNode  *node,
+           guint      port,
+           WindowKey *wk,
+           GVariant  *pair)
+{
+  flow_batch_push_take (&node->out[port], g_ref_string_acquire (wk->key), pair);
+}
+
 static inline void
 emit (FlowNode  *node,
       guint      port,
@@ -281,9 +336,25 @@ emit (FlowNode  *node,
       gint64     id,
       GVariant  *value)
 {
-  GVariant *pair = g_variant_ref_sink (g_variant_new ("(xv)", id, value));
+  GVariant *pair;
 
-  flow_batch_push_take (&node->out[port], g_ref_string_acquire (wk->key), pair);
+  g_variant_ref_sink (value);   /* a floating value is consumed, as by g_variant_new() */
+  /* (A value not in normal form, from an untrusted source, stays
+   * untrusted: g_variant_is_normal_form() is immediate for the others.) */
+  pair = pair_new (id, g_variant_get_type_string (value), g_variant_get_size (value),
+                   store_value, value, g_variant_is_normal_form (value));
+  g_variant_unref (value);
+  emit_pair (node, port, wk, pair);
+}
+
+/* emit() of a count (count_window's result), without making the int64. */
+static inline void
+emit_count (FlowNode  *node,
+            WindowKey *wk,
+            gint64     id,
+            gint64     count)
+{
+  emit_pair (node, PORT_DOWN, wk, pair_new (id, "x", 8, store_int64, &count, TRUE));
 }
 
 static void
@@ -882,6 +953,8 @@ merge_and_close (FlowNode   *node,
             }
           else if (spec->kind == FLOW_WINDOW_LOGIC_JOIN)
             join_emit (node, wk, id, slot->values);
+          else if (spec->kind == FLOW_WINDOW_LOGIC_COUNT)
+            emit_count (node, wk, id, slot->count);
           else
             {
               g_autoptr(GVariant) result = slot_result (spec, slot);
@@ -894,6 +967,11 @@ merge_and_close (FlowNode   *node,
       emit_meta (node, wk, meta);
     }
   g_ptr_array_set_size (wn->closed, 0);
+  /* Clocks and windowers written outside libflow: their failures since
+   * the last call, and their snapshots (flow-time-private.h). */
+  if (!flow_window_clock_state_settle (wk->clock, node->exec->track_changes, &cause) ||
+      !flow_windower_state_settle (wk->windower, node->exec->track_changes, &cause))
+    return fail_key (node, wk->key, error, cause);
   return TRUE;
 }
 
@@ -955,12 +1033,13 @@ quiet_key (FlowNode       *node,
   gint64 wake;
 
   if (wk->opened || spec->ordered || wk->slots->len == 0 ||
-      wk->last_watermark >= wk->next_close || FLOW_IS_SESSION_WINDOWER (spec->windower))
+      wk->last_watermark >= wk->next_close || FLOW_IS_SESSION_WINDOWER (spec->windower) ||
+      flow_windower_state_is_custom (wk->windower) || flow_window_clock_state_is_custom (wk->clock))
     return FALSE;
   if (flow_window_clock_state_to_system_utc (wk->clock, wk->next_close, &wake) &&
       wake < wk->deadline)
     set_deadline (wk, wake);
-  flow_state_touch (node, wk->key, g_hash_table_lookup (node->states, wk->key));
+  flow_state_touch (node, wk->key, wk->st);
   return TRUE;
 }
 
@@ -997,6 +1076,7 @@ ensure_key (FlowNode    *node,
       wk = window_key_new (wn, key);
       wk->clock = flow_window_clock_new_state (spec->clock);
       wk->windower = flow_windower_new_state (spec->windower);
+      wk->st = st;
       st->window = wk;
     }
   return wk;
@@ -1167,7 +1247,7 @@ flow_op_window_process (FlowNode   *node,
     {
       wk = g_ptr_array_index (wn->touched, i);
       if (wk != NULL)
-        settle_key (node, g_hash_table_lookup (node->states, wk->key), wk);
+        settle_key (node, wk->st, wk);
     }
   g_ptr_array_set_size (wn->touched, 0);
   flow_window_clock_set_batch_time (0);
@@ -1212,7 +1292,7 @@ notify_keys (FlowNode   *node,
   for (guint i = 0; ok && i < due->len; i++)
     {
       WindowKey *wk = g_ptr_array_index (due, i);
-      settle_key (node, g_hash_table_lookup (node->states, wk->key), wk);
+      settle_key (node, wk->st, wk);
     }
   flow_clock_pop_thread_default (clock);
   if (!ok)
@@ -1288,6 +1368,19 @@ flow_op_window_eof (FlowNode  *node,
 #define SLOT_TAG_COUNT 'c'
 #define SLOT_TAG_VARIANT 'v'
 
+/* The `ay` of @out's bytes, trusted: any `ay` is in normal form, so the
+ * store's serialisation takes it as it is instead of checking it
+ * (g_variant_new_fixed_array() makes an untrusted value). One copy. */
+static GVariant *
+bytestring_new (GByteArray *out)
+{
+  GBytes *bytes = g_bytes_new (out->data, out->len);
+  GVariant *v = g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, bytes, TRUE);
+
+  g_bytes_unref (bytes);
+  return g_variant_ref_sink (v);
+}
+
 GVariant *
 flow_op_window_snapshot (FlowNode  *node,
                          FlowState *st)
@@ -1335,7 +1428,7 @@ flow_op_window_snapshot (FlowNode  *node,
       flow_time_put_varint (out, q->side);
       flow_time_put_variant (out, q->value);
     }
-  return g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, out->data, out->len, 1));
+  return bytestring_new (out);
 }
 
 gboolean
@@ -1482,6 +1575,7 @@ flow_op_window_restore (FlowNode    *node,
   if (!g_hash_table_lookup_extended (node->states, key, &table_key, NULL))
     g_return_val_if_reached (FALSE);
   wk = window_key_new (wn, table_key);
+  wk->st = st;
   st->window = wk;
   wk->last_watermark = last_watermark;
   wk->clock = flow_window_clock_restore_state (spec->clock, clock_snap, &local);

@@ -217,7 +217,11 @@ flow_op_forward (FlowNode   *node,
   for (guint i = 0; i < edges->len; i++)
     {
       FlowEdge *edge = &g_array_index (edges, FlowEdge, i);
-      gboolean ok = flow_node_push (edge->node, edge->port, batch, error);
+      /* The last edge may take items this node may take; not through an
+       * exchange, which would shorten a batch that is only a view. */
+      gboolean take = i + 1 == edges->len && node->batch_owned && edge->node->exchange == NULL;
+      gboolean ok = take ? flow_node_push_take (edge->node, edge->port, batch, error)
+                         : flow_node_push (edge->node, edge->port, batch, error);
 
       node->child_us += edge->node->last_us;
       if (!ok)
@@ -244,6 +248,7 @@ flow_node_push (FlowNode   *node,
                 GError    **error)
 {
   /* Several workers: the items go to the worker that owns them first. */
+  node->batch_owned = FALSE;
   if (G_UNLIKELY (node->exchange != NULL) && batch->len > 0)
     return flow_exchange_route (node, port, batch, FALSE, error);
   return flow_node_push_here (node, port, batch, error);
@@ -255,9 +260,17 @@ flow_node_push_take (FlowNode   *node,
                      FlowBatch  *batch,
                      GError    **error)
 {
+  gboolean ok;
+
+  /* The node may move the items out (as the exchange does with @take):
+   * no reference taken and dropped per item (issue 12). */
+  node->batch_owned = TRUE;
   if (G_UNLIKELY (node->exchange != NULL) && batch->len > 0)
-    return flow_exchange_route (node, port, batch, TRUE, error);
-  return flow_node_push_here (node, port, batch, error);
+    ok = flow_exchange_route (node, port, batch, TRUE, error);
+  else
+    ok = flow_node_push_here (node, port, batch, error);
+  node->batch_owned = FALSE;
+  return ok;
 }
 
 gboolean

@@ -98,7 +98,7 @@ gboolean  flow_time_check_span                  (const char        *what,
 
 typedef struct
 {
-  const char *snapshot_type;                    /* NULL: no state */
+  const char *snapshot_type;                    /* NULL: any type */
   gpointer  (*state_new)     (FlowWindowClock *clock);
   void      (*state_free)    (gpointer         data);
   void      (*before_batch)  (FlowWindowClock *clock,
@@ -110,6 +110,9 @@ typedef struct
                               gint64          *watermark,
                               GError         **error);
   gint64    (*on_notify)     (FlowWindowClock *clock,
+                              gpointer         data);
+  /* Optional: NULL gives FLOW_TIMESTAMP_MAX. */
+  gint64    (*on_eof)        (FlowWindowClock *clock,
                               gpointer         data);
   gboolean  (*to_system_utc) (FlowWindowClock *clock,
                               gpointer         data,
@@ -128,6 +131,23 @@ typedef struct
 
 void      flow_window_clock_class_set_ops       (FlowWindowClockClass *klass,
                                                  const FlowWindowClockOps *ops);
+
+/* Clocks and windowers written outside libflow (the vfuncs of
+ * FlowWindowClockClass and FlowWindowerClass) go through a generic ops
+ * table whose calls cannot fail: a failure is kept in the state and
+ * given by the next call that can fail (on_item) or by settle(), which
+ * the window operator calls at the end of each activation of a key. For
+ * these, settle() also asks notify_at and is_empty (kept until the next
+ * change) and, when @snapshot, takes the snapshot that the compact
+ * encoding then stores. For libflow's own, settle() does nothing. */
+gboolean  flow_window_clock_state_is_custom     (FlowWindowClockState *self);
+gboolean  flow_window_clock_state_settle        (FlowWindowClockState *self,
+                                                 gboolean           snapshot,
+                                                 GError           **error);
+gboolean  flow_windower_state_is_custom         (FlowWindowerState *self);
+gboolean  flow_windower_state_settle            (FlowWindowerState *self,
+                                                 gboolean           snapshot,
+                                                 GError           **error);
 
 /* The system time a clock reads now: the real time of the thread's
  * default FlowClock (the run's clock during a run). */

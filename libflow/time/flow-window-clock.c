@@ -60,9 +60,17 @@ clock_timestamp_now (void)
  */
 G_DEFINE_ABSTRACT_TYPE (FlowWindowClock, flow_window_clock, G_TYPE_OBJECT)
 
+static const FlowWindowClockOps custom_ops;
+
+/* The vfuncs took padding: the class keeps its size (ABI). */
+G_STATIC_ASSERT (sizeof (FlowWindowClockClass) == sizeof (GObjectClass) + 12 * sizeof (gpointer));
+
 static void
 flow_window_clock_class_init (FlowWindowClockClass *klass)
 {
+  /* Subclasses written outside libflow use the vfuncs; libflow's own set
+   * their table in their class_init. */
+  klass->ops = &custom_ops;
 }
 
 static void
@@ -140,7 +148,8 @@ flow_window_clock_new_state (FlowWindowClock *self)
  * Restores the time of a key from a snapshot, for a resume. For an
  * [class@Flow.EventClock] the watermark goes on from where it was, plus
  * the system time that passed since the snapshot's last new maximum (as
- * Bytewax's).
+ * Bytewax's). A clock written outside libflow gets @snapshot in its
+ * [vfunc@Flow.WindowClock.build].
  *
  * Returns: (transfer full): the restored state, or %NULL with @error set
  *   (%FLOW_ERROR_CORRUPT_PARTITION) when @snapshot is not a state of this
@@ -160,7 +169,8 @@ flow_window_clock_restore_state (FlowWindowClock *self,
   ops = get_ops (self);
   g_return_val_if_fail (ops != NULL, NULL);
 
-  if (!g_variant_is_of_type (snapshot, G_VARIANT_TYPE (ops->snapshot_type)))
+  if (ops->snapshot_type != NULL &&
+      !g_variant_is_of_type (snapshot, G_VARIANT_TYPE (ops->snapshot_type)))
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
                    "the snapshot of a %s state has type %s, not %s",
@@ -302,7 +312,9 @@ flow_window_clock_state_on_notify (FlowWindowClockState *self)
  * @self: a window clock state
  *
  * Gives the watermark at the end of input (Bytewax's `ClockLogic.on_eof`):
- * %FLOW_TIMESTAMP_MAX for libflow's clocks, which closes every window. It
+ * %FLOW_TIMESTAMP_MAX for libflow's clocks, which closes every window
+ * (a clock written outside libflow gives what its
+ * [vfunc@Flow.WindowClock.on_eof] gives). For libflow's clocks it
  * does not change the state, so a run that continues after a resume goes
  * on from the snapshot as if the end had not been.
  *
@@ -313,7 +325,9 @@ flow_window_clock_state_on_eof (FlowWindowClockState *self)
 {
   g_return_val_if_fail (self != NULL, 0);
 
-  return FLOW_TIMESTAMP_MAX;
+  if (self->ops->on_eof == NULL)
+    return FLOW_TIMESTAMP_MAX;
+  return self->ops->on_eof (self->clock, self->data);
 }
 
 /**
@@ -358,7 +372,9 @@ flow_window_clock_state_to_system_utc (FlowWindowClockState *self,
  * [method@Flow.WindowClock.restore_state]: `()` for a
  * [class@Flow.SystemClock] (it has no state), `(xx)` for an
  * [class@Flow.EventClock] (the system time of the latest maximum and the
- * watermark then, µs since the Unix epoch).
+ * watermark then, µs since the Unix epoch); for a clock written outside
+ * libflow, what its [vfunc@Flow.WindowClock.snapshot] returns (on
+ * failure, `()`, the failure being kept for the window operator).
  *
  * Returns: (transfer full): the snapshot
  */
@@ -367,7 +383,7 @@ flow_window_clock_state_snapshot (FlowWindowClockState *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return g_variant_ref_sink (self->ops->snapshot (self->clock, self->data));
+  return g_variant_take_ref (self->ops->snapshot (self->clock, self->data));
 }
 
 /* FlowSystemClock ------------------------------------------------------- */
@@ -537,6 +553,10 @@ struct _FlowEventClock
   gpointer           user_data;
   GDestroyNotify     destroy;
   GTimeSpan          wait_for_system_duration;
+
+  FlowNowFunc        now_func;    /* NULL: the run's clock */
+  gpointer           now_data;
+  GDestroyNotify     now_destroy;
 };
 
 G_DEFINE_FINAL_TYPE (FlowEventClock, flow_event_clock, FLOW_TYPE_WINDOW_CLOCK)
@@ -556,12 +576,23 @@ typedef struct
   gint64 system_now;       /* not in snapshots */
 } EventState;
 
+/* The system time of an event clock: its now function's, or the run's. */
+static gint64
+event_now (FlowWindowClock *clock)
+{
+  FlowEventClock *self = (FlowEventClock *) clock;
+
+  if (G_LIKELY (self->now_func == NULL))
+    return clock_timestamp_now ();
+  return clamp_timestamp (self->now_func (self->now_data));
+}
+
 static gpointer
 event_state_new (FlowWindowClock *clock)
 {
   EventState *st = g_new0 (EventState, 1);
 
-  st->system_now = clock_timestamp_now ();
+  st->system_now = event_now (clock);
   st->system_time_of_max_event = st->system_now;
   st->watermark_base = FLOW_TIMESTAMP_MIN;
   return st;
@@ -579,7 +610,7 @@ event_before_batch (FlowWindowClock *clock,
 {
   EventState *st = data;
 
-  st->system_now = MAX (st->system_now, clock_timestamp_now ());
+  st->system_now = MAX (st->system_now, event_now (clock));
 }
 
 static gint64
@@ -675,7 +706,7 @@ event_restore (FlowWindowClock *clock,
       g_free (st);
       return NULL;
     }
-  st->system_now = MAX (clock_timestamp_now (), st->system_time_of_max_event);
+  st->system_now = MAX (event_now (clock), st->system_time_of_max_event);
   return st;
 }
 
@@ -712,6 +743,8 @@ flow_event_clock_finalize (GObject *object)
 
   if (self->destroy != NULL)
     self->destroy (self->user_data);
+  if (self->now_destroy != NULL)
+    self->now_destroy (self->now_data);
 
   G_OBJECT_CLASS (flow_event_clock_parent_class)->finalize (object);
 }
@@ -853,6 +886,35 @@ flow_event_clock_get_wait_for_system_duration (FlowEventClock *self)
 }
 
 /**
+ * flow_event_clock_set_now_func:
+ * @self: an event clock
+ * @now_func: (nullable) (scope notified) (closure user_data) (destroy destroy):
+ *   gives the system time, or %NULL for the run's clock
+ * @user_data: data for @now_func
+ * @destroy: (nullable): frees @user_data when the clock is finalized or
+ *   the function replaced
+ *
+ * Sets where the clock reads the system time (Bytewax's `now_getter`):
+ * by default the run's clock (the real time of the system outside of
+ * runs, a test clock in tests). Set it before the clock is used; the
+ * states made before keep the times they read.
+ */
+void
+flow_event_clock_set_now_func (FlowEventClock *self,
+                               FlowNowFunc     now_func,
+                               gpointer        user_data,
+                               GDestroyNotify  destroy)
+{
+  g_return_if_fail (FLOW_IS_EVENT_CLOCK (self));
+
+  if (self->now_destroy != NULL)
+    self->now_destroy (self->now_data);
+  self->now_func = now_func;
+  self->now_data = user_data;
+  self->now_destroy = destroy;
+}
+
+/**
  * flow_event_clock_get_timestamp:
  * @self: an event clock
  * @value: the value of a keyed item
@@ -917,4 +979,468 @@ flow_window_clock_state_encode (FlowWindowClockState *self,
       g_byte_array_append (out, &tag, 1);
       flow_time_put_variant (out, snap);
     }
+}
+
+/* Clocks written outside libflow ------------------------------------------ */
+
+/**
+ * FlowWindowClockClass::build:
+ * @self: the clock
+ * @resume_state: (nullable): %NULL for a new key, or what
+ *   [vfunc@Flow.WindowClock.snapshot] returned, on resume
+ * @error: return location for a #GError
+ *
+ * Makes the time of one key (Bytewax's `Clock.build`).
+ *
+ * Returns: (transfer full): an object holding the key's time, given back
+ *   to the other virtual methods, or %NULL with @error set
+ */
+
+/**
+ * FlowWindowClockClass::before_batch:
+ * @self: the clock
+ * @logic: what [vfunc@Flow.WindowClock.build] returned for the key
+ * @error: return location for a #GError
+ *
+ * Prepares for the items of the key in a batch (Bytewax's
+ * `ClockLogic.before_batch`), e.g. reads the system time. Optional.
+ */
+
+/**
+ * FlowWindowClockClass::on_item:
+ * @self: the clock
+ * @logic: what [vfunc@Flow.WindowClock.build] returned for the key
+ * @value: the value of the item (the `v` of its `(k, v)`)
+ * @timestamp: (out): return location for the item's timestamp
+ * @watermark: (out): return location for the watermark after the item
+ * @error: return location for a #GError
+ *
+ * Gives an item its timestamp and the watermark after it (Bytewax's
+ * `ClockLogic.on_item`): the item is late when its timestamp is before
+ * the watermark.
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ */
+
+/**
+ * FlowWindowClockClass::on_notify:
+ * @self: the clock
+ * @logic: what [vfunc@Flow.WindowClock.build] returned for the key
+ * @error: return location for a #GError
+ *
+ * Gives the watermark when there is no item (Bytewax's
+ * `ClockLogic.on_notify`): the operator was woken at a system time
+ * [vfunc@Flow.WindowClock.to_system_utc] gave.
+ *
+ * Returns: the watermark (on failure, anything, with @error set)
+ */
+
+/**
+ * FlowWindowClockClass::on_eof:
+ * @self: the clock
+ * @logic: what [vfunc@Flow.WindowClock.build] returned for the key
+ * @error: return location for a #GError
+ *
+ * Gives the watermark at the end of input (Bytewax's
+ * `ClockLogic.on_eof`). Optional: without it, %FLOW_TIMESTAMP_MAX, which
+ * closes every window.
+ *
+ * Returns: the watermark (on failure, anything, with @error set)
+ */
+
+/**
+ * FlowWindowClockClass::to_system_utc:
+ * @self: the clock
+ * @logic: what [vfunc@Flow.WindowClock.build] returned for the key
+ * @timestamp: a time on the clock (when a window closes)
+ * @system_time: (out): return location for the system time at which the
+ *   watermark reaches @timestamp
+ * @error: return location for a #GError
+ *
+ * Converts a time on the clock to system time, so that the operator is
+ * woken then (Bytewax's `ClockLogic.to_system_utc`). Optional: without
+ * it the operator is not woken for the key (its windows close with later
+ * items or at the end of input).
+ *
+ * Returns: %FALSE when the watermark will never reach @timestamp by
+ *   itself (or with @error set)
+ */
+
+/**
+ * FlowWindowClockClass::snapshot:
+ * @self: the clock
+ * @logic: what [vfunc@Flow.WindowClock.build] returned for the key
+ * @error: return location for a #GError
+ *
+ * Returns the state of the key's time, given to
+ * [vfunc@Flow.WindowClock.build] on resume (Bytewax's
+ * `ClockLogic.snapshot`): any #GVariant.
+ *
+ * Returns: (transfer full): the snapshot, or %NULL with @error set
+ */
+
+typedef struct
+{
+  GObject  *logic;   /* NULL when build failed */
+  GError   *error;   /* the first failure, not given yet */
+  GVariant *snap;    /* the last snapshot taken (or resumed from) */
+} CustomClock;
+
+#define CUSTOM_CLASS(clock) FLOW_WINDOW_CLOCK_GET_CLASS (clock)
+
+static void
+custom_fail (CustomClock *cc,
+             GError      *local,
+             const char  *method)
+{
+  if (local == NULL)
+    return;
+  g_prefix_error (&local, "%s(): ", method);
+  if (cc->error == NULL)
+    cc->error = local;
+  else
+    g_error_free (local);
+}
+
+/* Whether @cc can be called: built, and no failure kept. */
+static gboolean
+custom_ok (CustomClock *cc)
+{
+  return cc->logic != NULL && cc->error == NULL;
+}
+
+static gboolean
+custom_check_time (FlowWindowClock *clock,
+                   gint64           t,
+                   const char      *what,
+                   const char      *method,
+                   GError         **error)
+{
+  if (t >= FLOW_TIMESTAMP_MIN && t <= FLOW_TIMESTAMP_MAX)
+    return TRUE;
+  g_set_error (error, FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+               "%s(): the %s %s gave, %" G_GINT64_FORMAT " µs since the epoch, "
+               "is not a time between the years 1 and 9999",
+               method, what, G_OBJECT_TYPE_NAME (clock), t);
+  return FALSE;
+}
+
+static GObject *
+custom_build (FlowWindowClock *clock,
+              GVariant        *resume_state,
+              GError         **error)
+{
+  FlowWindowClockClass *klass = CUSTOM_CLASS (clock);
+  g_autoptr(GError) local = NULL;
+  GObject *logic;
+
+  if (klass->build == NULL)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "the clock %s does not implement build()", G_OBJECT_TYPE_NAME (clock));
+      return NULL;
+    }
+  logic = klass->build (clock, resume_state, &local);
+  if (local != NULL || logic == NULL)
+    {
+      g_clear_object (&logic);
+      if (local == NULL)
+        local = g_error_new (FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+                             "%s returned no logic", G_OBJECT_TYPE_NAME (clock));
+      g_prefix_error (&local, "build(): ");
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  return logic;
+}
+
+static gpointer
+custom_state_new (FlowWindowClock *clock)
+{
+  CustomClock *cc = g_new0 (CustomClock, 1);
+
+  /* (A failure is given by the first on_item.) */
+  cc->logic = custom_build (clock, NULL, &cc->error);
+  return cc;
+}
+
+static void
+custom_state_free (gpointer data)
+{
+  CustomClock *cc = data;
+
+  g_clear_object (&cc->logic);
+  g_clear_error (&cc->error);
+  g_clear_pointer (&cc->snap, g_variant_unref);
+  g_free (cc);
+}
+
+static void
+custom_before_batch (FlowWindowClock *clock,
+                     gpointer         data)
+{
+  CustomClock *cc = data;
+  GError *local = NULL;
+
+  if (!custom_ok (cc) || CUSTOM_CLASS (clock)->before_batch == NULL)
+    return;
+  CUSTOM_CLASS (clock)->before_batch (clock, cc->logic, &local);
+  custom_fail (cc, local, "before_batch");
+}
+
+static gboolean
+custom_on_item (FlowWindowClock *clock,
+                gpointer         data,
+                GVariant        *value,
+                gint64          *timestamp,
+                gint64          *watermark,
+                GError         **error)
+{
+  CustomClock *cc = data;
+  FlowWindowClockClass *klass = CUSTOM_CLASS (clock);
+  GError *local = NULL;
+  gint64 ts = 0, wm = 0;
+  gboolean ok;
+
+  if (cc->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&cc->error));
+      return FALSE;
+    }
+  if (klass->on_item == NULL)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "the clock %s does not implement on_item()", G_OBJECT_TYPE_NAME (clock));
+      return FALSE;
+    }
+  ok = klass->on_item (clock, cc->logic, value, &ts, &wm, &local);
+  if (!ok || local != NULL)
+    {
+      if (local == NULL)
+        local = g_error_new (FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
+                             "%s failed without saying why", G_OBJECT_TYPE_NAME (clock));
+      g_prefix_error (&local, "on_item(): ");
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  if (!custom_check_time (clock, ts, "timestamp", "on_item", error) ||
+      !custom_check_time (clock, wm, "watermark", "on_item", error))
+    return FALSE;
+  *timestamp = ts;
+  *watermark = wm;
+  return TRUE;
+}
+
+/* on_notify and on_eof: a watermark, or MIN (standing still) on failure. */
+static gint64
+custom_watermark (FlowWindowClock *clock,
+                  CustomClock     *cc,
+                  gboolean         eof)
+{
+  FlowWindowClockClass *klass = CUSTOM_CLASS (clock);
+  const char *method = eof ? "on_eof" : "on_notify";
+  GError *local = NULL;
+  gint64 wm;
+
+  if (!custom_ok (cc))
+    return FLOW_TIMESTAMP_MIN;
+  if (eof && klass->on_eof == NULL)
+    return FLOW_TIMESTAMP_MAX;
+  if (!eof && klass->on_notify == NULL)
+    {
+      custom_fail (cc, g_error_new (FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                                    "the clock %s does not implement it",
+                                    G_OBJECT_TYPE_NAME (clock)), method);
+      return FLOW_TIMESTAMP_MIN;
+    }
+  wm = eof ? klass->on_eof (clock, cc->logic, &local)
+           : klass->on_notify (clock, cc->logic, &local);
+  if (local != NULL)
+    {
+      custom_fail (cc, local, method);
+      return FLOW_TIMESTAMP_MIN;
+    }
+  if (!custom_check_time (clock, wm, "watermark", method, &local))
+    {
+      if (cc->error == NULL)
+        cc->error = local;
+      else
+        g_error_free (local);
+      return FLOW_TIMESTAMP_MIN;
+    }
+  return wm;
+}
+
+static gint64
+custom_on_notify (FlowWindowClock *clock,
+                  gpointer         data)
+{
+  return custom_watermark (clock, data, FALSE);
+}
+
+static gint64
+custom_on_eof (FlowWindowClock *clock,
+               gpointer         data)
+{
+  return custom_watermark (clock, data, TRUE);
+}
+
+static gboolean
+custom_to_system_utc (FlowWindowClock *clock,
+                      gpointer         data,
+                      gint64           timestamp,
+                      gint64          *system_time)
+{
+  CustomClock *cc = data;
+  FlowWindowClockClass *klass = CUSTOM_CLASS (clock);
+  GError *local = NULL;
+  gint64 at = 0;
+  gboolean found;
+
+  if (!custom_ok (cc) || klass->to_system_utc == NULL)
+    return FALSE;
+  found = klass->to_system_utc (clock, cc->logic, timestamp, &at, &local);
+  if (local != NULL)
+    {
+      custom_fail (cc, local, "to_system_utc");
+      return FALSE;
+    }
+  if (!found)
+    return FALSE;
+  /* A wake-up beyond the representable range is at its end. */
+  *system_time = clamp_timestamp (at);
+  return TRUE;
+}
+
+/* A full reference to a new snapshot of @cc, or NULL with @error. */
+static GVariant *
+custom_take_snapshot (FlowWindowClock *clock,
+                      CustomClock     *cc,
+                      GError         **error)
+{
+  FlowWindowClockClass *klass = CUSTOM_CLASS (clock);
+  g_autoptr(GError) local = NULL;
+  GVariant *snap;
+
+  if (cc->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&cc->error));
+      return NULL;
+    }
+  if (klass->snapshot == NULL)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "snapshot(): the clock %s does not implement it",
+                   G_OBJECT_TYPE_NAME (clock));
+      return NULL;
+    }
+  snap = klass->snapshot (clock, cc->logic, &local);
+  if (snap == NULL || local != NULL)
+    {
+      g_clear_pointer (&snap, g_variant_unref);
+      if (local == NULL)
+        local = g_error_new (FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+                             "%s returned no state to snapshot", G_OBJECT_TYPE_NAME (clock));
+      g_prefix_error (&local, "snapshot(): ");
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  return g_variant_take_ref (snap);
+}
+
+static GVariant *
+custom_snapshot (FlowWindowClock *clock,
+                 gpointer         data)
+{
+  CustomClock *cc = data;
+  GError *local = NULL;
+  GVariant *snap = custom_take_snapshot (clock, cc, &local);
+
+  if (snap == NULL)
+    {
+      /* Kept for the operator (flow_window_clock_state_settle()). */
+      if (cc->error == NULL)
+        cc->error = local;
+      else
+        g_error_free (local);
+      return g_variant_new_tuple (NULL, 0);
+    }
+  return snap;
+}
+
+static gpointer
+custom_restore (FlowWindowClock *clock,
+                GVariant        *snapshot,
+                GError         **error)
+{
+  GObject *logic = custom_build (clock, snapshot, error);
+  CustomClock *cc;
+
+  if (logic == NULL)
+    return NULL;
+  cc = g_new0 (CustomClock, 1);
+  cc->logic = logic;
+  cc->snap = g_variant_ref (snapshot);
+  return cc;
+}
+
+static void
+custom_encode (FlowWindowClock *clock,
+               gpointer         data,
+               GByteArray      *out)
+{
+  CustomClock *cc = data;
+  g_autoptr(GVariant) snap = cc->snap ? g_variant_ref (cc->snap) : custom_snapshot (clock, cc);
+  guint8 tag = FLOW_TIME_CODE_VARIANT;
+
+  g_variant_take_ref (snap);
+  g_byte_array_append (out, &tag, 1);
+  flow_time_put_variant (out, snap);
+}
+
+static const FlowWindowClockOps custom_ops = {
+  .snapshot_type = NULL,
+  .state_new = custom_state_new,
+  .state_free = custom_state_free,
+  .before_batch = custom_before_batch,
+  .on_item = custom_on_item,
+  .on_notify = custom_on_notify,
+  .on_eof = custom_on_eof,
+  .to_system_utc = custom_to_system_utc,
+  .snapshot = custom_snapshot,
+  .restore = custom_restore,
+  .encode = custom_encode,
+};
+
+gboolean
+flow_window_clock_state_is_custom (FlowWindowClockState *self)
+{
+  return self->ops == &custom_ops;
+}
+
+gboolean
+flow_window_clock_state_settle (FlowWindowClockState *self,
+                                gboolean              snapshot,
+                                GError              **error)
+{
+  CustomClock *cc;
+
+  if (self->ops != &custom_ops)
+    return TRUE;
+  cc = self->data;
+  if (cc->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&cc->error));
+      return FALSE;
+    }
+  if (snapshot)
+    {
+      GVariant *snap = custom_take_snapshot (self->clock, cc, error);
+
+      if (snap == NULL)
+        return FALSE;
+      g_clear_pointer (&cc->snap, g_variant_unref);
+      cc->snap = snap;
+    }
+  return TRUE;
 }

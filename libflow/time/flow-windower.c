@@ -267,9 +267,17 @@ flow_window_metadata_equal (FlowWindowMetadata *a,
  */
 G_DEFINE_ABSTRACT_TYPE (FlowWindower, flow_windower, G_TYPE_OBJECT)
 
+static const FlowWindowerOps custom_ops;
+
+/* The vfuncs took padding: the class keeps its size (ABI). */
+G_STATIC_ASSERT (sizeof (FlowWindowerClass) == sizeof (GObjectClass) + 12 * sizeof (gpointer));
+
 static void
 flow_windower_class_init (FlowWindowerClass *klass)
 {
+  /* Subclasses written outside libflow use the vfuncs; libflow's own set
+   * their table in their class_init. */
+  klass->ops = &custom_ops;
 }
 
 static void
@@ -365,7 +373,9 @@ flow_windower_new_state (FlowWindower *self)
  *   state of a windower of the same kind and parameters
  * @error: return location for a #GError
  *
- * Restores the windows of a key from a snapshot, for a resume.
+ * Restores the windows of a key from a snapshot, for a resume. A
+ * windower written outside libflow gets @snapshot in its
+ * [vfunc@Flow.Windower.build].
  *
  * Returns: (transfer full): the restored state, or %NULL with @error set
  *   (%FLOW_ERROR_CORRUPT_PARTITION) when @snapshot is not a state of this
@@ -385,7 +395,8 @@ flow_windower_restore_state (FlowWindower *self,
   ops = get_ops (self);
   g_return_val_if_fail (ops != NULL, NULL);
 
-  if (!g_variant_is_of_type (snapshot, G_VARIANT_TYPE (ops->snapshot_type)))
+  if (ops->snapshot_type != NULL &&
+      !g_variant_is_of_type (snapshot, G_VARIANT_TYPE (ops->snapshot_type)))
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
                    "the snapshot of a %s state has type %s, not %s",
@@ -677,7 +688,9 @@ flow_windower_state_is_empty (FlowWindowerState *self)
  * Tumbling and sliding windows snapshot as `a(xxx)` (the open windows'
  * id, open and close times), sessions as `(xa(xxxax)a(xx))` (the last id,
  * the open sessions' id, open and close times and merged ids, and the
- * merges not taken yet).
+ * merges not taken yet). A windower written outside libflow gives what
+ * its [vfunc@Flow.Windower.snapshot] returns (on failure, `()`, the
+ * failure being kept for the window operator).
  *
  * Returns: (transfer full): the snapshot
  */
@@ -686,7 +699,7 @@ flow_windower_state_snapshot (FlowWindowerState *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return g_variant_ref_sink (self->ops->snapshot (self->windower, self->data));
+  return g_variant_take_ref (self->ops->snapshot (self->windower, self->data));
 }
 
 /* ------------------------------------------------------------------------
@@ -805,4 +818,547 @@ flow_time_decode_snapshot (const guint8 **p,
     default:
       return NULL;
     }
+}
+
+/* ------------------------------------------------------------------------
+ * Windowers written outside libflow
+ * ------------------------------------------------------------------------ */
+
+/**
+ * FlowWindowerClass::build:
+ * @self: the windower
+ * @resume_state: (nullable): %NULL for a new key, or what
+ *   [vfunc@Flow.Windower.snapshot] returned, on resume
+ * @error: return location for a #GError
+ *
+ * Makes the windows of one key (Bytewax's `Windower.build`).
+ *
+ * Returns: (transfer full): an object holding the key's windows, given
+ *   back to the other virtual methods, or %NULL with @error set
+ */
+
+/**
+ * FlowWindowerClass::open_for:
+ * @self: the windower
+ * @logic: what [vfunc@Flow.Windower.build] returned for the key
+ * @timestamp: the timestamp of an item that is not late
+ * @error: return location for a #GError
+ *
+ * Places the item in its windows, opening those not open yet (Bytewax's
+ * `WindowerLogic.open_for`).
+ *
+ * Returns: (transfer full): the ids of the item's windows, an `ax`; or
+ *   %NULL with @error set
+ */
+
+/**
+ * FlowWindowerClass::late_for:
+ * @self: the windower
+ * @logic: what [vfunc@Flow.Windower.build] returned for the key
+ * @timestamp: the timestamp of a late item
+ * @error: return location for a #GError
+ *
+ * Finds the windows a late item would have been in (Bytewax's
+ * `WindowerLogic.late_for`), without opening them.
+ *
+ * Returns: (transfer full): their ids, an `ax`; or %NULL with @error set
+ */
+
+/**
+ * FlowWindowerClass::merged:
+ * @self: the windower
+ * @logic: what [vfunc@Flow.Windower.build] returned for the key
+ * @error: return location for a #GError
+ *
+ * Returns the merges since the last call and forgets them (Bytewax's
+ * `WindowerLogic.merged`): the operator moves the contents of each
+ * original window into its target, in order.
+ *
+ * Returns: (transfer full): an `a(xx)` of `(original_id, target_id)`
+ *   pairs; or %NULL with @error set
+ */
+
+/**
+ * FlowWindowerClass::close_for:
+ * @self: the windower
+ * @logic: what [vfunc@Flow.Windower.build] returned for the key
+ * @watermark: the watermark (it never goes back; %FLOW_TIMESTAMP_MAX at
+ *   the end of input)
+ * @error: return location for a #GError
+ *
+ * Closes the windows @watermark closes and forgets them (Bytewax's
+ * `WindowerLogic.close_for`).
+ *
+ * Returns: (transfer full): an `a(xxxax)` of the closed windows' id,
+ *   open time, close time and merged ids, in closing order; or %NULL
+ *   with @error set
+ */
+
+/**
+ * FlowWindowerClass::notify_at:
+ * @self: the windower
+ * @logic: what [vfunc@Flow.Windower.build] returned for the key
+ * @notify_at: (out): return location for the earliest watermark at which
+ *   a window closes
+ * @error: return location for a #GError
+ *
+ * Says when the operator should next try to close windows (Bytewax's
+ * `WindowerLogic.notify_at`).
+ *
+ * Returns: %FALSE when no window is open (or with @error set)
+ */
+
+/**
+ * FlowWindowerClass::is_empty:
+ * @self: the windower
+ * @logic: what [vfunc@Flow.Windower.build] returned for the key
+ * @error: return location for a #GError
+ *
+ * Whether the key's windows can be forgotten (Bytewax's
+ * `WindowerLogic.is_empty`): a later item of the key gets a new
+ * [vfunc@Flow.Windower.build].
+ *
+ * Returns: whether nothing needs to be kept (%FALSE with @error set)
+ */
+
+/**
+ * FlowWindowerClass::snapshot:
+ * @self: the windower
+ * @logic: what [vfunc@Flow.Windower.build] returned for the key
+ * @error: return location for a #GError
+ *
+ * Returns the state of the key's windows, given to
+ * [vfunc@Flow.Windower.build] on resume (Bytewax's
+ * `WindowerLogic.snapshot`): any #GVariant.
+ *
+ * Returns: (transfer full): the snapshot, or %NULL with @error set
+ */
+
+typedef struct
+{
+  GObject  *logic;      /* NULL when build failed */
+  GError   *error;      /* the first failure, not given yet */
+  GVariant *snap;       /* the last snapshot taken (or resumed from) */
+  gboolean  settled;    /* notify_at and empty are current */
+  gboolean  has_notify;
+  gint64    notify_at;
+  gboolean  empty;
+} CustomWindower;
+
+#define CUSTOM_CLASS(w) FLOW_WINDOWER_GET_CLASS (w)
+
+static void
+custom_keep (CustomWindower *cw,
+             GError         *local)
+{
+  if (cw->error == NULL)
+    cw->error = local;
+  else
+    g_error_free (local);
+}
+
+static void
+custom_fail (CustomWindower *cw,
+             GError         *local,
+             const char     *method)
+{
+  if (local == NULL)
+    return;
+  g_prefix_error (&local, "%s(): ", method);
+  custom_keep (cw, local);
+}
+
+static gboolean
+custom_ok (CustomWindower *cw)
+{
+  return cw->logic != NULL && cw->error == NULL;
+}
+
+static gboolean
+custom_missing (FlowWindower   *windower,
+                CustomWindower *cw,
+                gconstpointer   vfunc,
+                const char     *method)
+{
+  if (vfunc != NULL)
+    return FALSE;
+  custom_keep (cw, g_error_new (FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                                "the windower %s does not implement %s()",
+                                G_OBJECT_TYPE_NAME (windower), method));
+  return TRUE;
+}
+
+/* Takes @result (a full or floating reference) when it has @type; else
+ * keeps an error and returns NULL. */
+static GVariant *
+custom_result (FlowWindower   *windower,
+               CustomWindower *cw,
+               GVariant       *result,
+               GError         *local,
+               const char     *type,
+               const char     *what,
+               const char     *method)
+{
+  if (result != NULL)
+    result = g_variant_take_ref (result);
+  if (local != NULL)
+    {
+      g_clear_pointer (&result, g_variant_unref);
+      custom_fail (cw, local, method);
+      return NULL;
+    }
+  if (result == NULL || !g_variant_is_of_type (result, G_VARIANT_TYPE (type)))
+    {
+      custom_keep (cw, g_error_new (FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+                                    "%s(): the windower %s returned %s%s, not %s (%s)",
+                                    method, G_OBJECT_TYPE_NAME (windower),
+                                    result ? "a value of type " : "nothing",
+                                    result ? g_variant_get_type_string (result) : "",
+                                    type, what));
+      g_clear_pointer (&result, g_variant_unref);
+      return NULL;
+    }
+  return result;
+}
+
+static GObject *
+custom_build (FlowWindower  *windower,
+              GVariant      *resume_state,
+              GError       **error)
+{
+  FlowWindowerClass *klass = CUSTOM_CLASS (windower);
+  g_autoptr(GError) local = NULL;
+  GObject *logic;
+
+  if (klass->build == NULL)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "the windower %s does not implement build()", G_OBJECT_TYPE_NAME (windower));
+      return NULL;
+    }
+  logic = klass->build (windower, resume_state, &local);
+  if (local != NULL || logic == NULL)
+    {
+      g_clear_object (&logic);
+      if (local == NULL)
+        local = g_error_new (FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+                             "%s returned no logic", G_OBJECT_TYPE_NAME (windower));
+      g_prefix_error (&local, "build(): ");
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  return logic;
+}
+
+static gpointer
+custom_state_new (FlowWindower *windower)
+{
+  CustomWindower *cw = g_new0 (CustomWindower, 1);
+
+  /* (A failure is given by flow_windower_state_settle().) */
+  cw->logic = custom_build (windower, NULL, &cw->error);
+  return cw;
+}
+
+static void
+custom_state_free (gpointer data)
+{
+  CustomWindower *cw = data;
+
+  g_clear_object (&cw->logic);
+  g_clear_error (&cw->error);
+  g_clear_pointer (&cw->snap, g_variant_unref);
+  g_free (cw);
+}
+
+static void
+custom_ids (FlowWindower *windower,
+            gpointer      data,
+            gint64        timestamp,
+            GArray       *ids,
+            gboolean      late)
+{
+  CustomWindower *cw = data;
+  FlowWindowerClass *klass = CUSTOM_CLASS (windower);
+  const char *method = late ? "late_for" : "open_for";
+  GVariant *(*fn) (FlowWindower *, GObject *, gint64, GError **) =
+    late ? klass->late_for : klass->open_for;
+  g_autoptr(GVariant) result = NULL;
+  GError *local = NULL;
+  gsize n;
+  const gint64 *v;
+
+  if (!custom_ok (cw) || custom_missing (windower, cw, fn, method))
+    return;
+  cw->settled = FALSE;
+  result = fn (windower, cw->logic, timestamp, &local);
+  result = custom_result (windower, cw, g_steal_pointer (&result), local,
+                          "ax", "window ids", method);
+  if (result == NULL)
+    return;
+  v = g_variant_get_fixed_array (result, &n, sizeof (gint64));
+  g_array_append_vals (ids, v, n);
+}
+
+static void
+custom_open_for (FlowWindower *windower,
+                 gpointer      data,
+                 gint64        timestamp,
+                 GArray       *ids)
+{
+  custom_ids (windower, data, timestamp, ids, FALSE);
+}
+
+static void
+custom_late_for (FlowWindower *windower,
+                 gpointer      data,
+                 gint64        timestamp,
+                 GArray       *ids)
+{
+  custom_ids (windower, data, timestamp, ids, TRUE);
+}
+
+static void
+custom_take_merged (FlowWindower *windower,
+                    gpointer      data,
+                    GArray       *pairs)
+{
+  CustomWindower *cw = data;
+  FlowWindowerClass *klass = CUSTOM_CLASS (windower);
+  g_autoptr(GVariant) result = NULL;
+  GError *local = NULL;
+  GVariantIter iter;
+  gint64 pair[2];
+
+  if (!custom_ok (cw) || custom_missing (windower, cw, klass->merged, "merged"))
+    return;
+  cw->settled = FALSE;
+  result = klass->merged (windower, cw->logic, &local);
+  result = custom_result (windower, cw, g_steal_pointer (&result), local,
+                          "a(xx)", "(original_id, target_id) pairs", "merged");
+  if (result == NULL)
+    return;
+  g_variant_iter_init (&iter, result);
+  while (g_variant_iter_next (&iter, "(xx)", &pair[0], &pair[1]))
+    g_array_append_vals (pairs, pair, 2);
+}
+
+static void
+custom_close_for (FlowWindower *windower,
+                  gpointer      data,
+                  gint64        watermark,
+                  GPtrArray    *closed)
+{
+  CustomWindower *cw = data;
+  FlowWindowerClass *klass = CUSTOM_CLASS (windower);
+  g_autoptr(GVariant) result = NULL;
+  GError *local = NULL;
+  gsize n;
+
+  if (!custom_ok (cw) || custom_missing (windower, cw, klass->close_for, "close_for"))
+    return;
+  cw->settled = FALSE;
+  result = klass->close_for (windower, cw->logic, watermark, &local);
+  result = custom_result (windower, cw, g_steal_pointer (&result), local, "a(xxxax)",
+                          "(id, open time, close time, merged ids) of each closed window",
+                          "close_for");
+  if (result == NULL)
+    return;
+  n = g_variant_n_children (result);
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) merged = NULL;
+      const gint64 *ids;
+      gsize n_ids;
+      gint64 id, open, close;
+
+      g_variant_get_child (result, i, "(xxx@ax)", &id, &open, &close, &merged);
+      ids = g_variant_get_fixed_array (merged, &n_ids, sizeof (gint64));
+      g_ptr_array_add (closed, flow_window_metadata_new (id, open, close, ids, n_ids));
+    }
+}
+
+/* Asks notify_at and is_empty once per change. */
+static void
+custom_settle (FlowWindower   *windower,
+               CustomWindower *cw)
+{
+  FlowWindowerClass *klass = CUSTOM_CLASS (windower);
+  GError *local = NULL;
+
+  if (cw->settled || !custom_ok (cw))
+    return;
+  if (custom_missing (windower, cw, klass->notify_at, "notify_at") ||
+      custom_missing (windower, cw, klass->is_empty, "is_empty"))
+    return;
+  cw->notify_at = 0;
+  cw->has_notify = klass->notify_at (windower, cw->logic, &cw->notify_at, &local);
+  if (local != NULL)
+    {
+      custom_fail (cw, local, "notify_at");
+      return;
+    }
+  cw->empty = klass->is_empty (windower, cw->logic, &local);
+  if (local != NULL)
+    {
+      custom_fail (cw, local, "is_empty");
+      return;
+    }
+  cw->settled = TRUE;
+}
+
+static gboolean
+custom_notify_at (FlowWindower *windower,
+                  gpointer      data,
+                  gint64       *notify_at)
+{
+  CustomWindower *cw = data;
+
+  custom_settle (windower, cw);
+  if (!cw->settled || !cw->has_notify)
+    return FALSE;
+  *notify_at = CLAMP (cw->notify_at, FLOW_TIMESTAMP_MIN, FLOW_TIMESTAMP_MAX);
+  return TRUE;
+}
+
+static gboolean
+custom_is_empty (FlowWindower *windower,
+                 gpointer      data)
+{
+  CustomWindower *cw = data;
+
+  custom_settle (windower, cw);
+  /* (A failed state is kept until the operator gives its error.) */
+  return cw->settled && cw->empty;
+}
+
+static GVariant *
+custom_take_snapshot (FlowWindower    *windower,
+                      CustomWindower  *cw,
+                      GError         **error)
+{
+  FlowWindowerClass *klass = CUSTOM_CLASS (windower);
+  g_autoptr(GError) local = NULL;
+  GVariant *snap;
+
+  if (cw->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&cw->error));
+      return NULL;
+    }
+  if (klass->snapshot == NULL)
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "snapshot(): the windower %s does not implement it",
+                   G_OBJECT_TYPE_NAME (windower));
+      return NULL;
+    }
+  snap = klass->snapshot (windower, cw->logic, &local);
+  if (snap == NULL || local != NULL)
+    {
+      g_clear_pointer (&snap, g_variant_unref);
+      if (local == NULL)
+        local = g_error_new (FLOW_ERROR, FLOW_ERROR_WRONG_TYPE,
+                             "%s returned no state to snapshot", G_OBJECT_TYPE_NAME (windower));
+      g_prefix_error (&local, "snapshot(): ");
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  return g_variant_take_ref (snap);
+}
+
+static GVariant *
+custom_snapshot (FlowWindower *windower,
+                 gpointer      data)
+{
+  CustomWindower *cw = data;
+  GError *local = NULL;
+  GVariant *snap = custom_take_snapshot (windower, cw, &local);
+
+  if (snap == NULL)
+    {
+      /* Kept for the operator (flow_windower_state_settle()). */
+      custom_keep (cw, local);
+      return g_variant_new_tuple (NULL, 0);
+    }
+  return snap;
+}
+
+static gpointer
+custom_restore (FlowWindower *windower,
+                GVariant     *snapshot,
+                GError      **error)
+{
+  GObject *logic = custom_build (windower, snapshot, error);
+  CustomWindower *cw;
+
+  if (logic == NULL)
+    return NULL;
+  cw = g_new0 (CustomWindower, 1);
+  cw->logic = logic;
+  cw->snap = g_variant_ref (snapshot);
+  return cw;
+}
+
+static void
+custom_encode (FlowWindower *windower,
+               gpointer      data,
+               GByteArray   *out)
+{
+  CustomWindower *cw = data;
+  g_autoptr(GVariant) snap = cw->snap ? g_variant_ref (cw->snap) : custom_snapshot (windower, cw);
+  guint8 tag = FLOW_TIME_CODE_VARIANT;
+
+  g_variant_take_ref (snap);
+  g_byte_array_append (out, &tag, 1);
+  flow_time_put_variant (out, snap);
+}
+
+static const FlowWindowerOps custom_ops = {
+  .snapshot_type = NULL,
+  .state_new = custom_state_new,
+  .state_free = custom_state_free,
+  .open_for = custom_open_for,
+  .late_for = custom_late_for,
+  .take_merged = custom_take_merged,
+  .close_for = custom_close_for,
+  .notify_at = custom_notify_at,
+  .is_empty = custom_is_empty,
+  .snapshot = custom_snapshot,
+  .restore = custom_restore,
+  .encode = custom_encode,
+};
+
+gboolean
+flow_windower_state_is_custom (FlowWindowerState *self)
+{
+  return self->ops == &custom_ops;
+}
+
+gboolean
+flow_windower_state_settle (FlowWindowerState *self,
+                            gboolean           snapshot,
+                            GError           **error)
+{
+  CustomWindower *cw;
+
+  if (self->ops != &custom_ops)
+    return TRUE;
+  cw = self->data;
+  custom_settle (self->windower, cw);
+  if (cw->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&cw->error));
+      return FALSE;
+    }
+  if (snapshot)
+    {
+      GVariant *snap = custom_take_snapshot (self->windower, cw, error);
+
+      if (snap == NULL)
+        return FALSE;
+      g_clear_pointer (&cw->snap, g_variant_unref);
+      cw->snap = snap;
+    }
+  return TRUE;
 }

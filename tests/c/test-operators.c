@@ -745,6 +745,75 @@ test_stateful_map_seed (FlowHarness *h, gconstpointer data)
   assert_output (h, s, "[('ALL', 0), ('ALL', 1), ('ALL', 3)]");
 }
 
+/* key_on and stateful_map move the items of a batch that is theirs alone
+ * (the last edge's) on, rather than reference them: the steps on the
+ * other edges of the same stream, before and after, still see them whole
+ * (issue 12). */
+static void
+test_moved_items_fan_out (FlowHarness *h, gconstpointer data)
+{
+  FlowTestingSink *keyed_first = flow_harness_track (h, flow_testing_sink_new ());
+  FlowTestingSink *raw = flow_harness_track (h, flow_testing_sink_new ());
+  FlowTestingSink *keyed = flow_harness_track (h, flow_testing_sink_new ());
+  FlowTestingSink *sums_first = flow_harness_track (h, flow_testing_sink_new ());
+  FlowStream *s = flow_harness_input (h, "@ax [1, 2, 3, 4]");
+  FlowStream *k, *sums;
+  g_autofree char *got_keyed_first = NULL, *got_raw = NULL, *got_keyed = NULL;
+  g_autofree char *got_sums_first = NULL;
+
+  flow_stream_output (flow_stream_key_on (s, "key_first", key_all, NULL, NULL),
+                      "keyed_first", FLOW_SINK (keyed_first));
+  flow_stream_output (s, "raw", FLOW_SINK (raw));
+  k = flow_stream_key_on (s, "key", even_or_odd, NULL, NULL);
+  flow_stream_output (k, "keyed", FLOW_SINK (keyed));
+  sums = flow_stream_stateful_map (k, "sum", zero_uncounted, NULL, NULL, running_sum, NULL, NULL);
+  flow_stream_output (sums, "sums_first", FLOW_SINK (sums_first));
+  assert_output (h, sums, "[('odd', 1), ('even', 2), ('odd', 4), ('even', 6)]");
+
+  got_keyed_first = flow_test_sink_repr (keyed_first);
+  g_assert_cmpstr (got_keyed_first, ==, "[('ALL', 1), ('ALL', 2), ('ALL', 3), ('ALL', 4)]");
+  got_raw = flow_test_sink_repr (raw);
+  g_assert_cmpstr (got_raw, ==, "[1, 2, 3, 4]");
+  got_keyed = flow_test_sink_repr (keyed);
+  g_assert_cmpstr (got_keyed, ==, "[('odd', 1), ('even', 2), ('odd', 3), ('even', 4)]");
+  got_sums_first = flow_test_sink_repr (sums_first);
+  g_assert_cmpstr (got_sums_first, ==, "[('odd', 1), ('even', 2), ('odd', 4), ('even', 6)]");
+}
+
+/* The same for the stateless steps that move items on: filter, branch,
+ * key_rm, and map_value (the key). */
+static void
+test_moved_items_stateless (FlowHarness *h, gconstpointer data)
+{
+  FlowTestingSink *evens = flow_harness_track (h, flow_testing_sink_new ());
+  FlowTestingSink *odds = flow_harness_track (h, flow_testing_sink_new ());
+  FlowTestingSink *plus = flow_harness_track (h, flow_testing_sink_new ());
+  FlowTestingSink *unkeyed = flow_harness_track (h, flow_testing_sink_new ());
+  FlowStream *s = flow_harness_input (h, "@ax [1, 2, 3, 4]");
+  FlowStream *trues = NULL, *falses = NULL;
+  FlowStream *k, *f;
+  g_autofree char *got_evens = NULL, *got_odds = NULL, *got_plus = NULL, *got_unkeyed = NULL;
+
+  flow_stream_branch (s, "split", is_even, NULL, NULL, &trues, &falses);
+  flow_stream_output (trues, "evens", FLOW_SINK (evens));
+  flow_stream_output (falses, "odds", FLOW_SINK (odds));
+  k = flow_stream_key_on (s, "key", even_or_odd, NULL, NULL);
+  flow_stream_output (flow_stream_map_value (k, "add_one", plus_one, NULL, NULL), "plus", FLOW_SINK (plus));
+  f = flow_stream_filter_value (k, "keep_even", is_even, NULL, NULL);
+  flow_stream_output (flow_stream_key_rm (f, "rm"), "unkeyed", FLOW_SINK (unkeyed));
+  assert_output (h, flow_stream_map_value (f, "double", times_two, NULL, NULL),
+                 "[('even', 4), ('even', 8)]");
+
+  got_evens = flow_test_sink_repr (evens);
+  g_assert_cmpstr (got_evens, ==, "[2, 4]");
+  got_odds = flow_test_sink_repr (odds);
+  g_assert_cmpstr (got_odds, ==, "[1, 3]");
+  got_plus = flow_test_sink_repr (plus);
+  g_assert_cmpstr (got_plus, ==, "[('odd', 2), ('even', 3), ('odd', 4), ('even', 5)]");
+  got_unkeyed = flow_test_sink_repr (unkeyed);
+  g_assert_cmpstr (got_unkeyed, ==, "[2, 4]");
+}
+
 static void
 test_stateful_map_no_builder (FlowHarness *h, gconstpointer data)
 {
@@ -1147,6 +1216,8 @@ main (int    argc,
   ADD ("/operators/stateful-map", test_stateful_map);
   ADD ("/operators/stateful-map/seed", test_stateful_map_seed);
   ADD ("/operators/stateful-map/no-builder", test_stateful_map_no_builder);
+  ADD ("/operators/stateful-map/moved-items-fan-out", test_moved_items_fan_out);
+  ADD ("/operators/moved-items-stateless", test_moved_items_stateless);
   ADD ("/operators/stateful-map/discard", test_stateful_map_discard);
   ADD ("/operators/stateful-map/emit-none", test_stateful_map_emit_none);
   ADD ("/operators/stateful-flat-map", test_stateful_flat_map);

@@ -164,4 +164,94 @@ test('window operators: count_window and a WindowLogic subclass, event time', ()
         'a at 3 s is late (the watermark of a is 12 s)');
 });
 
+// A windower written in JavaScript (vfunc_ overrides of Flow.Windower):
+// fixed windows of `length` µs from `align`, as TumblingWindower's. The
+// windows of a key are in a KeyWindows object (what vfunc_build returns).
+const KeyWindows = GObject.registerClass(class KeyWindows extends GObject.Object {
+    _init(open) {
+        super._init();
+        this.open = open;   // window id -> close time
+    }
+});
+
+const FixedWindower = GObject.registerClass(class FixedWindower extends Flow.Windower {
+    _init(length, align) {
+        super._init();
+        this.length = length;
+        this.align = align;
+        this.built = [];
+    }
+
+    vfunc_build(resumeState) {
+        this.built.push(resumeState ? resumeState.recursiveUnpack() : null);
+        return new KeyWindows(new Map(resumeState ? resumeState.recursiveUnpack() : []));
+    }
+
+    _id(ts) {
+        return Math.floor((ts - this.align) / this.length);
+    }
+
+    vfunc_open_for(logic, ts) {
+        const id = this._id(ts);
+        if (!logic.open.has(id))
+            logic.open.set(id, this.align + (id + 1) * this.length);
+        return new GLib.Variant('ax', [id]);
+    }
+
+    vfunc_late_for(logic, ts) {
+        return new GLib.Variant('ax', [this._id(ts)]);
+    }
+
+    vfunc_merged(_logic) {
+        return new GLib.Variant('a(xx)', []);
+    }
+
+    vfunc_close_for(logic, watermark) {
+        const closed = [...logic.open].filter(([, close]) => close <= watermark)
+            .sort(([a], [b]) => a - b);
+        for (const [id] of closed)
+            logic.open.delete(id);
+        return new GLib.Variant('a(xxxax)',
+            closed.map(([id, close]) => [id, close - this.length, close, []]));
+    }
+
+    vfunc_notify_at(logic) {
+        const closes = [...logic.open.values()];
+        return closes.length ? [true, Math.min(...closes)] : [false, 0];
+    }
+
+    vfunc_is_empty(logic) {
+        return logic.open.size === 0;
+    }
+
+    vfunc_snapshot(logic) {
+        return new GLib.Variant('a(xx)', [...logic.open]);
+    }
+});
+
+test('a Flow.Windower subclass (vfunc_ overrides) in collect_window, as TumblingWindower', () => {
+    const align = GLib.DateTime.new_utc(2022, 1, 1, 0, 0, 0).to_unix() * SEC;
+    const input = [['a', 1], ['b', 2], ['a', 5], ['a', 12], ['a', 3], ['b', 14], ['a', 25]];
+    const run = windower => {
+        const flow = Flow.Dataflow.new('custom');
+        const items = flow.input('inp', Flow.TestingSource.new(keyedSeconds(input)));
+        const clock = Flow.EventClock.new(0, v => align + v.unpack() * SEC);
+        const out = items.collect_window('collect', clock, windower, true);
+        const down = Flow.TestingSink.new(), late = Flow.TestingSink.new(), meta = Flow.TestingSink.new();
+        out.get_down().output('down', down);
+        out.late.output('late', late);
+        out.meta.output('meta', meta);
+        assertEqual(Flow.Runner.new(flow).run(null), true, 'run() returns true');
+        return [down, late, meta].map(s => s.get_items().recursiveUnpack().map(JSON.stringify).sort());
+    };
+    const custom = new FixedWindower(10 * SEC, align);
+    const got = run(custom);
+    assertEqual(got, run(Flow.TumblingWindower.new(10 * SEC, align)),
+        'the same windows, late items and metadata as TumblingWindower');
+    assertEqual(got[0], [['a', [0, [1, 5]]], ['a', [1, [12]]], ['a', [2, [25]]],
+        ['b', [0, [2]]], ['b', [1, [14]]]].map(JSON.stringify).sort(), 'windows');
+    assertEqual(got[1], [JSON.stringify(['a', [0, 3]])], 'a at 3 s is late');
+    assertEqual(custom.built, [null, null], 'built once per key');
+});
+
 run();

@@ -210,8 +210,35 @@ def test_event_clock_parameters():
     assert ts == at(9) and wm < ts
     with pytest.raises(ValueError, match="wait_for_system_duration must be zero or positive"):
         EventClock(lambda x: x, timedelta(seconds=-1))
-    with pytest.raises(ValueError, match="now_getter and to_system_utc are not supported"):
-        EventClock(lambda x: x, ZERO_TD, now_getter=lambda: MIDNIGHT)
+    with pytest.raises(ValueError, match="to_system_utc is not supported"):
+        EventClock(lambda x: x, ZERO_TD, to_system_utc=lambda t: t)
+    with pytest.raises(TypeError, match="now_getter must be callable"):
+        EventClock(lambda x: x, ZERO_TD, now_getter=MIDNIGHT)
+
+
+def test_event_clock_now_getter():
+    # Bytewax's now_getter: the system time the watermark advances with.
+    def sec(n):
+        return MIDNIGHT + timedelta(seconds=n)
+
+    now = [MIDNIGHT]
+    logic = EventClock(lambda x: x, timedelta(seconds=5), now_getter=lambda: now[0]).build()
+    logic.before_batch()
+    assert logic.on_item(sec(60)) == (sec(60), sec(55))
+    now[0] += timedelta(seconds=3)
+    assert logic.on_notify() == sec(58)
+    # Resumed: the watermark goes on with the system time since the maximum.
+    now[0] += timedelta(seconds=1)
+    resumed = EventClock(lambda x: x, timedelta(seconds=5),
+                         now_getter=lambda: now[0]).build(logic.snapshot())
+    assert resumed.on_notify() == sec(59)
+    # A getter that fails leaves the time where it was, with a warning.
+    bad = EventClock(lambda x: x, ZERO_TD, now_getter=lambda: now[0] if now else 1 / 0).build()
+    bad.before_batch()
+    bad.on_item(sec(60))
+    now.clear()
+    with pytest.warns(RuntimeWarning, match="now_getter failed .ZeroDivisionError"):
+        assert bad.on_notify() == sec(60)
 
 
 def test_system_clock():

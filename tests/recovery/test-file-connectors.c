@@ -355,6 +355,24 @@ test_source_not_utf8 (Fixture       *f,
   g_assert_nonnull (strstr (error->message, "UTF-8"));
 }
 
+/* A NUL byte inside a line: the same error (the source checks a line's
+ * length, not only up to its first NUL). */
+static void
+test_source_nul (Fixture       *f,
+                 gconstpointer  data)
+{
+  static const char text[] = "a 1\nb 2\nc \0 3\nd 4\n";
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) got = NULL;
+
+  g_assert_true (g_file_set_contents (f->input, text, sizeof text - 1, NULL));
+  got = run_sums (f, FALSE, &error);
+  g_assert_null (got);
+  g_assert_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_INPUT);
+  g_assert_nonnull (strstr (error->message, f->input));
+  g_assert_nonnull (strstr (error->message, "line 3 (at byte 8)"));
+}
+
 static void
 test_source_grown (Fixture       *f,
                    gconstpointer  data)
@@ -920,6 +938,7 @@ main (int    argc,
   ADD ("/files/source/unterminated/crlf", test_source_unterminated_crlf);
   ADD ("/files/source/unterminated/held", test_source_unterminated_held);
   ADD ("/files/source/not-utf8", test_source_not_utf8);
+  ADD ("/files/source/nul", test_source_nul);
   ADD ("/files/source-and-sink/mid-file-failure", test_source_sink_mid_file);
   ADD ("/files/sink/truncates-uncommitted", test_sink_truncates_uncommitted);
   ADD ("/files/sink/abort-before-first-snapshot", test_sink_abort_before_first_snapshot);

@@ -157,6 +157,99 @@ void test_window_operators () throws Error {
                    "[<('a', <(int64 0, <int64 3>)>)>]");
 }
 
+/* A clock written in Vala (overrides of Flow.WindowClock): the timestamp
+ * is `align` plus the value in seconds, the watermark the latest
+ * timestamp seen (EventClock with no wait, without system time). Each
+ * key's time is a KeyTime (what build returns). */
+class KeyTime : Object {
+    public int64 max_ts = Flow.TIMESTAMP_MIN;
+}
+
+class SecondsClock : Flow.WindowClock {
+    public int64 align;
+    public int n_built = 0;
+    public int n_resumed = 0;
+
+    public SecondsClock (int64 align) {
+        this.align = align;
+    }
+
+    public override Object build (Variant? resume_state) throws Error {
+        var t = new KeyTime ();
+        n_built++;
+        if (resume_state != null) {
+            n_resumed++;
+            t.max_ts = resume_state.get_int64 ();
+        }
+        return t;
+    }
+
+    public override bool on_item (Object logic, Variant value, out int64 timestamp,
+                                  out int64 watermark) throws Error {
+        var t = (KeyTime) logic;
+        if (!value.is_of_type (VariantType.INT64))
+            throw new Flow.Error.USER_FUNCTION ("no seconds in %s", value.get_type_string ());
+        timestamp = align + value.get_int64 () * SEC;
+        t.max_ts = int64.max (t.max_ts, timestamp);
+        watermark = t.max_ts;
+        return true;
+    }
+
+    public override int64 on_notify (Object logic) throws Error {
+        return ((KeyTime) logic).max_ts;
+    }
+
+    public override int64 on_eof (Object logic) throws Error {
+        return Flow.TIMESTAMP_MAX;
+    }
+
+    public override Variant snapshot (Object logic) throws Error {
+        return new Variant.int64 (((KeyTime) logic).max_ts);
+    }
+}
+
+void test_custom_clock () throws Error {
+    int64 align = new DateTime.utc (2022, 1, 1, 0, 0, 0).to_unix () * SEC;
+    var builder = new VariantBuilder (new VariantType ("a(sv)"));
+    int64[] seconds = { 1, 2, 5, 12, 3, 14 };
+    string[] keys = { "a", "b", "a", "a", "a", "b" };
+    for (int i = 0; i < seconds.length; i++)
+        builder.add ("(sv)", keys[i], new Variant.int64 (seconds[i]));
+
+    var flow = new Flow.Dataflow ("custom");
+    var items = flow.input ("inp", new Flow.TestingSource (builder.end ()));
+    var clock = new SecondsClock (align);
+    var collected = items.collect_window ("collect", clock, new Flow.TumblingWindower (10 * SEC, align), true);
+    var collect_sink = new Flow.TestingSink ();
+    collected.down.output ("collected", collect_sink);
+    var late_sink = new Flow.TestingSink ();
+    collected.late.output ("late", late_sink);
+
+    assert_true (new Flow.Runner (flow).run ());
+    /* As with EventClock (test_window_operators). */
+    assert_cmpstr (collect_sink.get_items ().print (false), CompareOperator.EQ,
+                   "[<('a', <(int64 0, <[<int64 1>, <int64 5>]>)>)>, <('b', <(int64 0, <[<int64 2>]>)>)>, "
+                   + "<('a', <(int64 1, <[<int64 12>]>)>)>, <('b', <(int64 1, <[<int64 14>]>)>)>]");
+    assert_cmpstr (late_sink.get_items ().print (false), CompareOperator.EQ,
+                   "[<('a', <(int64 0, <int64 3>)>)>]");
+    assert_cmpint (clock.n_built, CompareOperator.EQ, 2);
+
+    /* The state API through the overrides; a snapshot resumes. */
+    var state = clock.new_state ();
+    int64 ts, wm;
+    assert_true (state.on_item (new Variant.int64 (7), out ts, out wm));
+    assert_true (ts == align + 7 * SEC && wm == ts);
+    var resumed = clock.restore_state (state.snapshot ());
+    assert_cmpint (clock.n_resumed, CompareOperator.EQ, 1);
+    assert_true (resumed.on_notify () == align + 7 * SEC);
+    try {
+        state.on_item (new Variant.string ("x"), out ts, out wm);
+        assert_not_reached ();
+    } catch (Flow.Error.USER_FUNCTION e) {
+        assert_match (e.message, "on_item\\(\\): no seconds in s");
+    }
+}
+
 int main (string[] args) {
     Test.init (ref args);
     add ("/vala/windowing/tumbling", test_tumbling);
@@ -164,5 +257,6 @@ int main (string[] args) {
     add ("/vala/windowing/session", test_session);
     add ("/vala/windowing/event-clock", test_event_clock);
     add ("/vala/windowing/operators", test_window_operators);
+    add ("/vala/windowing/custom-clock", test_custom_clock);
     return Test.run ();
 }

@@ -14,6 +14,14 @@ classes; the built-in windowers and clocks implement ``build(resume_state)``
 with a logic over the C per-key state (``Flow.WindowerState`` /
 ``Flow.WindowClockState``), whose snapshots are the C states' GVariants.
 
+Users may subclass ``Clock``/``ClockLogic`` and ``Windower``/
+``WindowerLogic`` as in Bytewax: such a clock or windower is given to the
+C operators through an adapter (``_PyClock``, ``_PyWindower``: subclasses
+of ``Flow.WindowClock`` / ``Flow.Windower`` implementing their virtual
+methods), made on first use as the object's ``_c``. Their logic's
+snapshots are any value ``Flow.to_variant`` converts (plain values, or
+anything picklable).
+
 System time is the run's clock (outside of a run, the system's real
 time): Bytewax's ``now_getter`` and ``to_system_utc`` arguments are not
 supported; tests drive time with libflow's test clock instead.
@@ -23,6 +31,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, List, Optional, Set, Tuple
+
+from gi.repository import GObject
 
 from ._gi import Flow, GLib, _override, is_flow_error
 
@@ -189,12 +199,26 @@ class _FlowWindowerLogic(WindowerLogic):
 
 
 class Windower(ABC):
-    """A type of window (Bytewax's ``Windower``)."""
+    """A type of window (Bytewax's ``Windower``).
+
+    Subclass it (and :class:`WindowerLogic`) to write your own: the
+    window operators call :meth:`build` for each key, and the logic's
+    methods with aware UTC datetimes."""
 
     @abstractmethod
     def build(self, resume_state: Optional[Any]) -> WindowerLogic:
         """The windows of a new key, or of a resumed one from a snapshot
         of :meth:`WindowerLogic.snapshot`."""
+
+    def __getattr__(self, name):
+        # The Flow.Windower the C operators use: made once, for windowers
+        # written in Python (the built-in ones set their own in
+        # __post_init__).
+        if name != "_c":
+            raise AttributeError(f"{type(self).__qualname__!r} object has no attribute {name!r}")
+        c = _PyWindower(self)
+        object.__setattr__(self, "_c", c)
+        return c
 
 
 class _FlowWindower(Windower):
@@ -347,12 +371,24 @@ class _FlowClockLogic(ClockLogic):
 
 
 class Clock(ABC):
-    """A type of clock (Bytewax's ``Clock``)."""
+    """A type of clock (Bytewax's ``Clock``).
+
+    Subclass it (and :class:`ClockLogic`) to write your own: the window
+    operators call :meth:`build` for each key, and the logic's methods
+    with aware UTC datetimes."""
 
     @abstractmethod
     def build(self, resume_state: Optional[Any]) -> ClockLogic:
         """The time of a new key, or of a resumed one from a snapshot of
         :meth:`ClockLogic.snapshot`."""
+
+    def __getattr__(self, name):
+        # The Flow.WindowClock the C operators use (as Windower's).
+        if name != "_c":
+            raise AttributeError(f"{type(self).__qualname__!r} object has no attribute {name!r}")
+        c = _PyClock(self)
+        object.__setattr__(self, "_c", c)
+        return c
 
 
 class _FlowClock(Clock):
@@ -400,7 +436,11 @@ class EventClock(_FlowClock):
         seeing a timestamp to have the watermark catch up to that time
         (zero or positive; ``timedelta.max`` waits for the end of input).
 
-    :arg now_getter: Not supported: system time is the run's clock.
+    :arg now_getter: Returns the current system time, an aware
+        datetime. By default the run's clock (the system's real time
+        outside of runs, the test clock of ``run_main(test_clock=...)``).
+        The operator still wakes on the run's clock, at the time this
+        clock computes from ``now_getter``'s times.
 
     :arg to_system_utc: Not supported: the clock computes when the
         watermark reaches a window's close.
@@ -412,18 +452,42 @@ class EventClock(_FlowClock):
     to_system_utc: Optional[Callable[[datetime], Optional[datetime]]] = None
 
     def __post_init__(self):
-        if self.now_getter is not None or self.to_system_utc is not None:
+        if self.to_system_utc is not None:
             raise ValueError(
-                "EventClock's now_getter and to_system_utc are not supported: "
-                "system time is the run's clock (use the test clock in tests)"
+                "EventClock's to_system_utc is not supported: the clock computes "
+                "when its watermark reaches a time"
             )
         if not callable(self.ts_getter):
             raise TypeError(f"ts_getter must be callable, not {self.ts_getter!r}")
+        if self.now_getter is not None and not callable(self.now_getter):
+            raise TypeError(f"now_getter must be callable, not {self.now_getter!r}")
         wait = _span_usec(self.wait_for_system_duration, "wait_for_system_duration")
         # A wait beyond all representable time is the same as the longest.
         wait = min(wait, _SPAN_MAX)
         self._failure = None
-        self._c = _call(Flow.EventClock.new, wait, self._get_ts)
+        # The native fast path calls ts_getter from C and converts a UTC
+        # datetime there (flow-native-window.c); the same errors.
+        native = getattr(_override._native, "event_clock_new", None)
+        if native is not None:
+            self._c = native(wait, self.ts_getter, _to_usec, self._set_failure)
+        else:
+            self._c = _call(Flow.EventClock.new, wait, self._get_ts)
+        if self.now_getter is not None:
+            self._c.set_now_func(self._get_now)
+
+    def _set_failure(self, e):
+        self._failure = e
+
+    def _get_now(self):
+        # C cannot take a failure here: a now_getter that fails, or gives
+        # no aware datetime, leaves the time where it was (with a warning).
+        try:
+            self._last_now = _to_usec(self.now_getter(), "the time from now_getter")
+        except Exception as e:  # noqa: BLE001 - reported, time stands still
+            import warnings
+            warnings.warn(f"EventClock's now_getter failed ({type(e).__name__}: {e}); "
+                          f"the time stands still", RuntimeWarning, stacklevel=1)
+        return getattr(self, "_last_now", Flow.TIMESTAMP_MIN)
 
     def _get_ts(self, value):
         # The exception is kept (re-raised by _on_item) and handed to the
@@ -444,3 +508,188 @@ class EventClock(_FlowClock):
             if failure is not None:
                 raise failure from None
             raise
+
+
+# Clocks and windowers written in Python ------------------------------------
+#
+# The adapters implement the virtual methods of Flow.WindowClock and
+# Flow.Windower over a Bytewax-style Clock / Windower: build() returns a
+# _LogicBox holding the key's ClockLogic / WindowerLogic; times cross as µs
+# since the epoch; a wrong shape is a TypeError (ValueError for a naive
+# datetime) naming the method, which the run raises with a note naming the
+# step and the key.
+
+
+class _LogicBox(GObject.Object):
+    """The GObject a Python logic travels in through C."""
+
+    __gtype_name__ = "FlowPyTimeLogicBox"
+
+    def __init__(self, logic):
+        super().__init__()
+        self.logic = logic
+
+
+def _guard(fn):
+    def vfunc(self, *args):
+        try:
+            return fn(self, *args)
+        except BaseException as e:  # noqa: BLE001 - re-raised by the run
+            raise _override._user_error(e) from None
+    vfunc.__name__ = fn.__name__
+    return vfunc
+
+
+def _build_logic(obj, resume_state, base, what):
+    state = None if resume_state is None else Flow.from_variant(resume_state)
+    logic = obj.build(state)
+    if not isinstance(logic, base):
+        raise TypeError(f"{type(obj).__qualname__}.build must return a {base.__name__} "
+                        f"(the {what} of one key), not {type(logic).__qualname__} {logic!r}")
+    return _LogicBox(logic)
+
+
+def _name(box, method):
+    return f"{type(box.logic).__qualname__}.{method}"
+
+
+def _ids_variant(ids, box, method):
+    try:
+        ids = list(ids)
+    except TypeError:
+        raise TypeError(f"{_name(box, method)} must return an iterable of int window ids, "
+                        f"not {type(ids).__qualname__} {ids!r}") from None
+    for i in ids:
+        if not isinstance(i, int) or isinstance(i, bool):
+            raise TypeError(f"{_name(box, method)} must return int window ids, not "
+                            f"{type(i).__qualname__} {i!r}")
+    return GLib.Variant("ax", ids)
+
+
+def _time(value, box, method, what="a datetime"):
+    return _to_usec(value, f"{what} returned by {_name(box, method)}")
+
+
+class _PyClock(Flow.WindowClock):
+    """A Flow.WindowClock over a Clock written in Python."""
+
+    __gtype_name__ = "FlowPyClock"
+
+    def __init__(self, clock):
+        super().__init__()
+        self.clock = clock
+
+    @_guard
+    def do_build(self, resume_state):
+        return _build_logic(self.clock, resume_state, ClockLogic, "time")
+
+    @_guard
+    def do_before_batch(self, box):
+        box.logic.before_batch()
+
+    @_guard
+    def do_on_item(self, box, value):
+        result = box.logic.on_item(Flow.from_variant(value))
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            raise TypeError(f"{_name(box, 'on_item')} must return a (timestamp, watermark) "
+                            f"tuple of aware datetimes, not {type(result).__qualname__} {result!r}")
+        ts, wm = result
+        return (True, _time(ts, box, "on_item", "the timestamp"),
+                _time(wm, box, "on_item", "the watermark"))
+
+    @_guard
+    def do_on_notify(self, box):
+        return _time(box.logic.on_notify(), box, "on_notify", "the watermark")
+
+    @_guard
+    def do_on_eof(self, box):
+        return _time(box.logic.on_eof(), box, "on_eof", "the watermark")
+
+    @_guard
+    def do_to_system_utc(self, box, timestamp):
+        at = box.logic.to_system_utc(_from_usec(timestamp))
+        if at is None:
+            return (False, 0)
+        return (True, _time(at, box, "to_system_utc", "the system time"))
+
+    @_guard
+    def do_snapshot(self, box):
+        return Flow.to_variant(box.logic.snapshot())
+
+
+class _PyWindower(Flow.Windower):
+    """A Flow.Windower over a Windower written in Python."""
+
+    __gtype_name__ = "FlowPyWindower"
+
+    def __init__(self, windower):
+        super().__init__()
+        self.windower = windower
+
+    @_guard
+    def do_build(self, resume_state):
+        return _build_logic(self.windower, resume_state, WindowerLogic, "windows")
+
+    @_guard
+    def do_open_for(self, box, timestamp):
+        return _ids_variant(box.logic.open_for(_from_usec(timestamp)), box, "open_for")
+
+    @_guard
+    def do_late_for(self, box, timestamp):
+        return _ids_variant(box.logic.late_for(_from_usec(timestamp)), box, "late_for")
+
+    @_guard
+    def do_merged(self, box):
+        result = box.logic.merged()
+        pairs = []
+        try:
+            for pair in result:
+                orig, target = pair
+                if not all(isinstance(i, int) and not isinstance(i, bool) for i in pair):
+                    raise TypeError
+                pairs.append((orig, target))
+        except (TypeError, ValueError):
+            raise TypeError(f"{_name(box, 'merged')} must return an iterable of "
+                            f"(original_window_id, target_window_id) int pairs, not "
+                            f"{result!r}") from None
+        return GLib.Variant("a(xx)", pairs)
+
+    @_guard
+    def do_close_for(self, box, watermark):
+        result = box.logic.close_for(_from_usec(watermark))
+        closed = []
+        try:
+            items = list(result)
+        except TypeError:
+            items = None
+        for item in items if items is not None else [None]:
+            if (items is None or not isinstance(item, tuple) or len(item) != 2 or
+                    not isinstance(item[0], int) or not isinstance(item[1], WindowMetadata)):
+                raise TypeError(f"{_name(box, 'close_for')} must return an iterable of "
+                                f"(window_id, WindowMetadata) tuples, not {result!r}")
+            window_id, meta = item
+            merged = sorted(meta.merged_ids)
+            closed.append((window_id,
+                           _time(meta.open_time, box, "close_for", "the open_time"),
+                           _time(meta.close_time, box, "close_for", "the close_time"),
+                           merged))
+        return GLib.Variant("a(xxxax)", closed)
+
+    @_guard
+    def do_notify_at(self, box):
+        at = box.logic.notify_at()
+        if at is None:
+            return (False, 0)
+        return (True, _time(at, box, "notify_at"))
+
+    @_guard
+    def do_is_empty(self, box):
+        empty = box.logic.is_empty()
+        if not isinstance(empty, bool):
+            raise TypeError(f"{_name(box, 'is_empty')} must return a bool, not "
+                            f"{type(empty).__qualname__} {empty!r}")
+        return empty
+
+    @_guard
+    def do_snapshot(self, box):
+        return Flow.to_variant(box.logic.snapshot())

@@ -35,6 +35,7 @@
 #include <girepository.h>
 
 #include "flow-native-kafka.h"   /* flow.connectors.kafka's messages as tuples */
+#include "flow-native-window.h"  /* EventClock's getter, window operators */
 
 #define PICKLE_TAG "python:pickle"
 #define PICKLE_TYPE ((const GVariantType *) "(ssay)")
@@ -3148,6 +3149,7 @@ PyInit__flow_native (void)
   if (PyType_Ready (&BatchType) < 0)
     return NULL;
   flow_native_kafka_init (py_to_variant, variant_to_py);
+  flow_native_window_init (py_to_variant, variant_to_py, fail_from_python);
   module = PyModule_Create (&native_module);
   if (module == NULL)
     return NULL;
@@ -3157,6 +3159,7 @@ PyInit__flow_native (void)
       return NULL;
     }
   if (PyModule_AddIntConstant (module, "ABI_VERSION", 1) < 0 ||
+      PyModule_AddFunctions (module, flow_native_window_methods) < 0 ||
       !add_operators (module))
     {
       Py_DECREF (module);

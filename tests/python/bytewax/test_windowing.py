@@ -11,9 +11,8 @@
 # times; test_within_existing (a hand-made private state) and the
 # _session_find_merges tests (a private function) are skipped.
 # Skipped: test_fold_window_benchmark (pytest-benchmark; libflow's
-# benchmarks are under tests/bench); test_event_clock.py (it drives the
-# private _EventClockLogic with a now_getter; libflow's event clock reads
-# the run's clock, tested in tests/c/test-windowing.c with the test clock).
+# benchmarks are under tests/bench). test_event_clock.py and
+# test_system_clock.py are ported in test_event_clock.py.
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone

@@ -21,9 +21,11 @@ Times are aware :class:`datetime.datetime` and durations
 when the watermark passes their close time, and all at the end of input.
 
 The operators run in C (``Flow.Stream.fold_window`` and its kind): the
-functions given are called from there with plain Python values. Clocks
-and windowers must be the built-in ones; subclasses of :class:`Clock` or
-:class:`Windower` written in Python are refused with a :class:`TypeError`.
+functions given are called from there with plain Python values. Besides
+the built-in clocks and windowers, subclasses of :class:`Clock` /
+:class:`ClockLogic` and :class:`Windower` / :class:`WindowerLogic`
+written in Python work as in Bytewax (C calls their logic through the
+virtual methods of ``Flow.WindowClock`` and ``Flow.Windower``).
 """
 
 import itertools
@@ -50,7 +52,7 @@ from .._windowing_types import (
 )
 from .._gi import Flow, GLib, _override
 from ..dataflow import KeyedStream, Stream, _build_error, _gi_stream, _wrap, operator
-from . import map_value
+from . import _build, map_value
 
 __all__ = [
     "LATE_SESSION_ID",
@@ -106,17 +108,16 @@ class WindowOut(Generic[V, W_co]):
 
 
 def _check_clock(clock):
-    if not isinstance(getattr(clock, "_c", None), Flow.WindowClock):
-        raise TypeError(f"clock must be a built-in clock (EventClock or SystemClock); "
-                        f"got {type(clock).__qualname__}: clocks written in Python are not "
-                        f"supported yet")
+    if not isinstance(clock, Clock) or not isinstance(getattr(clock, "_c", None), Flow.WindowClock):
+        raise TypeError(f"clock must be a Clock (EventClock, SystemClock, or a subclass of "
+                        f"Clock); got {type(clock).__qualname__}")
 
 
 def _check_windower(windower):
-    if not isinstance(getattr(windower, "_c", None), Flow.Windower):
-        raise TypeError(f"windower must be a built-in windower (TumblingWindower, "
-                        f"SlidingWindower or SessionWindower); got {type(windower).__qualname__}: "
-                        f"windowers written in Python are not supported yet")
+    if not isinstance(windower, Windower) or not isinstance(getattr(windower, "_c", None), Flow.Windower):
+        raise TypeError(f"windower must be a Windower (TumblingWindower, SlidingWindower, "
+                        f"SessionWindower, or a subclass of Windower); got "
+                        f"{type(windower).__qualname__}")
 
 
 def _to_meta(id_meta):
@@ -140,7 +141,18 @@ def _add_window(up, clock, windower, call):
         raise exc from e
     down = _wrap(out.get_down(), up, "down")
     late = _wrap(out.get_late(), up, "late")
-    meta = map_value("meta", _wrap(out.get_meta(), up, "meta"), _to_meta)
+    meta = _wrap(out.get_meta(), up, "meta")
+    native_meta = getattr(_override._native, "window_meta", None)
+    if native_meta is not None:
+        # The same map_value step, converting only when a step reads the
+        # meta stream (flow-native-window.c).
+        def call_meta(s):
+            mapped = native_meta(s, "meta", _to_meta)
+            _override._check_flow(s.get_dataflow())
+            return mapped
+        meta = _build(meta, call_meta, "meta")
+    else:
+        meta = map_value("meta", meta, _to_meta)
     return WindowOut(down, late, meta)
 
 
@@ -244,6 +256,14 @@ def count_window(
     """
     if not callable(key):
         raise TypeError(f"key must be callable, not {type(key).__qualname__}")
+    native = getattr(_override._native, "window_count", None)
+    if native is not None:
+        # The key function called from C (flow-native-window.c).
+        def call(s):
+            out = native(s, "window", clock._c, windower._c, key)
+            _override._check_flow(s.get_dataflow())
+            return out
+        return _add_window(up, clock, windower, call)
     return _add_window(up, clock, windower,
                        lambda s: s.count_window("window", clock, windower, key))
 
