@@ -27,11 +27,12 @@
 #                     operators (and run) to the native fast path; the sink's
 #                     do_write_batch gets its batch as plain values, converted
 #                     in C when read (issue 12; it was a GLib.Variant wrapper
-#                     per item, made by GI)
+#                     per item, made by GI); its map, key_on and stateful_map
+#                     run fused (docs/python.md, "Fused steps")
 #   override, not fused  the same with the map and key_on steps not fused
 #                     (_native.set_fusion(False) while it is built): each
 #                     step converts its result to a GVariant (docs/python.md,
-#                     "fusion")
+#                     "Fused steps")
 #   GI path           the same script with FLOW_PYTHON_NATIVE=0, in a child
 #                     process: the pure-Python reference path
 #   override, -w 2    the override API flow with 2 workers (docs/workers.md:
