@@ -9,7 +9,6 @@ naming the same step and item, the same graph and the same per-step
 counts."""
 
 import collections
-import json
 
 import gi
 import pytest
