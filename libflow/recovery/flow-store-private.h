@@ -9,7 +9,11 @@
 
 G_BEGIN_DECLS
 
-#define FLOW_STORE_FORMAT_VERSION 1
+/* The format new partitions are made in (docs/recovery-format.md). Format 1
+ * (the same tables plus an index snaps_epoch, which format 2 dropped) is
+ * still read and written, in its own format: nothing converts it. */
+#define FLOW_STORE_FORMAT_VERSION 2
+#define FLOW_STORE_FORMAT_VERSION_OLDEST 1
 /* The most partitions a directory may have (flow-recovery init's limit). */
 #define FLOW_STORE_MAX_PARTITIONS 65535
 
@@ -144,6 +148,13 @@ guint       flow_store_check_file        (const char           *path,
                                           guint                 max_problems,
                                           GPtrArray            *problems);
 
+/* Converts every format-1 partition of @store (opened with
+ * FLOW_STORE_OPEN_RUN, no execution begun) to format 2: drops its
+ * snaps_epoch index and sets its format, in one transaction per
+ * partition. Returns the number of partitions converted, -1 on error. */
+gint        flow_store_upgrade           (FlowStore            *store,
+                                          GError              **error);
+
 /* Whether an interrupted `flow-recovery init` left its files in
  * @directory (the next init cleans them up). */
 gboolean    flow_store_has_interrupted_init (const char        *directory);
@@ -164,5 +175,9 @@ extern void (*flow_store_test_init_hook) (guint step);
 /* How long SQLite waits for a lock another process holds before the
  * operation fails as locked (10 s; tests that inject lock faults set 0). */
 extern int flow_store_busy_timeout_ms;
+/* The most (step, key, epoch) of written rows the writer thread remembers
+ * per partition for its garbage collection (1 << 20); past it, it falls
+ * back to scanning the table (tests set it low to take that path). */
+extern gsize flow_store_gc_record_limit;
 
 G_END_DECLS

@@ -19,6 +19,11 @@
  * epoch all its rows are there: every epoch is written to a partition in
  * one transaction, with its front. A new execution resumes from the
  * smallest frontier over all partitions.
+ *
+ * Format 2 has no index besides the primary keys (format 1 had snaps_epoch,
+ * still read and written as it is). The writer thread garbage collects
+ * from the (step, key) of the rows it wrote, remembered per epoch; rows of
+ * earlier executions, or too many to remember, by a pass over the table.
  */
 
 #include "config.h"
@@ -46,7 +51,42 @@ typedef struct
   sqlite3_stmt           *insert_front;
   sqlite3_stmt           *insert_epoch;
   sqlite3_stmt           *select_horizon;
+  sqlite3_stmt           *delete_key;
+  sqlite3_stmt           *delete_keys;   /* GC_BATCH keys of a step */
+
+  /* Garbage collection, on the writer thread only. Every row this
+   * execution wrote after epoch recorded_from is remembered in records
+   * (GcEpoch*, oldest first): once the horizon passes an epoch, the rows
+   * its keys superseded are deleted key by key, a range of the primary
+   * key (no index on epochs to keep up: format 2). Before that, or when
+   * there were too many to remember, a full scan of the table does it,
+   * at most once per as many rows written as the table had after the
+   * previous one. */
+  GQueue                  records;
+  gsize                   n_recorded;
+  guint64                 recorded_from;
+  gint64                  rows_since_scan;
+  gint64                  rows_at_scan;
 } Partition;
+
+/* A row written in a recorded epoch: enough to delete what it supersedes. */
+typedef struct
+{
+  const char *step_id;     /* interned */
+  char       *key;         /* GRefString */
+  gboolean    tombstone;
+} GcKey;
+
+typedef struct
+{
+  guint64  epoch;
+  GArray  *keys;           /* GcKey */
+} GcEpoch;
+
+gsize flow_store_gc_record_limit = 1 << 20;
+
+/* Keys deleted by one statement of the garbage collection. */
+#define GC_BATCH 32
 
 typedef struct
 {
@@ -208,8 +248,40 @@ sql_prepare (Partition   *p,
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
 
 static void
+gc_key_clear (gpointer data)
+{
+  GcKey *k = data;
+
+  g_clear_pointer (&k->key, g_ref_string_release);
+}
+
+static GcEpoch *
+gc_epoch_new (guint64 epoch,
+              guint   reserve)
+{
+  GcEpoch *ge = g_new0 (GcEpoch, 1);
+
+  ge->epoch = epoch;
+  ge->keys = g_array_sized_new (FALSE, FALSE, sizeof (GcKey), reserve);
+  g_array_set_clear_func (ge->keys, gc_key_clear);
+  return ge;
+}
+
+static void
+gc_epoch_free (gpointer data)
+{
+  GcEpoch *ge = data;
+
+  g_array_unref (ge->keys);
+  g_free (ge);
+}
+
+static void
 partition_free (Partition *p)
 {
+  g_queue_clear_full (&p->records, gc_epoch_free);
+  g_clear_pointer (&p->delete_key, sqlite3_finalize);
+  g_clear_pointer (&p->delete_keys, sqlite3_finalize);
   g_clear_pointer (&p->insert_snap, sqlite3_finalize);
   g_clear_pointer (&p->insert_front, sqlite3_finalize);
   g_clear_pointer (&p->insert_epoch, sqlite3_finalize);
@@ -281,8 +353,7 @@ static const char *schema =
   "                    state_key TEXT NOT NULL,"
   "                    epoch INTEGER NOT NULL,"
   "                    ser BLOB,"
-  "                    PRIMARY KEY (step_id, state_key, epoch)) WITHOUT ROWID;"
-  "CREATE INDEX snaps_epoch ON snaps (epoch);";
+  "                    PRIMARY KEY (step_id, state_key, epoch)) WITHOUT ROWID;";
 
 char *
 flow_store_partition_path (const char *directory,
@@ -662,13 +733,16 @@ meta_uint (Partition     *p,
   return TRUE;
 }
 
-/* Every table and index a run uses is there. */
+/* Every table (and in format 1, the index) of the format is there. */
 static gboolean
 check_schema (Partition  *p,
               GError    **error)
 {
   static const char * const names[] = { "meta", "executions", "fronts", "epochs", "snaps",
                                         "snaps_epoch" };
+  /* Format 2 has no index: a format-1 partition's snaps_epoch is
+   * maintained by SQLite, nothing reads it. */
+  guint n_names = p->info.format_version == 1 ? 6 : 5;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   guint found = 0;
   int rc;
@@ -687,7 +761,7 @@ check_schema (Partition  *p,
     }
   if (rc != SQLITE_DONE)
     return sql_error (p, rc, "reading its schema", error);
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+  for (guint i = 0; i < n_names; i++)
     if (!(found & (1u << i)))
       {
         g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
@@ -784,13 +858,14 @@ read_meta (Partition  *p,
                    "(its metadata is incomplete)", p->info.path);
       return FALSE;
     }
-  if (p->info.format_version != FLOW_STORE_FORMAT_VERSION)
+  if (p->info.format_version < FLOW_STORE_FORMAT_VERSION_OLDEST ||
+      p->info.format_version > FLOW_STORE_FORMAT_VERSION)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_UNSUPPORTED_FORMAT,
                    "recovery partition %s has format version %u; this libflow (%s) "
-                   "reads only version %d",
+                   "reads versions %d to %d only",
                    p->info.path, p->info.format_version, FLOW_VERSION_S,
-                   FLOW_STORE_FORMAT_VERSION);
+                   FLOW_STORE_FORMAT_VERSION_OLDEST, FLOW_STORE_FORMAT_VERSION);
       return FALSE;
     }
   if (!check_schema (p, error))
@@ -1697,6 +1772,171 @@ drop_notifications (FlowStore *store,
   g_slist_free (pending);
 }
 
+/* Deletes, for every key written in the recorded epochs up to @horizon,
+ * the rows it superseded (and its tombstone): a range of the primary key
+ * per key. The caller drops the records once the transaction committed. */
+static gboolean
+gc_recorded (Partition *p,
+             guint64    horizon,
+             int       *rc)
+{
+  sqlite3_stmt *del = p->delete_key;
+  sqlite3_stmt *batch = p->delete_keys;
+
+  for (GList *l = p->records.head; l != NULL; l = l->next)
+    {
+      GcEpoch *ge = l->data;
+      guint i = 0;
+
+      if (ge->epoch > horizon)
+        break;
+      while (i < ge->keys->len)
+        {
+          GcKey *k = &g_array_index (ge->keys, GcKey, i);
+          /* A tombstone at or before the horizon hides nothing any more. */
+          sqlite3_int64 before = (sqlite3_int64) ge->epoch + (k->tombstone ? 1 : 0);
+          guint n = 1;
+
+          /* Keys of one step with the same bound (the rows are sorted by
+           * step), GC_BATCH in one statement: a sixth less work than a
+           * statement per key. */
+          while (n < GC_BATCH && i + n < ge->keys->len)
+            {
+              GcKey *next = &g_array_index (ge->keys, GcKey, i + n);
+
+              if (next->step_id != k->step_id || next->tombstone != k->tombstone)
+                break;
+              n++;
+            }
+          if (n == GC_BATCH)
+            {
+              sqlite3_bind_text (batch, 1, k->step_id, -1, SQLITE_STATIC);
+              sqlite3_bind_int64 (batch, 2, before);
+              for (guint j = 0; j < n; j++)
+                sqlite3_bind_text (batch, 3 + j, g_array_index (ge->keys, GcKey, i + j).key, -1,
+                                   SQLITE_STATIC);
+              *rc = sqlite3_step (batch);
+              sqlite3_reset (batch);
+              if (*rc != SQLITE_DONE)
+                return FALSE;
+            }
+          else
+            for (guint j = 0; j < n; j++)
+              {
+                sqlite3_bind_text (del, 1, k->step_id, -1, SQLITE_STATIC);
+                sqlite3_bind_text (del, 2, g_array_index (ge->keys, GcKey, i + j).key, -1,
+                                   SQLITE_STATIC);
+                sqlite3_bind_int64 (del, 3, before);
+                *rc = sqlite3_step (del);
+                sqlite3_reset (del);
+                if (*rc != SQLITE_DONE)
+                  return FALSE;
+              }
+          i += n;
+        }
+    }
+  sqlite3_clear_bindings (del);
+  sqlite3_clear_bindings (batch);
+  return TRUE;
+}
+
+/* The same for the whole table, by a scan: every row older than its key's
+ * newest at or before @horizon, and that one too if it is a tombstone. One
+ * pass along the primary key finds the keys with something to delete
+ * (most have one row), then a range delete per such key. */
+static gboolean
+gc_scan (Partition  *p,
+         guint64     horizon,
+         int        *rc)
+{
+  g_autoptr(sqlite3_stmt) scan = NULL;
+  g_autoptr(GPtrArray) doomed = g_ptr_array_new_with_free_func (g_free);  /* step \0 key */
+  g_autoptr(GArray) bounds = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autofree char *step = NULL;
+  g_autofree char *key = NULL;
+  gint64 rows = 0, deleted = 0;
+  gint64 newest = -1;       /* the current key's newest epoch at or before the horizon */
+  gboolean tombstone = FALSE;
+  guint older = 0;          /* its rows before that one */
+
+  *rc = sqlite3_prepare_v2 (p->db, "SELECT step_id, state_key, epoch, ser IS NULL FROM snaps",
+                            -1, &scan, NULL);
+  if (*rc != SQLITE_OK)
+    return FALSE;
+  for (;;)
+    {
+      const char *s = NULL, *k = NULL;
+      gint64 epoch = 0;
+
+      *rc = sqlite3_step (scan);
+      if (*rc == SQLITE_ROW)
+        {
+          s = (const char *) sqlite3_column_text (scan, 0);
+          k = (const char *) sqlite3_column_text (scan, 1);
+          epoch = sqlite3_column_int64 (scan, 2);
+          rows++;
+        }
+      else if (*rc != SQLITE_DONE)
+        return FALSE;
+
+      /* A key ends: note what it has to delete. */
+      if (step != NULL && (*rc == SQLITE_DONE || g_strcmp0 (s, step) != 0 || g_strcmp0 (k, key) != 0))
+        {
+          if (newest >= 0 && (older > 0 || tombstone))
+            {
+              gint64 bound = newest + (tombstone ? 1 : 0);
+              gsize step_len = strlen (step);
+              char *both = g_malloc (step_len + strlen (key) + 2);
+
+              memcpy (both, step, step_len + 1);
+              strcpy (both + step_len + 1, key);
+              g_ptr_array_add (doomed, both);
+              g_array_append_val (bounds, bound);
+              deleted += older + (tombstone ? 1 : 0);
+            }
+          g_clear_pointer (&step, g_free);
+          g_clear_pointer (&key, g_free);
+          newest = -1;
+          tombstone = FALSE;
+          older = 0;
+        }
+      if (*rc == SQLITE_DONE)
+        break;
+      if (s == NULL || k == NULL)
+        continue;   /* not a row a run wrote; left alone */
+      if (step == NULL)
+        {
+          step = g_strdup (s);
+          key = g_strdup (k);
+        }
+      /* Ascending epochs within a key (the primary key's order). */
+      if (epoch >= 0 && (guint64) epoch <= horizon)
+        {
+          if (newest >= 0)
+            older++;
+          newest = epoch;
+          tombstone = sqlite3_column_int (scan, 3) != 0;
+        }
+    }
+  g_clear_pointer (&scan, sqlite3_finalize);
+
+  for (guint i = 0; i < doomed->len; i++)
+    {
+      const char *both = g_ptr_array_index (doomed, i);
+
+      sqlite3_bind_text (p->delete_key, 1, both, -1, SQLITE_STATIC);
+      sqlite3_bind_text (p->delete_key, 2, both + strlen (both) + 1, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (p->delete_key, 3, g_array_index (bounds, gint64, i));
+      *rc = sqlite3_step (p->delete_key);
+      sqlite3_reset (p->delete_key);
+      if (*rc != SQLITE_DONE)
+        return FALSE;
+    }
+  sqlite3_clear_bindings (p->delete_key);
+  p->rows_at_scan = rows - deleted;
+  return TRUE;
+}
+
 static gboolean
 write_partition (FlowStore    *store,
                  Partition    *p,
@@ -1708,10 +1948,19 @@ write_partition (FlowStore    *store,
   sqlite3_stmt *stmt = p->insert_snap;
   gint64 horizon_time;
   guint64 horizon = 0;
+  GcEpoch *record = NULL;
+  gboolean gc_scanned = FALSE;
+  const char *step_id = NULL, *interned = NULL;
   int rc;
 
   if (!sql_exec (p, "BEGIN IMMEDIATE", error))
     return FALSE;
+
+  /* What this epoch writes is remembered for the garbage collection,
+   * unless that would be too much to remember: then the records start
+   * again after this epoch. */
+  if (epoch > p->recorded_from && p->n_recorded + rows->len <= flow_store_gc_record_limit)
+    record = gc_epoch_new (epoch, rows->len);
 
   for (guint i = 0; i < rows->len; i++)
     {
@@ -1737,6 +1986,19 @@ write_partition (FlowStore    *store,
       sqlite3_reset (stmt);
       if (rc != SQLITE_DONE)
         goto failed;
+
+      if (record != NULL)
+        {
+          GcKey k;
+
+          /* Rows come sorted by step: one lookup per step, not per row. */
+          if (row->step_id != step_id)
+            interned = g_intern_string (step_id = row->step_id);
+          k.step_id = interned;
+          k.key = g_ref_string_acquire (row->key);
+          k.tombstone = row->state == NULL;
+          g_array_append_val (record->keys, k);
+        }
     }
   sqlite3_clear_bindings (stmt);
 
@@ -1772,47 +2034,73 @@ write_partition (FlowStore    *store,
 
   if (horizon > p->info.gc_epoch)
     {
-      g_autoptr(sqlite3_stmt) del_old = NULL;
-      g_autoptr(sqlite3_stmt) del_tomb = NULL;
+      if (p->info.gc_epoch >= p->recorded_from)
+        {
+          /* Every row after the GC epoch is in the records. */
+          if (!gc_recorded (p, horizon, &rc))
+            goto failed;
+        }
+      else if (p->rows_since_scan >= p->rows_at_scan)
+        {
+          /* Rows of earlier executions (or too many to remember): a scan,
+           * not more often than once per table's worth of rows written. */
+          if (!gc_scan (p, horizon, &rc))
+            goto failed;
+          gc_scanned = TRUE;
+        }
+      else
+        horizon = p->info.gc_epoch;   /* later */
+    }
+
+  if (horizon > p->info.gc_epoch)
+    {
       g_autoptr(sqlite3_stmt) del_epochs = NULL;
       g_autoptr(sqlite3_stmt) set_gc = NULL;
 
-      /* Rows superseded by a row at or before the horizon. */
-      del_old = sql_prepare (p,
-                             "DELETE FROM snaps WHERE (step_id, state_key, epoch) IN ("
-                             " SELECT old.step_id, old.state_key, old.epoch"
-                             " FROM snaps AS new INDEXED BY snaps_epoch"
-                             " JOIN snaps AS old ON old.step_id = new.step_id"
-                             "  AND old.state_key = new.state_key AND old.epoch < new.epoch"
-                             " WHERE new.epoch > ?1 AND new.epoch <= ?2)",
-                             error);
-      /* Tombstones at or before the horizon hide nothing any more. */
-      del_tomb = sql_prepare (p,
-                              "DELETE FROM snaps WHERE ser IS NULL AND epoch > ?1 AND epoch <= ?2",
-                              error);
-      del_epochs = sql_prepare (p, "DELETE FROM epochs WHERE epoch < ?2", error);
-      set_gc = sql_prepare (p, "UPDATE meta SET value = ?2 WHERE name = 'gc_epoch'", error);
-      if (del_old == NULL || del_tomb == NULL || del_epochs == NULL || set_gc == NULL)
+      del_epochs = sql_prepare (p, "DELETE FROM epochs WHERE epoch < ?1", error);
+      set_gc = sql_prepare (p, "UPDATE meta SET value = ?1 WHERE name = 'gc_epoch'", error);
+      if (del_epochs == NULL || set_gc == NULL)
         goto rollback;
-
-      for (guint i = 0; i < 4; i++)
-        {
-          sqlite3_stmt *s = (sqlite3_stmt *[]) { del_old, del_tomb, del_epochs, set_gc }[i];
-
-          if (i < 2)
-            sqlite3_bind_int64 (s, 1, (sqlite3_int64) p->info.gc_epoch);
-          sqlite3_bind_int64 (s, 2, (sqlite3_int64) horizon);
-          rc = sqlite3_step (s);
-          if (rc != SQLITE_DONE)
-            goto failed;
-        }
+      sqlite3_bind_int64 (del_epochs, 1, (sqlite3_int64) horizon);
+      sqlite3_bind_int64 (set_gc, 1, (sqlite3_int64) horizon);
+      if ((rc = sqlite3_step (del_epochs)) != SQLITE_DONE || (rc = sqlite3_step (set_gc)) != SQLITE_DONE)
+        goto failed;
     }
 
   rc = sqlite3_exec (p->db, "COMMIT", NULL, NULL, NULL);
   if (rc != SQLITE_OK)
     goto failed;
+
+  /* Committed: the records follow. */
+  p->rows_since_scan += rows->len;
+  if (gc_scanned)
+    p->rows_since_scan = 0;
   if (horizon > p->info.gc_epoch)
-    p->info.gc_epoch = horizon;
+    {
+      p->info.gc_epoch = horizon;
+      /* The records the collection used, or all those a scan covered. */
+      while (!g_queue_is_empty (&p->records) &&
+             ((GcEpoch *) g_queue_peek_head (&p->records))->epoch <= horizon)
+        {
+          GcEpoch *ge = g_queue_pop_head (&p->records);
+
+          p->n_recorded -= ge->keys->len;
+          gc_epoch_free (ge);
+        }
+    }
+  if (record != NULL)
+    {
+      p->n_recorded += record->keys->len;
+      g_queue_push_tail (&p->records, record);
+    }
+  else if (epoch > p->recorded_from)
+    {
+      /* Too many to remember: forget them all, start again after this
+       * epoch, and scan until the GC epoch catches up. */
+      g_queue_clear_full (&p->records, gc_epoch_free);
+      p->n_recorded = 0;
+      p->recorded_from = epoch;
+    }
   p->info.frontier = epoch;
   return TRUE;
 
@@ -1820,6 +2108,7 @@ failed:
   sql_error (p, rc, "committing a snapshot", error);
 rollback:
   sqlite3_exec (p->db, "ROLLBACK", NULL, NULL, NULL);
+  g_clear_pointer (&record, gc_epoch_free);
   return FALSE;
 }
 
@@ -2031,12 +2320,32 @@ flow_store_begin_execution (FlowStore            *store,
       p->insert_epoch = sql_prepare (p,
                                      "INSERT OR REPLACE INTO epochs (epoch, committed_at) VALUES (?1, ?2)",
                                      error);
+      p->delete_key = sql_prepare (p,
+                                   "DELETE FROM snaps WHERE step_id = ?1 AND state_key = ?2"
+                                   " AND epoch < ?3",
+                                   error);
+      {
+        g_autoptr(GString) batch_sql = g_string_new ("DELETE FROM snaps WHERE step_id = ?1"
+                                                     " AND epoch < ?2 AND state_key IN (?3");
+
+        for (guint j = 1; j < GC_BATCH; j++)
+          g_string_append_printf (batch_sql, ", ?%u", j + 3);
+        g_string_append (batch_sql, ")");
+        p->delete_keys = sql_prepare (p, batch_sql->str, error);
+      }
+      /* Nothing this execution writes is remembered yet: the first
+       * collection scans (rows of earlier executions). */
+      g_queue_clear_full (&p->records, gc_epoch_free);
+      p->n_recorded = 0;
+      p->recorded_from = resume;
+      p->rows_since_scan = 0;
+      p->rows_at_scan = 0;
       p->select_horizon = sql_prepare (p,
                                        "SELECT MAX(epoch) FROM epochs "
                                        "WHERE committed_at <= ?1 AND epoch < ?2",
                                        error);
       if (p->insert_snap == NULL || p->insert_front == NULL || p->insert_epoch == NULL ||
-          p->select_horizon == NULL)
+          p->select_horizon == NULL || p->delete_key == NULL || p->delete_keys == NULL)
         return FALSE;
     }
 
@@ -2049,6 +2358,39 @@ flow_store_begin_execution (FlowStore            *store,
   store->jobs = g_async_queue_new ();
   store->thread = g_thread_new ("flow-store", writer_thread, store);
   return TRUE;
+}
+
+gint
+flow_store_upgrade (FlowStore  *store,
+                    GError    **error)
+{
+  gint n = 0;
+
+  g_return_val_if_fail (store->lock_fd >= 0 && store->thread == NULL, -1);
+
+  for (guint i = 0; i < store->parts->len; i++)
+    {
+      Partition *p = g_ptr_array_index (store->parts, i);
+
+      if (p->info.format_version == FLOW_STORE_FORMAT_VERSION)
+        continue;
+      g_assert (p->info.format_version == 1);
+      /* One transaction: a partition is either format 1 with its index or
+       * format 2 without; a crash between partitions leaves a directory
+       * of both, which runs, and the next upgrade finishes. */
+      sqlite3_exec (p->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+      if (!sql_exec (p, "BEGIN IMMEDIATE;"
+                        "DROP INDEX snaps_epoch;"
+                        "UPDATE meta SET value = 2 WHERE name = 'format';"
+                        "COMMIT", error))
+        {
+          sqlite3_exec (p->db, "ROLLBACK", NULL, NULL, NULL);
+          return -1;
+        }
+      p->info.format_version = FLOW_STORE_FORMAT_VERSION;
+      n++;
+    }
+  return n;
 }
 
 void

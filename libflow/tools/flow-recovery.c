@@ -17,6 +17,7 @@ static const char usage[] =
   "  flow-recovery init DIR N    Create N recovery partitions in the directory DIR\n"
   "  flow-recovery show DIR      Show what a run resuming from DIR would resume\n"
   "  flow-recovery check DIR     Check the integrity of every partition in DIR\n"
+  "  flow-recovery upgrade DIR   Convert the partitions in DIR to the newest format\n"
   "  flow-recovery --version     Show the libflow version\n"
   "\n"
   "Recovery partitions are the files part-0.sqlite3 ... part-{N-1}.sqlite3 in which a\n"
@@ -51,6 +52,16 @@ static const char usage_check[] =
   "and that every stored state decodes. Says what is wrong and what to do.\n"
   "Reads only (also on a read-only file system). Exits 0 if DIR is fine,\n"
   "1 if not.\n";
+
+static const char usage_upgrade[] =
+  "Usage:\n"
+  "  flow-recovery upgrade DIR\n"
+  "\n"
+  "Converts the partitions of the recovery directory DIR that are in an older\n"
+  "format (format 1) to the format this libflow makes (format 2), whose snapshot\n"
+  "commits cost less: the state they hold does not change. Libflow reads and\n"
+  "writes format 1 too; a libflow older than format 2 does not read the result.\n"
+  "No run may use DIR meanwhile.\n";
 
 static gboolean
 wants_help (int          argc,
@@ -500,6 +511,41 @@ cmd_check (int    argc,
   return 1;
 }
 
+static int
+cmd_upgrade (int    argc,
+             char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  FlowStore *store;
+  gint n;
+
+  if (wants_help (argc, argv, usage_upgrade))
+    return 0;
+  if (argc != 1)
+    {
+      g_printerr ("flow-recovery upgrade: expected DIR\n\n%s", usage_upgrade);
+      return 2;
+    }
+  store = flow_store_open (argv[0], FLOW_STORE_OPEN_RUN, &error);
+  if (store == NULL)
+    return fail ("upgrade", error);
+  n = flow_store_upgrade (store, &error);
+  if (n < 0)
+    {
+      flow_store_free (store);
+      return fail ("upgrade", error);
+    }
+  if (n == 0)
+    g_print ("The %u partition%s in %s %s already in format %d\n",
+             flow_store_get_n_partitions (store), flow_store_get_n_partitions (store) == 1 ? "" : "s",
+             argv[0], flow_store_get_n_partitions (store) == 1 ? "is" : "are", FLOW_STORE_FORMAT_VERSION);
+  else
+    g_print ("Converted %d partition%s in %s to format %d\n", n, n == 1 ? "" : "s", argv[0],
+             FLOW_STORE_FORMAT_VERSION);
+  flow_store_free (store);
+  return 0;
+}
+
 int
 main (int    argc,
       char **argv)
@@ -528,6 +574,8 @@ main (int    argc,
     return cmd_show (argc - 2, argv + 2);
   if (g_str_equal (argv[1], "check"))
     return cmd_check (argc - 2, argv + 2);
+  if (g_str_equal (argv[1], "upgrade"))
+    return cmd_upgrade (argc - 2, argv + 2);
 
   g_printerr ("flow-recovery: unknown command '%s'\n\n%s", argv[1], usage);
   return 2;

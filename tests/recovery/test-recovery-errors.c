@@ -858,7 +858,8 @@ test_missing_table (void)
     { "DROP TABLE epochs", "epochs" },
     { "DROP TABLE fronts", "fronts" },
     { "DROP TABLE executions", "executions" },
-    { "DROP INDEX snaps_epoch", "snaps_epoch" },
+    /* format 1 had an index too (format 2 dropped it) */
+    { "DROP INDEX IF EXISTS snaps_epoch; UPDATE meta SET value = 1 WHERE name = 'format'", "snaps_epoch" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
@@ -1074,8 +1075,8 @@ test_show (void)
 
   g_assert_nonnull (strstr (out, "Dataflow: shown\n"));
   g_assert_nonnull (strstr (out, "Partitions: 2\n"));
-  g_assert_nonnull (strstr (out, "  part-0.sqlite3: partition 0 of 2, format 1, "));
-  g_assert_nonnull (strstr (out, "  part-1.sqlite3: partition 1 of 2, format 1, "));
+  g_assert_nonnull (strstr (out, "  part-0.sqlite3: partition 0 of 2, format 2, "));
+  g_assert_nonnull (strstr (out, "  part-1.sqlite3: partition 1 of 2, format 2, "));
   g_assert_nonnull (strstr (out, "Executions: 2\n"));
   g_assert_nonnull (strstr (out, "1 worker, resumed from epoch 0,"));
   line = g_strdup_printf ("1 worker, resumed from epoch %" G_GUINT64_FORMAT ",", resume2);
@@ -1214,6 +1215,9 @@ test_check (void)
   /* A corrupt index: its entries no longer match its table. */
   {
     const char *names[] = { part0, "snaps_epoch", NULL };
+    /* (a format-1 partition: format 2 has no index) */
+    rec_sql_exec (part0, "CREATE INDEX snaps_epoch ON snaps (epoch);"
+                         "UPDATE meta SET value = 1 WHERE name = 'format';");
     rec_sql_exec (part0, "PRAGMA writable_schema = ON;"
                          "UPDATE sqlite_schema SET sql = 'CREATE INDEX snaps_epoch ON snaps (state_key)'"
                          " WHERE name = 'snaps_epoch';");

@@ -662,6 +662,390 @@ test_fuzz_restore (void)
   rec_rm_rf (dir);
 }
 
+/* ------------------------------------------------------------------------
+ * Garbage collection keeps exactly what the format says
+ * ------------------------------------------------------------------------ */
+
+/* issue 12: format 2 collects garbage from the keys the writer remembers
+ * writing (or, for rows of earlier executions and past the record limit,
+ * by a scan). Whichever way, after every commit each partition holds, for
+ * every key, its rows after its GC epoch and its newest row at or before
+ * it unless that is a tombstone: nothing more, nothing less. */
+
+typedef struct
+{
+  const char *step_id;
+  char       *key;
+  guint64     epoch;
+  gint64      value;   /* -1: tombstone */
+} GcRow;
+
+typedef struct
+{
+  gsize    record_limit;
+  double   backup_epochs;   /* backup interval, in epochs */
+  guint    n_partitions;
+  gboolean format1;         /* the directory is made format 1 first */
+  guint    n_keys;          /* keys per step (0: 12) */
+} GcCase;
+
+static const GcCase gc_cases[] = {
+  { 1 << 20, 0, 1, FALSE, 0 },   /* records only (and a scan after the restart) */
+  { 1 << 20, 0, 3, FALSE, 0 },
+  { 3, 0, 2, FALSE, 0 },         /* too many to remember: scans, rate-limited */
+  { 25, 0, 2, FALSE, 0 },        /* both, switching */
+  { 1 << 20, 4.5, 2, FALSE, 0 }, /* a backup interval keeps older epochs */
+  { 25, 4.5, 1, FALSE, 0 },
+  { 1 << 20, 0, 2, TRUE, 0 },    /* format 1 (with its index) stays format 1 */
+  { 1 << 20, 0, 1, FALSE, 300 }, /* keys deleted by batches of a statement */
+};
+
+typedef struct
+{
+  gboolean  done;
+  GError   *error;
+} GcWait;
+
+static void
+gc_committed (guint64       epoch,
+              const GError *error,
+              gpointer      user_data)
+{
+  GcWait *w = user_data;
+
+  w->done = TRUE;
+  if (error != NULL)
+    w->error = g_error_copy (error);
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(char * const *) a, *(char * const *) b);
+}
+
+/* A value as stored: its 8 digits (the start of the serialised string),
+ * or -1 for a tombstone. */
+static const char *
+gc_value_text (gint64 value)
+{
+  static char text[32];
+
+  if (value < 0)
+    return "-1";
+  g_snprintf (text, sizeof text, "%08" G_GINT64_FORMAT, value);
+  return text;
+}
+
+/* What partition @part should hold with GC epoch @gc, from every row ever
+ * written (@history, in epoch order), as sorted "step|key|epoch|value". */
+static GPtrArray *
+gc_expected (GArray  *history,
+             guint    n_partitions,
+             guint    part,
+             guint64  gc)
+{
+  g_autoptr(GHashTable) newest = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GPtrArray *rows = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < history->len; i++)
+    {
+      GcRow *r = &g_array_index (history, GcRow, i);
+
+      if (flow_store_partition_for (n_partitions, r->step_id, r->key) == part && r->epoch <= gc)
+        g_hash_table_insert (newest, g_strdup_printf ("%s|%s", r->step_id, r->key), r);
+    }
+  for (guint i = 0; i < history->len; i++)
+    {
+      GcRow *r = &g_array_index (history, GcRow, i);
+      g_autofree char *id = g_strdup_printf ("%s|%s", r->step_id, r->key);
+
+      if (flow_store_partition_for (n_partitions, r->step_id, r->key) != part)
+        continue;
+      if (r->epoch > gc || (g_hash_table_lookup (newest, id) == r && r->value >= 0))
+        g_ptr_array_add (rows, g_strdup_printf ("%s|%" G_GUINT64_FORMAT "|%s",
+                                                id, r->epoch, gc_value_text (r->value)));
+    }
+  g_ptr_array_sort (rows, compare_strings);
+  return rows;
+}
+
+static GPtrArray *
+gc_stored (const char *path)
+{
+  g_auto(GStrv) got = rec_sql_rows (path, "SELECT step_id, state_key, epoch,"
+                                          " IFNULL(CAST(substr(ser, 1, 8) AS TEXT), -1)"
+                                          " FROM snaps");
+  GPtrArray *rows = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; got[i] != NULL; i++)
+    g_ptr_array_add (rows, g_strdup (got[i]));
+  g_ptr_array_sort (rows, compare_strings);
+  return rows;
+}
+
+static gboolean
+gc_collect_state (const char  *step_id,
+                  const char  *key,
+                  guint64      epoch,
+                  GVariant    *state,
+                  gpointer     user_data,
+                  GError     **error)
+{
+  g_ptr_array_add (user_data, g_strdup_printf ("%s|%s|%" G_GUINT64_FORMAT "|%s", step_id, key, epoch,
+                                               state ? g_variant_get_string (state, NULL) : "-1"));
+  return TRUE;
+}
+
+static void
+test_gc_exact (gconstpointer data)
+{
+  const GcCase *c = data;
+  g_autofree char *dir = rec_init_dir (c->n_partitions);
+  g_autoptr(GArray) history = g_array_new (FALSE, FALSE, sizeof (GcRow));
+  g_autoptr(GRand) rand = g_rand_new_with_seed (12);
+  static const char * const steps[] = { "gc.sum", "gc.inp" };
+  gsize old_limit = flow_store_gc_record_limit;
+  const gint64 t0 = 1000000000000, epoch_us = 1000;
+  guint64 epoch = 0;
+  guint scans_seen = 0;
+
+  if (c->format1)
+    for (guint i = 0; i < c->n_partitions; i++)
+      {
+        g_autofree char *path = rec_part_path (dir, i);
+        rec_sql_exec (path, "CREATE INDEX snaps_epoch ON snaps (epoch);"
+                            "UPDATE meta SET value = 1 WHERE name = 'format'");
+      }
+
+  flow_store_gc_record_limit = c->record_limit;
+  /* Three executions of 15 epochs: the later ones start with rows of
+   * earlier ones to collect. */
+  for (guint ex = 0; ex < 3; ex++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GMainContext) context = g_main_context_new ();
+      g_autoptr(GPtrArray) loaded = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr(GPtrArray) want = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr(GHashTable) latest = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      FlowStore *store = flow_store_open (dir, FLOW_STORE_OPEN_RUN, &error);
+      GcWait w = { FALSE, NULL };
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (flow_store_get_resume_epoch (store), ==, epoch);
+
+      /* The states as of the resume epoch load as the model says. */
+      g_assert_true (flow_store_load (store, epoch, TRUE, gc_collect_state, loaded, &error));
+      g_assert_no_error (error);
+      for (guint i = 0; i < history->len; i++)
+        {
+          GcRow *r = &g_array_index (history, GcRow, i);
+          g_hash_table_insert (latest, g_strdup_printf ("%s|%s", r->step_id, r->key), r);
+        }
+      {
+        GHashTableIter iter;
+        gpointer key, value;
+
+        g_hash_table_iter_init (&iter, latest);
+        while (g_hash_table_iter_next (&iter, &key, &value))
+          {
+            GcRow *r = value;
+            g_ptr_array_add (want, g_strdup_printf ("%s|%" G_GUINT64_FORMAT "|%s",
+                                                    (char *) key, r->epoch, gc_value_text (r->value)));
+          }
+      }
+      /* (a tombstone whose older rows were collected is gone: the same
+       * as no row) */
+      for (guint i = want->len; i > 0; i--)
+        if (g_str_has_suffix (g_ptr_array_index (want, i - 1), "|-1") &&
+            !g_ptr_array_find_with_equal_func (loaded, g_ptr_array_index (want, i - 1), g_str_equal, NULL))
+          g_ptr_array_remove_index (want, i - 1);
+      g_ptr_array_sort (want, compare_strings);
+      g_ptr_array_sort (loaded, compare_strings);
+      g_assert_cmpuint (loaded->len, ==, want->len);
+      for (guint i = 0; i < want->len; i++)
+        g_assert_cmpstr (g_ptr_array_index (loaded, i), ==, g_ptr_array_index (want, i));
+
+      flow_store_begin_execution (store, "gc", 1, (gint64) (c->backup_epochs * epoch_us),
+                                  t0 + (gint64) epoch * epoch_us, NULL, context,
+                                  gc_committed, &w, &error);
+      g_assert_no_error (error);
+      for (guint e = 0; e < 15; e++)
+        {
+          GArray *rows = g_array_new (FALSE, TRUE, sizeof (FlowSnapRow));
+          guint n_keys = c->n_keys ? c->n_keys : 12;
+          guint n_rows = g_rand_int_range (rand, 0, n_keys + n_keys / 4);
+
+          epoch++;
+          g_array_set_clear_func (rows, (GDestroyNotify) flow_snap_row_clear);
+          for (guint i = 0; i < n_rows; i++)
+            {
+              GcRow r = { steps[g_rand_int_range (rand, 0, 2)], NULL, epoch, 0 };
+              g_autofree char *key = g_strdup_printf ("k%d", g_rand_int_range (rand, 0, n_keys));
+              FlowSnapRow row = { r.step_id, g_ref_string_new (key), NULL };
+              gboolean seen = FALSE;
+
+              for (guint j = 0; j < rows->len; j++)
+                {
+                  FlowSnapRow *o = &g_array_index (rows, FlowSnapRow, j);
+                  seen |= o->step_id == row.step_id && g_str_equal (o->key, row.key);
+                }
+              if (seen)
+                {
+                  flow_snap_row_clear (&row);
+                  continue;
+                }
+              r.key = g_strdup (key);
+              r.value = g_rand_int_range (rand, 0, 5) == 0 ? -1 : (gint64) epoch * 100 + i;
+              if (r.value >= 0)
+                {
+                  g_autofree char *text = g_strdup_printf ("%08" G_GINT64_FORMAT, r.value);
+                  row.state = g_variant_ref_sink (g_variant_new_string (text));
+                }
+              g_array_append_val (rows, row);
+              g_array_append_val (history, r);
+            }
+
+          /* (rows in the flow's order, not the table's) */
+          w.done = FALSE;
+          flow_store_commit_async (store, epoch, t0 + (gint64) epoch * epoch_us, rows);
+          while (!w.done)
+            g_main_context_iteration (context, TRUE);
+          g_assert_no_error (w.error);
+
+          for (guint part = 0; part < c->n_partitions; part++)
+            {
+              g_autofree char *path = rec_part_path (dir, part);
+              const FlowStorePartitionInfo *info = flow_store_get_partition (store, part);
+              g_autoptr(GPtrArray) got = gc_stored (path);
+              g_autoptr(GPtrArray) expected = gc_expected (history, c->n_partitions, part, info->gc_epoch);
+
+              if (got->len != expected->len)
+                {
+                  for (guint i = 0; i < got->len; i++)
+                    g_test_message ("stored   %s", (char *) g_ptr_array_index (got, i));
+                  for (guint i = 0; i < expected->len; i++)
+                    g_test_message ("expected %s", (char *) g_ptr_array_index (expected, i));
+                  g_error ("epoch %" G_GUINT64_FORMAT ", partition %u (GC epoch %" G_GUINT64_FORMAT
+                           "): %u rows stored, %u expected", epoch, part, info->gc_epoch,
+                           got->len, expected->len);
+                }
+              for (guint i = 0; i < got->len; i++)
+                g_assert_cmpstr (g_ptr_array_index (got, i), ==, g_ptr_array_index (expected, i));
+              /* Garbage is collected, not only kept exactly. */
+              if (c->backup_epochs == 0 && c->record_limit > 100)
+                g_assert_cmpuint (info->gc_epoch, ==, epoch - 1);
+              else if (info->gc_epoch + 12 >= epoch)
+                scans_seen++;
+            }
+        }
+      flow_store_free (store);
+    }
+  if (c->record_limit < 100 || c->backup_epochs > 0)
+    g_assert_cmpuint (scans_seen, >, 0);
+  flow_store_gc_record_limit = old_limit;
+
+  for (guint i = 0; i < c->n_partitions; i++)
+    {
+      g_autofree char *path = rec_part_path (dir, i);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+
+      g_assert_cmpint (rec_sql_int (path, "SELECT value FROM meta WHERE name = 'format'"), ==,
+                       c->format1 ? 1 : 2);
+      g_assert_cmpint (rec_sql_int (path, "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'snaps_epoch'"),
+                       ==, c->format1 ? 1 : 0);
+      g_assert_cmpuint (flow_store_check_file (path, 10, problems), ==, 0);
+    }
+  for (guint i = 0; i < history->len; i++)
+    g_free (g_array_index (history, GcRow, i).key);
+  rec_rm_rf (dir);
+}
+
+/* ------------------------------------------------------------------------
+ * Format 1 directories run as they are, and `flow-recovery upgrade`
+ * ------------------------------------------------------------------------ */
+
+static void
+make_format1 (const char *dir,
+              guint       n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *path = rec_part_path (dir, i);
+      rec_sql_exec (path, "CREATE INDEX snaps_epoch ON snaps (epoch);"
+                          "UPDATE meta SET value = 1 WHERE name = 'format'");
+    }
+}
+
+static void
+assert_format (const char *dir,
+               guint       n,
+               gint64      format)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *path = rec_part_path (dir, i);
+
+      g_assert_cmpint (rec_sql_int (path, "SELECT value FROM meta WHERE name = 'format'"), ==, format);
+      g_assert_cmpint (rec_sql_int (path, "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'snaps_epoch'"),
+                       ==, format == 1 ? 1 : 0);
+    }
+}
+
+static void
+test_upgrade (void)
+{
+  g_autofree char *dir = rec_init_dir (2);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) first = NULL;
+  g_auto(GStrv) second = NULL;
+  g_auto(GStrv) want_first = expected_output (0, 8);
+  g_auto(GStrv) want_second = expected_output (8, 16);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  FlowStore *store;
+
+  assert_format (dir, 2, 2);
+  make_format1 (dir, 2);
+
+  /* A format-1 directory runs, resumes and stays format 1. */
+  first = run_keyed (dir, 8, &error);
+  g_assert_no_error (error);
+  rec_assert_strv (first, want_first);
+  assert_format (dir, 2, 1);
+
+  /* Not while a run uses it. */
+  store = flow_store_open (dir, FLOW_STORE_OPEN_RUN, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rec_tool (&out, &err, "upgrade", dir, NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "in use"));
+  g_assert_nonnull (strstr (err, dir));
+  flow_store_free (store);
+  assert_format (dir, 2, 1);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (rec_tool (&out, &err, "upgrade", dir, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "Converted 2 partitions"));
+  assert_format (dir, 2, 2);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (rec_tool (&out, &err, "check", dir, NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* The state is the same: the next run resumes exactly. */
+  second = run_keyed (dir, 16, &error);
+  g_assert_no_error (error);
+  rec_assert_strv (second, want_second);
+
+  g_assert_cmpint (rec_tool (&out, &err, "upgrade", dir, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "already in format 2"));
+  rec_rm_rf (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -675,6 +1059,12 @@ main (int    argc,
   g_test_add_func ("/store/serialize/reference", test_serialize_reference);
   g_test_add_func ("/store/fuzz/restore", test_fuzz_restore);
   g_test_add_func ("/store/init/killed/child", test_init_killed_child);
+  g_test_add_func ("/store/upgrade", test_upgrade);
+  for (guint i = 0; i < G_N_ELEMENTS (gc_cases); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/store/gc/exact/%u", i);
+      g_test_add_data_func (name, &gc_cases[i], test_gc_exact);
+    }
 
   return g_test_run ();
 }
