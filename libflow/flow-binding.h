@@ -13,6 +13,7 @@
 
 #include "flow-version-macros.h"
 #include "flow-sink.h"
+#include "flow-stream.h"
 
 G_BEGIN_DECLS
 
@@ -58,5 +59,54 @@ typedef gboolean (*FlowBindingWriteFunc) (FlowSinkPartition      *self,
 FLOW_AVAILABLE_IN_1_0
 void      flow_binding_sink_partition_set_write_func (FlowSinkPartition    *self,
                                                       FlowBindingWriteFunc  func);
+
+/* issue 12: consecutive stateless steps of one binding run fused: the
+ * runner hands the binding's own objects from one step's function to the
+ * next and converts to a GVariant once, at the end of the chain. */
+
+/**
+ * FlowBindingObjectFuncs: (skip)
+ * @from_variant: makes the binding's object for an item (it never fails:
+ *   the binding may convert lazily, in @apply); the item stays alive until
+ *   the object is freed, so the object may borrow it
+ * @to_variant: the item an object stands for (a full reference), or %NULL
+ *   with @error set; the object stays the caller's
+ * @free: frees an object
+ * @apply: runs the step's function (its `user_data` as given to the
+ *   operator) on @object, which stays the caller's: sets *@result to a new
+ *   object, or to %NULL when the step drops the item (filter, filter_map);
+ *   a key_on step sets *@key (a new string) and leaves *@result %NULL.
+ *   Returns %FALSE with @error set when the function failed.
+ * @apply_stateful: for a stateful_map step (without a builder), instead of
+ *   the function above: runs the mapper on the key's @state (%NULL: none) and @object
+ *   (the caller's), as #FlowStatefulMapFunc does with a value; returns the
+ *   new state (%NULL: discard it) and sets *@emit (%NULL: nothing), or
+ *   sets @error
+ *
+ * What a binding gives for a step whose function works on its objects (see
+ * flow_binding_stream_set_object_funcs()). Objects go from one step's
+ * @apply to the next one's only when both steps have the same @from_variant.
+ */
+typedef struct
+{
+  gpointer  (*from_variant) (GVariant  *item);
+  GVariant *(*to_variant)   (gpointer   object,
+                             GError   **error);
+  void      (*free)         (gpointer   object);
+  gboolean  (*apply)        (gpointer   user_data,
+                             gpointer   object,
+                             gpointer  *result,
+                             char     **key,
+                             GError   **error);
+  GVariant *(*apply_stateful) (gpointer   user_data,
+                               GVariant  *state,
+                               gpointer   object,
+                               GVariant **emit,
+                               GError   **error);
+} FlowBindingObjectFuncs;
+
+FLOW_AVAILABLE_IN_1_0
+void      flow_binding_stream_set_object_funcs (FlowStream                   *stream,
+                                                const FlowBindingObjectFuncs *funcs);
 
 G_END_DECLS

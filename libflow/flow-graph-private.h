@@ -51,6 +51,9 @@ struct _FlowStep
   /* window operators: their settings (flow-op-window.c) */
   gpointer       op_data;
   GDestroyNotify op_data_destroy;
+  /* a binding's functions on its objects: the step may run fused with
+   * its neighbours (flow-op-fused.c) */
+  const FlowBindingObjectFuncs *obj_funcs;
 };
 
 /* flow-operator-table.c: the entry of the operator named @name, or NULL;

@@ -9,6 +9,39 @@
 
 #define KEY_CACHE_SIZE 65536
 
+/* The GRefString of @key (taken) that a key_on node's items share, or
+ * NULL with @error naming the step and @item if it is not UTF-8. Keys
+ * repeat: items share one GRefString per key (and a key already seen was
+ * already checked). The cache is bounded; when full it starts over. */
+char *
+flow_op_key_intern (FlowNode        *node,
+                    const FlowItem  *item,
+                    char            *key,
+                    GError         **error)
+{
+  char *ref_key = g_hash_table_lookup (node->key_cache, key);
+
+  if (ref_key != NULL)
+    ref_key = g_ref_string_acquire (ref_key);
+  else
+    {
+      if (!g_utf8_validate (key, -1, NULL))
+        {
+          g_free (key);
+          flow_op_fail_user (node, item, NULL, error,
+                             g_error_new (FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
+                                          "the key function returned a key that is not UTF-8"));
+          return NULL;
+        }
+      ref_key = g_ref_string_new (key);
+      if (g_hash_table_size (node->key_cache) >= KEY_CACHE_SIZE)
+        g_hash_table_remove_all (node->key_cache);
+      g_hash_table_add (node->key_cache, g_ref_string_acquire (ref_key));
+    }
+  g_free (key);
+  return ref_key;
+}
+
 gboolean
 flow_op_key_on_process (FlowNode   *node,
                         FlowBatch  *batch,
@@ -38,26 +71,9 @@ flow_op_key_on_process (FlowNode   *node,
                                  "the key function returned no key");
           return flow_op_fail_user (node, item, NULL, error, local);
         }
-      /* Keys repeat: items share one GRefString per key (and a key already
-       * seen was already checked). The cache is bounded; when full it
-       * starts over. */
-      ref_key = g_hash_table_lookup (node->key_cache, key);
-      if (ref_key != NULL)
-        ref_key = g_ref_string_acquire (ref_key);
-      else
-        {
-          if (!g_utf8_validate (key, -1, NULL))
-            {
-              g_free (key);
-              return flow_op_fail_user (node, item, NULL, error,
-                                        g_error_new (FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
-                                                     "the key function returned a key that is not UTF-8"));
-            }
-          ref_key = g_ref_string_new (key);
-          if (g_hash_table_size (node->key_cache) >= KEY_CACHE_SIZE)
-            g_hash_table_remove_all (node->key_cache);
-          g_hash_table_add (node->key_cache, g_ref_string_acquire (ref_key));
-        }
+      ref_key = flow_op_key_intern (node, item, key, error);
+      if (ref_key == NULL)
+        return FALSE;
       if (owned && value == item->value)
         {
           /* moved: the batch's owner only clears it */
@@ -66,7 +82,6 @@ flow_op_key_on_process (FlowNode   *node,
         }
       else
         flow_batch_push_take (out, ref_key, g_variant_ref (value));
-      g_free (key);
     }
   return flow_node_emit (node, 0, error);
 }

@@ -298,7 +298,11 @@ flow_node_push_here (FlowNode   *node,
         return fail_not_keyed (node, &batch->items[i], error);
 
   node->in_port = port;
-  ok = op->process (node, batch, error);
+  /* a binding's steps may run fused (flow-op-fused.c) */
+  if (G_UNLIKELY (node->step->obj_funcs != NULL))
+    ok = flow_op_fused_process (node, batch, error);
+  else
+    ok = op->process (node, batch, error);
 
   spent = g_get_monotonic_time () - start;
   node->last_us = spent;

@@ -151,6 +151,12 @@ gboolean flow_op_branch_process         (FlowNode *node, FlowBatch *batch, GErro
 /* flow-op-keyed.c */
 gboolean flow_op_key_on_process         (FlowNode *node, FlowBatch *batch, GError **error);
 gboolean flow_op_key_rm_process         (FlowNode *node, FlowBatch *batch, GError **error);
+char    *flow_op_key_intern             (FlowNode *node, const FlowItem *item, char *key,
+                                         GError **error);
+
+/* flow-op-fused.c: a step with a binding's object functions (and the
+ * steps after it it runs fused with) */
+gboolean flow_op_fused_process          (FlowNode *node, FlowBatch *batch, GError **error);
 
 /* flow-op-logic.c: stateful, stateful_batch */
 gboolean  flow_op_stateful_process       (FlowNode *node, FlowBatch *batch, GError **error);

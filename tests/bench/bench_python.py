@@ -27,7 +27,12 @@
 #                     operators (and run) to the native fast path; the sink's
 #                     do_write_batch gets its batch as plain values, converted
 #                     in C when read (issue 12; it was a GLib.Variant wrapper
-#                     per item, made by GI)
+#                     per item, made by GI); its map, key_on and stateful_map
+#                     run fused (docs/python.md, "Fused steps")
+#   override, not fused  the same with the map and key_on steps not fused
+#                     (_native.set_fusion(False) while it is built): each
+#                     step converts its result to a GVariant (docs/python.md,
+#                     "Fused steps")
 #   GI path           the same script with FLOW_PYTHON_NATIVE=0, in a child
 #                     process: the pure-Python reference path
 #   override, -w 2    the override API flow with 2 workers (docs/workers.md:
@@ -203,8 +208,10 @@ def source(n):
     return src
 
 
-def build(n, api, native_sink, reading=False):
+def build(n, api, native_sink, reading=False, fuse=True):
     flow = Flow.Dataflow.new("bench")
+    if _native is not None:
+        _native.set_fusion(fuse)
     s = flow.input("inp", source(n))
     if api == "native":
         s = _native.map(s, "double", double)
@@ -216,11 +223,13 @@ def build(n, api, native_sink, reading=False):
         s = s.stateful_map("count", running_count)
     sink = CountingSink(native=native_sink, reading=reading)
     s.output("out", sink)
+    if _native is not None:
+        _native.set_fusion(True)
     return flow, sink
 
 
-def time_flow(n, api, native_sink, run, workers=1, reading=False):
-    flow, sink = build(n, api, native_sink, reading)
+def time_flow(n, api, native_sink, run, workers=1, reading=False, fuse=True):
+    flow, sink = build(n, api, native_sink, reading, fuse)
     runner = Flow.Runner.new(flow)
     runner.props.workers = workers
     start, cpu = time.perf_counter(), time.process_time()
@@ -264,6 +273,7 @@ MODES = {
     "gi": ("override", False, "override"),
     "override-w2": ("override", False, "override", 2),
     "override-read": ("override", False, "override", 1, True),
+    "override-unfused": ("override", False, "override", 1, False, False),
 }
 
 
@@ -325,6 +335,7 @@ def main():
         rows += [("flow, native fast path, _native.run()", "native", n, "plain"),
                  ("flow, native fast path, Runner.run() (GIL per call)", "native-gil", n, "plain"),
                  ("flow, override API + GI sink, Runner.run()", "override", n, "plain"),
+                 ("flow, the same, steps not fused", "override-unfused", n, "plain"),
                  ("flow, the same with 2 workers (-w 2)", "override-w2", n, "plain"),
                  ("plain Python loop, sink's work: reads every item", "plain-read", n, "plain-read"),
                  ("flow, override API + GI sink reading every item", "override-read", n, "plain-read")]

@@ -1511,18 +1511,37 @@ builder_cb (gpointer   user_data,
 }
 
 /* mapper(state_or_None, value) -> (new_state_or_None, emit) */
+static PyObject *object_to_py (gpointer object);
+
+/* @value_object: a fused chain's object (flow-op-fused.c) instead of @value */
 static GVariant *
 stateful_common (GVariant  *state,
                  GVariant  *value,
+                 gpointer   value_object,
                  GVariant **emit,
                  gpointer   user_data,
                  gboolean   flat,
                  GError   **error)
 {
   FlowGil gil = flow_gil_ensure ();
-  PyObject *ret = call2 (user_data, state, value);
+  PyObject *ret;
   GVariant *new_state = NULL, *emitted = NULL;
   gboolean ok = FALSE;
+
+  if (value_object == NULL)
+    ret = call2 (user_data, state, value);
+  else
+    {
+      PyObject *args[2] = { state != NULL ? variant_to_py (state) : Py_NewRef (Py_None), NULL };
+
+      ret = NULL;
+      if (args[0] != NULL && (args[1] = object_to_py (value_object)) != NULL)
+        {
+          ret = PyObject_Vectorcall (((Callable *) user_data)->fn, args, 2, NULL);
+          Py_DECREF (args[1]);
+        }
+      Py_XDECREF (args[0]);
+    }
 
   if (ret != NULL)
     {
@@ -1581,7 +1600,7 @@ stateful_map_cb (GVariant  *state,
                  gpointer   user_data,
                  GError   **error)
 {
-  return stateful_common (state, value, emit, user_data, FALSE, error);
+  return stateful_common (state, value, NULL, emit, user_data, FALSE, error);
 }
 
 static GVariant *
@@ -1591,7 +1610,7 @@ stateful_flat_map_cb (GVariant  *state,
                       gpointer   user_data,
                       GError   **error)
 {
-  return stateful_common (state, value, emit, user_data, TRUE, error);
+  return stateful_common (state, value, NULL, emit, user_data, TRUE, error);
 }
 
 /* fold_final's folder and reduce_final's reducer: fn(acc, value) -> acc */
@@ -1615,6 +1634,295 @@ fold_cb (GVariant  *acc,
   flow_gil_release (gil);
   return result;
 }
+
+/* ------------------------------------------------------------------------
+ * Fusion (issue 12): map, filter, filter_map and key_on steps also work on
+ * Python objects (flow_binding_stream_set_object_funcs()), so that a chain
+ * of them hands Python values from one function to the next and converts
+ * once, at its end (libflow/operators/flow-op-fused.c).
+ *
+ * An object is either a PyObject whose conversion to a GVariant and back
+ * gives an equal object of the same type (an int in the int64 range, a
+ * float, a bool, None, a str a GVariant string can hold), or, tagged by
+ * its low bit, the GVariant itself (and by the next bit, an item of the
+ * chain's first step, borrowed): any other result is converted at once,
+ * where the step's callback would convert it (so that a value that cannot
+ * be carried fails in the step that returned it), and the next function
+ * gets it back from the GVariant, as unfused.
+ * ------------------------------------------------------------------------ */
+
+static gboolean fusion_enabled = TRUE;
+
+#define OBJECT_IS_VARIANT(o)  ((((guintptr) (o)) & 1) != 0)
+#define OBJECT_IS_BORROWED(o) ((((guintptr) (o)) & 2) != 0)
+#define OBJECT_VARIANT(o)     ((GVariant *) (((guintptr) (o)) & ~(guintptr) 3))
+
+static gpointer
+object_of_variant (GVariant *v)
+{
+  return (gpointer) (((guintptr) v) | 1);
+}
+
+static gboolean
+round_trips (PyObject *obj)
+{
+  PyTypeObject *type = Py_TYPE (obj);
+  Py_ssize_t len;
+  gint64 value;
+
+  if (type == &PyLong_Type)
+    return int64_of (obj, &value);
+  if (type == &PyUnicode_Type)
+    return str_ok (obj, &len) != NULL;
+  return type == &PyFloat_Type || type == &PyBool_Type || obj == Py_None;
+}
+
+/* The object for a function's result @ret (taken), or NULL with a Python
+ * exception set. */
+static gpointer
+object_of_result (PyObject *ret)
+{
+  GVariant *v;
+
+  if (round_trips (ret))
+    return ret;
+  v = py_to_variant (ret);
+  Py_DECREF (ret);
+  return v != NULL ? object_of_variant (g_variant_take_ref (v)) : NULL;
+}
+
+static PyObject *
+object_to_py (gpointer object)
+{
+  if (OBJECT_IS_VARIANT (object))
+    return variant_to_py (OBJECT_VARIANT (object));
+  return Py_NewRef ((PyObject *) object);
+}
+
+/* The item of a chain's first step, borrowed (libflow keeps it alive
+ * until the object is freed): no reference of its own. */
+static gpointer
+object_from_variant (GVariant *item)
+{
+  return (gpointer) (((guintptr) item) | 3);
+}
+
+static GVariant *
+object_stateful_map (gpointer   user_data,
+                     GVariant  *state,
+                     gpointer   object,
+                     GVariant **emit,
+                     GError   **error)
+{
+  return stateful_common (state, NULL, object, emit, user_data, FALSE, error);
+}
+
+static GVariant *
+object_to_variant (gpointer   object,
+                   GError   **error)
+{
+  FlowGil gil;
+  GVariant *v;
+
+  if (OBJECT_IS_VARIANT (object))
+    return g_variant_ref (OBJECT_VARIANT (object));
+  gil = flow_gil_ensure ();
+  v = py_to_variant (object);
+  if (v == NULL)
+    {
+      if (error != NULL)
+        fail_from_python (error);
+      else
+        PyErr_Clear ();
+    }
+  flow_gil_release (gil);
+  return v != NULL ? g_variant_take_ref (v) : NULL;
+}
+
+static void
+object_free (gpointer object)
+{
+  FlowGil gil;
+
+  if (OBJECT_IS_VARIANT (object))
+    {
+      if (!OBJECT_IS_BORROWED (object))
+        g_variant_unref (OBJECT_VARIANT (object));
+      return;
+    }
+  gil = flow_gil_ensure ();
+  Py_DECREF ((PyObject *) object);
+  flow_gil_release (gil);
+}
+
+static PyObject *
+object_call (Callable *c,
+             gpointer  object)
+{
+  PyObject *arg = object_to_py (object);
+  PyObject *ret;
+
+  if (arg == NULL)
+    return NULL;
+  ret = PyObject_CallOneArg (c->fn, arg);
+  Py_DECREF (arg);
+  return ret;
+}
+
+static gboolean
+object_map (gpointer   user_data,
+            gpointer   object,
+            gpointer  *result,
+            char     **key,
+            GError   **error)
+{
+  FlowGil gil = flow_gil_ensure ();
+  PyObject *ret = object_call (user_data, object);
+
+  *result = ret != NULL ? object_of_result (ret) : NULL;
+  if (*result == NULL)
+    fail_from_python (error);
+  flow_gil_release (gil);
+  return *result != NULL;
+}
+
+static gboolean
+object_filter_map (gpointer   user_data,
+                   gpointer   object,
+                   gpointer  *result,
+                   char     **key,
+                   GError   **error)
+{
+  FlowGil gil = flow_gil_ensure ();
+  PyObject *ret = object_call (user_data, object);
+  gboolean ok = ret != NULL;
+
+  *result = NULL;
+  if (ret == Py_None)
+    Py_DECREF (ret);
+  else if (ret != NULL)
+    ok = (*result = object_of_result (ret)) != NULL;
+  if (!ok)
+    fail_from_python (error);
+  flow_gil_release (gil);
+  return ok;
+}
+
+static gboolean
+object_filter (gpointer   user_data,
+               gpointer   object,
+               gpointer  *result,
+               char     **key,
+               GError   **error)
+{
+  FlowGil gil = flow_gil_ensure ();
+  PyObject *ret = object_call (user_data, object);
+  int truth = -1;
+
+  if (ret != NULL)
+    {
+      truth = PyObject_IsTrue (ret);
+      Py_DECREF (ret);
+    }
+  *result = NULL;
+  if (truth > 0)
+    *result = OBJECT_IS_VARIANT (object) ? object_of_variant (g_variant_ref (OBJECT_VARIANT (object)))
+                                         : Py_NewRef ((PyObject *) object);
+  if (truth < 0)
+    fail_from_python (error);
+  flow_gil_release (gil);
+  return truth >= 0;
+}
+
+/* as key_cb() */
+static gboolean
+object_key (gpointer   user_data,
+            gpointer   object,
+            gpointer  *result,
+            char     **key,
+            GError   **error)
+{
+  FlowGil gil = flow_gil_ensure ();
+  PyObject *ret = object_call (user_data, object);
+
+  *result = NULL;
+  *key = NULL;
+  if (ret != NULL)
+    {
+      if (PyUnicode_CheckExact (ret))
+        {
+          Py_ssize_t len;
+          const char *str = PyUnicode_AsUTF8AndSize (ret, &len);
+          if (str != NULL && memchr (str, '\0', (size_t) len) != NULL)
+            PyErr_SetString (PyExc_ValueError, "a key must not contain a NUL character");
+          else if (str != NULL)
+            *key = g_strndup (str, (gsize) len);
+        }
+      else
+        {
+          PyObject *name = type_qualname (ret);
+          if (name != NULL)
+            {
+              PyErr_Format (PyExc_TypeError, "a key function must return a str, not %U (%R)",
+                            name, ret);
+              Py_DECREF (name);
+            }
+        }
+      Py_DECREF (ret);
+    }
+  if (*key == NULL)
+    fail_from_python (error);
+  flow_gil_release (gil);
+  return *key != NULL;
+}
+
+#define OBJECT_FUNCS(apply, stateful) \
+  { object_from_variant, object_to_variant, object_free, apply, stateful }
+static const FlowBindingObjectFuncs object_funcs[] = {
+  OBJECT_FUNCS (object_map, NULL),
+  OBJECT_FUNCS (object_filter, NULL),
+  OBJECT_FUNCS (object_filter_map, NULL),
+  OBJECT_FUNCS (object_key, NULL),
+  OBJECT_FUNCS (NULL, object_stateful_map),
+};
+static const char *const object_func_ops[] = {
+  "map", "filter", "filter_map", "key_on", "stateful_map"
+};
+
+/* Lets the step making @stream run fused, if its operator is one of them
+ * (and, for stateful_map, it has no builder: @callables[0]). */
+static void
+offer_object_funcs (const char  *op_name,
+                    Callable   **callables,
+                    FlowStream  *stream)
+{
+  if (!fusion_enabled)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (object_func_ops); i++)
+    if (g_str_equal (op_name, object_func_ops[i]))
+      {
+        gboolean stateful = object_funcs[i].apply_stateful != NULL;
+
+        if (stateful ? callables[0] == NULL && callables[1] != NULL : callables[0] != NULL)
+          flow_binding_stream_set_object_funcs (stream, &object_funcs[i]);
+      }
+}
+
+/* _flow_native.set_fusion(enabled): whether steps made from now on may run
+ * fused (tests and bench_python.py compare both); returns the old value. */
+static PyObject *
+native_set_fusion (PyObject *self,
+                   PyObject *arg)
+{
+  int enabled = PyObject_IsTrue (arg);
+  gboolean old = fusion_enabled;
+
+  if (enabled < 0)
+    return NULL;
+  fusion_enabled = enabled != 0;
+  return PyBool_FromLong (old);
+}
+
 
 /* ------------------------------------------------------------------------
  * The operators: _flow_native.<op>(stream, step_id, *callables) -> Flow.Stream
@@ -1901,6 +2209,8 @@ native_operator_call (PyObject *capsule,
       return PyErr_Format (PyExc_RuntimeError, "%s(): %s", op->name, error->message);
     }
 
+  if (n_out == 0)
+    offer_object_funcs (op->name, callables, ret.v_pointer);
   if (n_out == 0)
     return wrap_stream (ret.v_pointer);
   result = PyTuple_New (n_out);
@@ -2763,6 +3073,9 @@ static PyMethodDef native_methods[] = {
             "hook(exception) -> bool is offered every exception a Python function\n"
             "raises in a run; when it returns True it took the exception, which is not\n"
             "kept for take_pending_exception(). None removes the hook.") },
+  { "set_fusion", native_set_fusion, METH_O,
+    "set_fusion(enabled): whether map/filter/filter_map/key_on steps made from now on may run\n"
+    "fused with their neighbours; returns the previous setting" },
   { "take_pending_exception", native_take_pending_exception, METH_NOARGS,
     OP_DOC ("take_pending_exception()",
             "Returns and forgets the exception a Python function raised during a run (or None).") },
