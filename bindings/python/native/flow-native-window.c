@@ -39,16 +39,19 @@
 static FlowNativeWindowToVariant to_variant;
 static FlowNativeWindowFromVariant from_variant;
 static FlowNativeWindowFail fail;
+static FlowNativeWindowKey key_ops;
 static PyObject *ts_what;   /* "the timestamp from ts_getter" */
 
 void
 flow_native_window_init (FlowNativeWindowToVariant   to_variant_func,
                          FlowNativeWindowFromVariant from_variant_func,
-                         FlowNativeWindowFail        fail_func)
+                         FlowNativeWindowFail        fail_func,
+                         const FlowNativeWindowKey  *key)
 {
   to_variant = to_variant_func;
   from_variant = from_variant_func;
   fail = fail_func;
+  key_ops = *key;
 }
 
 /* What this file needs of Python besides PyGObject's C API (which
@@ -257,59 +260,6 @@ native_event_clock_new (PyObject *self,
  * The window operators
  * ------------------------------------------------------------------------ */
 
-static PyObject *
-type_qualname (PyObject *obj)
-{
-  PyObject *name = PyObject_GetAttrString ((PyObject *) Py_TYPE (obj), "__qualname__");
-
-  if (name == NULL)
-    {
-      PyErr_Clear ();
-      name = PyUnicode_FromString (Py_TYPE (obj)->tp_name);
-    }
-  return name;
-}
-
-/* count_window's key: a str (the rules and errors of flow-native.c's
- * key_cb, key_on's) */
-static char *
-key_cb (GVariant  *item,
-        gpointer   user_data,
-        GError   **error)
-{
-  PyGILState_STATE gil = PyGILState_Ensure ();
-  PyObject *ret = call_on_item (user_data, item);
-  char *key = NULL;
-
-  if (ret != NULL)
-    {
-      if (PyUnicode_CheckExact (ret))
-        {
-          Py_ssize_t len;
-          const char *str = PyUnicode_AsUTF8AndSize (ret, &len);
-          if (str != NULL && memchr (str, '\0', (size_t) len) != NULL)
-            PyErr_SetString (PyExc_ValueError, "a key must not contain a NUL character");
-          else if (str != NULL)
-            key = g_strndup (str, (gsize) len);
-        }
-      else
-        {
-          PyObject *name = type_qualname (ret);
-          if (name != NULL)
-            {
-              PyErr_Format (PyExc_TypeError, "a key function must return a str, not %U (%R)",
-                            name, ret);
-              Py_DECREF (name);
-            }
-        }
-      Py_DECREF (ret);
-    }
-  if (key == NULL)
-    fail (error);
-  PyGILState_Release (gil);
-  return key;
-}
-
 /* The GObject of @obj if it is a PyGObject of @type; NULL with TypeError
  * otherwise. */
 static gpointer
@@ -366,9 +316,9 @@ native_window_count (PyObject *self,
       PyErr_SetString (PyExc_ValueError, "the dataflow of this stream was finalized");
       return NULL;
     }
-  return wrap_window_out (flow_stream_count_window (stream, step_id, clock, windower, key_cb,
-                                                    function_new (key, NULL, NULL),
-                                                    function_free));
+  return wrap_window_out (flow_stream_count_window (stream, step_id, clock, windower,
+                                                    key_ops.key_func, key_ops.data_new (key),
+                                                    key_ops.data_free));
 }
 
 /* ------------------------------------------------------------------------

@@ -16,10 +16,21 @@ typedef GVariant *(*FlowNativeWindowToVariant)   (PyObject *obj);
 typedef PyObject *(*FlowNativeWindowFromVariant) (GVariant *v);
 typedef void      (*FlowNativeWindowFail)        (GError **error);
 
+/* key_on's key callback of the module (the same rules and errors for
+ * count_window's key), its data made from a Python callable, and the
+ * data's destroy function. */
+typedef struct
+{
+  char    *(*key_func) (GVariant *item, gpointer user_data, GError **error);
+  gpointer (*data_new) (PyObject *fn);
+  GDestroyNotify data_free;
+} FlowNativeWindowKey;
+
 /* Called once, with the GIL held, before the functions below are used. */
 void flow_native_window_init (FlowNativeWindowToVariant   to_variant,
                               FlowNativeWindowFromVariant from_variant,
-                              FlowNativeWindowFail        fail);
+                              FlowNativeWindowFail        fail,
+                              const FlowNativeWindowKey  *key);
 
 /* event_clock_new(), window_count(): added to the module with
  * PyModule_AddFunctions(). */

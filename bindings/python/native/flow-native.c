@@ -1254,6 +1254,12 @@ callable_new (PyObject *fn)
   return c;
 }
 
+static gpointer
+callable_data_new (PyObject *fn)
+{
+  return callable_new (fn);
+}
+
 static void
 callable_free (gpointer data)
 {
@@ -3149,7 +3155,10 @@ PyInit__flow_native (void)
   if (PyType_Ready (&BatchType) < 0)
     return NULL;
   flow_native_kafka_init (py_to_variant, variant_to_py);
-  flow_native_window_init (py_to_variant, variant_to_py, fail_from_python);
+  {
+    static const FlowNativeWindowKey window_key = { key_cb, callable_data_new, callable_free };
+    flow_native_window_init (py_to_variant, variant_to_py, fail_from_python, &window_key);
+  }
   module = PyModule_Create (&native_module);
   if (module == NULL)
     return NULL;
