@@ -1396,14 +1396,11 @@ flat_map_cb (GVariant  *item,
   return result;
 }
 
-/* key_on, count_final: a str */
+/* What a key function returned (a new reference, or NULL with an
+ * exception set): the key, or NULL with an exception set. Steals @ret. */
 static char *
-key_cb (GVariant  *item,
-        gpointer   user_data,
-        GError   **error)
+key_from_result (PyObject *ret)
 {
-  FlowGil gil = flow_gil_ensure ();
-  PyObject *ret = call1 (user_data, item);
   char *key = NULL;
 
   if (ret != NULL)
@@ -1429,6 +1426,18 @@ key_cb (GVariant  *item,
         }
       Py_DECREF (ret);
     }
+  return key;
+}
+
+/* key_on, count_final: a str */
+static char *
+key_cb (GVariant  *item,
+        gpointer   user_data,
+        GError   **error)
+{
+  FlowGil gil = flow_gil_ensure ();
+  char *key = key_from_result (call1 (user_data, item));
+
   if (key == NULL)
     fail_from_python (error);
   flow_gil_release (gil);
@@ -1849,33 +1858,9 @@ object_key (gpointer   user_data,
             GError   **error)
 {
   FlowGil gil = flow_gil_ensure ();
-  PyObject *ret = object_call (user_data, object);
 
   *result = NULL;
-  *key = NULL;
-  if (ret != NULL)
-    {
-      if (PyUnicode_CheckExact (ret))
-        {
-          Py_ssize_t len;
-          const char *str = PyUnicode_AsUTF8AndSize (ret, &len);
-          if (str != NULL && memchr (str, '\0', (size_t) len) != NULL)
-            PyErr_SetString (PyExc_ValueError, "a key must not contain a NUL character");
-          else if (str != NULL)
-            *key = g_strndup (str, (gsize) len);
-        }
-      else
-        {
-          PyObject *name = type_qualname (ret);
-          if (name != NULL)
-            {
-              PyErr_Format (PyExc_TypeError, "a key function must return a str, not %U (%R)",
-                            name, ret);
-              Py_DECREF (name);
-            }
-        }
-      Py_DECREF (ret);
-    }
+  *key = key_from_result (object_call (user_data, object));
   if (*key == NULL)
     fail_from_python (error);
   flow_gil_release (gil);
