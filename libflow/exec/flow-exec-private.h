@@ -339,6 +339,11 @@ gboolean  flow_exchange_route      (FlowNode                 *node,
                                     FlowBatch                *batch,
                                     gboolean                  take,
                                     GError                  **error);
+gboolean  flow_exchange_shared_by_key (FlowNode              *node,
+                                       guint                 *n_workers,
+                                       guint                 *index);
+FlowNode *flow_exchange_direct_node (FlowNode                *node,
+                                     guint                    dst);
 void      flow_worker_flush        (FlowWorker               *worker);
 void      flow_worker_inputs_done  (FlowWorker               *worker);
 void      flow_worker_batch_done   (FlowWorker               *worker);

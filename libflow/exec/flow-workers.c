@@ -497,26 +497,67 @@ exchange_copy_keys (FlowBatch *out)
  * is ever entered twice (the graph is acyclic, as with one worker). The
  * counts of sent and received batches are left alone: nothing is in
  * flight. */
+static FlowNode *
+exchange_direct_node (FlowExchange *x,
+                      guint         dst)
+{
+  FlowWorker *w = x->worker;
+  FlowWorker *to = w->coord->workers[dst];
+
+  if (w->coord->threaded || g_atomic_int_get (&to->quit) || to->exec->epoch != w->exec->epoch ||
+      !g_queue_is_empty (&to->held) || g_async_queue_length (to->inbox) > 0)
+    return NULL;
+  return g_ptr_array_index (to->exec->nodes, x->node->step->index);
+}
+
 static gboolean
 exchange_push_direct (FlowExchange *x,
                       guint         port,
                       guint         dst,
                       FlowBatch    *out)
 {
-  FlowWorker *w = x->worker;
-  FlowWorker *to = w->coord->workers[dst];
-  FlowNode *node;
+  FlowNode *node = exchange_direct_node (x, dst);
   GError *error = NULL;
 
-  if (w->coord->threaded || g_atomic_int_get (&to->quit) || to->exec->epoch != w->exec->epoch ||
-      !g_queue_is_empty (&to->held) || g_async_queue_length (to->inbox) > 0)
+  if (node == NULL)
     return FALSE;
-  node = g_ptr_array_index (to->exec->nodes, x->node->step->index);
   /* Even after a failure, as worker_take_batch(). */
   if (!flow_node_push_here (node, port, out, &error))
-    flow_exec_fail (to->exec, node->step->full_id, error);
+    flow_exec_fail (node->exec, node->step->full_id, error);
   flow_batch_clear (out);
   return TRUE;
+}
+
+/* For a fused chain of a binding's steps (flow-op-fused.c) that goes on
+ * through the exchange in front of @node, a keyed step, when the workers
+ * share one thread: the number of workers and this worker's index (FALSE
+ * when the chain must stop in front of @node). */
+gboolean
+flow_exchange_shared_by_key (FlowNode *node,
+                             guint    *n_workers,
+                             guint    *index)
+{
+  FlowExchange *x = node->exchange;
+
+  if (x == NULL || x->kind != EXCHANGE_KEY || x->worker->coord->threaded)
+    return FALSE;
+  *n_workers = x->worker->coord->n;
+  *index = x->worker->index;
+  return TRUE;
+}
+
+/* The node of @node's step in worker @dst, when a batch may go straight
+ * into it now (as exchange_push_direct() would send it), or NULL: then
+ * the items go through flow_exchange_route(). */
+FlowNode *
+flow_exchange_direct_node (FlowNode *node,
+                           guint     dst)
+{
+  FlowExchange *x = node->exchange;
+
+  if (x->out[dst].len > 0)   /* port 0: sent per upstream batch, so empty */
+    return NULL;
+  return exchange_direct_node (x, dst);
 }
 
 static void

@@ -7,8 +7,9 @@
  * (flow_binding_stream_set_object_funcs()). When such a step is followed
  * by a linear chain of steps like it (each the only consumer of the one
  * before, that step its only input, no exchange between workers in front
- * of it, a key_on ending the chain unless a stateful_map without a builder
- * follows it), the first node of the chain runs them
+ * of it but that of a stateful_map when the workers share one thread, a
+ * key_on ending the chain unless a stateful_map without a builder follows
+ * it), the first node of the chain runs them
  * all: each step's function is applied to the whole batch in turn, as the
  * nodes would do one after the other, but the binding's objects go from
  * one function to the next, and only the chain's results are converted to
@@ -84,9 +85,13 @@ find_chain (FlowNode *node)
       FlowEdge *edge = &g_array_index (cur->edges[0], FlowEdge, 0);
       FlowNode *next = edge->node;
 
+      guint n_workers, index;
+
       if (next->step->obj_funcs == NULL ||
           next->step->obj_funcs->from_variant != node->step->obj_funcs->from_variant ||
-          next->step->inputs->len != 1 || edge->port != 0 || next->exchange != NULL ||
+          next->step->inputs->len != 1 || edge->port != 0 ||
+          (next->exchange != NULL &&
+           !(is_stateful_map (next) && flow_exchange_shared_by_key (next, &n_workers, &index))) ||
           is_key_on (cur) != is_stateful_map (next) ||
           (is_stateful_map (next) && next->step->builder.func != NULL))
         break;
@@ -170,11 +175,14 @@ stage_key (FlowNode  *node,
 }
 
 /* stateful_map on the stage's keyed objects, as flow-op-stateful.c's
- * stateful_map() does (without a builder). */
+ * stateful_map() does (without a builder); with @targets, only on those
+ * of worker @worker. */
 static gboolean
-apply_stateful (FlowNode  *node,
-                Stage     *st,
-                GError   **error)
+apply_stateful (FlowNode     *node,
+                Stage        *st,
+                const guint  *targets,
+                guint         worker,
+                GError      **error)
 {
   gpointer data = node->step->func.data;
   FlowBatch *out = &node->out[0];
@@ -188,7 +196,7 @@ apply_stateful (FlowNode  *node,
       GVariant *new_state, *emit = NULL;
       GError *local = NULL;
 
-      if (object == NULL)
+      if (object == NULL || (targets != NULL && targets[i] != worker))
         continue;
       state = flow_state_lookup (node, key);
       new_state = node->step->obj_funcs->apply_stateful (data, state ? state->state : NULL, object, &emit, &local);
@@ -236,7 +244,7 @@ apply_stage (FlowNode   *node,
       node->batches++;
     }
   if (is_stateful_map (node))
-    return apply_stateful (node, st, error);
+    return apply_stateful (node, st, NULL, 0, error);
 
   if (key_on && last)
     flow_batch_reserve (out, st->n);
@@ -305,6 +313,78 @@ apply_stage (FlowNode   *node,
   return TRUE;
 }
 
+/* The last stage, a stateful_map behind an exchange, when the workers
+ * share one thread (Python, GJS): each keyed object goes to the
+ * stateful_map of the worker that owns its key, as the exchange would
+ * send it. This worker's are done first, by the caller's emit; another
+ * worker's go straight into its node while it may take them now
+ * (flow_exchange_direct_node()), else as items through the exchange.
+ * A failure in another worker's step fails that worker, as a batch
+ * pushed to it does. */
+static gboolean
+apply_stateful_routed (FlowNode  *tail,
+                       Stage     *st,
+                       guint      n_workers,
+                       guint      self,
+                       GError   **error)
+{
+  g_autofree guint *targets = g_new (guint, st->n);
+  g_autofree guint *counts = g_new0 (guint, n_workers);
+  gboolean ok;
+
+  for (guint i = 0; i < st->n; i++)
+    if (st->objects[i] != NULL)
+      counts[targets[i] = flow_workers_owner_of_key (st->keys[i], n_workers)]++;
+
+  if (counts[self] > 0)
+    {
+      tail->items_in += counts[self];
+      tail->batches++;
+    }
+  if (!apply_stateful (tail, st, targets, self, error))
+    return FALSE;
+
+  ok = TRUE;
+  for (guint dst = 0; ok && dst < n_workers; dst++)
+    {
+      FlowNode *to;
+      GError *local = NULL;
+
+      if (dst == self || counts[dst] == 0)
+        continue;
+      if ((to = flow_exchange_direct_node (tail, dst)) != NULL)
+        {
+          to->items_in += counts[dst];
+          to->batches++;
+          if (!apply_stateful (to, st, targets, dst, &local) || !flow_node_emit (to, 0, &local))
+            flow_exec_fail (to->exec, to->step->full_id, local);
+        }
+      else
+        {
+          FlowBatch away;
+
+          flow_batch_init (&away);
+          flow_batch_reserve (&away, counts[dst]);
+          for (guint i = 0; ok && i < st->n; i++)
+            {
+              GVariant *value;
+
+              if (st->objects[i] == NULL || targets[i] != dst)
+                continue;
+              if ((value = st->funcs->to_variant (st->objects[i], error)) == NULL)
+                ok = FALSE;
+              else
+                flow_batch_push_take (&away, g_steal_pointer (&st->keys[i]), value);
+              stage_clear_item (st, i);
+            }
+          /* all of them another worker's: nothing comes back here */
+          ok = ok && flow_exchange_route (tail, 0, &away, TRUE, error);
+          flow_batch_destroy (&away);
+        }
+    }
+  return ok;
+}
+
 /* flow_node_push_here()'s process for a step with object functions. */
 gboolean
 flow_op_fused_process (FlowNode   *node,
@@ -330,8 +410,12 @@ flow_op_fused_process (FlowNode   *node,
   for (guint s = 0; ok && s < chain->len; s++)
     {
       FlowNode *stage = g_ptr_array_index (chain, s);
+      guint n_workers, self;
 
-      ok = apply_stage (stage, s == 0 ? batch : NULL, &st, stage == tail, error);
+      if (s > 0 && stage->exchange != NULL && flow_exchange_shared_by_key (stage, &n_workers, &self))
+        ok = apply_stateful_routed (stage, &st, n_workers, self, error);
+      else
+        ok = apply_stage (stage, s == 0 ? batch : NULL, &st, stage == tail, error);
       if (ok && stage != tail)
         for (guint i = 0; i < batch->len; i++)
           stage->items_out += st.objects[i] != NULL;

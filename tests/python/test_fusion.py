@@ -349,6 +349,83 @@ def test_workers(workers):
         assert sorted(c for k, c in fused[0][0] if k == key) == list(range(1, n + 1))
 
 
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_sharing_a_thread_carry_objects_across_the_exchange(workers):
+    """Python's workers share one thread: a fused chain goes on through
+    the exchange in front of stateful_map, so every worker's stateful_map
+    gets the very object the map made (unfused, or through a message, it
+    would get an equal copy)."""
+    made = {}
+
+    def build(flow, s):
+        def make(x):
+            v = f"item-{x}-" * 2   # a new str object
+            made[v] = v
+            return v
+        s = s.map("a", make).key_on("k", lambda v: v[5:-1])
+        return s.stateful_map("same", lambda st, v: (None, v is made[v]))
+
+    items = list(range(60))
+    fused = run(build, items, True, workers=workers)
+    # 60 keys: most are owned by a worker other than the one that read them
+    assert len({k for k, _ in fused[0][0]}) == 60
+    assert [same for _, same in fused[0][0]] == [True] * 60
+    made.clear()
+    unfused = run(build, items, False, workers=workers)
+    assert [same for _, same in unfused[0][0]] == [False] * 60
+    assert fused[1] == unfused[1]
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_an_exception_in_another_workers_step(workers):
+    """A stateful_map raising for a key that another worker owns stops the
+    run naming the step and the key, fused as unfused."""
+    def build(flow, s):
+        s = s.map("a", lambda x: x + 1).key_on("k", lambda x: f"key{x % 7}")
+        return s.stateful_map("s", lambda st, v: (1 / 0 if v == 40 else v, v))
+
+    messages = []
+    for fuse in (True, False):
+        old = _native.set_fusion(fuse)
+        try:
+            flow, _ = build_flow(build, list(range(60)))
+        finally:
+            _native.set_fusion(old)
+        runner = Flow.Runner.new(flow)
+        runner.props.workers = workers
+        with pytest.raises(ZeroDivisionError) as info:
+            runner.run()
+        messages.append(info.value.__notes__[0])
+    assert messages[0] == messages[1]
+    assert "'t.s'" in messages[0] and "key5" in messages[0]
+
+
+def test_workers_recovery_resumes_the_fused_state(tmp_path):
+    """With 2 workers, the state of a chain crossing the exchange is
+    snapshotted and resumed (with 3 workers) as unfused."""
+    from flow.recovery import init_db_dir
+
+    def build(flow, s):
+        s = s.map("a", lambda x: x + 1).key_on("k", lambda x: str(x % 5))
+        return s.stateful_map("sum", lambda st, v: ((st or 0) + v, (st or 0) + v))
+
+    results = {}
+    for fuse in (True, False):
+        db = tmp_path / f"db{fuse}"
+        db.mkdir()
+        init_db_dir(db, 2)
+        first = run(build, list(range(40)), fuse, workers=2, recovery=db)
+        second = run(build, list(range(40, 60)), fuse, workers=3, recovery=db)
+        results[fuse] = (sorted(map(tuple, first[0][0])), sorted(map(tuple, second[0][0])),
+                         first[1], second[1])
+    assert results[True] == results[False]
+    # the second run's sums go on from the first's
+    final = {}
+    for k, total in results[True][1]:
+        final[k] = max(final.get(k, 0), total)
+    assert final == {str(k): sum(x + 1 for x in range(60) if (x + 1) % 5 == k) for k in range(5)}
+
+
 def test_recovery_resumes_the_fused_state(tmp_path):
     """A fused stateful_map's state is snapshotted and restored as
     unfused: two runs on one recovery directory, fused and unfused."""
