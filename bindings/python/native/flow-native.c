@@ -2781,28 +2781,28 @@ native_sink_partition (PyObject *self,
 
 static PyObject *flow_write_batch_name;  /* "_flow_write_batch" */
 
+/* Calls the Python partition's `_flow_write_batch` with @batch (stolen;
+ * NULL: making it failed, with an exception set). As through GI: None is
+ * success, anything else its truth value. The GIL is held. */
 static gboolean
-plain_write_batch (FlowSinkPartition  *part,
-                   GPtrArray          *items,
-                   GError            **error)
+call_write_batch (FlowSinkPartition  *part,
+                  PyObject           *batch,
+                  GError            **error)
 {
-  FlowGil gil = flow_gil_ensure ();
   PyObject *self = pygobject_new (G_OBJECT (part));
-  PyObject *batch = NULL, *ret = NULL;
+  PyObject *ret = NULL;
   gboolean ok = FALSE;
 
-  if (self != NULL)
-    batch = batch_new (items);
+  if (self != NULL && batch != NULL)
+    ret = PyObject_CallMethodOneArg (self, flow_write_batch_name, batch);
   if (batch != NULL)
     {
-      ret = PyObject_CallMethodOneArg (self, flow_write_batch_name, batch);
       if (Py_REFCNT (batch) > 1)
         batch_detach (batch);
       Py_DECREF (batch);
     }
   if (ret != NULL)
     {
-      /* As through GI: None is success, anything else its truth value. */
       ok = ret == Py_None || PyObject_IsTrue (ret) > 0;
       if (!ok && !PyErr_Occurred ())
         g_set_error (error, FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
@@ -2816,6 +2816,17 @@ plain_write_batch (FlowSinkPartition  *part,
     }
   Py_XDECREF (ret);
   Py_XDECREF (self);
+  return ok;
+}
+
+static gboolean
+plain_write_batch (FlowSinkPartition  *part,
+                   GPtrArray          *items,
+                   GError            **error)
+{
+  FlowGil gil = flow_gil_ensure ();
+  gboolean ok = call_write_batch (part, batch_new (items), error);
+
   flow_gil_release (gil);
   return ok;
 }
@@ -2829,34 +2840,8 @@ plain_write_split (FlowSinkPartition      *part,
                    GError                **error)
 {
   FlowGil gil = flow_gil_ensure ();
-  PyObject *self = pygobject_new (G_OBJECT (part));
-  PyObject *batch = NULL, *ret = NULL;
-  gboolean ok = FALSE;
+  gboolean ok = call_write_batch (part, batch_new_split (items, n_items), error);
 
-  if (self != NULL)
-    batch = batch_new_split (items, n_items);
-  if (batch != NULL)
-    {
-      ret = PyObject_CallMethodOneArg (self, flow_write_batch_name, batch);
-      if (Py_REFCNT (batch) > 1)
-        batch_detach (batch);
-      Py_DECREF (batch);
-    }
-  if (ret != NULL)
-    {
-      ok = ret == Py_None || PyObject_IsTrue (ret) > 0;
-      if (!ok && !PyErr_Occurred ())
-        g_set_error (error, FLOW_ERROR, FLOW_ERROR_USER_FUNCTION,
-                     "%s.do_write_batch() returned a false value without raising an exception",
-                     Py_TYPE (self)->tp_name);
-    }
-  if (PyErr_Occurred ())
-    {
-      ok = FALSE;
-      fail_from_python (error);
-    }
-  Py_XDECREF (ret);
-  Py_XDECREF (self);
   flow_gil_release (gil);
   return ok;
 }
