@@ -81,6 +81,8 @@ struct _WindowNode
   GArray    *pairs;       /* scratch: merged (original, target) */
   GPtrArray *closed;      /* scratch: FlowWindowMetadata* */
   GByteArray *scratch;    /* scratch: a key's snapshot */
+  GArray    *row_slots;   /* scratch: FlowWindowRowSlot of a key's snapshot */
+  GArray    *row_queued;  /* scratch: FlowWindowRowQueued of a key's snapshot */
 };
 
 /* ------------------------------------------------------------------------
@@ -132,6 +134,8 @@ window_node_free (gpointer data)
   g_array_unref (wn->pairs);
   g_ptr_array_unref (wn->closed);
   g_byte_array_unref (wn->scratch);
+  g_array_unref (wn->row_slots);
+  g_array_unref (wn->row_queued);
   g_free (wn);
 }
 
@@ -149,6 +153,8 @@ window_node (FlowNode *node)
       wn->pairs = g_array_new (FALSE, FALSE, sizeof (gint64));
       wn->closed = g_ptr_array_new_with_free_func ((GDestroyNotify) flow_window_metadata_unref);
       wn->scratch = g_byte_array_sized_new (64);
+      wn->row_slots = g_array_new (FALSE, FALSE, sizeof (FlowWindowRowSlot));
+      wn->row_queued = g_array_new (FALSE, FALSE, sizeof (FlowWindowRowQueued));
       node->op_data = wn;
       node->op_data_free = window_node_free;
     }
@@ -1357,28 +1363,243 @@ flow_op_window_eof (FlowNode  *node,
  * Snapshots
  * ------------------------------------------------------------------------ */
 
-/* The version 1 layout of a key's state (docs/recovery-format.md): "FW",
- * the version byte, then as zigzag LEB128 varints unless said otherwise:
- * the last watermark; the clock's state and the windower's state (each a
+/* The layout of a key's state, version 2 (docs/recovery-format.md), the
+ * one written. Integers are zigzag LEB128 varints; every time is written
+ * against one already in the row where it can be, and fields equal to
+ * their defaults are not written:
+ *
+ * - a header byte: FLOW_WINDOW_ROW_V2 | clock kind << 5 | flags
+ *   (flow-time-private.h);
+ * - the clock: an event clock (kind 2): its watermark base, then the
+ *   system time of its greatest event minus that base; a system clock
+ *   (kind 1): nothing; any other clock (kind 0): its version 1 encoding
+ *   (a FlowTimeCode tag and its fields);
+ * - FLOW_WINDOW_ROW_WATERMARK: the last watermark, minus the watermark base
+ *   for an event clock (not written: the base), else as it is (not
+ *   written: FLOW_TIMESTAMP_MIN);
+ * - the windower: FLOW_WINDOW_ROW_FIXED (tumbling, sliding): the number n
+ *   of open windows, then if n > 0 the fingerprint byte of its
+ *   parameters, the first id and each next id minus the previous one
+ *   minus 1 (open and close times follow from the ids); otherwise its
+ *   version 1 encoding;
+ * - the open windows: FLOW_WINDOW_ROW_IDS: their number, then for each its
+ *   id minus the previous one (the first: minus 0) and its contents;
+ *   otherwise they are the windower's open windows, in order, and each
+ *   gives its contents only. Contents: FLOW_WINDOW_ROW_COUNTS: a count;
+ *   otherwise a serialised GVariant (type string, NUL, varint size, data);
+ * - FLOW_WINDOW_ROW_QUEUE: the number of queued values, then for each its
+ *   timestamp minus the last watermark, its input and the value as a
+ *   serialised GVariant.
+ *
+ * Version 1 (still read): "FW", the version byte 1, then the last
+ * watermark; the clock's state and the windower's state (each a
  * FlowTimeCode tag and its fields, flow-time-private.h); the number of
  * open windows, then for each its id, a tag byte ('c' and a varint count,
- * or 'v' and a serialised GVariant: type string, NUL, varint size, data);
- * the number of queued values, then for each its timestamp, its input and
- * the value as a serialised GVariant. */
+ * or 'v' and a serialised GVariant); the number of queued values, then for
+ * each its timestamp, its input and the value as a serialised GVariant. */
 #define SLOT_TAG_COUNT 'c'
 #define SLOT_TAG_VARIANT 'v'
 
-/* The `ay` of @out's bytes, trusted: any `ay` is in normal form, so the
- * store's serialisation takes it as it is instead of checking it
+#define ROW_CLOCK_TAGGED 0
+#define ROW_CLOCK_SYSTEM 1
+#define ROW_CLOCK_EVENT 2
+
+/* The row being written: @p in out->data, with room up to @end. */
+typedef struct
+{
+  GByteArray *out;
+  guint8     *p;
+  guint8     *end;
+} RowWriter;
+
+static void
+row_grow (RowWriter *w,
+          gsize      more)
+{
+  gsize used = w->p - w->out->data;
+
+  g_byte_array_set_size (w->out, MAX (used + more, (gsize) w->out->len * 2));
+  w->p = w->out->data + used;
+  w->end = w->out->data + w->out->len;
+}
+
+static inline void
+row_need (RowWriter *w,
+          gsize      more)
+{
+  if (G_UNLIKELY ((gsize) (w->end - w->p) < more))
+    row_grow (w, more);
+}
+
+static inline void
+row_varint (RowWriter *w,
+            gint64     value)
+{
+  row_need (w, FLOW_TIME_VARINT_MAX);
+  w->p = flow_time_write_varint (w->p, value);
+}
+
+static void
+row_variant (RowWriter *w,
+             GVariant  *value)
+{
+  const char *type = g_variant_get_type_string (value);
+  gsize type_len = strlen (type) + 1;
+  gsize size = g_variant_get_size (value);
+
+  row_need (w, type_len + FLOW_TIME_VARINT_MAX + size);
+  memcpy (w->p, type, type_len);
+  w->p = flow_time_write_varint (w->p + type_len, (gint64) size);
+  /* (Not g_variant_store(): it needs a destination aligned for the type.) */
+  if (size > 0)
+    memcpy (w->p, g_variant_get_data (value), size);
+  w->p += size;
+}
+
+/* Appends what a version 1 encoder appends to the byte array. */
+static void
+row_tagged (RowWriter            *w,
+            FlowWindowClockState *clock,
+            FlowWindowerState    *windower)
+{
+  gsize used = w->p - w->out->data;
+
+  g_byte_array_set_size (w->out, used);
+  if (clock != NULL)
+    flow_window_clock_state_encode (clock, w->out);
+  else
+    flow_windower_state_encode (windower, w->out);
+  used = w->out->len;
+  w->p = w->out->data + used;
+  w->end = w->p;
+}
+
+/* The `ay` of @data, trusted: any `ay` is in normal form, so the store's
+ * serialisation takes it as it is instead of checking it
  * (g_variant_new_fixed_array() makes an untrusted value). One copy. */
 static GVariant *
-bytestring_new (GByteArray *out)
+bytestring_new (const guint8 *data,
+                gsize         n)
 {
-  GBytes *bytes = g_bytes_new (out->data, out->len);
+  GBytes *bytes = g_bytes_new (data, n);
   GVariant *v = g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, bytes, TRUE);
 
   g_bytes_unref (bytes);
   return g_variant_ref_sink (v);
+}
+
+GVariant *
+flow_window_state_encode (GByteArray                *scratch,
+                          FlowWindowClockState      *clock,
+                          FlowWindowerState         *windower,
+                          gint64                     last_watermark,
+                          const FlowWindowRowSlot   *slots,
+                          guint                      n_slots,
+                          gboolean                   counts,
+                          const FlowWindowRowQueued *queued,
+                          guint                      n_queued)
+{
+  RowWriter w = { scratch, NULL, NULL };
+  const gint64 *windows = NULL;
+  guint n_windows = 0;
+  guint8 fingerprint = 0;
+  gboolean fixed = flow_windower_state_peek_fixed (windower, &windows, &n_windows, &fingerprint);
+  gint64 t0 = 0, base = 0, anchor = FLOW_TIMESTAMP_MIN, prev;
+  guint8 flags = FLOW_WINDOW_ROW_V2;
+  FlowTimeCode code = flow_window_clock_state_peek (clock, &t0, &base);
+
+  /* Room for the usual row at once: header, clock, watermark, windower
+   * and contents of counts. */
+  g_byte_array_set_size (scratch, 4 * FLOW_TIME_VARINT_MAX + 2 +
+                                  (n_windows + n_slots) * 2 * FLOW_TIME_VARINT_MAX);
+  w.p = scratch->data;
+  w.end = scratch->data + scratch->len;
+  w.p++;  /* the header, written last */
+
+  switch (code)
+    {
+    case FLOW_TIME_CODE_EVENT_CLOCK:
+      flags |= ROW_CLOCK_EVENT << FLOW_WINDOW_ROW_CLOCK_SHIFT;
+      w.p = flow_time_write_varint (w.p, base);
+      w.p = flow_time_write_varint (w.p, (gint64) ((guint64) t0 - (guint64) base));
+      anchor = base;
+      break;
+    case FLOW_TIME_CODE_SYSTEM_CLOCK:
+      flags |= ROW_CLOCK_SYSTEM << FLOW_WINDOW_ROW_CLOCK_SHIFT;
+      break;
+    default:
+      row_tagged (&w, clock, NULL);
+      break;
+    }
+
+  /* The default watermark: the base of an event clock, otherwise a key's
+   * first (written as it is). */
+  if (last_watermark != anchor)
+    {
+      flags |= FLOW_WINDOW_ROW_WATERMARK;
+      row_varint (&w, code == FLOW_TIME_CODE_EVENT_CLOCK ?
+                        (gint64) ((guint64) last_watermark - (guint64) anchor) : last_watermark);
+    }
+
+  if (fixed)
+    {
+      flags |= FLOW_WINDOW_ROW_FIXED;
+      row_need (&w, 1 + (n_windows + 1) * FLOW_TIME_VARINT_MAX);
+      w.p = flow_time_write_varint (w.p, n_windows);
+      if (n_windows > 0)
+        {
+          *w.p++ = fingerprint;
+          w.p = flow_time_write_varint (w.p, windows[0]);
+          for (guint i = 1; i < n_windows; i++)
+            w.p = flow_time_write_varint (w.p, (gint64) ((guint64) windows[3 * i] -
+                                                        (guint64) windows[3 * (i - 1)] - 1));
+        }
+    }
+  else
+    row_tagged (&w, NULL, windower);
+
+  /* The windows' ids are the windower's unless said otherwise. */
+  if (!fixed || n_slots != n_windows)
+    flags |= FLOW_WINDOW_ROW_IDS;
+  else
+    for (guint i = 0; i < n_slots; i++)
+      if (slots[i].id != windows[3 * i])
+        {
+          flags |= FLOW_WINDOW_ROW_IDS;
+          break;
+        }
+  if (flags & FLOW_WINDOW_ROW_IDS)
+    row_varint (&w, n_slots);
+  if (counts)
+    flags |= FLOW_WINDOW_ROW_COUNTS;
+  prev = 0;
+  for (guint i = 0; i < n_slots; i++)
+    {
+      if (flags & FLOW_WINDOW_ROW_IDS)
+        {
+          row_varint (&w, (gint64) ((guint64) slots[i].id - (guint64) prev));
+          prev = slots[i].id;
+        }
+      if (counts)
+        row_varint (&w, slots[i].count);
+      else
+        row_variant (&w, slots[i].contents);
+    }
+
+  if (n_queued > 0)
+    {
+      flags |= FLOW_WINDOW_ROW_QUEUE;
+      row_varint (&w, n_queued);
+      for (guint i = 0; i < n_queued; i++)
+        {
+          row_varint (&w, (gint64) ((guint64) queued[i].ts - (guint64) last_watermark));
+          row_varint (&w, queued[i].side);
+          row_variant (&w, queued[i].value);
+        }
+    }
+
+  w.out->data[0] = flags;
+  return bytestring_new (w.out->data, w.p - w.out->data);
 }
 
 GVariant *
@@ -1388,47 +1609,57 @@ flow_op_window_snapshot (FlowNode  *node,
   FlowWindowSpec *spec = node_spec (node);
   WindowKey *wk = st->window;
   WindowNode *wn = window_node (node);
-  GByteArray *out = wn->scratch;  /* reused: one copy per key, no growth */
-  guint8 head[3] = { FLOW_WINDOW_STATE_MAGIC[0], FLOW_WINDOW_STATE_MAGIC[1],
-                     FLOW_WINDOW_STATE_VERSION };
+  gboolean counts = spec->kind == FLOW_WINDOW_LOGIC_COUNT;
+  FlowWindowRowSlot *slots;
+  FlowWindowRowQueued *queued;
+  GVariant *row;
 
-  g_byte_array_set_size (out, 0);
-  g_byte_array_append (out, head, sizeof head);
-  flow_time_put_varint (out, wk->last_watermark);
-  flow_window_clock_state_encode (wk->clock, out);
-  flow_windower_state_encode (wk->windower, out);
-  flow_time_put_varint (out, wk->slots->len);
+  g_array_set_size (wn->row_slots, wk->slots->len);
+  slots = (FlowWindowRowSlot *) (gpointer) wn->row_slots->data;
   for (guint i = 0; i < wk->slots->len; i++)
     {
       Slot *slot = &g_array_index (wk->slots, Slot, i);
-      guint8 tag;
 
-      flow_time_put_varint (out, slot->id);
-      if (spec->kind == FLOW_WINDOW_LOGIC_COUNT)
-        {
-          tag = SLOT_TAG_COUNT;
-          g_byte_array_append (out, &tag, 1);
-          flow_time_put_varint (out, slot->count);
-        }
-      else
-        {
-          g_autoptr(GVariant) s = slot_snapshot (node, spec, wk, slot);
-
-          tag = SLOT_TAG_VARIANT;
-          g_byte_array_append (out, &tag, 1);
-          flow_time_put_variant (out, s);
-        }
+      slots[i].id = slot->id;
+      slots[i].count = slot->count;
+      slots[i].contents = counts ? NULL : slot_snapshot (node, spec, wk, slot);
     }
-  flow_time_put_varint (out, wk->queue->len);
+  g_array_set_size (wn->row_queued, wk->queue->len);
+  queued = (FlowWindowRowQueued *) (gpointer) wn->row_queued->data;
   for (guint i = 0; i < wk->queue->len; i++)
     {
       Queued *q = &g_array_index (wk->queue, Queued, i);
 
-      flow_time_put_varint (out, q->ts);
-      flow_time_put_varint (out, q->side);
-      flow_time_put_variant (out, q->value);
+      queued[i].value = q->value;
+      queued[i].ts = q->ts;
+      queued[i].side = q->side;
     }
-  return bytestring_new (out);
+
+  row = flow_window_state_encode (wn->scratch, wk->clock, wk->windower, wk->last_watermark,
+                                  slots, wk->slots->len, counts, queued, wk->queue->len);
+
+  if (!counts)
+    for (guint i = 0; i < wk->slots->len; i++)
+      g_variant_unref (slots[i].contents);
+  return row;
+}
+
+/* The header byte of a version 2 row, or -1. */
+static int
+row_v2_header (const guint8 *data,
+               gsize         n)
+{
+  guint8 h;
+
+  if (n < 1 || (data[0] & FLOW_WINDOW_ROW_V2) == 0)
+    return -1;
+  h = data[0];
+  if ((h >> FLOW_WINDOW_ROW_CLOCK_SHIFT & 3) > ROW_CLOCK_EVENT)
+    return -1;
+  /* The ids are implied only by a tumbling or sliding windower. */
+  if ((h & (FLOW_WINDOW_ROW_FIXED | FLOW_WINDOW_ROW_IDS)) == 0)
+    return -1;
+  return h;
 }
 
 gboolean
@@ -1440,101 +1671,278 @@ flow_window_state_is_encoded (GVariant *state)
   if (!g_variant_is_of_type (state, G_VARIANT_TYPE_BYTESTRING))
     return FALSE;
   data = g_variant_get_fixed_array (state, &n, 1);
-  return n >= 3 && data[0] == FLOW_WINDOW_STATE_MAGIC[0] && data[1] == FLOW_WINDOW_STATE_MAGIC[1];
+  if (n >= 3 && data[0] == FLOW_WINDOW_STATE_MAGIC[0] && data[1] == FLOW_WINDOW_STATE_MAGIC[1])
+    return TRUE;
+  return row_v2_header (data, n) >= 0;
 }
 
-GVariant *
-flow_window_state_decode (GVariant  *state,
-                          GError   **error)
+/* Reads a window's contents (@counts: a count; else a serialised
+ * GVariant): a new reference, or NULL. */
+static GVariant *
+read_contents (const guint8 **p,
+               const guint8  *end,
+               gboolean       counts)
 {
-  g_autoptr(GVariant) clock = NULL;
-  g_autoptr(GVariant) windower = NULL;
-  GVariantBuilder b;
-  const guint8 *p, *end;
-  gsize n;
-  gint64 watermark, count;
-  const char *what = "header";
+  gint64 c;
 
-  if (!flow_window_state_is_encoded (state))
-    {
-      g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
-                   "not a window state (type %s, or no \"FW\" header)",
-                   g_variant_get_type_string (state));
-      return NULL;
-    }
-  p = g_variant_get_fixed_array (state, &n, 1);
-  end = p + n;
-  if (p[2] != FLOW_WINDOW_STATE_VERSION)
-    {
-      g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
-                   "window state version %u, this libflow reads version %u",
-                   p[2], FLOW_WINDOW_STATE_VERSION);
-      return NULL;
-    }
-  p += 3;
+  if (!counts)
+    return flow_time_get_variant (p, end);
+  if (!flow_time_get_varint (p, end, &c))
+    return NULL;
+  return g_variant_ref_sink (g_variant_new_int64 (c));
+}
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE (SNAPSHOT_TYPE));
-  what = "watermark";
-  if (!flow_time_get_varint (&p, end, &watermark))
-    goto bad;
-  what = "clock";
-  if ((clock = flow_time_decode_snapshot (&p, end)) == NULL)
-    goto bad;
-  what = "windower";
-  if ((windower = flow_time_decode_snapshot (&p, end)) == NULL)
-    goto bad;
-  g_variant_builder_add (&b, "v", clock);
-  g_variant_builder_add (&b, "v", windower);
-  g_variant_builder_add (&b, "x", watermark);
-
-  what = "windows";
-  if (!flow_time_get_varint (&p, end, &count) || count < 0 || count > end - p)
-    goto bad;
-  g_variant_builder_open (&b, G_VARIANT_TYPE ("a{xv}"));
-  for (gint64 i = 0; i < count; i++)
-    {
-      g_autoptr(GVariant) contents = NULL;
-      gint64 id, c;
-      guint8 tag;
-
-      if (!flow_time_get_varint (&p, end, &id) || p >= end)
-        goto bad;
-      tag = *p++;
-      if (tag == SLOT_TAG_COUNT && flow_time_get_varint (&p, end, &c))
-        contents = g_variant_ref_sink (g_variant_new_int64 (c));
-      else if (tag == SLOT_TAG_VARIANT)
-        contents = flow_time_get_variant (&p, end);
-      if (contents == NULL)
-        goto bad;
-      g_variant_builder_add (&b, "{xv}", id, contents);
-    }
-  g_variant_builder_close (&b);
-
-  what = "queue";
-  if (!flow_time_get_varint (&p, end, &count) || count < 0 || count > end - p)
-    goto bad;
-  g_variant_builder_open (&b, G_VARIANT_TYPE ("a(vxu)"));
+/* Reads @count queued values (each: timestamp (+ @ts_base), input, value)
+ * into the open `a(vxu)` of @b. */
+static gboolean
+read_queue (const guint8   **p,
+            const guint8    *end,
+            gint64           count,
+            gint64           ts_base,
+            GVariantBuilder *b)
+{
   for (gint64 i = 0; i < count; i++)
     {
       g_autoptr(GVariant) value = NULL;
       gint64 ts, side;
 
-      if (!flow_time_get_varint (&p, end, &ts) || !flow_time_get_varint (&p, end, &side) ||
-          side < 0 || side > G_MAXUINT32 || (value = flow_time_get_variant (&p, end)) == NULL)
-        goto bad;
-      g_variant_builder_add (&b, "(vxu)", value, ts, (guint32) side);
+      if (!flow_time_get_varint (p, end, &ts) || !flow_time_get_varint (p, end, &side) ||
+          side < 0 || side > G_MAXUINT32 || (value = flow_time_get_variant (p, end)) == NULL)
+        return FALSE;
+      g_variant_builder_add (b, "(vxu)", value, (gint64) ((guint64) ts + (guint64) ts_base),
+                             (guint32) side);
     }
-  g_variant_builder_close (&b);
-  what = "end";
-  if (p != end)
-    goto bad;
-  return g_variant_ref_sink (g_variant_builder_end (&b));
+  return TRUE;
+}
 
-bad:
+static gboolean
+decode_v1 (const guint8    *p,
+           const guint8    *end,
+           GVariantBuilder *b,
+           const char     **what,
+           const guint8   **at)
+{
+  g_autoptr(GVariant) clock = NULL;
+  g_autoptr(GVariant) windower = NULL;
+  gint64 watermark, count;
+
+#define FAIL(w) G_STMT_START { *what = (w); *at = p; return FALSE; } G_STMT_END
+  if (!flow_time_get_varint (&p, end, &watermark))
+    FAIL ("watermark");
+  if ((clock = flow_time_decode_snapshot (&p, end)) == NULL)
+    FAIL ("clock");
+  if ((windower = flow_time_decode_snapshot (&p, end)) == NULL)
+    FAIL ("windower");
+  g_variant_builder_add (b, "v", clock);
+  g_variant_builder_add (b, "v", windower);
+  g_variant_builder_add (b, "x", watermark);
+
+  if (!flow_time_get_varint (&p, end, &count) || count < 0 || count > end - p)
+    FAIL ("windows");
+  g_variant_builder_open (b, G_VARIANT_TYPE ("a{xv}"));
+  for (gint64 i = 0; i < count; i++)
+    {
+      g_autoptr(GVariant) contents = NULL;
+      gint64 id;
+      guint8 tag;
+
+      if (!flow_time_get_varint (&p, end, &id) || p >= end)
+        FAIL ("windows");
+      tag = *p++;
+      if (tag == SLOT_TAG_COUNT || tag == SLOT_TAG_VARIANT)
+        contents = read_contents (&p, end, tag == SLOT_TAG_COUNT);
+      if (contents == NULL)
+        FAIL ("windows");
+      g_variant_builder_add (b, "{xv}", id, contents);
+    }
+  g_variant_builder_close (b);
+
+  g_variant_builder_open (b, G_VARIANT_TYPE ("a(vxu)"));
+  if (!flow_time_get_varint (&p, end, &count) || count < 0 || count > end - p ||
+      !read_queue (&p, end, count, 0, b))
+    FAIL ("queue");
+  g_variant_builder_close (b);
+  if (p != end)
+    FAIL ("end");
+  return TRUE;
+#undef FAIL
+}
+
+static gboolean
+decode_v2 (const guint8    *p,
+           const guint8    *end,
+           FlowWindower    *step_windower,
+           GVariantBuilder *b,
+           const char     **what,
+           const guint8   **at,
+           GError         **error)
+{
+  g_autoptr(GVariant) clock = NULL;
+  g_autoptr(GVariant) windower = NULL;
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  guint8 h = *p++;
+  gint64 anchor = FLOW_TIMESTAMP_MIN, watermark, count, prev;
+  gboolean explicit_ids = (h & FLOW_WINDOW_ROW_IDS) != 0;
+
+#define FAIL(w) G_STMT_START { *what = (w); *at = p; return FALSE; } G_STMT_END
+  switch (h >> FLOW_WINDOW_ROW_CLOCK_SHIFT & 3)
+    {
+    case ROW_CLOCK_EVENT:
+      {
+        gint64 base, delta;
+
+        if (!flow_time_get_varint (&p, end, &base) || !flow_time_get_varint (&p, end, &delta))
+          FAIL ("clock");
+        clock = g_variant_ref_sink (g_variant_new ("(xx)", (gint64) ((guint64) base + (guint64) delta),
+                                                   base));
+        anchor = base;
+        break;
+      }
+    case ROW_CLOCK_SYSTEM:
+      clock = g_variant_ref_sink (g_variant_new_tuple (NULL, 0));
+      break;
+    default:
+      if ((clock = flow_time_decode_snapshot (&p, end)) == NULL)
+        FAIL ("clock");
+      break;
+    }
+
+  watermark = anchor;
+  if (h & FLOW_WINDOW_ROW_WATERMARK)
+    {
+      gint64 delta;
+
+      if (!flow_time_get_varint (&p, end, &delta))
+        FAIL ("watermark");
+      watermark = (h >> FLOW_WINDOW_ROW_CLOCK_SHIFT & 3) == ROW_CLOCK_EVENT ?
+                    (gint64) ((guint64) anchor + (guint64) delta) : delta;
+    }
+
+  if (h & FLOW_WINDOW_ROW_FIXED)
+    {
+      guint8 fingerprint = 0;
+
+      if (!flow_time_get_varint (&p, end, &count) || count < 0 || count > end - p)
+        FAIL ("windower");
+      if (count > 0)
+        {
+          gint64 id, step;
+
+          fingerprint = *p++;
+          if (!flow_time_get_varint (&p, end, &id))
+            FAIL ("windower");
+          g_array_append_val (ids, id);
+          for (gint64 i = 1; i < count; i++)
+            {
+              if (!flow_time_get_varint (&p, end, &step) || step < 0 ||
+                  (guint64) step >= G_MAXINT64 - (guint64) id)
+                FAIL ("windower");
+              id += step + 1;
+              g_array_append_val (ids, id);
+            }
+        }
+      if (step_windower == NULL)
+        windower = g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, ids->data,
+                                                                  ids->len, sizeof (gint64)));
+      else
+        {
+          windower = flow_windower_fixed_snapshot (step_windower, fingerprint,
+                                                   (const gint64 *) (gpointer) ids->data,
+                                                   ids->len, error);
+          if (windower == NULL)
+            return FALSE;
+        }
+    }
+  else if ((windower = flow_time_decode_snapshot (&p, end)) == NULL)
+    FAIL ("windower");
+  g_variant_builder_add (b, "v", clock);
+  g_variant_builder_add (b, "v", windower);
+  g_variant_builder_add (b, "x", watermark);
+
+  count = ids->len;
+  if (explicit_ids && (!flow_time_get_varint (&p, end, &count) || count < 0 || count > end - p))
+    FAIL ("windows");
+  g_variant_builder_open (b, G_VARIANT_TYPE ("a{xv}"));
+  prev = 0;
+  for (gint64 i = 0; i < count; i++)
+    {
+      g_autoptr(GVariant) contents = NULL;
+      gint64 id;
+
+      if (explicit_ids)
+        {
+          if (!flow_time_get_varint (&p, end, &id))
+            FAIL ("windows");
+          id = prev = (gint64) ((guint64) prev + (guint64) id);
+        }
+      else
+        id = g_array_index (ids, gint64, i);
+      if ((contents = read_contents (&p, end, (h & FLOW_WINDOW_ROW_COUNTS) != 0)) == NULL)
+        FAIL ("windows");
+      g_variant_builder_add (b, "{xv}", id, contents);
+    }
+  g_variant_builder_close (b);
+
+  g_variant_builder_open (b, G_VARIANT_TYPE ("a(vxu)"));
+  if (h & FLOW_WINDOW_ROW_QUEUE)
+    {
+      if (!flow_time_get_varint (&p, end, &count) || count < 1 || count > end - p ||
+          !read_queue (&p, end, count, watermark, b))
+        FAIL ("queue");
+    }
+  g_variant_builder_close (b);
+  if (p != end)
+    FAIL ("end");
+  return TRUE;
+#undef FAIL
+}
+
+GVariant *
+flow_window_state_decode (GVariant      *state,
+                          FlowWindower  *windower,
+                          GError       **error)
+{
+  GVariantBuilder b;
+  const guint8 *start, *end, *at = NULL;
+  gsize n;
+  const char *what = "header";
+  GError *local = NULL;
+  gboolean ok;
+
+  if (!flow_window_state_is_encoded (state))
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                   "not a window state (type %s, or no window state header)",
+                   g_variant_get_type_string (state));
+      return NULL;
+    }
+  start = g_variant_get_fixed_array (state, &n, 1);
+  end = start + n;
+  g_variant_builder_init (&b, G_VARIANT_TYPE (SNAPSHOT_TYPE));
+  if (start[0] == FLOW_WINDOW_STATE_MAGIC[0] && start[1] == FLOW_WINDOW_STATE_MAGIC[1])
+    {
+      if (start[2] != FLOW_WINDOW_STATE_VERSION)
+        {
+          g_variant_builder_clear (&b);
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                       "window state version %u, this libflow reads versions 1 and 2",
+                       start[2]);
+          return NULL;
+        }
+      ok = decode_v1 (start + 3, end, &b, &what, &at);
+    }
+  else
+    ok = decode_v2 (start, end, windower, &b, &what, &at, &local);
+  if (ok)
+    return g_variant_ref_sink (g_variant_builder_end (&b));
+
   g_variant_builder_clear (&b);
-  g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
-               "the window state is malformed (at its %s, byte %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT ")",
-               what, (gsize) (p - (end - n)), n);
+  if (local != NULL)
+    g_propagate_error (error, local);
+  else
+    g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                 "the window state is malformed (at its %s, byte %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT ")",
+                 what, (gsize) (MIN (at, end) - start), n);
   return NULL;
 }
 
@@ -1557,8 +1965,16 @@ flow_op_window_restore (FlowNode    *node,
   gint64 last_watermark;
   gsize n;
 
-  g_autoptr(GVariant) decoded = flow_window_state_decode (state, &local);
+  g_autoptr(GVariant) decoded = flow_window_state_decode (state, spec->windower, &local);
 
+  if (decoded == NULL && g_error_matches (local, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT))
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "%s step '%s': cannot resume the windows of key '%s' "
+                   "(was the step's clock or windower changed?): %s",
+                   node->step->op->name, node->step->full_id, key, local->message);
+      return FALSE;
+    }
   if (decoded == NULL)
     {
       g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,

@@ -266,6 +266,87 @@ fixed_encode (FlowWindower *windower,
     }
 }
 
+/* One byte that changes with any of the parameters (a stored row keeps
+ * the windows' ids only: this tells a resume with other parameters,
+ * which would give other windows, from a good one). */
+static guint8
+fixed_fingerprint (FlowWindower *windower)
+{
+  gint64 length, offset, align_to;
+  guint64 h;
+
+  fixed_params (windower, &length, &offset, &align_to);
+  h = (guint64) length * G_GUINT64_CONSTANT (0x9e3779b97f4a7c15);
+  h = (h ^ (guint64) offset) * G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
+  h = (h ^ (guint64) align_to) * G_GUINT64_CONSTANT (0x94d049bb133111eb);
+  h ^= h >> 31;
+  return (guint8) (h ^ (h >> 8) ^ (h >> 16) ^ (h >> 24) ^ (h >> 32) ^ (h >> 40) ^ (h >> 48) ^ (h >> 56));
+}
+
+G_STATIC_ASSERT (sizeof (Window) == 3 * sizeof (gint64));
+
+static gboolean
+fixed_peek_fixed (FlowWindower  *windower,
+                  gpointer       data,
+                  const gint64 **windows,
+                  guint         *n,
+                  guint8        *fingerprint)
+{
+  GArray *opened = data;
+
+  *windows = (const gint64 *) opened->data;
+  *n = opened->len;
+  *fingerprint = fixed_fingerprint (windower);
+  return TRUE;
+}
+
+GVariant *
+flow_windower_fixed_snapshot (FlowWindower  *windower,
+                              guint8         fingerprint,
+                              const gint64  *ids,
+                              gsize          n,
+                              GError       **error)
+{
+  GVariantBuilder builder;
+  gint64 length, offset, align_to;
+
+  if (!FLOW_IS_TUMBLING_WINDOWER (windower) && !FLOW_IS_SLIDING_WINDOWER (windower))
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "the windows were stored by a tumbling or sliding windower, "
+                   "the step's is a %s", G_OBJECT_TYPE_NAME (windower));
+      return NULL;
+    }
+  if (n > 0 && fingerprint != fixed_fingerprint (windower))
+    {
+      g_set_error (error, FLOW_ERROR, FLOW_ERROR_INVALID_ARGUMENT,
+                   "the stored windows do not match the %s's length, offset "
+                   "or align_to: the windowing parameters changed since the snapshot",
+                   G_OBJECT_TYPE_NAME (windower));
+      return NULL;
+    }
+  fixed_params (windower, &length, &offset, &align_to);
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(xxx)"));
+  for (gsize i = 0; i < n; i++)
+    {
+      gint64 open_time;
+
+      /* Bad bytes could give any id: keep the times representable. */
+      if (ids[i] < (FLOW_TIMESTAMP_MIN - align_to) / offset - 1 ||
+          ids[i] > (FLOW_TIMESTAMP_MAX - align_to) / offset + 1)
+        {
+          g_variant_builder_clear (&builder);
+          g_set_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION,
+                       "the stored window %" G_GINT64_FORMAT " is out of the range of times",
+                       ids[i]);
+          return NULL;
+        }
+      open_time = align_to + offset * ids[i];
+      g_variant_builder_add (&builder, "(xxx)", ids[i], open_time, open_time + length);
+    }
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
+
 static const FlowWindowerOps fixed_ops = {
   .snapshot_type = "a(xxx)",
   .state_new = fixed_state_new,
@@ -279,6 +360,7 @@ static const FlowWindowerOps fixed_ops = {
   .snapshot = fixed_snapshot,
   .restore = fixed_restore,
   .encode = fixed_encode,
+  .peek_fixed = fixed_peek_fixed,
 };
 
 static gboolean

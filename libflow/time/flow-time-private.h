@@ -63,6 +63,12 @@ typedef struct
   void      (*encode)      (FlowWindower *windower,
                             gpointer      data,
                             GByteArray   *out);
+  /* Optional: see flow_windower_state_peek_fixed(). */
+  gboolean  (*peek_fixed)  (FlowWindower *windower,
+                            gpointer      data,
+                            const gint64 **windows,
+                            guint        *n,
+                            guint8       *fingerprint);
 } FlowWindowerOps;
 
 void      flow_windower_class_set_ops           (FlowWindowerClass *klass,
@@ -186,6 +192,25 @@ flow_time_put_varint (GByteArray *out,
   g_byte_array_append (out, buf, n);
 }
 
+/* Writes @value as flow_time_put_varint() does, at @p, which has room
+ * for FLOW_TIME_VARINT_MAX bytes; returns the end. */
+#define FLOW_TIME_VARINT_MAX 10
+
+static inline guint8 *
+flow_time_write_varint (guint8 *p,
+                        gint64  value)
+{
+  guint64 z = ((guint64) value << 1) ^ (guint64) (value >> 63);
+
+  while (z >= 0x80)
+    {
+      *p++ = (guint8) (z | 0x80);
+      z >>= 7;
+    }
+  *p++ = (guint8) z;
+  return p;
+}
+
 static inline gboolean
 flow_time_get_varint (const guint8 **p,
                       const guint8  *end,
@@ -221,18 +246,89 @@ void      flow_windower_state_encode            (FlowWindowerState *self,
 GVariant *flow_time_decode_snapshot             (const guint8     **p,
                                                  const guint8      *end);
 
-/* A window operator's key state (flow-op-window.c): the flat `ay` starts
- * with these bytes, then a version byte. */
+/* The fields of a libflow clock's state, for the compact window rows:
+ * FLOW_TIME_CODE_SYSTEM_CLOCK (no fields), FLOW_TIME_CODE_EVENT_CLOCK
+ * (@t0: the system time of the greatest event, @base: the watermark
+ * base), or FLOW_TIME_CODE_VARIANT for any other clock (then see
+ * flow_window_clock_state_encode()). */
+FlowTimeCode flow_window_clock_state_peek       (FlowWindowClockState *self,
+                                                 gint64            *t0,
+                                                 gint64            *base);
+/* A tumbling or sliding windower's state: its open windows, @n
+ * (id, open time, close time) triples in increasing id order, and the
+ * fingerprint of the windower's parameters (length, offset, align_to);
+ * FALSE for any other windower. */
+gboolean  flow_windower_state_peek_fixed        (FlowWindowerState *self,
+                                                 const gint64     **windows,
+                                                 guint             *n,
+                                                 guint8            *fingerprint);
+/* The snapshot (`a(xxx)`) of a state of @windower whose open windows are
+ * @ids (increasing), stored by a windower whose parameters had
+ * @fingerprint: the open and close times follow from the parameters. NULL
+ * and FLOW_ERROR_INVALID_ARGUMENT when @windower is not a tumbling or
+ * sliding windower, or its parameters changed. */
+GVariant *flow_windower_fixed_snapshot          (FlowWindower      *windower,
+                                                 guint8             fingerprint,
+                                                 const gint64      *ids,
+                                                 gsize              n,
+                                                 GError           **error);
+
+/* A window operator's key state (flow-op-window.c) is a flat `ay`.
+ * Version 1 starts with these bytes, then a version byte; version 2 with
+ * one header byte, FLOW_WINDOW_ROW_V2 and flags (docs/recovery-format.md,
+ * "Window states"). */
 #define FLOW_WINDOW_STATE_MAGIC "FW"
 #define FLOW_WINDOW_STATE_VERSION 1
 
-/* Whether @state is an encoded window key state. */
+#define FLOW_WINDOW_ROW_V2            0x80
+#define FLOW_WINDOW_ROW_CLOCK_SHIFT   5      /* 2 bits: 0 tagged, 1 system, 2 event */
+#define FLOW_WINDOW_ROW_FIXED         0x10   /* the windower is tumbling or sliding */
+#define FLOW_WINDOW_ROW_WATERMARK     0x08   /* the last watermark is written */
+#define FLOW_WINDOW_ROW_IDS           0x04   /* the windows' ids are written */
+#define FLOW_WINDOW_ROW_QUEUE         0x02   /* queued values are written */
+#define FLOW_WINDOW_ROW_COUNTS        0x01   /* the windows hold counts */
+
+/* One open window of a key, for flow_window_state_encode(). */
+typedef struct
+{
+  gint64    id;
+  gint64    count;      /* when the windows hold counts */
+  GVariant *contents;   /* otherwise: the window's snapshot */
+} FlowWindowRowSlot;
+
+/* A value waiting for the watermark, for flow_window_state_encode(). */
+typedef struct
+{
+  GVariant *value;
+  gint64    ts;
+  guint     side;
+} FlowWindowRowQueued;
+
+/* The stored row of a window operator's key (the current version), built
+ * in @scratch (reused between calls): a trusted `ay`, a new reference.
+ * @counts: the windows hold counts (count_window), else their contents. */
+GVariant *flow_window_state_encode              (GByteArray        *scratch,
+                                                 FlowWindowClockState *clock,
+                                                 FlowWindowerState *windower,
+                                                 gint64             last_watermark,
+                                                 const FlowWindowRowSlot *slots,
+                                                 guint              n_slots,
+                                                 gboolean           counts,
+                                                 const FlowWindowRowQueued *queued,
+                                                 guint              n_queued);
+/* Whether @state is an encoded window key state (of either version). */
 gboolean  flow_window_state_is_encoded          (GVariant          *state);
-/* Decodes an encoded window key state into its readable form
- * `(vvxa{xv}a(vxu))`: the clock's and windower's snapshots, the last
+/* Decodes an encoded window key state (either version) into its readable
+ * form `(vvxa{xv}a(vxu))`: the clock's and windower's snapshots, the last
  * watermark, each open window's contents by id, the queued values with
- * their timestamps and inputs. */
+ * their timestamps and inputs. A version 2 row of a tumbling or sliding
+ * windower stores the windows' ids only: with @windower, the step's, the
+ * windower's snapshot is the `a(xxx)` its restore takes (or
+ * FLOW_ERROR_INVALID_ARGUMENT when the windower is of another kind or
+ * other parameters); without (`flow-recovery show`), it is the `ax` of
+ * the ids. Malformed bytes: FLOW_ERROR_CORRUPT_PARTITION. */
 GVariant *flow_window_state_decode              (GVariant          *state,
+                                                 FlowWindower      *windower,
                                                  GError           **error);
 
 G_END_DECLS

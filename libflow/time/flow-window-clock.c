@@ -981,6 +981,24 @@ flow_window_clock_state_encode (FlowWindowClockState *self,
     }
 }
 
+FlowTimeCode
+flow_window_clock_state_peek (FlowWindowClockState *self,
+                              gint64               *t0,
+                              gint64               *base)
+{
+  if (self->ops == &event_ops)
+    {
+      EventState *st = self->data;
+
+      *t0 = st->system_time_of_max_event;
+      *base = st->watermark_base;
+      return FLOW_TIME_CODE_EVENT_CLOCK;
+    }
+  if (self->ops == &system_ops)
+    return FLOW_TIME_CODE_SYSTEM_CLOCK;
+  return FLOW_TIME_CODE_VARIANT;
+}
+
 /* Clocks written outside libflow ------------------------------------------ */
 
 /**

@@ -766,6 +766,16 @@ flow_windower_state_encode (FlowWindowerState *self,
     }
 }
 
+gboolean
+flow_windower_state_peek_fixed (FlowWindowerState *self,
+                                const gint64     **windows,
+                                guint             *n,
+                                guint8            *fingerprint)
+{
+  return self->ops->peek_fixed != NULL &&
+         self->ops->peek_fixed (self->windower, self->data, windows, n, fingerprint);
+}
+
 GVariant *
 flow_time_decode_snapshot (const guint8 **p,
                            const guint8  *end)

@@ -1340,7 +1340,7 @@ test_window_state_layout (void)
   g_autofree char *text = NULL;
 
   g_assert_true (flow_window_state_is_encoded (state));
-  decoded = flow_window_state_decode (state, &error);
+  decoded = flow_window_state_decode (state, NULL, &error);
   g_assert_no_error (error);
   text = g_variant_print (decoded, FALSE);
   g_assert_cmpstr (text, ==, "(<(int64 -1, int64 2)>, <[(int64 3, int64 6, int64 10)]>, 5, "
@@ -1352,18 +1352,18 @@ test_window_state_layout (void)
     g_autoptr(GVariant) d = NULL;
 
     memcpy (other, good, sizeof good);
-    other[2] = 2;
+    other[2] = 3;
     v = bytes_state (other, sizeof other);
-    d = flow_window_state_decode (v, &error);
+    d = flow_window_state_decode (v, NULL, &error);
     g_assert_null (d);
     g_assert_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION);
-    g_assert_nonnull (strstr (error->message, "version 2"));
+    g_assert_nonnull (strstr (error->message, "version 3"));
     g_clear_error (&error);
   }
   for (gsize n = 3; n < sizeof good; n++)
     {
       g_autoptr(GVariant) v = bytes_state (good, n);
-      g_autoptr(GVariant) d = flow_window_state_decode (v, &error);
+      g_autoptr(GVariant) d = flow_window_state_decode (v, NULL, &error);
 
       g_assert_null (d);
       g_assert_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION);
@@ -1378,7 +1378,7 @@ test_window_state_layout (void)
     memcpy (longer, good, sizeof good);
     longer[sizeof good] = 0;
     v = bytes_state (longer, sizeof longer);
-    d = flow_window_state_decode (v, &error);
+    d = flow_window_state_decode (v, NULL, &error);
     g_assert_null (d);
     g_assert_error (error, FLOW_ERROR, FLOW_ERROR_CORRUPT_PARTITION);
     g_clear_error (&error);
