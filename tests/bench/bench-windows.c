@@ -297,10 +297,11 @@ committed (guint64 epoch, const GError *error, gpointer user_data)
   *(gboolean *) user_data = TRUE;
 }
 
-/* What the window operator stores for a key with one open window
- * (flow_op_window_snapshot(): the flat `ay` of version 1, count_window's
- * layout), made from the same clock and windower states with the same
- * encoders. */
+/* What the window operator stores for a key with one open window of
+ * count_window: the row made by the operator's own encoder
+ * (flow_window_state_encode(), which flow_op_window_snapshot() calls),
+ * from the same clock and windower states, in a reused buffer as the
+ * operator's. */
 static GVariant *
 window_snapshot (FlowWindowClockState *clock,
                  FlowWindowerState    *windower,
@@ -308,28 +309,12 @@ window_snapshot (FlowWindowClockState *clock,
                  gint64                window_id,
                  gint64                count)
 {
-  static GByteArray *out;  /* reused, as the operator's */
-  guint8 head[3] = { FLOW_WINDOW_STATE_MAGIC[0], FLOW_WINDOW_STATE_MAGIC[1],
-                     FLOW_WINDOW_STATE_VERSION };
-  guint8 tag = 'c';
+  static GByteArray *scratch;
+  FlowWindowRowSlot slot = { window_id, count, NULL };
 
-  if (out == NULL)
-    out = g_byte_array_sized_new (64);
-  g_byte_array_set_size (out, 0);
-  g_byte_array_append (out, head, sizeof head);
-  flow_time_put_varint (out, watermark);
-  flow_window_clock_state_encode (clock, out);
-  flow_windower_state_encode (windower, out);
-  flow_time_put_varint (out, 1);
-  flow_time_put_varint (out, window_id);
-  g_byte_array_append (out, &tag, 1);
-  flow_time_put_varint (out, count);
-  flow_time_put_varint (out, 0);
-  /* (As the operator: a trusted `ay`, which the store takes as it is.) */
-  {
-    g_autoptr(GBytes) bytes = g_bytes_new (out->data, out->len);
-    return g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, bytes, TRUE));
-  }
+  if (scratch == NULL)
+    scratch = g_byte_array_sized_new (64);
+  return flow_window_state_encode (scratch, clock, windower, watermark, &slot, 1, TRUE, NULL, 0);
 }
 
 typedef enum { SNAP_WINDOWS, SNAP_MAP, SNAP_MAP_SIZED } SnapKind;
