@@ -185,6 +185,7 @@ flow_runner_dispose (GObject *object)
   FlowRunner *self = FLOW_RUNNER (object);
 
   g_clear_object (&self->dataflow);
+  g_clear_object (&self->test_clock);
 
   G_OBJECT_CLASS (flow_runner_parent_class)->dispose (object);
 }
