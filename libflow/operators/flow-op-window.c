@@ -1460,7 +1460,8 @@ row_variant (RowWriter *w,
 static void
 row_tagged (RowWriter            *w,
             FlowWindowClockState *clock,
-            FlowWindowerState    *windower)
+            FlowWindowerState    *windower,
+            gint64                anchor)
 {
   gsize used = w->p - w->out->data;
 
@@ -1468,7 +1469,7 @@ row_tagged (RowWriter            *w,
   if (clock != NULL)
     flow_window_clock_state_encode (clock, w->out);
   else
-    flow_windower_state_encode (windower, w->out);
+    flow_windower_state_encode_anchored (windower, anchor, w->out);
   used = w->out->len;
   w->p = w->out->data + used;
   w->end = w->p;
@@ -1504,7 +1505,7 @@ flow_window_state_encode (GByteArray                *scratch,
   guint n_windows = 0;
   guint8 fingerprint = 0;
   gboolean fixed = flow_windower_state_peek_fixed (windower, &windows, &n_windows, &fingerprint);
-  gint64 t0 = 0, base = 0, anchor = FLOW_TIMESTAMP_MIN, prev;
+  gint64 t0 = 0, base = 0, anchor = FLOW_TIMESTAMP_MIN, time_anchor, prev;
   guint8 flags = FLOW_WINDOW_ROW_V2;
   FlowTimeCode code = flow_window_clock_state_peek (clock, &t0, &base);
 
@@ -1528,12 +1529,15 @@ flow_window_state_encode (GByteArray                *scratch,
       flags |= ROW_CLOCK_SYSTEM << FLOW_WINDOW_ROW_CLOCK_SHIFT;
       break;
     default:
-      row_tagged (&w, clock, NULL);
+      row_tagged (&w, clock, NULL, 0);
       break;
     }
 
   /* The default watermark: the base of an event clock, otherwise a key's
    * first (written as it is). */
+  /* The time other times of the row are written against: the watermark
+   * base of an event clock, else the last watermark. */
+  time_anchor = code == FLOW_TIME_CODE_EVENT_CLOCK ? base : last_watermark;
   if (last_watermark != anchor)
     {
       flags |= FLOW_WINDOW_ROW_WATERMARK;
@@ -1556,7 +1560,7 @@ flow_window_state_encode (GByteArray                *scratch,
         }
     }
   else
-    row_tagged (&w, NULL, windower);
+    row_tagged (&w, NULL, windower, time_anchor);
 
   /* The windows' ids are the windower's unless said otherwise. */
   if (!fixed || n_slots != n_windows)
@@ -1781,7 +1785,7 @@ decode_v2 (const guint8    *p,
   g_autoptr(GVariant) windower = NULL;
   g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   guint8 h = *p++;
-  gint64 anchor = FLOW_TIMESTAMP_MIN, watermark, count, prev;
+  gint64 anchor = FLOW_TIMESTAMP_MIN, time_anchor, watermark, count, prev;
   gboolean explicit_ids = (h & FLOW_WINDOW_ROW_IDS) != 0;
 
 #define FAIL(w) G_STMT_START { *what = (w); *at = p; return FALSE; } G_STMT_END
@@ -1817,6 +1821,7 @@ decode_v2 (const guint8    *p,
       watermark = (h >> FLOW_WINDOW_ROW_CLOCK_SHIFT & 3) == ROW_CLOCK_EVENT ?
                     (gint64) ((guint64) anchor + (guint64) delta) : delta;
     }
+  time_anchor = (h >> FLOW_WINDOW_ROW_CLOCK_SHIFT & 3) == ROW_CLOCK_EVENT ? anchor : watermark;
 
   if (h & FLOW_WINDOW_ROW_FIXED)
     {
@@ -1853,7 +1858,7 @@ decode_v2 (const guint8    *p,
             return FALSE;
         }
     }
-  else if ((windower = flow_time_decode_snapshot (&p, end)) == NULL)
+  else if ((windower = flow_time_decode_snapshot_anchored (&p, end, time_anchor)) == NULL)
     FAIL ("windower");
   g_variant_builder_add (b, "v", clock);
   g_variant_builder_add (b, "v", windower);

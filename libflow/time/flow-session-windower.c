@@ -393,6 +393,107 @@ session_restore (FlowWindower *windower,
   return st;
 }
 
+static void
+session_encode_anchored (FlowWindower *windower,
+                         gpointer      data,
+                         gint64        anchor,
+                         GByteArray   *out)
+{
+  SessionState *st = data;
+  guint8 tag = FLOW_TIME_CODE_SESSION_WINDOWER;
+  gint64 prev = 0;
+
+  g_byte_array_append (out, &tag, 1);
+  flow_time_put_varint (out, st->max_key);
+  flow_time_put_varint (out, st->sessions->len);
+  for (guint i = 0; i < st->sessions->len; i++)
+    {
+      Session *s = &g_array_index (st->sessions, Session, i);
+      guint n_merged = s->merged_ids != NULL ? s->merged_ids->len : 0;
+      gint64 prev_merged = s->id;
+
+      flow_time_put_varint (out, (gint64) ((guint64) s->id - (guint64) prev));
+      prev = s->id;
+      flow_time_put_varint (out, (gint64) ((guint64) s->open_time - (guint64) anchor));
+      flow_time_put_varint (out, (gint64) ((guint64) s->close_time - (guint64) s->open_time));
+      flow_time_put_varint (out, n_merged);
+      for (guint j = 0; j < n_merged; j++)
+        {
+          gint64 m = g_array_index (s->merged_ids, gint64, j);
+
+          flow_time_put_varint (out, (gint64) ((guint64) m - (guint64) prev_merged));
+          prev_merged = m;
+        }
+    }
+  flow_time_put_varint (out, st->merge_queue->len / 2);
+  for (guint i = 0; i + 1 < st->merge_queue->len; i += 2)
+    {
+      flow_time_put_varint (out, g_array_index (st->merge_queue, gint64, i));
+      flow_time_put_varint (out, g_array_index (st->merge_queue, gint64, i + 1));
+    }
+}
+
+GVariant *
+flow_session_windower_decode (const guint8 **p,
+                              const guint8  *end,
+                              gint64         anchor)
+{
+  GVariantBuilder sessions, queue;
+  gint64 max_key, n, prev = 0;
+
+  if (!flow_time_get_varint (p, end, &max_key) ||
+      !flow_time_get_varint (p, end, &n) || n < 0 || n > end - *p)
+    return NULL;
+  g_variant_builder_init (&sessions, G_VARIANT_TYPE ("a(xxxax)"));
+  for (gint64 i = 0; i < n; i++)
+    {
+      gint64 id, open, len, n_merged, prev_merged;
+      GVariantBuilder merged;
+
+      if (!flow_time_get_varint (p, end, &id) || !flow_time_get_varint (p, end, &open) ||
+          !flow_time_get_varint (p, end, &len) || !flow_time_get_varint (p, end, &n_merged) ||
+          n_merged < 0 || n_merged > end - *p)
+        goto bad;
+      id = prev = (gint64) ((guint64) prev + (guint64) id);
+      open = (gint64) ((guint64) open + (guint64) anchor);
+      g_variant_builder_init (&merged, G_VARIANT_TYPE ("ax"));
+      prev_merged = id;
+      for (gint64 j = 0; j < n_merged; j++)
+        {
+          gint64 m;
+
+          if (!flow_time_get_varint (p, end, &m))
+            {
+              g_variant_builder_clear (&merged);
+              goto bad;
+            }
+          prev_merged = (gint64) ((guint64) prev_merged + (guint64) m);
+          g_variant_builder_add (&merged, "x", prev_merged);
+        }
+      g_variant_builder_add (&sessions, "(xxxax)", id, open,
+                             (gint64) ((guint64) open + (guint64) len), &merged);
+    }
+  if (!flow_time_get_varint (p, end, &n) || n < 0 || n > end - *p)
+    goto bad;
+  g_variant_builder_init (&queue, G_VARIANT_TYPE ("a(xx)"));
+  for (gint64 i = 0; i < n; i++)
+    {
+      gint64 a, b;
+
+      if (!flow_time_get_varint (p, end, &a) || !flow_time_get_varint (p, end, &b))
+        {
+          g_variant_builder_clear (&queue);
+          goto bad;
+        }
+      g_variant_builder_add (&queue, "(xx)", a, b);
+    }
+  return g_variant_ref_sink (g_variant_new ("(xa(xxxax)a(xx))", max_key, &sessions, &queue));
+
+bad:
+  g_variant_builder_clear (&sessions);
+  return NULL;
+}
+
 static const FlowWindowerOps session_ops = {
   .snapshot_type = "(xa(xxxax)a(xx))",
   .state_new = session_state_new,
@@ -405,6 +506,7 @@ static const FlowWindowerOps session_ops = {
   .is_empty = session_is_empty,
   .snapshot = session_snapshot,
   .restore = session_restore,
+  .encode_anchored = session_encode_anchored,
 };
 
 /**

@@ -63,6 +63,13 @@ typedef struct
   void      (*encode)      (FlowWindower *windower,
                             gpointer      data,
                             GByteArray   *out);
+  /* Optional: the compact form of the state in a version 2 window row,
+   * its times against @anchor (a time of the row); without it, encode's
+   * form. Read back by flow_time_decode_snapshot_anchored(). */
+  void      (*encode_anchored) (FlowWindower *windower,
+                                gpointer      data,
+                                gint64        anchor,
+                                GByteArray   *out);
   /* Optional: see flow_windower_state_peek_fixed(). */
   gboolean  (*peek_fixed)  (FlowWindower *windower,
                             gpointer      data,
@@ -173,6 +180,11 @@ typedef enum
   FLOW_TIME_CODE_SYSTEM_CLOCK = 1,    /* nothing: `()` */
   FLOW_TIME_CODE_EVENT_CLOCK = 2,     /* system_time_of_max_event, watermark_base: `(xx)` */
   FLOW_TIME_CODE_FIXED_WINDOWER = 3,  /* n, then id, open, close - open: `a(xxx)` */
+  /* Version 2 window rows only (anchored): the last id; n, then for each
+   * session its id - the previous one's, open - anchor, close - open, the
+   * number of merged ids and each - the previous one; the number of
+   * queued merges, then each pair: `(xa(xxxax)a(xx))`. */
+  FLOW_TIME_CODE_SESSION_WINDOWER = 4,
 } FlowTimeCode;
 
 static inline void
@@ -245,6 +257,20 @@ void      flow_windower_state_encode            (FlowWindowerState *self,
  * full reference), or NULL when malformed. */
 GVariant *flow_time_decode_snapshot             (const guint8     **p,
                                                  const guint8      *end);
+/* The windower's state in a version 2 window row: encode_anchored's form
+ * when the windower has one, else flow_windower_state_encode()'s. */
+void      flow_windower_state_encode_anchored   (FlowWindowerState *self,
+                                                 gint64             anchor,
+                                                 GByteArray        *out);
+/* Reads what flow_windower_state_encode_anchored() or
+ * flow_window_clock_state_encode() wrote. */
+GVariant *flow_time_decode_snapshot_anchored    (const guint8     **p,
+                                                 const guint8      *end,
+                                                 gint64             anchor);
+/* FLOW_TIME_CODE_SESSION_WINDOWER's fields (after the tag). */
+GVariant *flow_session_windower_decode          (const guint8     **p,
+                                                 const guint8      *end,
+                                                 gint64             anchor);
 
 /* The fields of a libflow clock's state, for the compact window rows:
  * FLOW_TIME_CODE_SYSTEM_CLOCK (no fields), FLOW_TIME_CODE_EVENT_CLOCK

@@ -766,6 +766,30 @@ flow_windower_state_encode (FlowWindowerState *self,
     }
 }
 
+void
+flow_windower_state_encode_anchored (FlowWindowerState *self,
+                                     gint64             anchor,
+                                     GByteArray        *out)
+{
+  if (self->ops->encode_anchored != NULL)
+    self->ops->encode_anchored (self->windower, self->data, anchor, out);
+  else
+    flow_windower_state_encode (self, out);
+}
+
+GVariant *
+flow_time_decode_snapshot_anchored (const guint8 **p,
+                                    const guint8  *end,
+                                    gint64         anchor)
+{
+  if (*p < end && **p == FLOW_TIME_CODE_SESSION_WINDOWER)
+    {
+      (*p)++;
+      return flow_session_windower_decode (p, end, anchor);
+    }
+  return flow_time_decode_snapshot (p, end);
+}
+
 gboolean
 flow_windower_state_peek_fixed (FlowWindowerState *self,
                                 const gint64     **windows,

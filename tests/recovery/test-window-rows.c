@@ -496,7 +496,8 @@ test_roundtrip (void)
   g_autoptr(FlowSlidingWindower) sliding = flow_sliding_windower_new (30, 10, -7, NULL);
   g_autoptr(FlowSessionWindower) session = flow_session_windower_new (4, NULL);
   FlowWindower *windowers[] = { FLOW_WINDOWER (tumbling), FLOW_WINDOWER (sliding), FLOW_WINDOWER (session) };
-  const gint64 times[] = { -100, -3, 0, 1, 12, 13, 40, G_GINT64_CONSTANT (1700000000000000) };
+  /* (8, then 0, then 4: sessions that merge.) */
+  const gint64 times[] = { -100, -3, 8, 0, 4, 12, 13, 40, G_GINT64_CONSTANT (1700000000000000) };
   g_autoptr(GByteArray) scratch = g_byte_array_new ();
 
   for (guint w = 0; w < G_N_ELEMENTS (windowers); w++)
@@ -562,6 +563,14 @@ test_roundtrip (void)
             windower_snap = flow_windower_state_snapshot (ws);
             expected = g_variant_ref_sink (g_variant_new ("(vvxa{xv}a(vxu))", clock_snap, windower_snap,
                                                           watermark, &windows, &queue));
+            if (w == 2 && t == 5)
+              {
+                g_autofree char *text = g_variant_print (windower_snap, FALSE);
+
+                /* 4 merged the session of 8 into that of -3 and 0. */
+                g_assert_nonnull (strstr (text, "(1, -3, 8, [2])"));
+                g_assert_nonnull (strstr (text, "[(2, 1)]"));
+              }
             row = flow_window_state_encode (scratch, cs, ws, watermark,
                                             (FlowWindowRowSlot *) (gpointer) slots->data, slots->len,
                                             counts, queued, counts ? 0 : 2);
