@@ -1380,8 +1380,11 @@ flow_op_window_eof (FlowNode  *node,
  * - the windower: FLOW_WINDOW_ROW_FIXED (tumbling, sliding): the number n
  *   of open windows, then if n > 0 the fingerprint byte of its
  *   parameters, the first id and each next id minus the previous one
- *   minus 1 (open and close times follow from the ids); otherwise its
- *   version 1 encoding;
+ *   minus 1 (open and close times follow from the ids); otherwise a
+ *   FlowTimeCode tag and its fields: a session windower's compact form
+ *   (FLOW_TIME_CODE_SESSION_WINDOWER, its times against the row's anchor:
+ *   the watermark base of an event clock, else the last watermark), or
+ *   the version 1 encoding of any other;
  * - the open windows: FLOW_WINDOW_ROW_IDS: their number, then for each its
  *   id minus the previous one (the first: minus 0) and its contents;
  *   otherwise they are the windower's open windows, in order, and each
