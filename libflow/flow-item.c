@@ -255,34 +255,46 @@ put_offset (guchar *p,
  * NUL and the value's type string, then the tuple's one framing offset
  * (the end of the key). That is 3 allocations instead of the 7 of a
  * tree-form tuple, and it is what sinks receive for every keyed item. */
+/* The size of @item's `(sv)` tuple (@item has a key). */
+static gsize
+tuple_size (const FlowItem *item)
+{
+  gsize body = ((strlen (item->key) + 1 + 7) & ~(gsize) 7) + g_variant_get_size (item->value) + 1 +
+               strlen (g_variant_get_type_string (item->value));
+
+  return body + offset_size_for (body, 1);
+}
+
+/* Writes @item's `(sv)` tuple at @t (tuple_size() bytes, zeroed). */
+static void
+tuple_write (const FlowItem *item,
+             guchar         *t)
+{
+  gsize key_len = strlen (item->key) + 1;
+  gsize value_start = (key_len + 7) & ~(gsize) 7;
+  gsize value_size = g_variant_get_size (item->value);
+  const char *type = g_variant_get_type_string (item->value);
+  gsize type_len = strlen (type);
+  gsize body = value_start + value_size + 1 + type_len;
+
+  memcpy (t, item->key, key_len);
+  g_variant_store (item->value, t + value_start);
+  memcpy (t + value_start + value_size + 1, type, type_len);
+  put_offset (t + body, offset_size_for (body, 1), key_len);
+}
+
 GVariant *
 flow_item_pack (const FlowItem *item)
 {
-  gsize key_len, value_start, value_size, type_len, body, offset_size, total;
-  const char *type;
+  gsize total;
   guchar *buf;
 
   if (item->key == NULL)
     return g_variant_ref (item->value);
 
-  key_len = strlen (item->key) + 1;
-  value_start = (key_len + 7) & ~(gsize) 7;
-  value_size = g_variant_get_size (item->value);
-  type = g_variant_get_type_string (item->value);
-  type_len = strlen (type);
-  body = value_start + value_size + 1 + type_len;
-
-  offset_size = offset_size_for (body, 1);
-  total = body + offset_size;
-
-  buf = g_malloc (total);
-  memcpy (buf, item->key, key_len);
-  memset (buf + key_len, 0, value_start - key_len);
-  g_variant_store (item->value, buf + value_start);
-  buf[value_start + value_size] = '\0';
-  memcpy (buf + value_start + value_size + 1, type, type_len);
-  put_offset (buf + body, offset_size, key_len);
-
+  total = tuple_size (item);
+  buf = g_malloc0 (total);
+  tuple_write (item, buf);
   return g_variant_ref_sink (g_variant_new_from_data (FLOW_ITEM_TYPE_KEYED, buf, total, TRUE,
                                                       g_free, buf));
 }
@@ -318,51 +330,25 @@ flow_batch_pack_into (const FlowBatch *batch,
       return;
     }
 
-  /* The elements' sizes, each tuple with its own framing offset. */
+  /* The elements' ends, each element 8-aligned. */
   ends = g_new (gsize, n_keyed);
   for (guint i = 0; i < batch->len; i++)
-    {
-      const FlowItem *item = &batch->items[i];
-      gsize key_len, tuple;
-
-      if (item->key == NULL)
-        continue;
-      key_len = strlen (item->key) + 1;
-      tuple = ((key_len + 7) & ~(gsize) 7) + g_variant_get_size (item->value) + 1 +
-              strlen (g_variant_get_type_string (item->value));
-      tuple += offset_size_for (tuple, 1);
-      body = ((body + 7) & ~(gsize) 7) + tuple;
-      ends[k++] = body;
-    }
+    if (batch->items[i].key != NULL)
+      {
+        body = ((body + 7) & ~(gsize) 7) + tuple_size (&batch->items[i]);
+        ends[k++] = body;
+      }
   offset_size = offset_size_for (body, n_keyed);
   total = body + offset_size * n_keyed;
 
   buf = g_malloc0 (total);
+  k = 0;
   for (guint i = 0; i < batch->len; i++)
-    {
-      const FlowItem *item = &batch->items[i];
-      gsize key_len, value_start, value_size, type_len, tuple_body;
-      const char *type;
-      guchar *t;
-
-      if (item->key == NULL)
-        continue;
-      pos = (pos + 7) & ~(gsize) 7;
-      t = buf + pos;
-      key_len = strlen (item->key) + 1;
-      value_start = (key_len + 7) & ~(gsize) 7;
-      value_size = g_variant_get_size (item->value);
-      type = g_variant_get_type_string (item->value);
-      type_len = strlen (type);
-      tuple_body = value_start + value_size + 1 + type_len;
-
-      memcpy (t, item->key, key_len);
-      g_variant_store (item->value, t + value_start);
-      memcpy (t + value_start + value_size + 1, type, type_len);
-      put_offset (t + tuple_body, offset_size_for (tuple_body, 1), key_len);
-      pos += tuple_body + offset_size_for (tuple_body, 1);
-    }
-  g_assert (pos == body);
+    if (batch->items[i].key != NULL)
+      {
+        tuple_write (&batch->items[i], buf + ((pos + 7) & ~(gsize) 7));
+        pos = ends[k++];
+      }
   for (guint i = 0; i < n_keyed; i++)
     put_offset (buf + body + i * offset_size, offset_size, ends[i]);
   g_free (ends);

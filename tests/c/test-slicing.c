@@ -84,19 +84,28 @@ count (GVariant  *state,
 
 /* lines → flat_map (words) → key_on → stateful_map (count) → sink */
 static FlowDataflow *
-word_count_flow (FlowTestingSink *sink)
+word_count_flow_from (FlowSource      *source,
+                      FlowMapFunc      split,
+                      FlowTestingSink *sink)
 {
   FlowDataflow *flow = flow_dataflow_new ("slicing");
-  g_autoptr(FlowTestingSource) source = flow_testing_source_new (make_lines ());
   FlowStream *s;
 
-  flow_testing_source_set_batch_size (source, BATCH);
-  s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
-  s = flow_stream_flat_map (s, "split", split_words, NULL, NULL);
+  s = flow_dataflow_input (flow, "inp", source);
+  s = flow_stream_flat_map (s, "split", split, NULL, NULL);
   s = flow_stream_key_on (s, "key", word_key, NULL, NULL);
   s = flow_stream_stateful_map (s, "count", zero, NULL, NULL, count, NULL, NULL);
   flow_stream_output (s, "out", FLOW_SINK (sink));
   return flow;
+}
+
+static FlowDataflow *
+word_count_flow (FlowTestingSink *sink)
+{
+  g_autoptr(FlowTestingSource) source = flow_testing_source_new (make_lines ());
+
+  flow_testing_source_set_batch_size (source, BATCH);
+  return word_count_flow_from (FLOW_SOURCE (source), split_words, sink);
 }
 
 /* The counts computed here, without libflow: one per word, in order. */
@@ -340,16 +349,9 @@ split_words_or_fail (GVariant  *item,
 static FlowDataflow *
 array_word_count_flow (FlowTestingSink *sink)
 {
-  FlowDataflow *flow = flow_dataflow_new ("slicing");
   g_autoptr(TestArraySource) source = g_object_new (TEST_TYPE_ARRAY_SOURCE, NULL);
-  FlowStream *s;
 
-  s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
-  s = flow_stream_flat_map (s, "split", split_words_or_fail, NULL, NULL);
-  s = flow_stream_key_on (s, "key", word_key, NULL, NULL);
-  s = flow_stream_stateful_map (s, "count", zero, NULL, NULL, count, NULL, NULL);
-  flow_stream_output (s, "out", FLOW_SINK (sink));
-  return flow;
+  return word_count_flow_from (FLOW_SOURCE (source), split_words_or_fail, sink);
 }
 
 /* The counts of ARRAY_ROUNDS rounds of the lines, sorted (with several
