@@ -234,13 +234,63 @@ running (GVariant *state, GVariant *value, GVariant **emit, gpointer data, GErro
   return g_variant_ref_sink (g_variant_new_int64 (count));
 }
 
-static FlowRunner *
-runner_for (FlowDataflow *flow, guint workers)
+/* A flow "dyn" reading a DynSource at step "inp"; the tests add the
+ * rest, ending at the DynSink, and run it with fixture_run(). The test data
+ * is the number of workers. */
+typedef struct
 {
-  FlowRunner *runner = flow_runner_new (flow);
+  FlowDataflow *flow;
+  DynSource    *source;
+  DynSink      *sink;
+  FlowStream   *input;
+  FlowRunner   *runner;
+} Fixture;
 
-  flow_runner_set_workers (runner, workers);
-  return runner;
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  f->flow = flow_dataflow_new ("dyn");
+  f->source = g_object_new (DYN_TYPE_SOURCE, NULL);
+  f->sink = g_object_new (DYN_TYPE_SINK, NULL);
+  f->input = flow_dataflow_input (f->flow, "inp", FLOW_SOURCE (f->source));
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_assert_finalize_object (f->runner);
+  g_assert_finalize_object (f->flow);
+  g_assert_finalize_object (f->source);
+  g_assert_finalize_object (f->sink);
+}
+
+/* Runs the flow with @workers workers (and recovery in @recovery_dir if
+ * not %NULL); returns what flow_runner_run() did, with @error set. */
+static gboolean
+fixture_run (Fixture     *f,
+             guint        workers,
+             const char  *recovery_dir,
+             GError     **error)
+{
+  g_assert_null (f->runner);
+  f->runner = flow_runner_new (f->flow);
+  flow_runner_set_workers (f->runner, workers);
+  if (recovery_dir != NULL)
+    flow_runner_set_recovery_directory (f->runner, recovery_dir);
+  return flow_runner_run (f->runner, NULL, error);
+}
+
+static void
+fixture_run_ok (Fixture    *f,
+                guint       workers,
+                const char *recovery_dir)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (fixture_run (f, workers, recovery_dir, &error));
+  g_assert_no_error (error);
 }
 
 /* Every worker got one source partition and one sink partition, with its
@@ -274,100 +324,81 @@ check_parts (DynSource *source, DynSink *sink, guint workers)
 
 /* Stateless: what worker i reads reaches worker i's sink partition. */
 static void
-test_dynamic_stateless (void)
+test_dynamic_stateless (Fixture       *f,
+                        gconstpointer  data)
 {
-  for (guint workers = 1; workers <= 3; workers++)
+  guint workers = GPOINTER_TO_UINT (data);
+  guint total = 0;
+
+  flow_stream_output (flow_stream_map (f->input, "tag", tag, NULL, NULL),
+                      "out", FLOW_SINK (f->sink));
+  fixture_run_ok (f, workers, NULL);
+
+  check_parts (f->source, f->sink, workers);
+  for (guint j = 0; j < workers; j++)
     {
-      g_autoptr(FlowDataflow) flow = flow_dataflow_new ("dyn");
-      g_autoptr(DynSource) source = g_object_new (DYN_TYPE_SOURCE, NULL);
-      g_autoptr(DynSink) sink = g_object_new (DYN_TYPE_SINK, NULL);
-      g_autoptr(FlowRunner) runner = NULL;
-      g_autoptr(GError) error = NULL;
-      guint total = 0;
-      FlowStream *s;
+      DynSinkPart *part = g_ptr_array_index (f->sink->built, j);
+      g_autofree gboolean *seen = g_new0 (gboolean, N_ITEMS);
 
-      s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
-      s = flow_stream_map (s, "tag", tag, NULL, NULL);
-      flow_stream_output (s, "out", FLOW_SINK (sink));
-      runner = runner_for (flow, workers);
-      g_assert_true (flow_runner_run (runner, NULL, &error));
-      g_assert_no_error (error);
-
-      check_parts (source, sink, workers);
-      for (guint j = 0; j < workers; j++)
+      /* Worker i's source reads i, i + n, …: all of them, once, here. */
+      for (guint k = 0; k < part->items->len; k++)
         {
-          DynSinkPart *part = g_ptr_array_index (sink->built, j);
-          g_autofree gboolean *seen = g_new0 (gboolean, N_ITEMS);
+          gint64 v = g_variant_get_int64 (g_ptr_array_index (part->items, k));
 
-          /* Worker i's source reads i, i + n, …: all of them, once, here. */
-          for (guint k = 0; k < part->items->len; k++)
-            {
-              gint64 v = g_variant_get_int64 (g_ptr_array_index (part->items, k));
-
-              g_assert_cmpint (v % workers, ==, part->index);
-              g_assert_false (seen[v]);
-              seen[v] = TRUE;
-            }
-          g_assert_cmpuint (part->items->len, ==, (N_ITEMS - part->index + workers - 1) / workers);
-          total += part->items->len;
+          g_assert_cmpint (v % workers, ==, part->index);
+          g_assert_false (seen[v]);
+          seen[v] = TRUE;
         }
-      g_assert_cmpuint (total, ==, N_ITEMS);
+      g_assert_cmpuint (part->items->len, ==, (N_ITEMS - part->index + workers - 1) / workers);
+      total += part->items->len;
     }
+  g_assert_cmpuint (total, ==, N_ITEMS);
 }
 
 /* After a keyed stateful step: each key's items are in one worker's sink
  * partition (the worker that owns the key), counted 1, 2, 3… in order. */
 static void
-test_dynamic_stateful (void)
+test_dynamic_stateful (Fixture       *f,
+                       gconstpointer  data)
 {
-  for (guint workers = 1; workers <= 3; workers++)
+  guint workers = GPOINTER_TO_UINT (data);
+  g_autoptr(GHashTable) owner = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) last = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  guint total = 0;
+  FlowStream *s;
+
+  s = flow_stream_key_on (f->input, "key", key_of, NULL, NULL);
+  s = flow_stream_stateful_map (s, "count", NULL, NULL, NULL, running, NULL, NULL);
+  flow_stream_output (s, "out", FLOW_SINK (f->sink));
+  fixture_run_ok (f, workers, NULL);
+
+  check_parts (f->source, f->sink, workers);
+  for (guint j = 0; j < workers; j++)
     {
-      g_autoptr(FlowDataflow) flow = flow_dataflow_new ("dyn");
-      g_autoptr(DynSource) source = g_object_new (DYN_TYPE_SOURCE, NULL);
-      g_autoptr(DynSink) sink = g_object_new (DYN_TYPE_SINK, NULL);
-      g_autoptr(FlowRunner) runner = NULL;
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GHashTable) owner = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-      g_autoptr(GHashTable) last = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-      guint total = 0;
-      FlowStream *s;
+      DynSinkPart *part = g_ptr_array_index (f->sink->built, j);
 
-      s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
-      s = flow_stream_key_on (s, "key", key_of, NULL, NULL);
-      s = flow_stream_stateful_map (s, "count", NULL, NULL, NULL, running, NULL, NULL);
-      flow_stream_output (s, "out", FLOW_SINK (sink));
-      runner = runner_for (flow, workers);
-      g_assert_true (flow_runner_run (runner, NULL, &error));
-      g_assert_no_error (error);
-
-      check_parts (source, sink, workers);
-      for (guint j = 0; j < workers; j++)
+      for (guint k = 0; k < part->items->len; k++)
         {
-          DynSinkPart *part = g_ptr_array_index (sink->built, j);
+          g_autoptr(GVariant) inner = NULL;
+          const char *key;
+          gint64 count, value;
+          gpointer where;
 
-          for (guint k = 0; k < part->items->len; k++)
-            {
-              g_autoptr(GVariant) inner = NULL;
-              const char *key;
-              gint64 count, value;
-              gpointer where;
-
-              /* A keyed item reaches a sink as (key, value) */
-              g_variant_get (g_ptr_array_index (part->items, k), "(&sv)", &key, &inner);
-              g_variant_get (inner, "(xx)", &count, &value);
-              g_assert_cmpint (value % N_KEYS, ==, g_ascii_strtoll (key + 1, NULL, 10));
-              if (g_hash_table_lookup_extended (owner, key, NULL, &where))
-                g_assert_cmpuint (GPOINTER_TO_UINT (where), ==, part->index);
-              else
-                g_hash_table_insert (owner, g_strdup (key), GUINT_TO_POINTER (part->index));
-              g_assert_cmpint (count, ==, GPOINTER_TO_INT (g_hash_table_lookup (last, key)) + 1);
-              g_hash_table_insert (last, g_strdup (key), GINT_TO_POINTER ((gint) count));
-            }
-          total += part->items->len;
+          /* A keyed item reaches a sink as (key, value) */
+          g_variant_get (g_ptr_array_index (part->items, k), "(&sv)", &key, &inner);
+          g_variant_get (inner, "(xx)", &count, &value);
+          g_assert_cmpint (value % N_KEYS, ==, g_ascii_strtoll (key + 1, NULL, 10));
+          if (g_hash_table_lookup_extended (owner, key, NULL, &where))
+            g_assert_cmpuint (GPOINTER_TO_UINT (where), ==, part->index);
+          else
+            g_hash_table_insert (owner, g_strdup (key), GUINT_TO_POINTER (part->index));
+          g_assert_cmpint (count, ==, GPOINTER_TO_INT (g_hash_table_lookup (last, key)) + 1);
+          g_hash_table_insert (last, g_strdup (key), GINT_TO_POINTER ((gint) count));
         }
-      g_assert_cmpuint (total, ==, N_ITEMS);
-      g_assert_cmpuint (g_hash_table_size (owner), ==, N_KEYS);
+      total += part->items->len;
     }
+  g_assert_cmpuint (total, ==, N_ITEMS);
+  g_assert_cmpuint (g_hash_table_size (owner), ==, N_KEYS);
 }
 
 static void
@@ -397,29 +428,23 @@ test_dynamic_recovery (void)
   g_assert_no_error (error);
   for (guint run = 0; run < 2; run++)
     {
-      g_autoptr(FlowDataflow) flow = flow_dataflow_new ("dyn");
-      g_autoptr(DynSource) source = g_object_new (DYN_TYPE_SOURCE, NULL);
-      g_autoptr(DynSink) sink = g_object_new (DYN_TYPE_SINK, NULL);
-      g_autoptr(FlowRunner) runner = NULL;
+      Fixture f = { NULL, };
       guint total = 0;
-      FlowStream *s;
 
-      s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
-      s = flow_stream_map (s, "tag", tag, NULL, NULL);
-      flow_stream_output (s, "out", FLOW_SINK (sink));
-      runner = runner_for (flow, 2);
-      flow_runner_set_recovery_directory (runner, dir);
-      g_assert_true (flow_runner_run (runner, NULL, &error));
-      g_assert_no_error (error);
+      fixture_set_up (&f, NULL);
+      flow_stream_output (flow_stream_map (f.input, "tag", tag, NULL, NULL),
+                          "out", FLOW_SINK (f.sink));
+      fixture_run_ok (&f, 2, dir);
       for (guint j = 0; j < 2; j++)
         {
-          DynSinkPart *part = g_ptr_array_index (sink->built, j);
+          DynSinkPart *part = g_ptr_array_index (f.sink->built, j);
 
           total += part->items->len;
           g_assert_cmpuint (part->snapshots, >=, 1);
         }
       /* Every run reads everything: nothing resumed. */
       g_assert_cmpuint (total, ==, N_ITEMS);
+      fixture_tear_down (&f, NULL);
     }
   remove_tree (dir);
 }
@@ -442,70 +467,56 @@ part_count (GVariant *metrics, const char *what, const char *name)
 /* The metrics of a run with several workers have every worker's
  * partitions (items_read, items_written), named as with one worker. */
 static void
-test_dynamic_metrics (void)
+test_dynamic_metrics (Fixture       *f,
+                      gconstpointer  data)
 {
-  for (guint workers = 1; workers <= 3; workers++)
+  guint workers = GPOINTER_TO_UINT (data);
+  g_autoptr(FlowTestingSource) letters =
+    flow_testing_source_new (g_variant_new_parsed ("['a', 'b', 'c', 'd', 'e']"));
+  g_autoptr(FlowTestingSink) collected = flow_testing_sink_new ();
+  g_autoptr(GVariant) metrics = NULL;
+  g_autoptr(GVariant) read = NULL;
+  g_autoptr(GVariant) written = NULL;
+  guint64 total = 0;
+
+  flow_stream_output (flow_stream_map (f->input, "tag", tag, NULL, NULL),
+                      "out", FLOW_SINK (f->sink));
+  flow_stream_output (flow_dataflow_input (f->flow, "letters", FLOW_SOURCE (letters)),
+                      "collect", FLOW_SINK (collected));
+  fixture_run_ok (f, workers, NULL);
+
+  metrics = flow_runner_get_metrics (f->runner);
+  read = g_variant_lookup_value (metrics, "items_read", G_VARIANT_TYPE ("a{st}"));
+  written = g_variant_lookup_value (metrics, "items_written", G_VARIANT_TYPE ("a{st}"));
+  /* One per worker of the dynamic ones, one of each testing one. */
+  g_assert_cmpuint (g_variant_n_children (read), ==, workers + 1);
+  g_assert_cmpuint (g_variant_n_children (written), ==, workers + 1);
+  for (guint i = 0; i < workers; i++)
     {
-      g_autoptr(FlowDataflow) flow = flow_dataflow_new ("dyn");
-      g_autoptr(DynSource) source = g_object_new (DYN_TYPE_SOURCE, NULL);
-      g_autoptr(DynSink) sink = g_object_new (DYN_TYPE_SINK, NULL);
-      g_autoptr(FlowTestingSource) letters =
-        flow_testing_source_new (g_variant_new_parsed ("['a', 'b', 'c', 'd', 'e']"));
-      g_autoptr(FlowTestingSink) collected = flow_testing_sink_new ();
-      g_autoptr(FlowRunner) runner = NULL;
-      g_autoptr(GVariant) metrics = NULL;
-      g_autoptr(GVariant) read = NULL;
-      g_autoptr(GVariant) written = NULL;
-      g_autoptr(GError) error = NULL;
-      guint64 total = 0;
+      g_autofree char *in = g_strdup_printf ("dyn.inp/worker-%u", i);
+      g_autofree char *out = g_strdup_printf ("dyn.out/worker-%u", i);
+      guint64 expected = (N_ITEMS - i + workers - 1) / workers;
 
-      flow_stream_output (flow_stream_map (flow_dataflow_input (flow, "inp", FLOW_SOURCE (source)),
-                                           "tag", tag, NULL, NULL),
-                          "out", FLOW_SINK (sink));
-      flow_stream_output (flow_dataflow_input (flow, "letters", FLOW_SOURCE (letters)),
-                          "collect", FLOW_SINK (collected));
-      runner = runner_for (flow, workers);
-      g_assert_true (flow_runner_run (runner, NULL, &error));
-      g_assert_no_error (error);
-
-      metrics = flow_runner_get_metrics (runner);
-      read = g_variant_lookup_value (metrics, "items_read", G_VARIANT_TYPE ("a{st}"));
-      written = g_variant_lookup_value (metrics, "items_written", G_VARIANT_TYPE ("a{st}"));
-      /* One per worker of the dynamic ones, one of each testing one. */
-      g_assert_cmpuint (g_variant_n_children (read), ==, workers + 1);
-      g_assert_cmpuint (g_variant_n_children (written), ==, workers + 1);
-      for (guint i = 0; i < workers; i++)
-        {
-          g_autofree char *in = g_strdup_printf ("dyn.inp/worker-%u", i);
-          g_autofree char *out = g_strdup_printf ("dyn.out/worker-%u", i);
-          guint64 expected = (N_ITEMS - i + workers - 1) / workers;
-
-          g_assert_cmpuint (part_count (metrics, "items_read", in), ==, expected);
-          g_assert_cmpuint (part_count (metrics, "items_written", out), ==, expected);
-          total += part_count (metrics, "items_written", out);
-        }
-      g_assert_cmpuint (total, ==, N_ITEMS);
-      g_assert_cmpuint (part_count (metrics, "items_read", "dyn.letters/0"), ==, 5);
-      g_assert_cmpuint (part_count (metrics, "items_written", "dyn.collect/0"), ==, 5);
+      g_assert_cmpuint (part_count (metrics, "items_read", in), ==, expected);
+      g_assert_cmpuint (part_count (metrics, "items_written", out), ==, expected);
+      total += part_count (metrics, "items_written", out);
     }
+  g_assert_cmpuint (total, ==, N_ITEMS);
+  g_assert_cmpuint (part_count (metrics, "items_read", "dyn.letters/0"), ==, 5);
+  g_assert_cmpuint (part_count (metrics, "items_written", "dyn.collect/0"), ==, 5);
 }
 
 /* A worker's partition that cannot be built: the run does not start, and
  * the error names the step and the worker's partition. */
 static void
-test_dynamic_build_error (void)
+test_dynamic_build_error (Fixture       *f,
+                          gconstpointer  data)
 {
-  g_autoptr(FlowDataflow) flow = flow_dataflow_new ("dyn");
-  g_autoptr(DynSource) source = g_object_new (DYN_TYPE_SOURCE, NULL);
-  g_autoptr(DynSink) sink = g_object_new (DYN_TYPE_SINK, NULL);
-  g_autoptr(FlowRunner) runner = NULL;
   g_autoptr(GError) error = NULL;
 
-  source->fail_on = 1;
-  flow_stream_output (flow_dataflow_input (flow, "inp", FLOW_SOURCE (source)), "out",
-                      FLOW_SINK (sink));
-  runner = runner_for (flow, 2);
-  g_assert_false (flow_runner_run (runner, NULL, &error));
+  f->source->fail_on = 1;
+  flow_stream_output (f->input, "out", FLOW_SINK (f->sink));
+  g_assert_false (fixture_run (f, 2, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
   g_assert_nonnull (strstr (error->message, "'dyn.inp'"));
   g_assert_nonnull (strstr (error->message, "'worker-1'"));
@@ -529,15 +540,30 @@ test_dynamic_not_dynamic (void)
   g_assert_error (error, FLOW_ERROR, FLOW_ERROR_NOT_SUPPORTED);
 }
 
+/* Adds @func as PATH/1, PATH/2 and PATH/3, run with that many workers. */
+static void
+add_per_workers (const char *path,
+                 void (*func) (Fixture *, gconstpointer))
+{
+  for (guint workers = 1; workers <= 3; workers++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s/%u", path, workers);
+
+      g_test_add (name, Fixture, GUINT_TO_POINTER (workers),
+                  fixture_set_up, func, fixture_tear_down);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/dynamic/stateless", test_dynamic_stateless);
-  g_test_add_func ("/dynamic/stateful", test_dynamic_stateful);
+  add_per_workers ("/dynamic/stateless", test_dynamic_stateless);
+  add_per_workers ("/dynamic/stateful", test_dynamic_stateful);
   g_test_add_func ("/dynamic/recovery", test_dynamic_recovery);
-  g_test_add_func ("/dynamic/metrics", test_dynamic_metrics);
-  g_test_add_func ("/dynamic/build-error", test_dynamic_build_error);
+  add_per_workers ("/dynamic/metrics", test_dynamic_metrics);
+  g_test_add ("/dynamic/build-error", Fixture, NULL,
+              fixture_set_up, test_dynamic_build_error, fixture_tear_down);
   g_test_add_func ("/dynamic/not-dynamic", test_dynamic_not_dynamic);
   return g_test_run ();
 }
