@@ -36,6 +36,13 @@
 #define SLICE_BATCHES 256                 /* ... and at most this many batches */
 #define SLICE_TARGET_USEC (SLICE_USEC / 4) /* the work of one sub-batch */
 #define SLICE_MIN_ITEMS 16                /* the smallest sub-batch (see slice_items) */
+/* Threaded workers: the largest sub-batch. GLib 2.74's slice allocator
+ * (which every GVariant comes from) keeps a few dozen free blocks of a size
+ * per thread; a thread that makes many more before it frees them goes to
+ * the allocator's shared depot, under a lock, and two workers doing so
+ * slow each other down several times over (docs/workers.md). Sub-batches
+ * of this many items keep what each step makes within those blocks. */
+#define SLICE_THREADED_ITEMS 64
 #define BACKOFF_MIN_USEC 1000
 #define BACKOFF_MAX_USEC (64 * 1000)
 
@@ -62,6 +69,7 @@ input_part_free (FlowInputPart *ip)
     }
   g_clear_object (&ip->part);
   flow_batch_destroy (&ip->pending);
+  g_clear_pointer (&ip->pending_array, g_variant_unref);
   g_free (ip->key);
   g_free (ip);
 }
@@ -957,7 +965,13 @@ read_batch (FlowInputPart  *ip,
                        ip->node->step->full_id, ip->key, g_variant_get_type_string (array));
           return FALSE;
         }
-      flow_batch_push_array (batch, NULL, array);
+      /* Unboxed by push_pending(), a sub-batch at a time. */
+      g_assert (batch == &ip->pending && batch->len == 0 && ip->pending_array == NULL);
+      flow_batch_reserve (batch, g_variant_n_children (array));
+      batch->len = g_variant_n_children (array);
+      memset (batch->items, 0, batch->len * sizeof (FlowItem));
+      ip->pending_array = g_steal_pointer (&array);
+      ip->pending_unboxed = 0;
       return TRUE;
     }
 
@@ -977,6 +991,16 @@ flow_exec_set_test_slice_items (guint n)
   test_slice_items = n;
 }
 
+/* Drops what is left of @ip's pending items. */
+static void
+pending_clear (FlowInputPart *ip)
+{
+  flow_batch_clear (&ip->pending);
+  g_clear_pointer (&ip->pending_array, g_variant_unref);
+  ip->pending_pos = 0;
+  ip->pending_unboxed = 0;
+}
+
 /* The size of the next sub-batch of @ip's pending items (@left of them):
  * what fits in SLICE_TARGET_USEC at the measured cost of an item, but not
  * less than SLICE_MIN_ITEMS, so that a small batch is never split (what a
@@ -991,6 +1015,8 @@ slice_items (FlowInputPart *ip,
 
   if (test_slice_items > 0)
     return MIN (test_slice_items, left);
+  if (ip->node->exec->worker != NULL && flow_worker_is_threaded (ip->node->exec->worker))
+    return MIN (SLICE_THREADED_ITEMS, left);
   if (ip->item_usec <= 0)
     return MIN (SLICE_MIN_ITEMS, left);
   n = SLICE_TARGET_USEC / ip->item_usec;
@@ -1027,19 +1053,29 @@ push_pending (FlowInputPart  *ip,
        * reallocate the batch they are given. They may move items out of
        * it (the pending batch is only cleared after), but not through an
        * exchange, which would shorten the view. */
+      if (ip->pending_array != NULL)
+        for (; ip->pending_unboxed < ip->pending_pos + k; ip->pending_unboxed++)
+          ip->pending.items[ip->pending_unboxed].value =
+            flow_variant_unbox (g_variant_get_child_value (ip->pending_array, ip->pending_unboxed));
       sub.items = ip->pending.items + ip->pending_pos;
       sub.len = sub.alloc = k;
       if (!(ip->node->exchange == NULL ? flow_node_push_take (ip->node, 0, &sub, error)
                                        : flow_node_push (ip->node, 0, &sub, error)))
         return FALSE;
+      /* What the graph did not take is released now, not with the batch:
+       * fewer items alive at once. */
+      for (guint i = ip->pending_pos; i < ip->pending_pos + k; i++)
+        {
+          g_clear_pointer (&ip->pending.items[i].key, g_ref_string_release);
+          g_clear_pointer (&ip->pending.items[i].value, g_variant_unref);
+        }
       ip->pending_pos += k;
 
       /* The cost of an item: a rise is taken at once, a fall smoothly. */
       sample = (double) MAX (g_get_monotonic_time () - t0, 1) / k;
       ip->item_usec = sample > ip->item_usec ? sample : (3 * ip->item_usec + sample) / 4;
     }
-  flow_batch_clear (&ip->pending);
-  ip->pending_pos = 0;
+  pending_clear (ip);
   *drained = TRUE;
   return TRUE;
 }
@@ -1097,7 +1133,7 @@ input_dispatch_cb (gpointer data)
 
           if (!read_batch (ip, &ip->pending, &eof, &error))
             {
-              flow_batch_clear (&ip->pending);
+              pending_clear (ip);
               exec_fail_step (exec, ip->node->step->full_id, error);
               keep = FALSE;
               break;
@@ -1479,8 +1515,7 @@ counted_write (FlowSinkPartition  *part,
     {
       g_autoptr(GPtrArray) items = g_ptr_array_new_full (batch->len, (GDestroyNotify) g_variant_unref);
 
-      for (guint i = 0; i < batch->len; i++)
-        g_ptr_array_add (items, flow_item_pack (&batch->items[i]));
+      flow_batch_pack_into (batch, items);
       ok = flow_sink_partition_write_batch (part, items, error);
     }
   if (ok)
@@ -2038,8 +2073,7 @@ flow_exec_worker_pause (FlowExec *exec,
         {
           FlowInputPart *ip = g_ptr_array_index (exec->inputs, i);
 
-          flow_batch_clear (&ip->pending);
-          ip->pending_pos = 0;
+          pending_clear (ip);
         }
     }
 }

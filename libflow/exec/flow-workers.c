@@ -591,6 +591,14 @@ exchange_send (FlowExchange *x,
   send_to_worker (w->coord, dst, m);
 }
 
+/* Whether @w runs on a thread of its own (C and Vala flows), rather than
+ * sharing the caller's with the other workers (bindings that need it). */
+gboolean
+flow_worker_is_threaded (FlowWorker *w)
+{
+  return w->coord->threaded;
+}
+
 /* Sends what every exchange of @w holds for other workers. */
 void
 flow_worker_flush (FlowWorker *w)
