@@ -2162,6 +2162,26 @@ exec_add_part_counts (FlowExec        *exec,
     }
 }
 
+/* The counters of every step, a{sa{st}} keyed by the step's full id: its
+ * nodes' own, or with several workers their sums over the workers as of
+ * the last epoch close (the coordinator runs no step). */
+static GVariant *
+exec_dup_step_counters (FlowExec *exec)
+{
+  GVariantBuilder steps;
+
+  if (exec->workers != NULL)
+    return flow_workers_dup_step_counters (exec->workers);
+  g_variant_builder_init (&steps, G_VARIANT_TYPE ("a{sa{st}}"));
+  for (guint i = 0; i < exec->nodes->len; i++)
+    {
+      FlowNode *node = g_ptr_array_index (exec->nodes, i);
+      g_variant_builder_add (&steps, "{s@a{st}}", node->step->full_id,
+                             flow_node_dup_counters (node));
+    }
+  return g_variant_builder_end (&steps);
+}
+
 GVariant *
 flow_exec_dup_metrics (FlowExec *exec)
 {
@@ -2183,20 +2203,7 @@ flow_exec_dup_metrics (FlowExec *exec)
   g_variant_builder_init (&parts, G_VARIANT_TYPE ("a{st}"));
   exec_add_part_counts (exec, FALSE, &parts);
   g_variant_builder_add (&builder, "{sv}", "items_written", g_variant_builder_end (&parts));
-  if (exec->workers != NULL)
-    /* Summed over the workers, as of the last epoch close. */
-    g_variant_builder_add (&builder, "{sv}", "steps", flow_workers_dup_step_counters (exec->workers));
-  else
-    {
-      g_variant_builder_init (&parts, G_VARIANT_TYPE ("a{sa{st}}"));
-      for (guint i = 0; i < exec->nodes->len; i++)
-        {
-          FlowNode *node = g_ptr_array_index (exec->nodes, i);
-          g_variant_builder_add (&parts, "{s@a{st}}", node->step->full_id,
-                                 flow_node_dup_counters (node));
-        }
-      g_variant_builder_add (&builder, "{sv}", "steps", g_variant_builder_end (&parts));
-    }
+  g_variant_builder_add (&builder, "{sv}", "steps", exec_dup_step_counters (exec));
   g_variant_builder_add (&builder, "{sv}", "workers", g_variant_new_uint32 (exec->n_workers));
 
   g_variant_builder_add (&builder, "{sv}", "recovery", g_variant_new_boolean (exec->track_changes));
@@ -2245,7 +2252,7 @@ append_metric (GString    *out,
   g_string_append_printf (out, "} %s\n", g_ascii_dtostr (buf, sizeof buf, value));
 }
 
-/* The per-step counters of flow_node_dup_counters(), one series each,
+/* The per-step counters of exec_dup_step_counters(), one series each,
  * labelled with the dataflow and the step's full id. */
 static void
 exec_append_step_series (FlowExec *exec,
@@ -2260,15 +2267,19 @@ exec_append_step_series (FlowExec *exec,
     { "keys", "flow_step_keys", "gauge", "Keys a stateful step holds a state for." },
   };
   const char *flow_id = flow_dataflow_get_id (exec->flow);
+  g_autoptr(GVariant) steps = g_variant_ref_sink (exec_dup_step_counters (exec));
 
   for (guint k = 0; k < G_N_ELEMENTS (series); k++)
     {
+      GVariantIter iter;
+      const char *step_id;
+      GVariant *counters;
+
       g_string_append_printf (out, "# HELP %s %s\n# TYPE %s %s\n", series[k].name,
                               series[k].help, series[k].name, series[k].type);
-      for (guint i = 0; i < exec->nodes->len; i++)
+      g_variant_iter_init (&iter, steps);
+      while (g_variant_iter_loop (&iter, "{&s@a{st}}", &step_id, &counters))
         {
-          FlowNode *node = g_ptr_array_index (exec->nodes, i);
-          g_autoptr(GVariant) counters = g_variant_ref_sink (flow_node_dup_counters (node));
           guint64 value;
           char buf[G_ASCII_DTOSTR_BUF_SIZE];
 
@@ -2277,7 +2288,7 @@ exec_append_step_series (FlowExec *exec,
           g_string_append_printf (out, "%s{", series[k].name);
           append_label (out, "dataflow", flow_id);
           g_string_append_c (out, ',');
-          append_label (out, "step_id", node->step->full_id);
+          append_label (out, "step_id", step_id);
           if (g_str_equal (series[k].counter, "time_us"))
             g_string_append_printf (out, "} %s\n",
                                     g_ascii_dtostr (buf, sizeof buf, value / 1e6));
