@@ -62,57 +62,54 @@
 
 G_DEFINE_TYPE (FlowStatefulLogic, flow_stateful_logic, G_TYPE_OBJECT)
 
+/* What FlowStatefulLogic and FlowStatefulBatchLogic share. Their classes
+ * differ only in the type of self and in the method that gets the values
+ * (on_item, on_batch): the defaults and the invokers of the other methods
+ * below serve both. */
+
 static GVariant *
-flow_stateful_logic_real_on_item (FlowStatefulLogic  *self,
-                                  GVariant           *value,
-                                  gboolean           *discard,
-                                  GError            **error)
+set_not_implemented (gpointer     self,
+                     const char  *method,
+                     GError     **error)
 {
   g_set_error (error, FLOW_ERROR, FLOW_ERROR_NOT_SUPPORTED,
-               "%s does not implement on_item()", G_OBJECT_TYPE_NAME (self));
+               "%s does not implement %s()", G_OBJECT_TYPE_NAME (self), method);
   return NULL;
 }
 
 static GVariant *
-flow_stateful_logic_real_on_nothing (FlowStatefulLogic  *self,
-                                     gboolean           *discard,
-                                     GError            **error)
+logic_real_emit_nothing (gpointer   self,
+                         gboolean  *discard,
+                         GError   **error)
 {
   *discard = FLOW_STATEFUL_LOGIC_RETAIN;
   return NULL;
 }
 
 static gboolean
-flow_stateful_logic_real_notify_at (FlowStatefulLogic  *self,
-                                    gint64             *at,
-                                    GError            **error)
+logic_real_notify_at (gpointer   self,
+                      gint64    *at,
+                      GError   **error)
 {
   return FALSE;
 }
 
 static GVariant *
-flow_stateful_logic_real_snapshot (FlowStatefulLogic  *self,
-                                   GError            **error)
+logic_real_snapshot (gpointer   self,
+                     GError   **error)
 {
-  g_set_error (error, FLOW_ERROR, FLOW_ERROR_NOT_SUPPORTED,
-               "%s does not implement snapshot()", G_OBJECT_TYPE_NAME (self));
-  return NULL;
+  return set_not_implemented (self, "snapshot", error);
 }
 
-static void
-flow_stateful_logic_class_init (FlowStatefulLogicClass *klass)
-{
-  klass->on_item = flow_stateful_logic_real_on_item;
-  klass->on_notify = flow_stateful_logic_real_on_nothing;
-  klass->on_eof = flow_stateful_logic_real_on_nothing;
-  klass->notify_at = flow_stateful_logic_real_notify_at;
-  klass->snapshot = flow_stateful_logic_real_snapshot;
-}
-
-static void
-flow_stateful_logic_init (FlowStatefulLogic *self)
-{
-}
+/* Sets the defaults of the methods both classes have (@klass is either
+ * class struct; the casts only change the type of self). */
+#define LOGIC_CLASS_SET_DEFAULTS(klass)                                       \
+  G_STMT_START {                                                              \
+    (klass)->on_notify = (__typeof__ ((klass)->on_notify)) logic_real_emit_nothing; \
+    (klass)->on_eof    = (__typeof__ ((klass)->on_eof)) logic_real_emit_nothing;    \
+    (klass)->notify_at = (__typeof__ ((klass)->notify_at)) logic_real_notify_at;    \
+    (klass)->snapshot  = (__typeof__ ((klass)->snapshot)) logic_real_snapshot;      \
+  } G_STMT_END
 
 /* Adapters to the invoker shape of flow-binding-private.h: (self, arg,
  * flag, error), @arg being the vfunc of the emitters without argument. */
@@ -125,6 +122,41 @@ call_emit (gpointer   self,
            GError   **error)
 {
   return ((EmitFunc) vfunc) (self, discard, error);
+}
+
+/* The body of the invokers of the methods that emit: @discard starts at
+ * RETAIN, and @vfunc is called with @arg (on_item, on_batch) or, through
+ * call_emit(), without it (on_notify, on_eof: @arg is then the vfunc). */
+static GVariant *
+logic_invoke_emit (gpointer               self,
+                   FlowBindingLogicFunc   vfunc,
+                   gpointer               arg,
+                   gboolean              *discard,
+                   GError               **error)
+{
+  *discard = FLOW_STATEFUL_LOGIC_RETAIN;
+  return flow_binding_invoke_logic (vfunc, self, arg, discard, error);
+}
+
+static GVariant *
+flow_stateful_logic_real_on_item (FlowStatefulLogic  *self,
+                                  GVariant           *value,
+                                  gboolean           *discard,
+                                  GError            **error)
+{
+  return set_not_implemented (self, "on_item", error);
+}
+
+static void
+flow_stateful_logic_class_init (FlowStatefulLogicClass *klass)
+{
+  klass->on_item = flow_stateful_logic_real_on_item;
+  LOGIC_CLASS_SET_DEFAULTS (klass);
+}
+
+static void
+flow_stateful_logic_init (FlowStatefulLogic *self)
+{
 }
 
 /**
@@ -154,9 +186,9 @@ flow_stateful_logic_on_item (FlowStatefulLogic  *self,
   g_return_val_if_fail (discard != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  *discard = FLOW_STATEFUL_LOGIC_RETAIN;
-  return flow_binding_invoke_logic ((FlowBindingLogicFunc) FLOW_STATEFUL_LOGIC_GET_CLASS (self)->on_item,
-                                    self, value, discard, error);
+  return logic_invoke_emit (self,
+                            (FlowBindingLogicFunc) FLOW_STATEFUL_LOGIC_GET_CLASS (self)->on_item,
+                            value, discard, error);
 }
 
 /**
@@ -183,10 +215,9 @@ flow_stateful_logic_on_notify (FlowStatefulLogic  *self,
   g_return_val_if_fail (discard != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  *discard = FLOW_STATEFUL_LOGIC_RETAIN;
-  return flow_binding_invoke_logic (call_emit, self,
-                                    (gpointer) FLOW_STATEFUL_LOGIC_GET_CLASS (self)->on_notify,
-                                    discard, error);
+  return logic_invoke_emit (self, call_emit,
+                            (gpointer) FLOW_STATEFUL_LOGIC_GET_CLASS (self)->on_notify,
+                            discard, error);
 }
 
 /**
@@ -214,10 +245,9 @@ flow_stateful_logic_on_eof (FlowStatefulLogic  *self,
   g_return_val_if_fail (discard != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  *discard = FLOW_STATEFUL_LOGIC_RETAIN;
-  return flow_binding_invoke_logic (call_emit, self,
-                                    (gpointer) FLOW_STATEFUL_LOGIC_GET_CLASS (self)->on_eof,
-                                    discard, error);
+  return logic_invoke_emit (self, call_emit,
+                            (gpointer) FLOW_STATEFUL_LOGIC_GET_CLASS (self)->on_eof,
+                            discard, error);
 }
 
 /**
@@ -290,45 +320,14 @@ flow_stateful_batch_logic_real_on_batch (FlowStatefulBatchLogic  *self,
                                          gboolean                *discard,
                                          GError                 **error)
 {
-  g_set_error (error, FLOW_ERROR, FLOW_ERROR_NOT_SUPPORTED,
-               "%s does not implement on_batch()", G_OBJECT_TYPE_NAME (self));
-  return NULL;
-}
-
-static GVariant *
-flow_stateful_batch_logic_real_on_nothing (FlowStatefulBatchLogic  *self,
-                                           gboolean                *discard,
-                                           GError                 **error)
-{
-  *discard = FLOW_STATEFUL_LOGIC_RETAIN;
-  return NULL;
-}
-
-static gboolean
-flow_stateful_batch_logic_real_notify_at (FlowStatefulBatchLogic  *self,
-                                          gint64                  *at,
-                                          GError                 **error)
-{
-  return FALSE;
-}
-
-static GVariant *
-flow_stateful_batch_logic_real_snapshot (FlowStatefulBatchLogic  *self,
-                                         GError                 **error)
-{
-  g_set_error (error, FLOW_ERROR, FLOW_ERROR_NOT_SUPPORTED,
-               "%s does not implement snapshot()", G_OBJECT_TYPE_NAME (self));
-  return NULL;
+  return set_not_implemented (self, "on_batch", error);
 }
 
 static void
 flow_stateful_batch_logic_class_init (FlowStatefulBatchLogicClass *klass)
 {
   klass->on_batch = flow_stateful_batch_logic_real_on_batch;
-  klass->on_notify = flow_stateful_batch_logic_real_on_nothing;
-  klass->on_eof = flow_stateful_batch_logic_real_on_nothing;
-  klass->notify_at = flow_stateful_batch_logic_real_notify_at;
-  klass->snapshot = flow_stateful_batch_logic_real_snapshot;
+  LOGIC_CLASS_SET_DEFAULTS (klass);
 }
 
 static void
@@ -364,9 +363,9 @@ flow_stateful_batch_logic_on_batch (FlowStatefulBatchLogic  *self,
   g_return_val_if_fail (discard != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  *discard = FLOW_STATEFUL_LOGIC_RETAIN;
-  return flow_binding_invoke_logic ((FlowBindingLogicFunc) FLOW_STATEFUL_BATCH_LOGIC_GET_CLASS (self)->on_batch,
-                                    self, values, discard, error);
+  return logic_invoke_emit (self,
+                            (FlowBindingLogicFunc) FLOW_STATEFUL_BATCH_LOGIC_GET_CLASS (self)->on_batch,
+                            values, discard, error);
 }
 
 /**
@@ -391,10 +390,9 @@ flow_stateful_batch_logic_on_notify (FlowStatefulBatchLogic  *self,
   g_return_val_if_fail (discard != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  *discard = FLOW_STATEFUL_LOGIC_RETAIN;
-  return flow_binding_invoke_logic (call_emit, self,
-                                    (gpointer) FLOW_STATEFUL_BATCH_LOGIC_GET_CLASS (self)->on_notify,
-                                    discard, error);
+  return logic_invoke_emit (self, call_emit,
+                            (gpointer) FLOW_STATEFUL_BATCH_LOGIC_GET_CLASS (self)->on_notify,
+                            discard, error);
 }
 
 /**
@@ -419,10 +417,9 @@ flow_stateful_batch_logic_on_eof (FlowStatefulBatchLogic  *self,
   g_return_val_if_fail (discard != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  *discard = FLOW_STATEFUL_LOGIC_RETAIN;
-  return flow_binding_invoke_logic (call_emit, self,
-                                    (gpointer) FLOW_STATEFUL_BATCH_LOGIC_GET_CLASS (self)->on_eof,
-                                    discard, error);
+  return logic_invoke_emit (self, call_emit,
+                            (gpointer) FLOW_STATEFUL_BATCH_LOGIC_GET_CLASS (self)->on_eof,
+                            discard, error);
 }
 
 /**

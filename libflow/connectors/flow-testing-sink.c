@@ -46,8 +46,7 @@ testing_sink_fast_write (FlowSinkPartition  *part,
   FlowTestingSink *sink = FLOW_TESTING_SINK_PARTITION (part)->sink;
 
   g_mutex_lock (&sink->lock);
-  for (guint i = 0; i < batch->len; i++)
-    g_ptr_array_add (sink->items, flow_item_pack (&batch->items[i]));
+  flow_batch_pack_into (batch, sink->items);
   g_mutex_unlock (&sink->lock);
   return TRUE;
 }

@@ -60,6 +60,9 @@ void      flow_batch_push_array  (FlowBatch  *batch,
 gboolean  flow_item_split        (FlowItem   *item);
 /* Returns the whole item as a (packed) GVariant: a new full reference. */
 GVariant *flow_item_pack         (const FlowItem *item);
+/* Appends the batch's items, packed, to @out (full references). */
+void      flow_batch_pack_into   (const FlowBatch *batch,
+                                  GPtrArray       *out);
 char     *flow_item_repr_split   (const FlowItem *item);
 void      flow_repr_append       (GString    *string,
                                   GVariant   *value);

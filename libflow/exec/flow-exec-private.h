@@ -65,6 +65,11 @@ typedef struct
    * before anything else is read, and before an epoch closes. */
   FlowBatch            pending;
   guint                pending_pos;
+  /* A source's `av` batch is kept as it came, and its items unboxed into
+   * `pending` (where they are NULL until then) one sub-batch at a time:
+   * the GVariants alive at once stay few (push_pending()). */
+  GVariant            *pending_array;
+  guint                pending_unboxed;
   gboolean             pending_eof;   /* the read that gave them hit the end */
   double               item_usec;     /* measured cost of an item (0: unknown) */
 } FlowInputPart;
@@ -345,6 +350,7 @@ gboolean  flow_exchange_shared_by_key (FlowNode              *node,
 FlowNode *flow_exchange_direct_node (FlowNode                *node,
                                      guint                    dst);
 void      flow_worker_flush        (FlowWorker               *worker);
+gboolean  flow_worker_is_threaded  (FlowWorker               *worker);
 void      flow_worker_inputs_done  (FlowWorker               *worker);
 void      flow_worker_batch_done   (FlowWorker               *worker);
 void      flow_worker_failed       (FlowWorker               *worker,

@@ -36,6 +36,13 @@
 #define SLICE_BATCHES 256                 /* ... and at most this many batches */
 #define SLICE_TARGET_USEC (SLICE_USEC / 4) /* the work of one sub-batch */
 #define SLICE_MIN_ITEMS 16                /* the smallest sub-batch (see slice_items) */
+/* Threaded workers: the largest sub-batch. GLib 2.74's slice allocator
+ * (which every GVariant comes from) keeps a few dozen free blocks of a size
+ * per thread; a thread that makes many more before it frees them goes to
+ * the allocator's shared depot, under a lock, and two workers doing so
+ * slow each other down several times over (docs/workers.md). Sub-batches
+ * of this many items keep what each step makes within those blocks. */
+#define SLICE_THREADED_ITEMS 64
 #define BACKOFF_MIN_USEC 1000
 #define BACKOFF_MAX_USEC (64 * 1000)
 
@@ -62,6 +69,7 @@ input_part_free (FlowInputPart *ip)
     }
   g_clear_object (&ip->part);
   flow_batch_destroy (&ip->pending);
+  g_clear_pointer (&ip->pending_array, g_variant_unref);
   g_free (ip->key);
   g_free (ip);
 }
@@ -957,7 +965,13 @@ read_batch (FlowInputPart  *ip,
                        ip->node->step->full_id, ip->key, g_variant_get_type_string (array));
           return FALSE;
         }
-      flow_batch_push_array (batch, NULL, array);
+      /* Unboxed by push_pending(), a sub-batch at a time. */
+      g_assert (batch == &ip->pending && batch->len == 0 && ip->pending_array == NULL);
+      flow_batch_reserve (batch, g_variant_n_children (array));
+      batch->len = g_variant_n_children (array);
+      memset (batch->items, 0, batch->len * sizeof (FlowItem));
+      ip->pending_array = g_steal_pointer (&array);
+      ip->pending_unboxed = 0;
       return TRUE;
     }
 
@@ -977,6 +991,16 @@ flow_exec_set_test_slice_items (guint n)
   test_slice_items = n;
 }
 
+/* Drops what is left of @ip's pending items. */
+static void
+pending_clear (FlowInputPart *ip)
+{
+  flow_batch_clear (&ip->pending);
+  g_clear_pointer (&ip->pending_array, g_variant_unref);
+  ip->pending_pos = 0;
+  ip->pending_unboxed = 0;
+}
+
 /* The size of the next sub-batch of @ip's pending items (@left of them):
  * what fits in SLICE_TARGET_USEC at the measured cost of an item, but not
  * less than SLICE_MIN_ITEMS, so that a small batch is never split (what a
@@ -991,6 +1015,8 @@ slice_items (FlowInputPart *ip,
 
   if (test_slice_items > 0)
     return MIN (test_slice_items, left);
+  if (ip->node->exec->worker != NULL && flow_worker_is_threaded (ip->node->exec->worker))
+    return MIN (SLICE_THREADED_ITEMS, left);
   if (ip->item_usec <= 0)
     return MIN (SLICE_MIN_ITEMS, left);
   n = SLICE_TARGET_USEC / ip->item_usec;
@@ -1027,19 +1053,29 @@ push_pending (FlowInputPart  *ip,
        * reallocate the batch they are given. They may move items out of
        * it (the pending batch is only cleared after), but not through an
        * exchange, which would shorten the view. */
+      if (ip->pending_array != NULL)
+        for (; ip->pending_unboxed < ip->pending_pos + k; ip->pending_unboxed++)
+          ip->pending.items[ip->pending_unboxed].value =
+            flow_variant_unbox (g_variant_get_child_value (ip->pending_array, ip->pending_unboxed));
       sub.items = ip->pending.items + ip->pending_pos;
       sub.len = sub.alloc = k;
       if (!(ip->node->exchange == NULL ? flow_node_push_take (ip->node, 0, &sub, error)
                                        : flow_node_push (ip->node, 0, &sub, error)))
         return FALSE;
+      /* What the graph did not take is released now, not with the batch:
+       * fewer items alive at once. */
+      for (guint i = ip->pending_pos; i < ip->pending_pos + k; i++)
+        {
+          g_clear_pointer (&ip->pending.items[i].key, g_ref_string_release);
+          g_clear_pointer (&ip->pending.items[i].value, g_variant_unref);
+        }
       ip->pending_pos += k;
 
       /* The cost of an item: a rise is taken at once, a fall smoothly. */
       sample = (double) MAX (g_get_monotonic_time () - t0, 1) / k;
       ip->item_usec = sample > ip->item_usec ? sample : (3 * ip->item_usec + sample) / 4;
     }
-  flow_batch_clear (&ip->pending);
-  ip->pending_pos = 0;
+  pending_clear (ip);
   *drained = TRUE;
   return TRUE;
 }
@@ -1097,7 +1133,7 @@ input_dispatch_cb (gpointer data)
 
           if (!read_batch (ip, &ip->pending, &eof, &error))
             {
-              flow_batch_clear (&ip->pending);
+              pending_clear (ip);
               exec_fail_step (exec, ip->node->step->full_id, error);
               keep = FALSE;
               break;
@@ -1479,8 +1515,7 @@ counted_write (FlowSinkPartition  *part,
     {
       g_autoptr(GPtrArray) items = g_ptr_array_new_full (batch->len, (GDestroyNotify) g_variant_unref);
 
-      for (guint i = 0; i < batch->len; i++)
-        g_ptr_array_add (items, flow_item_pack (&batch->items[i]));
+      flow_batch_pack_into (batch, items);
       ok = flow_sink_partition_write_batch (part, items, error);
     }
   if (ok)
@@ -2038,8 +2073,7 @@ flow_exec_worker_pause (FlowExec *exec,
         {
           FlowInputPart *ip = g_ptr_array_index (exec->inputs, i);
 
-          flow_batch_clear (&ip->pending);
-          ip->pending_pos = 0;
+          pending_clear (ip);
         }
     }
 }
@@ -2128,6 +2162,26 @@ exec_add_part_counts (FlowExec        *exec,
     }
 }
 
+/* The counters of every step, a{sa{st}} keyed by the step's full id: its
+ * nodes' own, or with several workers their sums over the workers as of
+ * the last epoch close (the coordinator runs no step). */
+static GVariant *
+exec_dup_step_counters (FlowExec *exec)
+{
+  GVariantBuilder steps;
+
+  if (exec->workers != NULL)
+    return flow_workers_dup_step_counters (exec->workers);
+  g_variant_builder_init (&steps, G_VARIANT_TYPE ("a{sa{st}}"));
+  for (guint i = 0; i < exec->nodes->len; i++)
+    {
+      FlowNode *node = g_ptr_array_index (exec->nodes, i);
+      g_variant_builder_add (&steps, "{s@a{st}}", node->step->full_id,
+                             flow_node_dup_counters (node));
+    }
+  return g_variant_builder_end (&steps);
+}
+
 GVariant *
 flow_exec_dup_metrics (FlowExec *exec)
 {
@@ -2149,20 +2203,7 @@ flow_exec_dup_metrics (FlowExec *exec)
   g_variant_builder_init (&parts, G_VARIANT_TYPE ("a{st}"));
   exec_add_part_counts (exec, FALSE, &parts);
   g_variant_builder_add (&builder, "{sv}", "items_written", g_variant_builder_end (&parts));
-  if (exec->workers != NULL)
-    /* Summed over the workers, as of the last epoch close. */
-    g_variant_builder_add (&builder, "{sv}", "steps", flow_workers_dup_step_counters (exec->workers));
-  else
-    {
-      g_variant_builder_init (&parts, G_VARIANT_TYPE ("a{sa{st}}"));
-      for (guint i = 0; i < exec->nodes->len; i++)
-        {
-          FlowNode *node = g_ptr_array_index (exec->nodes, i);
-          g_variant_builder_add (&parts, "{s@a{st}}", node->step->full_id,
-                                 flow_node_dup_counters (node));
-        }
-      g_variant_builder_add (&builder, "{sv}", "steps", g_variant_builder_end (&parts));
-    }
+  g_variant_builder_add (&builder, "{sv}", "steps", exec_dup_step_counters (exec));
   g_variant_builder_add (&builder, "{sv}", "workers", g_variant_new_uint32 (exec->n_workers));
 
   g_variant_builder_add (&builder, "{sv}", "recovery", g_variant_new_boolean (exec->track_changes));
@@ -2211,7 +2252,7 @@ append_metric (GString    *out,
   g_string_append_printf (out, "} %s\n", g_ascii_dtostr (buf, sizeof buf, value));
 }
 
-/* The per-step counters of flow_node_dup_counters(), one series each,
+/* The per-step counters of exec_dup_step_counters(), one series each,
  * labelled with the dataflow and the step's full id. */
 static void
 exec_append_step_series (FlowExec *exec,
@@ -2226,15 +2267,19 @@ exec_append_step_series (FlowExec *exec,
     { "keys", "flow_step_keys", "gauge", "Keys a stateful step holds a state for." },
   };
   const char *flow_id = flow_dataflow_get_id (exec->flow);
+  g_autoptr(GVariant) steps = g_variant_ref_sink (exec_dup_step_counters (exec));
 
   for (guint k = 0; k < G_N_ELEMENTS (series); k++)
     {
+      GVariantIter iter;
+      const char *step_id;
+      GVariant *counters;
+
       g_string_append_printf (out, "# HELP %s %s\n# TYPE %s %s\n", series[k].name,
                               series[k].help, series[k].name, series[k].type);
-      for (guint i = 0; i < exec->nodes->len; i++)
+      g_variant_iter_init (&iter, steps);
+      while (g_variant_iter_loop (&iter, "{&s@a{st}}", &step_id, &counters))
         {
-          FlowNode *node = g_ptr_array_index (exec->nodes, i);
-          g_autoptr(GVariant) counters = g_variant_ref_sink (flow_node_dup_counters (node));
           guint64 value;
           char buf[G_ASCII_DTOSTR_BUF_SIZE];
 
@@ -2243,7 +2288,7 @@ exec_append_step_series (FlowExec *exec,
           g_string_append_printf (out, "%s{", series[k].name);
           append_label (out, "dataflow", flow_id);
           g_string_append_c (out, ',');
-          append_label (out, "step_id", node->step->full_id);
+          append_label (out, "step_id", step_id);
           if (g_str_equal (series[k].counter, "time_us"))
             g_string_append_printf (out, "} %s\n",
                                     g_ascii_dtostr (buf, sizeof buf, value / 1e6));

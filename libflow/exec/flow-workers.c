@@ -137,6 +137,8 @@ struct _FlowWorker
   GAsyncQueue  *spare;      /* FlowBatch*: empty arrays its receivers gave back */
   GQueue        held;       /* BATCH of the next epoch */
   FlowBatch     unpacked;   /* scratch: the items of a packed BATCH */
+  GHashTable   *keys;       /* GRefString -> itself: the keys of packed
+                             * batches, shared by their items (bounded) */
   GPtrArray    *exchanges;  /* FlowExchange* */
   guint64      *sent;       /* batches sent to each worker */
   guint64      *received;   /* batches received from each worker */
@@ -378,7 +380,7 @@ basic_size (char type)
 }
 
 /* Per item: the key's length + 1 (0: no key) as a guint32, the key's
- * bytes, the value's type character, its bytes (in the machine's order). */
+ * bytes and its NUL, the value's type character, its bytes (in the machine's order). */
 static guchar *
 exchange_pack (FlowBatch *out,
                gsize     *len)
@@ -397,7 +399,7 @@ exchange_pack (FlowBatch *out,
         return NULL;
       size += sizeof (guint32) + 1 + basic_size (type[0]);
       if (out->items[i].key != NULL)
-        size += g_ref_string_length (out->items[i].key);
+        size += g_ref_string_length (out->items[i].key) + 1;
     }
   p = buf = g_malloc (size);
   for (guint i = 0; i < out->len; i++)
@@ -409,11 +411,8 @@ exchange_pack (FlowBatch *out,
 
       memcpy (p, &key_len, sizeof key_len);
       p += sizeof key_len;
-      if (key_len > 0)
-        {
-          memcpy (p, item->key, key_len - 1);
-          p += key_len - 1;
-        }
+      memcpy (p, item->key, key_len);   /* with its NUL */
+      p += key_len;
       *p++ = (guchar) type;
       /* g_variant_get_data() of a basic fixed-size value is its bytes. */
       memcpy (p, g_variant_get_data (item->value), value_size);
@@ -446,9 +445,30 @@ basic_new (char          type,
     }
 }
 
+/* The key @key (NUL-terminated) as a GRefString (a new reference): the
+ * one @w made last time, if it did. Keys change worker again and again,
+ * and a look-up costs less than making a copy and freeing it. */
+#define WORKER_KEYS_MAX (1 << 16)
+
+static char *
+worker_key (FlowWorker *w,
+            const char *key)
+{
+  char *known = g_hash_table_lookup (w->keys, key);
+
+  if (known != NULL)
+    return g_ref_string_acquire (known);
+  if (g_hash_table_size (w->keys) >= WORKER_KEYS_MAX)
+    g_hash_table_remove_all (w->keys);
+  known = g_ref_string_new (key);
+  g_hash_table_add (w->keys, g_ref_string_acquire (known));
+  return known;
+}
+
 /* Makes @batch's items from a buffer exchange_pack() made. */
 static void
-worker_unpack (FlowBatch    *batch,
+worker_unpack (FlowWorker   *w,
+               FlowBatch    *batch,
                const guchar *p,
                gsize         len)
 {
@@ -464,8 +484,8 @@ worker_unpack (FlowBatch    *batch,
       p += sizeof key_len;
       if (key_len > 0)
         {
-          key = g_ref_string_new_len ((const char *) p, key_len - 1);
-          p += key_len - 1;
+          key = worker_key (w, (const char *) p);
+          p += key_len;
         }
       type = (char) *p++;
       flow_batch_push_take (batch, key, g_variant_ref_sink (basic_new (type, p)));
@@ -589,6 +609,14 @@ exchange_send (FlowExchange *x,
   w->sent[dst]++;
   w->reported = FALSE;
   send_to_worker (w->coord, dst, m);
+}
+
+/* Whether @w runs on a thread of its own (C and Vala flows), rather than
+ * sharing the caller's with the other workers (bindings that need it). */
+gboolean
+flow_worker_is_threaded (FlowWorker *w)
+{
+  return w->coord->threaded;
 }
 
 /* Sends what every exchange of @w holds for other workers. */
@@ -960,7 +988,7 @@ worker_take_batch (FlowWorker *w,
   if (m->packed != NULL)
     {
       /* Copied: the items are made, and released, here. */
-      worker_unpack (&w->unpacked, m->packed, m->packed_len);
+      worker_unpack (w, &w->unpacked, m->packed, m->packed_len);
       if (!flow_node_push_here (node, m->port, &w->unpacked, &error))
         flow_exec_fail (exec, node->step->full_id, error);
       flow_batch_clear (&w->unpacked);
@@ -1169,6 +1197,7 @@ worker_free (FlowWorker *w)
   g_async_queue_unref (w->spare);
   g_queue_clear_full (&w->held, (GDestroyNotify) msg_free);
   flow_batch_destroy (&w->unpacked);
+  g_clear_pointer (&w->keys, g_hash_table_unref);
   if (w->exec != NULL)
     {
       for (guint i = 0; i < w->exec->nodes->len; i++)
@@ -1431,6 +1460,8 @@ flow_workers_new (FlowExec  *exec,
       w->received = g_new0 (guint64, n);
       g_queue_init (&w->held);
       flow_batch_init (&w->unpacked);
+      w->keys = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                       (GDestroyNotify) g_ref_string_release, NULL);
       ws->workers[i] = w;
       w->exec = flow_exec_new_worker (exec, i, w->context, w);
       if (!flow_exec_build_graph (w->exec, error))

@@ -29,8 +29,7 @@ write_part (FlowNode        *node,
     {
       g_autoptr(GPtrArray) items = g_ptr_array_new_full (batch->len, (GDestroyNotify) g_variant_unref);
 
-      for (guint i = 0; i < batch->len; i++)
-        g_ptr_array_add (items, flow_item_pack (&batch->items[i]));
+      flow_batch_pack_into (batch, items);
       ok = flow_sink_partition_write_batch (out->part, items, &local);
     }
 

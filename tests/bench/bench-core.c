@@ -18,6 +18,7 @@
  */
 
 #include <flow.h>
+#include "bench-common.h"
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,14 +223,6 @@ thread_cpu_seconds (void)
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static double
-cpu_seconds (void)
-{
-  struct rusage ru;
-
-  getrusage (RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
 
 
 static double
@@ -239,7 +232,7 @@ run_plain (gint64 n)
                                                         (GDestroyNotify) g_variant_unref);
   guint64 count = 0;
   gint64 start = g_get_monotonic_time ();
-  double cpu0 = cpu_seconds ();
+  double cpu0 = bench_cpu_seconds ();
   double thread_cpu0 = thread_cpu_seconds ();
 
   for (gint64 i = 0; i < n; i++)
@@ -265,7 +258,7 @@ run_plain (gint64 n)
 
   g_assert_cmpuint (count, ==, (guint64) n);
   g_assert_cmpuint (g_hash_table_size (states), ==, MIN (n, N_KEYS));
-  last_cpu = cpu_seconds () - cpu0;
+  last_cpu = bench_cpu_seconds () - cpu0;
   last_thread_cpu = thread_cpu_seconds () - thread_cpu0;
   return (g_get_monotonic_time () - start) / 1e6;
 }
@@ -299,11 +292,11 @@ run_flow_on (gint64 n, guint batch, const char *recovery_dir, double interval, g
   flow_runner_set_workers (runner, workers);
 
   start = g_get_monotonic_time ();
-  cpu0 = cpu_seconds ();
+  cpu0 = bench_cpu_seconds ();
   thread_cpu0 = thread_cpu_seconds ();
   if (!flow_runner_run (runner, NULL, &error))
     g_error ("run failed: %s", error->message);
-  last_cpu = cpu_seconds () - cpu0;
+  last_cpu = bench_cpu_seconds () - cpu0;
   last_thread_cpu = thread_cpu_seconds () - thread_cpu0;
   g_assert_cmpuint (bench_sink_count (sink), ==, (guint64) n);
   if (epochs)
@@ -317,19 +310,6 @@ run_flow (gint64 n, guint batch, const char *recovery_dir, double interval, guin
   return run_flow_on (n, batch, recovery_dir, interval, epochs, 1, 1);
 }
 
-static void
-remove_dir (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d && (name = g_dir_read_name (d)))
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_unlink (path);
-    }
-  g_rmdir (dir);
-}
 
 int
 main (int argc, char **argv)
@@ -400,7 +380,7 @@ main (int argc, char **argv)
           if (g_getenv ("BENCH_VERBOSE"))
             g_printerr ("run %d with recovery: %.3f s wall, %.3f s CPU, %.3f s flow thread\n",
                         r, t, last_cpu, last_thread_cpu);
-          remove_dir (dir);
+          bench_remove_dir (dir);
         }
     workers:
       if (workers > 1)

@@ -19,8 +19,8 @@
 
 #include <flow.h>
 
+#include "bench-common.h"
 #include "bench-gaps-common.h"
-#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,7 +67,7 @@ main (int argc, char **argv)
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("- main-loop gaps of a fan-out flow");
   g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("flow-bench-fanout-XXXXXX", &error);
+  g_autofree char *dir = bench_tmp_dir_new ();
   g_autofree char *input = NULL, *output = NULL;
   g_autoptr(FlowDataflow) flow = NULL;
   g_autoptr(FlowRunner) runner = NULL;
@@ -79,7 +79,7 @@ main (int argc, char **argv)
   FlowStream *s;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error) || dir == NULL)
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
     g_error ("%s", error->message);
 
   input = g_build_filename (dir, "in.txt", NULL);
@@ -120,8 +120,6 @@ main (int argc, char **argv)
   bench_gaps_report (&gaps);
 
   bench_gaps_clear (&gaps);
-  g_remove (input);
-  g_remove (output);
-  g_rmdir (dir);
+  bench_remove_dir (dir);
   return 0;
 }

@@ -28,6 +28,7 @@
  */
 
 #include <flow.h>
+#include "bench-common.h"
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,7 +152,6 @@ run_plain_same_functions (const char *input,
  * time that no dataflow machinery can go below. */
 typedef struct { double wall, cpu; } Times;
 
-static double cpu_seconds (void);
 
 static Times
 run_functions_only (const char *input)
@@ -177,7 +177,7 @@ run_functions_only (const char *input)
   fclose (in);
 
   wall = g_get_monotonic_time () / 1e6;
-  cpu = cpu_seconds ();
+  cpu = bench_cpu_seconds ();
   for (guint i = 0; i < items->len; i++)
     {
       GVariant *item = g_ptr_array_index (items, i);
@@ -188,7 +188,7 @@ run_functions_only (const char *input)
       g_variant_unref (emit);
     }
   t.wall = g_get_monotonic_time () / 1e6 - wall;
-  t.cpu = cpu_seconds () - cpu;
+  t.cpu = bench_cpu_seconds () - cpu;
   return t;
 }
 
@@ -221,29 +221,7 @@ run_flow (const char *input,
 
 /* ---- timing ---- */
 
-static void
-remove_dir (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
 
-  while (d && (name = g_dir_read_name (d)))
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_unlink (path);
-    }
-  g_rmdir (dir);
-}
-
-static double
-cpu_seconds (void)
-{
-  struct rusage usage;
-
-  getrusage (RUSAGE_SELF, &usage);
-  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec
-         + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-}
 
 /* kind: 0 plain loop, 1 flow, 2 plain loop with the flow's functions,
  * 3 the flow's functions alone (no output: @expected is not checked);
@@ -272,7 +250,7 @@ measure (int         kind,
         g_error ("%s", error->message);
     }
   wall = g_get_monotonic_time () / 1e6;
-  cpu = cpu_seconds ();
+  cpu = bench_cpu_seconds ();
   if (kind == 0)
     run_plain (input, output);
   else if (kind == 2)
@@ -280,9 +258,9 @@ measure (int         kind,
   else
     run_flow (input, output, dir, interval >= 0 ? interval : 10.0);
   t.wall = g_get_monotonic_time () / 1e6 - wall;
-  t.cpu = cpu_seconds () - cpu;
+  t.cpu = bench_cpu_seconds () - cpu;
   if (dir != NULL)
-    remove_dir (dir);
+    bench_remove_dir (dir);
 
   if (expected != NULL)
     {

@@ -21,12 +21,11 @@
 
 #include <flow.h>
 
+#include "bench-common.h"
 #include "bench-gaps-common.h"
-#include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
 
 static int slow_sync_ms;
 
@@ -114,8 +113,9 @@ main (int argc, char **argv)
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("- main-loop gaps during a run");
   g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("flow-bench-gaps-XXXXXX", &error);
-  g_autofree char *input = NULL, *output = NULL, *rec = NULL;
+  g_autofree char *dir = bench_tmp_dir_new ();
+  g_autofree char *rec = bench_recovery_dir_new (1);
+  g_autofree char *input = NULL, *output = NULL;
   g_autoptr(FlowDataflow) flow = NULL;
   g_autoptr(FlowRunner) runner = NULL;
   g_autoptr(FlowFileSink) sink = NULL;
@@ -126,18 +126,16 @@ main (int argc, char **argv)
   FlowStream *s;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error) || dir == NULL)
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
     g_error ("%s", error->message);
 
   input = g_build_filename (dir, "in.txt", NULL);
   output = g_build_filename (dir, "out.txt", NULL);
-  rec = g_build_filename (dir, "rec", NULL);
   text = g_string_new (NULL);
   for (gint64 i = 0; i < lines; i++)
     g_string_append_printf (text, "k%" G_GINT64_FORMAT " %" G_GINT64_FORMAT "\n", i % 1000, i % 7);
-  if (!g_file_set_contents (input, text->str, text->len, &error) ||
-      g_mkdir (rec, 0700) != 0 || !flow_recovery_init_dir (rec, 1, &error))
-    g_error ("setting up: %s", error ? error->message : g_strerror (errno));
+  if (!g_file_set_contents (input, text->str, text->len, &error))
+    g_error ("setting up: %s", error->message);
   g_string_free (text, TRUE);
 
   flow = flow_dataflow_new ("gaps");
@@ -160,18 +158,7 @@ main (int argc, char **argv)
   bench_gaps_report (&gaps);
 
   bench_gaps_clear (&gaps);
-  g_remove (input);
-  g_remove (output);
-  {
-    g_autoptr(GDir) d = g_dir_open (rec, 0, NULL);
-    const char *name;
-    while (d && (name = g_dir_read_name (d)) != NULL)
-      {
-        g_autofree char *path = g_build_filename (rec, name, NULL);
-        g_remove (path);
-      }
-  }
-  g_rmdir (rec);
-  g_rmdir (dir);
+  bench_remove_dir (rec);
+  bench_remove_dir (dir);
   return 0;
 }

@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bench-common.h"
+
 static guint64 rows_seen;
 
 static gboolean
@@ -71,7 +73,7 @@ run_flow (GVariant *left_items,
   start = g_get_monotonic_time ();
   if (!flow_runner_run (runner, NULL, &error))
     g_error ("%s", error->message);
-  return (g_get_monotonic_time () - start) / 1e6;
+  return bench_seconds_since (start);
 }
 
 typedef struct
@@ -137,7 +139,7 @@ run_loop (GVariant *left_items,
               g_hash_table_remove (table, key);
             }
         }
-  return (g_get_monotonic_time () - start) / 1e6;
+  return bench_seconds_since (start);
 }
 
 int

@@ -20,58 +20,14 @@
  */
 
 #include <string.h>
-#include <sys/resource.h>
 
 #include <flow.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "bench-common.h"
+
 #define TOPIC "bench"
-
-/* ---- a counting sink ---- */
-
-#define BENCH_TYPE_SINK (bench_sink_get_type ())
-G_DECLARE_FINAL_TYPE (BenchSink, bench_sink, BENCH, SINK, FlowSink)
-struct _BenchSink { FlowSink parent; guint64 count; guint64 bytes; };
-G_DEFINE_FINAL_TYPE (BenchSink, bench_sink, FLOW_TYPE_SINK)
-
-#define BENCH_TYPE_SINK_PART (bench_sink_part_get_type ())
-G_DECLARE_FINAL_TYPE (BenchSinkPart, bench_sink_part, BENCH, SINK_PART, FlowSinkPartition)
-struct _BenchSinkPart { FlowSinkPartition parent; BenchSink *sink; };
-G_DEFINE_FINAL_TYPE (BenchSinkPart, bench_sink_part, FLOW_TYPE_SINK_PARTITION)
-
-static gboolean
-bench_sink_part_write_batch (FlowSinkPartition *part, GPtrArray *items, GError **error)
-{
-  BenchSink *sink = BENCH_SINK_PART (part)->sink;
-
-  sink->count += items->len;
-  for (guint i = 0; i < items->len; i++)
-    sink->bytes += g_variant_get_size (g_ptr_array_index (items, i));
-  return TRUE;
-}
-
-static void bench_sink_part_class_init (BenchSinkPartClass *k)
-{
-  FLOW_SINK_PARTITION_CLASS (k)->write_batch = bench_sink_part_write_batch;
-}
-static void bench_sink_part_init (BenchSinkPart *self) {}
-
-static FlowSinkPartition *
-bench_sink_build_part (FlowSink *sink, const char *step_id, const char *key,
-                       GVariant *resume, GError **error)
-{
-  BenchSinkPart *part = g_object_new (BENCH_TYPE_SINK_PART, NULL);
-
-  part->sink = BENCH_SINK (sink);
-  return FLOW_SINK_PARTITION (part);
-}
-
-static void bench_sink_class_init (BenchSinkClass *k)
-{
-  FLOW_SINK_CLASS (k)->build_part = bench_sink_build_part;
-}
-static void bench_sink_init (BenchSink *self) {}
 
 /* The map: the message's value (what a deserializer starts from). */
 static GVariant *
@@ -133,16 +89,6 @@ produce (const char *brokers, int partitions, gint64 n)
   rd_kafka_destroy (rk);
 }
 
-/* CPU time of the whole process (every thread, the mock cluster's too). */
-static double
-cpu_seconds (void)
-{
-  struct rusage r;
-
-  getrusage (RUSAGE_SELF, &r);
-  return r.ru_utime.tv_sec + r.ru_utime.tv_usec / 1e6 + r.ru_stime.tv_sec + r.ru_stime.tv_usec / 1e6;
-}
-
 static double
 run_bare (const char *brokers, int partitions, gint64 n, guint batch, double *cpu)
 {
@@ -158,7 +104,7 @@ run_bare (const char *brokers, int partitions, gint64 n, guint batch, double *cp
 
   rd_kafka_conf_set (conf, "enable.partition.eof", "true", errstr, sizeof errstr);
   start = g_get_monotonic_time ();
-  *cpu = cpu_seconds ();
+  *cpu = bench_cpu_seconds ();
   rk = rd_kafka_new (RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
   queue = rd_kafka_queue_new (rk);
   rkt = rd_kafka_topic_new (rk, TOPIC, NULL);
@@ -185,12 +131,12 @@ run_bare (const char *brokers, int partitions, gint64 n, guint batch, double *cp
   rd_kafka_topic_destroy (rkt);
   rd_kafka_queue_destroy (queue);
   rd_kafka_destroy (rk);
-  *cpu = cpu_seconds () - *cpu;
+  *cpu = bench_cpu_seconds () - *cpu;
   g_free (msgs);
   if (count != n)
     g_error ("the bare loop read %" G_GINT64_FORMAT " messages, not %" G_GINT64_FORMAT, count, n);
   (void) bytes;
-  return (g_get_monotonic_time () - start) / 1e6;
+  return bench_seconds_since (start);
 }
 
 static double
@@ -198,7 +144,7 @@ run_flow (const char *brokers, gint64 n, guint batch, double *cpu)
 {
   const char *topics[] = { TOPIC, NULL };
   g_autoptr(FlowKafkaSource) source = flow_kafka_source_new (brokers, topics);
-  g_autoptr(BenchSink) sink = g_object_new (BENCH_TYPE_SINK, NULL);
+  g_autoptr(BenchCountSink) sink = bench_count_sink_new (TRUE);
   g_autoptr(FlowDataflow) flow = flow_dataflow_new ("bench");
   g_autoptr(FlowRunner) runner = NULL;
   g_autoptr(GError) error = NULL;
@@ -215,13 +161,13 @@ run_flow (const char *brokers, gint64 n, guint batch, double *cpu)
   runner = flow_runner_new (flow);
 
   start = g_get_monotonic_time ();
-  *cpu = cpu_seconds ();
+  *cpu = bench_cpu_seconds ();
   if (!flow_runner_run (runner, NULL, &error))
     g_error ("%s", error->message);
-  *cpu = cpu_seconds () - *cpu;
+  *cpu = bench_cpu_seconds () - *cpu;
   if ((gint64) sink->count != n)
     g_error ("the flow read %" G_GUINT64_FORMAT " messages, not %" G_GINT64_FORMAT, sink->count, n);
-  return (g_get_monotonic_time () - start) / 1e6;
+  return bench_seconds_since (start);
 }
 
 int
@@ -270,7 +216,7 @@ main (int argc, char **argv)
   t0 = g_get_monotonic_time ();
   produce (brokers, partitions, n);
   g_print ("produced %" G_GINT64_FORMAT " messages to %d partitions in %.2f s\n",
-           n, partitions, (g_get_monotonic_time () - t0) / 1e6);
+           n, partitions, bench_seconds_since (t0));
 
   for (int r = 0; r < repeat; r++)
     {
@@ -278,10 +224,10 @@ main (int argc, char **argv)
       double b = run_bare (brokers, partitions, n, batch, &b_cpu);
       double f = run_flow (brokers, n, batch, &f_cpu);
 
-      bare = MIN (bare, b);
-      flow = MIN (flow, f);
-      bare_cpu = MIN (bare_cpu, b_cpu);
-      flow_cpu = MIN (flow_cpu, f_cpu);
+      bench_keep_best (&bare, b);
+      bench_keep_best (&flow, f);
+      bench_keep_best (&bare_cpu, b_cpu);
+      bench_keep_best (&flow_cpu, f_cpu);
     }
 
   g_print ("messages: %" G_GINT64_FORMAT ", partitions: %d, batch: %d, best of %d\n",

@@ -20,26 +20,12 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-#include <glib/gstdio.h>
 #include <sqlite3.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "flow-store-private.h"
 
-static void
-remove_dir (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d && (name = g_dir_read_name (d)))
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_unlink (path);
-    }
-  g_rmdir (dir);
-}
+#include "bench-common.h"
 
 static char **
 make_keys (guint n)
@@ -68,73 +54,107 @@ committed (guint64 epoch, const GError *error, gpointer user_data)
   w->done = TRUE;
 }
 
-/* libflow: hand the rows of one epoch to the store and wait until durable. */
-static double
-commit_libflow (guint n, char **keys)
+/* libflow's store of one partition in @dir (a recovery directory), in an
+ * execution whose commits end on @context. */
+static FlowStore *
+libflow_open (const char   *dir,
+              GMainContext *context,
+              CommitWait   *w)
 {
-  g_autofree char *dir = g_dir_make_tmp ("flow-bench-XXXXXX", NULL);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GMainContext) context = g_main_context_new ();
-  CommitWait w = { FALSE, 0 };
-  FlowStore *store;
-  GArray *rows;
-  gint64 start;
-  double seconds;
+  FlowStore *store = flow_store_open (dir, FLOW_STORE_OPEN_RUN, &error);
 
-  if (!flow_recovery_init_dir (dir, 1, &error))
+  if (store == NULL || !flow_store_begin_execution (store, "bench", 1, 0, g_get_real_time (), NULL, context, committed, w, &error))
     g_error ("%s", error->message);
-  store = flow_store_open (dir, FLOW_STORE_OPEN_RUN, &error);
-  if (store == NULL || !flow_store_begin_execution (store, "bench", 1, 0, g_get_real_time (), NULL, context, committed, &w, &error))
-    g_error ("%s", error->message);
+  return store;
+}
 
-  rows = g_array_sized_new (FALSE, TRUE, sizeof (FlowSnapRow), n);
+/* The rows of one epoch: @n keys of step bench.count, key i with the state
+ * @base + i. */
+static GArray *
+libflow_rows (guint n, char **keys, gint64 base)
+{
+  GArray *rows = g_array_sized_new (FALSE, TRUE, sizeof (FlowSnapRow), n);
+
   g_array_set_clear_func (rows, (GDestroyNotify) flow_snap_row_clear);
   for (guint i = 0; i < n; i++)
     {
       FlowSnapRow row = { "bench.count", g_ref_string_new (keys[i]),
-                          g_variant_ref_sink (g_variant_new_int64 (i)) };
+                          g_variant_ref_sink (g_variant_new_int64 (base + i)) };
       g_array_append_val (rows, row);
     }
-
-  start = g_get_monotonic_time ();
-  flow_store_commit_async (store, 1, g_get_real_time (), rows);
-  while (!w.done)
-    g_main_context_iteration (context, TRUE);
-  seconds = (g_get_monotonic_time () - start) / 1e6;
-
-  flow_store_free (store);
-  remove_dir (dir);
-  return seconds;
+  return rows;
 }
 
-/* Plain SQLite: the same rows, same table, same pragmas. */
-static double
-commit_plain (guint n, char **keys)
+/* Commits @rows as @epoch and waits until they are durable. */
+static void
+libflow_commit (FlowStore *store, GMainContext *context, CommitWait *w, guint64 epoch, GArray *rows)
 {
-  g_autofree char *dir = g_dir_make_tmp ("flow-bench-XXXXXX", NULL);
-  g_autofree char *path = g_build_filename (dir, "plain.sqlite3", NULL);
-  GBytes **blobs = g_new (GBytes *, n);
-  sqlite3 *db;
-  sqlite3_stmt *stmt;
-  gint64 start;
-  double seconds;
+  w->done = FALSE;
+  flow_store_commit_async (store, epoch, g_get_real_time (), rows);
+  while (!w->done)
+    g_main_context_iteration (context, TRUE);
+}
 
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(GVariant) v = g_variant_ref_sink (g_variant_new_int64 (i));
-      blobs[i] = flow_variant_serialize (v);
-    }
+/* Plain SQLite in @dir with libflow's pragmas: the table of snapshots with
+ * an epoch column (@with_epoch: libflow's) or one row per key; *@stmt
+ * inserts or replaces a row. */
+static sqlite3 *
+plain_open (const char *dir, gboolean with_epoch, sqlite3_stmt **stmt)
+{
+  g_autofree char *path = g_build_filename (dir, "plain.sqlite3", NULL);
+  sqlite3 *db;
 
   if (sqlite3_open (path, &db) != SQLITE_OK)
     g_error ("sqlite3_open: %s", sqlite3_errmsg (db));
-  sqlite3_exec (db,
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                "CREATE TABLE snaps (step_id TEXT NOT NULL, state_key TEXT NOT NULL,"
-                " epoch INTEGER NOT NULL, ser BLOB, PRIMARY KEY (step_id, state_key, epoch)) WITHOUT ROWID;",
-                NULL, NULL, NULL);
-  sqlite3_prepare_v2 (db, "INSERT OR REPLACE INTO snaps VALUES (?1, ?2, ?3, ?4)", -1, &stmt, NULL);
+  if (with_epoch)
+    {
+      sqlite3_exec (db,
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                    "CREATE TABLE snaps (step_id TEXT NOT NULL, state_key TEXT NOT NULL,"
+                    " epoch INTEGER NOT NULL, ser BLOB, PRIMARY KEY (step_id, state_key, epoch)) WITHOUT ROWID;",
+                    NULL, NULL, NULL);
+      sqlite3_prepare_v2 (db, "INSERT OR REPLACE INTO snaps VALUES (?1, ?2, ?3, ?4)", -1, stmt, NULL);
+    }
+  else
+    {
+      sqlite3_exec (db,
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                    "CREATE TABLE snaps (step_id TEXT NOT NULL, state_key TEXT NOT NULL,"
+                    " ser BLOB, PRIMARY KEY (step_id, state_key)) WITHOUT ROWID;",
+                    NULL, NULL, NULL);
+      sqlite3_prepare_v2 (db, "INSERT OR REPLACE INTO snaps VALUES (?1, ?2, ?3)", -1, stmt, NULL);
+    }
+  return db;
+}
 
-  start = g_get_monotonic_time ();
+/* The states @base + i of @n keys, serialised as libflow does. */
+static GBytes **
+plain_blobs_new (guint n, gint64 base)
+{
+  GBytes **blobs = g_new (GBytes *, n);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) v = g_variant_ref_sink (g_variant_new_int64 (base + i));
+      blobs[i] = flow_variant_serialize (v);
+    }
+  return blobs;
+}
+
+static void
+plain_blobs_free (GBytes **blobs, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    g_bytes_unref (blobs[i]);
+  g_free (blobs);
+}
+
+/* One transaction inserting @n rows (as @epoch if @epoch > 0, for the
+ * table with an epoch column). */
+static void
+plain_insert (sqlite3 *db, sqlite3_stmt *stmt, guint n, char **keys, GBytes **blobs, gint64 epoch)
+{
   sqlite3_exec (db, "BEGIN", NULL, NULL, NULL);
   for (guint i = 0; i < n; i++)
     {
@@ -143,22 +163,57 @@ commit_plain (guint n, char **keys)
 
       sqlite3_bind_text (stmt, 1, "bench.count", -1, SQLITE_STATIC);
       sqlite3_bind_text (stmt, 2, keys[i], -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (stmt, 3, 1);
-      sqlite3_bind_blob (stmt, 4, data, size, SQLITE_STATIC);
+      if (epoch > 0)
+        sqlite3_bind_int64 (stmt, 3, epoch);
+      sqlite3_bind_blob (stmt, epoch > 0 ? 4 : 3, data, size, SQLITE_STATIC);
       if (sqlite3_step (stmt) != SQLITE_DONE)
         g_error ("insert: %s", sqlite3_errmsg (db));
       sqlite3_reset (stmt);
     }
   if (sqlite3_exec (db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
     g_error ("commit: %s", sqlite3_errmsg (db));
-  seconds = (g_get_monotonic_time () - start) / 1e6;
+}
+
+/* libflow: hand the rows of one epoch to the store and wait until durable. */
+static double
+commit_libflow (guint n, char **keys)
+{
+  g_autofree char *dir = bench_recovery_dir_new (1);
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  CommitWait w = { FALSE, 0 };
+  FlowStore *store = libflow_open (dir, context, &w);
+  GArray *rows = libflow_rows (n, keys, 0);
+  gint64 start;
+  double seconds;
+
+  start = g_get_monotonic_time ();
+  libflow_commit (store, context, &w, 1, rows);
+  seconds = bench_seconds_since (start);
+
+  flow_store_free (store);
+  bench_remove_dir (dir);
+  return seconds;
+}
+
+/* Plain SQLite: the same rows, same table, same pragmas. */
+static double
+commit_plain (guint n, char **keys)
+{
+  g_autofree char *dir = bench_tmp_dir_new ();
+  GBytes **blobs = plain_blobs_new (n, 0);
+  sqlite3_stmt *stmt;
+  sqlite3 *db = plain_open (dir, TRUE, &stmt);
+  gint64 start;
+  double seconds;
+
+  start = g_get_monotonic_time ();
+  plain_insert (db, stmt, n, keys, blobs, 1);
+  seconds = bench_seconds_since (start);
 
   sqlite3_finalize (stmt);
   sqlite3_close (db);
-  for (guint i = 0; i < n; i++)
-    g_bytes_unref (blobs[i]);
-  g_free (blobs);
-  remove_dir (dir);
+  plain_blobs_free (blobs, n);
+  bench_remove_dir (dir);
   return seconds;
 }
 
@@ -172,46 +227,26 @@ commit_plain (guint n, char **keys)
 static double
 steady_libflow (guint n, guint epochs, char **keys, double *wall)
 {
-  g_autofree char *dir = g_dir_make_tmp ("flow-bench-XXXXXX", NULL);
-  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = bench_recovery_dir_new (1);
   g_autoptr(GMainContext) context = g_main_context_new ();
   CommitWait w = { FALSE, 0 };
-  FlowStore *store;
+  FlowStore *store = libflow_open (dir, context, &w);
   double cpu = 0;
   gint64 elapsed = 0;
 
-  if (!flow_recovery_init_dir (dir, 1, &error))
-    g_error ("%s", error->message);
-  store = flow_store_open (dir, FLOW_STORE_OPEN_RUN, &error);
-  if (store == NULL || !flow_store_begin_execution (store, "bench", 1, 0, g_get_real_time (), NULL, context, committed, &w, &error))
-    g_error ("%s", error->message);
-
   for (guint e = 1; e <= epochs; e++)
     {
-      GArray *rows = g_array_sized_new (FALSE, TRUE, sizeof (FlowSnapRow), n);
-      struct timespec t0, t1;
-      gint64 start;
+      GArray *rows = libflow_rows (n, keys, (gint64) e * n);
+      double cpu0 = bench_cpu_seconds ();
+      gint64 start = g_get_monotonic_time ();
 
-      g_array_set_clear_func (rows, (GDestroyNotify) flow_snap_row_clear);
-      for (guint i = 0; i < n; i++)
-        {
-          FlowSnapRow row = { "bench.count", g_ref_string_new (keys[i]),
-                              g_variant_ref_sink (g_variant_new_int64 ((gint64) e * n + i)) };
-          g_array_append_val (rows, row);
-        }
-      w.done = FALSE;
-      clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &t0);
-      start = g_get_monotonic_time ();
-      flow_store_commit_async (store, e, g_get_real_time (), rows);
-      while (!w.done)
-        g_main_context_iteration (context, TRUE);
+      libflow_commit (store, context, &w, e, rows);
       elapsed += g_get_monotonic_time () - start;
-      clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &t1);
-      cpu += (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+      cpu += bench_cpu_seconds () - cpu0;
     }
 
   flow_store_free (store);
-  remove_dir (dir);
+  bench_remove_dir (dir);
   *wall = elapsed / 1e6 / epochs;
   return cpu / epochs;
 }
@@ -221,61 +256,27 @@ steady_libflow (guint n, guint epochs, char **keys, double *wall)
 static double
 steady_plain (guint n, guint epochs, char **keys, double *wall)
 {
-  g_autofree char *dir = g_dir_make_tmp ("flow-bench-XXXXXX", NULL);
-  g_autofree char *path = g_build_filename (dir, "plain.sqlite3", NULL);
-  sqlite3 *db;
+  g_autofree char *dir = bench_tmp_dir_new ();
   sqlite3_stmt *stmt;
+  sqlite3 *db = plain_open (dir, FALSE, &stmt);
   double cpu = 0;
   gint64 elapsed = 0;
 
-  if (sqlite3_open (path, &db) != SQLITE_OK)
-    g_error ("sqlite3_open: %s", sqlite3_errmsg (db));
-  sqlite3_exec (db,
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                "CREATE TABLE snaps (step_id TEXT NOT NULL, state_key TEXT NOT NULL,"
-                " ser BLOB, PRIMARY KEY (step_id, state_key)) WITHOUT ROWID;",
-                NULL, NULL, NULL);
-  sqlite3_prepare_v2 (db, "INSERT OR REPLACE INTO snaps VALUES (?1, ?2, ?3)", -1, &stmt, NULL);
-
   for (guint e = 1; e <= epochs; e++)
     {
-      GBytes **blobs = g_new (GBytes *, n);
-      struct timespec t0, t1;
-      gint64 start;
+      GBytes **blobs = plain_blobs_new (n, (gint64) e * n);
+      double cpu0 = bench_cpu_seconds ();
+      gint64 start = g_get_monotonic_time ();
 
-      for (guint i = 0; i < n; i++)
-        {
-          g_autoptr(GVariant) v = g_variant_ref_sink (g_variant_new_int64 ((gint64) e * n + i));
-          blobs[i] = flow_variant_serialize (v);
-        }
-      clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &t0);
-      start = g_get_monotonic_time ();
-      sqlite3_exec (db, "BEGIN", NULL, NULL, NULL);
-      for (guint i = 0; i < n; i++)
-        {
-          gsize size;
-          gconstpointer data = g_bytes_get_data (blobs[i], &size);
-
-          sqlite3_bind_text (stmt, 1, "bench.count", -1, SQLITE_STATIC);
-          sqlite3_bind_text (stmt, 2, keys[i], -1, SQLITE_STATIC);
-          sqlite3_bind_blob (stmt, 3, data, size, SQLITE_STATIC);
-          if (sqlite3_step (stmt) != SQLITE_DONE)
-            g_error ("insert: %s", sqlite3_errmsg (db));
-          sqlite3_reset (stmt);
-        }
-      if (sqlite3_exec (db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        g_error ("commit: %s", sqlite3_errmsg (db));
+      plain_insert (db, stmt, n, keys, blobs, 0);
       elapsed += g_get_monotonic_time () - start;
-      clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &t1);
-      cpu += (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-      for (guint i = 0; i < n; i++)
-        g_bytes_unref (blobs[i]);
-      g_free (blobs);
+      cpu += bench_cpu_seconds () - cpu0;
+      plain_blobs_free (blobs, n);
     }
 
   sqlite3_finalize (stmt);
   sqlite3_close (db);
-  remove_dir (dir);
+  bench_remove_dir (dir);
   *wall = elapsed / 1e6 / epochs;
   return cpu / epochs;
 }
@@ -375,7 +376,7 @@ run_counting_flow (const char *dir, gint64 n_keys, double *restore_seconds)
     g_error ("run failed: %s", error->message);
   if (restore_seconds)
     *restore_seconds = (PROBE_SOURCE (source)->first_poll - start) / 1e6;
-  return (g_get_monotonic_time () - start) / 1e6;
+  return bench_seconds_since (start);
 }
 
 int
@@ -385,7 +386,6 @@ main (int argc, char **argv)
   guint steady_sizes[] = { 1000, 10000 };
   gint64 resume_keys = 1000000;
   char **keys;
-  g_autoptr(GError) error = NULL;
   g_autofree char *dir = NULL;
   double fill, resume, whole;
 
@@ -404,10 +404,8 @@ main (int argc, char **argv)
         continue;
       for (int r = 0; r < 3; r++)
         {
-          double t = commit_plain (sizes[i], keys);
-          plain = MIN (plain, t);
-          t = commit_libflow (sizes[i], keys);
-          flow = MIN (flow, t);
+          bench_keep_best (&plain, commit_plain (sizes[i], keys));
+          bench_keep_best (&flow, commit_libflow (sizes[i], keys));
         }
       g_print ("  %8u keys: libflow %10.0f keys/s (%.3f s), plain SQLite insert %10.0f keys/s (%.3f s), ratio %.2f\n",
                sizes[i], sizes[i] / flow, flow, sizes[i] / plain, plain, plain / flow);
@@ -423,14 +421,12 @@ main (int argc, char **argv)
         continue;
       for (int r = 0; r < 3; r++)
         {
-          double wall, t;
+          double wall;
 
-          t = steady_plain (steady_sizes[i], 200, keys, &wall);
-          plain = MIN (plain, t);
-          plain_wall = MIN (plain_wall, wall);
-          t = steady_libflow (steady_sizes[i], 200, keys, &wall);
-          flow = MIN (flow, t);
-          flow_wall = MIN (flow_wall, wall);
+          bench_keep_best (&plain, steady_plain (steady_sizes[i], 200, keys, &wall));
+          bench_keep_best (&plain_wall, wall);
+          bench_keep_best (&flow, steady_libflow (steady_sizes[i], 200, keys, &wall));
+          bench_keep_best (&flow_wall, wall);
         }
       g_print ("  %6u keys x 200 epochs: libflow %7.3f ms CPU (%.2f us/key), %7.3f ms wall per epoch;"
                " plain SQLite %7.3f ms CPU, %7.3f ms wall; CPU ratio %.2f\n",
@@ -443,9 +439,7 @@ main (int argc, char **argv)
       g_strfreev (keys);
       return 0;
     }
-  dir = g_dir_make_tmp ("flow-bench-XXXXXX", NULL);
-  if (!flow_recovery_init_dir (dir, 1, &error))
-    g_error ("%s", error->message);
+  dir = bench_recovery_dir_new (1);
   fill = run_counting_flow (dir, resume_keys, NULL);
   whole = run_counting_flow (dir, 0, &resume);
   g_print ("Resume: %" G_GINT64_FORMAT " keys of stateful_map state restored in %.3f s: %.0f keys/s\n"
@@ -453,7 +447,7 @@ main (int argc, char **argv)
            "        final commit and freeing the state, took %.3f s; the first run building and\n"
            "        committing the keys took %.3f s)\n",
            resume_keys, resume, resume_keys / resume, whole, fill);
-  remove_dir (dir);
+  bench_remove_dir (dir);
 
   g_strfreev (keys);
   return 0;

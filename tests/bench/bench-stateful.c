@@ -12,9 +12,10 @@
  */
 
 #include <flow.h>
-#include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "bench-common.h"
 
 #define N_KEYS 1000
 
@@ -75,7 +76,7 @@ build_counter (const char *key, GVariant *resume, gpointer user_data, GError **e
   return FLOW_STATEFUL_LOGIC (self);
 }
 
-/* ---- a source generating 0 .. n-1 and a sink that counts ---- */
+/* ---- a source generating 0 .. n-1 ---- */
 
 #define BENCH_TYPE_SOURCE (bench_source_get_type ())
 G_DECLARE_FINAL_TYPE (BenchSource, bench_source, BENCH, SOURCE, FlowSource)
@@ -138,45 +139,6 @@ static void bench_source_class_init (BenchSourceClass *k)
 }
 static void bench_source_init (BenchSource *self) {}
 
-#define BENCH_TYPE_SINK (bench_sink_get_type ())
-G_DECLARE_FINAL_TYPE (BenchSink, bench_sink, BENCH, SINK, FlowSink)
-struct _BenchSink { FlowSink parent; guint64 count; };
-G_DEFINE_FINAL_TYPE (BenchSink, bench_sink, FLOW_TYPE_SINK)
-
-#define BENCH_TYPE_SINK_PART (bench_sink_part_get_type ())
-G_DECLARE_FINAL_TYPE (BenchSinkPart, bench_sink_part, BENCH, SINK_PART, FlowSinkPartition)
-struct _BenchSinkPart { FlowSinkPartition parent; BenchSink *sink; };
-G_DEFINE_FINAL_TYPE (BenchSinkPart, bench_sink_part, FLOW_TYPE_SINK_PARTITION)
-
-static gboolean
-bench_sink_part_write_batch (FlowSinkPartition *part, GPtrArray *items, GError **error)
-{
-  BENCH_SINK_PART (part)->sink->count += items->len;
-  return TRUE;
-}
-
-static void bench_sink_part_class_init (BenchSinkPartClass *k)
-{
-  FLOW_SINK_PARTITION_CLASS (k)->write_batch = bench_sink_part_write_batch;
-}
-static void bench_sink_part_init (BenchSinkPart *self) {}
-
-static FlowSinkPartition *
-bench_sink_build_part (FlowSink *sink, const char *step_id, const char *key,
-                       GVariant *resume, GError **error)
-{
-  BenchSinkPart *part = g_object_new (BENCH_TYPE_SINK_PART, NULL);
-
-  part->sink = BENCH_SINK (sink);
-  return FLOW_SINK_PARTITION (part);
-}
-
-static void bench_sink_class_init (BenchSinkClass *k)
-{
-  FLOW_SINK_CLASS (k)->build_part = bench_sink_build_part;
-}
-static void bench_sink_init (BenchSink *self) {}
-
 /* ---- the contenders ---- */
 
 static double
@@ -208,7 +170,7 @@ run_plain (gint64 n)
     }
 
   g_assert_cmpuint (count, ==, (guint64) n);
-  return (g_get_monotonic_time () - start) / 1e6;
+  return bench_seconds_since (start);
 }
 
 static double
@@ -216,7 +178,7 @@ run_flow (gint64 n, guint batch, gboolean logic, const char *recovery_dir, doubl
 {
   g_autoptr(FlowDataflow) flow = flow_dataflow_new ("bench");
   g_autoptr(BenchSource) source = g_object_new (BENCH_TYPE_SOURCE, NULL);
-  g_autoptr(BenchSink) sink = g_object_new (BENCH_TYPE_SINK, NULL);
+  g_autoptr(BenchCountSink) sink = bench_count_sink_new (FALSE);
   g_autoptr(FlowRunner) runner = NULL;
   g_autoptr(GError) error = NULL;
   FlowStream *s;
@@ -240,21 +202,7 @@ run_flow (gint64 n, guint batch, gboolean logic, const char *recovery_dir, doubl
   if (!flow_runner_run (runner, NULL, &error))
     g_error ("run failed: %s", error->message);
   g_assert_cmpuint (sink->count, ==, (guint64) n);
-  return (g_get_monotonic_time () - start) / 1e6;
-}
-
-static void
-remove_dir (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d && (name = g_dir_read_name (d)))
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_unlink (path);
-    }
-  g_rmdir (dir);
+  return bench_seconds_since (start);
 }
 
 int
@@ -287,22 +235,15 @@ main (int argc, char **argv)
 
   for (int r = 0; r < repeat; r++)
     {
-      double t;
-
-      t = run_plain (n);
-      plain = MIN (plain, t);
-      t = run_flow (n, batch, TRUE, NULL, 10.0);
-      logic = MIN (logic, t);
-      t = run_flow (n, batch, FALSE, NULL, 10.0);
-      map = MIN (map, t);
+      bench_keep_best (&plain, run_plain (n));
+      bench_keep_best (&logic, run_flow (n, batch, TRUE, NULL, 10.0));
+      bench_keep_best (&map, run_flow (n, batch, FALSE, NULL, 10.0));
       if (recovery)
         {
-          g_autofree char *dir = g_dir_make_tmp ("flow-bench-XXXXXX", NULL);
-          if (!flow_recovery_init_dir (dir, 1, &error))
-            g_error ("%s", error->message);
-          t = run_flow (n, batch, TRUE, dir, 1.0);
-          with_recovery = MIN (with_recovery, t);
-          remove_dir (dir);
+          g_autofree char *dir = bench_recovery_dir_new (1);
+
+          bench_keep_best (&with_recovery, run_flow (n, batch, TRUE, dir, 1.0));
+          bench_remove_dir (dir);
         }
     }
 

@@ -4,14 +4,15 @@
  * A dynamic source is built once per worker with the worker's index and
  * the worker count; a dynamic sink too, and each worker's partition gets
  * the items that worker holds, without an exchange. Run with 1, 2 and 3
- * workers.
+ * workers; and the Prometheus endpoint of a run with 2 workers, read over
+ * HTTP.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-#include <flow.h>
 #include <glib/gstdio.h>
-#include <string.h>
+
+#include "flow-test-utils.h"
 
 #define N_ITEMS 300
 #define N_KEYS 7
@@ -25,6 +26,13 @@ struct _DynSource
   FlowSource parent;
   GPtrArray *built;    /* DynSourcePart*, in build order */
   guint      fail_on;  /* G_MAXUINT: none */
+  /* With hold set, a partition that read its items returns empty batches
+   * (it counts itself in drained, and wakes up wake) until release is
+   * set, then ends. */
+  gboolean      hold;
+  gint          drained;
+  gint          release;
+  GMainContext *wake;
 };
 G_DEFINE_FINAL_TYPE (DynSource, dyn_source, FLOW_TYPE_SOURCE)
 
@@ -33,6 +41,8 @@ G_DECLARE_FINAL_TYPE (DynSourcePart, dyn_source_part, DYN, SOURCE_PART, FlowSour
 struct _DynSourcePart
 {
   FlowSourcePartition parent;
+  DynSource *source;
+  gboolean   drained;
   char  *step_id;
   guint  index, count;
   gint64 next;
@@ -44,8 +54,19 @@ static GVariant *
 dyn_source_part_next_batch (FlowSourcePartition *part, GError **error)
 {
   DynSourcePart *self = DYN_SOURCE_PART (part);
+  DynSource *source = self->source;
   GVariantBuilder b;
 
+  if (self->next >= N_ITEMS && source->hold && !g_atomic_int_get (&source->release))
+    {
+      if (!self->drained)
+        {
+          self->drained = TRUE;
+          g_atomic_int_inc (&source->drained);
+          g_main_context_wakeup (source->wake);
+        }
+      return g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_INT64, NULL, 0));
+    }
   if (self->next >= N_ITEMS)
     return NULL;
   g_variant_builder_init (&b, G_VARIANT_TYPE ("ax"));
@@ -92,6 +113,7 @@ dyn_source_build_worker_part (FlowSource  *source,
       return NULL;
     }
   part = g_object_new (DYN_TYPE_SOURCE_PART, NULL);
+  part->source = self;
   part->step_id = g_strdup (step_id);
   part->index = worker_index;
   part->count = worker_count;
@@ -234,13 +256,63 @@ running (GVariant *state, GVariant *value, GVariant **emit, gpointer data, GErro
   return g_variant_ref_sink (g_variant_new_int64 (count));
 }
 
-static FlowRunner *
-runner_for (FlowDataflow *flow, guint workers)
+/* A flow "dyn" reading a DynSource at step "inp"; the tests add the
+ * rest, ending at the DynSink, and run it with fixture_run(). The test data
+ * is the number of workers. */
+typedef struct
 {
-  FlowRunner *runner = flow_runner_new (flow);
+  FlowDataflow *flow;
+  DynSource    *source;
+  DynSink      *sink;
+  FlowStream   *input;
+  FlowRunner   *runner;
+} Fixture;
 
-  flow_runner_set_workers (runner, workers);
-  return runner;
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  f->flow = flow_dataflow_new ("dyn");
+  f->source = g_object_new (DYN_TYPE_SOURCE, NULL);
+  f->sink = g_object_new (DYN_TYPE_SINK, NULL);
+  f->input = flow_dataflow_input (f->flow, "inp", FLOW_SOURCE (f->source));
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_assert_finalize_object (f->runner);
+  g_assert_finalize_object (f->flow);
+  g_assert_finalize_object (f->source);
+  g_assert_finalize_object (f->sink);
+}
+
+/* Runs the flow with @workers workers (and recovery in @recovery_dir if
+ * not %NULL); returns what flow_runner_run() did, with @error set. */
+static gboolean
+fixture_run (Fixture     *f,
+             guint        workers,
+             const char  *recovery_dir,
+             GError     **error)
+{
+  g_assert_null (f->runner);
+  f->runner = flow_runner_new (f->flow);
+  flow_runner_set_workers (f->runner, workers);
+  if (recovery_dir != NULL)
+    flow_runner_set_recovery_directory (f->runner, recovery_dir);
+  return flow_runner_run (f->runner, NULL, error);
+}
+
+static void
+fixture_run_ok (Fixture    *f,
+                guint       workers,
+                const char *recovery_dir)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (fixture_run (f, workers, recovery_dir, &error));
+  g_assert_no_error (error);
 }
 
 /* Every worker got one source partition and one sink partition, with its
@@ -274,100 +346,81 @@ check_parts (DynSource *source, DynSink *sink, guint workers)
 
 /* Stateless: what worker i reads reaches worker i's sink partition. */
 static void
-test_dynamic_stateless (void)
+test_dynamic_stateless (Fixture       *f,
+                        gconstpointer  data)
 {
-  for (guint workers = 1; workers <= 3; workers++)
+  guint workers = GPOINTER_TO_UINT (data);
+  guint total = 0;
+
+  flow_stream_output (flow_stream_map (f->input, "tag", tag, NULL, NULL),
+                      "out", FLOW_SINK (f->sink));
+  fixture_run_ok (f, workers, NULL);
+
+  check_parts (f->source, f->sink, workers);
+  for (guint j = 0; j < workers; j++)
     {
-      g_autoptr(FlowDataflow) flow = flow_dataflow_new ("dyn");
-      g_autoptr(DynSource) source = g_object_new (DYN_TYPE_SOURCE, NULL);
-      g_autoptr(DynSink) sink = g_object_new (DYN_TYPE_SINK, NULL);
-      g_autoptr(FlowRunner) runner = NULL;
-      g_autoptr(GError) error = NULL;
-      guint total = 0;
-      FlowStream *s;
+      DynSinkPart *part = g_ptr_array_index (f->sink->built, j);
+      g_autofree gboolean *seen = g_new0 (gboolean, N_ITEMS);
 
-      s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
-      s = flow_stream_map (s, "tag", tag, NULL, NULL);
-      flow_stream_output (s, "out", FLOW_SINK (sink));
-      runner = runner_for (flow, workers);
-      g_assert_true (flow_runner_run (runner, NULL, &error));
-      g_assert_no_error (error);
-
-      check_parts (source, sink, workers);
-      for (guint j = 0; j < workers; j++)
+      /* Worker i's source reads i, i + n, …: all of them, once, here. */
+      for (guint k = 0; k < part->items->len; k++)
         {
-          DynSinkPart *part = g_ptr_array_index (sink->built, j);
-          g_autofree gboolean *seen = g_new0 (gboolean, N_ITEMS);
+          gint64 v = g_variant_get_int64 (g_ptr_array_index (part->items, k));
 
-          /* Worker i's source reads i, i + n, …: all of them, once, here. */
-          for (guint k = 0; k < part->items->len; k++)
-            {
-              gint64 v = g_variant_get_int64 (g_ptr_array_index (part->items, k));
-
-              g_assert_cmpint (v % workers, ==, part->index);
-              g_assert_false (seen[v]);
-              seen[v] = TRUE;
-            }
-          g_assert_cmpuint (part->items->len, ==, (N_ITEMS - part->index + workers - 1) / workers);
-          total += part->items->len;
+          g_assert_cmpint (v % workers, ==, part->index);
+          g_assert_false (seen[v]);
+          seen[v] = TRUE;
         }
-      g_assert_cmpuint (total, ==, N_ITEMS);
+      g_assert_cmpuint (part->items->len, ==, (N_ITEMS - part->index + workers - 1) / workers);
+      total += part->items->len;
     }
+  g_assert_cmpuint (total, ==, N_ITEMS);
 }
 
 /* After a keyed stateful step: each key's items are in one worker's sink
  * partition (the worker that owns the key), counted 1, 2, 3… in order. */
 static void
-test_dynamic_stateful (void)
+test_dynamic_stateful (Fixture       *f,
+                       gconstpointer  data)
 {
-  for (guint workers = 1; workers <= 3; workers++)
+  guint workers = GPOINTER_TO_UINT (data);
+  g_autoptr(GHashTable) owner = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) last = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  guint total = 0;
+  FlowStream *s;
+
+  s = flow_stream_key_on (f->input, "key", key_of, NULL, NULL);
+  s = flow_stream_stateful_map (s, "count", NULL, NULL, NULL, running, NULL, NULL);
+  flow_stream_output (s, "out", FLOW_SINK (f->sink));
+  fixture_run_ok (f, workers, NULL);
+
+  check_parts (f->source, f->sink, workers);
+  for (guint j = 0; j < workers; j++)
     {
-      g_autoptr(FlowDataflow) flow = flow_dataflow_new ("dyn");
-      g_autoptr(DynSource) source = g_object_new (DYN_TYPE_SOURCE, NULL);
-      g_autoptr(DynSink) sink = g_object_new (DYN_TYPE_SINK, NULL);
-      g_autoptr(FlowRunner) runner = NULL;
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GHashTable) owner = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-      g_autoptr(GHashTable) last = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-      guint total = 0;
-      FlowStream *s;
+      DynSinkPart *part = g_ptr_array_index (f->sink->built, j);
 
-      s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
-      s = flow_stream_key_on (s, "key", key_of, NULL, NULL);
-      s = flow_stream_stateful_map (s, "count", NULL, NULL, NULL, running, NULL, NULL);
-      flow_stream_output (s, "out", FLOW_SINK (sink));
-      runner = runner_for (flow, workers);
-      g_assert_true (flow_runner_run (runner, NULL, &error));
-      g_assert_no_error (error);
-
-      check_parts (source, sink, workers);
-      for (guint j = 0; j < workers; j++)
+      for (guint k = 0; k < part->items->len; k++)
         {
-          DynSinkPart *part = g_ptr_array_index (sink->built, j);
+          g_autoptr(GVariant) inner = NULL;
+          const char *key;
+          gint64 count, value;
+          gpointer where;
 
-          for (guint k = 0; k < part->items->len; k++)
-            {
-              g_autoptr(GVariant) inner = NULL;
-              const char *key;
-              gint64 count, value;
-              gpointer where;
-
-              /* A keyed item reaches a sink as (key, value) */
-              g_variant_get (g_ptr_array_index (part->items, k), "(&sv)", &key, &inner);
-              g_variant_get (inner, "(xx)", &count, &value);
-              g_assert_cmpint (value % N_KEYS, ==, g_ascii_strtoll (key + 1, NULL, 10));
-              if (g_hash_table_lookup_extended (owner, key, NULL, &where))
-                g_assert_cmpuint (GPOINTER_TO_UINT (where), ==, part->index);
-              else
-                g_hash_table_insert (owner, g_strdup (key), GUINT_TO_POINTER (part->index));
-              g_assert_cmpint (count, ==, GPOINTER_TO_INT (g_hash_table_lookup (last, key)) + 1);
-              g_hash_table_insert (last, g_strdup (key), GINT_TO_POINTER ((gint) count));
-            }
-          total += part->items->len;
+          /* A keyed item reaches a sink as (key, value) */
+          g_variant_get (g_ptr_array_index (part->items, k), "(&sv)", &key, &inner);
+          g_variant_get (inner, "(xx)", &count, &value);
+          g_assert_cmpint (value % N_KEYS, ==, g_ascii_strtoll (key + 1, NULL, 10));
+          if (g_hash_table_lookup_extended (owner, key, NULL, &where))
+            g_assert_cmpuint (GPOINTER_TO_UINT (where), ==, part->index);
+          else
+            g_hash_table_insert (owner, g_strdup (key), GUINT_TO_POINTER (part->index));
+          g_assert_cmpint (count, ==, GPOINTER_TO_INT (g_hash_table_lookup (last, key)) + 1);
+          g_hash_table_insert (last, g_strdup (key), GINT_TO_POINTER ((gint) count));
         }
-      g_assert_cmpuint (total, ==, N_ITEMS);
-      g_assert_cmpuint (g_hash_table_size (owner), ==, N_KEYS);
+      total += part->items->len;
     }
+  g_assert_cmpuint (total, ==, N_ITEMS);
+  g_assert_cmpuint (g_hash_table_size (owner), ==, N_KEYS);
 }
 
 static void
@@ -397,29 +450,23 @@ test_dynamic_recovery (void)
   g_assert_no_error (error);
   for (guint run = 0; run < 2; run++)
     {
-      g_autoptr(FlowDataflow) flow = flow_dataflow_new ("dyn");
-      g_autoptr(DynSource) source = g_object_new (DYN_TYPE_SOURCE, NULL);
-      g_autoptr(DynSink) sink = g_object_new (DYN_TYPE_SINK, NULL);
-      g_autoptr(FlowRunner) runner = NULL;
+      Fixture f = { NULL, };
       guint total = 0;
-      FlowStream *s;
 
-      s = flow_dataflow_input (flow, "inp", FLOW_SOURCE (source));
-      s = flow_stream_map (s, "tag", tag, NULL, NULL);
-      flow_stream_output (s, "out", FLOW_SINK (sink));
-      runner = runner_for (flow, 2);
-      flow_runner_set_recovery_directory (runner, dir);
-      g_assert_true (flow_runner_run (runner, NULL, &error));
-      g_assert_no_error (error);
+      fixture_set_up (&f, NULL);
+      flow_stream_output (flow_stream_map (f.input, "tag", tag, NULL, NULL),
+                          "out", FLOW_SINK (f.sink));
+      fixture_run_ok (&f, 2, dir);
       for (guint j = 0; j < 2; j++)
         {
-          DynSinkPart *part = g_ptr_array_index (sink->built, j);
+          DynSinkPart *part = g_ptr_array_index (f.sink->built, j);
 
           total += part->items->len;
           g_assert_cmpuint (part->snapshots, >=, 1);
         }
       /* Every run reads everything: nothing resumed. */
       g_assert_cmpuint (total, ==, N_ITEMS);
+      fixture_tear_down (&f, NULL);
     }
   remove_tree (dir);
 }
@@ -442,70 +489,238 @@ part_count (GVariant *metrics, const char *what, const char *name)
 /* The metrics of a run with several workers have every worker's
  * partitions (items_read, items_written), named as with one worker. */
 static void
-test_dynamic_metrics (void)
+test_dynamic_metrics (Fixture       *f,
+                      gconstpointer  data)
 {
-  for (guint workers = 1; workers <= 3; workers++)
+  guint workers = GPOINTER_TO_UINT (data);
+  g_autoptr(FlowTestingSource) letters =
+    flow_testing_source_new (g_variant_new_parsed ("['a', 'b', 'c', 'd', 'e']"));
+  g_autoptr(FlowTestingSink) collected = flow_testing_sink_new ();
+  g_autoptr(GVariant) metrics = NULL;
+  g_autoptr(GVariant) read = NULL;
+  g_autoptr(GVariant) written = NULL;
+  guint64 total = 0;
+
+  flow_stream_output (flow_stream_map (f->input, "tag", tag, NULL, NULL),
+                      "out", FLOW_SINK (f->sink));
+  flow_stream_output (flow_dataflow_input (f->flow, "letters", FLOW_SOURCE (letters)),
+                      "collect", FLOW_SINK (collected));
+  fixture_run_ok (f, workers, NULL);
+
+  metrics = flow_runner_get_metrics (f->runner);
+  read = g_variant_lookup_value (metrics, "items_read", G_VARIANT_TYPE ("a{st}"));
+  written = g_variant_lookup_value (metrics, "items_written", G_VARIANT_TYPE ("a{st}"));
+  /* One per worker of the dynamic ones, one of each testing one. */
+  g_assert_cmpuint (g_variant_n_children (read), ==, workers + 1);
+  g_assert_cmpuint (g_variant_n_children (written), ==, workers + 1);
+  for (guint i = 0; i < workers; i++)
     {
-      g_autoptr(FlowDataflow) flow = flow_dataflow_new ("dyn");
-      g_autoptr(DynSource) source = g_object_new (DYN_TYPE_SOURCE, NULL);
-      g_autoptr(DynSink) sink = g_object_new (DYN_TYPE_SINK, NULL);
-      g_autoptr(FlowTestingSource) letters =
-        flow_testing_source_new (g_variant_new_parsed ("['a', 'b', 'c', 'd', 'e']"));
-      g_autoptr(FlowTestingSink) collected = flow_testing_sink_new ();
-      g_autoptr(FlowRunner) runner = NULL;
-      g_autoptr(GVariant) metrics = NULL;
-      g_autoptr(GVariant) read = NULL;
-      g_autoptr(GVariant) written = NULL;
-      g_autoptr(GError) error = NULL;
-      guint64 total = 0;
+      g_autofree char *in = g_strdup_printf ("dyn.inp/worker-%u", i);
+      g_autofree char *out = g_strdup_printf ("dyn.out/worker-%u", i);
+      guint64 expected = (N_ITEMS - i + workers - 1) / workers;
 
-      flow_stream_output (flow_stream_map (flow_dataflow_input (flow, "inp", FLOW_SOURCE (source)),
-                                           "tag", tag, NULL, NULL),
-                          "out", FLOW_SINK (sink));
-      flow_stream_output (flow_dataflow_input (flow, "letters", FLOW_SOURCE (letters)),
-                          "collect", FLOW_SINK (collected));
-      runner = runner_for (flow, workers);
-      g_assert_true (flow_runner_run (runner, NULL, &error));
-      g_assert_no_error (error);
-
-      metrics = flow_runner_get_metrics (runner);
-      read = g_variant_lookup_value (metrics, "items_read", G_VARIANT_TYPE ("a{st}"));
-      written = g_variant_lookup_value (metrics, "items_written", G_VARIANT_TYPE ("a{st}"));
-      /* One per worker of the dynamic ones, one of each testing one. */
-      g_assert_cmpuint (g_variant_n_children (read), ==, workers + 1);
-      g_assert_cmpuint (g_variant_n_children (written), ==, workers + 1);
-      for (guint i = 0; i < workers; i++)
-        {
-          g_autofree char *in = g_strdup_printf ("dyn.inp/worker-%u", i);
-          g_autofree char *out = g_strdup_printf ("dyn.out/worker-%u", i);
-          guint64 expected = (N_ITEMS - i + workers - 1) / workers;
-
-          g_assert_cmpuint (part_count (metrics, "items_read", in), ==, expected);
-          g_assert_cmpuint (part_count (metrics, "items_written", out), ==, expected);
-          total += part_count (metrics, "items_written", out);
-        }
-      g_assert_cmpuint (total, ==, N_ITEMS);
-      g_assert_cmpuint (part_count (metrics, "items_read", "dyn.letters/0"), ==, 5);
-      g_assert_cmpuint (part_count (metrics, "items_written", "dyn.collect/0"), ==, 5);
+      g_assert_cmpuint (part_count (metrics, "items_read", in), ==, expected);
+      g_assert_cmpuint (part_count (metrics, "items_written", out), ==, expected);
+      total += part_count (metrics, "items_written", out);
     }
+  g_assert_cmpuint (total, ==, N_ITEMS);
+  g_assert_cmpuint (part_count (metrics, "items_read", "dyn.letters/0"), ==, 5);
+  g_assert_cmpuint (part_count (metrics, "items_written", "dyn.collect/0"), ==, 5);
+}
+
+/* ---- the Prometheus endpoint with several workers, over HTTP ---- */
+
+typedef struct
+{
+  GOutputStream *body;
+  GError        *error;
+  gboolean       done;
+} HttpGet;
+
+static void
+http_spliced (GObject *stream, GAsyncResult *result, gpointer data)
+{
+  HttpGet *get = data;
+
+  g_output_stream_splice_finish (G_OUTPUT_STREAM (stream), result, &get->error);
+  get->done = TRUE;
+}
+
+static void
+http_connected (GObject *client, GAsyncResult *result, gpointer data)
+{
+  HttpGet *get = data;
+  g_autoptr(GSocketConnection) conn = NULL;
+  const char *request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+
+  conn = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (client), result, &get->error);
+  if (conn == NULL ||
+      !g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)),
+                                  request, strlen (request), NULL, NULL, &get->error))
+    {
+      get->done = TRUE;
+      return;
+    }
+  g_output_stream_splice_async (get->body, g_io_stream_get_input_stream (G_IO_STREAM (conn)),
+                                G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE | G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET,
+                                G_PRIORITY_DEFAULT, NULL, http_spliced, get);
+}
+
+/* GETs /metrics on @port with GIO's async client, on the thread-default
+ * @context, which also runs the runner's endpoint; returns the response. */
+static char *
+http_get_metrics (GMainContext *context,
+                  guint         port)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  HttpGet get = { g_memory_output_stream_new_resizable (), NULL, FALSE };
+  char *response;
+
+  g_socket_client_connect_to_host_async (client, "127.0.0.1", port, NULL, http_connected, &get);
+  while (!get.done)
+    g_main_context_iteration (context, TRUE);
+  g_assert_no_error (get.error);
+  response = g_strndup (g_memory_output_stream_get_data (G_MEMORY_OUTPUT_STREAM (get.body)),
+                        g_memory_output_stream_get_data_size (G_MEMORY_OUTPUT_STREAM (get.body)));
+  g_object_unref (get.body);
+  return response;
+}
+
+/* Asserts that @text has the series line "\nSERIES VALUE\n". */
+static void
+assert_series (const char *text,
+               const char *series,
+               guint64     value)
+{
+  g_autofree char *line = g_strdup_printf ("\n%s %" G_GUINT64_FORMAT "\n", series, value);
+
+  if (strstr (text, line) == NULL)
+    g_error ("no line '%s %" G_GUINT64_FORMAT "' in:\n%s", series, value, text);
+}
+
+static void
+on_epoch_closed (FlowRunner *runner, guint64 epoch, gpointer data)
+{
+  *(guint64 *) data = epoch;
+}
+
+static void
+run_done (GObject *object, GAsyncResult *result, gpointer data)
+{
+  *(GAsyncResult **) data = g_object_ref (result);
+}
+
+/* What a user of Prometheus reads of a run with several workers, at
+ * http://HOST:PORT/metrics while it runs: every worker's input and output
+ * partitions, and each step's counters summed over the workers. The run
+ * is held on a test clock that moves only when the test says: every
+ * worker reads all its items and waits; the test moves the clock to the
+ * end of the epoch, and reads the endpoint once the epoch closed (the
+ * figures of several workers are those of the last epoch close). */
+static void
+test_dynamic_prometheus (Fixture       *f,
+                         gconstpointer  data)
+{
+  guint workers = GPOINTER_TO_UINT (data);
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  FlowClock *clock = flow_clock_new_test (G_GINT64_CONSTANT (1700000000000000));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  GAsyncResult *result = NULL;
+  guint64 closed = 0, written = 0;
+  FlowStream *s;
+  guint port;
+
+  flow_clock_set_auto_advance (clock, FALSE);
+  f->source->hold = TRUE;
+  f->source->wake = context;
+  s = flow_stream_key_on (f->input, "key", key_of, NULL, NULL);
+  s = flow_stream_stateful_map (s, "count", NULL, NULL, NULL, running, NULL, NULL);
+  flow_stream_output (s, "out", FLOW_SINK (f->sink));
+  f->runner = flow_runner_new (f->flow);
+  flow_runner_set_workers (f->runner, workers);
+  flow_runner_set_clock (f->runner, clock);
+  flow_runner_set_snapshot_interval (f->runner, 1.0);
+  flow_runner_set_metrics_address (f->runner, "127.0.0.1:0");
+  g_signal_connect (f->runner, "epoch-closed", G_CALLBACK (on_epoch_closed), &closed);
+
+  g_main_context_push_thread_default (context);
+  flow_runner_run_async (f->runner, NULL, run_done, &result);
+  port = flow_runner_get_metrics_port (f->runner);
+  g_assert_cmpuint (port, >, 0);
+  /* Every worker read its items (and waits on the clock for more)... */
+  while (g_atomic_int_get (&f->source->drained) < (gint) workers)
+    g_main_context_iteration (context, TRUE);
+  /* ...then the first epoch closes, with the workers' figures. */
+  g_assert_cmpuint (closed, ==, 0);
+  flow_clock_advance (clock, G_USEC_PER_SEC);
+  while (closed == 0)
+    g_main_context_iteration (context, TRUE);
+  g_assert_cmpuint (closed, ==, 1);
+  g_assert_null (result);
+
+  text = http_get_metrics (context, port);
+  g_test_message ("%s", text);
+  g_assert_true (g_str_has_prefix (text, "HTTP/1.1 200 OK\r\n"));
+  assert_series (text, "flow_running{dataflow=\"dyn\"}", 1);
+  assert_series (text, "flow_epochs_closed_total{dataflow=\"dyn\"}", 1);
+  /* Each worker's partition of the input, named as in get_metrics(). */
+  for (guint i = 0; i < workers; i++)
+    {
+      g_autofree char *series =
+        g_strdup_printf ("flow_items_read_total{dataflow=\"dyn\",step_id=\"dyn.inp\",partition=\"worker-%u\"}", i);
+
+      assert_series (text, series, (N_ITEMS - i + workers - 1) / workers);
+    }
+  /* Let the inputs end: the run finishes. */
+  g_atomic_int_set (&f->source->release, 1);
+  flow_clock_advance (clock, 10 * G_USEC_PER_SEC);
+  while (result == NULL)
+    g_main_context_iteration (context, TRUE);
+  g_main_context_pop_thread_default (context);
+  g_assert_true (flow_runner_run_finish (f->runner, result, &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  flow_runner_set_clock (f->runner, NULL);
+  flow_clock_unref (clock);
+
+  /* Each worker's sink partition: what it was given by the epoch close
+   * (nothing came after), under its own name. */
+  check_parts (f->source, f->sink, workers);
+  for (guint j = 0; j < workers; j++)
+    {
+      DynSinkPart *part = g_ptr_array_index (f->sink->built, j);
+      g_autofree char *series =
+        g_strdup_printf ("flow_items_written_total{dataflow=\"dyn\",step_id=\"dyn.out\",partition=\"worker-%u\"}",
+                         part->index);
+
+      assert_series (text, series, part->items->len);
+      written += part->items->len;
+    }
+  g_assert_cmpuint (written, ==, N_ITEMS);
+
+  /* The steps' counters: of every worker, summed (each key's items went
+   * through the one worker that owns the key), as get_metrics() has them
+   * in "steps". */
+  assert_series (text, "flow_step_items_out_total{dataflow=\"dyn\",step_id=\"dyn.inp\"}", N_ITEMS);
+  assert_series (text, "flow_step_items_in_total{dataflow=\"dyn\",step_id=\"dyn.key\"}", N_ITEMS);
+  assert_series (text, "flow_step_items_in_total{dataflow=\"dyn\",step_id=\"dyn.count\"}", N_ITEMS);
+  assert_series (text, "flow_step_items_out_total{dataflow=\"dyn\",step_id=\"dyn.count\"}", N_ITEMS);
+  assert_series (text, "flow_step_keys{dataflow=\"dyn\",step_id=\"dyn.count\"}", N_KEYS);
+  assert_series (text, "flow_step_items_in_total{dataflow=\"dyn\",step_id=\"dyn.out\"}", N_ITEMS);
 }
 
 /* A worker's partition that cannot be built: the run does not start, and
  * the error names the step and the worker's partition. */
 static void
-test_dynamic_build_error (void)
+test_dynamic_build_error (Fixture       *f,
+                          gconstpointer  data)
 {
-  g_autoptr(FlowDataflow) flow = flow_dataflow_new ("dyn");
-  g_autoptr(DynSource) source = g_object_new (DYN_TYPE_SOURCE, NULL);
-  g_autoptr(DynSink) sink = g_object_new (DYN_TYPE_SINK, NULL);
-  g_autoptr(FlowRunner) runner = NULL;
   g_autoptr(GError) error = NULL;
 
-  source->fail_on = 1;
-  flow_stream_output (flow_dataflow_input (flow, "inp", FLOW_SOURCE (source)), "out",
-                      FLOW_SINK (sink));
-  runner = runner_for (flow, 2);
-  g_assert_false (flow_runner_run (runner, NULL, &error));
+  f->source->fail_on = 1;
+  flow_stream_output (f->input, "out", FLOW_SINK (f->sink));
+  g_assert_false (fixture_run (f, 2, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
   g_assert_nonnull (strstr (error->message, "'dyn.inp'"));
   g_assert_nonnull (strstr (error->message, "'worker-1'"));
@@ -529,15 +744,32 @@ test_dynamic_not_dynamic (void)
   g_assert_error (error, FLOW_ERROR, FLOW_ERROR_NOT_SUPPORTED);
 }
 
+/* Adds @func as PATH/1, PATH/2 and PATH/3, run with that many workers. */
+static void
+add_per_workers (const char *path,
+                 void (*func) (Fixture *, gconstpointer))
+{
+  for (guint workers = 1; workers <= 3; workers++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s/%u", path, workers);
+
+      g_test_add (name, Fixture, GUINT_TO_POINTER (workers),
+                  fixture_set_up, func, fixture_tear_down);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/dynamic/stateless", test_dynamic_stateless);
-  g_test_add_func ("/dynamic/stateful", test_dynamic_stateful);
+  add_per_workers ("/dynamic/stateless", test_dynamic_stateless);
+  add_per_workers ("/dynamic/stateful", test_dynamic_stateful);
   g_test_add_func ("/dynamic/recovery", test_dynamic_recovery);
-  g_test_add_func ("/dynamic/metrics", test_dynamic_metrics);
-  g_test_add_func ("/dynamic/build-error", test_dynamic_build_error);
+  add_per_workers ("/dynamic/metrics", test_dynamic_metrics);
+  g_test_add ("/dynamic/prometheus/2", Fixture, GUINT_TO_POINTER (2),
+              fixture_set_up, test_dynamic_prometheus, fixture_tear_down);
+  g_test_add ("/dynamic/build-error", Fixture, NULL,
+              fixture_set_up, test_dynamic_build_error, fixture_tear_down);
   g_test_add_func ("/dynamic/not-dynamic", test_dynamic_not_dynamic);
   return g_test_run ();
 }

@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "flow-test-utils.h"
+#include "flow-batch-private.h"
 
 /* Takes @value (a floating or a full reference). */
 static void
@@ -348,6 +349,88 @@ test_compare (void)
   g_assert_cmpint (compare_text ("b'zzz'", "@ax []"), ==, -1);
 }
 
+/* Packs @n_items items (key and value sizes from the lists, in turn;
+ * every third item has no key) as a sink receives them
+ * (flow_batch_pack_into(): the keyed items as children of one `a(sv)`)
+ * and checks that each is the very bytes of the `(sv)` GLib makes itself,
+ * in normal form; then that they outlive the batch and one another. */
+static void
+check_pack (guint        n_items,
+            const gsize *key_sizes,
+            guint        n_key_sizes,
+            const gsize *value_sizes,
+            guint        n_value_sizes)
+{
+  FlowBatch batch;
+  g_autoptr(GPtrArray) packed = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  g_autoptr(GPtrArray) expected = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+
+  flow_batch_init (&batch);
+  for (guint i = 0; i < n_items; i++)
+    {
+      g_autofree char *key = g_strnfill (key_sizes[i % n_key_sizes], 'k');
+      g_autofree char *text = g_strnfill (value_sizes[(i / n_key_sizes) % n_value_sizes], 'v');
+      GVariant *value;
+
+      switch (i % 4)
+        {
+        case 0: value = g_variant_new_string (text); break;
+        case 1: value = g_variant_new_int64 ((gint64) i - 3); break;
+        case 2: value = g_variant_new_parsed ("(%s, [1, 2], {'a': <true>})", text); break;
+        default: value = g_variant_new_byte ((guchar) i); break;
+        }
+      value = g_variant_ref_sink (value);
+      if (i % 3 == 2)
+        {
+          g_ptr_array_add (expected, g_variant_ref (value));
+          flow_batch_push_take (&batch, NULL, value);
+        }
+      else
+        {
+          g_ptr_array_add (expected, g_variant_ref_sink (flow_item_new_keyed (key, value)));
+          flow_batch_push_take (&batch, g_ref_string_new (key), value);
+        }
+    }
+
+  flow_batch_pack_into (&batch, packed);
+  g_assert_cmpuint (packed->len, ==, expected->len);
+  for (guint i = 0; i < packed->len; i++)
+    {
+      GVariant *got = g_ptr_array_index (packed, i);
+      g_autoptr(GVariant) want = g_variant_get_normal_form (g_ptr_array_index (expected, i));
+      g_autoptr(GBytes) got_bytes = g_variant_get_data_as_bytes (got);
+      g_autoptr(GBytes) want_bytes = g_variant_get_data_as_bytes (want);
+
+      g_assert_cmpstr (g_variant_get_type_string (got), ==, g_variant_get_type_string (want));
+      g_assert_true (g_variant_is_normal_form (got));
+      g_assert_true (g_bytes_equal (got_bytes, want_bytes));
+      g_assert_true (g_variant_equal (got, want));
+    }
+  flow_batch_destroy (&batch);
+  g_ptr_array_remove_range (expected, 0, expected->len / 2);
+  g_ptr_array_remove_range (packed, 0, packed->len / 2);
+  for (guint i = 0; i < packed->len; i++)
+    g_assert_true (g_variant_equal (g_ptr_array_index (packed, i), g_ptr_array_index (expected, i)));
+}
+
+static void
+test_pack_batch (void)
+{
+  /* framing offsets of 1, 2 and 4 bytes, in the array and its tuples */
+  gsize small[] = { 0, 1, 7, 8 };
+  gsize medium[] = { 0, 1, 8, 250, 300 };
+  gsize big[] = { 0, 1, 8, 255, 70000 };
+
+  check_pack (2, small, G_N_ELEMENTS (small), small, G_N_ELEMENTS (small));
+  check_pack (8, small, G_N_ELEMENTS (small), small, G_N_ELEMENTS (small));
+  check_pack (60, medium, G_N_ELEMENTS (medium), medium, G_N_ELEMENTS (medium));
+  check_pack (200, big, G_N_ELEMENTS (big), big, G_N_ELEMENTS (big));
+  /* one keyed item (packed alone), one unkeyed, none */
+  check_pack (1, small, 1, small, 1);
+  check_pack (3, small, G_N_ELEMENTS (small), small, 1);
+  check_pack (0, small, 1, small, 1);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -369,6 +452,7 @@ main (int    argc,
   g_test_add_func ("/item/repr/keyed", test_repr_keyed);
   g_test_add_func ("/item/repr/python-object", test_repr_python_object);
   g_test_add_func ("/item/compare", test_compare);
+  g_test_add_func ("/item/pack-batch", test_pack_batch);
 
   return g_test_run ();
 }
