@@ -1378,8 +1378,8 @@ flow_op_window_eof (FlowNode  *node,
  *   for an event clock (not written: the base), else as it is (not
  *   written: FLOW_TIMESTAMP_MIN);
  * - the windower: FLOW_WINDOW_ROW_FIXED (tumbling, sliding): the number n
- *   of open windows, then if n > 0 the fingerprint byte of its
- *   parameters, the first id and each next id minus the previous one
+ *   of open windows, then if n > 0 the fingerprint of its
+ *   parameters (4 bytes, little-endian), the first id and each next id minus the previous one
  *   minus 1 (open and close times follow from the ids); otherwise a
  *   FlowTimeCode tag and its fields: a session windower's compact form
  *   (FLOW_TIME_CODE_SESSION_WINDOWER, its times against the row's anchor:
@@ -1506,7 +1506,7 @@ flow_window_state_encode (GByteArray                *scratch,
   RowWriter w = { scratch, NULL, NULL };
   const gint64 *windows = NULL;
   guint n_windows = 0;
-  guint8 fingerprint = 0;
+  guint32 fingerprint = 0;
   gboolean fixed = flow_windower_state_peek_fixed (windower, &windows, &n_windows, &fingerprint);
   gint64 t0 = 0, base = 0, anchor = FLOW_TIMESTAMP_MIN, time_anchor, prev;
   guint8 flags = FLOW_WINDOW_ROW_V2;
@@ -1551,11 +1551,12 @@ flow_window_state_encode (GByteArray                *scratch,
   if (fixed)
     {
       flags |= FLOW_WINDOW_ROW_FIXED;
-      row_need (&w, 1 + (n_windows + 1) * FLOW_TIME_VARINT_MAX);
+      row_need (&w, 4 + (n_windows + 1) * FLOW_TIME_VARINT_MAX);
       w.p = flow_time_write_varint (w.p, n_windows);
       if (n_windows > 0)
         {
-          *w.p++ = fingerprint;
+          for (guint i = 0; i < 4; i++)   /* little-endian */
+            *w.p++ = (guint8) (fingerprint >> (8 * i));
           w.p = flow_time_write_varint (w.p, windows[0]);
           for (guint i = 1; i < n_windows; i++)
             w.p = flow_time_write_varint (w.p, (gint64) ((guint64) windows[3 * i] -
@@ -1828,7 +1829,7 @@ decode_v2 (const guint8    *p,
 
   if (h & FLOW_WINDOW_ROW_FIXED)
     {
-      guint8 fingerprint = 0;
+      guint32 fingerprint = 0;
 
       if (!flow_time_get_varint (&p, end, &count) || count < 0 || count > end - p)
         FAIL ("windower");
@@ -1836,7 +1837,11 @@ decode_v2 (const guint8    *p,
         {
           gint64 id, step;
 
-          fingerprint = *p++;
+          if (end - p < 4)
+            FAIL ("windower");
+          fingerprint = (guint32) p[0] | (guint32) p[1] << 8 | (guint32) p[2] << 16 |
+                        (guint32) p[3] << 24;
+          p += 4;
           if (!flow_time_get_varint (&p, end, &id))
             FAIL ("windower");
           g_array_append_val (ids, id);

@@ -266,10 +266,10 @@ fixed_encode (FlowWindower *windower,
     }
 }
 
-/* One byte that changes with any of the parameters (a stored row keeps
- * the windows' ids only: this tells a resume with other parameters,
- * which would give other windows, from a good one). */
-static guint8
+/* 32 bits that change with any of the parameters (a stored row keeps the
+ * windows' ids only: this tells a resume with other parameters, which
+ * would give other windows, from a good one). */
+static guint32
 fixed_fingerprint (FlowWindower *windower)
 {
   gint64 length, offset, align_to;
@@ -280,7 +280,7 @@ fixed_fingerprint (FlowWindower *windower)
   h = (h ^ (guint64) offset) * G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
   h = (h ^ (guint64) align_to) * G_GUINT64_CONSTANT (0x94d049bb133111eb);
   h ^= h >> 31;
-  return (guint8) (h ^ (h >> 8) ^ (h >> 16) ^ (h >> 24) ^ (h >> 32) ^ (h >> 40) ^ (h >> 48) ^ (h >> 56));
+  return (guint32) (h ^ (h >> 32));
 }
 
 G_STATIC_ASSERT (sizeof (Window) == 3 * sizeof (gint64));
@@ -290,7 +290,7 @@ fixed_peek_fixed (FlowWindower  *windower,
                   gpointer       data,
                   const gint64 **windows,
                   guint         *n,
-                  guint8        *fingerprint)
+                  guint32       *fingerprint)
 {
   GArray *opened = data;
 
@@ -302,7 +302,7 @@ fixed_peek_fixed (FlowWindower  *windower,
 
 GVariant *
 flow_windower_fixed_snapshot (FlowWindower  *windower,
-                              guint8         fingerprint,
+                              guint32        fingerprint,
                               const gint64  *ids,
                               gsize          n,
                               GError       **error)

@@ -75,7 +75,7 @@ typedef struct
                             gpointer      data,
                             const gint64 **windows,
                             guint        *n,
-                            guint8       *fingerprint);
+                            guint32      *fingerprint);
 } FlowWindowerOps;
 
 void      flow_windower_class_set_ops           (FlowWindowerClass *klass,
@@ -287,14 +287,14 @@ FlowTimeCode flow_window_clock_state_peek       (FlowWindowClockState *self,
 gboolean  flow_windower_state_peek_fixed        (FlowWindowerState *self,
                                                  const gint64     **windows,
                                                  guint             *n,
-                                                 guint8            *fingerprint);
+                                                 guint32           *fingerprint);
 /* The snapshot (`a(xxx)`) of a state of @windower whose open windows are
  * @ids (increasing), stored by a windower whose parameters had
  * @fingerprint: the open and close times follow from the parameters. NULL
  * and FLOW_ERROR_INVALID_ARGUMENT when @windower is not a tumbling or
  * sliding windower, or its parameters changed. */
 GVariant *flow_windower_fixed_snapshot          (FlowWindower      *windower,
-                                                 guint8             fingerprint,
+                                                 guint32            fingerprint,
                                                  const gint64      *ids,
                                                  gsize              n,
                                                  GError           **error);

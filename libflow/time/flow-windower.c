@@ -794,7 +794,7 @@ gboolean
 flow_windower_state_peek_fixed (FlowWindowerState *self,
                                 const gint64     **windows,
                                 guint             *n,
-                                guint8            *fingerprint)
+                                guint32           *fingerprint)
 {
   return self->ops->peek_fixed != NULL &&
          self->ops->peek_fixed (self->windower, self->data, windows, n, fingerprint);

@@ -16,6 +16,9 @@
 #include "recovery-common.h"
 #include "flow-time-private.h"
 
+/* A windower fingerprint as a row has it: 4 bytes, little-endian. */
+#define FP(fp) (guint8) (fp), (guint8) ((fp) >> 8), (guint8) ((fp) >> 16), (guint8) ((fp) >> 24)
+
 /* ------------------------------------------------------------------------
  * The flow of the version 1 fixture
  *
@@ -419,7 +422,7 @@ test_layout (void)
   FlowWindowRowSlot slot = { 2, 7, NULL };
   const gint64 *windows;
   guint n;
-  guint8 fp;
+  guint32 fp;
   g_autoptr(GVariant) row = NULL;
   g_autoptr(GVariant) decoded = NULL;
   g_autoptr(GVariant) shown = NULL;
@@ -432,9 +435,9 @@ test_layout (void)
   /* Header: version 2, event clock (2 << 5), fixed windower, counts; the
    * base 125 (zigzag 250: 0xfa 0x01), t0 - base = 875 (1750: 0xd6 0x0d);
    * the watermark is the base (not written); 1 window (2), the
-   * fingerprint, id 2 (4); its count 7 (14). */
+   * fingerprint (4 bytes, little-endian), id 2 (4); its count 7 (14). */
   {
-    const guint8 expected[] = { 0x80 | 0x40 | 0x10 | 0x01, 0xfa, 0x01, 0xd6, 0x0d, 2, fp, 4, 14 };
+    const guint8 expected[] = { 0x80 | 0x40 | 0x10 | 0x01, 0xfa, 0x01, 0xd6, 0x0d, 2, FP (fp), 4, 14 };
 
     row = flow_window_state_encode (scratch, cs, ws, 125, &slot, 1, TRUE, NULL, 0);
     assert_bytes (row, expected, sizeof expected);
@@ -470,7 +473,7 @@ test_layout (void)
      * ("i", NUL, size 4 (8), 9 0 0 0); 1 queued value (2) at 130 - 127
      * (6) on input 1 (2): a byte 5 ("y", NUL, size 1 (2), 5). */
     const guint8 expected[] = {
-      0x80 | 0x20 | 0x10 | 0x08 | 0x04 | 0x02, 0xfe, 0x01, 2, fp, 4,
+      0x80 | 0x20 | 0x10 | 0x08 | 0x04 | 0x02, 0xfe, 0x01, 2, FP (fp), 4,
       4, 6, 'i', 0, 8, 9, 0, 0, 0, 3, 'i', 0, 8, 9, 0, 0, 0,
       2, 6, 2, 'y', 0, 2, 5,
     };
