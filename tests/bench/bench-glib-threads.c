@@ -14,8 +14,9 @@
  *   each other down. With batches of 64 (what libflow's threaded workers
  *   push: SLICE_THREADED_ITEMS in flow-exec.c) much less so; with
  *   G_SLICE=always-malloc in the environment, not at all.
- * - keyed items, a batch of 64, made as libflow hands them to a sink
- *   (flow_batch_pack_into(): children of one `a(sv)`): every container
+ * - keyed items, a batch of 64, made by libflow's own
+ *   flow_batch_pack_into() as it hands them to a sink (children of one
+ *   `a(sv)`): every container
  *   GVariant holds a reference on its type's GVariantTypeInfo, shared by
  *   every thread, and in GLib 2.74 freeing one takes a process-wide lock
  *   (g_variant_type_info_unref()). Two threads doing so cost each other
@@ -27,10 +28,9 @@
  */
 
 #include <flow.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "bench-common.h"
+#include "flow-batch-private.h"
 
 typedef enum { KIND_INT64, KIND_KEYED } Kind;
 
@@ -43,50 +43,24 @@ typedef struct
 
 static char keys[1000][16];
 
-/* One batch of keyed items as a sink receives them: their `(sv)` tuples
- * serialised one after the other (8-aligned) in one buffer, with the
- * array's framing offsets, then taken as the array's children. */
+/* One batch of keyed items as a sink receives them: libflow's own
+ * packing (flow_batch_pack_into(): children of one `a(sv)`), the keys
+ * GRefStrings of this thread's, as a worker's are. */
 static void
-keyed_batch (GVariant **values,
-             guint      n,
-             guint      round,
-             GVariant **out)
+keyed_batch (char      **thread_keys,
+             GVariant  **values,
+             guint       n,
+             guint       round,
+             GPtrArray  *out)
 {
-  gsize *ends = g_new (gsize, n);
-  gsize body = 0, offset_size, total;
-  g_autoptr(GVariant) array = NULL;
-  guchar *buf;
+  FlowBatch batch;
 
+  flow_batch_init (&batch);
   for (guint i = 0; i < n; i++)
-    {
-      gsize key_len = strlen (keys[(round * n + i) % 1000]) + 1;
-      /* key, padding to 8, the int64, NUL, 'x', one framing offset */
-      body = ((body + 7) & ~(gsize) 7) + ((key_len + 7) & ~(gsize) 7) + 8 + 2 + 1;
-      ends[i] = body;
-    }
-  offset_size = body + n <= G_MAXUINT8 ? 1 : body + 2 * n <= G_MAXUINT16 ? 2 : 4;
-  total = body + offset_size * n;
-  buf = g_malloc0 (total);
-  for (guint i = 0; i < n; i++)
-    {
-      const char *key = keys[(round * n + i) % 1000];
-      gsize key_len = strlen (key) + 1;
-      gsize start = i == 0 ? 0 : (ends[i - 1] + 7) & ~(gsize) 7;
-      gsize value_start = (key_len + 7) & ~(gsize) 7;
-      guchar *t = buf + start;
-
-      memcpy (t, key, key_len);
-      g_variant_store (values[i], t + value_start);
-      t[value_start + 9] = 'x';
-      t[value_start + 10] = (guchar) key_len;
-      for (gsize b = 0; b < offset_size; b++)
-        buf[body + i * offset_size + b] = (guchar) (ends[i] >> (8 * b));
-    }
-  g_free (ends);
-  array = g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE ("a(sv)"), buf, total,
-                                                       TRUE, g_free, buf));
-  for (guint i = 0; i < n; i++)
-    out[i] = g_variant_get_child_value (array, i);
+    flow_batch_push_take (&batch, g_ref_string_acquire (thread_keys[(round * n + i) % 1000]),
+                          g_variant_ref (values[i]));
+  flow_batch_pack_into (&batch, out);
+  flow_batch_destroy (&batch);
 }
 
 static gpointer
@@ -94,23 +68,26 @@ run_job (gpointer data)
 {
   const Job *job = data;
   GVariant **values = g_new (GVariant *, job->batch);
-  GVariant **items = g_new (GVariant *, job->batch);
+  g_autoptr(GPtrArray) items = g_ptr_array_new_full (job->batch, (GDestroyNotify) g_variant_unref);
+  char *thread_keys[G_N_ELEMENTS (keys)];
 
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    thread_keys[i] = g_ref_string_new (keys[i]);
   for (guint r = 0; r < job->rounds; r++)
     {
       for (guint i = 0; i < job->batch; i++)
         values[i] = g_variant_ref_sink (g_variant_new_int64 ((gint64) r * job->batch + i));
       if (job->kind == KIND_KEYED)
         {
-          keyed_batch (values, job->batch, r, items);
-          for (guint i = 0; i < job->batch; i++)
-            g_variant_unref (items[i]);
+          keyed_batch (thread_keys, values, job->batch, r, items);
+          g_ptr_array_set_size (items, 0);
         }
       for (guint i = 0; i < job->batch; i++)
         g_variant_unref (values[i]);
     }
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    g_ref_string_release (thread_keys[i]);
   g_free (values);
-  g_free (items);
   return NULL;
 }
 
@@ -166,20 +143,25 @@ main (int    argc,
 
   /* The keyed items are what flow_item_new_keyed() makes. */
   {
-    GVariant *values[3], *got[3];
+    GVariant *values[3];
+    char *thread_keys[G_N_ELEMENTS (keys)];
+    g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
 
+    for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+      thread_keys[i] = g_ref_string_new (keys[i]);
     for (guint i = 0; i < 3; i++)
       values[i] = g_variant_ref_sink (g_variant_new_int64 (-(gint64) i));
-    keyed_batch (values, 3, 0, got);
+    keyed_batch (thread_keys, values, 3, 0, got);
     for (guint i = 0; i < 3; i++)
       {
         g_autoptr(GVariant) want = g_variant_ref_sink (flow_item_new_keyed (keys[i], values[i]));
 
-        if (!g_variant_equal (got[i], want) || !g_variant_is_normal_form (got[i]))
+        if (!g_variant_equal (g_ptr_array_index (got, i), want))
           g_error ("keyed item %u is not what flow_item_new_keyed() makes", i);
-        g_variant_unref (got[i]);
         g_variant_unref (values[i]);
       }
+    for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+      g_ref_string_release (thread_keys[i]);
   }
 
   g_print ("# GLib %u.%u.%u, G_SLICE=%s, %" G_GINT64_FORMAT " items per thread, best of %d\n",
